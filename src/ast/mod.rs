@@ -1,0 +1,413 @@
+//! The typed syntax tree of a scenario. Built by `syntax`, read by `check`, `fmt`, `graph`
+//! and the runtime. It owns its data (no pest types, no borrowed source) so services can
+//! cache it, and every node carries the `Span` it came from.
+//!
+//! A successful parse is not yet a valid scenario: names are not resolved here, that is
+//! the checker's job (`check/`).
+
+mod visit;
+
+pub use visit::{Visit, erase_spans, walk_block, walk_expr, walk_stmt, walk_text};
+
+use crate::source::Span;
+
+/// A whole `.scn` file: `scenario NAME { items }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: Name,
+    pub items: Vec<Item>,
+    pub span: Span,
+}
+
+impl Scenario {
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.items.iter().filter_map(|item| match &item.kind {
+            ItemKind::Step(step) => Some(step),
+            _ => None,
+        })
+    }
+
+    /// The first `start` declaration.
+    pub fn start(&self) -> Option<&Name> {
+        self.items.iter().find_map(|item| match &item.kind {
+            ItemKind::Start(name) => Some(name),
+            _ => None,
+        })
+    }
+
+    /// The first `description`.
+    pub fn description(&self) -> Option<&Text> {
+        self.items.iter().find_map(|item| match &item.kind {
+            ItemKind::Description(text) => Some(text),
+            _ => None,
+        })
+    }
+
+    pub fn step(&self, name: &str) -> Option<&Step> {
+        self.steps().find(|step| step.name.text == name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    pub kind: ItemKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ItemKind {
+    /// `description "…"`
+    Description(Text),
+    /// `start welcome`
+    Start(Name),
+    /// `step welcome { … }`
+    Step(Step),
+}
+
+/// An identifier with its span: a step, variable, field, action or argument name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Name {
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub name: Name,
+    pub body: Block,
+    pub span: Span,
+}
+
+/// `{ statements }`; the span includes the braces.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    pub statements: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StmtKind {
+    /// `say "…"`
+    Say(Text),
+    /// `ask "…" { options }`
+    Ask(Ask),
+    /// `if c { } else if c { } else { }`
+    If(If),
+    /// `set name = value`
+    Set { name: Name, value: Expr },
+    /// `goto step`
+    Goto(Name),
+    /// `route team "Zendesk"`
+    RouteTeam(Text),
+    /// `handoff advisor`
+    Handoff,
+    /// `end`
+    End,
+    /// `call action(args) as result { on error goto step }`
+    Call(Call),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ask {
+    pub prompt: Text,
+    /// The options in source order (the formatter keeps it).
+    pub options: Vec<AskOption>,
+}
+
+impl Ask {
+    pub fn validator(&self) -> Option<&Validator> {
+        self.options.iter().find_map(|o| match &o.kind {
+            AskOptionKind::Expect(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    pub fn save(&self) -> Option<&Path> {
+        self.options.iter().find_map(|o| match &o.kind {
+            AskOptionKind::Save(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    pub fn invalid(&self) -> Option<&Text> {
+        self.options.iter().find_map(|o| match &o.kind {
+            AskOptionKind::Invalid(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    pub fn attempts(&self) -> Option<(&Count, &Jump)> {
+        self.options.iter().find_map(|o| match &o.kind {
+            AskOptionKind::Attempts { count, then } => Some((count, then)),
+            _ => None,
+        })
+    }
+
+    pub fn timeout(&self) -> Option<(&Duration, &Jump)> {
+        self.options.iter().find_map(|o| match &o.kind {
+            AskOptionKind::Timeout { duration, then } => Some((duration, then)),
+            _ => None,
+        })
+    }
+
+    pub fn choices(&self) -> impl Iterator<Item = (&Text, Option<&Name>)> {
+        self.options.iter().filter_map(|o| match &o.kind {
+            AskOptionKind::Choice { label, target } => Some((label, target.as_ref())),
+            _ => None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AskOption {
+    pub kind: AskOptionKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AskOptionKind {
+    /// `expect email`
+    Expect(Validator),
+    /// `save contact.email`
+    Save(Path),
+    /// `invalid "…"`
+    Invalid(Text),
+    /// `attempts 3 then goto route`
+    Attempts { count: Count, then: Jump },
+    /// `timeout 15m then goto route`
+    Timeout { duration: Duration, then: Jump },
+    /// `choice "Orders" -> orders`
+    Choice { label: Text, target: Option<Name> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Validator {
+    /// `email`, `phone`, `number`, `date`, `choice`, `text` (checked by `check/`).
+    Named(Name),
+    /// `/^[0-9]{6}$/`
+    Regex(RegexLit),
+}
+
+/// A whole number written in the source, e.g. the `3` of `attempts 3`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Count {
+    pub value: u32,
+    pub span: Span,
+}
+
+/// Where control goes: the target of `then`, `on error` and plain statements.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Jump {
+    pub kind: JumpKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum JumpKind {
+    Goto(Name),
+    Handoff,
+    End,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct If {
+    /// `if` and every `else if`, in order.
+    pub branches: Vec<Branch>,
+    pub otherwise: Option<Block>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Branch {
+    pub condition: Expr,
+    pub body: Block,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// Dotted, e.g. `zendesk.create_ticket`.
+    pub action: Name,
+    pub arguments: Vec<Argument>,
+    /// The `as NAME` binding of the result.
+    pub result: Option<Name>,
+    pub on_error: Option<Jump>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Argument {
+    pub name: Name,
+    pub value: Expr,
+    pub span: Span,
+}
+
+/// A text literal with `{…}` interpolations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Text {
+    pub parts: Vec<TextPart>,
+    pub quotes: Quotes,
+    pub span: Span,
+}
+
+impl Text {
+    /// The text when it has no interpolation, e.g. a team name.
+    pub fn as_literal(&self) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                TextPart::Literal(text) => out.push_str(text),
+                TextPart::Interpolation(_) => return None,
+            }
+        }
+        Some(out)
+    }
+
+    pub fn interpolations(&self) -> impl Iterator<Item = &Expr> {
+        self.parts.iter().filter_map(|p| match p {
+            TextPart::Interpolation(e) => Some(e),
+            TextPart::Literal(_) => None,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quotes {
+    /// `"…"`
+    Line,
+    /// `"""…"""`
+    Triple,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TextPart {
+    /// Decoded text (escapes resolved, multi-line indentation removed).
+    Literal(String),
+    Interpolation(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Text(Text),
+    Number(Number),
+    Bool(bool),
+    List(Vec<Expr>),
+    Path(Path),
+    /// `( expr )`, kept so the formatter prints what the author wrote.
+    Paren(Box<Expr>),
+    Not(Box<Expr>),
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    /// `x is set`, `x is not empty`, …
+    Test {
+        op: TestOp,
+        operand: Box<Expr>,
+    },
+    /// `x matches /re/`
+    Matches {
+        operand: Box<Expr>,
+        regex: RegexLit,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TestOp {
+    IsSet,
+    IsNotSet,
+    IsEmpty,
+    IsNotEmpty,
+}
+
+impl TestOp {
+    pub fn words(self) -> &'static str {
+        match self {
+            TestOp::IsSet => "is set",
+            TestOp::IsNotSet => "is not set",
+            TestOp::IsEmpty => "is empty",
+            TestOp::IsNotEmpty => "is not empty",
+        }
+    }
+}
+
+/// A number literal; `text` is what the author wrote, printed back unchanged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Number {
+    pub text: String,
+    pub value: f64,
+}
+
+/// `contact.email`, `ticket.id`, `topic`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Path {
+    pub segments: Vec<Name>,
+    pub span: Span,
+}
+
+impl Path {
+    pub fn root(&self) -> &str {
+        self.segments.first().map_or("", |n| n.text.as_str())
+    }
+
+    /// `contact.email` as one string.
+    pub fn dotted(&self) -> String {
+        let names: Vec<&str> = self.segments.iter().map(|n| n.text.as_str()).collect();
+        names.join(".")
+    }
+}
+
+/// `15m`, `1h30m`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duration {
+    pub text: String,
+    pub seconds: u64,
+    pub span: Span,
+}
+
+/// `/pattern/flags`; `pattern_span` covers the pattern only (for regex errors).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegexLit {
+    pub pattern: String,
+    pub flags: String,
+    pub span: Span,
+    pub pattern_span: Span,
+}

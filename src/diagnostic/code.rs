@@ -1,0 +1,128 @@
+//! The registry of diagnostic codes. A code's id and name are stable: they appear in CI
+//! logs, SARIF results and `--explain`, so a code is never renamed or reused. Phases:
+//! `P0xx` syntax, `C1xx` semantic errors, `L2xx` lint warnings, `W4xx` workspace config.
+//! Each code's long documentation lives in `docs/codes/<ID>.md` (what it catches, why it
+//! matters, a failing example and the fix); `scenarist lint --explain ID` prints it.
+
+use super::Severity;
+
+macro_rules! codes {
+    ($($variant:ident = ($id:literal, $name:literal, $severity:ident, $summary:literal);)*) => {
+        /// One kind of finding.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            /// Every code, in registry order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The stable id, e.g. `C101`.
+            pub fn id(self) -> &'static str {
+                match self { $(Code::$variant => $id,)* }
+            }
+
+            /// The stable kebab-case name, e.g. `unknown-step`.
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+
+            /// One sentence: what the code reports.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+
+            /// The long documentation (`docs/codes/<ID>.md`).
+            pub fn explanation(self) -> &'static str {
+                match self { $(Code::$variant => include_str!(concat!("../../docs/codes/", $id, ".md")),)* }
+            }
+        }
+    };
+}
+
+codes! {
+    SyntaxError = ("P001", "syntax-error", Error, "The text does not follow the scenario grammar.");
+    UnterminatedString = ("P002", "unterminated-string", Error, "A string is not closed before the end of its line or of the file.");
+    NestingTooDeep = ("P003", "nesting-too-deep", Error, "Blocks, parentheses or lists are nested deeper than the language allows.");
+    NotUtf8 = ("P004", "not-utf8", Error, "The file is not UTF-8 text.");
+    FileTooLarge = ("P005", "file-too-large", Error, "The file is larger than the largest scenario the tools accept.");
+    InvalidLiteral = ("P006", "invalid-literal", Error, "A number, duration or escape sequence is out of range.");
+
+    UnknownStep = ("C101", "unknown-step", Error, "A `goto`, `start` or choice names a step that does not exist.");
+    DuplicateStep = ("C102", "duplicate-step", Error, "Two steps have the same name.");
+    MissingStart = ("C103", "missing-start", Error, "The scenario does not say which step it starts with.");
+    UnknownAction = ("C104", "unknown-action", Error, "A `call` names an action that is not in the registry.");
+    MissingArgument = ("C105", "missing-argument", Error, "A `call` leaves out an argument the action requires.");
+    UnknownArgument = ("C106", "unknown-argument", Error, "A `call` passes an argument the action does not take.");
+    MistypedArgument = ("C107", "mistyped-argument", Error, "A `call` passes a value of the wrong type for an argument.");
+    UnknownField = ("C108", "unknown-field", Error, "A contact field or result field that does not exist is read or saved.");
+    UnknownVariable = ("C109", "unknown-variable", Error, "A variable is read but never set anywhere in the scenario.");
+    PossiblyUnsetVariable = ("C110", "possibly-unset-variable", Error, "A variable is read on a path where it may not have been set yet.");
+    ValidatorTypeMismatch = ("C111", "validator-type-mismatch", Error, "An answer is saved into a field whose type its validator does not produce.");
+    InvalidRegex = ("C112", "invalid-regex", Error, "A regular expression does not compile.");
+    FallsOffEnd = ("C113", "falls-off-end", Error, "A step can reach its end without `goto`, `handoff advisor` or `end`.");
+    InputFreeCycle = ("C114", "input-free-cycle", Error, "Steps loop into each other without ever waiting for the contact.");
+    UnknownTeam = ("C115", "unknown-team", Error, "`route team` names a team the workspace config does not declare.");
+    MissingOnError = ("C116", "missing-on-error", Error, "A fallible action is called without saying where to go when it fails.");
+    DuplicateDeclaration = ("C117", "duplicate-declaration", Error, "A declaration, option or argument that may appear once appears twice.");
+    UnknownValidator = ("C118", "unknown-validator", Error, "`expect` names a validator that does not exist.");
+    ReadOnlyTarget = ("C119", "read-only-target", Error, "A value the runtime owns is saved or set by the scenario.");
+    ConflictingAskOptions = ("C120", "conflicting-ask-options", Error, "The options of an `ask` contradict each other.");
+    TypeMismatch = ("C121", "type-mismatch", Error, "An operator or statement is given a value of a type it cannot use.");
+
+    UnreachableStep = ("L201", "unreachable-step", Warning, "No path from the start step leads to this step.");
+    AskWithoutAttempts = ("L202", "ask-without-attempts", Warning, "An `ask` with a validator has no `attempts ... then` bound.");
+    AskWithoutTimeout = ("L203", "ask-without-timeout", Warning, "An `ask` has no `timeout ... then`, so a silent contact waits forever.");
+    UnusedVariable = ("L204", "unused-variable", Warning, "A variable is set but never read.");
+    MessageTooLong = ("L205", "message-too-long", Warning, "A message is longer than a channel of the workspace accepts.");
+    SyncTeamNeverRouted = ("L206", "sync-team-never-routed", Warning, "A scenario on a mode-B account never routes to the sync team, so no ticket is ever created.");
+    EmailFieldNeverFilled = ("L207", "email-field-never-filled", Warning, "A scenario on a mode-B account never fills the email field the ticket sync needs.");
+    UnreachableStatement = ("L208", "unreachable-statement", Warning, "A statement follows a `goto`, `handoff advisor` or `end` and never runs.");
+    DuplicateChoice = ("L209", "duplicate-choice", Warning, "Two choices of one `ask` have the same text; the second can never be picked.");
+
+    Internal = ("I001", "internal-error", Error, "Scenarist itself failed on this input; this is a bug to report.");
+
+    ConfigSyntax = ("W401", "config-syntax", Error, "The workspace config is not valid YAML or does not have the expected shape.");
+    ConfigInvalid = ("W402", "config-invalid", Error, "The workspace config is well-formed but contradicts itself.");
+}
+
+impl Code {
+    /// Finds a code by id (`C101`, case-insensitive) or name (`unknown-step`).
+    pub fn lookup(text: &str) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|code| code.id().eq_ignore_ascii_case(text) || code.name() == text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_and_names_are_unique_and_well_formed() {
+        let mut ids = HashSet::new();
+        let mut names = HashSet::new();
+        for code in Code::ALL {
+            assert!(ids.insert(code.id()), "duplicate id {}", code.id());
+            assert!(names.insert(code.name()), "duplicate name {}", code.name());
+            assert!(
+                code.explanation().starts_with(&format!("# {} ", code.id())),
+                "{}",
+                code.id()
+            );
+        }
+    }
+
+    #[test]
+    fn lookup_by_id_or_name() {
+        assert_eq!(Code::lookup("c101"), Some(Code::UnknownStep));
+        assert_eq!(Code::lookup("unknown-step"), Some(Code::UnknownStep));
+        assert_eq!(Code::lookup("X999"), None);
+    }
+}

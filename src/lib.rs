@@ -1,0 +1,17 @@
+//! Scenarist: an engine for customer-service bot scenarios.
+//!
+//! The pipeline, one module per stage: `source` (files and spans) → `syntax` (text → AST,
+//! the only pest user) → `check` (AST → diagnostics, with the workspace `config` and the
+//! `actions` registry) → `fmt` and `graph` (tools for authors). `diagnostic` holds the
+//! findings and their renderers; `cli` is the edge.
+
+pub mod actions;
+pub mod ast;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod fmt;
+pub mod graph;
+pub mod source;
+pub mod syntax;

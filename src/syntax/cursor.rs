@@ -1,0 +1,111 @@
+//! `Children`: the only way lowering reaches a pair's children (STYLE C5). Keywords and
+//! punctuation are skipped; a child of the wrong rule, a missing child or a leftover child
+//! is an internal error (a grammar/lowering mismatch, our bug), never a panic.
+
+use std::iter::Peekable;
+
+use pest::iterators::{Pair, Pairs};
+
+use super::grammar::{Rule, is_token};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::Span;
+
+pub(crate) struct Children<'i> {
+    parent: Rule,
+    span: Span,
+    pairs: Peekable<Pairs<'i, Rule>>,
+}
+
+impl<'i> Children<'i> {
+    pub(crate) fn of(pair: Pair<'i, Rule>) -> Self {
+        let parent = pair.as_rule();
+        let span = span_of(&pair);
+        Self {
+            parent,
+            span,
+            pairs: pair.into_inner().peekable(),
+        }
+    }
+
+    fn skip_tokens(&mut self) {
+        while self.pairs.peek().is_some_and(|p| is_token(p.as_rule())) {
+            self.pairs.next();
+        }
+    }
+
+    /// The next child, which must be of `rule`.
+    pub(crate) fn expect(&mut self, rule: Rule) -> Result<Pair<'i, Rule>, Diagnostic> {
+        match self.next() {
+            Some(pair) if pair.as_rule() == rule => Ok(pair),
+            Some(pair) => Err(internal(
+                span_of(&pair),
+                &format!(
+                    "{:?}: expected {rule:?}, found {:?}",
+                    self.parent,
+                    pair.as_rule()
+                ),
+            )),
+            None => Err(internal(
+                self.span,
+                &format!("{:?}: missing {rule:?}", self.parent),
+            )),
+        }
+    }
+
+    /// The next child if it is of `rule`.
+    pub(crate) fn optional(&mut self, rule: Rule) -> Option<Pair<'i, Rule>> {
+        self.skip_tokens();
+        if self.pairs.peek().is_some_and(|p| p.as_rule() == rule) {
+            self.pairs.next()
+        } else {
+            None
+        }
+    }
+
+    /// The next child whatever its rule.
+    pub(crate) fn next(&mut self) -> Option<Pair<'i, Rule>> {
+        self.skip_tokens();
+        self.pairs.next()
+    }
+
+    /// The next child, which must exist.
+    pub(crate) fn require(&mut self) -> Result<Pair<'i, Rule>, Diagnostic> {
+        let (parent, span) = (self.parent, self.span);
+        self.next()
+            .ok_or_else(|| internal(span, &format!("{parent:?}: missing a child")))
+    }
+
+    /// Fails if children are left over.
+    pub(crate) fn finish(mut self) -> Result<(), Diagnostic> {
+        match self.next() {
+            None => Ok(()),
+            Some(pair) => Err(internal(
+                span_of(&pair),
+                &format!("{:?}: unexpected {:?}", self.parent, pair.as_rule()),
+            )),
+        }
+    }
+}
+
+impl<'i> Iterator for Children<'i> {
+    type Item = Pair<'i, Rule>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Children::next(self)
+    }
+}
+
+pub(crate) fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let span = pair.as_span();
+    Span::new(span.start(), span.end())
+}
+
+/// A grammar/lowering mismatch: our bug, reported with the input that triggers it.
+pub(crate) fn internal(span: Span, detail: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::Internal,
+        span,
+        format!("internal error while reading this: {detail}"),
+    )
+    .with_help("this is a bug in Scenarist; please report it with the file that triggers it")
+}

@@ -1,0 +1,168 @@
+//! The pest parser generated from `grammar/scenario.pest`, and the human phrase for every
+//! rule. `rule_name` is an exhaustive match with no wildcard (the tera pattern), so adding
+//! a rule to the grammar forces someone to write how an admin should read it.
+
+use pest_derive::Parser;
+
+#[derive(Parser)]
+#[grammar = "grammar/scenario.pest"]
+pub(crate) struct ScenarioParser;
+
+/// How a rule is named in "expected …" messages.
+pub(crate) fn rule_name(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "the end of the file",
+        // Silent rules: never reported by pest, named for completeness.
+        Rule::WHITESPACE | Rule::COMMENT => "a space or comment",
+        Rule::scenario_item => "`step`, `start` or `description`",
+        Rule::statement => "a statement",
+        Rule::ask_option => "an option of `ask`",
+        Rule::jump => "`goto`, `handoff advisor` or `end`",
+        Rule::prefix | Rule::primary => "a value",
+        Rule::infix | Rule::postfix => "an operator",
+        Rule::ident_char | Rule::word | Rule::name | Rule::keyword => "a name",
+        Rule::file | Rule::scenario | Rule::kw_scenario => "`scenario NAME {`",
+        Rule::description | Rule::kw_description => "`description`",
+        Rule::start_decl | Rule::kw_start => "`start`",
+        Rule::step_decl | Rule::kw_step => "`step`",
+        Rule::block => "a block `{ … }`",
+        Rule::say_stmt | Rule::kw_say => "`say`",
+        Rule::ask_stmt | Rule::kw_ask => "`ask`",
+        Rule::ask_block => "the options of `ask` in `{ … }`",
+        Rule::expect_opt | Rule::kw_expect => "`expect`",
+        Rule::save_opt | Rule::kw_save => "`save`",
+        Rule::invalid_opt | Rule::kw_invalid => "`invalid`",
+        Rule::attempts_opt | Rule::kw_attempts => "`attempts`",
+        Rule::timeout_opt | Rule::kw_timeout => "`timeout`",
+        Rule::choice_opt | Rule::kw_choice => "`choice`",
+        Rule::if_stmt | Rule::kw_if => "`if`",
+        Rule::else_if | Rule::else_clause | Rule::kw_else => "`else`",
+        Rule::set_stmt | Rule::kw_set => "`set`",
+        Rule::goto_stmt | Rule::kw_goto => "`goto`",
+        Rule::route_stmt | Rule::kw_route => "`route`",
+        Rule::kw_team => "`team`",
+        Rule::handoff_stmt | Rule::kw_handoff => "`handoff`",
+        Rule::kw_advisor => "`advisor`",
+        Rule::end_stmt | Rule::kw_end => "`end`",
+        Rule::call_stmt | Rule::kw_call => "`call`",
+        Rule::kw_as => "`as`",
+        Rule::argument => "an argument `name: value`",
+        Rule::on_error => "`{ on error goto STEP }`",
+        Rule::kw_on => "`on`",
+        Rule::kw_error => "`error`",
+        Rule::kw_then => "`then`",
+        Rule::expr => "a value",
+        Rule::op_not | Rule::kw_not => "`not`",
+        Rule::op_or | Rule::kw_or => "`or`",
+        Rule::op_and | Rule::kw_and => "`and`",
+        Rule::op_eq => "`==`",
+        Rule::op_ne => "`!=`",
+        Rule::op_le => "`<=`",
+        Rule::op_ge => "`>=`",
+        Rule::op_lt => "`<`",
+        Rule::op_gt => "`>`",
+        Rule::op_is_set | Rule::op_is_not_set | Rule::op_is_empty | Rule::op_is_not_empty => {
+            "`is set` or `is empty`"
+        }
+        Rule::kw_is => "`is`",
+        Rule::kw_empty => "`empty`",
+        Rule::op_matches | Rule::kw_matches => "`matches`",
+        Rule::paren => "`(`",
+        Rule::list => "a list `[…]`",
+        Rule::boolean | Rule::kw_true | Rule::kw_false => "`true` or `false`",
+        Rule::path => "a variable or field such as `contact.email`",
+        Rule::string | Rule::line_string | Rule::triple_string | Rule::quote => "a text in quotes",
+        Rule::triple_quote => "`\"\"\"`",
+        Rule::line_text | Rule::triple_text => "text",
+        Rule::escape => "an escape such as `\\n` or `\\\"`",
+        Rule::interp | Rule::interp_open => "`{`",
+        Rule::interp_close => "`}` closing the `{…}` inside the text",
+        Rule::closing_quote => "the closing `\"`",
+        Rule::closing_triple_quote => "the closing `\"\"\"`",
+        Rule::regex => "a regular expression `/…/`",
+        Rule::regex_body => "a pattern",
+        Rule::regex_flags => "regex flags",
+        Rule::number => "a number",
+        Rule::integer => "a whole number",
+        Rule::duration => "a duration such as `15m`, `30s` or `1h30m`",
+        Rule::scenario_name => "a scenario name",
+        Rule::step_name => "a step name",
+        Rule::step_ref => "a step name",
+        Rule::var_name => "a variable name",
+        Rule::field_name => "a field name",
+        Rule::validator_name => {
+            "a validator (`email`, `phone`, `number`, `date`, `choice`, `text`) or `/regex/`"
+        }
+        Rule::action_name => "an action name such as `zendesk.create_ticket`",
+        Rule::arg_name => "an argument name",
+        Rule::lbrace => "`{`",
+        Rule::rbrace => "`}`",
+        Rule::lparen => "`(`",
+        Rule::rparen => "`)`",
+        Rule::lbracket => "`[`",
+        Rule::rbracket => "`]`",
+        Rule::comma => "`,`",
+        Rule::colon => "`:`",
+        Rule::arrow => "`->`",
+        Rule::assign => "`=`",
+    }
+}
+
+/// Keywords and punctuation: they shape the parse but carry nothing for the AST, so the
+/// lowering cursor skips them.
+pub(crate) fn is_token(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_scenario
+            | Rule::kw_description
+            | Rule::kw_start
+            | Rule::kw_step
+            | Rule::kw_say
+            | Rule::kw_ask
+            | Rule::kw_if
+            | Rule::kw_else
+            | Rule::kw_set
+            | Rule::kw_goto
+            | Rule::kw_route
+            | Rule::kw_team
+            | Rule::kw_handoff
+            | Rule::kw_advisor
+            | Rule::kw_end
+            | Rule::kw_call
+            | Rule::kw_as
+            | Rule::kw_on
+            | Rule::kw_error
+            | Rule::kw_expect
+            | Rule::kw_save
+            | Rule::kw_invalid
+            | Rule::kw_attempts
+            | Rule::kw_then
+            | Rule::kw_timeout
+            | Rule::kw_choice
+            | Rule::kw_and
+            | Rule::kw_or
+            | Rule::kw_not
+            | Rule::kw_is
+            | Rule::kw_empty
+            | Rule::kw_matches
+            | Rule::kw_true
+            | Rule::kw_false
+            | Rule::lbrace
+            | Rule::rbrace
+            | Rule::lparen
+            | Rule::rparen
+            | Rule::lbracket
+            | Rule::rbracket
+            | Rule::comma
+            | Rule::colon
+            | Rule::arrow
+            | Rule::assign
+            | Rule::quote
+            | Rule::closing_quote
+            | Rule::triple_quote
+            | Rule::closing_triple_quote
+            | Rule::interp_open
+            | Rule::interp_close
+            | Rule::EOI
+    )
+}

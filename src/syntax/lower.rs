@@ -1,0 +1,346 @@
+//! Pairs → AST for the scenario, its items and statements. One `lower_<rule>` per rule;
+//! expressions are in `expr.rs`, strings in `text.rs`. A returned `Err` is an internal
+//! error (grammar/lowering mismatch); mistakes in literals (`attempts 99999999999`) are
+//! user diagnostics pushed to `Lowerer::diagnostics` while lowering goes on.
+
+use pest::iterators::Pair;
+
+use super::cursor::{Children, internal, span_of};
+use super::grammar::Rule;
+use crate::ast::{
+    Argument, Ask, AskOption, AskOptionKind, Block, Branch, Call, Count, Duration, If, Item,
+    ItemKind, Jump, JumpKind, Name, Scenario, Step, Stmt, StmtKind, Validator,
+};
+use crate::diagnostic::{Code, Diagnostic};
+
+pub(crate) type Lowered<T> = Result<T, Diagnostic>;
+
+pub(crate) struct Lowerer {
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+impl Lowerer {
+    pub(crate) fn new() -> Self {
+        Self {
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub(crate) fn lower_file(&mut self, pair: Pair<'_, Rule>) -> Lowered<Scenario> {
+        debug_assert_eq!(pair.as_rule(), Rule::file);
+        let mut children = Children::of(pair);
+        let scenario = self.lower_scenario(children.expect(Rule::scenario)?)?;
+        children.finish()?;
+        Ok(scenario)
+    }
+
+    fn lower_scenario(&mut self, pair: Pair<'_, Rule>) -> Lowered<Scenario> {
+        let span = span_of(&pair);
+        let mut children = Children::of(pair);
+        let name = name(&children.expect(Rule::scenario_name)?);
+        let items = children
+            .map(|item| self.lower_item(item))
+            .collect::<Lowered<Vec<_>>>()?;
+        Ok(Scenario { name, items, span })
+    }
+
+    fn lower_item(&mut self, pair: Pair<'_, Rule>) -> Lowered<Item> {
+        let span = span_of(&pair);
+        let kind = match pair.as_rule() {
+            Rule::description => {
+                let mut children = Children::of(pair);
+                let text = self.lower_string(children.expect(Rule::string)?)?;
+                children.finish()?;
+                ItemKind::Description(text)
+            }
+            Rule::start_decl => {
+                let mut children = Children::of(pair);
+                let step = name(&children.expect(Rule::step_ref)?);
+                children.finish()?;
+                ItemKind::Start(step)
+            }
+            Rule::step_decl => ItemKind::Step(self.lower_step_decl(pair)?),
+            other => {
+                return Err(internal(
+                    span,
+                    &format!("scenario item: unexpected {other:?}"),
+                ));
+            }
+        };
+        Ok(Item { kind, span })
+    }
+
+    fn lower_step_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<Step> {
+        let span = span_of(&pair);
+        let mut children = Children::of(pair);
+        let step_name = name(&children.expect(Rule::step_name)?);
+        let body = self.lower_block(children.expect(Rule::block)?)?;
+        children.finish()?;
+        Ok(Step {
+            name: step_name,
+            body,
+            span,
+        })
+    }
+
+    fn lower_block(&mut self, pair: Pair<'_, Rule>) -> Lowered<Block> {
+        debug_assert_eq!(pair.as_rule(), Rule::block);
+        let span = span_of(&pair);
+        let statements = Children::of(pair)
+            .map(|stmt| self.lower_stmt(stmt))
+            .collect::<Lowered<_>>()?;
+        Ok(Block { statements, span })
+    }
+
+    fn lower_stmt(&mut self, pair: Pair<'_, Rule>) -> Lowered<Stmt> {
+        let span = span_of(&pair);
+        let rule = pair.as_rule();
+        let mut children = Children::of(pair);
+        let kind = match rule {
+            Rule::say_stmt => StmtKind::Say(self.lower_string(children.expect(Rule::string)?)?),
+            Rule::ask_stmt => {
+                let prompt = self.lower_string(children.expect(Rule::string)?)?;
+                let options = match children.optional(Rule::ask_block) {
+                    Some(block) => Children::of(block)
+                        .map(|option| self.lower_ask_option(option))
+                        .collect::<Lowered<_>>()?,
+                    None => Vec::new(),
+                };
+                StmtKind::Ask(Ask { prompt, options })
+            }
+            Rule::if_stmt => StmtKind::If(self.lower_if(&mut children)?),
+            Rule::set_stmt => {
+                let var = name(&children.expect(Rule::var_name)?);
+                let value = self.lower_expr(children.expect(Rule::expr)?)?;
+                StmtKind::Set { name: var, value }
+            }
+            Rule::goto_stmt => StmtKind::Goto(name(&children.expect(Rule::step_ref)?)),
+            Rule::route_stmt => {
+                StmtKind::RouteTeam(self.lower_string(children.expect(Rule::string)?)?)
+            }
+            Rule::handoff_stmt => StmtKind::Handoff,
+            Rule::end_stmt => StmtKind::End,
+            Rule::call_stmt => StmtKind::Call(self.lower_call(&mut children)?),
+            other => return Err(internal(span, &format!("statement: unexpected {other:?}"))),
+        };
+        children.finish()?;
+        Ok(Stmt { kind, span })
+    }
+
+    fn lower_if(&mut self, children: &mut Children<'_>) -> Lowered<If> {
+        let mut branches = Vec::new();
+        let mut otherwise = None;
+        let first_condition = children.expect(Rule::expr)?;
+        let first_body = children.expect(Rule::block)?;
+        let span = span_of(&first_condition).to(span_of(&first_body));
+        branches.push(Branch {
+            condition: self.lower_expr(first_condition)?,
+            body: self.lower_block(first_body)?,
+            span,
+        });
+        for pair in children {
+            let pair_span = span_of(&pair);
+            match pair.as_rule() {
+                Rule::else_if => {
+                    let mut inner = Children::of(pair);
+                    let condition = self.lower_expr(inner.expect(Rule::expr)?)?;
+                    let body = self.lower_block(inner.expect(Rule::block)?)?;
+                    inner.finish()?;
+                    branches.push(Branch {
+                        condition,
+                        body,
+                        span: pair_span,
+                    });
+                }
+                Rule::else_clause => {
+                    let mut inner = Children::of(pair);
+                    otherwise = Some(self.lower_block(inner.expect(Rule::block)?)?);
+                    inner.finish()?;
+                }
+                other => return Err(internal(pair_span, &format!("if: unexpected {other:?}"))),
+            }
+        }
+        Ok(If {
+            branches,
+            otherwise,
+        })
+    }
+
+    fn lower_call(&mut self, children: &mut Children<'_>) -> Lowered<Call> {
+        let action = name(&children.expect(Rule::action_name)?);
+        let mut arguments = Vec::new();
+        while let Some(pair) = children.optional(Rule::argument) {
+            let span = span_of(&pair);
+            let mut inner = Children::of(pair);
+            let arg_name = name(&inner.expect(Rule::arg_name)?);
+            let value = self.lower_expr(inner.expect(Rule::expr)?)?;
+            inner.finish()?;
+            arguments.push(Argument {
+                name: arg_name,
+                value,
+                span,
+            });
+        }
+        let result = children.optional(Rule::var_name).map(|pair| name(&pair));
+        let on_error = match children.optional(Rule::on_error) {
+            Some(pair) => {
+                let mut inner = Children::of(pair);
+                let jump = lower_jump(inner.require()?)?;
+                inner.finish()?;
+                Some(jump)
+            }
+            None => None,
+        };
+        Ok(Call {
+            action,
+            arguments,
+            result,
+            on_error,
+        })
+    }
+
+    fn lower_ask_option(&mut self, pair: Pair<'_, Rule>) -> Lowered<AskOption> {
+        let span = span_of(&pair);
+        let rule = pair.as_rule();
+        let mut children = Children::of(pair);
+        let kind = match rule {
+            Rule::expect_opt => {
+                let inner = children.require()?;
+                match inner.as_rule() {
+                    Rule::regex => AskOptionKind::Expect(Validator::Regex(lower_regex(inner)?)),
+                    Rule::validator_name => AskOptionKind::Expect(Validator::Named(name(&inner))),
+                    other => {
+                        return Err(internal(span, &format!("expect: unexpected {other:?}")));
+                    }
+                }
+            }
+            Rule::save_opt => AskOptionKind::Save(self.lower_path(children.expect(Rule::path)?)?),
+            Rule::invalid_opt => {
+                AskOptionKind::Invalid(self.lower_string(children.expect(Rule::string)?)?)
+            }
+            Rule::attempts_opt => {
+                let count = self.lower_count(&children.expect(Rule::integer)?);
+                let then = lower_jump(children.require()?)?;
+                AskOptionKind::Attempts { count, then }
+            }
+            Rule::timeout_opt => {
+                let duration = self.lower_duration(&children.expect(Rule::duration)?);
+                let then = lower_jump(children.require()?)?;
+                AskOptionKind::Timeout { duration, then }
+            }
+            Rule::choice_opt => {
+                let label = self.lower_string(children.expect(Rule::string)?)?;
+                let target = children.optional(Rule::step_ref).map(|pair| name(&pair));
+                AskOptionKind::Choice { label, target }
+            }
+            other => return Err(internal(span, &format!("ask option: unexpected {other:?}"))),
+        };
+        children.finish()?;
+        Ok(AskOption { kind, span })
+    }
+
+    fn lower_count(&mut self, pair: &Pair<'_, Rule>) -> Count {
+        let span = span_of(pair);
+        let value = pair.as_str().parse::<u32>().unwrap_or_else(|_| {
+            self.diagnostics.push(
+                Diagnostic::new(Code::InvalidLiteral, span, "this number is too large")
+                    .with_help("write a whole number below 4294967296"),
+            );
+            u32::MAX
+        });
+        Count { value, span }
+    }
+
+    fn lower_duration(&mut self, pair: &Pair<'_, Rule>) -> Duration {
+        let span = span_of(pair);
+        let text = pair.as_str();
+        let seconds = parse_duration(text).unwrap_or_else(|| {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidLiteral,
+                    span,
+                    format!("the duration `{text}` is too long"),
+                )
+                .with_help("write a duration of at most a few years, such as `15m`, `2h` or `7d`"),
+            );
+            u64::MAX
+        });
+        Duration {
+            text: text.to_owned(),
+            seconds,
+            span,
+        }
+    }
+}
+
+pub(crate) fn name(pair: &Pair<'_, Rule>) -> Name {
+    Name {
+        text: pair.as_str().to_owned(),
+        span: span_of(pair),
+    }
+}
+
+fn lower_jump(pair: Pair<'_, Rule>) -> Lowered<Jump> {
+    let span = span_of(&pair);
+    let rule = pair.as_rule();
+    let mut children = Children::of(pair);
+    let kind = match rule {
+        Rule::goto_stmt => JumpKind::Goto(name(&children.expect(Rule::step_ref)?)),
+        Rule::handoff_stmt => JumpKind::Handoff,
+        Rule::end_stmt => JumpKind::End,
+        other => return Err(internal(span, &format!("jump: unexpected {other:?}"))),
+    };
+    children.finish()?;
+    Ok(Jump { kind, span })
+}
+
+pub(crate) fn lower_regex(pair: Pair<'_, Rule>) -> Lowered<crate::ast::RegexLit> {
+    let span = span_of(&pair);
+    let mut children = Children::of(pair);
+    let body = children.expect(Rule::regex_body)?;
+    let flags = children.expect(Rule::regex_flags)?;
+    children.finish()?;
+    Ok(crate::ast::RegexLit {
+        pattern: body.as_str().to_owned(),
+        flags: flags.as_str().to_owned(),
+        span,
+        pattern_span: span_of(&body),
+    })
+}
+
+/// `1h30m` → 5400. `None` when the total overflows (the grammar guarantees the shape).
+pub(crate) fn parse_duration(text: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut number: u64 = 0;
+    for c in text.chars() {
+        if let Some(digit) = c.to_digit(10) {
+            number = number.checked_mul(10)?.checked_add(u64::from(digit))?;
+        } else {
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                _ => return None,
+            };
+            total = total.checked_add(number.checked_mul(unit)?)?;
+            number = 0;
+        }
+    }
+    // Ten years is plenty for a reply timeout; beyond it is surely a typo.
+    (total <= 10 * 365 * 86_400).then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("15m"), Some(900));
+        assert_eq!(parse_duration("1h30m"), Some(5400));
+        assert_eq!(parse_duration("2d"), Some(172_800));
+        assert_eq!(parse_duration("99999999999999999999s"), None);
+        assert_eq!(parse_duration("99999d"), None);
+    }
+}

@@ -1,0 +1,118 @@
+//! Text → AST. The only module that names pest (STYLE C1). The pipeline: bytes are checked
+//! for size and encoding (`read_source`), a lexical pre-pass bounds nesting and collects
+//! comments (`prescan`), pest parses, errors are rewritten into plain words (`error`), and
+//! pairs are lowered into the owned, spanned AST (`lower`, `expr`, `text`).
+
+mod cursor;
+mod error;
+mod expr;
+mod grammar;
+mod lower;
+mod prescan;
+mod text;
+
+use pest::Parser as _;
+
+pub use expr::MAX_EXPR_DEPTH;
+pub use prescan::MAX_DEPTH;
+
+use crate::ast::Scenario;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::{SourceFile, Span};
+use grammar::{Rule, ScenarioParser};
+
+/// The largest scenario file accepted, in bytes (the largest real one is a few KB).
+pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+
+/// A parsed scenario with the comments the formatter needs.
+#[derive(Debug)]
+pub struct Parsed {
+    pub scenario: Scenario,
+    /// Spans of `# …` comments, in source order.
+    pub comments: Vec<Span>,
+    /// Findings that did not stop the parse (e.g. a number out of range).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses one scenario file. `Err` holds the syntax error that stopped the parse.
+pub fn parse(file: &SourceFile) -> Result<Parsed, Diagnostic> {
+    let text = file.text();
+    if text.trim().is_empty() {
+        return Err(
+            Diagnostic::new(Code::SyntaxError, Span::at(0), "the file is empty")
+                .with_label("a scenario was expected here")
+                .with_help("a scenario file starts with `scenario NAME {` and holds its steps"),
+        );
+    }
+    let trivia = prescan::prescan(text)?;
+    let mut pairs =
+        ScenarioParser::parse(Rule::file, text).map_err(|e| error::from_pest(&e, text))?;
+    let file_pair = pairs
+        .next()
+        .ok_or_else(|| cursor::internal(Span::at(0), "the parser returned nothing"))?;
+    let mut lowerer = lower::Lowerer::new();
+    let scenario = lowerer.lower_file(file_pair)?;
+    Ok(Parsed {
+        scenario,
+        comments: trivia.comments,
+        diagnostics: lowerer.diagnostics,
+    })
+}
+
+/// Turns the bytes of a file into a `SourceFile`, with a diagnostic when they cannot be a
+/// scenario (too large, not UTF-8, binary). The returned file is always renderable: invalid
+/// bytes are replaced so that the diagnostic can show where they are.
+pub fn read_source(name: &str, bytes: Vec<u8>) -> (SourceFile, Option<Diagnostic>) {
+    if bytes.len() > MAX_FILE_BYTES {
+        let preview = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+        let file = SourceFile::new(name, preview);
+        let diagnostic = Diagnostic::new(
+            Code::FileTooLarge,
+            Span::at(0),
+            format!(
+                "this file is {} bytes; scenarios may be at most {MAX_FILE_BYTES} bytes",
+                bytes.len()
+            ),
+        )
+        .with_help(
+            "split the scenario into several files, or check that this is a scenario at all",
+        );
+        return (file, Some(diagnostic));
+    }
+    if let Some(nul) = bytes.iter().position(|b| *b == 0) {
+        let file = SourceFile::new(name, String::from_utf8_lossy(&bytes).into_owned());
+        let diagnostic = Diagnostic::new(
+            Code::NotUtf8,
+            Span::at(char_boundary_offset(&bytes, nul)),
+            "this is a binary file, not a scenario",
+        )
+        .with_label("a zero byte here")
+        .with_help("scenario files are UTF-8 text ending in `.scn`");
+        return (file, Some(diagnostic));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => (SourceFile::new(name, text), None),
+        Err(error) => {
+            let offset = error.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+            let diagnostic = Diagnostic::new(
+                Code::NotUtf8,
+                Span::new(offset, offset + '\u{FFFD}'.len_utf8()),
+                "this file is not valid UTF-8 text",
+            )
+            .with_label("the first invalid byte is here")
+            .with_help("save the file as UTF-8 (most editors offer it under \"encoding\")");
+            (SourceFile::new(name, text), Some(diagnostic))
+        }
+    }
+}
+
+/// The offset of `index` in the lossy-decoded text: the same as long as the bytes before
+/// it are valid UTF-8, which is checked; otherwise the start of the file.
+fn char_boundary_offset(bytes: &[u8], index: usize) -> usize {
+    if std::str::from_utf8(&bytes[..index]).is_ok() {
+        index
+    } else {
+        0
+    }
+}
