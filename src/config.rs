@@ -1,1 +1,595 @@
-//! (stub)
+//! The workspace config, `scenarist.yaml` (read with serde_yaml, described by
+//! `schemas/scenarist.schema.json`). It declares what scenarios may name — contact fields
+//! with their types, teams, channels and their limits, channel accounts and the Zendesk
+//! organizations they sync to — so the checker can catch a misspelt team or an unsaved
+//! email field before a conversation does.
+//!
+//! Errors come back as diagnostics with the file, line and column: serde_yaml knows where
+//! a syntax or shape error is; for the cross-reference checks made after deserializing
+//! (`validate`) the key is found again in the text (`locate`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::source::{SourceFile, Span};
+
+/// The example config shipped in `scenarios/`; the defaults when no `--config` is given.
+pub const DEFAULT_CONFIG: &str = include_str!("../scenarios/scenarist.yaml");
+pub const DEFAULT_CONFIG_NAME: &str = "scenarios/scenarist.yaml (built-in default)";
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Format version of this file; only 1 exists.
+    pub version: u32,
+    /// Where conversation state lives (sled), relative to the config file.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// The folder of `.scn` files, relative to the config file.
+    #[serde(default = "default_scenarios")]
+    pub scenarios: PathBuf,
+    /// Custom contact fields: name → type (`email: email` or `email: { type: email }`).
+    #[serde(default)]
+    pub contact_fields: BTreeMap<String, FieldSpec>,
+    /// The teams a conversation may be routed to.
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// Channel kinds and their limits, e.g. `facebook: { max_message_length: 2000 }`.
+    #[serde(default)]
+    pub channels: BTreeMap<String, Channel>,
+    /// Channel accounts (`facebook:acme`) and the scenario each one runs.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, Account>,
+    #[serde(default)]
+    pub zendesk: Zendesk,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("scenarist-data")
+}
+
+fn default_scenarios() -> PathBuf {
+    PathBuf::from(".")
+}
+
+/// The type of a contact field.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    Text,
+    Email,
+    Phone,
+    Number,
+    Date,
+    Bool,
+}
+
+impl FieldType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Text => "text",
+            FieldType::Email => "email",
+            FieldType::Phone => "phone",
+            FieldType::Number => "number",
+            FieldType::Date => "date",
+            FieldType::Bool => "bool",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum FieldSpec {
+    Short(FieldType),
+    Full(FieldDetail),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDetail {
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+impl FieldSpec {
+    pub fn kind(&self) -> FieldType {
+        match self {
+            FieldSpec::Short(kind) => *kind,
+            FieldSpec::Full(detail) => detail.kind,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    /// The longest text message the channel delivers, in characters.
+    pub max_message_length: usize,
+    /// The longest quick-reply label, in characters (Messenger and WhatsApp: 20).
+    #[serde(default)]
+    pub max_choice_length: Option<usize>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// A key of `channels`.
+    pub channel: String,
+    /// The scenario (its `scenario NAME`) that answers this account's contacts.
+    pub scenario: String,
+    /// The Zendesk organization (a key of `zendesk.organizations`) this account is linked to.
+    #[serde(default)]
+    pub zendesk: Option<String>,
+    /// The account's synchronization toggle; off, nothing of it reaches Zendesk.
+    #[serde(default = "yes")]
+    pub sync: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Zendesk {
+    #[serde(default)]
+    pub organizations: BTreeMap<String, Organization>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    /// `https://acme.zendesk.com` (`http://` only for loopback).
+    pub url: String,
+    /// How to authenticate; the secret itself is never in this file.
+    pub auth: Auth,
+    #[serde(default)]
+    pub fields: FieldLists,
+    pub sync: Sync,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Auth {
+    /// An API token: `email/token:TOKEN` basic auth.
+    ApiToken {
+        email: String,
+        #[serde(flatten)]
+        secret: Secret,
+    },
+    /// An OAuth access token from `scenarist zendesk connect`.
+    Oauth {
+        #[serde(flatten)]
+        secret: Secret,
+    },
+}
+
+/// Where a secret is read from: an environment variable or a file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Secret {
+    TokenEnv(String),
+    TokenFile(PathBuf),
+}
+
+/// The three field lists: Zendesk user property (`email`, `user_fields.<key>`) → contact
+/// field.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldLists {
+    #[serde(default)]
+    pub search: BTreeMap<String, String>,
+    #[serde(default)]
+    pub display: BTreeMap<String, String>,
+    #[serde(default)]
+    pub create: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sync {
+    pub mode: SyncMode,
+    /// Mode B: routing a conversation to this team creates the ticket.
+    #[serde(default)]
+    pub team: Option<String>,
+    /// Mode B: the contact field holding the email used to find or create the user.
+    #[serde(default)]
+    pub email_field: Option<String>,
+    #[serde(default = "yes")]
+    pub continue_after_ticket: bool,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// Mode A: synced when an advisor processes a message of a linked contact.
+    Interface,
+    /// Mode B: synced when the conversation reaches the sync team.
+    Zendesk,
+}
+
+/// A config with the file it came from (for diagnostics and relative paths).
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    pub config: Config,
+    pub file: SourceFile,
+    /// The folder relative paths start from.
+    pub base: PathBuf,
+}
+
+/// What each mode-B account asks of its scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncDuty {
+    pub account: String,
+    pub team: String,
+    pub email_field: String,
+}
+
+impl Workspace {
+    /// The built-in default (the example config).
+    pub fn default_workspace() -> Result<Self, Vec<Diagnostic>> {
+        Self::parse(
+            SourceFile::new(DEFAULT_CONFIG_NAME, DEFAULT_CONFIG),
+            PathBuf::from("."),
+        )
+    }
+
+    /// Reads and validates a config file. `Err` holds every problem found.
+    pub fn parse(file: SourceFile, base: PathBuf) -> Result<Self, Vec<Diagnostic>> {
+        let config: Config =
+            serde_yaml::from_str(file.text()).map_err(|e| vec![yaml_error(&file, &e)])?;
+        let problems = validate(&config, &file);
+        if problems.is_empty() {
+            Ok(Self { config, file, base })
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Reads `path` (its folder is the base for relative paths).
+    pub fn load(path: &Path) -> std::io::Result<Result<Self, (SourceFile, Vec<Diagnostic>)>> {
+        let text = std::fs::read_to_string(path)?;
+        let file = SourceFile::new(path.display().to_string(), text);
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(Self::parse(file.clone(), base).map_err(|problems| (file, problems)))
+    }
+
+    pub fn field_type(&self, name: &str) -> Option<FieldType> {
+        self.config.contact_fields.get(name).map(FieldSpec::kind)
+    }
+
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.config.contact_fields.keys().map(String::as_str)
+    }
+
+    pub fn has_team(&self, team: &str) -> bool {
+        self.config.teams.iter().any(|t| t == team)
+    }
+
+    /// The channels a scenario's messages may travel on: those of the accounts running it,
+    /// or every channel when no account runs it (a scenario not yet attached).
+    pub fn channels_for(&self, scenario: &str) -> Vec<(&str, &Channel)> {
+        let attached: Vec<&str> = self
+            .config
+            .accounts
+            .values()
+            .filter(|a| a.scenario == scenario)
+            .map(|a| a.channel.as_str())
+            .collect();
+        self.config
+            .channels
+            .iter()
+            .filter(|(name, _)| attached.is_empty() || attached.contains(&name.as_str()))
+            .map(|(name, channel)| (name.as_str(), channel))
+            .collect()
+    }
+
+    /// For each enabled account running `scenario` and syncing in mode B, the team it must
+    /// reach and the email field it must fill.
+    pub fn sync_duties(&self, scenario: &str) -> Vec<SyncDuty> {
+        let mut duties = Vec::new();
+        for (id, account) in &self.config.accounts {
+            let organization = account
+                .zendesk
+                .as_ref()
+                .and_then(|o| self.config.zendesk.organizations.get(o));
+            let Some(organization) = organization else {
+                continue;
+            };
+            let sync = &organization.sync;
+            if account.scenario != scenario || !account.sync || sync.mode != SyncMode::Zendesk {
+                continue;
+            }
+            if let (Some(team), Some(email_field)) = (&sync.team, &sync.email_field) {
+                duties.push(SyncDuty {
+                    account: id.clone(),
+                    team: team.clone(),
+                    email_field: email_field.clone(),
+                });
+            }
+        }
+        duties
+    }
+}
+
+fn yaml_error(file: &SourceFile, error: &serde_yaml::Error) -> Diagnostic {
+    let offset = error.location().map_or(0, |l| l.index());
+    // serde_yaml appends " at line L column C"; the frame already shows where.
+    let message = error.to_string();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
+    Diagnostic::new(Code::ConfigSyntax, Span::new(offset, offset + 1), message)
+        .with_help("see schemas/scenarist.schema.json or the example scenarios/scenarist.yaml for the expected shape")
+}
+
+/// Cross-reference checks that YAML types cannot express.
+fn validate(config: &Config, file: &SourceFile) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    let mut problem = |path: &[&str], message: String, help: String| {
+        problems.push(
+            Diagnostic::new(Code::ConfigInvalid, locate(file.text(), path), message)
+                .with_help(help),
+        );
+    };
+    if config.version != 1 {
+        problem(
+            &["version"],
+            format!("unknown config version {}", config.version),
+            "write `version: 1`".into(),
+        );
+    }
+    for (name, channel) in &config.channels {
+        if channel.max_message_length == 0 {
+            problem(
+                &["channels", name, "max_message_length"],
+                format!("channel `{name}` accepts no text at all"),
+                "set max_message_length to the channel's real limit, e.g. 2000".into(),
+            );
+        }
+    }
+    for (id, account) in &config.accounts {
+        if !config.channels.contains_key(&account.channel) {
+            problem(
+                &["accounts", id, "channel"],
+                format!(
+                    "account `{id}` uses the channel `{}`, which `channels` does not declare",
+                    account.channel
+                ),
+                hint(
+                    &account.channel,
+                    config.channels.keys(),
+                    "declare it under `channels`",
+                ),
+            );
+        }
+        if let Some(org) = &account.zendesk {
+            if !config.zendesk.organizations.contains_key(org) {
+                problem(
+                    &["accounts", id, "zendesk"],
+                    format!(
+                        "account `{id}` is linked to the Zendesk organization `{org}`, which is not configured"
+                    ),
+                    hint(
+                        org,
+                        config.zendesk.organizations.keys(),
+                        "declare it under `zendesk.organizations`",
+                    ),
+                );
+            }
+        }
+    }
+    for (name, org) in &config.zendesk.organizations {
+        if let Some(reason) = url_problem(&org.url) {
+            problem(
+                &["zendesk", "organizations", name, "url"],
+                format!("the URL of `{name}` {reason}"),
+                "use the instance URL, such as `https://acme.zendesk.com`".into(),
+            );
+        }
+        for (list, fields) in [
+            ("search", &org.fields.search),
+            ("display", &org.fields.display),
+            ("create", &org.fields.create),
+        ] {
+            for (property, contact_field) in fields {
+                if !is_contact_field(config, contact_field) {
+                    problem(
+                        &["zendesk", "organizations", name, "fields", list, property],
+                        format!(
+                            "`{property}` is mapped from the contact field `{contact_field}`, which is not declared"
+                        ),
+                        hint(
+                            contact_field,
+                            config.contact_fields.keys(),
+                            "declare it under `contact_fields` or map a built-in field (`name`)",
+                        ),
+                    );
+                }
+            }
+        }
+        validate_sync(config, name, &org.sync, &mut problem);
+    }
+    problems
+}
+
+fn validate_sync(
+    config: &Config,
+    name: &str,
+    sync: &Sync,
+    problem: &mut impl FnMut(&[&str], String, String),
+) {
+    if sync.mode != SyncMode::Zendesk {
+        return;
+    }
+    let at = ["zendesk", "organizations", name, "sync"];
+    match &sync.team {
+        None => problem(
+            &at,
+            format!("`{name}` syncs from Zendesk's side (mode B) but names no sync team"),
+            "add `team:` with the team whose routing creates the ticket".into(),
+        ),
+        Some(team) if !config.teams.contains(team) => problem(
+            &["zendesk", "organizations", name, "sync", "team"],
+            format!("the sync team `{team}` is not one of `teams`"),
+            hint(team, config.teams.iter(), "add it to `teams`"),
+        ),
+        Some(_) => {}
+    }
+    match &sync.email_field {
+        None => problem(
+            &at,
+            format!("`{name}` syncs from Zendesk's side (mode B) but names no email field"),
+            "add `email_field:` with the contact field that holds the email".into(),
+        ),
+        Some(field) => match config.contact_fields.get(field).map(FieldSpec::kind) {
+            None => problem(
+                &["zendesk", "organizations", name, "sync", "email_field"],
+                format!("the email field `{field}` is not one of `contact_fields`"),
+                hint(
+                    field,
+                    config.contact_fields.keys(),
+                    "declare it under `contact_fields` with `type: email`",
+                ),
+            ),
+            Some(FieldType::Email) => {}
+            Some(other) => problem(
+                &["zendesk", "organizations", name, "sync", "email_field"],
+                format!(
+                    "the email field `{field}` has type `{}`, not `email`",
+                    other.as_str()
+                ),
+                "declare the field with `type: email` so that only valid emails are saved in it"
+                    .into(),
+            ),
+        },
+    }
+}
+
+/// Built-in contact fields every channel provides.
+pub const BUILTIN_CONTACT_FIELDS: &[&str] = &["id", "name", "first_name"];
+
+fn is_contact_field(config: &Config, name: &str) -> bool {
+    config.contact_fields.contains_key(name) || BUILTIN_CONTACT_FIELDS.contains(&name)
+}
+
+fn hint<'a>(name: &str, candidates: impl Iterator<Item = &'a String>, otherwise: &str) -> String {
+    did_you_mean(name, candidates.map(String::as_str)).unwrap_or_else(|| otherwise.to_owned())
+}
+
+/// Why a Zendesk URL is refused, if it is: `https://` is required, `http://` only for
+/// loopback (the stand-in).
+pub fn url_problem(url: &str) -> Option<&'static str> {
+    if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', ':']).next().unwrap_or("");
+        if matches!(host, "127.0.0.1" | "localhost") || rest.starts_with("[::1]") {
+            return None;
+        }
+        return Some(
+            "uses http://, which is allowed only for 127.0.0.1 or localhost; use https://",
+        );
+    }
+    if url.starts_with("https://") && url.len() > "https://".len() {
+        None
+    } else {
+        Some("is not an https:// URL")
+    }
+}
+
+/// Finds the span of the key at `path` (e.g. `["accounts", "facebook:acme", "channel"]`) by
+/// looking for each key in turn after the previous one. Falls back to the deepest key found,
+/// then to the start of the file. Enough for the block and flow styles configs use.
+pub fn locate(text: &str, path: &[&str]) -> Span {
+    let mut from = 0;
+    let mut found = Span::at(0);
+    for key in path {
+        let Some(offset) = find_key(text, key, from) else {
+            break;
+        };
+        found = Span::new(offset, offset + key.len());
+        from = offset + key.len();
+    }
+    found
+}
+
+fn find_key(text: &str, key: &str, from: usize) -> Option<usize> {
+    let rest = text.get(from..)?;
+    let mut search = 0;
+    while let Some(i) = rest.get(search..)?.find(key) {
+        let start = from + search + i;
+        let after = text.get(start + key.len()..).unwrap_or("");
+        let before = text.get(..start).and_then(|b| b.chars().next_back());
+        let quoted = after.starts_with('"') || after.starts_with('\'');
+        let after = if quoted { &after[1..] } else { after };
+        let boundary = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        if boundary && after.trim_start_matches([' ', '\t']).starts_with(':') {
+            return Some(start);
+        }
+        search += i + key.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_is_valid() {
+        let workspace = Workspace::default_workspace().unwrap();
+        assert!(!workspace.config.teams.is_empty());
+    }
+
+    #[test]
+    fn locate_finds_nested_keys() {
+        let text = "accounts:\n  facebook:acme:\n    channel: fb\n  other:\n    channel: x\n";
+        let span = locate(text, &["accounts", "other", "channel"]);
+        assert_eq!(&text[span.range()], "channel");
+        assert_eq!(span.start as usize, text.rfind("channel").unwrap());
+    }
+
+    #[test]
+    fn yaml_errors_carry_their_position() {
+        let file = SourceFile::new("c.yaml", "version: 1\nteams: [a\n");
+        let problems = Workspace::parse(file.clone(), PathBuf::new()).unwrap_err();
+        assert_eq!(problems[0].code, Code::ConfigSyntax);
+        assert!(
+            file.line_column(problems[0].primary.span.start as usize)
+                .line
+                >= 2
+        );
+    }
+
+    #[test]
+    fn cross_references_are_checked() {
+        let text = "version: 1\nteams: [Sales]\nchannels:\n  facebook: { max_message_length: 2000 }\n\
+                    accounts:\n  fb:acme: { channel: facebok, scenario: s }\n";
+        let problems =
+            Workspace::parse(SourceFile::new("c.yaml", text), PathBuf::new()).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].message.contains("facebok"),
+            "{}",
+            problems[0].message
+        );
+        assert_eq!(
+            problems[0].help.as_deref(),
+            Some("did you mean `facebook`?")
+        );
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(url_problem("https://acme.zendesk.com"), None);
+        assert_eq!(url_problem("http://127.0.0.1:8080"), None);
+        assert!(url_problem("http://acme.zendesk.com").is_some());
+        assert!(url_problem("ftp://x").is_some());
+    }
+}

@@ -15,3 +15,4 @@ pub mod fmt;
 pub mod graph;
 pub mod source;
 pub mod syntax;
+pub mod types;

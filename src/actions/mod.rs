@@ -1,1 +1,155 @@
-//! (stub)
+//! The registry of built-in actions a scenario can `call`. Each has a typed signature that
+//! the checker uses to verify calls (unknown action, missing/unknown/mistyped argument,
+//! result fields) and that the runtime will use to execute them through the outbox.
+//! Implementations come with the runtime and connector; this module is the contract.
+
+use crate::types::{Record, Type};
+
+/// One parameter of an action.
+#[derive(Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub ty: Type,
+    pub required: bool,
+    pub doc: &'static str,
+}
+
+/// The signature of a built-in action.
+#[derive(Debug)]
+pub struct Action {
+    /// Dotted name, e.g. `zendesk.create_ticket`.
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [Param],
+    /// The record bound by `as NAME`, if the action returns one.
+    pub result: Option<&'static Record>,
+    /// Whether the action can fail (a remote call); then `on error` is required.
+    pub fallible: bool,
+}
+
+impl Action {
+    pub fn param(&self, name: &str) -> Option<&'static Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}
+
+pub static ZENDESK_USER: Record = Record {
+    name: "zendesk user",
+    fields: &[
+        ("id", Type::Number),
+        ("email", Type::Email),
+        ("name", Type::Text),
+    ],
+};
+
+pub static ZENDESK_TICKET: Record = Record {
+    name: "zendesk ticket",
+    fields: &[
+        ("id", Type::Number),
+        ("url", Type::Text),
+        ("status", Type::Text),
+    ],
+};
+
+pub static ZENDESK_COMMENT: Record = Record {
+    name: "zendesk comment",
+    fields: &[("id", Type::Number)],
+};
+
+const fn required(name: &'static str, ty: Type, doc: &'static str) -> Param {
+    Param {
+        name,
+        ty,
+        required: true,
+        doc,
+    }
+}
+
+const fn optional(name: &'static str, ty: Type, doc: &'static str) -> Param {
+    Param {
+        name,
+        ty,
+        required: false,
+        doc,
+    }
+}
+
+/// Every built-in action.
+pub static ACTIONS: &[Action] = &[
+    Action {
+        name: "contact.tag",
+        summary: "Adds a tag to the contact's record.",
+        params: &[required("tag", Type::Text, "the tag to add")],
+        result: None,
+        fallible: false,
+    },
+    Action {
+        name: "zendesk.find_or_create_user",
+        summary: "Finds the Zendesk user with this email, or creates one.",
+        params: &[
+            required(
+                "email",
+                Type::Email,
+                "the user's email, the key of the search",
+            ),
+            optional("name", Type::Text, "the name of a user created by the call"),
+            optional(
+                "phone",
+                Type::Phone,
+                "the phone of a user created by the call",
+            ),
+        ],
+        result: Some(&ZENDESK_USER),
+        fallible: true,
+    },
+    Action {
+        name: "zendesk.create_ticket",
+        summary: "Creates a ticket carrying the conversation's message history.",
+        params: &[
+            required(
+                "requester",
+                Type::Record(&ZENDESK_USER),
+                "the user the ticket is for",
+            ),
+            required("subject", Type::Text, "the ticket's subject"),
+            optional("comment", Type::Text, "a first comment before the history"),
+            optional("tags", Type::TextList, "tags for the ticket"),
+        ],
+        result: Some(&ZENDESK_TICKET),
+        fallible: true,
+    },
+    Action {
+        name: "zendesk.add_comment",
+        summary: "Adds a comment to a ticket.",
+        params: &[
+            required(
+                "ticket",
+                Type::Record(&ZENDESK_TICKET),
+                "the ticket to comment on",
+            ),
+            required("body", Type::Text, "the comment's text"),
+            optional(
+                "public",
+                Type::Bool,
+                "whether the requester sees it (default: true)",
+            ),
+        ],
+        result: Some(&ZENDESK_COMMENT),
+        fallible: true,
+    },
+    Action {
+        name: "zendesk.solve_ticket",
+        summary: "Marks a ticket solved.",
+        params: &[required(
+            "ticket",
+            Type::Record(&ZENDESK_TICKET),
+            "the ticket to solve",
+        )],
+        result: None,
+        fallible: true,
+    },
+];
+
+pub fn lookup(name: &str) -> Option<&'static Action> {
+    ACTIONS.iter().find(|a| a.name == name)
+}
