@@ -242,7 +242,7 @@ impl Workspace {
     /// Reads and validates a config file. `Err` holds every problem found.
     pub fn parse(file: SourceFile, base: PathBuf) -> Result<Self, Vec<Diagnostic>> {
         let config: Config =
-            serde_yaml::from_str(file.text()).map_err(|e| vec![yaml_error(&file, &e)])?;
+            serde_yaml::from_str(file.text()).map_err(|e| vec![yaml_error(&e)])?;
         let problems = validate(&config, &file);
         if problems.is_empty() {
             Ok(Self { config, file, base })
@@ -317,7 +317,7 @@ impl Workspace {
     }
 }
 
-fn yaml_error(file: &SourceFile, error: &serde_yaml::Error) -> Diagnostic {
+fn yaml_error(error: &serde_yaml::Error) -> Diagnostic {
     let offset = error.location().map_or(0, |l| l.index());
     // serde_yaml appends " at line L column C"; the frame already shows where.
     let message = error.to_string();

@@ -1,1 +1,95 @@
-//! (stub)
+//! AST → diagnostics: everything that makes a parsed scenario wrong or risky, judged
+//! against the workspace config (fields, teams, channels, accounts) and the action
+//! registry. Every finding is collected, so one run reports them all.
+//!
+//! The checks, one file per concern: `steps` (names and declarations), `flow` (the step
+//! graph and definite assignment) with `flow_rules` (what it finds), `typing` (names and
+//! types of expressions), `ask`, `call`, `messages` (teams and channel limits),
+//! `variables` (unused and read-only), `sync` (mode-B duties).
+
+mod ask;
+mod call;
+pub mod flow;
+mod flow_rules;
+mod messages;
+mod steps;
+mod sync;
+mod typing;
+mod variables;
+mod varset;
+
+pub use flow::StepGraph;
+
+use crate::ast::{AskOptionKind, Scenario, Stmt, StmtKind, Validator, Visit};
+use crate::config::Workspace;
+use crate::diagnostic::Diagnostic;
+use crate::syntax::Parsed;
+use typing::Typer;
+
+/// Checks a parsed scenario; returns every finding, lowering's included.
+pub fn check(parsed: &Parsed, workspace: &Workspace) -> Vec<Diagnostic> {
+    let scenario = &parsed.scenario;
+    let mut diagnostics = parsed.diagnostics.clone();
+    let graph = StepGraph::build(scenario);
+    let mut typer = Typer::new(scenario, workspace);
+    type_everything(scenario, &mut typer);
+
+    steps::check(scenario, &graph, &mut diagnostics);
+    flow_rules::check(scenario, &graph, &typer, &mut diagnostics);
+    ask::check(scenario, &mut typer, &mut diagnostics);
+    call::check(scenario, &mut typer, &mut diagnostics);
+    messages::check(scenario, workspace, &mut diagnostics);
+    variables::check(scenario, &mut diagnostics);
+    sync::check(scenario, &graph, workspace, &mut diagnostics);
+    diagnostics.append(&mut typer.diagnostics);
+    diagnostics
+}
+
+/// Resolves every expression once, so each unknown name or type error is reported once.
+fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
+    struct Everything<'t, 'w> {
+        typer: &'t mut Typer<'w>,
+    }
+    impl<'a> Visit<'a> for Everything<'_, '_> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match &stmt.kind {
+                StmtKind::Say(text) | StmtKind::RouteTeam(text) => self.typer.check_text(text),
+                StmtKind::Set { value, .. } => {
+                    self.typer.type_of(value);
+                }
+                StmtKind::If(if_stmt) => {
+                    for branch in &if_stmt.branches {
+                        self.typer.type_of(&branch.condition);
+                    }
+                }
+                StmtKind::Ask(ask) => {
+                    self.typer.check_text(&ask.prompt);
+                    for option in &ask.options {
+                        match &option.kind {
+                            AskOptionKind::Invalid(text) | AskOptionKind::Choice { label: text, .. } => {
+                                self.typer.check_text(text);
+                            }
+                            AskOptionKind::Expect(Validator::Regex(regex)) => self.typer.check_regex(regex),
+                            _ => {}
+                        }
+                    }
+                }
+                // Call arguments are typed against their parameters in `call`.
+                StmtKind::Call(_) | StmtKind::Goto(_) | StmtKind::Handoff | StmtKind::End => {}
+            }
+            // Descend into nested blocks only (expressions were handled above).
+            if let StmtKind::If(if_stmt) = &stmt.kind {
+                for branch in &if_stmt.branches {
+                    branch.body.statements.iter().for_each(|s| self.visit_stmt(s));
+                }
+                if let Some(block) = &if_stmt.otherwise {
+                    block.statements.iter().for_each(|s| self.visit_stmt(s));
+                }
+            }
+        }
+    }
+    let mut visitor = Everything { typer };
+    for step in scenario.steps() {
+        step.body.statements.iter().for_each(|s| visitor.visit_stmt(s));
+    }
+}

@@ -1,26 +1,106 @@
-//! (stub)
-#![expect(clippy::print_stdout, clippy::print_stderr, reason = "the CLI prints")]
+//! The command line (clap derive): the edge of the program. Each subcommand lives in its
+//! own file and returns an `ExitStatus`; errors that stop a command are `anyhow` errors,
+//! printed with their causes. Exit codes follow ruff: 0 success, 1 findings (lint errors,
+//! `fmt --check` drift), 2 usage or tool failure.
+#![expect(clippy::print_stderr, reason = "the CLI reports its own failures on stderr")]
+
+mod graph;
+mod lint;
+mod output;
+
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
-pub fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let Some(path) = args.get(1) else {
-        return ExitCode::from(2);
-    };
-    let bytes = std::fs::read(path).unwrap_or_default();
-    let (file, problem) = crate::syntax::read_source(path, bytes);
-    if let Some(d) = problem {
-        print!("{}", crate::diagnostic::render::render(&file, &d, false));
-        return ExitCode::from(1);
-    }
-    match crate::syntax::parse(&file) {
-        Ok(parsed) => {
-            println!("{:#?}", parsed.scenario);
-            ExitCode::SUCCESS
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "scenarist", version, about = "Lint, format, draw and run customer-service bot scenarios")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// When to colour the output (`NO_COLOR` set in the environment means never).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl GlobalArgs {
+    /// Whether to colour what goes to stdout.
+    pub fn color_stdout(&self) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            }
         }
-        Err(d) => {
-            print!("{}", crate::diagnostic::render::render(&file, &d, false));
-            ExitCode::from(1)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check scenarios for errors and risky constructs.
+    Lint(lint::LintArgs),
+    /// Draw the step graph of a scenario (Mermaid or Graphviz DOT).
+    Graph(graph::GraphArgs),
+}
+
+/// How a command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Nothing to report.
+    Success,
+    /// Findings: lint errors, files that need formatting.
+    Failure,
+    /// The tool could not do its job: bad usage, unreadable files.
+    Error,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Error => ExitCode::from(2),
+        }
+    }
+}
+
+/// Parses the arguments, runs the command and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap prints help and version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = error.print();
+            return if error.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match &cli.command {
+        Command::Lint(args) => lint::run(args, &cli.global),
+        Command::Graph(args) => graph::run(args, &cli.global),
+    };
+    match result {
+        Ok(status) => status.into(),
+        Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  cause: {cause}");
+            }
+            ExitStatus::Error.into()
         }
     }
 }

@@ -1,1 +1,268 @@
-//! (stub)
+//! The formatter: AST plus comment table → the canonical text of a scenario (STYLE C7).
+//!
+//! Everything is printed from the tree; only comment text is copied from the source. The
+//! layout: two spaces per level, one statement or `ask` option per line, a blank line
+//! before each `step`, at most one blank line where the author left some between two
+//! statements, none after `{` or before `}`, `{}` for an empty block, and a `call` whose
+//! line would pass 100 columns gets one argument per line. The source is otherwise only
+//! consulted for byte offsets: where comments and blank lines were (`printer.rs`).
+//!
+//! Invariants, tested in `tests.rs`: formatting is idempotent, the parse of the output
+//! equals the parse of the input once spans are erased, and every comment comes out
+//! exactly once.
+
+mod expr;
+mod printer;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
+use crate::ast::{
+    AskOption, AskOptionKind, Block, Call, If, Item, ItemKind, Jump, JumpKind, Scenario, Stmt,
+    StmtKind, Validator,
+};
+use crate::source::SourceFile;
+use crate::syntax::Parsed;
+use expr::expr;
+use printer::{Blank, Printer, width};
+use text::text;
+
+/// A `call` line longer than this gets one argument per line.
+const MAX_WIDTH: usize = 100;
+
+/// Formats a parsed scenario in the canonical layout, keeping every comment.
+pub fn format(parsed: &Parsed, source: &SourceFile) -> String {
+    let mut printer = Printer::new(source.text(), &parsed.comments);
+    scenario(&mut printer, &parsed.scenario);
+    printer.finish()
+}
+
+fn scenario(p: &mut Printer<'_>, scenario: &Scenario) {
+    let end = scenario.span.end as usize;
+    let close = end.saturating_sub(1);
+    p.start_node(scenario.span.start as usize, 0, Blank::Keep);
+    p.push("scenario ");
+    p.push(&scenario.name.text);
+    p.push(" {");
+    let open = p.next_token(scenario.name.span.end as usize);
+    if scenario.items.is_empty() && !p.has_comment_in(open + 1, close) {
+        p.push("}");
+        p.close(end);
+        return;
+    }
+    p.close(open + 1);
+    let mut after_step = false;
+    for item in &scenario.items {
+        let is_step = matches!(item.kind, ItemKind::Step(_));
+        let blank = if is_step || after_step {
+            Blank::Always
+        } else {
+            Blank::Keep
+        };
+        self::item(p, item, blank);
+        after_step = is_step;
+    }
+    p.flush_comments(close, 1, Blank::Keep);
+    p.open(0);
+    p.push("}");
+    p.close(end);
+}
+
+fn item(p: &mut Printer<'_>, item: &Item, blank: Blank) {
+    p.start_node(item.span.start as usize, 1, blank);
+    match &item.kind {
+        ItemKind::Description(description) => {
+            p.push("description ");
+            p.push(&text(description, 1));
+        }
+        ItemKind::Start(step) => {
+            p.push("start ");
+            p.push(&step.text);
+        }
+        ItemKind::Step(step) => {
+            p.push("step ");
+            p.push(&step.name.text);
+            p.push(" ");
+            block(p, &step.body, 1);
+        }
+    }
+    p.close(item.span.end as usize);
+}
+
+/// Prints `{`, the statements and `}`; the line holding `{` is already begun, and the
+/// line holding `}` is left open for the caller (`} else {`, a trailing comment).
+fn block(p: &mut Printer<'_>, block: &Block, indent: usize) {
+    let open = block.span.start as usize;
+    let close = (block.span.end as usize).saturating_sub(1);
+    p.push("{");
+    if block.statements.is_empty() && !p.has_comment_in(open + 1, close) {
+        p.push("}");
+        return;
+    }
+    p.close(open + 1);
+    for stmt in &block.statements {
+        statement(p, stmt, indent + 1);
+    }
+    p.flush_comments(close, indent + 1, Blank::Keep);
+    p.open(indent);
+    p.push("}");
+}
+
+fn statement(p: &mut Printer<'_>, stmt: &Stmt, indent: usize) {
+    let end = stmt.span.end as usize;
+    p.start_node(stmt.span.start as usize, indent, Blank::Keep);
+    match &stmt.kind {
+        StmtKind::Say(message) => {
+            p.push("say ");
+            p.push(&text(message, indent));
+        }
+        StmtKind::Ask(ask) => {
+            p.push("ask ");
+            p.push(&text(&ask.prompt, indent));
+            if !ask.options.is_empty() {
+                p.push(" {");
+                let open = p.next_token(ask.prompt.span.end as usize);
+                p.close(open + 1);
+                for option in &ask.options {
+                    ask_option(p, option, indent + 1);
+                }
+                p.flush_comments(end.saturating_sub(1), indent + 1, Blank::Keep);
+                p.open(indent);
+                p.push("}");
+            }
+        }
+        StmtKind::If(if_stmt) => if_chain(p, if_stmt, indent),
+        StmtKind::Set { name, value } => {
+            p.push("set ");
+            p.push(&name.text);
+            p.push(" = ");
+            p.push(&expr(value, indent));
+        }
+        StmtKind::Goto(step) => {
+            p.push("goto ");
+            p.push(&step.text);
+        }
+        StmtKind::RouteTeam(team) => {
+            p.push("route team ");
+            p.push(&text(team, indent));
+        }
+        StmtKind::Handoff => p.push("handoff advisor"),
+        StmtKind::End => p.push("end"),
+        StmtKind::Call(call) => self::call(p, call, indent),
+    }
+    p.close(end);
+}
+
+fn if_chain(p: &mut Printer<'_>, if_stmt: &If, indent: usize) {
+    for (index, branch) in if_stmt.branches.iter().enumerate() {
+        p.push(if index == 0 { "if " } else { " else if " });
+        p.push(&expr(&branch.condition, indent));
+        p.push(" ");
+        block(p, &branch.body, indent);
+    }
+    if let Some(otherwise) = &if_stmt.otherwise {
+        p.push(" else ");
+        block(p, otherwise, indent);
+    }
+}
+
+fn ask_option(p: &mut Printer<'_>, option: &AskOption, indent: usize) {
+    p.start_node(option.span.start as usize, indent, Blank::Keep);
+    match &option.kind {
+        AskOptionKind::Expect(Validator::Named(name)) => {
+            p.push("expect ");
+            p.push(&name.text);
+        }
+        AskOptionKind::Expect(Validator::Regex(regex)) => {
+            p.push("expect /");
+            p.push(&regex.pattern);
+            p.push("/");
+            p.push(&regex.flags);
+        }
+        AskOptionKind::Save(path) => {
+            p.push("save ");
+            p.push(&path.dotted());
+        }
+        AskOptionKind::Invalid(message) => {
+            p.push("invalid ");
+            p.push(&text(message, indent));
+        }
+        AskOptionKind::Attempts { count, then } => {
+            p.push(&format!("attempts {} then {}", count.value, jump(then)));
+        }
+        AskOptionKind::Timeout { duration, then } => {
+            p.push(&format!("timeout {} then {}", duration.text, jump(then)));
+        }
+        AskOptionKind::Choice { label, target } => {
+            p.push("choice ");
+            p.push(&text(label, indent));
+            if let Some(target) = target {
+                p.push(" -> ");
+                p.push(&target.text);
+            }
+        }
+    }
+    p.close(option.span.end as usize);
+}
+
+fn jump(jump: &Jump) -> String {
+    match &jump.kind {
+        JumpKind::Goto(step) => format!("goto {}", step.text),
+        JumpKind::Handoff => "handoff advisor".to_owned(),
+        JumpKind::End => "end".to_owned(),
+    }
+}
+
+/// `call a.b(x: 1, y: 2) as r { on error goto s }`, or with one argument per line (and
+/// trailing commas) when that line would be too wide.
+fn call(p: &mut Printer<'_>, call: &Call, indent: usize) {
+    let head = format!("call {}(", call.action.text);
+    let mut tail = String::from(")");
+    if let Some(result) = &call.result {
+        tail.push_str(" as ");
+        tail.push_str(&result.text);
+    }
+    if let Some(on_error) = &call.on_error {
+        tail.push_str(" { on error ");
+        tail.push_str(&jump(on_error));
+        tail.push_str(" }");
+    }
+    let joined: Vec<String> = call
+        .arguments
+        .iter()
+        .map(|argument| format!("{}: {}", argument.name.text, expr(&argument.value, indent)))
+        .collect();
+    let one_line = format!("{head}{}{tail}", joined.join(", "));
+    if call.arguments.is_empty() || width(indent, &one_line) <= MAX_WIDTH {
+        p.push(&one_line);
+        return;
+    }
+    p.push(&head);
+    p.close(p.next_token(call.action.span.end as usize) + 1);
+    let mut after = 0;
+    for argument in &call.arguments {
+        p.start_node(argument.span.start as usize, indent + 1, Blank::Never);
+        p.push(&argument.name.text);
+        p.push(": ");
+        p.push(&expr(&argument.value, indent + 1));
+        p.push(",");
+        // The line stands for the argument and its comma, so `a: 1, # why` keeps its
+        // comment at the end of the line.
+        after = p.next_token(argument.span.end as usize);
+        let end = if p.byte_at(after) == Some(b',') {
+            after + 1
+        } else {
+            argument.span.end as usize
+        };
+        p.close(end);
+    }
+    let close = if p.byte_at(after) == Some(b',') {
+        p.next_token(after + 1)
+    } else {
+        after
+    };
+    p.flush_comments(close, indent + 1, Blank::Never);
+    p.open(indent);
+    p.push(&tail);
+}

@@ -1,0 +1,190 @@
+//! The options of `ask`: unknown validator (C118), an option given twice (C117), options
+//! that contradict each other (C120), a saved answer whose type does not fit its field
+//! (C111) or a target the scenario may not write (C119), a missing retry bound (L202) or
+//! timeout (L203), and choices that repeat (L209).
+
+use std::collections::HashMap;
+
+use super::typing::{Typer, VALIDATORS, article, validator_type};
+use super::varset::RESERVED_ROOTS;
+use crate::ast::{Ask, AskOptionKind, Path, Scenario, Stmt, StmtKind, Validator};
+use crate::config::BUILTIN_CONTACT_FIELDS;
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::source::Span;
+use crate::types::Type;
+
+pub(super) fn check(scenario: &Scenario, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
+    for step in scenario.steps() {
+        for_each_ask(&step.body.statements, &mut |ask, span| check_ask(ask, span, typer, out));
+    }
+}
+
+fn for_each_ask<'a>(statements: &'a [Stmt], f: &mut impl FnMut(&'a Ask, Span)) {
+    for stmt in statements {
+        match &stmt.kind {
+            StmtKind::Ask(ask) => f(ask, stmt.span),
+            StmtKind::If(if_stmt) => {
+                for branch in &if_stmt.branches {
+                    for_each_ask(&branch.body.statements, f);
+                }
+                if let Some(block) = &if_stmt.otherwise {
+                    for_each_ask(&block.statements, f);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
+    let ask_keyword = Span::new(span.start as usize, span.start as usize + 3);
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for option in &ask.options {
+        let name = match &option.kind {
+            AskOptionKind::Expect(_) => "expect",
+            AskOptionKind::Save(_) => "save",
+            AskOptionKind::Invalid(_) => "invalid",
+            AskOptionKind::Attempts { .. } => "attempts",
+            AskOptionKind::Timeout { .. } => "timeout",
+            AskOptionKind::Choice { .. } => continue,
+        };
+        if let Some(first) = seen.get(name) {
+            out.push(
+                Diagnostic::new(Code::DuplicateDeclaration, option.span, format!("this `ask` has `{name}` twice"))
+                    .with_secondary(*first, "first given here")
+                    .with_help(format!("keep one `{name}`")),
+            );
+        } else {
+            seen.insert(name, option.span);
+        }
+    }
+
+    let validator = ask.validator();
+    if let Some(Validator::Named(name)) = validator {
+        if !VALIDATORS.contains(&name.text.as_str()) {
+            let help = did_you_mean(&name.text, VALIDATORS.iter().copied()).unwrap_or_else(|| {
+                "the validators are email, phone, number, date, choice and text, or a `/regex/`".to_owned()
+            });
+            out.push(
+                Diagnostic::new(Code::UnknownValidator, name.span, format!("there is no validator named `{}`", name.text))
+                    .with_label("unknown validator")
+                    .with_help(help),
+            );
+        }
+    }
+    let choices: Vec<_> = ask.choices().collect();
+    let expects_choice = matches!(validator, Some(Validator::Named(n)) if n.text == "choice");
+    let checks_answers = (validator.is_some() && !matches!(validator, Some(Validator::Named(n)) if n.text == "text"))
+        || !choices.is_empty();
+    conflicts(ask, &choices, expects_choice, checks_answers, out);
+
+    if let Some(path) = ask.save() {
+        check_save(path, validator, typer, out);
+    }
+    if checks_answers && ask.attempts().is_none() {
+        out.push(
+            Diagnostic::new(Code::AskWithoutAttempts, ask_keyword, "this question has no limit on invalid answers")
+                .with_label("a contact who keeps answering wrongly is asked again forever")
+                .with_help("add `attempts 3 then goto STEP` (or `then handoff advisor`)"),
+        );
+    }
+    if ask.timeout().is_none() {
+        out.push(
+            Diagnostic::new(Code::AskWithoutTimeout, ask_keyword, "this question waits forever for an answer")
+                .with_label("a contact who goes silent keeps the conversation open")
+                .with_help("add `timeout 15m then goto STEP` (or `then handoff advisor`)"),
+        );
+    }
+    let mut labels: HashMap<String, Span> = HashMap::new();
+    for (label, _) in &choices {
+        let Some(text) = label.as_literal() else { continue };
+        let key = text.trim().to_lowercase();
+        if let Some(first) = labels.get(&key) {
+            out.push(
+                Diagnostic::new(Code::DuplicateChoice, label.span, format!("the choice \"{text}\" is offered twice"))
+                    .with_secondary(*first, "first offered here")
+                    .with_help("answers are matched without regard to case; give each choice its own text"),
+            );
+        } else {
+            labels.insert(key, label.span);
+        }
+    }
+}
+
+fn conflicts(ask: &Ask, choices: &[(&crate::ast::Text, Option<&crate::ast::Name>)], expects_choice: bool, checks_answers: bool, out: &mut Vec<Diagnostic>) {
+    let conflict = |span: Span, message: &str, help: &str| {
+        Diagnostic::new(Code::ConflictingAskOptions, span, message).with_help(help)
+    };
+    for option in &ask.options {
+        match &option.kind {
+            AskOptionKind::Expect(validator) if !choices.is_empty() && !expects_choice => {
+                let what = match validator {
+                    Validator::Named(name) => format!("`expect {}`", name.text),
+                    Validator::Regex(_) => "a `/regex/`".to_owned(),
+                };
+                out.push(conflict(option.span, &format!("{what} contradicts the choices of this question"), "with choices, the answer must be one of them: remove the `expect` line"));
+            }
+            AskOptionKind::Expect(Validator::Named(name)) if name.text == "choice" && choices.is_empty() => {
+                out.push(conflict(option.span, "`expect choice` but no choice is offered", "add `choice \"…\" -> STEP` lines, or remove `expect choice`"));
+            }
+            AskOptionKind::Invalid(_) if !checks_answers => {
+                out.push(conflict(option.span, "this `invalid` message is never shown", "every answer is accepted without a validator; add `expect …` or choices, or remove `invalid`"));
+            }
+            AskOptionKind::Attempts { .. } if !checks_answers => {
+                out.push(conflict(option.span, "`attempts` can never run out", "every answer is accepted without a validator; add `expect …` or choices, or remove `attempts`"));
+            }
+            AskOptionKind::Attempts { count, .. } if count.value == 0 => {
+                out.push(conflict(count.span, "`attempts 0` would give up before asking", "allow at least one answer: `attempts 1` or more"));
+            }
+            AskOptionKind::Timeout { duration, .. } if duration.seconds == 0 => {
+                out.push(conflict(duration.span, "a timeout of zero fires before the contact can answer", "give the contact time, such as `timeout 15m`"));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn check_save(path: &Path, validator: Option<&Validator>, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
+    let produced = validator_type(validator);
+    match path.root() {
+        "contact" if path.segments.len() == 2 => {
+            let field = path.segments[1].text.as_str();
+            if BUILTIN_CONTACT_FIELDS.contains(&field) {
+                out.push(read_only(path, &format!("`contact.{field}` comes from the channel and cannot be saved")));
+                return;
+            }
+            let Some(field_type) = typer.workspace.field_type(field).map(Type::from) else {
+                // Unknown field: reported once by the typer.
+                typer.path_type(path);
+                return;
+            };
+            if !produced.fits(field_type) {
+                let wanted = field_type.to_string();
+                let message = match validator {
+                    None => format!("`contact.{field}` holds {}, but this answer is not checked", article(field_type)),
+                    Some(_) => format!("`contact.{field}` holds {}, but this answer is {}", article(field_type), article(produced)),
+                };
+                out.push(
+                    Diagnostic::new(Code::ValidatorTypeMismatch, path.span, message)
+                        .with_label(format!("saves into a field of type {wanted}"))
+                        .with_help(format!("validate the answer with `expect {wanted}`, or save it into a field of type {}", produced)),
+                );
+            }
+        }
+        "contact" => {
+            typer.path_type(path);
+        }
+        root if RESERVED_ROOTS.contains(&root) => {
+            out.push(read_only(path, &format!("`{}` is set by the runtime and cannot be saved", path.dotted())));
+        }
+        _ if path.segments.len() > 1 => {
+            out.push(read_only(path, "an answer can be saved into a contact field or a variable, not into a field of a result"));
+        }
+        _ => {}
+    }
+}
+
+fn read_only(path: &Path, message: &str) -> Diagnostic {
+    Diagnostic::new(Code::ReadOnlyTarget, path.span, message)
+        .with_help("save into a declared contact field (`contact.email`) or a variable (`save topic`)")
+}

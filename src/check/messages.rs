@@ -1,0 +1,95 @@
+//! What the scenario sends and where: a team the config does not know (C115) or not
+//! written out (C121), and messages or choice labels longer than a channel the scenario
+//! runs on accepts (L205).
+
+use crate::ast::{AskOptionKind, Scenario, Stmt, StmtKind, Text, TextPart};
+use crate::config::Workspace;
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+
+pub(super) fn check(scenario: &Scenario, workspace: &Workspace, out: &mut Vec<Diagnostic>) {
+    let channels = workspace.channels_for(&scenario.name.text);
+    let message_limit = channels.iter().map(|(name, c)| (c.max_message_length, *name)).min();
+    let choice_limit = channels.iter().filter_map(|(name, c)| c.max_choice_length.map(|l| (l, *name))).min();
+    let mut checker = Checker { workspace, message_limit, choice_limit, out };
+    for step in scenario.steps() {
+        checker.statements(&step.body.statements);
+    }
+}
+
+struct Checker<'a> {
+    workspace: &'a Workspace,
+    message_limit: Option<(usize, &'a str)>,
+    choice_limit: Option<(usize, &'a str)>,
+    out: &'a mut Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn statements(&mut self, statements: &[Stmt]) {
+        for stmt in statements {
+            match &stmt.kind {
+                StmtKind::Say(text) => self.length(text, self.message_limit, "message"),
+                StmtKind::Ask(ask) => {
+                    self.length(&ask.prompt, self.message_limit, "question");
+                    for option in &ask.options {
+                        match &option.kind {
+                            AskOptionKind::Invalid(text) => self.length(text, self.message_limit, "message"),
+                            AskOptionKind::Choice { label, .. } => self.length(label, self.choice_limit, "choice label"),
+                            _ => {}
+                        }
+                    }
+                }
+                StmtKind::RouteTeam(text) => self.team(text),
+                StmtKind::If(if_stmt) => {
+                    for branch in &if_stmt.branches {
+                        self.statements(&branch.body.statements);
+                    }
+                    if let Some(block) = &if_stmt.otherwise {
+                        self.statements(&block.statements);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn team(&mut self, text: &Text) {
+        let Some(team) = text.as_literal() else {
+            self.out.push(
+                Diagnostic::new(Code::TypeMismatch, text.span, "a team name must be written out")
+                    .with_label("this name is computed")
+                    .with_help("write the team's name as plain text, such as `route team \"Zendesk\"`; use `if` to choose between teams"),
+            );
+            return;
+        };
+        if self.workspace.has_team(&team) {
+            return;
+        }
+        let help = did_you_mean(&team, self.workspace.config.teams.iter().map(String::as_str))
+            .unwrap_or_else(|| format!("add \"{team}\" to `teams` in {}", self.workspace.file.name()));
+        self.out.push(
+            Diagnostic::new(Code::UnknownTeam, text.span, format!("there is no team \"{team}\" in the workspace config"))
+                .with_label("unknown team")
+                .with_help(help),
+        );
+    }
+
+    fn length(&mut self, text: &Text, limit: Option<(usize, &str)>, what: &str) {
+        let Some((limit, channel)) = limit else { return };
+        let length: usize = text
+            .parts
+            .iter()
+            .map(|part| match part {
+                TextPart::Literal(literal) => literal.chars().count(),
+                TextPart::Interpolation(_) => 0,
+            })
+            .sum();
+        if length > limit {
+            let at_least = if text.interpolations().next().is_some() { "at least " } else { "" };
+            self.out.push(
+                Diagnostic::new(Code::MessageTooLong, text.span, format!("this {what} is {at_least}{length} characters long; {channel} accepts {limit}"))
+                    .with_label(format!("longer than {limit} characters"))
+                    .with_help(format!("shorten it or split it into several `say` lines; the channel would cut or refuse it")),
+            );
+        }
+    }
+}

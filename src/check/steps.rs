@@ -1,0 +1,109 @@
+//! Step names and scenario declarations: unknown step (C101), duplicate step (C102),
+//! missing start (C103), `start` or `description` declared twice (C117).
+
+use std::collections::HashMap;
+
+use super::flow::StepGraph;
+use crate::ast::{AskOptionKind, ItemKind, JumpKind, Name, Scenario, Stmt, StmtKind};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+
+pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Diagnostic>) {
+    let mut first_step: HashMap<&str, &Name> = HashMap::new();
+    let mut first_start = None;
+    let mut first_description = None;
+    for item in &scenario.items {
+        match &item.kind {
+            ItemKind::Step(step) => {
+                if let Some(first) = first_step.get(step.name.text.as_str()) {
+                    out.push(
+                        Diagnostic::new(Code::DuplicateStep, step.name.span, format!("there is already a step named `{}`", step.name.text))
+                            .with_label("second step with this name")
+                            .with_secondary(first.span, "first defined here")
+                            .with_help("rename one of them; `goto` could not tell them apart"),
+                    );
+                } else {
+                    first_step.insert(&step.name.text, &step.name);
+                }
+            }
+            ItemKind::Start(_) => duplicate(&mut first_start, item.span, "start", out),
+            ItemKind::Description(_) => duplicate(&mut first_description, item.span, "description", out),
+        }
+    }
+
+    let step_names: Vec<&str> = graph.steps.iter().map(|s| s.name.text.as_str()).collect();
+    match scenario.start() {
+        None => out.push(
+            Diagnostic::new(Code::MissingStart, scenario.name.span, format!("scenario `{}` does not say where it starts", scenario.name.text))
+                .with_label("no `start` in this scenario")
+                .with_help(match step_names.first() {
+                    Some(first) => format!("add `start {first}` (or another step) at the top of the scenario"),
+                    None => "add a step, then `start` with its name".to_owned(),
+                }),
+        ),
+        Some(name) => unknown(name, &step_names, out),
+    }
+    for step in scenario.steps() {
+        for_each_target(&step.body.statements, &mut |name| unknown(name, &step_names, out));
+    }
+}
+
+fn duplicate(first: &mut Option<crate::source::Span>, span: crate::source::Span, what: &str, out: &mut Vec<Diagnostic>) {
+    match first {
+        Some(first) => out.push(
+            Diagnostic::new(Code::DuplicateDeclaration, span, format!("`{what}` is declared twice"))
+                .with_secondary(*first, "first declared here")
+                .with_help(format!("keep one `{what}`")),
+        ),
+        None => *first = Some(span),
+    }
+}
+
+fn unknown(name: &Name, steps: &[&str], out: &mut Vec<Diagnostic>) {
+    if steps.contains(&name.text.as_str()) {
+        return;
+    }
+    let help = did_you_mean(&name.text, steps.iter().copied())
+        .unwrap_or_else(|| format!("add `step {} {{ … }}` or name an existing step", name.text));
+    out.push(
+        Diagnostic::new(Code::UnknownStep, name.span, format!("there is no step named `{}`", name.text))
+            .with_label("unknown step")
+            .with_help(help),
+    );
+}
+
+/// Calls `f` on every step name used as a target in these statements, nested ones included.
+pub(super) fn for_each_target<'a>(statements: &'a [Stmt], f: &mut impl FnMut(&'a Name)) {
+    let jump = |kind: &'a JumpKind, f: &mut dyn FnMut(&'a Name)| {
+        if let JumpKind::Goto(name) = kind {
+            f(name);
+        }
+    };
+    for stmt in statements {
+        match &stmt.kind {
+            StmtKind::Goto(name) => f(name),
+            StmtKind::If(if_stmt) => {
+                for branch in &if_stmt.branches {
+                    for_each_target(&branch.body.statements, f);
+                }
+                if let Some(block) = &if_stmt.otherwise {
+                    for_each_target(&block.statements, f);
+                }
+            }
+            StmtKind::Ask(ask) => {
+                for option in &ask.options {
+                    match &option.kind {
+                        AskOptionKind::Attempts { then, .. } | AskOptionKind::Timeout { then, .. } => jump(&then.kind, f),
+                        AskOptionKind::Choice { target: Some(name), .. } => f(name),
+                        _ => {}
+                    }
+                }
+            }
+            StmtKind::Call(call) => {
+                if let Some(on_error) = &call.on_error {
+                    jump(&on_error.kind, f);
+                }
+            }
+            StmtKind::Say(_) | StmtKind::Set { .. } | StmtKind::RouteTeam(_) | StmtKind::Handoff | StmtKind::End => {}
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Types of expressions and names: what `contact.email`, `ticket.id` or `a or b` is, and
+//! the findings that come with resolving them (unknown field C108, unknown variable C109,
+//! type mismatch C121, invalid regex C112).
+//!
+//! Variables get their type from what assigns them (`set`, `save` after a validator,
+//! `call … as`); a variable assigned values of different types is `Unknown`.
+
+use std::collections::HashMap;
+
+use super::varset::{RESERVED_ROOTS, saved_variable};
+use crate::actions;
+use crate::ast::{
+    AskOptionKind, BinaryOp, Expr, ExprKind, Path, RegexLit, Scenario, Stmt, StmtKind, Text,
+    Validator, Visit, walk_stmt,
+};
+use crate::config::{BUILTIN_CONTACT_FIELDS, Workspace};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::types::Type;
+
+pub(crate) const CONVERSATION_FIELDS: &[&str] = &["id", "account", "channel"];
+
+/// Resolves names and types against the workspace; optionally reports what is wrong.
+pub(crate) struct Typer<'w> {
+    pub(crate) workspace: &'w Workspace,
+    pub(crate) variables: HashMap<String, Type>,
+    /// Findings; only filled when `report` is on, so a type can be asked twice quietly.
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    pub(crate) report: bool,
+}
+
+impl<'w> Typer<'w> {
+    /// Infers every variable's type (two rounds, so `set b = a` sees `a`'s type).
+    pub(crate) fn new(scenario: &Scenario, workspace: &'w Workspace) -> Self {
+        let mut typer = Typer { workspace, variables: HashMap::new(), diagnostics: Vec::new(), report: false };
+        for _ in 0..2 {
+            let mut assigned: HashMap<String, Type> = HashMap::new();
+            let mut collector = Assignments { typer: &mut typer, assigned: &mut assigned };
+            for step in scenario.steps() {
+                for stmt in &step.body.statements {
+                    collector.visit_stmt(stmt);
+                }
+            }
+            typer.variables = assigned;
+        }
+        typer.report = true;
+        typer
+    }
+
+    pub(crate) fn is_variable(&self, name: &str) -> bool {
+        self.variables.contains_key(name)
+    }
+
+    fn report(&mut self, diagnostic: Diagnostic) {
+        if self.report {
+            self.diagnostics.push(diagnostic);
+        }
+    }
+
+    pub(crate) fn type_of(&mut self, expr: &Expr) -> Type {
+        match &expr.kind {
+            ExprKind::Text(text) => {
+                self.check_text(text);
+                Type::Text
+            }
+            ExprKind::Number(_) => Type::Number,
+            ExprKind::Bool(_) => Type::Bool,
+            ExprKind::List(items) => {
+                for item in items {
+                    let ty = self.type_of(item);
+                    if !ty.fits(Type::Text) {
+                        self.report(mismatch(item, &format!("a list holds texts, but this is {}", article(ty))));
+                    }
+                }
+                Type::TextList
+            }
+            ExprKind::Path(path) => self.path_type(path),
+            ExprKind::Paren(inner) => self.type_of(inner),
+            ExprKind::Not(inner) => {
+                self.type_of(inner);
+                Type::Bool
+            }
+            ExprKind::Test { operand, .. } => {
+                self.type_of(operand);
+                Type::Bool
+            }
+            ExprKind::Matches { operand, regex } => {
+                let ty = self.type_of(operand);
+                if !ty.is_textual() {
+                    self.report(mismatch(operand, &format!("`matches` tests a text, but this is {}", article(ty))));
+                }
+                self.check_regex(regex);
+                Type::Bool
+            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary_type(*op, lhs, rhs),
+        }
+    }
+
+    fn binary_type(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Type {
+        let (left, right) = (self.type_of(lhs), self.type_of(rhs));
+        match op {
+            BinaryOp::Or | BinaryOp::And => left.join(right),
+            BinaryOp::Eq | BinaryOp::Ne => Type::Bool,
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                for (side, ty) in [(lhs, left), (rhs, right)] {
+                    if !ty.is_ordered() {
+                        self.report(
+                            mismatch(side, &format!("`{}` compares numbers or dates, but this is {}", op.symbol(), article(ty)))
+                                .with_help("compare texts with `==` or `!=`, or validate the answer with `expect number`"),
+                        );
+                    }
+                }
+                Type::Bool
+            }
+        }
+    }
+
+    /// Checks the interpolations of a text: each must be showable.
+    pub(crate) fn check_text(&mut self, text: &Text) {
+        for expr in text.interpolations() {
+            let ty = self.type_of(expr);
+            if !ty.is_displayable() {
+                self.report(
+                    mismatch(expr, &format!("{} cannot be shown in a message", article(ty)))
+                        .with_help("show one of its fields instead, such as `{ticket.id}`"),
+                );
+            }
+        }
+    }
+
+    pub(crate) fn check_regex(&mut self, regex: &RegexLit) {
+        if let Some(problem) = regex_problem(regex) {
+            self.report(
+                Diagnostic::new(Code::InvalidRegex, regex.pattern_span, "this regular expression is not valid")
+                    .with_label(problem)
+                    .with_help("the syntax is that of Rust's `regex` crate (like Perl's, without look-around or back-references); the only flag is `i`"),
+            );
+        }
+    }
+
+    pub(crate) fn path_type(&mut self, path: &Path) -> Type {
+        let segments = &path.segments;
+        let root = path.root();
+        match root {
+            "contact" => self.namespace_field(path, "contact", |typer, field| {
+                if BUILTIN_CONTACT_FIELDS.contains(&field) {
+                    Some(Type::Text)
+                } else {
+                    typer.workspace.field_type(field).map(Type::from)
+                }
+            }),
+            "conversation" => self.namespace_field(path, "conversation", |_, field| {
+                CONVERSATION_FIELDS.contains(&field).then_some(Type::Text)
+            }),
+            "answer" if segments.len() == 1 => Type::Unknown,
+            "answer" => {
+                self.report(
+                    Diagnostic::new(Code::UnknownField, path.span, "`answer` has no fields")
+                        .with_label("the answer is the text the contact typed")
+                        .with_help("write `answer` alone"),
+                );
+                Type::Unknown
+            }
+            _ => self.variable_path(path),
+        }
+    }
+
+    fn namespace_field(&mut self, path: &Path, namespace: &str, lookup: impl Fn(&Self, &str) -> Option<Type>) -> Type {
+        let Some(field) = path.segments.get(1) else {
+            let example = if namespace == "contact" { "contact.email" } else { "conversation.id" };
+            self.report(
+                Diagnostic::new(Code::UnknownField, path.span, format!("`{namespace}` needs a field name"))
+                    .with_help(format!("name one of its fields, such as `{example}`")),
+            );
+            return Type::Unknown;
+        };
+        if let Some(extra) = path.segments.get(2) {
+            self.report(
+                Diagnostic::new(Code::UnknownField, extra.span, format!("`{}` has no fields", path_prefix(path, 2)))
+                    .with_help(format!("write `{}` alone", path_prefix(path, 2))),
+            );
+            return Type::Unknown;
+        }
+        if let Some(ty) = lookup(self, &field.text) {
+            return ty;
+        }
+        let help = if namespace == "contact" {
+            let known: Vec<&str> = BUILTIN_CONTACT_FIELDS.iter().copied().chain(self.workspace.field_names()).collect();
+            did_you_mean(&field.text, known).unwrap_or_else(|| {
+                format!("declare it under `contact_fields` in {}", self.workspace.file.name())
+            })
+        } else {
+            did_you_mean(&field.text, CONVERSATION_FIELDS.iter().copied())
+                .unwrap_or_else(|| format!("the conversation's fields are {}", CONVERSATION_FIELDS.join(", ")))
+        };
+        self.report(
+            Diagnostic::new(Code::UnknownField, field.span, format!("`{}` is not a {namespace} field", path.dotted()))
+                .with_label("unknown field")
+                .with_help(help),
+        );
+        Type::Unknown
+    }
+
+    fn variable_path(&mut self, path: &Path) -> Type {
+        let root = path.root();
+        let Some(ty) = self.variables.get(root).copied() else {
+            let candidates: Vec<&str> = self.variables.keys().map(String::as_str).chain(RESERVED_ROOTS.iter().copied()).collect();
+            let help = did_you_mean(root, candidates).unwrap_or_else(|| {
+                "give it a value first with `set`, `save` in an `ask`, or `call … as`".to_owned()
+            });
+            let first = path.segments.first().map_or(path.span, |n| n.span);
+            self.report(
+                Diagnostic::new(Code::UnknownVariable, first, format!("`{root}` is never set in this scenario"))
+                    .with_label("unknown variable")
+                    .with_help(help),
+            );
+            return Type::Unknown;
+        };
+        let mut ty = ty;
+        for field in path.segments.iter().skip(1) {
+            ty = match ty {
+                Type::Unknown => Type::Unknown,
+                Type::Record(record) => {
+                    if let Some(field_type) = record.field(&field.text) {
+                        field_type
+                    } else {
+                        let names: Vec<&str> = record.fields.iter().map(|(n, _)| *n).collect();
+                        let help = did_you_mean(&field.text, names.iter().copied())
+                            .unwrap_or_else(|| format!("a {} has the fields {}", record.name, names.join(", ")));
+                        self.report(
+                            Diagnostic::new(Code::UnknownField, field.span, format!("a {} has no field `{}`", record.name, field.text))
+                                .with_label("unknown field")
+                                .with_help(help),
+                        );
+                        Type::Unknown
+                    }
+                }
+                other => {
+                    self.report(
+                        Diagnostic::new(Code::UnknownField, field.span, format!("`{root}` is {} and has no fields", article(other)))
+                            .with_help(format!("write `{root}` alone")),
+                    );
+                    Type::Unknown
+                }
+            };
+        }
+        ty
+    }
+}
+
+/// The type an answer has once it passed `validator` (a text when there is none).
+pub(crate) fn validator_type(validator: Option<&Validator>) -> Type {
+    match validator {
+        Some(Validator::Named(name)) => match name.text.as_str() {
+            "email" => Type::Email,
+            "phone" => Type::Phone,
+            "number" => Type::Number,
+            "date" => Type::Date,
+            "text" | "choice" => Type::Text,
+            _ => Type::Unknown,
+        },
+        Some(Validator::Regex(_)) | None => Type::Text,
+    }
+}
+
+pub(crate) const VALIDATORS: &[&str] = &["email", "phone", "number", "date", "choice", "text"];
+
+/// Why a regex literal is refused, in one line.
+pub(crate) fn regex_problem(regex: &RegexLit) -> Option<String> {
+    if let Some(flag) = regex.flags.chars().find(|c| *c != 'i') {
+        return Some(format!("unknown flag `{flag}`"));
+    }
+    let built = regex::RegexBuilder::new(&regex.pattern)
+        .case_insensitive(regex.flags.contains('i'))
+        .size_limit(1 << 20)
+        .build();
+    match built {
+        Ok(_) => None,
+        Err(regex::Error::CompiledTooBig(_)) => Some("the pattern is too large".to_owned()),
+        Err(error) => Some(
+            error
+                .to_string()
+                .lines()
+                .rev()
+                .find(|line| line.starts_with("error:"))
+                .map_or_else(|| "cannot be compiled".to_owned(), |line| line.trim_start_matches("error: ").to_owned()),
+        ),
+    }
+}
+
+fn mismatch(expr: &Expr, message: &str) -> Diagnostic {
+    Diagnostic::new(Code::TypeMismatch, expr.span, message)
+}
+
+/// "an email", "a text", …
+pub(crate) fn article(ty: Type) -> String {
+    let name = ty.to_string();
+    let vowel = name.starts_with(['a', 'e', 'i', 'o', 'u']);
+    if matches!(ty, Type::Unknown) { name } else if vowel { format!("an {name}") } else { format!("a {name}") }
+}
+
+fn path_prefix(path: &Path, n: usize) -> String {
+    path.segments.iter().take(n).map(|s| s.text.as_str()).collect::<Vec<_>>().join(".")
+}
+
+/// Collects the type of every assignment.
+struct Assignments<'t, 'w> {
+    typer: &'t mut Typer<'w>,
+    assigned: &'t mut HashMap<String, Type>,
+}
+
+impl Assignments<'_, '_> {
+    fn add(&mut self, name: &str, ty: Type) {
+        if RESERVED_ROOTS.contains(&name) {
+            return;
+        }
+        let joined = self.assigned.get(name).map_or(ty, |old| old.join(ty));
+        self.assigned.insert(name.to_owned(), joined);
+    }
+}
+
+impl<'a> Visit<'a> for Assignments<'_, '_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match &stmt.kind {
+            StmtKind::Set { name, value } => {
+                // The typer is quiet during inference; the checking pass reports.
+                let ty = self.typer.type_of(value);
+                self.add(&name.text, ty);
+            }
+            StmtKind::Ask(ask) => {
+                for option in &ask.options {
+                    if let AskOptionKind::Save(path) = &option.kind {
+                        if let Some(name) = saved_variable(path) {
+                            self.add(name, validator_type(ask.validator()));
+                        }
+                    }
+                }
+            }
+            StmtKind::Call(call) => {
+                if let Some(name) = &call.result {
+                    let ty = actions::lookup(&call.action.text)
+                        .and_then(|a| a.result)
+                        .map_or(Type::Unknown, Type::Record);
+                    self.add(&name.text, ty);
+                }
+            }
+            _ => {}
+        }
+        walk_stmt(self, stmt);
+    }
+}

@@ -1,0 +1,85 @@
+//! `scenarist lint`: reads the workspace config, finds the scenario files, parses and
+//! checks each, and reports every finding in the chosen format.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+use super::output::{self, Format};
+use super::{ExitStatus, GlobalArgs};
+use crate::config::Workspace;
+use crate::diagnostic::{Code, FileReport, Severity};
+use crate::lint;
+
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    /// Scenario files or folders (searched recursively for `*.scn`).
+    #[arg(required_unless_present = "explain")]
+    pub paths: Vec<PathBuf>,
+    /// The workspace config (fields, teams, channels, accounts); default: the example config.
+    #[arg(long, env = "SCENARIST_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// Explain a diagnostic code (e.g. `C101` or `unknown-step`) and exit.
+    #[arg(long, value_name = "CODE", conflicts_with_all = ["paths", "format", "deny_warnings"])]
+    pub explain: Option<String>,
+}
+
+pub(super) fn run(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(code) = &args.explain {
+        return explain(code);
+    }
+    let mut reports = Vec::new();
+    let workspace = match load_workspace(args.config.as_deref())? {
+        Ok(workspace) => Some(workspace),
+        Err(report) => {
+            reports.push(report);
+            None
+        }
+    };
+    if let Some(workspace) = &workspace {
+        let files = lint::scenario_files(&args.paths).context("cannot find the scenarios to lint")?;
+        for path in files {
+            let report = lint::lint_file(&path, workspace).with_context(|| format!("cannot read {}", path.display()))?;
+            reports.push(report);
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    output::write_reports(&mut stdout, &reports, args.format, global.color_stdout())?;
+    let errors = reports.iter().any(|r| r.errors() > 0);
+    let warnings = reports.iter().any(|r| r.warnings() > 0);
+    Ok(if errors || (warnings && args.deny_warnings) { ExitStatus::Failure } else { ExitStatus::Success })
+}
+
+/// The config given, or the built-in default. A config with problems becomes a report.
+pub(crate) fn load_workspace(path: Option<&Path>) -> anyhow::Result<Result<Workspace, FileReport>> {
+    match path {
+        Some(path) => {
+            let loaded = Workspace::load(path).with_context(|| format!("cannot read the config {}", path.display()))?;
+            Ok(loaded.map_err(|(file, problems)| FileReport::new(file, problems)))
+        }
+        None => Workspace::default_workspace().map(Ok).map_err(|problems| {
+            anyhow::anyhow!("the built-in default config is invalid ({} problems); this is a bug", problems.len())
+        }),
+    }
+}
+
+#[expect(clippy::print_stdout, reason = "--explain prints the documentation")]
+fn explain(code: &str) -> anyhow::Result<ExitStatus> {
+    let Some(code) = Code::lookup(code) else {
+        let ids: Vec<&str> = Code::ALL.iter().map(|c| c.id()).collect();
+        bail!("unknown code `{code}`; the codes are {}", ids.join(", "));
+    };
+    let severity = match code.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    println!("{} {} ({severity})\n", code.id(), code.name());
+    println!("{}", code.explanation().trim_end());
+    Ok(ExitStatus::Success)
+}

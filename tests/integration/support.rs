@@ -1,0 +1,103 @@
+//! Shared helpers: paths, fixture discovery, `# expect:` headers, running the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use scenarist::config::Workspace;
+use scenarist::diagnostic::FileReport;
+
+/// The crate root; tests run from it, so file names in outputs are relative and stable.
+pub(crate) fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Files in `dir` (relative to the crate root) with extension `ext`, sorted, as relative paths.
+pub(crate) fn fixtures(dir: &str, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == ext))
+        .map(|path| Path::new(dir).join(path.file_name().unwrap()))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no *.{ext} fixtures in {dir}");
+    files
+}
+
+/// An expected finding: code, line, column.
+pub(crate) type Expectation = (String, usize, usize);
+
+/// The `# expect: C101 2:9` header lines of a fixture.
+pub(crate) fn expectations(text: &str) -> Vec<Expectation> {
+    let mut expected: Vec<Expectation> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("# expect:"))
+        .map(|rest| {
+            let mut words = rest.split_whitespace();
+            let code = words.next().expect("a code after `# expect:`").to_owned();
+            let (line, column) = words.next().and_then(|p| p.split_once(':')).expect("LINE:COLUMN");
+            (code, line.parse().expect("line"), column.parse().expect("column"))
+        })
+        .collect();
+    expected.sort();
+    expected
+}
+
+/// What a report actually contains, in the same shape.
+pub(crate) fn findings(report: &FileReport) -> Vec<Expectation> {
+    let mut found: Vec<Expectation> = report
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let at = report.file.line_column(d.primary.span.start as usize);
+            (d.code.id().to_owned(), at.line, at.column)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+pub(crate) fn default_workspace() -> Workspace {
+    Workspace::default_workspace().expect("the default config is valid")
+}
+
+/// Runs the real binary from the crate root, without colours.
+pub(crate) fn scenarist(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scenarist"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("SCENARIST_CONFIG")
+        .output()
+        .expect("the scenarist binary runs")
+}
+
+pub(crate) fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub(crate) fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Validates `instance` against the JSON Schema in `schema_path` (relative to the root).
+pub(crate) fn assert_valid(schema_path: &str, instance: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join(schema_path)).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "not valid against {schema_path}:\n{}", errors.join("\n"));
+}
+
+/// A fresh folder under the system temp dir.
+pub(crate) fn tempdir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("scenarist-test-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
