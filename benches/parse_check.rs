@@ -1,1 +1,63 @@
-fn main() {}
+//! Parse + check throughput on a generated scenario of about 10,000 lines.
+//! Run: `cargo bench --bench parse_check`; criterion prints the time per run and MiB/s.
+#![expect(clippy::print_stdout, reason = "a benchmark reports")]
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use scenarist::check::check;
+use scenarist::config::Workspace;
+use scenarist::source::SourceFile;
+use scenarist::syntax::parse;
+
+/// A lint-clean scenario of `steps` steps, 10 lines each, using every construct.
+fn generate(steps: usize) -> String {
+    let mut text = String::from(
+        "# Generated for the parse+check benchmark.\nscenario generated {\n  description \"A long generated flow\"\n  start step_0\n",
+    );
+    for i in 0..steps {
+        let next = if i + 1 == steps {
+            "handoff advisor".to_owned()
+        } else {
+            format!("goto step_{}", i + 1)
+        };
+        let _ = write!(
+            text,
+            "\n  step step_{i} {{\n    say \"Hello {{contact.first_name or \"there\"}}, this is step {i}.\"\n    ask \"Your order number?\" {{\n      expect /^[A-Z]{{2}}[0-9]{{6}}$/\n      save order_{i}\n      invalid \"\\\"{{answer}}\\\" is not an order number.\"\n      attempts 3 then goto step_{i}_help\n      timeout 15m then handoff advisor\n    }}\n    if order_{i} matches /^FR/ and contact.vip is set {{\n      say \"Merci, {{order_{i}}}!\"\n    }} else {{\n      route team \"Orders\"\n    }}\n    {next}\n  }}\n\n  step step_{i}_help {{\n    say \"An advisor will help you with step {i}.\"\n    handoff advisor\n  }}\n"
+        );
+    }
+    text.push_str("}\n");
+    text
+}
+
+fn bench(c: &mut Criterion) {
+    let workspace = Workspace::default_workspace().expect("the default config is valid");
+    let text = generate(625);
+    let file = SourceFile::new("generated.scn", text.clone());
+    let parsed = parse(&file).expect("the generated scenario parses");
+    let findings = check(&parsed, &workspace);
+    assert!(
+        findings.is_empty(),
+        "the generated scenario is not clean: {findings:?}"
+    );
+    println!(
+        "generated scenario: {} lines, {} bytes",
+        file.line_count(),
+        text.len()
+    );
+
+    let mut group = c.benchmark_group("lint");
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.bench_function("parse", |b| b.iter(|| parse(black_box(&file))));
+    group.bench_function("parse+check", |b| {
+        b.iter(|| {
+            let parsed = parse(black_box(&file)).expect("parses");
+            check(&parsed, &workspace)
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

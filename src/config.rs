@@ -241,8 +241,7 @@ impl Workspace {
 
     /// Reads and validates a config file. `Err` holds every problem found.
     pub fn parse(file: SourceFile, base: PathBuf) -> Result<Self, Vec<Diagnostic>> {
-        let config: Config =
-            serde_yaml::from_str(file.text()).map_err(|e| vec![yaml_error(&e)])?;
+        let config: Config = serde_yaml::from_str(file.text()).map_err(|e| vec![yaml_error(&e)])?;
         let problems = validate(&config, &file);
         if problems.is_empty() {
             Ok(Self { config, file, base })

@@ -28,14 +28,21 @@ pub fn render(scenario: &Scenario, format: GraphFormat) -> String {
 /// The same cause between the same steps is drawn once (two `goto route` in an if/else).
 fn distinct_edges<'g>(graph: &'g StepGraph<'_>) -> Vec<&'g Edge> {
     let mut seen = HashSet::new();
-    graph.edges.iter().filter(|e| seen.insert((e.from, format!("{:?}", e.to), label(&e.cause)))).collect()
+    graph
+        .edges
+        .iter()
+        .filter(|e| seen.insert((e.from, format!("{:?}", e.to), label(&e.cause))))
+        .collect()
 }
 
 fn label(cause: &Cause) -> String {
     match cause {
         Cause::Goto => "goto".to_owned(),
         Cause::Choice(text) => format!("choice \"{text}\""),
-        Cause::Attempts(n) => format!("invalid after {n} attempt{}", if *n == 1 { "" } else { "s" }),
+        Cause::Attempts(n) => format!(
+            "invalid after {n} attempt{}",
+            if *n == 1 { "" } else { "s" }
+        ),
         Cause::Timeout(duration) => format!("timeout {duration}"),
         Cause::OnError(action) => format!("on error ({action})"),
     }
@@ -63,7 +70,11 @@ fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
         out.push_str("  __end [label=\"end\", shape=doublecircle];\n");
     }
     if let Some(start) = graph.start {
-        let _ = writeln!(out, "  __start -> {};", dot_id(&graph.steps[start].name.text));
+        let _ = writeln!(
+            out,
+            "  __start -> {};",
+            dot_id(&graph.steps[start].name.text)
+        );
     }
     for (i, edge) in edges.iter().enumerate() {
         let to = match edge.to {
@@ -72,7 +83,10 @@ fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
             Target::End => "__end".to_owned(),
             Target::Unknown => {
                 let id = format!("__unknown{i}");
-                let _ = writeln!(out, "  {id} [label=\"unknown step\", color=red, fontcolor=red];");
+                let _ = writeln!(
+                    out,
+                    "  {id} [label=\"unknown step\", color=red, fontcolor=red];"
+                );
                 id
             }
         };
@@ -86,7 +100,11 @@ fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
         if stops(edge) {
             let _ = writeln!(out, "  {from} -> {to};");
         } else {
-            let _ = writeln!(out, "  {from} -> {to} [label={}{style}];", dot_string(&label(&edge.cause)));
+            let _ = writeln!(
+                out,
+                "  {from} -> {to} [label={}{style}];",
+                dot_string(&label(&edge.cause))
+            );
         }
     }
     out.push_str("}\n");
@@ -98,7 +116,12 @@ fn dot_id(name: &str) -> String {
 }
 
 fn dot_string(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"))
+    format!(
+        "\"{}\"",
+        text.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    )
 }
 
 fn mermaid(graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
@@ -133,7 +156,12 @@ fn mermaid(graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
         if stops(edge) {
             let _ = writeln!(out, "  s{} --> {to}", edge.from);
         } else {
-            let _ = writeln!(out, "  s{} {arrow}|\"{}\"| {to}", edge.from, mermaid_text(&label(&edge.cause)));
+            let _ = writeln!(
+                out,
+                "  s{} {arrow}|\"{}\"| {to}",
+                edge.from,
+                mermaid_text(&label(&edge.cause))
+            );
         }
     }
     out
@@ -150,7 +178,9 @@ mod tests {
     use crate::source::SourceFile;
 
     fn scenario(text: &str) -> Scenario {
-        crate::syntax::parse(&SourceFile::new("t.scn", text)).unwrap().scenario
+        crate::syntax::parse(&SourceFile::new("t.scn", text))
+            .unwrap()
+            .scenario
     }
 
     #[test]
@@ -159,13 +189,25 @@ mod tests {
             "scenario s { start a\n step a { ask \"q?\" { choice \"Yes \\\"sure\\\"\" -> b\n attempts 2 then goto b\n timeout 5m then end } }\n step b { handoff advisor } }",
         );
         let dot = render(&s, GraphFormat::Dot);
-        assert!(dot.contains(r#""a" -> "b" [label="choice \"Yes \"sure\"\""];"#), "{dot}");
-        assert!(dot.contains("\"a\" -> \"b\" [label=\"invalid after 2 attempts\", style=dashed];"), "{dot}");
-        assert!(dot.contains("\"a\" -> __end [label=\"timeout 5m\", style=dotted];"), "{dot}");
+        assert!(
+            dot.contains(r#""a" -> "b" [label="choice \"Yes \"sure\"\""];"#),
+            "{dot}"
+        );
+        assert!(
+            dot.contains("\"a\" -> \"b\" [label=\"invalid after 2 attempts\", style=dashed];"),
+            "{dot}"
+        );
+        assert!(
+            dot.contains("\"a\" -> __end [label=\"timeout 5m\", style=dotted];"),
+            "{dot}"
+        );
         assert!(dot.contains("\"b\" -> __handoff;"), "{dot}");
         assert!(dot.contains("__start -> \"a\";"), "{dot}");
         let mermaid = render(&s, GraphFormat::Mermaid);
-        assert!(mermaid.contains("s0 -.->|\"timeout 5m\"| finish"), "{mermaid}");
+        assert!(
+            mermaid.contains("s0 -.->|\"timeout 5m\"| finish"),
+            "{mermaid}"
+        );
         assert!(mermaid.contains("choice #quot;Yes"), "{mermaid}");
     }
 }

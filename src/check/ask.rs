@@ -15,7 +15,9 @@ use crate::types::Type;
 
 pub(super) fn check(scenario: &Scenario, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
     for step in scenario.steps() {
-        for_each_ask(&step.body.statements, &mut |ask, span| check_ask(ask, span, typer, out));
+        for_each_ask(&step.body.statements, &mut |ask, span| {
+            check_ask(ask, span, typer, out)
+        });
     }
 }
 
@@ -50,9 +52,13 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
         };
         if let Some(first) = seen.get(name) {
             out.push(
-                Diagnostic::new(Code::DuplicateDeclaration, option.span, format!("this `ask` has `{name}` twice"))
-                    .with_secondary(*first, "first given here")
-                    .with_help(format!("keep one `{name}`")),
+                Diagnostic::new(
+                    Code::DuplicateDeclaration,
+                    option.span,
+                    format!("this `ask` has `{name}` twice"),
+                )
+                .with_secondary(*first, "first given here")
+                .with_help(format!("keep one `{name}`")),
             );
         } else {
             seen.insert(name, option.span);
@@ -63,18 +69,24 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
     if let Some(Validator::Named(name)) = validator {
         if !VALIDATORS.contains(&name.text.as_str()) {
             let help = did_you_mean(&name.text, VALIDATORS.iter().copied()).unwrap_or_else(|| {
-                "the validators are email, phone, number, date, choice and text, or a `/regex/`".to_owned()
+                "the validators are email, phone, number, date, choice and text, or a `/regex/`"
+                    .to_owned()
             });
             out.push(
-                Diagnostic::new(Code::UnknownValidator, name.span, format!("there is no validator named `{}`", name.text))
-                    .with_label("unknown validator")
-                    .with_help(help),
+                Diagnostic::new(
+                    Code::UnknownValidator,
+                    name.span,
+                    format!("there is no validator named `{}`", name.text),
+                )
+                .with_label("unknown validator")
+                .with_help(help),
             );
         }
     }
     let choices: Vec<_> = ask.choices().collect();
     let expects_choice = matches!(validator, Some(Validator::Named(n)) if n.text == "choice");
-    let checks_answers = (validator.is_some() && !matches!(validator, Some(Validator::Named(n)) if n.text == "text"))
+    let checks_answers = (validator.is_some()
+        && !matches!(validator, Some(Validator::Named(n)) if n.text == "text"))
         || !choices.is_empty();
     conflicts(ask, &choices, expects_choice, checks_answers, out);
 
@@ -83,27 +95,43 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
     }
     if checks_answers && ask.attempts().is_none() {
         out.push(
-            Diagnostic::new(Code::AskWithoutAttempts, ask_keyword, "this question has no limit on invalid answers")
-                .with_label("a contact who keeps answering wrongly is asked again forever")
-                .with_help("add `attempts 3 then goto STEP` (or `then handoff advisor`)"),
+            Diagnostic::new(
+                Code::AskWithoutAttempts,
+                ask_keyword,
+                "this question has no limit on invalid answers",
+            )
+            .with_label("a contact who keeps answering wrongly is asked again forever")
+            .with_help("add `attempts 3 then goto STEP` (or `then handoff advisor`)"),
         );
     }
     if ask.timeout().is_none() {
         out.push(
-            Diagnostic::new(Code::AskWithoutTimeout, ask_keyword, "this question waits forever for an answer")
-                .with_label("a contact who goes silent keeps the conversation open")
-                .with_help("add `timeout 15m then goto STEP` (or `then handoff advisor`)"),
+            Diagnostic::new(
+                Code::AskWithoutTimeout,
+                ask_keyword,
+                "this question waits forever for an answer",
+            )
+            .with_label("a contact who goes silent keeps the conversation open")
+            .with_help("add `timeout 15m then goto STEP` (or `then handoff advisor`)"),
         );
     }
     let mut labels: HashMap<String, Span> = HashMap::new();
     for (label, _) in &choices {
-        let Some(text) = label.as_literal() else { continue };
+        let Some(text) = label.as_literal() else {
+            continue;
+        };
         let key = text.trim().to_lowercase();
         if let Some(first) = labels.get(&key) {
             out.push(
-                Diagnostic::new(Code::DuplicateChoice, label.span, format!("the choice \"{text}\" is offered twice"))
-                    .with_secondary(*first, "first offered here")
-                    .with_help("answers are matched without regard to case; give each choice its own text"),
+                Diagnostic::new(
+                    Code::DuplicateChoice,
+                    label.span,
+                    format!("the choice \"{text}\" is offered twice"),
+                )
+                .with_secondary(*first, "first offered here")
+                .with_help(
+                    "answers are matched without regard to case; give each choice its own text",
+                ),
             );
         } else {
             labels.insert(key, label.span);
@@ -111,7 +139,13 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
     }
 }
 
-fn conflicts(ask: &Ask, choices: &[(&crate::ast::Text, Option<&crate::ast::Name>)], expects_choice: bool, checks_answers: bool, out: &mut Vec<Diagnostic>) {
+fn conflicts(
+    ask: &Ask,
+    choices: &[(&crate::ast::Text, Option<&crate::ast::Name>)],
+    expects_choice: bool,
+    checks_answers: bool,
+    out: &mut Vec<Diagnostic>,
+) {
     let conflict = |span: Span, message: &str, help: &str| {
         Diagnostic::new(Code::ConflictingAskOptions, span, message).with_help(help)
     };
@@ -122,10 +156,20 @@ fn conflicts(ask: &Ask, choices: &[(&crate::ast::Text, Option<&crate::ast::Name>
                     Validator::Named(name) => format!("`expect {}`", name.text),
                     Validator::Regex(_) => "a `/regex/`".to_owned(),
                 };
-                out.push(conflict(option.span, &format!("{what} contradicts the choices of this question"), "with choices, the answer must be one of them: remove the `expect` line"));
+                out.push(conflict(
+                    option.span,
+                    &format!("{what} contradicts the choices of this question"),
+                    "with choices, the answer must be one of them: remove the `expect` line",
+                ));
             }
-            AskOptionKind::Expect(Validator::Named(name)) if name.text == "choice" && choices.is_empty() => {
-                out.push(conflict(option.span, "`expect choice` but no choice is offered", "add `choice \"…\" -> STEP` lines, or remove `expect choice`"));
+            AskOptionKind::Expect(Validator::Named(name))
+                if name.text == "choice" && choices.is_empty() =>
+            {
+                out.push(conflict(
+                    option.span,
+                    "`expect choice` but no choice is offered",
+                    "add `choice \"…\" -> STEP` lines, or remove `expect choice`",
+                ));
             }
             AskOptionKind::Invalid(_) if !checks_answers => {
                 out.push(conflict(option.span, "this `invalid` message is never shown", "every answer is accepted without a validator; add `expect …` or choices, or remove `invalid`"));
@@ -134,23 +178,39 @@ fn conflicts(ask: &Ask, choices: &[(&crate::ast::Text, Option<&crate::ast::Name>
                 out.push(conflict(option.span, "`attempts` can never run out", "every answer is accepted without a validator; add `expect …` or choices, or remove `attempts`"));
             }
             AskOptionKind::Attempts { count, .. } if count.value == 0 => {
-                out.push(conflict(count.span, "`attempts 0` would give up before asking", "allow at least one answer: `attempts 1` or more"));
+                out.push(conflict(
+                    count.span,
+                    "`attempts 0` would give up before asking",
+                    "allow at least one answer: `attempts 1` or more",
+                ));
             }
             AskOptionKind::Timeout { duration, .. } if duration.seconds == 0 => {
-                out.push(conflict(duration.span, "a timeout of zero fires before the contact can answer", "give the contact time, such as `timeout 15m`"));
+                out.push(conflict(
+                    duration.span,
+                    "a timeout of zero fires before the contact can answer",
+                    "give the contact time, such as `timeout 15m`",
+                ));
             }
             _ => {}
         }
     }
 }
 
-fn check_save(path: &Path, validator: Option<&Validator>, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
+fn check_save(
+    path: &Path,
+    validator: Option<&Validator>,
+    typer: &mut Typer<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
     let produced = validator_type(validator);
     match path.root() {
         "contact" if path.segments.len() == 2 => {
             let field = path.segments[1].text.as_str();
             if BUILTIN_CONTACT_FIELDS.contains(&field) {
-                out.push(read_only(path, &format!("`contact.{field}` comes from the channel and cannot be saved")));
+                out.push(read_only(
+                    path,
+                    &format!("`contact.{field}` comes from the channel and cannot be saved"),
+                ));
                 return;
             }
             let Some(field_type) = typer.workspace.field_type(field).map(Type::from) else {
@@ -161,8 +221,15 @@ fn check_save(path: &Path, validator: Option<&Validator>, typer: &mut Typer<'_>,
             if !produced.fits(field_type) {
                 let wanted = field_type.to_string();
                 let message = match validator {
-                    None => format!("`contact.{field}` holds {}, but this answer is not checked", article(field_type)),
-                    Some(_) => format!("`contact.{field}` holds {}, but this answer is {}", article(field_type), article(produced)),
+                    None => format!(
+                        "`contact.{field}` holds {}, but this answer is not checked",
+                        article(field_type)
+                    ),
+                    Some(_) => format!(
+                        "`contact.{field}` holds {}, but this answer is {}",
+                        article(field_type),
+                        article(produced)
+                    ),
                 };
                 out.push(
                     Diagnostic::new(Code::ValidatorTypeMismatch, path.span, message)
@@ -175,7 +242,13 @@ fn check_save(path: &Path, validator: Option<&Validator>, typer: &mut Typer<'_>,
             typer.path_type(path);
         }
         root if RESERVED_ROOTS.contains(&root) => {
-            out.push(read_only(path, &format!("`{}` is set by the runtime and cannot be saved", path.dotted())));
+            out.push(read_only(
+                path,
+                &format!(
+                    "`{}` is set by the runtime and cannot be saved",
+                    path.dotted()
+                ),
+            ));
         }
         _ if path.segments.len() > 1 => {
             out.push(read_only(path, "an answer can be saved into a contact field or a variable, not into a field of a result"));
@@ -185,6 +258,7 @@ fn check_save(path: &Path, validator: Option<&Validator>, typer: &mut Typer<'_>,
 }
 
 fn read_only(path: &Path, message: &str) -> Diagnostic {
-    Diagnostic::new(Code::ReadOnlyTarget, path.span, message)
-        .with_help("save into a declared contact field (`contact.email`) or a variable (`save topic`)")
+    Diagnostic::new(Code::ReadOnlyTarget, path.span, message).with_help(
+        "save into a declared contact field (`contact.email`) or a variable (`save topic`)",
+    )
 }

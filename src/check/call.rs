@@ -14,7 +14,9 @@ use crate::types::Type;
 
 pub(super) fn check(scenario: &Scenario, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
     for step in scenario.steps() {
-        for_each_call(&step.body.statements, &mut |call, span| check_call(call, span, typer, out));
+        for_each_call(&step.body.statements, &mut |call, span| {
+            check_call(call, span, typer, out)
+        });
     }
 }
 
@@ -39,20 +41,29 @@ fn check_call(call: &Call, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diag
     if let Some(name) = &call.result {
         if RESERVED_ROOTS.contains(&name.text.as_str()) {
             out.push(
-                Diagnostic::new(Code::ReadOnlyTarget, name.span, format!("`{}` is a name the runtime owns", name.text))
-                    .with_help("name the result differently, such as `as ticket`"),
+                Diagnostic::new(
+                    Code::ReadOnlyTarget,
+                    name.span,
+                    format!("`{}` is a name the runtime owns", name.text),
+                )
+                .with_help("name the result differently, such as `as ticket`"),
             );
         }
     }
     let Some(action) = actions::lookup(&call.action.text) else {
-        let help = did_you_mean(&call.action.text, ACTIONS.iter().map(|a| a.name)).unwrap_or_else(|| {
-            let names: Vec<&str> = ACTIONS.iter().map(|a| a.name).collect();
-            format!("the built-in actions are {}", names.join(", "))
-        });
+        let help =
+            did_you_mean(&call.action.text, ACTIONS.iter().map(|a| a.name)).unwrap_or_else(|| {
+                let names: Vec<&str> = ACTIONS.iter().map(|a| a.name).collect();
+                format!("the built-in actions are {}", names.join(", "))
+            });
         out.push(
-            Diagnostic::new(Code::UnknownAction, call.action.span, format!("there is no action named `{}`", call.action.text))
-                .with_label("unknown action")
-                .with_help(help),
+            Diagnostic::new(
+                Code::UnknownAction,
+                call.action.span,
+                format!("there is no action named `{}`", call.action.text),
+            )
+            .with_label("unknown action")
+            .with_help(help),
         );
         // Still type the arguments, so their own mistakes are reported.
         for argument in &call.arguments {
@@ -67,55 +78,109 @@ fn check_call(call: &Call, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diag
         let ty = typer.type_of(&argument.value);
         if let Some(first) = given.get(name) {
             out.push(
-                Diagnostic::new(Code::DuplicateDeclaration, argument.name.span, format!("`{name}` is given twice"))
-                    .with_secondary(*first, "first given here")
-                    .with_help(format!("keep one `{name}:`")),
+                Diagnostic::new(
+                    Code::DuplicateDeclaration,
+                    argument.name.span,
+                    format!("`{name}` is given twice"),
+                )
+                .with_secondary(*first, "first given here")
+                .with_help(format!("keep one `{name}:`")),
             );
             continue;
         }
         given.insert(name, argument.name.span);
         let Some(param) = action.param(name) else {
-            let help = did_you_mean(name, action.params.iter().map(|p| p.name)).unwrap_or_else(|| {
-                let names: Vec<&str> = action.params.iter().map(|p| p.name).collect();
-                format!("`{}` takes {}", action.name, names.join(", "))
-            });
+            let help =
+                did_you_mean(name, action.params.iter().map(|p| p.name)).unwrap_or_else(|| {
+                    let names: Vec<&str> = action.params.iter().map(|p| p.name).collect();
+                    format!("`{}` takes {}", action.name, names.join(", "))
+                });
             out.push(
-                Diagnostic::new(Code::UnknownArgument, argument.name.span, format!("`{}` takes no argument `{name}`", action.name))
-                    .with_label("unknown argument")
-                    .with_help(help),
+                Diagnostic::new(
+                    Code::UnknownArgument,
+                    argument.name.span,
+                    format!("`{}` takes no argument `{name}`", action.name),
+                )
+                .with_label("unknown argument")
+                .with_help(help),
             );
             continue;
         };
         if !ty.fits(param.ty) {
             out.push(
-                Diagnostic::new(Code::MistypedArgument, argument.value.span, format!("`{name}` must be {}, but this is {}", article(param.ty), article(ty)))
-                    .with_label(format!("{} here", article(ty)))
-                    .with_help(type_help(param.ty)),
+                Diagnostic::new(
+                    Code::MistypedArgument,
+                    argument.value.span,
+                    format!(
+                        "`{name}` must be {}, but this is {}",
+                        article(param.ty),
+                        article(ty)
+                    ),
+                )
+                .with_label(format!("{} here", article(ty)))
+                .with_help(type_help(param.ty)),
             );
         }
     }
-    let missing: Vec<&str> = action.params.iter().filter(|p| p.required && !given.contains_key(p.name)).map(|p| p.name).collect();
+    let missing: Vec<&str> = action
+        .params
+        .iter()
+        .filter(|p| p.required && !given.contains_key(p.name))
+        .map(|p| p.name)
+        .collect();
     if !missing.is_empty() {
-        let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
-        let example = missing.iter().map(|m| format!("{m}: …")).collect::<Vec<_>>().join(", ");
+        let list = missing
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let example = missing
+            .iter()
+            .map(|m| format!("{m}: …"))
+            .collect::<Vec<_>>()
+            .join(", ");
         out.push(
-            Diagnostic::new(Code::MissingArgument, call.action.span, format!("`{}` needs {list}", action.name))
-                .with_label(if missing.len() == 1 { "missing argument" } else { "missing arguments" })
-                .with_help(format!("add {example}")),
+            Diagnostic::new(
+                Code::MissingArgument,
+                call.action.span,
+                format!("`{}` needs {list}", action.name),
+            )
+            .with_label(if missing.len() == 1 {
+                "missing argument"
+            } else {
+                "missing arguments"
+            })
+            .with_help(format!("add {example}")),
         );
     }
     if action.fallible && call.on_error.is_none() {
         let keyword = Span::new(span.start as usize, span.start as usize + 4);
         out.push(
-            Diagnostic::new(Code::MissingOnError, keyword, format!("`{}` can fail, and this call does not say what happens then", action.name))
-                .with_secondary(call.action.span, "calls Zendesk, which may be down or refuse the request")
-                .with_help("add `{ on error goto STEP }` after the call (or `on error handoff advisor`)"),
+            Diagnostic::new(
+                Code::MissingOnError,
+                keyword,
+                format!(
+                    "`{}` can fail, and this call does not say what happens then",
+                    action.name
+                ),
+            )
+            .with_secondary(
+                call.action.span,
+                "calls Zendesk, which may be down or refuse the request",
+            )
+            .with_help(
+                "add `{ on error goto STEP }` after the call (or `on error handoff advisor`)",
+            ),
         );
     }
     if let (Some(name), None) = (&call.result, action.result) {
         out.push(
-            Diagnostic::new(Code::TypeMismatch, name.span, format!("`{}` gives no result to name", action.name))
-                .with_help(format!("remove `as {}`", name.text)),
+            Diagnostic::new(
+                Code::TypeMismatch,
+                name.span,
+                format!("`{}` gives no result to name", action.name),
+            )
+            .with_help(format!("remove `as {}`", name.text)),
         );
     }
 }

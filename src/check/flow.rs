@@ -81,17 +81,30 @@ impl<'a> StepGraph<'a> {
                 graph.steps.push(step);
             }
         }
-        graph.start = scenario.start().and_then(|name| graph.index.get(name.text.as_str()).copied());
+        graph.start = scenario
+            .start()
+            .and_then(|name| graph.index.get(name.text.as_str()).copied());
         let entry = graph.entry_sets(&vars);
         graph.reachable = entry.iter().map(Option::is_some).collect();
         for (i, step) in graph.steps.iter().enumerate() {
             let judged = entry[i].is_some();
             let set = entry[i].clone().unwrap_or_else(|| vars.empty_set());
             let mut walker = Walker::new(&graph.index, &vars, i, judged);
-            if walker.block(&step.body, State { assigned: set, waited: false }).is_some() {
+            if walker
+                .block(
+                    &step.body,
+                    State {
+                        assigned: set,
+                        waited: false,
+                    },
+                )
+                .is_some()
+            {
                 graph.falls_off.push(i);
             }
-            graph.edges.extend(walker.edges.into_iter().map(|(edge, _)| edge));
+            graph
+                .edges
+                .extend(walker.edges.into_iter().map(|(edge, _)| edge));
             graph.dead.extend(walker.dead);
             graph.unset_reads.extend(walker.unset_reads);
             graph.routed_teams.extend(walker.routed_teams);
@@ -103,13 +116,23 @@ impl<'a> StepGraph<'a> {
     /// The entry set of every step reached from the start (`None`: never reached).
     fn entry_sets(&self, vars: &VarIndex) -> Vec<Option<VarSet>> {
         let mut entry: Vec<Option<VarSet>> = vec![None; self.steps.len()];
-        let Some(start) = self.start else { return entry };
+        let Some(start) = self.start else {
+            return entry;
+        };
         entry[start] = Some(vars.empty_set());
         let mut work = vec![start];
         while let Some(i) = work.pop() {
-            let Some(set) = entry[i].clone() else { continue };
+            let Some(set) = entry[i].clone() else {
+                continue;
+            };
             let mut walker = Walker::new(&self.index, vars, i, false);
-            walker.block(&self.steps[i].body, State { assigned: set, waited: false });
+            walker.block(
+                &self.steps[i].body,
+                State {
+                    assigned: set,
+                    waited: false,
+                },
+            );
             for (edge, assigned) in walker.edges {
                 let Target::Step(to) = edge.to else { continue };
                 let changed = match &mut entry[to] {
@@ -132,7 +155,9 @@ impl<'a> StepGraph<'a> {
     }
 
     pub fn target(&self, name: &Name) -> Target {
-        self.index.get(name.text.as_str()).map_or(Target::Unknown, |i| Target::Step(*i))
+        self.index
+            .get(name.text.as_str())
+            .map_or(Target::Unknown, |i| Target::Step(*i))
     }
 }
 
@@ -166,7 +191,12 @@ struct Walker<'g> {
 }
 
 impl<'g> Walker<'g> {
-    fn new(index: &'g HashMap<&'g str, usize>, vars: &'g VarIndex, from: usize, judged: bool) -> Self {
+    fn new(
+        index: &'g HashMap<&'g str, usize>,
+        vars: &'g VarIndex,
+        from: usize,
+        judged: bool,
+    ) -> Self {
         Self {
             index,
             vars,
@@ -266,7 +296,12 @@ impl<'g> Walker<'g> {
             match saved_variable(path) {
                 Some(name) => self.assign(&mut saved, name),
                 None if self.judged && path.root() == "contact" => {
-                    self.saved_fields.push(path.segments.get(1).map(|n| n.text.clone()).unwrap_or_default());
+                    self.saved_fields.push(
+                        path.segments
+                            .get(1)
+                            .map(|n| n.text.clone())
+                            .unwrap_or_default(),
+                    );
                 }
                 None => {}
             }
@@ -303,7 +338,12 @@ impl<'g> Walker<'g> {
             self.read_expr(&argument.value, &state);
         }
         if let Some(jump) = &call.on_error {
-            self.jump(jump, Cause::OnError(call.action.text.clone()), state.waited, &state);
+            self.jump(
+                jump,
+                Cause::OnError(call.action.text.clone()),
+                state.waited,
+                &state,
+            );
         }
         if let Some(name) = &call.result {
             self.assign(&mut state, &name.text);
@@ -321,11 +361,19 @@ impl<'g> Walker<'g> {
     }
 
     fn target(&self, name: &Name) -> Target {
-        self.index.get(name.text.as_str()).map_or(Target::Unknown, |i| Target::Step(*i))
+        self.index
+            .get(name.text.as_str())
+            .map_or(Target::Unknown, |i| Target::Step(*i))
     }
 
     fn edge(&mut self, to: Target, cause: Cause, waits: bool, span: Span, state: &State) {
-        let edge = Edge { from: self.from, to, cause, waits: waits || state.waited, span };
+        let edge = Edge {
+            from: self.from,
+            to,
+            cause,
+            waits: waits || state.waited,
+            span,
+        };
         self.edges.push((edge, state.assigned.clone()));
     }
 
@@ -353,7 +401,9 @@ impl<'g> Walker<'g> {
             ExprKind::Path(path) => self.read_path(path, state),
             ExprKind::Text(text) => self.read_text(text, state),
             ExprKind::List(items) => items.iter().for_each(|item| self.read_expr(item, state)),
-            ExprKind::Paren(inner) | ExprKind::Not(inner) | ExprKind::Matches { operand: inner, .. } => {
+            ExprKind::Paren(inner)
+            | ExprKind::Not(inner)
+            | ExprKind::Matches { operand: inner, .. } => {
                 self.read_expr(inner, state);
             }
             ExprKind::Test { operand, .. } => {
@@ -362,7 +412,8 @@ impl<'g> Walker<'g> {
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => {
-                let fallback = *op == crate::ast::BinaryOp::Or && matches!(lhs.kind, ExprKind::Path(_));
+                let fallback =
+                    *op == crate::ast::BinaryOp::Or && matches!(lhs.kind, ExprKind::Path(_));
                 if !fallback {
                     self.read_expr(lhs, state);
                 }
@@ -385,11 +436,18 @@ impl<'g> Walker<'g> {
 /// Variables a condition proves set when it holds: `x is set`, also inside `and`.
 fn tested_set(condition: &Expr) -> Vec<&str> {
     match &condition.kind {
-        ExprKind::Test { op: TestOp::IsSet | TestOp::IsNotEmpty, operand } => match &operand.kind {
+        ExprKind::Test {
+            op: TestOp::IsSet | TestOp::IsNotEmpty,
+            operand,
+        } => match &operand.kind {
             ExprKind::Path(path) if path.segments.len() == 1 => vec![path.root()],
             _ => Vec::new(),
         },
-        ExprKind::Binary { op: crate::ast::BinaryOp::And, lhs, rhs } => {
+        ExprKind::Binary {
+            op: crate::ast::BinaryOp::And,
+            lhs,
+            rhs,
+        } => {
             let mut names = tested_set(lhs);
             names.extend(tested_set(rhs));
             names

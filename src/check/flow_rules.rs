@@ -8,7 +8,12 @@ use crate::ast::Scenario;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
 
-pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, typer: &Typer<'_>, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(
+    scenario: &Scenario,
+    graph: &StepGraph<'_>,
+    typer: &Typer<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
     for &i in &graph.falls_off {
         let step = graph.steps[i];
         let close = Span::new(step.body.span.end as usize - 1, step.body.span.end as usize);
@@ -21,9 +26,13 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, typer: &Typer<'_
     }
     for &span in &graph.dead {
         out.push(
-            Diagnostic::new(Code::UnreachableStatement, span, "this statement never runs")
-                .with_label("it comes after a `goto`, `handoff advisor` or `end`")
-                .with_help("move it before the jump, or remove it"),
+            Diagnostic::new(
+                Code::UnreachableStatement,
+                span,
+                "this statement never runs",
+            )
+            .with_label("it comes after a `goto`, `handoff advisor` or `end`")
+            .with_help("move it before the jump, or remove it"),
         );
     }
     for (span, name) in &graph.unset_reads {
@@ -32,23 +41,37 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, typer: &Typer<'_
             continue;
         }
         let help = if name == "answer" {
-            "`answer` holds the reply to the last `ask`; read it after an `ask` on every path".to_owned()
+            "`answer` holds the reply to the last `ask`; read it after an `ask` on every path"
+                .to_owned()
         } else {
-            format!("set `{name}` on every path that leads here, test it with `if {name} is set {{ … }}`, or give a fallback: `{{{name} or \"…\"}}`")
+            format!(
+                "set `{name}` on every path that leads here, test it with `if {name} is set {{ … }}`, or give a fallback: `{{{name} or \"…\"}}`"
+            )
         };
         out.push(
-            Diagnostic::new(Code::PossiblyUnsetVariable, *span, format!("`{name}` may not be set here"))
-                .with_label("some path reaches this point without setting it")
-                .with_help(help),
+            Diagnostic::new(
+                Code::PossiblyUnsetVariable,
+                *span,
+                format!("`{name}` may not be set here"),
+            )
+            .with_label("some path reaches this point without setting it")
+            .with_help(help),
         );
     }
     if graph.start.is_some() {
         for (i, step) in graph.steps.iter().enumerate() {
             if !graph.reachable[i] {
                 out.push(
-                    Diagnostic::new(Code::UnreachableStep, step.name.span, format!("step `{}` is never reached", step.name.text))
-                        .with_label("no path from the start leads here")
-                        .with_help(format!("`goto {}` from a reachable step, or remove it", step.name.text)),
+                    Diagnostic::new(
+                        Code::UnreachableStep,
+                        step.name.span,
+                        format!("step `{}` is never reached", step.name.text),
+                    )
+                    .with_label("no path from the start leads here")
+                    .with_help(format!(
+                        "`goto {}` from a reachable step, or remove it",
+                        step.name.text
+                    )),
                 );
             }
         }
@@ -68,12 +91,20 @@ fn cycles(_scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Diagnostic>
         }
     }
     for component in strongly_connected(&successors) {
-        let looping = component.len() > 1 || successors[component[0]].iter().any(|(to, _)| *to == component[0]);
+        let looping = component.len() > 1
+            || successors[component[0]]
+                .iter()
+                .any(|(to, _)| *to == component[0]);
         if !looping {
             continue;
         }
-        let Some(cycle) = find_cycle(&successors, &component) else { continue };
-        let names: Vec<&str> = cycle.iter().map(|e| graph.steps[graph.edges[*e].from].name.text.as_str()).collect();
+        let Some(cycle) = find_cycle(&successors, &component) else {
+            continue;
+        };
+        let names: Vec<&str> = cycle
+            .iter()
+            .map(|e| graph.steps[graph.edges[*e].from].name.text.as_str())
+            .collect();
         let first = &graph.edges[cycle[0]];
         let mut diagnostic = Diagnostic::new(
             Code::InputFreeCycle,
@@ -194,7 +225,12 @@ mod tests {
     #[test]
     fn components_and_cycles() {
         // 0 → 1 → 2 → 0, 2 → 3, 3 → 3
-        let successors = vec![vec![(1, 10)], vec![(2, 11)], vec![(0, 12), (3, 13)], vec![(3, 14)]];
+        let successors = vec![
+            vec![(1, 10)],
+            vec![(2, 11)],
+            vec![(0, 12), (3, 13)],
+            vec![(3, 14)],
+        ];
         let components = strongly_connected(&successors);
         assert_eq!(components, vec![vec![0, 1, 2], vec![3]]);
         assert_eq!(find_cycle(&successors, &[0, 1, 2]), Some(vec![10, 11, 12]));

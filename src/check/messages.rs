@@ -8,9 +8,20 @@ use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 
 pub(super) fn check(scenario: &Scenario, workspace: &Workspace, out: &mut Vec<Diagnostic>) {
     let channels = workspace.channels_for(&scenario.name.text);
-    let message_limit = channels.iter().map(|(name, c)| (c.max_message_length, *name)).min();
-    let choice_limit = channels.iter().filter_map(|(name, c)| c.max_choice_length.map(|l| (l, *name))).min();
-    let mut checker = Checker { workspace, message_limit, choice_limit, out };
+    let message_limit = channels
+        .iter()
+        .map(|(name, c)| (c.max_message_length, *name))
+        .min();
+    let choice_limit = channels
+        .iter()
+        .filter_map(|(name, c)| c.max_choice_length.map(|l| (l, *name)))
+        .min();
+    let mut checker = Checker {
+        workspace,
+        message_limit,
+        choice_limit,
+        out,
+    };
     for step in scenario.steps() {
         checker.statements(&step.body.statements);
     }
@@ -32,8 +43,12 @@ impl Checker<'_> {
                     self.length(&ask.prompt, self.message_limit, "question");
                     for option in &ask.options {
                         match &option.kind {
-                            AskOptionKind::Invalid(text) => self.length(text, self.message_limit, "message"),
-                            AskOptionKind::Choice { label, .. } => self.length(label, self.choice_limit, "choice label"),
+                            AskOptionKind::Invalid(text) => {
+                                self.length(text, self.message_limit, "message")
+                            }
+                            AskOptionKind::Choice { label, .. } => {
+                                self.length(label, self.choice_limit, "choice label")
+                            }
                             _ => {}
                         }
                     }
@@ -64,17 +79,31 @@ impl Checker<'_> {
         if self.workspace.has_team(&team) {
             return;
         }
-        let help = did_you_mean(&team, self.workspace.config.teams.iter().map(String::as_str))
-            .unwrap_or_else(|| format!("add \"{team}\" to `teams` in {}", self.workspace.file.name()));
+        let help = did_you_mean(
+            &team,
+            self.workspace.config.teams.iter().map(String::as_str),
+        )
+        .unwrap_or_else(|| {
+            format!(
+                "add \"{team}\" to `teams` in {}",
+                self.workspace.file.name()
+            )
+        });
         self.out.push(
-            Diagnostic::new(Code::UnknownTeam, text.span, format!("there is no team \"{team}\" in the workspace config"))
-                .with_label("unknown team")
-                .with_help(help),
+            Diagnostic::new(
+                Code::UnknownTeam,
+                text.span,
+                format!("there is no team \"{team}\" in the workspace config"),
+            )
+            .with_label("unknown team")
+            .with_help(help),
         );
     }
 
     fn length(&mut self, text: &Text, limit: Option<(usize, &str)>, what: &str) {
-        let Some((limit, channel)) = limit else { return };
+        let Some((limit, channel)) = limit else {
+            return;
+        };
         let length: usize = text
             .parts
             .iter()
@@ -84,7 +113,11 @@ impl Checker<'_> {
             })
             .sum();
         if length > limit {
-            let at_least = if text.interpolations().next().is_some() { "at least " } else { "" };
+            let at_least = if text.interpolations().next().is_some() {
+                "at least "
+            } else {
+                ""
+            };
             self.out.push(
                 Diagnostic::new(Code::MessageTooLong, text.span, format!("this {what} is {at_least}{length} characters long; {channel} accepts {limit}"))
                     .with_label(format!("longer than {limit} characters"))

@@ -66,10 +66,13 @@ fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
                     self.typer.check_text(&ask.prompt);
                     for option in &ask.options {
                         match &option.kind {
-                            AskOptionKind::Invalid(text) | AskOptionKind::Choice { label: text, .. } => {
+                            AskOptionKind::Invalid(text)
+                            | AskOptionKind::Choice { label: text, .. } => {
                                 self.typer.check_text(text);
                             }
-                            AskOptionKind::Expect(Validator::Regex(regex)) => self.typer.check_regex(regex),
+                            AskOptionKind::Expect(Validator::Regex(regex)) => {
+                                self.typer.check_regex(regex)
+                            }
                             _ => {}
                         }
                     }
@@ -80,7 +83,11 @@ fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
             // Descend into nested blocks only (expressions were handled above).
             if let StmtKind::If(if_stmt) = &stmt.kind {
                 for branch in &if_stmt.branches {
-                    branch.body.statements.iter().for_each(|s| self.visit_stmt(s));
+                    branch
+                        .body
+                        .statements
+                        .iter()
+                        .for_each(|s| self.visit_stmt(s));
                 }
                 if let Some(block) = &if_stmt.otherwise {
                     block.statements.iter().for_each(|s| self.visit_stmt(s));
@@ -90,6 +97,9 @@ fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
     }
     let mut visitor = Everything { typer };
     for step in scenario.steps() {
-        step.body.statements.iter().for_each(|s| visitor.visit_stmt(s));
+        step.body
+            .statements
+            .iter()
+            .for_each(|s| visitor.visit_stmt(s));
     }
 }

@@ -16,43 +16,69 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
             ItemKind::Step(step) => {
                 if let Some(first) = first_step.get(step.name.text.as_str()) {
                     out.push(
-                        Diagnostic::new(Code::DuplicateStep, step.name.span, format!("there is already a step named `{}`", step.name.text))
-                            .with_label("second step with this name")
-                            .with_secondary(first.span, "first defined here")
-                            .with_help("rename one of them; `goto` could not tell them apart"),
+                        Diagnostic::new(
+                            Code::DuplicateStep,
+                            step.name.span,
+                            format!("there is already a step named `{}`", step.name.text),
+                        )
+                        .with_label("second step with this name")
+                        .with_secondary(first.span, "first defined here")
+                        .with_help("rename one of them; `goto` could not tell them apart"),
                     );
                 } else {
                     first_step.insert(&step.name.text, &step.name);
                 }
             }
             ItemKind::Start(_) => duplicate(&mut first_start, item.span, "start", out),
-            ItemKind::Description(_) => duplicate(&mut first_description, item.span, "description", out),
+            ItemKind::Description(_) => {
+                duplicate(&mut first_description, item.span, "description", out)
+            }
         }
     }
 
     let step_names: Vec<&str> = graph.steps.iter().map(|s| s.name.text.as_str()).collect();
     match scenario.start() {
         None => out.push(
-            Diagnostic::new(Code::MissingStart, scenario.name.span, format!("scenario `{}` does not say where it starts", scenario.name.text))
-                .with_label("no `start` in this scenario")
-                .with_help(match step_names.first() {
-                    Some(first) => format!("add `start {first}` (or another step) at the top of the scenario"),
-                    None => "add a step, then `start` with its name".to_owned(),
-                }),
+            Diagnostic::new(
+                Code::MissingStart,
+                scenario.name.span,
+                format!(
+                    "scenario `{}` does not say where it starts",
+                    scenario.name.text
+                ),
+            )
+            .with_label("no `start` in this scenario")
+            .with_help(match step_names.first() {
+                Some(first) => {
+                    format!("add `start {first}` (or another step) at the top of the scenario")
+                }
+                None => "add a step, then `start` with its name".to_owned(),
+            }),
         ),
         Some(name) => unknown(name, &step_names, out),
     }
     for step in scenario.steps() {
-        for_each_target(&step.body.statements, &mut |name| unknown(name, &step_names, out));
+        for_each_target(&step.body.statements, &mut |name| {
+            unknown(name, &step_names, out)
+        });
     }
 }
 
-fn duplicate(first: &mut Option<crate::source::Span>, span: crate::source::Span, what: &str, out: &mut Vec<Diagnostic>) {
+fn duplicate(
+    first: &mut Option<crate::source::Span>,
+    span: crate::source::Span,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
     match first {
         Some(first) => out.push(
-            Diagnostic::new(Code::DuplicateDeclaration, span, format!("`{what}` is declared twice"))
-                .with_secondary(*first, "first declared here")
-                .with_help(format!("keep one `{what}`")),
+            Diagnostic::new(
+                Code::DuplicateDeclaration,
+                span,
+                format!("`{what}` is declared twice"),
+            )
+            .with_secondary(*first, "first declared here")
+            .with_help(format!("keep one `{what}`")),
         ),
         None => *first = Some(span),
     }
@@ -65,9 +91,13 @@ fn unknown(name: &Name, steps: &[&str], out: &mut Vec<Diagnostic>) {
     let help = did_you_mean(&name.text, steps.iter().copied())
         .unwrap_or_else(|| format!("add `step {} {{ … }}` or name an existing step", name.text));
     out.push(
-        Diagnostic::new(Code::UnknownStep, name.span, format!("there is no step named `{}`", name.text))
-            .with_label("unknown step")
-            .with_help(help),
+        Diagnostic::new(
+            Code::UnknownStep,
+            name.span,
+            format!("there is no step named `{}`", name.text),
+        )
+        .with_label("unknown step")
+        .with_help(help),
     );
 }
 
@@ -92,8 +122,11 @@ pub(super) fn for_each_target<'a>(statements: &'a [Stmt], f: &mut impl FnMut(&'a
             StmtKind::Ask(ask) => {
                 for option in &ask.options {
                     match &option.kind {
-                        AskOptionKind::Attempts { then, .. } | AskOptionKind::Timeout { then, .. } => jump(&then.kind, f),
-                        AskOptionKind::Choice { target: Some(name), .. } => f(name),
+                        AskOptionKind::Attempts { then, .. }
+                        | AskOptionKind::Timeout { then, .. } => jump(&then.kind, f),
+                        AskOptionKind::Choice {
+                            target: Some(name), ..
+                        } => f(name),
                         _ => {}
                     }
                 }
@@ -103,7 +136,11 @@ pub(super) fn for_each_target<'a>(statements: &'a [Stmt], f: &mut impl FnMut(&'a
                     jump(&on_error.kind, f);
                 }
             }
-            StmtKind::Say(_) | StmtKind::Set { .. } | StmtKind::RouteTeam(_) | StmtKind::Handoff | StmtKind::End => {}
+            StmtKind::Say(_)
+            | StmtKind::Set { .. }
+            | StmtKind::RouteTeam(_)
+            | StmtKind::Handoff
+            | StmtKind::End => {}
         }
     }
 }

@@ -7,7 +7,12 @@ use crate::ast::Scenario;
 use crate::config::Workspace;
 use crate::diagnostic::{Code, Diagnostic};
 
-pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, workspace: &Workspace, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(
+    scenario: &Scenario,
+    graph: &StepGraph<'_>,
+    workspace: &Workspace,
+    out: &mut Vec<Diagnostic>,
+) {
     let config = workspace.file.name();
     for duty in workspace.sync_duties(&scenario.name.text) {
         if !graph.routed_teams.contains(&duty.team) {

@@ -31,10 +31,18 @@ pub(crate) struct Typer<'w> {
 impl<'w> Typer<'w> {
     /// Infers every variable's type (two rounds, so `set b = a` sees `a`'s type).
     pub(crate) fn new(scenario: &Scenario, workspace: &'w Workspace) -> Self {
-        let mut typer = Typer { workspace, variables: HashMap::new(), diagnostics: Vec::new(), report: false };
+        let mut typer = Typer {
+            workspace,
+            variables: HashMap::new(),
+            diagnostics: Vec::new(),
+            report: false,
+        };
         for _ in 0..2 {
             let mut assigned: HashMap<String, Type> = HashMap::new();
-            let mut collector = Assignments { typer: &mut typer, assigned: &mut assigned };
+            let mut collector = Assignments {
+                typer: &mut typer,
+                assigned: &mut assigned,
+            };
             for step in scenario.steps() {
                 for stmt in &step.body.statements {
                     collector.visit_stmt(stmt);
@@ -68,7 +76,10 @@ impl<'w> Typer<'w> {
                 for item in items {
                     let ty = self.type_of(item);
                     if !ty.fits(Type::Text) {
-                        self.report(mismatch(item, &format!("a list holds texts, but this is {}", article(ty))));
+                        self.report(mismatch(
+                            item,
+                            &format!("a list holds texts, but this is {}", article(ty)),
+                        ));
                     }
                 }
                 Type::TextList
@@ -86,7 +97,10 @@ impl<'w> Typer<'w> {
             ExprKind::Matches { operand, regex } => {
                 let ty = self.type_of(operand);
                 if !ty.is_textual() {
-                    self.report(mismatch(operand, &format!("`matches` tests a text, but this is {}", article(ty))));
+                    self.report(mismatch(
+                        operand,
+                        &format!("`matches` tests a text, but this is {}", article(ty)),
+                    ));
                 }
                 self.check_regex(regex);
                 Type::Bool
@@ -120,8 +134,11 @@ impl<'w> Typer<'w> {
             let ty = self.type_of(expr);
             if !ty.is_displayable() {
                 self.report(
-                    mismatch(expr, &format!("{} cannot be shown in a message", article(ty)))
-                        .with_help("show one of its fields instead, such as `{ticket.id}`"),
+                    mismatch(
+                        expr,
+                        &format!("{} cannot be shown in a message", article(ty)),
+                    )
+                    .with_help("show one of its fields instead, such as `{ticket.id}`"),
                 );
             }
         }
@@ -164,19 +181,36 @@ impl<'w> Typer<'w> {
         }
     }
 
-    fn namespace_field(&mut self, path: &Path, namespace: &str, lookup: impl Fn(&Self, &str) -> Option<Type>) -> Type {
+    fn namespace_field(
+        &mut self,
+        path: &Path,
+        namespace: &str,
+        lookup: impl Fn(&Self, &str) -> Option<Type>,
+    ) -> Type {
         let Some(field) = path.segments.get(1) else {
-            let example = if namespace == "contact" { "contact.email" } else { "conversation.id" };
+            let example = if namespace == "contact" {
+                "contact.email"
+            } else {
+                "conversation.id"
+            };
             self.report(
-                Diagnostic::new(Code::UnknownField, path.span, format!("`{namespace}` needs a field name"))
-                    .with_help(format!("name one of its fields, such as `{example}`")),
+                Diagnostic::new(
+                    Code::UnknownField,
+                    path.span,
+                    format!("`{namespace}` needs a field name"),
+                )
+                .with_help(format!("name one of its fields, such as `{example}`")),
             );
             return Type::Unknown;
         };
         if let Some(extra) = path.segments.get(2) {
             self.report(
-                Diagnostic::new(Code::UnknownField, extra.span, format!("`{}` has no fields", path_prefix(path, 2)))
-                    .with_help(format!("write `{}` alone", path_prefix(path, 2))),
+                Diagnostic::new(
+                    Code::UnknownField,
+                    extra.span,
+                    format!("`{}` has no fields", path_prefix(path, 2)),
+                )
+                .with_help(format!("write `{}` alone", path_prefix(path, 2))),
             );
             return Type::Unknown;
         }
@@ -184,18 +218,33 @@ impl<'w> Typer<'w> {
             return ty;
         }
         let help = if namespace == "contact" {
-            let known: Vec<&str> = BUILTIN_CONTACT_FIELDS.iter().copied().chain(self.workspace.field_names()).collect();
+            let known: Vec<&str> = BUILTIN_CONTACT_FIELDS
+                .iter()
+                .copied()
+                .chain(self.workspace.field_names())
+                .collect();
             did_you_mean(&field.text, known).unwrap_or_else(|| {
-                format!("declare it under `contact_fields` in {}", self.workspace.file.name())
+                format!(
+                    "declare it under `contact_fields` in {}",
+                    self.workspace.file.name()
+                )
             })
         } else {
-            did_you_mean(&field.text, CONVERSATION_FIELDS.iter().copied())
-                .unwrap_or_else(|| format!("the conversation's fields are {}", CONVERSATION_FIELDS.join(", ")))
+            did_you_mean(&field.text, CONVERSATION_FIELDS.iter().copied()).unwrap_or_else(|| {
+                format!(
+                    "the conversation's fields are {}",
+                    CONVERSATION_FIELDS.join(", ")
+                )
+            })
         };
         self.report(
-            Diagnostic::new(Code::UnknownField, field.span, format!("`{}` is not a {namespace} field", path.dotted()))
-                .with_label("unknown field")
-                .with_help(help),
+            Diagnostic::new(
+                Code::UnknownField,
+                field.span,
+                format!("`{}` is not a {namespace} field", path.dotted()),
+            )
+            .with_label("unknown field")
+            .with_help(help),
         );
         Type::Unknown
     }
@@ -203,15 +252,24 @@ impl<'w> Typer<'w> {
     fn variable_path(&mut self, path: &Path) -> Type {
         let root = path.root();
         let Some(ty) = self.variables.get(root).copied() else {
-            let candidates: Vec<&str> = self.variables.keys().map(String::as_str).chain(RESERVED_ROOTS.iter().copied()).collect();
+            let candidates: Vec<&str> = self
+                .variables
+                .keys()
+                .map(String::as_str)
+                .chain(RESERVED_ROOTS.iter().copied())
+                .collect();
             let help = did_you_mean(root, candidates).unwrap_or_else(|| {
                 "give it a value first with `set`, `save` in an `ask`, or `call … as`".to_owned()
             });
             let first = path.segments.first().map_or(path.span, |n| n.span);
             self.report(
-                Diagnostic::new(Code::UnknownVariable, first, format!("`{root}` is never set in this scenario"))
-                    .with_label("unknown variable")
-                    .with_help(help),
+                Diagnostic::new(
+                    Code::UnknownVariable,
+                    first,
+                    format!("`{root}` is never set in this scenario"),
+                )
+                .with_label("unknown variable")
+                .with_help(help),
             );
             return Type::Unknown;
         };
@@ -224,20 +282,30 @@ impl<'w> Typer<'w> {
                         field_type
                     } else {
                         let names: Vec<&str> = record.fields.iter().map(|(n, _)| *n).collect();
-                        let help = did_you_mean(&field.text, names.iter().copied())
-                            .unwrap_or_else(|| format!("a {} has the fields {}", record.name, names.join(", ")));
+                        let help =
+                            did_you_mean(&field.text, names.iter().copied()).unwrap_or_else(|| {
+                                format!("a {} has the fields {}", record.name, names.join(", "))
+                            });
                         self.report(
-                            Diagnostic::new(Code::UnknownField, field.span, format!("a {} has no field `{}`", record.name, field.text))
-                                .with_label("unknown field")
-                                .with_help(help),
+                            Diagnostic::new(
+                                Code::UnknownField,
+                                field.span,
+                                format!("a {} has no field `{}`", record.name, field.text),
+                            )
+                            .with_label("unknown field")
+                            .with_help(help),
                         );
                         Type::Unknown
                     }
                 }
                 other => {
                     self.report(
-                        Diagnostic::new(Code::UnknownField, field.span, format!("`{root}` is {} and has no fields", article(other)))
-                            .with_help(format!("write `{root}` alone")),
+                        Diagnostic::new(
+                            Code::UnknownField,
+                            field.span,
+                            format!("`{root}` is {} and has no fields", article(other)),
+                        )
+                        .with_help(format!("write `{root}` alone")),
                     );
                     Type::Unknown
                 }
@@ -282,7 +350,10 @@ pub(crate) fn regex_problem(regex: &RegexLit) -> Option<String> {
                 .lines()
                 .rev()
                 .find(|line| line.starts_with("error:"))
-                .map_or_else(|| "cannot be compiled".to_owned(), |line| line.trim_start_matches("error: ").to_owned()),
+                .map_or_else(
+                    || "cannot be compiled".to_owned(),
+                    |line| line.trim_start_matches("error: ").to_owned(),
+                ),
         ),
     }
 }
@@ -295,11 +366,22 @@ fn mismatch(expr: &Expr, message: &str) -> Diagnostic {
 pub(crate) fn article(ty: Type) -> String {
     let name = ty.to_string();
     let vowel = name.starts_with(['a', 'e', 'i', 'o', 'u']);
-    if matches!(ty, Type::Unknown) { name } else if vowel { format!("an {name}") } else { format!("a {name}") }
+    if matches!(ty, Type::Unknown) {
+        name
+    } else if vowel {
+        format!("an {name}")
+    } else {
+        format!("a {name}")
+    }
 }
 
 fn path_prefix(path: &Path, n: usize) -> String {
-    path.segments.iter().take(n).map(|s| s.text.as_str()).collect::<Vec<_>>().join(".")
+    path.segments
+        .iter()
+        .take(n)
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// Collects the type of every assignment.

@@ -16,18 +16,27 @@ pub(super) fn check(scenario: &Scenario, out: &mut Vec<Diagnostic>) {
     }
     for name in &uses.reserved_sets {
         out.push(
-            Diagnostic::new(Code::ReadOnlyTarget, name.span, format!("`{}` is a name the runtime owns", name.text))
-                .with_help("choose another name for the variable"),
+            Diagnostic::new(
+                Code::ReadOnlyTarget,
+                name.span,
+                format!("`{}` is a name the runtime owns", name.text),
+            )
+            .with_help("choose another name for the variable"),
         );
     }
-    let mut assigned: Vec<(&String, &Name)> = uses.first_assignment.iter().map(|(k, v)| (k, *v)).collect();
+    let mut assigned: Vec<(&String, &Name)> =
+        uses.first_assignment.iter().map(|(k, v)| (k, *v)).collect();
     assigned.sort_by_key(|(_, name)| name.span.start);
     for (var, name) in assigned {
         if !uses.read.contains(var.as_str()) {
             out.push(
-                Diagnostic::new(Code::UnusedVariable, name.span, format!("`{var}` is set but never read"))
-                    .with_label("set here")
-                    .with_help("use it in a message or a condition, or remove it"),
+                Diagnostic::new(
+                    Code::UnusedVariable,
+                    name.span,
+                    format!("`{var}` is set but never read"),
+                )
+                .with_label("set here")
+                .with_help("use it in a message or a condition, or remove it"),
             );
         }
     }
@@ -45,7 +54,9 @@ impl<'a> Uses<'a> {
         if RESERVED_ROOTS.contains(&name.text.as_str()) {
             return;
         }
-        self.first_assignment.entry(name.text.clone()).or_insert(name);
+        self.first_assignment
+            .entry(name.text.clone())
+            .or_insert(name);
     }
 }
 
@@ -76,7 +87,9 @@ impl<'a> Visit<'a> for Uses<'a> {
                 // Reads inside the ask's texts.
                 self.visit_text(&ask.prompt);
                 for option in &ask.options {
-                    if let AskOptionKind::Invalid(text) | AskOptionKind::Choice { label: text, .. } = &option.kind {
+                    if let AskOptionKind::Invalid(text)
+                    | AskOptionKind::Choice { label: text, .. } = &option.kind
+                    {
                         self.visit_text(text);
                     }
                 }

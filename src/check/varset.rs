@@ -97,7 +97,9 @@ pub(crate) struct VarSet {
 
 impl VarSet {
     pub(crate) fn empty(len: usize) -> Self {
-        Self { words: vec![0; len.div_ceil(64)] }
+        Self {
+            words: vec![0; len.div_ceil(64)],
+        }
     }
 
     pub(crate) fn insert(&mut self, bit: usize) {
@@ -107,7 +109,9 @@ impl VarSet {
     }
 
     pub(crate) fn contains(&self, bit: usize) -> bool {
-        self.words.get(bit / 64).is_some_and(|word| word & (1 << (bit % 64)) != 0)
+        self.words
+            .get(bit / 64)
+            .is_some_and(|word| word & (1 << (bit % 64)) != 0)
     }
 
     /// Keeps only the variables also in `other`.

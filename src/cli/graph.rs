@@ -28,7 +28,8 @@ pub struct GraphArgs {
 }
 
 pub(super) fn run(args: &GraphArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
     let (file, problem) = syntax::read_source(&args.file.display().to_string(), bytes);
     let parsed = match problem.map_or_else(|| syntax::parse(&file), Err) {
         Ok(parsed) => parsed,
@@ -36,7 +37,12 @@ pub(super) fn run(args: &GraphArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             // Nothing to draw: show why, the way `lint` would.
             let report = FileReport::new(file, vec![diagnostic]);
             let mut stderr = std::io::stderr().lock();
-            output::write_reports(&mut stderr, &[report], output::Format::Human, global.color_stdout())?;
+            output::write_reports(
+                &mut stderr,
+                &[report],
+                output::Format::Human,
+                global.color_stdout(),
+            )?;
             return Ok(ExitStatus::Failure);
         }
     };

@@ -43,9 +43,11 @@ pub(super) fn run(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         }
     };
     if let Some(workspace) = &workspace {
-        let files = lint::scenario_files(&args.paths).context("cannot find the scenarios to lint")?;
+        let files =
+            lint::scenario_files(&args.paths).context("cannot find the scenarios to lint")?;
         for path in files {
-            let report = lint::lint_file(&path, workspace).with_context(|| format!("cannot read {}", path.display()))?;
+            let report = lint::lint_file(&path, workspace)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             reports.push(report);
         }
     }
@@ -53,18 +55,26 @@ pub(super) fn run(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
     output::write_reports(&mut stdout, &reports, args.format, global.color_stdout())?;
     let errors = reports.iter().any(|r| r.errors() > 0);
     let warnings = reports.iter().any(|r| r.warnings() > 0);
-    Ok(if errors || (warnings && args.deny_warnings) { ExitStatus::Failure } else { ExitStatus::Success })
+    Ok(if errors || (warnings && args.deny_warnings) {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 /// The config given, or the built-in default. A config with problems becomes a report.
 pub(crate) fn load_workspace(path: Option<&Path>) -> anyhow::Result<Result<Workspace, FileReport>> {
     match path {
         Some(path) => {
-            let loaded = Workspace::load(path).with_context(|| format!("cannot read the config {}", path.display()))?;
+            let loaded = Workspace::load(path)
+                .with_context(|| format!("cannot read the config {}", path.display()))?;
             Ok(loaded.map_err(|(file, problems)| FileReport::new(file, problems)))
         }
         None => Workspace::default_workspace().map(Ok).map_err(|problems| {
-            anyhow::anyhow!("the built-in default config is invalid ({} problems); this is a bug", problems.len())
+            anyhow::anyhow!(
+                "the built-in default config is invalid ({} problems); this is a bug",
+                problems.len()
+            )
         }),
     }
 }

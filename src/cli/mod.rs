@@ -2,8 +2,12 @@
 //! own file and returns an `ExitStatus`; errors that stop a command are `anyhow` errors,
 //! printed with their causes. Exit codes follow ruff: 0 success, 1 findings (lint errors,
 //! `fmt --check` drift), 2 usage or tool failure.
-#![expect(clippy::print_stderr, reason = "the CLI reports its own failures on stderr")]
+#![expect(
+    clippy::print_stderr,
+    reason = "the CLI reports its own failures on stderr"
+)]
 
+mod fmt;
 mod graph;
 mod lint;
 mod output;
@@ -14,7 +18,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "scenarist", version, about = "Lint, format, draw and run customer-service bot scenarios")]
+#[command(
+    name = "scenarist",
+    version,
+    about = "Lint, format, draw and run customer-service bot scenarios"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -43,7 +51,8 @@ impl GlobalArgs {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
             }
         }
     }
@@ -53,6 +62,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Check scenarios for errors and risky constructs.
     Lint(lint::LintArgs),
+    /// Rewrite scenarios in the canonical layout (or check that they are).
+    Fmt(fmt::FmtArgs),
     /// Draw the step graph of a scenario (Mermaid or Graphviz DOT).
     Graph(graph::GraphArgs),
 }
@@ -85,11 +96,16 @@ pub fn main() -> ExitCode {
         Err(error) => {
             // clap prints help and version to stdout (exit 0) and usage errors to stderr (exit 2).
             let _ = error.print();
-            return if error.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let result = match &cli.command {
         Command::Lint(args) => lint::run(args, &cli.global),
+        Command::Fmt(args) => fmt::run(args, &cli.global),
         Command::Graph(args) => graph::run(args, &cli.global),
     };
     match result {

@@ -20,7 +20,12 @@ pub enum Format {
 }
 
 /// Writes `reports` in `format` to `out`.
-pub(super) fn write_reports(out: &mut impl Write, reports: &[FileReport], format: Format, color: bool) -> io::Result<()> {
+pub(super) fn write_reports(
+    out: &mut impl Write,
+    reports: &[FileReport],
+    format: Format,
+    color: bool,
+) -> io::Result<()> {
     match format {
         Format::Human => {
             for report in reports {
@@ -58,13 +63,25 @@ pub(super) fn summary(reports: &[FileReport]) -> String {
     if errors == 0 && warnings == 0 {
         return format!("{files} checked: no problems found.");
     }
-    format!("{} and {} in {files}.", plural(errors, "error"), plural(warnings, "warning"))
+    format!(
+        "{} and {} in {files}.",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 pub(super) fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
 }

@@ -33,12 +33,9 @@ fn precedence(op: BinaryOp) -> u8 {
     match op {
         BinaryOp::Or => OR,
         BinaryOp::And => AND,
-        BinaryOp::Eq
-        | BinaryOp::Ne
-        | BinaryOp::Lt
-        | BinaryOp::Le
-        | BinaryOp::Gt
-        | BinaryOp::Ge => COMPARISON,
+        BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+            COMPARISON
+        }
     }
 }
 
@@ -162,9 +159,17 @@ mod tests {
         let and = binary(BinaryOp::And, path("a"), path("b"));
         let or_of_and = binary(BinaryOp::Or, and.clone(), path("c"));
         assert_eq!(expr(&or_of_and, 0), "a and b or c");
-        let and_of_or = binary(BinaryOp::And, path("c"), binary(BinaryOp::Or, path("a"), path("b")));
+        let and_of_or = binary(
+            BinaryOp::And,
+            path("c"),
+            binary(BinaryOp::Or, path("a"), path("b")),
+        );
         assert_eq!(expr(&and_of_or, 0), "c and (a or b)");
-        let right_nested = binary(BinaryOp::Eq, path("a"), binary(BinaryOp::Eq, path("b"), path("c")));
+        let right_nested = binary(
+            BinaryOp::Eq,
+            path("a"),
+            binary(BinaryOp::Eq, path("b"), path("c")),
+        );
         assert_eq!(expr(&right_nested, 0), "a == (b == c)");
         let test = boxed(ExprKind::Test {
             op: TestOp::IsSet,
@@ -172,7 +177,10 @@ mod tests {
         });
         assert_eq!(expr(&test, 0), "(a and b) is set");
         assert_eq!(expr(&not(not(path("a"))), 0), "not (not a)");
-        assert_eq!(expr(&not(binary(BinaryOp::Or, path("a"), path("b"))), 0), "not (a or b)");
+        assert_eq!(
+            expr(&not(binary(BinaryOp::Or, path("a"), path("b"))), 0),
+            "not (a or b)"
+        );
         let not_left = binary(BinaryOp::Eq, not(path("a")), path("b"));
         assert_eq!(expr(&not_left, 0), "(not a) == b");
         let not_right = binary(BinaryOp::Eq, path("a"), not(path("b")));

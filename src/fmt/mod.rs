@@ -4,8 +4,9 @@
 //! layout: two spaces per level, one statement or `ask` option per line, a blank line
 //! before each `step`, at most one blank line where the author left some between two
 //! statements, none after `{` or before `}`, `{}` for an empty block, and a `call` whose
-//! line would pass 100 columns gets one argument per line. The source is otherwise only
-//! consulted for byte offsets: where comments and blank lines were (`printer.rs`).
+//! line would pass 100 columns (or that has a `"""` argument) gets one argument per line.
+//! The source is otherwise only consulted for byte offsets: where comments and blank lines
+//! were (`printer.rs`).
 //!
 //! Invariants, tested in `tests.rs`: formatting is idempotent, the parse of the output
 //! equals the parse of the input once spans are erased, and every comment comes out
@@ -39,7 +40,7 @@ pub fn format(parsed: &Parsed, source: &SourceFile) -> String {
 }
 
 fn scenario(p: &mut Printer<'_>, scenario: &Scenario) {
-    let end = scenario.span.end as usize;
+    let end = p.code_end(scenario.span);
     let close = end.saturating_sub(1);
     p.start_node(scenario.span.start as usize, 0, Blank::Keep);
     p.push("scenario ");
@@ -87,14 +88,14 @@ fn item(p: &mut Printer<'_>, item: &Item, blank: Blank) {
             block(p, &step.body, 1);
         }
     }
-    p.close(item.span.end as usize);
+    p.close(p.code_end(item.span));
 }
 
 /// Prints `{`, the statements and `}`; the line holding `{` is already begun, and the
 /// line holding `}` is left open for the caller (`} else {`, a trailing comment).
 fn block(p: &mut Printer<'_>, block: &Block, indent: usize) {
     let open = block.span.start as usize;
-    let close = (block.span.end as usize).saturating_sub(1);
+    let close = p.code_end(block.span).saturating_sub(1);
     p.push("{");
     if block.statements.is_empty() && !p.has_comment_in(open + 1, close) {
         p.push("}");
@@ -110,7 +111,7 @@ fn block(p: &mut Printer<'_>, block: &Block, indent: usize) {
 }
 
 fn statement(p: &mut Printer<'_>, stmt: &Stmt, indent: usize) {
-    let end = stmt.span.end as usize;
+    let end = p.code_end(stmt.span);
     p.start_node(stmt.span.start as usize, indent, Blank::Keep);
     match &stmt.kind {
         StmtKind::Say(message) => {
@@ -203,7 +204,7 @@ fn ask_option(p: &mut Printer<'_>, option: &AskOption, indent: usize) {
             }
         }
     }
-    p.close(option.span.end as usize);
+    p.close(p.code_end(option.span));
 }
 
 fn jump(jump: &Jump) -> String {
@@ -215,7 +216,7 @@ fn jump(jump: &Jump) -> String {
 }
 
 /// `call a.b(x: 1, y: 2) as r { on error goto s }`, or with one argument per line (and
-/// trailing commas) when that line would be too wide.
+/// trailing commas) when that line would be too wide or holds a multi-line text.
 fn call(p: &mut Printer<'_>, call: &Call, indent: usize) {
     let head = format!("call {}(", call.action.text);
     let mut tail = String::from(")");
@@ -234,7 +235,9 @@ fn call(p: &mut Printer<'_>, call: &Call, indent: usize) {
         .map(|argument| format!("{}: {}", argument.name.text, expr(&argument.value, indent)))
         .collect();
     let one_line = format!("{head}{}{tail}", joined.join(", "));
-    if call.arguments.is_empty() || width(indent, &one_line) <= MAX_WIDTH {
+    // A `"""` argument spreads over lines anyway; one argument per line reads better then.
+    let fits = width(indent, &one_line) <= MAX_WIDTH && !one_line.contains('\n');
+    if call.arguments.is_empty() || fits {
         p.push(&one_line);
         return;
     }
@@ -249,11 +252,12 @@ fn call(p: &mut Printer<'_>, call: &Call, indent: usize) {
         p.push(",");
         // The line stands for the argument and its comma, so `a: 1, # why` keeps its
         // comment at the end of the line.
-        after = p.next_token(argument.span.end as usize);
+        let argument_end = p.code_end(argument.span);
+        after = p.next_token(argument_end);
         let end = if p.byte_at(after) == Some(b',') {
             after + 1
         } else {
-            argument.span.end as usize
+            argument_end
         };
         p.close(end);
     }

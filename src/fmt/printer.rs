@@ -173,6 +173,27 @@ impl<'a> Printer<'a> {
         self.src.len()
     }
 
+    /// Where the code of `span` ends. Spans of rules that end with an optional or repeated
+    /// part (`expr`, `ask`, `choice`, `if`, `call`) reach over the blanks and comments
+    /// after them, because pest skips trivia before trying that part; this steps back.
+    pub(crate) fn code_end(&self, span: Span) -> usize {
+        let start = span.start as usize;
+        let mut end = span.end as usize;
+        loop {
+            let code = self.src.get(start..end).unwrap_or("");
+            end = start + code.trim_end_matches(is_blank).len();
+            let index = self
+                .comments
+                .partition_point(|comment| (comment.start as usize) < end);
+            match index.checked_sub(1).map(|index| self.comments[index]) {
+                Some(comment) if comment.start as usize >= start && comment.end as usize >= end => {
+                    end = comment.start as usize;
+                }
+                _ => return end,
+            }
+        }
+    }
+
     /// The source byte at `pos`, if any.
     pub(crate) fn byte_at(&self, pos: usize) -> Option<u8> {
         self.src.as_bytes().get(pos).copied()

@@ -95,9 +95,19 @@ impl<'i> Iterator for Children<'i> {
     }
 }
 
+/// The pair's span without the spaces and comments pest's implicit whitespace adds at the
+/// end of a rule that ends in an optional or repeated part: it ends where its last child
+/// ends (every keyword and punctuation mark is a child, so nothing meaningful is cut).
 pub(crate) fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let span = pair.as_span();
-    Span::new(span.start(), span.end())
+    Span::new(span.start(), content_end(pair))
+}
+
+fn content_end(pair: &Pair<'_, Rule>) -> usize {
+    match pair.clone().into_inner().last() {
+        Some(last) => content_end(&last),
+        None => pair.as_span().end(),
+    }
 }
 
 /// A grammar/lowering mismatch: our bug, reported with the input that triggers it.

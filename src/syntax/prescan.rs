@@ -30,17 +30,54 @@ pub(crate) struct Trivia {
     pub(crate) comments: Vec<Span>,
 }
 
+/// The open constructs, innermost last, with where each was opened.
+#[derive(Default)]
+struct Stack {
+    frames: Vec<(Frame, usize)>,
+    /// How many `LineString` frames are open: a line break closes none of them legally.
+    line_strings: usize,
+}
+
+impl Stack {
+    fn top(&self) -> Option<Frame> {
+        self.frames.last().map(|(frame, _)| *frame)
+    }
+
+    fn push(&mut self, frame: Frame, offset: usize) -> Result<(), Diagnostic> {
+        self.frames.push((frame, offset));
+        if frame == Frame::LineString {
+            self.line_strings += 1;
+        }
+        if self.frames.len() > MAX_DEPTH {
+            Err(too_deep(offset))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn pop_if(&mut self, accept: impl Fn(Frame) -> bool) {
+        if self.top().is_some_and(accept) {
+            if self.top() == Some(Frame::LineString) {
+                self.line_strings -= 1;
+            }
+            self.frames.pop();
+        }
+    }
+}
+
 pub(crate) fn prescan(text: &str) -> Result<Trivia, Diagnostic> {
     let bytes = text.as_bytes();
     let mut trivia = Trivia::default();
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut stack = Stack::default();
     let mut i = 0;
     while i < bytes.len() {
-        let in_string = matches!(stack.last(), Some(Frame::LineString | Frame::TripleString));
         let byte = bytes[i];
-        if in_string {
-            i = scan_string_byte(bytes, i, &mut stack);
-            continue;
+        match stack.top() {
+            Some(Frame::LineString | Frame::TripleString) => {
+                i = scan_string_byte(bytes, i, &mut stack)?;
+                continue;
+            }
+            _ => {}
         }
         match byte {
             b'#' => {
@@ -53,82 +90,53 @@ pub(crate) fn prescan(text: &str) -> Result<Trivia, Diagnostic> {
                 i = skip_regex(bytes, i);
                 continue;
             }
-            b'"' => {
-                if bytes[i..].starts_with(b"\"\"\"") {
-                    stack.push(Frame::TripleString);
-                    i += 3;
-                } else {
-                    stack.push(Frame::LineString);
-                    i += 1;
-                }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                stack.push(Frame::TripleString, i)?;
+                i += 3;
+                continue;
             }
-            b'{' => {
-                stack.push(Frame::Brace);
-                i += 1;
-            }
-            b'(' => {
-                stack.push(Frame::Paren);
-                i += 1;
-            }
-            b'[' => {
-                stack.push(Frame::Bracket);
-                i += 1;
-            }
-            b'}' => {
-                if matches!(stack.last(), Some(Frame::Brace | Frame::Interpolation)) {
-                    stack.pop();
-                }
-                i += 1;
-            }
-            b')' => {
-                if stack.last() == Some(&Frame::Paren) {
-                    stack.pop();
-                }
-                i += 1;
-            }
-            b']' => {
-                if stack.last() == Some(&Frame::Bracket) {
-                    stack.pop();
-                }
-                i += 1;
-            }
-            _ => i += 1,
+            b'"' => stack.push(Frame::LineString, i)?,
+            b'{' => stack.push(Frame::Brace, i)?,
+            b'(' => stack.push(Frame::Paren, i)?,
+            b'[' => stack.push(Frame::Bracket, i)?,
+            b'}' => stack.pop_if(|f| matches!(f, Frame::Brace | Frame::Interpolation)),
+            b')' => stack.pop_if(|f| f == Frame::Paren),
+            b']' => stack.pop_if(|f| f == Frame::Bracket),
+            // Code inside a one-line text's `{…}` is part of that line: the parser and this
+            // pass must agree on it, or nesting could be undercounted.
+            b'\n' if stack.line_strings > 0 => return Err(open_interpolation(&stack, i)),
+            _ => {}
         }
-        if stack.len() > MAX_DEPTH {
-            return Err(too_deep(i.saturating_sub(1)));
-        }
+        i += 1;
     }
     Ok(trivia)
 }
 
 /// Advances over one lexical element inside a string; pushes or pops frames as needed.
-fn scan_string_byte(bytes: &[u8], i: usize, stack: &mut Vec<Frame>) -> usize {
-    let triple = stack.last() == Some(&Frame::TripleString);
-    match bytes[i] {
+fn scan_string_byte(bytes: &[u8], i: usize, stack: &mut Stack) -> Result<usize, Diagnostic> {
+    let triple = stack.top() == Some(Frame::TripleString);
+    Ok(match bytes[i] {
         b'\\' => i + 2,
         b'"' if triple => {
             if bytes[i..].starts_with(b"\"\"\"") {
-                stack.pop();
+                stack.pop_if(|f| f == Frame::TripleString);
                 i + 3
             } else {
                 i + 1
             }
         }
-        b'"' => {
-            stack.pop();
-            i + 1
-        }
-        // A one-line string ends at the line break (the parser reports it unterminated).
-        b'\n' if !triple => {
-            stack.pop();
+        // A one-line text ends at its closing quote, or at the line break (the parser then
+        // reports it unterminated).
+        b'"' | b'\n' if !triple => {
+            stack.pop_if(|f| f == Frame::LineString);
             i + 1
         }
         b'{' => {
-            stack.push(Frame::Interpolation);
+            stack.push(Frame::Interpolation, i)?;
             i + 1
         }
         _ => i + 1,
-    }
+    })
 }
 
 fn line_end(bytes: &[u8], from: usize) -> usize {
@@ -165,6 +173,26 @@ fn too_deep(offset: usize) -> Diagnostic {
     )
 }
 
+fn open_interpolation(stack: &Stack, newline: usize) -> Diagnostic {
+    let opened = stack
+        .frames
+        .iter()
+        .rev()
+        .find(|(frame, _)| *frame == Frame::Interpolation)
+        .map_or(newline, |(_, offset)| *offset);
+    Diagnostic::new(
+        Code::UnterminatedString,
+        Span::at(newline),
+        "this text in quotes is not closed before the end of the line",
+    )
+    .with_label("the line ends inside the text")
+    .with_secondary(Span::new(opened, opened + 1), "this `{` is still open")
+    .with_help(
+        "close the `{…}` and the text on the same line; inside `{…}` write quotes without a \
+         backslash (`{contact.first_name or \"there\"}`), and write `\\{` for a literal brace",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +213,16 @@ mod tests {
         let error = prescan(&deep).unwrap_err();
         assert_eq!(error.code, Code::NestingTooDeep);
         assert_eq!(error.primary.span.start as usize, MAX_DEPTH);
+    }
+
+    #[test]
+    fn an_interpolation_left_open_at_the_end_of_a_line_is_not_mistaken_for_nesting() {
+        // `\"` inside `{…}` is not an escape: the `{` stays open on every line.
+        let line = "say \"Hi {contact.name or \\\"there\\\"}!\"\n";
+        let error = prescan(&line.repeat(100)).unwrap_err();
+        assert_eq!(error.code, Code::UnterminatedString);
+        assert_eq!(error.primary.span.start as usize, line.len() - 1);
+        assert_eq!(error.secondary[0].span.start, 8);
     }
 
     #[test]

@@ -15,7 +15,12 @@ fn lint(path: &std::path::Path) -> FileReport {
 }
 
 fn human(report: &FileReport) -> String {
-    report.diagnostics.iter().map(|d| render::render(&report.file, d, false)).collect::<Vec<_>>().join("\n")
+    report
+        .diagnostics
+        .iter()
+        .map(|d| render::render(&report.file, d, false))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -24,10 +29,18 @@ fn every_fixture_reports_exactly_its_expectations() {
     for path in fixtures(LINT, "scn") {
         let report = lint(&path);
         let expected = expectations(&report.file.text().to_owned());
-        assert!(!expected.is_empty(), "{} has no `# expect:` header", path.display());
+        assert!(
+            !expected.is_empty(),
+            "{} has no `# expect:` header",
+            path.display()
+        );
         let found = findings(&report);
         if found != expected {
-            failures.push(format!("{}:\n  expected {expected:?}\n  found    {found:?}\n{}", path.display(), human(&report)));
+            failures.push(format!(
+                "{}:\n  expected {expected:?}\n  found    {found:?}\n{}",
+                path.display(),
+                human(&report)
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -53,7 +66,7 @@ fn every_code_has_a_fixture() {
 
 #[test]
 fn human_output_is_golden() {
-    insta::glob!("../fixtures/lint/*.scn", |path| {
+    insta::glob!("../fixtures/lint", "*.scn", |path| {
         let relative = path.strip_prefix(root()).unwrap();
         insta::assert_snapshot!(human(&lint(relative)));
     });
@@ -61,7 +74,7 @@ fn human_output_is_golden() {
 
 #[test]
 fn json_output_is_golden() {
-    insta::glob!("../fixtures/lint/*.scn", |path| {
+    insta::glob!("../fixtures/lint", "*.scn", |path| {
         let relative = path.strip_prefix(root()).unwrap();
         let report = json::report(&[lint(relative)]);
         insta::assert_json_snapshot!(report);
@@ -73,11 +86,18 @@ fn config_fixtures_report_their_code() {
     for path in fixtures(CONFIG, "yaml") {
         let text = std::fs::read_to_string(root().join(&path)).unwrap();
         let expected = expectations(&text);
-        let (file, problems) = match scenarist::config::Workspace::load(&root().join(&path)).unwrap() {
-            Ok(_) => panic!("{} is accepted", path.display()),
-            Err(failure) => failure,
-        };
+        let (file, problems) =
+            match scenarist::config::Workspace::load(&root().join(&path)).unwrap() {
+                Ok(_) => panic!("{} is accepted", path.display()),
+                Err(failure) => failure,
+            };
         let report = FileReport::new(file, problems);
-        assert_eq!(findings(&report), expected, "{}\n{}", path.display(), human(&report));
+        assert_eq!(
+            findings(&report),
+            expected,
+            "{}\n{}",
+            path.display(),
+            human(&report)
+        );
     }
 }

@@ -26,7 +26,9 @@ fn lint_bounded(bytes: Vec<u8>, seconds: u64) -> FileReport {
     match receive.recv_timeout(Duration::from_secs(seconds)) {
         Ok(report) => report,
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("lint took more than {seconds}s"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("lint panicked or overflowed its stack"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            panic!("lint panicked or overflowed its stack")
+        }
     }
 }
 
@@ -35,7 +37,11 @@ fn codes(report: &FileReport) -> Vec<Code> {
 }
 
 fn nested(open: &str, close: &str, depth: usize, inner: &str) -> String {
-    format!("scenario deep {{\n  start a\n  step a {{\n    {}{inner}{}\n    end\n  }}\n}}\n", open.repeat(depth), close.repeat(depth))
+    format!(
+        "scenario deep {{\n  start a\n  step a {{\n    {}{inner}{}\n    end\n  }}\n}}\n",
+        open.repeat(depth),
+        close.repeat(depth)
+    )
 }
 
 #[test]
@@ -60,7 +66,11 @@ fn nesting_up_to_the_limit_parses_on_a_small_stack() {
     let parens = nested("say \"{", "}\"", (MAX_DEPTH - 2) / 2, "contact.name");
     for case in [ifs, parens] {
         let report = lint_bounded(case.into_bytes(), 20);
-        assert!(!codes(&report).contains(&Code::NestingTooDeep), "{:?}", report.diagnostics);
+        assert!(
+            !codes(&report).contains(&Code::NestingTooDeep),
+            "{:?}",
+            report.diagnostics
+        );
     }
 }
 
@@ -70,12 +80,17 @@ fn long_operator_chains_are_bounded() {
     let report = lint_bounded(nested("if ", " { end }", 1, &chain).into_bytes(), 20);
     assert_eq!(codes(&report), [Code::NestingTooDeep]);
     let nots = nested("if not not ", " { end }", 1, "contact.vip");
-    assert_eq!(codes(&lint_bounded(nots.into_bytes(), 10)), [Code::SyntaxError]);
+    assert_eq!(
+        codes(&lint_bounded(nots.into_bytes(), 10)),
+        [Code::SyntaxError]
+    );
 }
 
 #[test]
 fn a_ten_megabyte_file_is_refused() {
-    let big = "say \"padding\"\n".repeat(10 * 1024 * 1024 / 14).into_bytes();
+    let big = "say \"padding\"\n"
+        .repeat(10 * 1024 * 1024 / 14)
+        .into_bytes();
     assert!(big.len() > MAX_FILE_BYTES);
     assert_eq!(codes(&lint_bounded(big, 20)), [Code::FileTooLarge]);
 }
@@ -85,10 +100,14 @@ fn invalid_utf8_binary_and_empty_files_get_diagnostics() {
     let latin1 = b"scenario s {\n  step a { say \"caf\xe9\" }\n}\n".to_vec();
     let report = lint_bounded(latin1, 10);
     assert_eq!(codes(&report), [Code::NotUtf8]);
-    let at = report.file.line_column(report.diagnostics[0].primary.span.start as usize);
+    let at = report
+        .file
+        .line_column(report.diagnostics[0].primary.span.start as usize);
     assert_eq!((at.line, at.column), (2, 20));
 
-    let binary: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let binary: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     assert_eq!(codes(&lint_bounded(binary, 10)), [Code::NotUtf8]);
 
     for empty in ["", "\n\n  \t\n"] {
@@ -103,33 +122,85 @@ fn invalid_utf8_binary_and_empty_files_get_diagnostics() {
 fn the_binary_survives_hostile_files() {
     let dir = tempdir();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("deep.scn", nested("(", ")", 50_000, "x").into_bytes(), "P003"),
+        (
+            "deep.scn",
+            nested("(", ")", 50_000, "x").into_bytes(),
+            "P003",
+        ),
         ("big.scn", vec![b'#'; 10 * 1024 * 1024], "P005"),
-        ("latin1.scn", b"scenario s { step a { say \"\xe9\" } }".to_vec(), "P004"),
+        (
+            "latin1.scn",
+            b"scenario s { step a { say \"\xe9\" } }".to_vec(),
+            "P004",
+        ),
         ("empty.scn", Vec::new(), "P001"),
-        ("binary.scn", (0..=255u8).cycle().take(10_000).collect(), "P004"),
+        (
+            "binary.scn",
+            (0..=255u8).cycle().take(10_000).collect(),
+            "P004",
+        ),
     ];
     for (name, bytes, code) in cases {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();
         let output = scenarist(&["lint", path.to_str().unwrap()]);
         assert_eq!(output.status.code(), Some(1), "{name}");
-        assert!(String::from_utf8_lossy(&output.stdout).contains(code), "{name}: no {code}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains(code),
+            "{name}: no {code}"
+        );
     }
 }
 
 fn seeds() -> Vec<Vec<u8>> {
     let mut files = fixtures("scenarios", "scn");
     files.extend(fixtures("tests/fixtures/lint", "scn"));
-    files.iter().map(|p| std::fs::read(root().join(p)).unwrap()).collect()
+    files
+        .iter()
+        .map(|p| std::fs::read(root().join(p)).unwrap())
+        .collect()
 }
 
 /// Pieces of the language, to build mutations that get past the first token.
 const TOKENS: &[&str] = &[
-    "{", "}", "(", ")", "[", "]", "\"", "\"\"\"", "\\", "#", "/", "->", ",", ":", "=", "==",
-    " or ", " and ", " not ", " is set", " matches /a/", "goto ", "ask ", "say ", "step x ",
-    "if ", "else ", "call zendesk.create_ticket(", "{contact.email}", "\n", "é", "😀", "15m",
-    "attempts 3 then ", "timeout 1h then ", "choice \"a\" -> ", "save contact.email", "expect ",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "\"",
+    "\"\"\"",
+    "\\",
+    "#",
+    "/",
+    "->",
+    ",",
+    ":",
+    "=",
+    "==",
+    " or ",
+    " and ",
+    " not ",
+    " is set",
+    " matches /a/",
+    "goto ",
+    "ask ",
+    "say ",
+    "step x ",
+    "if ",
+    "else ",
+    "call zendesk.create_ticket(",
+    "{contact.email}",
+    "\n",
+    "é",
+    "😀",
+    "15m",
+    "attempts 3 then ",
+    "timeout 1h then ",
+    "choice \"a\" -> ",
+    "save contact.email",
+    "expect ",
 ];
 
 #[derive(Debug, Clone)]
@@ -146,7 +217,10 @@ fn apply(mut bytes: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
             Edit::Insert(at, token) => {
                 let at = at % len;
                 let token = TOKENS[token % TOKENS.len()].as_bytes();
-                bytes.splice(at.min(bytes.len())..at.min(bytes.len()), token.iter().copied());
+                bytes.splice(
+                    at.min(bytes.len())..at.min(bytes.len()),
+                    token.iter().copied(),
+                );
             }
             Edit::Delete(at, n) => {
                 let start = (at % len).min(bytes.len());

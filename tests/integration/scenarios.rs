@@ -20,7 +20,10 @@ fn every_scenario_is_lint_clean() {
 
 #[test]
 fn there_are_at_least_four_scenarios_including_the_seed_flow() {
-    let names: Vec<String> = fixtures("scenarios", "scn").iter().map(|p| p.display().to_string()).collect();
+    let names: Vec<String> = fixtures("scenarios", "scn")
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     assert!(names.len() >= 4, "{names:?}");
     assert!(names.iter().any(|n| n.ends_with("zendesk_handoff.scn")));
 }
@@ -33,8 +36,16 @@ fn every_scenario_draws() {
         let dot = render(&parsed.scenario, GraphFormat::Dot);
         let mermaid = render(&parsed.scenario, GraphFormat::Mermaid);
         for step in parsed.scenario.steps() {
-            assert!(dot.contains(&format!("\"{}\"", step.name.text)), "{}: {dot}", path.display());
-            assert!(mermaid.contains(&format!("[\"{}\"]", step.name.text)), "{}: {mermaid}", path.display());
+            assert!(
+                dot.contains(&format!("\"{}\"", step.name.text)),
+                "{}: {dot}",
+                path.display()
+            );
+            assert!(
+                mermaid.contains(&format!("[\"{}\"]", step.name.text)),
+                "{}: {mermaid}",
+                path.display()
+            );
         }
     }
 }

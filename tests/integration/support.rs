@@ -35,8 +35,15 @@ pub(crate) fn expectations(text: &str) -> Vec<Expectation> {
         .map(|rest| {
             let mut words = rest.split_whitespace();
             let code = words.next().expect("a code after `# expect:`").to_owned();
-            let (line, column) = words.next().and_then(|p| p.split_once(':')).expect("LINE:COLUMN");
-            (code, line.parse().expect("line"), column.parse().expect("column"))
+            let (line, column) = words
+                .next()
+                .and_then(|p| p.split_once(':'))
+                .expect("LINE:COLUMN");
+            (
+                code,
+                line.parse().expect("line"),
+                column.parse().expect("column"),
+            )
         })
         .collect();
     expected.sort();
@@ -82,16 +89,31 @@ pub(crate) fn stderr(output: &Output) -> String {
 
 /// Validates `instance` against the JSON Schema in `schema_path` (relative to the root).
 pub(crate) fn assert_valid(schema_path: &str, instance: &serde_json::Value) {
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join(schema_path)).unwrap()).unwrap();
+    let text = std::fs::read_to_string(root().join(schema_path)).unwrap();
+    // The official SARIF 2.1.0 schema has a stray `]` in one pattern (`run.language`), which
+    // ECMA regexes read as a literal and Rust's regex engines refuse; escaping it keeps the
+    // meaning and lets the schema compile.
+    let text = text.replace("[a-zA-Z]{2}]?$", "[a-zA-Z]{2}\\\\]?$");
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{e} at {}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "not valid against {schema_path}:\n{}", errors.join("\n"));
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not valid against {schema_path}:\n{}",
+        errors.join("\n")
+    );
 }
 
 /// A fresh folder under the system temp dir.
 pub(crate) fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("scenarist-test-{}-{}", std::process::id(), unique()));
+    let dir = std::env::temp_dir().join(format!(
+        "scenarist-test-{}-{}",
+        std::process::id(),
+        unique()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
