@@ -81,7 +81,10 @@ impl FieldType {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "not a known field type (use text, email, phone, number, date or bool, or `{ type: …, description: … }`)"
+)]
 pub enum FieldSpec {
     Short(FieldType),
     Full(FieldDetail),
@@ -113,6 +116,9 @@ pub struct Channel {
     /// The longest quick-reply label, in characters (Messenger and WhatsApp: 20).
     #[serde(default)]
     pub max_choice_length: Option<usize>,
+    /// The most quick-reply choices one question may show (WhatsApp buttons: 3).
+    #[serde(default)]
+    pub max_choices: Option<usize>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -241,7 +247,8 @@ impl Workspace {
 
     /// Reads and validates a config file. `Err` holds every problem found.
     pub fn parse(file: SourceFile, base: PathBuf) -> Result<Self, Vec<Diagnostic>> {
-        let config: Config = serde_yaml::from_str(file.text()).map_err(|e| vec![yaml_error(&e)])?;
+        let config: Config =
+            serde_yaml::from_str(file.text()).map_err(|e| vec![yaml_error(&file, &e)])?;
         let problems = validate(&config, &file);
         if problems.is_empty() {
             Ok(Self { config, file, base })
@@ -316,17 +323,50 @@ impl Workspace {
     }
 }
 
-fn yaml_error(error: &serde_yaml::Error) -> Diagnostic {
+/// serde_yaml's error in plain words: its " at line L column C" goes (the frame shows where),
+/// a "while parsing a flow sequence at line L column C" becomes a second label there, and
+/// Rust type names become words.
+fn yaml_error(file: &SourceFile, error: &serde_yaml::Error) -> Diagnostic {
     let offset = error.location().map_or(0, |l| l.index());
-    // serde_yaml appends " at line L column C"; the frame already shows where.
-    let message = error.to_string();
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .to_owned();
-    Diagnostic::new(Code::ConfigSyntax, Span::new(offset, offset + 1), message)
-        .with_help("see schemas/scenarist.schema.json or the example scenarios/scenarist.yaml for the expected shape")
+    let full = error.to_string();
+    let (main, context) = match full.split_once(", while parsing ") {
+        Some((main, context)) => (main, Some(context)),
+        None => (full.as_str(), None),
+    };
+    let main = main.split(" at line ").next().unwrap_or(main);
+    let mut message = main.to_owned();
+    for (rust, words) in [
+        ("expected u32", "expected a whole number"),
+        ("expected usize", "expected a whole number"),
+        ("expected a boolean", "expected true or false"),
+    ] {
+        message = message.replace(rust, words);
+    }
+    let mut diagnostic = Diagnostic::new(Code::ConfigSyntax, Span::new(offset, offset + 1), message)
+        .with_help("see schemas/scenarist.schema.json or the example scenarios/scenarist.yaml for the expected shape");
+    if let Some((what, line, column)) = context.and_then(parse_context) {
+        let at = file.offset_of(line, column);
+        let what = what
+            .replace("flow sequence", "list `[…]`")
+            .replace("flow mapping", "map `{…}`");
+        diagnostic = diagnostic.with_secondary(
+            Span::new(at, at + 1),
+            format!("the {what} that starts here"),
+        );
+    }
+    diagnostic
+}
+
+/// "a flow sequence at line 3 column 8" → ("a flow sequence", 3, 8).
+fn parse_context(context: &str) -> Option<(String, usize, usize)> {
+    let (what, position) = context.split_once(" at line ")?;
+    let (line, column) = position.split_once(" column ")?;
+    let what = what.trim_start_matches("a ").trim_start_matches("an ");
+    Some((
+        what.to_owned(),
+        line.trim().parse().ok()?,
+        column.trim().parse().ok()?,
+    ))
 }
 
 /// Cross-reference checks that YAML types cannot express.

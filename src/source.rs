@@ -128,6 +128,19 @@ impl SourceFile {
             .trim_end_matches(['\n', '\r'])
     }
 
+    /// The byte offset of a 1-based line and column (clamped to the text).
+    pub fn offset_of(&self, line: usize, column: usize) -> usize {
+        let Some(start) = self.line_starts.get(line.saturating_sub(1)).copied() else {
+            return self.text.len();
+        };
+        let line_text = self.line_text(line.saturating_sub(1));
+        let within = line_text
+            .char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(line_text.len(), |(i, _)| i);
+        start + within
+    }
+
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
     }

@@ -91,7 +91,7 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
     conflicts(ask, &choices, expects_choice, checks_answers, out);
 
     if let Some(path) = ask.save() {
-        check_save(path, validator, typer, out);
+        check_save(path, validator, !choices.is_empty(), typer, out);
     }
     if checks_answers && ask.attempts().is_none() {
         out.push(
@@ -199,6 +199,7 @@ fn conflicts(
 fn check_save(
     path: &Path,
     validator: Option<&Validator>,
+    has_choices: bool,
     typer: &mut Typer<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -220,21 +221,25 @@ fn check_save(
             };
             if !produced.fits(field_type) {
                 let wanted = field_type.to_string();
-                let message = match validator {
-                    None => format!(
-                        "`contact.{field}` holds {}, but this answer is not checked",
-                        article(field_type)
-                    ),
-                    Some(_) => format!(
-                        "`contact.{field}` holds {}, but this answer is {}",
-                        article(field_type),
-                        article(produced)
-                    ),
+                let holds = format!("`contact.{field}` holds {}", article(field_type));
+                let message = match (validator, has_choices) {
+                    (Some(_), _) => format!("{holds}, but this answer is {}", article(produced)),
+                    (None, true) => {
+                        format!("{holds}, but this answer is one of the choices, a text")
+                    }
+                    (None, false) => format!("{holds}, but this answer is not checked"),
+                };
+                let help = if field_type == Type::Bool {
+                    "a true/false field cannot be filled from a typed answer; offer choices and decide with `if answer == \"Yes\"`, or declare the field as text".to_owned()
+                } else {
+                    format!(
+                        "validate the answer with `expect {wanted}`, or save it into a field of type {produced}"
+                    )
                 };
                 out.push(
                     Diagnostic::new(Code::ValidatorTypeMismatch, path.span, message)
                         .with_label(format!("saves into a field of type {wanted}"))
-                        .with_help(format!("validate the answer with `expect {wanted}`, or save it into a field of type {}", produced)),
+                        .with_help(help),
                 );
             }
         }

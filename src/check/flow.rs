@@ -9,12 +9,14 @@
 
 use std::collections::HashMap;
 
+use super::typing::validator_type;
 use super::varset::{VarIndex, VarSet, saved_variable};
 use crate::ast::{
-    Ask, Block, Call, Expr, ExprKind, If, Jump, JumpKind, Name, Path, Scenario, Step, Stmt,
-    StmtKind, TestOp, Text, TextPart,
+    Ask, BinaryOp, Block, Call, Expr, ExprKind, If, Jump, JumpKind, Name, Path, Scenario, Step,
+    Stmt, StmtKind, TestOp, Text, TextPart,
 };
 use crate::source::Span;
+use crate::types::Type;
 
 /// Where an edge leads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +68,8 @@ pub struct StepGraph<'a> {
     pub dead: Vec<Span>,
     /// Reads of a variable on a path where it may be unset: (span, name).
     pub unset_reads: Vec<(Span, String)>,
+    /// The type of `answer` at each place it is read, by the read's start offset.
+    pub answer_types: HashMap<u32, Type>,
     /// Teams routed to and contact fields saved in reachable code.
     pub routed_teams: Vec<String>,
     pub saved_fields: Vec<String>,
@@ -90,16 +94,7 @@ impl<'a> StepGraph<'a> {
             let judged = entry[i].is_some();
             let set = entry[i].clone().unwrap_or_else(|| vars.empty_set());
             let mut walker = Walker::new(&graph.index, &vars, i, judged);
-            if walker
-                .block(
-                    &step.body,
-                    State {
-                        assigned: set,
-                        waited: false,
-                    },
-                )
-                .is_some()
-            {
+            if walker.block(&step.body, State::entry(set)).is_some() {
                 graph.falls_off.push(i);
             }
             graph
@@ -107,6 +102,7 @@ impl<'a> StepGraph<'a> {
                 .extend(walker.edges.into_iter().map(|(edge, _)| edge));
             graph.dead.extend(walker.dead);
             graph.unset_reads.extend(walker.unset_reads);
+            graph.answer_types.extend(walker.answer_types);
             graph.routed_teams.extend(walker.routed_teams);
             graph.saved_fields.extend(walker.saved_fields);
         }
@@ -126,13 +122,7 @@ impl<'a> StepGraph<'a> {
                 continue;
             };
             let mut walker = Walker::new(&self.index, vars, i, false);
-            walker.block(
-                &self.steps[i].body,
-                State {
-                    assigned: set,
-                    waited: false,
-                },
-            );
+            walker.block(&self.steps[i].body, State::entry(set));
             for (edge, assigned) in walker.edges {
                 let Target::Step(to) = edge.to else { continue };
                 let changed = match &mut entry[to] {
@@ -165,13 +155,24 @@ impl<'a> StepGraph<'a> {
 struct State {
     assigned: VarSet,
     waited: bool,
+    /// The type of `answer` here: what the last question's validator lets through.
+    answer: Type,
 }
 
 impl State {
+    fn entry(assigned: VarSet) -> Self {
+        Self {
+            assigned,
+            waited: false,
+            answer: Type::Unknown,
+        }
+    }
+
     /// Where two paths meet: set only what both set; waited only if both waited.
     fn meet(mut self, other: &State) -> State {
         self.assigned.intersect(&other.assigned);
         self.waited &= other.waited;
+        self.answer = self.answer.join(other.answer);
         self
     }
 }
@@ -186,6 +187,7 @@ struct Walker<'g> {
     edges: Vec<(Edge, VarSet)>,
     dead: Vec<Span>,
     unset_reads: Vec<(Span, String)>,
+    answer_types: HashMap<u32, Type>,
     routed_teams: Vec<String>,
     saved_fields: Vec<String>,
 }
@@ -205,6 +207,7 @@ impl<'g> Walker<'g> {
             edges: Vec::new(),
             dead: Vec::new(),
             unset_reads: Vec::new(),
+            answer_types: HashMap::new(),
             routed_teams: Vec::new(),
             saved_fields: Vec::new(),
         }
@@ -269,17 +272,22 @@ impl<'g> Walker<'g> {
                 });
             }
         };
+        // `rest` is the state when every condition so far was false.
+        let mut rest = state.clone();
         for branch in &if_stmt.branches {
-            self.read_expr(&branch.condition, state);
-            let mut inside = state.clone();
-            for name in tested_set(&branch.condition) {
+            self.read_expr(&branch.condition, &rest);
+            let mut inside = rest.clone();
+            for name in proven_set(&branch.condition, true) {
                 self.assign(&mut inside, name);
             }
             join(self.block(&branch.body, inside));
+            for name in proven_set(&branch.condition, false) {
+                self.assign(&mut rest, name);
+            }
         }
         match &if_stmt.otherwise {
-            Some(block) => join(self.block(block, state.clone())),
-            None => join(Some(state.clone())),
+            Some(block) => join(self.block(block, rest)),
+            None => join(Some(rest)),
         }
         out
     }
@@ -288,9 +296,12 @@ impl<'g> Walker<'g> {
         self.read_text(&ask.prompt, &state);
         let mut answered = state.clone();
         self.assign(&mut answered, "answer");
+        // In the `invalid` message the answer is the rejected text.
+        answered.answer = Type::Text;
         if let Some(text) = ask.invalid() {
             self.read_text(text, &answered);
         }
+        answered.answer = validator_type(ask.validator());
         let mut saved = answered.clone();
         if let Some(path) = ask.save() {
             match saved_variable(path) {
@@ -407,13 +418,12 @@ impl<'g> Walker<'g> {
                 self.read_expr(inner, state);
             }
             ExprKind::Test { operand, .. } => {
-                if !matches!(operand.kind, ExprKind::Path(_)) {
+                if !is_bare_path(operand) {
                     self.read_expr(operand, state);
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => {
-                let fallback =
-                    *op == crate::ast::BinaryOp::Or && matches!(lhs.kind, ExprKind::Path(_));
+                let fallback = *op == BinaryOp::Or && is_bare_path(lhs);
                 if !fallback {
                     self.read_expr(lhs, state);
                 }
@@ -425,6 +435,9 @@ impl<'g> Walker<'g> {
 
     fn read_path(&mut self, path: &Path, state: &State) {
         let root = path.root();
+        if root == "answer" {
+            self.answer_types.insert(path.span.start, state.answer);
+        }
         if let Some(bit) = self.vars.bit(root) {
             if !state.assigned.contains(bit) {
                 self.unset_reads.push((path.span, root.to_owned()));
@@ -433,26 +446,49 @@ impl<'g> Walker<'g> {
     }
 }
 
-/// Variables a condition proves set when it holds: `x is set`, also inside `and`.
-fn tested_set(condition: &Expr) -> Vec<&str> {
+/// Variables a condition proves set when it evaluates to `holds`: `x is set` when true,
+/// `x is not set` when false, through `not`, parentheses, `and` (true) and `or` (false).
+fn proven_set(condition: &Expr, holds: bool) -> Vec<&str> {
     match &condition.kind {
-        ExprKind::Test {
-            op: TestOp::IsSet | TestOp::IsNotEmpty,
-            operand,
-        } => match &operand.kind {
-            ExprKind::Path(path) if path.segments.len() == 1 => vec![path.root()],
-            _ => Vec::new(),
-        },
+        ExprKind::Test { op, operand } => {
+            let proves = match op {
+                TestOp::IsSet | TestOp::IsNotEmpty => holds,
+                TestOp::IsNotSet | TestOp::IsEmpty => !holds,
+            };
+            match &operand.kind {
+                ExprKind::Path(path) if proves && path.segments.len() == 1 => vec![path.root()],
+                _ => Vec::new(),
+            }
+        }
+        ExprKind::Not(inner) => proven_set(inner, !holds),
+        ExprKind::Paren(inner) => proven_set(inner, holds),
         ExprKind::Binary {
-            op: crate::ast::BinaryOp::And,
+            op: BinaryOp::And,
             lhs,
             rhs,
-        } => {
-            let mut names = tested_set(lhs);
-            names.extend(tested_set(rhs));
+        } if holds => {
+            let mut names = proven_set(lhs, true);
+            names.extend(proven_set(rhs, true));
             names
         }
-        ExprKind::Paren(inner) => tested_set(inner),
+        ExprKind::Binary {
+            op: BinaryOp::Or,
+            lhs,
+            rhs,
+        } if !holds => {
+            let mut names = proven_set(lhs, false);
+            names.extend(proven_set(rhs, false));
+            names
+        }
         _ => Vec::new(),
+    }
+}
+
+/// `x` or `(x)`: a bare name, whose absence a test or a fallback handles.
+fn is_bare_path(expr: &Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Path(_) => true,
+        ExprKind::Paren(inner) => is_bare_path(inner),
+        _ => false,
     }
 }

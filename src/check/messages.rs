@@ -1,6 +1,6 @@
 //! What the scenario sends and where: a team the config does not know (C115) or not
 //! written out (C121), and messages or choice labels longer than a channel the scenario
-//! runs on accepts (L205).
+//! runs on accepts (L205), and more choices than its buttons can show (L210).
 
 use crate::ast::{AskOptionKind, Scenario, Stmt, StmtKind, Text, TextPart};
 use crate::config::Workspace;
@@ -16,10 +16,15 @@ pub(super) fn check(scenario: &Scenario, workspace: &Workspace, out: &mut Vec<Di
         .iter()
         .filter_map(|(name, c)| c.max_choice_length.map(|l| (l, *name)))
         .min();
+    let choice_count_limit = channels
+        .iter()
+        .filter_map(|(name, c)| c.max_choices.map(|l| (l, *name)))
+        .min();
     let mut checker = Checker {
         workspace,
         message_limit,
         choice_limit,
+        choice_count_limit,
         out,
     };
     for step in scenario.steps() {
@@ -31,6 +36,7 @@ struct Checker<'a> {
     workspace: &'a Workspace,
     message_limit: Option<(usize, &'a str)>,
     choice_limit: Option<(usize, &'a str)>,
+    choice_count_limit: Option<(usize, &'a str)>,
     out: &'a mut Vec<Diagnostic>,
 }
 
@@ -41,6 +47,7 @@ impl Checker<'_> {
                 StmtKind::Say(text) => self.length(text, self.message_limit, "message"),
                 StmtKind::Ask(ask) => {
                     self.length(&ask.prompt, self.message_limit, "question");
+                    self.choice_count(ask);
                     for option in &ask.options {
                         match &option.kind {
                             AskOptionKind::Invalid(text) => {
@@ -100,6 +107,29 @@ impl Checker<'_> {
         );
     }
 
+    fn choice_count(&mut self, ask: &crate::ast::Ask) {
+        let Some((limit, channel)) = self.choice_count_limit else {
+            return;
+        };
+        let labels: Vec<&Text> = ask.choices().map(|(label, _)| label).collect();
+        if let Some(first_extra) = labels.get(limit) {
+            self.out.push(
+                Diagnostic::new(
+                    Code::TooManyChoices,
+                    first_extra.span,
+                    format!(
+                        "this question offers {} choices; {channel} shows at most {limit}",
+                        labels.len()
+                    ),
+                )
+                .with_label("this choice and the ones after it would not be shown")
+                .with_help(format!(
+                    "keep {limit} choices, or split the question in two"
+                )),
+            );
+        }
+    }
+
     fn length(&mut self, text: &Text, limit: Option<(usize, &str)>, what: &str) {
         let Some((limit, channel)) = limit else {
             return;
@@ -121,7 +151,11 @@ impl Checker<'_> {
             self.out.push(
                 Diagnostic::new(Code::MessageTooLong, text.span, format!("this {what} is {at_least}{length} characters long; {channel} accepts {limit}"))
                     .with_label(format!("longer than {limit} characters"))
-                    .with_help(format!("shorten it or split it into several `say` lines; the channel would cut or refuse it")),
+                    .with_help(if what == "choice label" {
+                        format!("shorten the label to {limit} characters; {channel} cuts or refuses longer buttons")
+                    } else {
+                        "shorten it or split it into several `say` lines; the channel would cut or refuse it".to_owned()
+                    }),
             );
         }
     }

@@ -31,7 +31,7 @@ pub fn check(parsed: &Parsed, workspace: &Workspace) -> Vec<Diagnostic> {
     let scenario = &parsed.scenario;
     let mut diagnostics = parsed.diagnostics.clone();
     let graph = StepGraph::build(scenario);
-    let mut typer = Typer::new(scenario, workspace);
+    let mut typer = Typer::new(scenario, workspace, &graph.answer_types);
     type_everything(scenario, &mut typer);
 
     steps::check(scenario, &graph, &mut diagnostics);
@@ -59,7 +59,12 @@ fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
                 }
                 StmtKind::If(if_stmt) => {
                     for branch in &if_stmt.branches {
-                        self.typer.type_of(&branch.condition);
+                        let ty = self.typer.type_of(&branch.condition);
+                        self.typer.expect_condition(
+                            &branch.condition,
+                            ty,
+                            "an `if` needs a condition",
+                        );
                     }
                 }
                 StmtKind::Ask(ask) => {

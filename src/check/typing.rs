@@ -15,6 +15,7 @@ use crate::ast::{
 };
 use crate::config::{BUILTIN_CONTACT_FIELDS, Workspace};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::source::Span;
 use crate::types::Type;
 
 pub(crate) const CONVERSATION_FIELDS: &[&str] = &["id", "account", "channel"];
@@ -22,6 +23,8 @@ pub(crate) const CONVERSATION_FIELDS: &[&str] = &["id", "account", "channel"];
 /// Resolves names and types against the workspace; optionally reports what is wrong.
 pub(crate) struct Typer<'w> {
     pub(crate) workspace: &'w Workspace,
+    /// The type of `answer` where it is read, from the flow analysis.
+    answer_types: &'w HashMap<u32, Type>,
     pub(crate) variables: HashMap<String, Type>,
     /// Findings; only filled when `report` is on, so a type can be asked twice quietly.
     pub(crate) diagnostics: Vec<Diagnostic>,
@@ -30,9 +33,14 @@ pub(crate) struct Typer<'w> {
 
 impl<'w> Typer<'w> {
     /// Infers every variable's type (two rounds, so `set b = a` sees `a`'s type).
-    pub(crate) fn new(scenario: &Scenario, workspace: &'w Workspace) -> Self {
+    pub(crate) fn new(
+        scenario: &Scenario,
+        workspace: &'w Workspace,
+        answer_types: &'w HashMap<u32, Type>,
+    ) -> Self {
         let mut typer = Typer {
             workspace,
+            answer_types,
             variables: HashMap::new(),
             diagnostics: Vec::new(),
             report: false,
@@ -87,7 +95,8 @@ impl<'w> Typer<'w> {
             ExprKind::Path(path) => self.path_type(path),
             ExprKind::Paren(inner) => self.type_of(inner),
             ExprKind::Not(inner) => {
-                self.type_of(inner);
+                let ty = self.type_of(inner);
+                self.expect_condition(inner, ty, "`not` applies to a condition");
                 Type::Bool
             }
             ExprKind::Test { operand, .. } => {
@@ -97,10 +106,13 @@ impl<'w> Typer<'w> {
             ExprKind::Matches { operand, regex } => {
                 let ty = self.type_of(operand);
                 if !ty.is_textual() {
-                    self.report(mismatch(
-                        operand,
-                        &format!("`matches` tests a text, but this is {}", article(ty)),
-                    ));
+                    self.report(
+                        mismatch(
+                            operand,
+                            &format!("`matches` tests a text, but this is {}", article(ty)),
+                        )
+                        .with_help("compare true/false values and numbers with `==` instead"),
+                    );
                 }
                 self.check_regex(regex);
                 Type::Bool
@@ -112,20 +124,99 @@ impl<'w> Typer<'w> {
     fn binary_type(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Type {
         let (left, right) = (self.type_of(lhs), self.type_of(rhs));
         match op {
-            BinaryOp::Or | BinaryOp::And => left.join(right),
-            BinaryOp::Eq | BinaryOp::Ne => Type::Bool,
+            // `a or b` is also the fallback of a value (`contact.first_name or "there"`).
+            BinaryOp::Or if left == Type::Bool || right == Type::Bool => {
+                self.expect_condition(
+                    lhs,
+                    left,
+                    "`or` between conditions needs a condition on both sides",
+                );
+                self.expect_condition(
+                    rhs,
+                    right,
+                    "`or` between conditions needs a condition on both sides",
+                );
+                Type::Bool
+            }
+            BinaryOp::Or => left.join(right),
+            BinaryOp::And => {
+                self.expect_condition(lhs, left, "`and` joins two conditions");
+                self.expect_condition(rhs, right, "`and` joins two conditions");
+                Type::Bool
+            }
+            BinaryOp::Eq | BinaryOp::Ne => {
+                if !comparable(left, right) {
+                    self.report(
+                        mismatch(
+                            rhs,
+                            &format!(
+                                "{} is never equal to {}",
+                                describe(lhs, left),
+                                article(right)
+                            ),
+                        )
+                        .with_secondary(lhs.span, article(left))
+                        .with_help(compare_help(left)),
+                    );
+                }
+                Type::Bool
+            }
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
                 for (side, ty) in [(lhs, left), (rhs, right)] {
                     if !ty.is_ordered() {
+                        let help = if is_contact_field(side) {
+                            "the type of a contact field is declared in the workspace config; declare it `number` or `date` to compare it this way"
+                        } else {
+                            "compare texts with `==` or `!=`; an answer becomes a number with `expect number`, a date with `expect date`"
+                        };
                         self.report(
-                            mismatch(side, &format!("`{}` compares numbers or dates, but this is {}", op.symbol(), article(ty)))
-                                .with_help("compare texts with `==` or `!=`, or validate the answer with `expect number`"),
+                            mismatch(
+                                side,
+                                &format!(
+                                    "`{}` compares numbers or dates, but this is {}",
+                                    op.symbol(),
+                                    article(ty)
+                                ),
+                            )
+                            .with_help(help),
                         );
                     }
+                }
+                if left.is_ordered() && right.is_ordered() && !comparable(left, right) {
+                    self.report(
+                        mismatch(
+                            rhs,
+                            &format!(
+                                "{} cannot be compared with {}",
+                                describe(lhs, left),
+                                article(right)
+                            ),
+                        )
+                        .with_help("compare numbers with numbers and dates with dates"),
+                    );
                 }
                 Type::Bool
             }
         }
+    }
+
+    /// Reports a value used as a condition that is not true or false.
+    pub(crate) fn expect_condition(&mut self, expr: &Expr, ty: Type, context: &str) {
+        if matches!(ty, Type::Bool | Type::Unknown) {
+            return;
+        }
+        let help = match &expr.kind {
+            ExprKind::Path(path) => format!(
+                "to test whether it has a value, write `{} is set`",
+                path.dotted()
+            ),
+            _ => "write a test such as `x is set`, `x == \"…\"` or `x matches /…/`".to_owned(),
+        };
+        self.report(
+            mismatch(expr, &format!("{context}, but this is {}", article(ty)))
+                .with_label("not true or false")
+                .with_help(help),
+        );
     }
 
     /// Checks the interpolations of a text: each must be showable.
@@ -138,18 +229,18 @@ impl<'w> Typer<'w> {
                         expr,
                         &format!("{} cannot be shown in a message", article(ty)),
                     )
-                    .with_help("show one of its fields instead, such as `{ticket.id}`"),
+                    .with_help(field_hint(expr, ty)),
                 );
             }
         }
     }
 
     pub(crate) fn check_regex(&mut self, regex: &RegexLit) {
-        if let Some(problem) = regex_problem(regex) {
+        if let Some((problem, span)) = regex_problem(regex) {
             self.report(
-                Diagnostic::new(Code::InvalidRegex, regex.pattern_span, "this regular expression is not valid")
+                Diagnostic::new(Code::InvalidRegex, span, "this regular expression is not valid")
                     .with_label(problem)
-                    .with_help("the syntax is that of Rust's `regex` crate (like Perl's, without look-around or back-references); the only flag is `i`"),
+                    .with_help("check the pattern's brackets and special characters (write `\\.` for a dot and `\\/` for a slash); the only flag is `i`, to ignore case"),
             );
         }
     }
@@ -168,7 +259,11 @@ impl<'w> Typer<'w> {
             "conversation" => self.namespace_field(path, "conversation", |_, field| {
                 CONVERSATION_FIELDS.contains(&field).then_some(Type::Text)
             }),
-            "answer" if segments.len() == 1 => Type::Unknown,
+            "answer" if segments.len() == 1 => self
+                .answer_types
+                .get(&path.span.start)
+                .copied()
+                .unwrap_or(Type::Unknown),
             "answer" => {
                 self.report(
                     Diagnostic::new(Code::UnknownField, path.span, "`answer` has no fields")
@@ -332,29 +427,81 @@ pub(crate) fn validator_type(validator: Option<&Validator>) -> Type {
 
 pub(crate) const VALIDATORS: &[&str] = &["email", "phone", "number", "date", "choice", "text"];
 
-/// Why a regex literal is refused, in one line.
-pub(crate) fn regex_problem(regex: &RegexLit) -> Option<String> {
+/// Why a regex literal is refused, in one line, and where (the flags or the pattern).
+pub(crate) fn regex_problem(regex: &RegexLit) -> Option<(String, Span)> {
     if let Some(flag) = regex.flags.chars().find(|c| *c != 'i') {
-        return Some(format!("unknown flag `{flag}`"));
+        let flags = Span::new(regex.pattern_span.end as usize + 1, regex.span.end as usize);
+        return Some((format!("unknown flag `{flag}`"), flags));
     }
     let built = regex::RegexBuilder::new(&regex.pattern)
         .case_insensitive(regex.flags.contains('i'))
         .size_limit(1 << 20)
         .build();
-    match built {
-        Ok(_) => None,
-        Err(regex::Error::CompiledTooBig(_)) => Some("the pattern is too large".to_owned()),
-        Err(error) => Some(
-            error
-                .to_string()
-                .lines()
-                .rev()
-                .find(|line| line.starts_with("error:"))
-                .map_or_else(
-                    || "cannot be compiled".to_owned(),
-                    |line| line.trim_start_matches("error: ").to_owned(),
-                ),
-        ),
+    let problem = match built {
+        Ok(_) => return None,
+        Err(regex::Error::CompiledTooBig(_)) => "the pattern is too large".to_owned(),
+        Err(error) => error
+            .to_string()
+            .lines()
+            .rev()
+            .find(|line| line.starts_with("error:"))
+            .map_or_else(
+                || "cannot be compiled".to_owned(),
+                |line| line.trim_start_matches("error: ").to_owned(),
+            ),
+    };
+    Some((problem, regex.pattern_span))
+}
+
+/// Whether `==` between the two types can ever hold: validated texts and dates are texts.
+fn comparable(a: Type, b: Type) -> bool {
+    let textual = |t: Type| matches!(t, Type::Text | Type::Email | Type::Phone | Type::Date);
+    match (a, b) {
+        (Type::Unknown, _) | (_, Type::Unknown) => true,
+        (a, b) if textual(a) && textual(b) => true,
+        (Type::Record(a), Type::Record(b)) => a.name == b.name,
+        (a, b) => a == b,
+    }
+}
+
+fn compare_help(ty: Type) -> String {
+    match ty {
+        Type::Bool => {
+            "compare it with `true` or `false`, or test it alone: `if contact.vip { … }`".to_owned()
+        }
+        Type::Number => "compare it with a number, written without quotes: `== 3`".to_owned(),
+        other => format!("compare it with {}", article(other)),
+    }
+}
+
+/// "`contact.vip` (true/false)" for a name, else "this value".
+fn describe(expr: &Expr, ty: Type) -> String {
+    match &expr.kind {
+        ExprKind::Path(path) => format!("`{}` ({ty})", path.dotted()),
+        _ => format!("this {ty}"),
+    }
+}
+
+fn is_contact_field(expr: &Expr) -> bool {
+    matches!(&expr.kind, ExprKind::Path(path) if path.root() == "contact")
+}
+
+/// "show one of its fields instead, such as `{user.name}`".
+fn field_hint(expr: &Expr, ty: Type) -> String {
+    match (ty, &expr.kind) {
+        (Type::Record(record), ExprKind::Path(path)) => {
+            let field = record
+                .fields
+                .iter()
+                .find(|(_, t)| *t == Type::Text)
+                .or(record.fields.first())
+                .map_or("id", |(n, _)| *n);
+            format!(
+                "show one of its fields instead, such as `{{{}.{field}}}`",
+                path.dotted()
+            )
+        }
+        _ => "show one of its fields instead".to_owned(),
     }
 }
 

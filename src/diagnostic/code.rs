@@ -81,6 +81,7 @@ codes! {
     SyncTeamNeverRouted = ("L206", "sync-team-never-routed", Warning, "A scenario on a mode-B account never routes to the sync team, so no ticket is ever created.");
     EmailFieldNeverFilled = ("L207", "email-field-never-filled", Warning, "A scenario on a mode-B account never fills the email field the ticket sync needs.");
     UnreachableStatement = ("L208", "unreachable-statement", Warning, "A statement follows a `goto`, `handoff advisor` or `end` and never runs.");
+    TooManyChoices = ("L210", "too-many-choices", Warning, "A question offers more choices than a channel it runs on can show.");
     DuplicateChoice = ("L209", "duplicate-choice", Warning, "Two choices of one `ask` have the same text; the second can never be picked.");
 
     Internal = ("I001", "internal-error", Error, "Scenarist itself failed on this input; this is a bug to report.");

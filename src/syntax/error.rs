@@ -35,6 +35,8 @@ const VALUES: &[&str] = &[
     "`true` or `false`",
     "a list `[…]`",
     "a variable or field such as `contact.email`",
+    "a variable name",
+    "`[`",
     "`not`",
 ];
 const OPERATORS: &[&str] = &[
@@ -139,13 +141,12 @@ fn describe(positives: &[Rule], pos: usize, text: &str) -> Diagnostic {
 
     let phrases = phrases(positives);
     let expected = join(&phrases);
-    let after = previous_word(text, pos)
-        .map(|w| format!(" after `{w}`"))
-        .unwrap_or_default();
+    let before = previous_words(text, pos);
+    let after = before.map(|w| format!(" after `{w}`")).unwrap_or_default();
     let message = format!("expected {expected}{after}, found {found_words}");
     let diagnostic = Diagnostic::new(Code::SyntaxError, found_span, message)
         .with_label(format!("expected {expected} here"));
-    diagnostic.with_help(help(positives, &phrases, found))
+    diagnostic.with_help(help(positives, &phrases, found, before))
 }
 
 /// The phrases for the expected rules, de-duplicated and folded into groups.
@@ -196,7 +197,12 @@ fn join(phrases: &[String]) -> String {
     }
 }
 
-fn help(positives: &[Rule], phrases: &[String], found: Option<&str>) -> String {
+fn help(
+    positives: &[Rule],
+    phrases: &[String],
+    found: Option<&str>,
+    before: Option<&str>,
+) -> String {
     let found_word = found.filter(|t| t.starts_with(|c: char| c.is_ascii_alphabetic()));
     let wants_name = positives.iter().any(|r| {
         matches!(
@@ -204,7 +210,32 @@ fn help(positives: &[Rule], phrases: &[String], found: Option<&str>) -> String {
             Rule::step_ref | Rule::step_name | Rule::var_name | Rule::scenario_name | Rule::path
         )
     });
+    if found == Some("not") && before.is_some_and(|b| b.ends_with("not")) {
+        return "`not` may appear only once in front of a value: write `x` rather than `not not x`"
+            .into();
+    }
+    if found == Some("==") && positives.contains(&Rule::assign) {
+        return "`set` takes a single `=`: `set name = value`; `==` compares two values in a condition".into();
+    }
+    if found == Some("'") {
+        return "texts are written between double quotes: \"Hello\"".into();
+    }
+    if wants_name
+        && found.is_some_and(|t| t.starts_with(|c: char| !c.is_ascii() && c.is_alphabetic()))
+    {
+        return "names use only ASCII letters, digits and `_`; accents and emoji belong in texts"
+            .into();
+    }
+    if positives.contains(&Rule::arg_name)
+        && found.is_some_and(|t| !t.starts_with(|c: char| c.is_ascii_alphabetic()))
+    {
+        return "arguments are named: write `name: value`, such as `tag: \"vip\"`".into();
+    }
     if let Some(word) = found_word {
+        if phrases.iter().any(|p| p == "`{`") && STATEMENTS.contains(&format!("`{word}`").as_str())
+        {
+            return "the statements of an `if` go between `{` and `}`: `if … { goto next }`".into();
+        }
         if wants_name && RESERVED.contains(&word) {
             return format!("`{word}` is a reserved word of the language; choose another name");
         }
@@ -266,19 +297,38 @@ fn expand(phrase: &str) -> Vec<&'static str> {
     }
 }
 
-/// The token starting at `pos`: a word, a line break, or one character.
+/// The token starting at `pos`: a word, an operator, a line break, or one character.
 fn token_at(text: &str, pos: usize) -> Option<&str> {
     let rest = text.get(pos..)?;
     let first = rest.chars().next()?;
+    let operator = |c: char| matches!(c, '=' | '!' | '<' | '>');
     let len = if first.is_ascii_alphanumeric() || first == '_' {
         rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(rest.len())
+    } else if operator(first) {
+        rest.find(|c: char| !operator(c)).unwrap_or(rest.len())
     } else if first == '\r' && rest.starts_with("\r\n") {
         2
     } else {
         first.len_utf8()
     };
     rest.get(..len)
+}
+
+/// The word before `pos`, with `is`/`not` in front of `set`/`empty`: "after `is set`".
+fn previous_words(text: &str, pos: usize) -> Option<&str> {
+    let word = previous_word(text, pos)?;
+    let start = word.as_ptr() as usize - text.as_ptr() as usize;
+    let mut from = start;
+    if matches!(word, "set" | "empty") {
+        while let Some(earlier) = previous_word(text, from).filter(|w| matches!(*w, "is" | "not")) {
+            from = earlier.as_ptr() as usize - text.as_ptr() as usize;
+            if earlier == "is" {
+                break;
+            }
+        }
+    }
+    text.get(from..start + word.len())
 }
 
 /// The word just before `pos` (skipping spaces), if the previous token is a word.

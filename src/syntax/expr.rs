@@ -49,7 +49,7 @@ impl Lowerer {
             return Err(internal(span, "expr: no operand"));
         }
         let (expr, _) = PRATT
-            .map_primary(|primary| self.lower_primary(primary).map(|e| (e, 1)))
+            .map_primary(|primary| self.lower_primary(primary).map(|e| (e, 0)))
             .map_prefix(|op, operand| {
                 let (operand, depth) = operand?;
                 let span = span_of(&op).to(operand.span);

@@ -2,6 +2,7 @@
 //! fixtures discovered at run time. Modules mirror what they test.
 
 mod cli;
+mod docs;
 mod fmt;
 mod lint_fixtures;
 mod robustness;

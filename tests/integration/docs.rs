@@ -1,0 +1,70 @@
+//! The documentation is tested like code: every `docs/codes/<ID>.md` page's example
+//! triggers its code and its fix is clean, so `lint --explain` never shows advice that the
+//! linter itself contradicts.
+
+use std::path::PathBuf;
+
+use scenarist::config::Workspace;
+use scenarist::diagnostic::Code;
+use scenarist::lint::lint_source;
+use scenarist::source::SourceFile;
+
+use crate::support::{default_workspace, root};
+
+/// The first fenced block of `language` after the heading `section`.
+fn block<'a>(page: &'a str, section: &str, language: &str) -> Option<&'a str> {
+    let after = &page[page.find(section)? + section.len()..];
+    let after = after.split("\n## ").next()?;
+    let start = after.find(&format!("```{language}\n"))? + language.len() + 4;
+    let end = after[start..].find("\n```")?;
+    Some(&after[start..start + end + 1])
+}
+
+fn codes_in_scenario(text: &str) -> Vec<&'static str> {
+    lint_source(
+        "example.scn",
+        text.as_bytes().to_vec(),
+        &default_workspace(),
+    )
+    .diagnostics
+    .iter()
+    .map(|d| d.code.id())
+    .collect()
+}
+
+fn codes_in_config(text: &str) -> Vec<&'static str> {
+    match Workspace::parse(SourceFile::new("example.yaml", text), PathBuf::new()) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems.iter().map(|d| d.code.id()).collect(),
+    }
+}
+
+#[test]
+fn every_documented_example_triggers_its_code_and_every_fix_is_clean() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for code in Code::ALL {
+        let page =
+            std::fs::read_to_string(root().join(format!("docs/codes/{}.md", code.id()))).unwrap();
+        for (language, lint) in [
+            ("scn", codes_in_scenario as fn(&str) -> Vec<&'static str>),
+            ("yaml", codes_in_config),
+        ] {
+            if let Some(example) = block(&page, "## Example", language) {
+                checked += 1;
+                let found = lint(example);
+                if !found.contains(&code.id()) {
+                    failures.push(format!("{}: the example reports {found:?}", code.id()));
+                }
+            }
+            if let Some(fix) = block(&page, "## Fix", language) {
+                let found = lint(fix);
+                if !found.is_empty() {
+                    failures.push(format!("{}: the fix reports {found:?}", code.id()));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 30, "only {checked} examples found");
+}
