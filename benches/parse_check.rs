@@ -33,7 +33,7 @@ fn generate(steps: usize) -> String {
 
 fn bench(c: &mut Criterion) {
     let workspace = Workspace::default_workspace().expect("the default config is valid");
-    let text = generate(625);
+    let text = generate(455);
     let file = SourceFile::new("generated.scn", text.clone());
     let parsed = parse(&file).expect("the generated scenario parses");
     let findings = check(&parsed, &workspace);

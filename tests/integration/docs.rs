@@ -68,3 +68,18 @@ fn every_documented_example_triggers_its_code_and_every_fix_is_clean() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked >= 30, "only {checked} examples found");
 }
+
+#[test]
+fn the_readme_lists_every_code_and_a_two_command_quick_start() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for code in Code::ALL {
+        let row = format!("| [{id}](docs/codes/{id}.md) | {} |", code.name(), id = code.id());
+        assert!(readme.contains(&row), "README.md lacks the row of {}", code.id());
+    }
+    let quick_start = block(&readme, "## Quick start", "sh").expect("a quick start block");
+    let commands: Vec<&str> = quick_start.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    let test_command = commands[1].split('#').next().unwrap().trim();
+    assert!(ci.contains(&format!("exec {test_command}")), ".ci/run must run `{test_command}`");
+}
