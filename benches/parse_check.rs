@@ -1,6 +1,10 @@
 //! Parse + check throughput on a generated scenario of about 10,000 lines.
 //! Run: `cargo bench --bench parse_check`; criterion prints the time per run and MiB/s.
-#![expect(clippy::print_stdout, reason = "a benchmark reports")]
+#![expect(
+    clippy::print_stdout,
+    clippy::expect_used,
+    reason = "a benchmark reports, and stops on a broken setup"
+)]
 
 use std::fmt::Write as _;
 use std::hint::black_box;

@@ -1,10 +1,10 @@
-//! The workspace config, `scenarist.yaml` (read with serde_yaml, described by
+//! The workspace config, `scenarist.yaml` (read with `serde_yaml`, described by
 //! `schemas/scenarist.schema.json`). It declares what scenarios may name — contact fields
 //! with their types, teams, channels and their limits, channel accounts and the Zendesk
 //! organizations they sync to — so the checker can catch a misspelt team or an unsaved
 //! email field before a conversation does.
 //!
-//! Errors come back as diagnostics with the file, line and column: serde_yaml knows where
+//! Errors come back as diagnostics with the file, line and column: `serde_yaml` knows where
 //! a syntax or shape error is; for the cross-reference checks made after deserializing
 //! (`validate`) the key is found again in the text (`locate`).
 
@@ -113,10 +113,10 @@ impl FieldSpec {
 pub struct Channel {
     /// The longest text message the channel delivers, in characters.
     pub max_message_length: usize,
-    /// The longest quick-reply label, in characters (Messenger and WhatsApp: 20).
+    /// The longest quick-reply label, in characters (Messenger and `WhatsApp`: 20).
     #[serde(default)]
     pub max_choice_length: Option<usize>,
-    /// The most quick-reply choices one question may show (WhatsApp buttons: 3).
+    /// The most quick-reply choices one question may show (`WhatsApp` buttons: 3).
     #[serde(default)]
     pub max_choices: Option<usize>,
 }
@@ -323,7 +323,7 @@ impl Workspace {
     }
 }
 
-/// serde_yaml's error in plain words: its " at line L column C" goes (the frame shows where),
+/// `serde_yaml`'s error in plain words: its " at line L column C" goes (the frame shows where),
 /// a "while parsing a flow sequence at line L column C" becomes a second label there, and
 /// Rust type names become words.
 fn yaml_error(file: &SourceFile, error: &serde_yaml::Error) -> Diagnostic {

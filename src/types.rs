@@ -43,8 +43,9 @@ impl Type {
     /// Whether a value of type `self` may be used where `expected` is required.
     pub fn fits(self, expected: Type) -> bool {
         match (self, expected) {
-            (Type::Unknown, _) | (_, Type::Unknown) => true,
-            (Type::Text | Type::Email | Type::Phone | Type::Number | Type::Date, Type::Text) => {
+            (Type::Unknown, _)
+            | (_, Type::Unknown)
+            | (Type::Text | Type::Email | Type::Phone | Type::Number | Type::Date, Type::Text) => {
                 true
             }
             (Type::Record(a), Type::Record(b)) => a.name == b.name,

@@ -16,7 +16,7 @@ use crate::types::Type;
 pub(super) fn check(scenario: &Scenario, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
     for step in scenario.steps() {
         for_each_ask(&step.body.statements, &mut |ask, span| {
-            check_ask(ask, span, typer, out)
+            check_ask(ask, span, typer, out);
         });
     }
 }

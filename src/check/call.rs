@@ -15,7 +15,7 @@ use crate::types::Type;
 pub(super) fn check(scenario: &Scenario, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
     for step in scenario.steps() {
         for_each_call(&step.body.statements, &mut |call, span| {
-            check_call(call, span, typer, out)
+            check_call(call, span, typer, out);
         });
     }
 }

@@ -258,7 +258,7 @@ impl<'g> Walker<'g> {
             }
             StmtKind::If(if_stmt) => self.if_stmt(if_stmt, &state),
             StmtKind::Ask(ask) => self.ask(ask, state),
-            StmtKind::Call(call) => self.call(call, state),
+            StmtKind::Call(call) => Some(self.call(call, state)),
         }
     }
 
@@ -344,7 +344,7 @@ impl<'g> Walker<'g> {
         Some(state)
     }
 
-    fn call(&mut self, call: &Call, mut state: State) -> Option<State> {
+    fn call(&mut self, call: &Call, mut state: State) -> State {
         for argument in &call.arguments {
             self.read_expr(&argument.value, &state);
         }
@@ -359,7 +359,7 @@ impl<'g> Walker<'g> {
         if let Some(name) = &call.result {
             self.assign(&mut state, &name.text);
         }
-        Some(state)
+        state
     }
 
     fn jump(&mut self, jump: &Jump, cause: Cause, waits: bool, state: &State) {

@@ -51,10 +51,10 @@ impl Checker<'_> {
                     for option in &ask.options {
                         match &option.kind {
                             AskOptionKind::Invalid(text) => {
-                                self.length(text, self.message_limit, "message")
+                                self.length(text, self.message_limit, "message");
                             }
                             AskOptionKind::Choice { label, .. } => {
-                                self.length(label, self.choice_limit, "choice label")
+                                self.length(label, self.choice_limit, "choice label");
                             }
                             _ => {}
                         }

@@ -76,7 +76,7 @@ fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
                                 self.typer.check_text(text);
                             }
                             AskOptionKind::Expect(Validator::Regex(regex)) => {
-                                self.typer.check_regex(regex)
+                                self.typer.check_regex(regex);
                             }
                             _ => {}
                         }

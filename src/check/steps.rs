@@ -31,7 +31,7 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
             }
             ItemKind::Start(_) => duplicate(&mut first_start, item.span, "start", out),
             ItemKind::Description(_) => {
-                duplicate(&mut first_description, item.span, "description", out)
+                duplicate(&mut first_description, item.span, "description", out);
             }
         }
     }
@@ -59,7 +59,7 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
     }
     for step in scenario.steps() {
         for_each_target(&step.body.statements, &mut |name| {
-            unknown(name, &step_names, out)
+            unknown(name, &step_names, out);
         });
     }
 }

@@ -118,21 +118,21 @@ impl Lowerer {
                     .map(|item| self.lower_expr(item))
                     .collect::<Lowered<_>>()?,
             ),
-            Rule::path => ExprKind::Path(self.lower_path(pair)?),
+            Rule::path => ExprKind::Path(lower_path(pair)?),
             other => return Err(internal(span, &format!("primary: unexpected {other:?}"))),
         };
         Ok(Expr { kind, span })
     }
+}
 
-    pub(crate) fn lower_path(&mut self, pair: Pair<'_, Rule>) -> Lowered<Path> {
-        debug_assert_eq!(pair.as_rule(), Rule::path);
-        let span = span_of(&pair);
-        let segments: Vec<_> = Children::of(pair).map(|segment| name(&segment)).collect();
-        if segments.is_empty() {
-            return Err(internal(span, "path: no segment"));
-        }
-        Ok(Path { segments, span })
+pub(crate) fn lower_path(pair: Pair<'_, Rule>) -> Lowered<Path> {
+    debug_assert_eq!(pair.as_rule(), Rule::path);
+    let span = span_of(&pair);
+    let segments: Vec<_> = Children::of(pair).map(|segment| name(&segment)).collect();
+    if segments.is_empty() {
+        return Err(internal(span, "path: no segment"));
     }
+    Ok(Path { segments, span })
 }
 
 fn test(op: TestOp, operand: Expr) -> ExprKind {

@@ -6,6 +6,7 @@
 use pest::iterators::Pair;
 
 use super::cursor::{Children, internal, span_of};
+use super::expr::lower_path;
 use super::grammar::Rule;
 use crate::ast::{
     Argument, Ask, AskOption, AskOptionKind, Block, Branch, Call, Count, Duration, If, Item,
@@ -214,7 +215,7 @@ impl Lowerer {
                     }
                 }
             }
-            Rule::save_opt => AskOptionKind::Save(self.lower_path(children.expect(Rule::path)?)?),
+            Rule::save_opt => AskOptionKind::Save(lower_path(children.expect(Rule::path)?)?),
             Rule::invalid_opt => {
                 AskOptionKind::Invalid(self.lower_string(children.expect(Rule::string)?)?)
             }

@@ -72,12 +72,9 @@ pub(crate) fn prescan(text: &str) -> Result<Trivia, Diagnostic> {
     let mut i = 0;
     while i < bytes.len() {
         let byte = bytes[i];
-        match stack.top() {
-            Some(Frame::LineString | Frame::TripleString) => {
-                i = scan_string_byte(bytes, i, &mut stack)?;
-                continue;
-            }
-            _ => {}
+        if let Some(Frame::LineString | Frame::TripleString) = stack.top() {
+            i = scan_string_byte(bytes, i, &mut stack)?;
+            continue;
         }
         match byte {
             b'#' => {

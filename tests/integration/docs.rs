@@ -17,7 +17,7 @@ fn block<'a>(page: &'a str, section: &str, language: &str) -> Option<&'a str> {
     let after = after.split("\n## ").next()?;
     let start = after.find(&format!("```{language}\n"))? + language.len() + 4;
     let end = after[start..].find("\n```")?;
-    Some(&after[start..start + end + 1])
+    Some(&after[start..=(start + end)])
 }
 
 fn codes_in_scenario(text: &str) -> Vec<&'static str> {
@@ -73,13 +73,27 @@ fn every_documented_example_triggers_its_code_and_every_fix_is_clean() {
 fn the_readme_lists_every_code_and_a_two_command_quick_start() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     for code in Code::ALL {
-        let row = format!("| [{id}](docs/codes/{id}.md) | {} |", code.name(), id = code.id());
-        assert!(readme.contains(&row), "README.md lacks the row of {}", code.id());
+        let row = format!(
+            "| [{id}](docs/codes/{id}.md) | {} |",
+            code.name(),
+            id = code.id()
+        );
+        assert!(
+            readme.contains(&row),
+            "README.md lacks the row of {}",
+            code.id()
+        );
     }
     let quick_start = block(&readme, "## Quick start", "sh").expect("a quick start block");
-    let commands: Vec<&str> = quick_start.lines().filter(|l| !l.trim().is_empty()).collect();
+    let commands: Vec<&str> = quick_start
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     assert_eq!(commands.len(), 2, "{commands:?}");
     let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
     let test_command = commands[1].split('#').next().unwrap().trim();
-    assert!(ci.contains(&format!("exec {test_command}")), ".ci/run must run `{test_command}`");
+    assert!(
+        ci.contains(&format!("exec {test_command}")),
+        ".ci/run must run `{test_command}`"
+    );
 }

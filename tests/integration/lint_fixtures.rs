@@ -28,7 +28,7 @@ fn every_fixture_reports_exactly_its_expectations() {
     let mut failures = Vec::new();
     for path in fixtures(LINT, "scn") {
         let report = lint(&path);
-        let expected = expectations(&report.file.text().to_owned());
+        let expected = expectations(report.file.text());
         assert!(
             !expected.is_empty(),
             "{} has no `# expect:` header",
@@ -86,11 +86,11 @@ fn config_fixtures_report_their_code() {
     for path in fixtures(CONFIG, "yaml") {
         let text = std::fs::read_to_string(root().join(&path)).unwrap();
         let expected = expectations(&text);
-        let (file, problems) =
-            match scenarist::config::Workspace::load(&root().join(&path)).unwrap() {
-                Ok(_) => panic!("{} is accepted", path.display()),
-                Err(failure) => failure,
-            };
+        let Err((file, problems)) =
+            scenarist::config::Workspace::load(&root().join(&path)).unwrap()
+        else {
+            panic!("{} is accepted", path.display());
+        };
         let report = FileReport::new(file, problems);
         assert_eq!(
             findings(&report),

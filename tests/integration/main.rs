@@ -1,5 +1,11 @@
 //! The integration tests: one binary (linking is the bottleneck on 2-core machines), with
 //! fixtures discovered at run time. Modules mirror what they test.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "helpers shared by tests fail the test loudly"
+)]
 
 mod cli;
 mod docs;
