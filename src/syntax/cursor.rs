@@ -34,7 +34,7 @@ impl<'i> Children<'i> {
     }
 
     /// The next child, which must be of `rule`.
-    pub(crate) fn expect(&mut self, rule: Rule) -> Result<Pair<'i, Rule>, Diagnostic> {
+    pub(crate) fn child(&mut self, rule: Rule) -> Result<Pair<'i, Rule>, Diagnostic> {
         match self.next() {
             Some(pair) if pair.as_rule() == rule => Ok(pair),
             Some(pair) => Err(internal(
@@ -69,7 +69,7 @@ impl<'i> Children<'i> {
     }
 
     /// The next child, which must exist.
-    pub(crate) fn require(&mut self) -> Result<Pair<'i, Rule>, Diagnostic> {
+    pub(crate) fn any_child(&mut self) -> Result<Pair<'i, Rule>, Diagnostic> {
         let (parent, span) = (self.parent, self.span);
         self.next()
             .ok_or_else(|| internal(span, &format!("{parent:?}: missing a child")))

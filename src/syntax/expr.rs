@@ -65,7 +65,7 @@ impl Lowerer {
                     Rule::op_is_not_empty => test(TestOp::IsNotEmpty, operand),
                     Rule::op_matches => {
                         let mut children = Children::of(op);
-                        let regex = lower_regex(children.expect(Rule::regex)?)?;
+                        let regex = lower_regex(children.child(Rule::regex)?)?;
                         children.finish()?;
                         ExprKind::Matches {
                             operand: Box::new(operand),
@@ -106,7 +106,7 @@ impl Lowerer {
         let kind = match pair.as_rule() {
             Rule::paren => {
                 let mut children = Children::of(pair);
-                let inner = self.lower_expr(children.expect(Rule::expr)?)?;
+                let inner = self.lower_expr(children.child(Rule::expr)?)?;
                 children.finish()?;
                 ExprKind::Paren(Box::new(inner))
             }

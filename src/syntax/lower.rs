@@ -30,7 +30,7 @@ impl Lowerer {
     pub(crate) fn lower_file(&mut self, pair: Pair<'_, Rule>) -> Lowered<Scenario> {
         debug_assert_eq!(pair.as_rule(), Rule::file);
         let mut children = Children::of(pair);
-        let scenario = self.lower_scenario(children.expect(Rule::scenario)?)?;
+        let scenario = self.lower_scenario(children.child(Rule::scenario)?)?;
         children.finish()?;
         Ok(scenario)
     }
@@ -38,7 +38,7 @@ impl Lowerer {
     fn lower_scenario(&mut self, pair: Pair<'_, Rule>) -> Lowered<Scenario> {
         let span = span_of(&pair);
         let mut children = Children::of(pair);
-        let name = name(&children.expect(Rule::scenario_name)?);
+        let name = name(&children.child(Rule::scenario_name)?);
         let items = children
             .map(|item| self.lower_item(item))
             .collect::<Lowered<Vec<_>>>()?;
@@ -50,13 +50,13 @@ impl Lowerer {
         let kind = match pair.as_rule() {
             Rule::description => {
                 let mut children = Children::of(pair);
-                let text = self.lower_string(children.expect(Rule::string)?)?;
+                let text = self.lower_string(children.child(Rule::string)?)?;
                 children.finish()?;
                 ItemKind::Description(text)
             }
             Rule::start_decl => {
                 let mut children = Children::of(pair);
-                let step = name(&children.expect(Rule::step_ref)?);
+                let step = name(&children.child(Rule::step_ref)?);
                 children.finish()?;
                 ItemKind::Start(step)
             }
@@ -74,8 +74,8 @@ impl Lowerer {
     fn lower_step_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<Step> {
         let span = span_of(&pair);
         let mut children = Children::of(pair);
-        let step_name = name(&children.expect(Rule::step_name)?);
-        let body = self.lower_block(children.expect(Rule::block)?)?;
+        let step_name = name(&children.child(Rule::step_name)?);
+        let body = self.lower_block(children.child(Rule::block)?)?;
         children.finish()?;
         Ok(Step {
             name: step_name,
@@ -98,9 +98,9 @@ impl Lowerer {
         let rule = pair.as_rule();
         let mut children = Children::of(pair);
         let kind = match rule {
-            Rule::say_stmt => StmtKind::Say(self.lower_string(children.expect(Rule::string)?)?),
+            Rule::say_stmt => StmtKind::Say(self.lower_string(children.child(Rule::string)?)?),
             Rule::ask_stmt => {
-                let prompt = self.lower_string(children.expect(Rule::string)?)?;
+                let prompt = self.lower_string(children.child(Rule::string)?)?;
                 let options = match children.optional(Rule::ask_block) {
                     Some(block) => Children::of(block)
                         .map(|option| self.lower_ask_option(option))
@@ -111,13 +111,13 @@ impl Lowerer {
             }
             Rule::if_stmt => StmtKind::If(self.lower_if(&mut children)?),
             Rule::set_stmt => {
-                let var = name(&children.expect(Rule::var_name)?);
-                let value = self.lower_expr(children.expect(Rule::expr)?)?;
+                let var = name(&children.child(Rule::var_name)?);
+                let value = self.lower_expr(children.child(Rule::expr)?)?;
                 StmtKind::Set { name: var, value }
             }
-            Rule::goto_stmt => StmtKind::Goto(name(&children.expect(Rule::step_ref)?)),
+            Rule::goto_stmt => StmtKind::Goto(name(&children.child(Rule::step_ref)?)),
             Rule::route_stmt => {
-                StmtKind::RouteTeam(self.lower_string(children.expect(Rule::string)?)?)
+                StmtKind::RouteTeam(self.lower_string(children.child(Rule::string)?)?)
             }
             Rule::handoff_stmt => StmtKind::Handoff,
             Rule::end_stmt => StmtKind::End,
@@ -131,8 +131,8 @@ impl Lowerer {
     fn lower_if(&mut self, children: &mut Children<'_>) -> Lowered<If> {
         let mut branches = Vec::new();
         let mut otherwise = None;
-        let first_condition = children.expect(Rule::expr)?;
-        let first_body = children.expect(Rule::block)?;
+        let first_condition = children.child(Rule::expr)?;
+        let first_body = children.child(Rule::block)?;
         let span = span_of(&first_condition).to(span_of(&first_body));
         branches.push(Branch {
             condition: self.lower_expr(first_condition)?,
@@ -144,8 +144,8 @@ impl Lowerer {
             match pair.as_rule() {
                 Rule::else_if => {
                     let mut inner = Children::of(pair);
-                    let condition = self.lower_expr(inner.expect(Rule::expr)?)?;
-                    let body = self.lower_block(inner.expect(Rule::block)?)?;
+                    let condition = self.lower_expr(inner.child(Rule::expr)?)?;
+                    let body = self.lower_block(inner.child(Rule::block)?)?;
                     inner.finish()?;
                     branches.push(Branch {
                         condition,
@@ -155,7 +155,7 @@ impl Lowerer {
                 }
                 Rule::else_clause => {
                     let mut inner = Children::of(pair);
-                    otherwise = Some(self.lower_block(inner.expect(Rule::block)?)?);
+                    otherwise = Some(self.lower_block(inner.child(Rule::block)?)?);
                     inner.finish()?;
                 }
                 other => return Err(internal(pair_span, &format!("if: unexpected {other:?}"))),
@@ -168,13 +168,13 @@ impl Lowerer {
     }
 
     fn lower_call(&mut self, children: &mut Children<'_>) -> Lowered<Call> {
-        let action = name(&children.expect(Rule::action_name)?);
+        let action = name(&children.child(Rule::action_name)?);
         let mut arguments = Vec::new();
         while let Some(pair) = children.optional(Rule::argument) {
             let span = span_of(&pair);
             let mut inner = Children::of(pair);
-            let arg_name = name(&inner.expect(Rule::arg_name)?);
-            let value = self.lower_expr(inner.expect(Rule::expr)?)?;
+            let arg_name = name(&inner.child(Rule::arg_name)?);
+            let value = self.lower_expr(inner.child(Rule::expr)?)?;
             inner.finish()?;
             arguments.push(Argument {
                 name: arg_name,
@@ -186,7 +186,7 @@ impl Lowerer {
         let on_error = match children.optional(Rule::on_error) {
             Some(pair) => {
                 let mut inner = Children::of(pair);
-                let jump = lower_jump(inner.require()?)?;
+                let jump = lower_jump(inner.any_child()?)?;
                 inner.finish()?;
                 Some(jump)
             }
@@ -206,7 +206,7 @@ impl Lowerer {
         let mut children = Children::of(pair);
         let kind = match rule {
             Rule::expect_opt => {
-                let inner = children.require()?;
+                let inner = children.any_child()?;
                 match inner.as_rule() {
                     Rule::regex => AskOptionKind::Expect(Validator::Regex(lower_regex(inner)?)),
                     Rule::validator_name => AskOptionKind::Expect(Validator::Named(name(&inner))),
@@ -215,22 +215,22 @@ impl Lowerer {
                     }
                 }
             }
-            Rule::save_opt => AskOptionKind::Save(lower_path(children.expect(Rule::path)?)?),
+            Rule::save_opt => AskOptionKind::Save(lower_path(children.child(Rule::path)?)?),
             Rule::invalid_opt => {
-                AskOptionKind::Invalid(self.lower_string(children.expect(Rule::string)?)?)
+                AskOptionKind::Invalid(self.lower_string(children.child(Rule::string)?)?)
             }
             Rule::attempts_opt => {
-                let count = self.lower_count(&children.expect(Rule::integer)?);
-                let then = lower_jump(children.require()?)?;
+                let count = self.lower_count(&children.child(Rule::integer)?);
+                let then = lower_jump(children.any_child()?)?;
                 AskOptionKind::Attempts { count, then }
             }
             Rule::timeout_opt => {
-                let duration = self.lower_duration(&children.expect(Rule::duration)?);
-                let then = lower_jump(children.require()?)?;
+                let duration = self.lower_duration(&children.child(Rule::duration)?);
+                let then = lower_jump(children.any_child()?)?;
                 AskOptionKind::Timeout { duration, then }
             }
             Rule::choice_opt => {
-                let label = self.lower_string(children.expect(Rule::string)?)?;
+                let label = self.lower_string(children.child(Rule::string)?)?;
                 let target = children.optional(Rule::step_ref).map(|pair| name(&pair));
                 AskOptionKind::Choice { label, target }
             }
@@ -286,7 +286,7 @@ fn lower_jump(pair: Pair<'_, Rule>) -> Lowered<Jump> {
     let rule = pair.as_rule();
     let mut children = Children::of(pair);
     let kind = match rule {
-        Rule::goto_stmt => JumpKind::Goto(name(&children.expect(Rule::step_ref)?)),
+        Rule::goto_stmt => JumpKind::Goto(name(&children.child(Rule::step_ref)?)),
         Rule::handoff_stmt => JumpKind::Handoff,
         Rule::end_stmt => JumpKind::End,
         other => return Err(internal(span, &format!("jump: unexpected {other:?}"))),
@@ -298,8 +298,8 @@ fn lower_jump(pair: Pair<'_, Rule>) -> Lowered<Jump> {
 pub(crate) fn lower_regex(pair: Pair<'_, Rule>) -> Lowered<crate::ast::RegexLit> {
     let span = span_of(&pair);
     let mut children = Children::of(pair);
-    let body = children.expect(Rule::regex_body)?;
-    let flags = children.expect(Rule::regex_flags)?;
+    let body = children.child(Rule::regex_body)?;
+    let flags = children.child(Rule::regex_flags)?;
     children.finish()?;
     Ok(crate::ast::RegexLit {
         pattern: body.as_str().to_owned(),

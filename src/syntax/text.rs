@@ -26,7 +26,7 @@ impl Lowerer {
         debug_assert_eq!(pair.as_rule(), Rule::string);
         let span = span_of(&pair);
         let mut outer = Children::of(pair);
-        let string = outer.require()?;
+        let string = outer.any_child()?;
         outer.finish()?;
         let quotes = match string.as_rule() {
             Rule::line_string => Quotes::Line,
@@ -40,7 +40,7 @@ impl Lowerer {
                 Rule::escape => Piece::Escaped(self.decode_escape(&piece)),
                 Rule::interp => {
                     let mut children = Children::of(piece);
-                    let expr = self.lower_expr(children.expect(Rule::expr)?)?;
+                    let expr = self.lower_expr(children.child(Rule::expr)?)?;
                     children.finish()?;
                     Piece::Interpolation(expr)
                 }
