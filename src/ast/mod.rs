@@ -46,6 +46,29 @@ impl Scenario {
     pub fn step(&self, name: &str) -> Option<&Step> {
         self.steps().find(|step| step.name.text == name)
     }
+
+    /// Calls `f` on every statement of every step, those inside `if` blocks included, in
+    /// source order.
+    pub fn for_each_statement<'a>(&'a self, f: &mut impl FnMut(&'a Stmt)) {
+        for step in self.steps() {
+            for_each_in(&step.body.statements, f);
+        }
+    }
+}
+
+/// Calls `f` on each statement and, after an `if`, on the statements of its blocks.
+pub fn for_each_in<'a>(statements: &'a [Stmt], f: &mut impl FnMut(&'a Stmt)) {
+    for stmt in statements {
+        f(stmt);
+        if let StmtKind::If(if_stmt) = &stmt.kind {
+            for branch in &if_stmt.branches {
+                for_each_in(&branch.body.statements, f);
+            }
+            if let Some(block) = &if_stmt.otherwise {
+                for_each_in(&block.statements, f);
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -7,35 +7,18 @@ use std::collections::HashMap;
 
 use super::typing::{Typer, VALIDATORS, article, validator_type};
 use super::varset::RESERVED_ROOTS;
-use crate::ast::{Ask, AskOptionKind, Path, Scenario, Stmt, StmtKind, Validator};
+use crate::ast::{Ask, AskOptionKind, Path, Scenario, StmtKind, Validator};
 use crate::config::BUILTIN_CONTACT_FIELDS;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::source::Span;
 use crate::types::Type;
 
 pub(super) fn check(scenario: &Scenario, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
-    for step in scenario.steps() {
-        for_each_ask(&step.body.statements, &mut |ask, span| {
-            check_ask(ask, span, typer, out);
-        });
-    }
-}
-
-fn for_each_ask<'a>(statements: &'a [Stmt], f: &mut impl FnMut(&'a Ask, Span)) {
-    for stmt in statements {
-        match &stmt.kind {
-            StmtKind::Ask(ask) => f(ask, stmt.span),
-            StmtKind::If(if_stmt) => {
-                for branch in &if_stmt.branches {
-                    for_each_ask(&branch.body.statements, f);
-                }
-                if let Some(block) = &if_stmt.otherwise {
-                    for_each_ask(&block.statements, f);
-                }
-            }
-            _ => {}
+    scenario.for_each_statement(&mut |stmt| {
+        if let StmtKind::Ask(ask) = &stmt.kind {
+            check_ask(ask, stmt.span, typer, out);
         }
-    }
+    });
 }
 
 fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {

@@ -7,34 +7,17 @@ use std::collections::HashMap;
 use super::typing::{Typer, article};
 use super::varset::RESERVED_ROOTS;
 use crate::actions::{self, ACTIONS};
-use crate::ast::{Call, Scenario, Stmt, StmtKind};
+use crate::ast::{Call, Scenario, StmtKind};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::source::Span;
 use crate::types::Type;
 
 pub(super) fn check(scenario: &Scenario, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
-    for step in scenario.steps() {
-        for_each_call(&step.body.statements, &mut |call, span| {
-            check_call(call, span, typer, out);
-        });
-    }
-}
-
-fn for_each_call<'a>(statements: &'a [Stmt], f: &mut impl FnMut(&'a Call, Span)) {
-    for stmt in statements {
-        match &stmt.kind {
-            StmtKind::Call(call) => f(call, stmt.span),
-            StmtKind::If(if_stmt) => {
-                for branch in &if_stmt.branches {
-                    for_each_call(&branch.body.statements, f);
-                }
-                if let Some(block) = &if_stmt.otherwise {
-                    for_each_call(&block.statements, f);
-                }
-            }
-            _ => {}
+    scenario.for_each_statement(&mut |stmt| {
+        if let StmtKind::Call(call) = &stmt.kind {
+            check_call(call, stmt.span, typer, out);
         }
-    }
+    });
 }
 
 fn check_call(call: &Call, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {

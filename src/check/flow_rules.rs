@@ -4,16 +4,10 @@
 
 use super::flow::{Cause, StepGraph, Target};
 use super::typing::Typer;
-use crate::ast::Scenario;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
 
-pub(super) fn check(
-    scenario: &Scenario,
-    graph: &StepGraph<'_>,
-    typer: &Typer<'_>,
-    out: &mut Vec<Diagnostic>,
-) {
+pub(super) fn check(graph: &StepGraph<'_>, typer: &Typer<'_>, out: &mut Vec<Diagnostic>) {
     for &i in &graph.falls_off {
         let step = graph.steps[i];
         let close = Span::new(step.body.span.end as usize - 1, step.body.span.end as usize);
@@ -76,13 +70,13 @@ pub(super) fn check(
             }
         }
     }
-    cycles(scenario, graph, out);
+    cycles(graph, out);
 }
 
 /// Finds the strongly connected components of the graph of edges that do not wait for the
 /// contact (Tarjan's algorithm, iterative so that no scenario can overflow the stack) and
 /// reports one loop in each component that has one.
-fn cycles(_scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Diagnostic>) {
+fn cycles(graph: &StepGraph<'_>, out: &mut Vec<Diagnostic>) {
     let n = graph.steps.len();
     let mut successors: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
     for (e, edge) in graph.edges.iter().enumerate() {

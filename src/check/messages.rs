@@ -27,9 +27,7 @@ pub(super) fn check(scenario: &Scenario, workspace: &Workspace, out: &mut Vec<Di
         choice_count_limit,
         out,
     };
-    for step in scenario.steps() {
-        checker.statements(&step.body.statements);
-    }
+    scenario.for_each_statement(&mut |stmt| checker.statement(stmt));
 }
 
 struct Checker<'a> {
@@ -41,36 +39,26 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn statements(&mut self, statements: &[Stmt]) {
-        for stmt in statements {
-            match &stmt.kind {
-                StmtKind::Say(text) => self.length(text, self.message_limit, "message"),
-                StmtKind::Ask(ask) => {
-                    self.length(&ask.prompt, self.message_limit, "question");
-                    self.choice_count(ask);
-                    for option in &ask.options {
-                        match &option.kind {
-                            AskOptionKind::Invalid(text) => {
-                                self.length(text, self.message_limit, "message");
-                            }
-                            AskOptionKind::Choice { label, .. } => {
-                                self.length(label, self.choice_limit, "choice label");
-                            }
-                            _ => {}
+    fn statement(&mut self, stmt: &Stmt) {
+        match &stmt.kind {
+            StmtKind::Say(text) => self.length(text, self.message_limit, "message"),
+            StmtKind::Ask(ask) => {
+                self.length(&ask.prompt, self.message_limit, "question");
+                self.choice_count(ask);
+                for option in &ask.options {
+                    match &option.kind {
+                        AskOptionKind::Invalid(text) => {
+                            self.length(text, self.message_limit, "message");
                         }
+                        AskOptionKind::Choice { label, .. } => {
+                            self.length(label, self.choice_limit, "choice label");
+                        }
+                        _ => {}
                     }
                 }
-                StmtKind::RouteTeam(text) => self.team(text),
-                StmtKind::If(if_stmt) => {
-                    for branch in &if_stmt.branches {
-                        self.statements(&branch.body.statements);
-                    }
-                    if let Some(block) = &if_stmt.otherwise {
-                        self.statements(&block.statements);
-                    }
-                }
-                _ => {}
             }
+            StmtKind::RouteTeam(text) => self.team(text),
+            _ => {}
         }
     }
 

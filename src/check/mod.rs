@@ -20,7 +20,7 @@ mod varset;
 
 pub use flow::StepGraph;
 
-use crate::ast::{AskOptionKind, Scenario, Stmt, StmtKind, Validator, Visit};
+use crate::ast::{AskOptionKind, Scenario, StmtKind, Validator};
 use crate::config::Workspace;
 use crate::diagnostic::Diagnostic;
 use crate::syntax::Parsed;
@@ -35,7 +35,7 @@ pub fn check(parsed: &Parsed, workspace: &Workspace) -> Vec<Diagnostic> {
     type_everything(scenario, &mut typer);
 
     steps::check(scenario, &graph, &mut diagnostics);
-    flow_rules::check(scenario, &graph, &typer, &mut diagnostics);
+    flow_rules::check(&graph, &typer, &mut diagnostics);
     ask::check(scenario, &mut typer, &mut diagnostics);
     call::check(scenario, &mut typer, &mut diagnostics);
     messages::check(scenario, workspace, &mut diagnostics);
@@ -46,65 +46,31 @@ pub fn check(parsed: &Parsed, workspace: &Workspace) -> Vec<Diagnostic> {
 }
 
 /// Resolves every expression once, so each unknown name or type error is reported once.
+/// (Call arguments are typed against their parameters in `call`.)
 fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
-    struct Everything<'t, 'w> {
-        typer: &'t mut Typer<'w>,
-    }
-    impl<'a> Visit<'a> for Everything<'_, '_> {
-        fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            match &stmt.kind {
-                StmtKind::Say(text) | StmtKind::RouteTeam(text) => self.typer.check_text(text),
-                StmtKind::Set { value, .. } => {
-                    self.typer.type_of(value);
-                }
-                StmtKind::If(if_stmt) => {
-                    for branch in &if_stmt.branches {
-                        let ty = self.typer.type_of(&branch.condition);
-                        self.typer.expect_condition(
-                            &branch.condition,
-                            ty,
-                            "an `if` needs a condition",
-                        );
-                    }
-                }
-                StmtKind::Ask(ask) => {
-                    self.typer.check_text(&ask.prompt);
-                    for option in &ask.options {
-                        match &option.kind {
-                            AskOptionKind::Invalid(text)
-                            | AskOptionKind::Choice { label: text, .. } => {
-                                self.typer.check_text(text);
-                            }
-                            AskOptionKind::Expect(Validator::Regex(regex)) => {
-                                self.typer.check_regex(regex);
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                // Call arguments are typed against their parameters in `call`.
-                StmtKind::Call(_) | StmtKind::Goto(_) | StmtKind::Handoff | StmtKind::End => {}
+    scenario.for_each_statement(&mut |stmt| match &stmt.kind {
+        StmtKind::Say(text) | StmtKind::RouteTeam(text) => typer.check_text(text),
+        StmtKind::Set { value, .. } => {
+            typer.type_of(value);
+        }
+        StmtKind::If(if_stmt) => {
+            for branch in &if_stmt.branches {
+                let ty = typer.type_of(&branch.condition);
+                typer.expect_condition(&branch.condition, ty, "an `if` needs a condition");
             }
-            // Descend into nested blocks only (expressions were handled above).
-            if let StmtKind::If(if_stmt) = &stmt.kind {
-                for branch in &if_stmt.branches {
-                    branch
-                        .body
-                        .statements
-                        .iter()
-                        .for_each(|s| self.visit_stmt(s));
-                }
-                if let Some(block) = &if_stmt.otherwise {
-                    block.statements.iter().for_each(|s| self.visit_stmt(s));
+        }
+        StmtKind::Ask(ask) => {
+            typer.check_text(&ask.prompt);
+            for option in &ask.options {
+                match &option.kind {
+                    AskOptionKind::Invalid(text) | AskOptionKind::Choice { label: text, .. } => {
+                        typer.check_text(text);
+                    }
+                    AskOptionKind::Expect(Validator::Regex(regex)) => typer.check_regex(regex),
+                    _ => {}
                 }
             }
         }
-    }
-    let mut visitor = Everything { typer };
-    for step in scenario.steps() {
-        step.body
-            .statements
-            .iter()
-            .for_each(|s| visitor.visit_stmt(s));
-    }
+        StmtKind::Call(_) | StmtKind::Goto(_) | StmtKind::Handoff | StmtKind::End => {}
+    });
 }

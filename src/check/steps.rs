@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::flow::StepGraph;
-use crate::ast::{AskOptionKind, ItemKind, JumpKind, Name, Scenario, Stmt, StmtKind};
+use crate::ast::{AskOptionKind, ItemKind, Jump, JumpKind, Name, Scenario, Stmt, StmtKind};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 
 pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Diagnostic>) {
@@ -57,11 +57,11 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
         ),
         Some(name) => unknown(name, &step_names, out),
     }
-    for step in scenario.steps() {
-        for_each_target(&step.body.statements, &mut |name| {
+    scenario.for_each_statement(&mut |stmt| {
+        for name in targets(stmt) {
             unknown(name, &step_names, out);
-        });
-    }
+        }
+    });
 }
 
 fn duplicate(
@@ -101,46 +101,34 @@ fn unknown(name: &Name, steps: &[&str], out: &mut Vec<Diagnostic>) {
     );
 }
 
-/// Calls `f` on every step name used as a target in these statements, nested ones included.
-pub(super) fn for_each_target<'a>(statements: &'a [Stmt], f: &mut impl FnMut(&'a Name)) {
-    let jump = |kind: &'a JumpKind, f: &mut dyn FnMut(&'a Name)| {
-        if let JumpKind::Goto(name) = kind {
-            f(name);
-        }
-    };
-    for stmt in statements {
-        match &stmt.kind {
-            StmtKind::Goto(name) => f(name),
-            StmtKind::If(if_stmt) => {
-                for branch in &if_stmt.branches {
-                    for_each_target(&branch.body.statements, f);
+fn goto(jump: &Jump) -> Option<&Name> {
+    match &jump.kind {
+        JumpKind::Goto(name) => Some(name),
+        JumpKind::Handoff | JumpKind::End => None,
+    }
+}
+
+/// The step names a statement jumps to (not those of nested statements).
+fn targets(stmt: &Stmt) -> Vec<&Name> {
+    match &stmt.kind {
+        StmtKind::Goto(name) => vec![name],
+        StmtKind::Ask(ask) => ask
+            .options
+            .iter()
+            .filter_map(|option| match &option.kind {
+                AskOptionKind::Attempts { then, .. } | AskOptionKind::Timeout { then, .. } => {
+                    goto(then)
                 }
-                if let Some(block) = &if_stmt.otherwise {
-                    for_each_target(&block.statements, f);
-                }
-            }
-            StmtKind::Ask(ask) => {
-                for option in &ask.options {
-                    match &option.kind {
-                        AskOptionKind::Attempts { then, .. }
-                        | AskOptionKind::Timeout { then, .. } => jump(&then.kind, f),
-                        AskOptionKind::Choice {
-                            target: Some(name), ..
-                        } => f(name),
-                        _ => {}
-                    }
-                }
-            }
-            StmtKind::Call(call) => {
-                if let Some(on_error) = &call.on_error {
-                    jump(&on_error.kind, f);
-                }
-            }
-            StmtKind::Say(_)
-            | StmtKind::Set { .. }
-            | StmtKind::RouteTeam(_)
-            | StmtKind::Handoff
-            | StmtKind::End => {}
-        }
+                AskOptionKind::Choice { target, .. } => target.as_ref(),
+                _ => None,
+            })
+            .collect(),
+        StmtKind::Call(call) => call.on_error.as_ref().and_then(goto).into_iter().collect(),
+        StmtKind::If(_)
+        | StmtKind::Say(_)
+        | StmtKind::Set { .. }
+        | StmtKind::RouteTeam(_)
+        | StmtKind::Handoff
+        | StmtKind::End => Vec::new(),
     }
 }
