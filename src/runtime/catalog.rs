@@ -1,0 +1,70 @@
+//! Scenario versions. New conversations get the newest version of their scenario; a
+//! conversation stays on the version it started with, which the store keeps (by source hash)
+//! for as long as the runtime may need it — even after the file changed on disk.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use super::program::{Program, version_of};
+use crate::source::SourceFile;
+use crate::store::{ScenarioVersion, Store};
+use crate::syntax;
+
+#[derive(Default)]
+pub(super) struct Catalog {
+    newest: RwLock<HashMap<String, Arc<Program>>>,
+    versions: RwLock<HashMap<String, Arc<Program>>>,
+}
+
+impl Catalog {
+    /// Makes `source` the newest version of its scenario and stores it.
+    pub(super) fn publish(&self, store: &dyn Store, source: &str) -> Result<Arc<Program>, String> {
+        let program = Arc::new(compile(source)?);
+        store
+            .put_scenario(&ScenarioVersion {
+                name: program.name.clone(),
+                version: program.version.clone(),
+                source: source.to_owned(),
+            })
+            .map_err(|e| e.to_string())?;
+        write(&self.versions).insert(program.version.clone(), Arc::clone(&program));
+        write(&self.newest).insert(program.name.clone(), Arc::clone(&program));
+        Ok(program)
+    }
+
+    pub(super) fn newest(&self, name: &str) -> Option<Arc<Program>> {
+        read(&self.newest).get(name).cloned()
+    }
+
+    /// The program of a version, compiled from the store if it is not loaded.
+    pub(super) fn version(&self, store: &dyn Store, version: &str) -> Result<Arc<Program>, String> {
+        if let Some(program) = read(&self.versions).get(version) {
+            return Ok(Arc::clone(program));
+        }
+        let stored = store
+            .scenario(version)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("scenario version {version} is not in the store"))?;
+        let program = Arc::new(compile(&stored.source)?);
+        write(&self.versions).insert(version.to_owned(), Arc::clone(&program));
+        Ok(program)
+    }
+}
+
+fn compile(source: &str) -> Result<Program, String> {
+    let file = SourceFile::new(format!("scenario {}", version_of(source)), source);
+    let parsed =
+        syntax::parse(&file).map_err(|d| format!("the scenario does not parse: {}", d.message))?;
+    Program::compile(&parsed.scenario, source).map_err(|e| e.to_string())
+}
+
+// A poisoned lock only means a panic elsewhere; the maps are always consistent.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,205 @@
+//! Timers and the outbox. Both are found through the store's due index, which the commits
+//! of the engine keep, so after a restart overdue timers fire once and pending effects run.
+//!
+//! An effect runs outside the conversation's lock (a Zendesk call may take seconds); its
+//! result comes back as an input (`ActionDone` / `ActionRetry`) through the same commit path
+//! as any message. A crash after the action ran but before its result was committed leaves
+//! the effect pending, so it runs again with the same id — the action's idempotency key is
+//! what keeps that from doing the work twice (reliability.md §3).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::engine::{Engine, EngineError};
+use super::state::{ActionOutcome, Effect, Input};
+use crate::actions::exec::ActionResult;
+use crate::store::{Due, DueKind};
+
+/// Attempts after which a retryable failure becomes a failure for good.
+pub const MAX_ATTEMPTS: u32 = 20;
+const BASE_BACKOFF_MS: i64 = 1_000;
+const MAX_BACKOFF_MS: i64 = 5 * 60 * 1_000;
+const BATCH: usize = 512;
+
+impl Engine {
+    /// Fires what is due now, one item after the other, and returns how many items there
+    /// were. Deterministic: `scenarist test` and tests drive time with it.
+    pub async fn run_due(&self) -> Result<usize, EngineError> {
+        let now = self.clock().now();
+        let due = self
+            .store()
+            .due(now, BATCH)
+            .map_err(|e| self.storage_error(&e))?;
+        for entry in &due {
+            self.run_one(entry).await?;
+        }
+        Ok(due.len())
+    }
+
+    /// Runs due items until none is left at the current time (effects that lead to more
+    /// effects included), at most `rounds` times.
+    pub async fn settle(&self, rounds: usize) -> Result<(), EngineError> {
+        for _ in 0..rounds {
+            if self.run_due().await? == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The background scheduler: fires due items every `tick`, or at once when a commit
+    /// records something due now. Effects run concurrently (one at a time per effect).
+    pub fn spawn_scheduler(&self, tick: Duration) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(tick) => {}
+                    () = engine.kicked() => {}
+                }
+                if engine.failure().is_some() {
+                    return;
+                }
+                let now = engine.clock().now();
+                let due = match engine.store().due(now, BATCH) {
+                    Ok(due) => due,
+                    Err(error) => {
+                        engine.storage_error(&error);
+                        return;
+                    }
+                };
+                for entry in due {
+                    let engine = engine.clone();
+                    tokio::spawn(async move {
+                        if let Err(error) = engine.run_one(&entry).await {
+                            tracing::warn!(conversation = %entry.conversation, %error, "due item failed");
+                        }
+                    });
+                }
+            }
+        })
+    }
+
+    async fn run_one(&self, entry: &Due) -> Result<(), EngineError> {
+        match &entry.what {
+            DueKind::Timer(id) => match self
+                .apply(&entry.conversation, Input::Timer { id: *id })
+                .await
+            {
+                Ok(_) | Err(EngineError::UnknownConversation(_) | EngineError::Quarantined(..)) => {
+                }
+                Err(error) => return Err(error),
+            },
+            DueKind::Effect(id) => self.dispatch(entry, id).await?,
+        }
+        // The commit of the item removed its entry; a stale one goes here.
+        self.store()
+            .remove_due(entry)
+            .map_err(|e| self.storage_error(&e))
+    }
+
+    async fn dispatch(&self, entry: &Due, effect_id: &str) -> Result<(), EngineError> {
+        if !self.in_flight().insert(effect_id.to_owned()) {
+            return Ok(());
+        }
+        let result = self.dispatch_claimed(entry, effect_id).await;
+        self.in_flight().remove(effect_id);
+        result
+    }
+
+    async fn dispatch_claimed(&self, entry: &Due, effect_id: &str) -> Result<(), EngineError> {
+        let Some(conversation) = self.conversation(&entry.conversation)? else {
+            return Ok(());
+        };
+        let Some(effect) = conversation
+            .pending
+            .iter()
+            .find(|e| e.id == effect_id)
+            .cloned()
+        else {
+            return Ok(());
+        };
+        // An entry for an earlier attempt time: the current one has its own entry.
+        if effect.next_attempt_at != entry.at {
+            return Ok(());
+        }
+        let actions = Arc::clone(self.inner_actions());
+        let result = actions.run(&effect).await;
+        let now = self.clock().now();
+        let input = match result {
+            ActionResult::Done(value) => Input::ActionDone {
+                effect: effect.id.clone(),
+                outcome: ActionOutcome::Done(value),
+            },
+            ActionResult::Failed(reason) => Input::ActionDone {
+                effect: effect.id.clone(),
+                outcome: ActionOutcome::Failed(reason),
+            },
+            ActionResult::Retry { error, .. } if effect.attempts + 1 >= MAX_ATTEMPTS => {
+                Input::ActionDone {
+                    effect: effect.id.clone(),
+                    outcome: ActionOutcome::Failed(format!(
+                        "gave up after {MAX_ATTEMPTS} attempts; last error: {error}"
+                    )),
+                }
+            }
+            ActionResult::Retry { after_ms, error } => Input::ActionRetry {
+                effect: effect.id.clone(),
+                next_attempt_at: now.saturating_add(backoff(&effect, after_ms)),
+                error,
+            },
+        };
+        match self.apply(&entry.conversation, input).await {
+            Ok(_) | Err(EngineError::UnknownConversation(_)) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// Exponential backoff with full jitter (base 1 s, doubling, capped at 5 min), but never
+/// sooner than the server asked (`Retry-After`). The jitter is derived from the effect id
+/// and attempt, so it spreads effects apart yet is reproducible.
+pub(super) fn backoff(effect: &Effect, at_least_ms: i64) -> i64 {
+    let ceiling = BASE_BACKOFF_MS
+        .saturating_mul(1 << effect.attempts.min(20))
+        .min(MAX_BACKOFF_MS);
+    let mut seed = u64::from(effect.attempts).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    for byte in effect.id.bytes() {
+        seed = (seed ^ u64::from(byte)).wrapping_mul(0x0100_0000_01B3);
+    }
+    let ceiling_u = u64::try_from(ceiling).unwrap_or(1).max(1);
+    let jittered = i64::try_from(seed % ceiling_u).unwrap_or(ceiling);
+    jittered.max(at_least_ms).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn effect(attempts: u32) -> Effect {
+        Effect {
+            id: "c:3".into(),
+            action: "zendesk.create_ticket".into(),
+            request: BTreeMap::new(),
+            attempts,
+            next_attempt_at: 0,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn backoff_is_bounded_and_honours_retry_after() {
+        for attempts in 0..30 {
+            let wait = backoff(&effect(attempts), 0);
+            let ceiling = (BASE_BACKOFF_MS << attempts.min(20)).min(MAX_BACKOFF_MS);
+            assert!((1..=ceiling).contains(&wait), "attempt {attempts}: {wait}");
+        }
+        assert_eq!(backoff(&effect(0), 30_000), 30_000);
+        assert_eq!(
+            backoff(&effect(3), 0),
+            backoff(&effect(3), 0),
+            "reproducible"
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! When a write becomes durable, and the acknowledgement that waits for it. Two policies:
+//!
+//! - `EveryMessage`: each step flushes (fsync) before it is acknowledged. Nothing
+//!   acknowledged is ever lost, even on power loss; throughput is bounded by fsync latency.
+//! - `GroupCommit { interval_ms }`: one flusher task flushes at most every `interval_ms` and
+//!   acknowledges every step its flush covered. The same promise — an acknowledged message is
+//!   on disk — at a fraction of the fsyncs; each acknowledgement waits up to one interval.
+//!
+//! Flushes run on one task or under one lock, never concurrently (sled's concurrent
+//! `flush_async` calls have deadlock reports, reliability.md §2.4). A failed flush is never
+//! retried (fsyncgate): it is reported to every waiter and the engine stops intake.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::sync::{Mutex, Notify, watch};
+
+use crate::store::{Store, StoreError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum FlushPolicy {
+    EveryMessage,
+    GroupCommit { interval_ms: u64 },
+}
+
+impl Default for FlushPolicy {
+    fn default() -> Self {
+        FlushPolicy::GroupCommit { interval_ms: 5 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Flushed {
+    Upto(u64),
+    Failed(String),
+}
+
+pub struct Durability {
+    store: Arc<dyn Store>,
+    policy: FlushPolicy,
+    requested: AtomicU64,
+    wake: Notify,
+    flushed: watch::Sender<Flushed>,
+    serial: Mutex<()>,
+}
+
+impl Durability {
+    /// Creates the durability point; with group commit, spawns its flusher on the current
+    /// tokio runtime.
+    pub fn start(store: Arc<dyn Store>, policy: FlushPolicy) -> Arc<Self> {
+        let (flushed, _) = watch::channel(Flushed::Upto(0));
+        let durability = Arc::new(Self {
+            store,
+            policy,
+            requested: AtomicU64::new(0),
+            wake: Notify::new(),
+            flushed,
+            serial: Mutex::new(()),
+        });
+        if let FlushPolicy::GroupCommit { interval_ms } = policy {
+            tokio::spawn(Arc::clone(&durability).flusher(Duration::from_millis(interval_ms)));
+        }
+        durability
+    }
+
+    pub fn policy(&self) -> FlushPolicy {
+        self.policy
+    }
+
+    /// Returns once every write made before the call is durable.
+    pub async fn wait(&self) -> Result<(), StoreError> {
+        match self.policy {
+            FlushPolicy::EveryMessage => {
+                let _one_at_a_time = self.serial.lock().await;
+                flush(&self.store).await
+            }
+            FlushPolicy::GroupCommit { .. } => {
+                let mut flushed = self.flushed.subscribe();
+                // The ticket is taken after the caller's write, so a flush that starts after
+                // the flusher read a target >= ticket covers it.
+                let ticket = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
+                self.wake.notify_one();
+                loop {
+                    match &*flushed.borrow_and_update() {
+                        Flushed::Upto(done) if *done >= ticket => return Ok(()),
+                        Flushed::Failed(reason) => return Err(StoreError::Io(reason.clone())),
+                        Flushed::Upto(_) => {}
+                    }
+                    if flushed.changed().await.is_err() {
+                        return Err(StoreError::Io("the flusher stopped".into()));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn flusher(self: Arc<Self>, interval: Duration) {
+        loop {
+            self.wake.notified().await;
+            if !interval.is_zero() {
+                tokio::time::sleep(interval).await;
+            }
+            let target = self.requested.load(Ordering::SeqCst);
+            match flush(&self.store).await {
+                Ok(()) => {
+                    self.flushed.send_replace(Flushed::Upto(target));
+                }
+                Err(error) => {
+                    tracing::error!(%error, "flush failed; the engine stops accepting messages");
+                    self.flushed
+                        .send_replace(Flushed::Failed(error.to_string()));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn flush(store: &Arc<dyn Store>) -> Result<(), StoreError> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || store.flush())
+        .await
+        .map_err(|e| StoreError::Io(format!("the flush task failed: {e}")))?
+}

@@ -1,0 +1,519 @@
+//! The engine: one writer per conversation, every input applied through the pure
+//! interpreter and committed through the store, acknowledged once durable.
+//!
+//! One input, start to end (design/architecture.md):
+//! 1. take the conversation's slot (a FIFO lock: inputs of one conversation run one at a
+//!    time, in arrival order; conversations run in parallel);
+//! 2. a message id seen before returns the first answer again and changes nothing;
+//! 3. load the conversation (checksum verified; a corrupt one is quarantined, never run);
+//! 4. `interpreter::apply` → the new state, the history turn, outbox effects, timers;
+//! 5. commit: side records, then the conversation record in one insert;
+//! 6. wait until the write is durable under the flush policy, then answer.
+//!
+//! A storage error stops intake for good (`EngineError::Unavailable`): the process should
+//! be restarted, not retried (reliability.md §2.4). Timers and outbox effects are found
+//! through the store's due index by `run_due`, so they survive restarts.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Serialize;
+
+use super::catalog::Catalog;
+use super::clock::Clock;
+use super::durability::{Durability, FlushPolicy};
+use super::interpreter::{self, Trace, Transition};
+use super::program::Program;
+use super::state::{Contact, Conversation, Input, Status, Turn};
+use super::value::Value;
+use crate::actions::exec::ActionRunner;
+use crate::store::{Commit, Due, DueKind, Seen, Store, StoreError};
+
+/// A message from a contact, as a channel delivers it.
+#[derive(Clone, Debug, Default)]
+pub struct Inbound {
+    pub account: String,
+    pub conversation: String,
+    pub message_id: String,
+    pub contact_id: String,
+    pub contact_name: String,
+    /// Contact fields the channel knows; they update the contact record.
+    pub fields: BTreeMap<String, Value>,
+    pub text: String,
+}
+
+/// A bot message as channels show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reply {
+    pub text: String,
+    pub choices: Vec<String>,
+}
+
+/// The answer to an input.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Outcome {
+    pub conversation: String,
+    pub replies: Vec<Reply>,
+    /// `waiting`, `with_advisor` or `ended`.
+    pub status: &'static str,
+    pub team: Option<String>,
+    /// The message id was seen before: these are the replies it got then.
+    pub duplicate: bool,
+    /// The history turn this input produced (or produced the first time).
+    pub seq: u64,
+    /// What ran, for coverage (empty for duplicates).
+    #[serde(skip)]
+    pub trace: Vec<Trace>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Storage failed or the engine is shutting down: nothing was acknowledged.
+    #[error("the runtime cannot accept messages: {0}")]
+    Unavailable(String),
+    #[error("no scenario runs on account `{0}`")]
+    UnknownAccount(String),
+    #[error("there is no conversation `{0}`")]
+    UnknownConversation(String),
+    /// The conversation's stored state failed its checksum; it is set aside.
+    #[error("conversation `{0}` is quarantined: {1}")]
+    Quarantined(String, String),
+    /// The scenario version a conversation is pinned to cannot be loaded.
+    #[error("scenario problem: {0}")]
+    Scenario(String),
+}
+
+/// How the engine runs.
+#[derive(Clone, Debug, Default)]
+pub struct EngineOptions {
+    pub flush: FlushPolicy,
+    /// Account → scenario name (from the workspace config).
+    pub routes: HashMap<String, String>,
+    /// The scenario for accounts without a route (`chat`, `scenarist test`).
+    pub default_scenario: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    actions: Arc<dyn ActionRunner>,
+    durability: Arc<Durability>,
+    catalog: Catalog,
+    options: EngineOptions,
+    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    in_flight: Mutex<HashSet<String>>,
+    failure: Mutex<Option<String>>,
+    kick: tokio::sync::Notify,
+}
+
+/// What an input is: a contact's message (which may create the conversation) or anything else.
+enum Request {
+    Contact(Inbound),
+    Other(Input),
+}
+
+impl Engine {
+    /// Must be called inside a tokio runtime (the group-commit flusher is spawned on it).
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        actions: Arc<dyn ActionRunner>,
+        options: EngineOptions,
+    ) -> Self {
+        let durability = Durability::start(Arc::clone(&store), options.flush);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                actions,
+                durability,
+                catalog: Catalog::default(),
+                options,
+                slots: Mutex::new(HashMap::new()),
+                in_flight: Mutex::new(HashSet::new()),
+                failure: Mutex::new(None),
+                kick: tokio::sync::Notify::new(),
+            }),
+        }
+    }
+
+    /// Makes `source` the newest version of its scenario (new conversations get it).
+    pub fn publish(&self, source: &str) -> Result<Arc<Program>, EngineError> {
+        self.inner
+            .catalog
+            .publish(self.inner.store.as_ref(), source)
+            .map_err(EngineError::Scenario)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Why intake stopped, if it did.
+    pub fn failure(&self) -> Option<String> {
+        lock(&self.inner.failure).clone()
+    }
+
+    /// A contact's message.
+    pub async fn handle(&self, inbound: Inbound) -> Result<Outcome, EngineError> {
+        let id = inbound.conversation.clone();
+        self.process(&id, Request::Contact(inbound))
+            .await?
+            .ok_or(EngineError::UnknownConversation(id))
+    }
+
+    /// Any other input (advisor message, team, return to bot, close, timer, action result).
+    /// `Ok(None)`: the input no longer concerned the conversation and changed nothing.
+    pub async fn apply(
+        &self,
+        conversation: &str,
+        input: Input,
+    ) -> Result<Option<Outcome>, EngineError> {
+        self.process(conversation, Request::Other(input)).await
+    }
+
+    pub fn conversation(&self, id: &str) -> Result<Option<Conversation>, EngineError> {
+        self.inner
+            .store
+            .conversation(id)
+            .map_err(|e| self.storage(&e))
+    }
+
+    pub fn history(&self, conversation: &Conversation) -> Result<Vec<Turn>, EngineError> {
+        self.inner
+            .store
+            .history(&conversation.id, conversation.last_seq)
+            .map_err(|e| self.storage(&e))
+    }
+
+    pub fn contact(&self, account: &str, id: &str) -> Result<Option<Contact>, EngineError> {
+        self.inner
+            .store
+            .contact(account, id)
+            .map_err(|e| self.storage(&e))
+    }
+
+    /// Whether a scenario version has a step (for `return to bot` at a named step).
+    pub fn has_step(&self, version: &str, step: &str) -> Result<bool, EngineError> {
+        let program = self
+            .inner
+            .catalog
+            .version(self.inner.store.as_ref(), version)
+            .map_err(EngineError::Scenario)?;
+        Ok(program.has_step(step))
+    }
+
+    async fn process(&self, id: &str, request: Request) -> Result<Option<Outcome>, EngineError> {
+        let slot = {
+            let mut slots = lock(&self.inner.slots);
+            Arc::clone(slots.entry(id.to_owned()).or_default())
+        };
+        let result = {
+            let _writer = slot.lock().await;
+            self.process_locked(id, request).await
+        };
+        // Forget the slot when nobody else is queued on it (bounded memory).
+        let mut slots = lock(&self.inner.slots);
+        if Arc::strong_count(&slot) == 2 {
+            slots.remove(id);
+        }
+        result
+    }
+
+    async fn process_locked(
+        &self,
+        id: &str,
+        request: Request,
+    ) -> Result<Option<Outcome>, EngineError> {
+        if let Some(reason) = self.failure() {
+            return Err(EngineError::Unavailable(reason));
+        }
+        let store = self.inner.store.as_ref();
+        if let Some(reason) = store.quarantined(id).map_err(|e| self.storage(&e))? {
+            return Err(EngineError::Quarantined(id.to_owned(), reason));
+        }
+        let existing = match store.conversation(id) {
+            Ok(existing) => existing,
+            Err(error) if error.is_corrupt() => return Err(self.quarantine(id, &error)),
+            Err(error) => return Err(self.storage(&error)),
+        };
+        let (conversation, contact, input) = match request {
+            Request::Contact(inbound) => {
+                if let Some(outcome) = self.duplicate(existing.as_ref(), &inbound)? {
+                    return Ok(Some(outcome));
+                }
+                self.prepare_contact(existing, inbound)?
+            }
+            Request::Other(input) => {
+                let conversation =
+                    existing.ok_or_else(|| EngineError::UnknownConversation(id.to_owned()))?;
+                let contact = self.load_contact(&conversation.account, &conversation.contact)?;
+                (conversation, contact, input)
+            }
+        };
+        let program = self
+            .inner
+            .catalog
+            .version(store, &conversation.version)
+            .map_err(EngineError::Scenario)?;
+        let before = conversation.clone();
+        let contact_before = contact.clone();
+        let now = self.inner.clock.now();
+        let Some(transition) = interpreter::apply(&program, conversation, contact, &input, now)
+        else {
+            return Ok(None);
+        };
+        for error in &transition.errors {
+            tracing::error!(conversation = id, scenario = %program.name, "{error}");
+        }
+        let commit = commit_of(&before, &contact_before, &transition, &input);
+        let immediate = commit.due.iter().any(|d| d.at <= now);
+        store.commit(&commit).map_err(|e| self.storage(&e))?;
+        self.inner
+            .durability
+            .wait()
+            .await
+            .map_err(|e| self.storage(&e))?;
+        if immediate {
+            self.inner.kick.notify_one();
+        }
+        Ok(Some(outcome(
+            &transition.conversation,
+            &transition.turn,
+            false,
+            transition.trace,
+        )))
+    }
+
+    /// The first answer to a message id seen before: from the record's recent window, or
+    /// from the long-term `seen` index (trusted only if the record confirms it).
+    fn duplicate(
+        &self,
+        existing: Option<&Conversation>,
+        inbound: &Inbound,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let Some(conversation) = existing else {
+            return Ok(None);
+        };
+        let store = self.inner.store.as_ref();
+        let seq = match conversation.recent_turn(&inbound.message_id) {
+            Some(seq) => Some(seq),
+            None => store
+                .seen(&inbound.account, &inbound.message_id)
+                .map_err(|e| self.storage(&e))?
+                .filter(|seen| {
+                    seen.conversation == conversation.id && seen.seq <= conversation.last_seq
+                })
+                .map(|seen| seen.seq),
+        };
+        let Some(seq) = seq else { return Ok(None) };
+        let turn = store
+            .turn(&conversation.id, seq)
+            .map_err(|e| self.storage(&e))?;
+        match turn {
+            Some(turn) if turn.message_id.as_deref() == Some(inbound.message_id.as_str()) => {
+                Ok(Some(outcome(conversation, &turn, true, Vec::new())))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn prepare_contact(
+        &self,
+        existing: Option<Conversation>,
+        inbound: Inbound,
+    ) -> Result<(Conversation, Contact, Input), EngineError> {
+        let now = self.inner.clock.now();
+        let mut conversation = if let Some(conversation) = existing {
+            conversation
+        } else {
+            let program = self.newest_for(&inbound.account)?;
+            Conversation::new(
+                &inbound.conversation,
+                &inbound.account,
+                &inbound.contact_id,
+                &program.name,
+                &program.version,
+                now,
+            )
+        };
+        // A conversation starting over gets the newest version of its scenario.
+        if conversation.status == Status::Ended {
+            if let Some(program) = self.inner.catalog.newest(&conversation.scenario) {
+                conversation.version.clone_from(&program.version);
+            }
+        }
+        let mut contact = self.load_contact(&inbound.account, &inbound.contact_id)?;
+        if !inbound.contact_name.is_empty() {
+            contact.name = inbound.contact_name;
+        }
+        contact.fields.extend(inbound.fields);
+        let input = Input::Contact {
+            message_id: inbound.message_id,
+            text: inbound.text,
+        };
+        Ok((conversation, contact, input))
+    }
+
+    fn newest_for(&self, account: &str) -> Result<Arc<Program>, EngineError> {
+        let options = &self.inner.options;
+        let name = options
+            .routes
+            .get(account)
+            .or(options.default_scenario.as_ref())
+            .ok_or_else(|| EngineError::UnknownAccount(account.to_owned()))?;
+        self.inner.catalog.newest(name).ok_or_else(|| {
+            EngineError::Scenario(format!(
+                "scenario `{name}` of account `{account}` is not loaded"
+            ))
+        })
+    }
+
+    fn load_contact(&self, account: &str, id: &str) -> Result<Contact, EngineError> {
+        match self.inner.store.contact(account, id) {
+            Ok(Some(contact)) => Ok(contact),
+            Ok(None) => Ok(Contact::new(account, id, "")),
+            // A corrupt contact record is not worth stopping a conversation for: start anew.
+            Err(error) if error.is_corrupt() => {
+                tracing::error!(account, contact = id, %error, "corrupt contact record replaced");
+                Ok(Contact::new(account, id, ""))
+            }
+            Err(error) => Err(self.storage(&error)),
+        }
+    }
+
+    fn quarantine(&self, id: &str, error: &StoreError) -> EngineError {
+        tracing::error!(conversation = id, %error, "conversation quarantined");
+        if let Err(store_error) = self.inner.store.quarantine(id, &error.to_string()) {
+            return self.storage(&store_error);
+        }
+        EngineError::Quarantined(id.to_owned(), error.to_string())
+    }
+
+    /// Records a storage failure: intake stops for good.
+    fn storage(&self, error: &StoreError) -> EngineError {
+        let reason = error.to_string();
+        let mut failure = lock(&self.inner.failure);
+        if failure.is_none() {
+            tracing::error!(%reason, "storage failure: the engine stops accepting messages");
+            *failure = Some(reason.clone());
+        }
+        EngineError::Unavailable(reason)
+    }
+
+    pub(super) fn inner_actions(&self) -> &Arc<dyn ActionRunner> {
+        &self.inner.actions
+    }
+
+    pub(super) fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        lock(&self.inner.in_flight)
+    }
+
+    pub(super) fn kicked(&self) -> tokio::sync::futures::Notified<'_> {
+        self.inner.kick.notified()
+    }
+
+    pub(super) fn storage_error(&self, error: &StoreError) -> EngineError {
+        self.storage(error)
+    }
+}
+
+/// The side records and the record of a transition.
+fn commit_of(
+    before: &Conversation,
+    contact_before: &Contact,
+    transition: &Transition,
+    input: &Input,
+) -> Commit {
+    let after = &transition.conversation;
+    let due_of = |what: DueKind, at: i64| Due {
+        at,
+        conversation: after.id.clone(),
+        what,
+    };
+    let mut due = Vec::new();
+    let mut undue = Vec::new();
+    if before.timer != after.timer {
+        if let Some(timer) = &before.timer {
+            undue.push(due_of(DueKind::Timer(timer.id), timer.due_at));
+        }
+        if let Some(timer) = &after.timer {
+            due.push(due_of(DueKind::Timer(timer.id), timer.due_at));
+        }
+    }
+    for effect in &after.pending {
+        let old = before.pending.iter().find(|e| e.id == effect.id);
+        if old.is_none_or(|old| old.next_attempt_at != effect.next_attempt_at) {
+            due.push(due_of(
+                DueKind::Effect(effect.id.clone()),
+                effect.next_attempt_at,
+            ));
+        }
+    }
+    for effect in &before.pending {
+        let new = after.pending.iter().find(|e| e.id == effect.id);
+        if new.is_none_or(|new| new.next_attempt_at != effect.next_attempt_at) {
+            undue.push(due_of(
+                DueKind::Effect(effect.id.clone()),
+                effect.next_attempt_at,
+            ));
+        }
+    }
+    let seen = match input {
+        Input::Contact { message_id, .. } | Input::Advisor { message_id, .. } => {
+            vec![(
+                after.account.clone(),
+                message_id.clone(),
+                Seen {
+                    conversation: after.id.clone(),
+                    seq: transition.turn.seq,
+                },
+            )]
+        }
+        _ => Vec::new(),
+    };
+    Commit {
+        turn: Some(transition.turn.clone()),
+        contact: (transition.contact != *contact_before).then(|| transition.contact.clone()),
+        seen,
+        due,
+        undue,
+        conversation: after.clone(),
+    }
+}
+
+fn outcome(
+    conversation: &Conversation,
+    turn: &Turn,
+    duplicate: bool,
+    trace: Vec<Trace>,
+) -> Outcome {
+    Outcome {
+        conversation: conversation.id.clone(),
+        replies: turn
+            .replies()
+            .map(|m| Reply {
+                text: m.text.clone(),
+                choices: m.choices.clone(),
+            })
+            .collect(),
+        status: conversation.status.name(),
+        team: conversation.team.clone(),
+        duplicate,
+        seq: turn.seq,
+        trace,
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

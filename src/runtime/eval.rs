@@ -1,0 +1,168 @@
+//! Expressions and texts evaluated against a conversation: the runtime meaning of the
+//! language's operators. An unset name evaluates to "nothing" (`None`): `is set` is false,
+//! `or` takes its fallback, a message shows nothing in its place.
+
+use std::cmp::Ordering;
+
+use super::program::{Program, pattern_key};
+use super::state::{Contact, Conversation};
+use super::value::Value;
+use crate::ast::{BinaryOp, Expr, ExprKind, Path, TestOp, Text, TextPart};
+
+/// What names resolve against.
+pub struct Env<'a> {
+    pub program: &'a Program,
+    pub conversation: &'a Conversation,
+    pub contact: &'a Contact,
+}
+
+impl Env<'_> {
+    pub fn eval(&self, expr: &Expr) -> Option<Value> {
+        match &expr.kind {
+            ExprKind::Text(text) => Some(Value::Text(self.render(text))),
+            ExprKind::Number(number) => Some(Value::Number(number.value)),
+            ExprKind::Bool(b) => Some(Value::Bool(*b)),
+            ExprKind::List(items) => Some(Value::List(
+                items.iter().filter_map(|i| self.eval(i)).collect(),
+            )),
+            ExprKind::Path(path) => self.lookup(path),
+            ExprKind::Paren(inner) => self.eval(inner),
+            ExprKind::Not(inner) => Some(Value::Bool(!truthy(self.eval(inner).as_ref()))),
+            ExprKind::Test { op, operand } => {
+                let value = self.eval(operand);
+                Some(Value::Bool(match op {
+                    TestOp::IsSet => value.is_some(),
+                    TestOp::IsNotSet => value.is_none(),
+                    TestOp::IsEmpty => value.as_ref().is_none_or(Value::is_empty),
+                    TestOp::IsNotEmpty => value.as_ref().is_some_and(|v| !v.is_empty()),
+                }))
+            }
+            ExprKind::Matches { operand, regex } => {
+                let text = self
+                    .eval(operand)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                let found = self
+                    .program
+                    .regex(&pattern_key(&regex.pattern, &regex.flags))
+                    .is_some_and(|r| r.is_match(&text));
+                Some(Value::Bool(found))
+            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
+        }
+    }
+
+    fn binary(&self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Option<Value> {
+        match op {
+            // `a or b`: a if it has something in it, else b (both the logical or and the fallback).
+            BinaryOp::Or => {
+                let left = self.eval(lhs);
+                if truthy(left.as_ref()) {
+                    left
+                } else {
+                    self.eval(rhs)
+                }
+            }
+            BinaryOp::And => Some(Value::Bool(
+                truthy(self.eval(lhs).as_ref()) && truthy(self.eval(rhs).as_ref()),
+            )),
+            BinaryOp::Eq => Some(Value::Bool(equal(
+                self.eval(lhs).as_ref(),
+                self.eval(rhs).as_ref(),
+            ))),
+            BinaryOp::Ne => Some(Value::Bool(!equal(
+                self.eval(lhs).as_ref(),
+                self.eval(rhs).as_ref(),
+            ))),
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                let ordering = compare(self.eval(lhs).as_ref(), self.eval(rhs).as_ref());
+                Some(Value::Bool(ordering.is_some_and(|o| match op {
+                    BinaryOp::Lt => o == Ordering::Less,
+                    BinaryOp::Le => o != Ordering::Greater,
+                    BinaryOp::Gt => o == Ordering::Greater,
+                    _ => o != Ordering::Less,
+                })))
+            }
+        }
+    }
+
+    /// Whether a condition holds.
+    pub fn holds(&self, expr: &Expr) -> bool {
+        truthy(self.eval(expr).as_ref())
+    }
+
+    /// A text with its interpolations filled in.
+    pub fn render(&self, text: &Text) -> String {
+        let mut out = String::new();
+        for part in &text.parts {
+            match part {
+                TextPart::Literal(literal) => out.push_str(literal),
+                TextPart::Interpolation(expr) => {
+                    if let Some(value) = self.eval(expr) {
+                        out.push_str(&value.to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn lookup(&self, path: &Path) -> Option<Value> {
+        let segments: Vec<&str> = path.segments.iter().map(|n| n.text.as_str()).collect();
+        match segments.as_slice() {
+            ["contact", field] => match *field {
+                "id" => Some(Value::text(&self.contact.id)),
+                "name" => non_empty(&self.contact.name),
+                "first_name" => non_empty(self.contact.first_name()),
+                other => self.contact.fields.get(other).cloned(),
+            },
+            ["conversation", field] => match *field {
+                "id" => Some(Value::text(&self.conversation.id)),
+                "account" => Some(Value::text(&self.conversation.account)),
+                "channel" => Some(Value::text(channel_of(&self.conversation.account))),
+                _ => None,
+            },
+            [variable, fields @ ..] => {
+                let mut value = self.conversation.variables.get(*variable)?;
+                for field in fields {
+                    value = value.field(field)?;
+                }
+                Some(value.clone())
+            }
+            [] => None,
+        }
+    }
+}
+
+/// The channel kind of an account id such as `facebook:acme`.
+pub fn channel_of(account: &str) -> &str {
+    account.split(':').next().unwrap_or(account)
+}
+
+fn non_empty(text: &str) -> Option<Value> {
+    (!text.is_empty()).then(|| Value::text(text))
+}
+
+fn truthy(value: Option<&Value>) -> bool {
+    value.is_some_and(Value::is_truthy)
+}
+
+/// Equality across the types the checker lets meet: texts (emails, phones, dates) compare as
+/// texts, numbers as numbers; "nothing" equals only "nothing".
+fn equal(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(Value::Number(x)), Some(Value::Number(y))) => (x - y).abs() < f64::EPSILON,
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Order of numbers, and of dates written `YYYY-MM-DD` (which sort as text).
+fn compare(a: Option<&Value>, b: Option<&Value>) -> Option<Ordering> {
+    match (a?, b?) {
+        (Value::Number(x), Value::Number(y)) => x.partial_cmp(y),
+        (Value::Text(x), Value::Text(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}

@@ -1,0 +1,588 @@
+//! The interpreter: given a conversation, its contact, one input and the time, it computes
+//! the next state and what happened (messages, effects recorded in the outbox, a timer). It
+//! is pure — no I/O, no clock of its own — so the same state and input always give the same
+//! result, which is what makes re-running a step after a crash safe.
+//!
+//! A conversation runs until it waits (an `ask`, or an action in the outbox) or stops
+//! (`handoff advisor`, `end`). `MAX_INSTRUCTIONS` bounds the work of one input: a loop the
+//! checker did not catch hands the conversation to an advisor with a logged error.
+
+use super::eval::Env;
+use super::program::{AskInstr, CallInstr, Instr, Program, SaveTo, Target};
+use super::state::{
+    ActionOutcome, Author, Contact, Conversation, Effect, Input, Message, Pc, Status, Timer, Turn,
+};
+use super::validate::check_answer;
+use super::value::Value;
+
+/// Instructions one input may run before the runtime decides the scenario loops.
+pub const MAX_INSTRUCTIONS: u32 = 10_000;
+
+/// The result of applying one input.
+#[derive(Debug)]
+pub struct Transition {
+    pub conversation: Conversation,
+    pub contact: Contact,
+    /// The history turn of this input (its `seq` is `conversation.last_seq`).
+    pub turn: Turn,
+    /// What ran, for coverage reports and logs.
+    pub trace: Vec<Trace>,
+    /// Problems the scenario ran into (also written to the history as system messages).
+    pub errors: Vec<String>,
+}
+
+/// A point of the scenario reached while running.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Trace {
+    Step(String),
+    /// The `if` test at this instruction held (`true`) or not.
+    Branch {
+        step: String,
+        index: u32,
+        taken: bool,
+    },
+    Ask {
+        step: String,
+        index: u32,
+        outcome: AskOutcome,
+    },
+    Call {
+        step: String,
+        index: u32,
+        failed: bool,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AskOutcome {
+    Valid,
+    Choice(usize),
+    Invalid,
+    Exhausted,
+    TimedOut,
+}
+
+/// Applies `input`; `None` when the input no longer concerns the conversation (a timer that
+/// was disarmed, the result of an effect already resolved).
+pub fn apply(
+    program: &Program,
+    conversation: Conversation,
+    contact: Contact,
+    input: &Input,
+    now: i64,
+) -> Option<Transition> {
+    let mut machine = Machine::new(program, conversation, contact, now);
+    machine.input(input)?;
+    Some(machine.finish())
+}
+
+struct Machine<'p> {
+    program: &'p Program,
+    conv: Conversation,
+    contact: Contact,
+    now: i64,
+    turn: Turn,
+    trace: Vec<Trace>,
+    errors: Vec<String>,
+    budget: u32,
+}
+
+impl<'p> Machine<'p> {
+    fn new(program: &'p Program, conv: Conversation, contact: Contact, now: i64) -> Self {
+        let seq = conv.last_seq + 1;
+        Self {
+            program,
+            conv,
+            contact,
+            now,
+            turn: Turn {
+                seq,
+                at: now,
+                message_id: None,
+                messages: Vec::new(),
+            },
+            trace: Vec::new(),
+            errors: Vec::new(),
+            budget: MAX_INSTRUCTIONS,
+        }
+    }
+
+    fn finish(mut self) -> Transition {
+        self.conv.last_seq = self.turn.seq;
+        self.conv.updated_at = self.now;
+        Transition {
+            conversation: self.conv,
+            contact: self.contact,
+            turn: self.turn,
+            trace: self.trace,
+            errors: self.errors,
+        }
+    }
+
+    fn input(&mut self, input: &Input) -> Option<()> {
+        match input {
+            Input::Contact { message_id, text } => {
+                self.turn.message_id = Some(message_id.clone());
+                self.record(Author::Contact, text, Vec::new());
+                self.conv.remember(message_id, self.turn.seq);
+                self.contact_message(text);
+            }
+            Input::Advisor {
+                message_id,
+                advisor_id,
+                advisor_name,
+                text,
+            } => {
+                self.turn.message_id = Some(message_id.clone());
+                self.conv.remember(message_id, self.turn.seq);
+                let author = Author::Advisor {
+                    id: advisor_id.clone(),
+                    name: advisor_name.clone(),
+                };
+                self.record(author, text, Vec::new());
+                // An advisor who writes has taken the conversation over.
+                if self.conv.status != Status::WithAdvisor && self.conv.status != Status::Ended {
+                    self.conv.timer = None;
+                    self.conv.status = Status::WithAdvisor;
+                }
+            }
+            Input::Team { team } => {
+                self.conv.team = Some(team.clone());
+                self.note(&format!("routed to team {team}"));
+            }
+            Input::ReturnToBot { step } => {
+                let step = step.clone().unwrap_or_else(|| self.program.start.clone());
+                if !self.program.has_step(&step) {
+                    self.error(format!(
+                        "cannot return to the bot at `{step}`: the scenario has no such step"
+                    ));
+                    return Some(());
+                }
+                self.note("returned to the bot");
+                self.goto(&step);
+            }
+            Input::Close => {
+                self.conv.timer = None;
+                self.conv.status = Status::Ended;
+                self.note("conversation closed");
+            }
+            Input::Timer { id } => {
+                let (Some(timer), Status::Answer { at, .. }) =
+                    (&self.conv.timer, &self.conv.status)
+                else {
+                    return None;
+                };
+                if timer.id != *id {
+                    return None;
+                }
+                let at = at.clone();
+                let Some(Instr::Ask(ask)) = self.program.instr(&at.step, at.index) else {
+                    return None;
+                };
+                self.conv.timer = None;
+                self.trace.push(Trace::Ask {
+                    step: at.step.clone(),
+                    index: at.index,
+                    outcome: AskOutcome::TimedOut,
+                });
+                if let Some((_, target)) = &ask.timeout {
+                    self.jump(target);
+                }
+            }
+            Input::ActionDone { effect, outcome } => self.action_done(effect, outcome)?,
+            Input::ActionRetry {
+                effect,
+                next_attempt_at,
+                error,
+            } => {
+                let pending = self.conv.pending.iter_mut().find(|e| &e.id == effect)?;
+                pending.attempts += 1;
+                pending.next_attempt_at = *next_attempt_at;
+                pending.last_error = Some(error.clone());
+            }
+        }
+        Some(())
+    }
+
+    fn contact_message(&mut self, text: &str) {
+        match self.conv.status.clone() {
+            Status::Fresh => self.start(),
+            Status::Ended => {
+                // A new message after the end: the scenario starts over, with fresh variables.
+                self.conv.variables.clear();
+                self.conv.episode += 1;
+                self.start();
+            }
+            Status::Answer { at, invalid } => self.answer(&at, invalid, text),
+            // Waiting for an action or with an advisor: the message is kept, the bot is silent.
+            Status::Action { .. } | Status::WithAdvisor => {}
+        }
+    }
+
+    fn start(&mut self) {
+        let start = self.program.start.clone();
+        self.goto(&start);
+    }
+
+    fn answer(&mut self, at: &Pc, invalid: u32, text: &str) {
+        let Some(Instr::Ask(ask)) = self.program.instr(&at.step, at.index) else {
+            self.error(format!(
+                "the question at {}:{} is gone from this version",
+                at.step, at.index
+            ));
+            return self.stop(Status::WithAdvisor);
+        };
+        let (value, choice) = self.check(ask, text);
+        let Some(value) = value else {
+            return self.invalid(at, ask, invalid, text);
+        };
+        self.conv.timer = None;
+        let outcome = choice.map_or(AskOutcome::Valid, AskOutcome::Choice);
+        self.trace.push(Trace::Ask {
+            step: at.step.clone(),
+            index: at.index,
+            outcome,
+        });
+        self.conv.variables.insert("answer".into(), value.clone());
+        match &ask.save {
+            Some(SaveTo::Contact(field)) => {
+                self.contact.fields.insert(field.clone(), value);
+            }
+            Some(SaveTo::Variable(name)) => {
+                self.conv.variables.insert(name.clone(), value);
+            }
+            None => {}
+        }
+        match choice
+            .and_then(|i| ask.choices.get(i))
+            .and_then(|(_, target)| target.clone())
+        {
+            Some(step) => self.goto(&step),
+            None => self.run(Pc {
+                step: at.step.clone(),
+                index: at.index + 1,
+            }),
+        }
+    }
+
+    /// The answer's value if valid, and which choice it picked (by text, ignoring case, or
+    /// by its number).
+    fn check(&self, ask: &AskInstr, text: &str) -> (Option<Value>, Option<usize>) {
+        if ask.choices.is_empty() {
+            return (check_answer(self.program, &ask.check, text), None);
+        }
+        let answer = text.trim();
+        let labels: Vec<String> = ask
+            .choices
+            .iter()
+            .map(|(label, _)| self.env().render(label))
+            .collect();
+        let by_text = labels
+            .iter()
+            .position(|l| l.trim().to_lowercase() == answer.to_lowercase());
+        let by_number = answer
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=labels.len()).contains(n))
+            .map(|n| n - 1);
+        match by_text.or(by_number) {
+            Some(i) => (labels.get(i).map(|l| Value::text(l.trim())), Some(i)),
+            None => (None, None),
+        }
+    }
+
+    fn invalid(&mut self, at: &Pc, ask: &AskInstr, invalid: u32, text: &str) {
+        let invalid = invalid + 1;
+        self.conv
+            .variables
+            .insert("answer".into(), Value::text(text.trim()));
+        if let Some((bound, target)) = &ask.attempts {
+            if invalid >= *bound {
+                self.conv.timer = None;
+                self.trace.push(Trace::Ask {
+                    step: at.step.clone(),
+                    index: at.index,
+                    outcome: AskOutcome::Exhausted,
+                });
+                return self.jump(target);
+            }
+        }
+        self.trace.push(Trace::Ask {
+            step: at.step.clone(),
+            index: at.index,
+            outcome: AskOutcome::Invalid,
+        });
+        match &ask.invalid {
+            Some(message) => {
+                let text = self.env().render(message);
+                self.say(text, Vec::new());
+            }
+            // Without an `invalid` message, asking again is the clearest answer.
+            None => self.prompt(ask),
+        }
+        self.conv.status = Status::Answer {
+            at: at.clone(),
+            invalid,
+        };
+        self.arm(ask);
+    }
+
+    fn action_done(&mut self, effect: &str, outcome: &ActionOutcome) -> Option<()> {
+        let position = self.conv.pending.iter().position(|e| e.id == effect)?;
+        self.conv.pending.remove(position);
+        let Status::Action { at, effect: waited } = self.conv.status.clone() else {
+            return Some(());
+        };
+        if waited != effect {
+            return Some(());
+        }
+        let Some(Instr::Call(call)) = self.program.instr(&at.step, at.index) else {
+            self.error(format!(
+                "the call at {}:{} is gone from this version",
+                at.step, at.index
+            ));
+            self.stop(Status::WithAdvisor);
+            return Some(());
+        };
+        let failed = matches!(outcome, ActionOutcome::Failed(_));
+        self.trace.push(Trace::Call {
+            step: at.step.clone(),
+            index: at.index,
+            failed,
+        });
+        match outcome {
+            ActionOutcome::Done(result) => {
+                if let (Some(name), Some(value)) = (&call.result, result) {
+                    self.conv.variables.insert(name.clone(), value.clone());
+                }
+                self.run(Pc {
+                    step: at.step.clone(),
+                    index: at.index + 1,
+                });
+            }
+            ActionOutcome::Failed(reason) => {
+                self.note(&format!("{} failed: {reason}", call.action));
+                if let Some(target) = &call.on_error {
+                    self.jump(target)
+                } else {
+                    self.error(format!(
+                        "{} failed and the scenario says nothing about it",
+                        call.action
+                    ));
+                    self.stop(Status::WithAdvisor);
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// Runs from `pc` until the conversation waits or stops.
+    fn run(&mut self, mut pc: Pc) {
+        loop {
+            if self.budget == 0 {
+                self.error(format!(
+                    "more than {MAX_INSTRUCTIONS} steps without waiting for the contact (a loop?); handed to an advisor"
+                ));
+                return self.stop(Status::WithAdvisor);
+            }
+            self.budget -= 1;
+            let program = self.program;
+            let Some(instr) = program.instr(&pc.step, pc.index) else {
+                self.error(format!("no instruction at {}:{}", pc.step, pc.index));
+                return self.stop(Status::WithAdvisor);
+            };
+            match instr {
+                Instr::Say(text) => {
+                    let text = self.env().render(text);
+                    self.say(text, Vec::new());
+                }
+                Instr::Set { name, value } => match self.env().eval(value) {
+                    Some(value) => {
+                        self.conv.variables.insert(name.clone(), value);
+                    }
+                    None => {
+                        self.conv.variables.remove(name);
+                    }
+                },
+                Instr::JumpUnless { condition, target } => {
+                    let taken = self.env().holds(condition);
+                    self.trace.push(Trace::Branch {
+                        step: pc.step.clone(),
+                        index: pc.index,
+                        taken,
+                    });
+                    if !taken {
+                        pc.index = *target;
+                        continue;
+                    }
+                }
+                Instr::Jump(target) => {
+                    pc.index = *target;
+                    continue;
+                }
+                Instr::Goto(step) => {
+                    if !program.has_step(step) {
+                        self.error(format!("`goto {step}`: no such step"));
+                        return self.stop(Status::WithAdvisor);
+                    }
+                    self.trace.push(Trace::Step(step.clone()));
+                    pc = Pc {
+                        step: step.clone(),
+                        index: 0,
+                    };
+                    continue;
+                }
+                Instr::RouteTeam(team) => {
+                    self.conv.team = Some(team.clone());
+                    self.note(&format!("routed to team {team}"));
+                }
+                Instr::Handoff => return self.stop(Status::WithAdvisor),
+                Instr::End => return self.stop(Status::Ended),
+                Instr::Ask(ask) => {
+                    self.prompt(ask);
+                    self.conv.status = Status::Answer { at: pc, invalid: 0 };
+                    self.arm(ask);
+                    return;
+                }
+                Instr::Call(call) => {
+                    if self.call(call, &pc) {
+                        return;
+                    }
+                }
+                Instr::FellOff => {
+                    self.error(format!(
+                        "step `{}` ended without saying where to go; handed to an advisor",
+                        pc.step
+                    ));
+                    return self.stop(Status::WithAdvisor);
+                }
+            }
+            pc.index += 1;
+        }
+    }
+
+    /// Runs a call; `true` when the conversation now waits for its result.
+    fn call(&mut self, call: &CallInstr, pc: &Pc) -> bool {
+        let env = self.env();
+        let request: std::collections::BTreeMap<String, Value> = call
+            .arguments
+            .iter()
+            .filter_map(|(name, expr)| env.eval(expr).map(|v| (name.clone(), v)))
+            .collect();
+        // `contact.tag` changes only the contact record, written with this very step.
+        if call.action == "contact.tag" {
+            if let Some(tag) = request.get("tag") {
+                self.contact.tags.insert(tag.to_string());
+            }
+            self.trace.push(Trace::Call {
+                step: pc.step.clone(),
+                index: pc.index,
+                failed: false,
+            });
+            return false;
+        }
+        // A call makes the conversation wait, so one turn records at most one effect.
+        let id = format!("{}:{}", self.conv.id, self.turn.seq);
+        self.conv.pending.push(Effect {
+            id: id.clone(),
+            action: call.action.clone(),
+            request,
+            attempts: 0,
+            next_attempt_at: self.now,
+            last_error: None,
+        });
+        self.conv.status = Status::Action {
+            at: pc.clone(),
+            effect: id,
+        };
+        true
+    }
+
+    fn jump(&mut self, target: &Target) {
+        match target {
+            Target::Goto(step) => self.goto(step),
+            Target::Handoff => self.stop(Status::WithAdvisor),
+            Target::End => self.stop(Status::Ended),
+        }
+    }
+
+    fn goto(&mut self, step: &str) {
+        self.trace.push(Trace::Step(step.to_owned()));
+        self.run(Pc {
+            step: step.to_owned(),
+            index: 0,
+        });
+    }
+
+    fn stop(&mut self, status: Status) {
+        self.conv.timer = None;
+        let note = if status == Status::Ended {
+            "the bot ended the conversation"
+        } else {
+            "handed to an advisor"
+        };
+        self.conv.status = status;
+        self.note(note);
+    }
+
+    fn prompt(&mut self, ask: &AskInstr) {
+        let env = self.env();
+        let text = env.render(&ask.prompt);
+        let choices = ask
+            .choices
+            .iter()
+            .map(|(label, _)| env.render(label))
+            .collect();
+        self.say(text, choices);
+    }
+
+    /// Arms the question's timeout, if it has one, from now.
+    fn arm(&mut self, ask: &AskInstr) {
+        self.conv.timer = ask.timeout.as_ref().map(|(seconds, _)| {
+            self.conv.next_timer += 1;
+            let millis = i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+            Timer {
+                id: self.conv.next_timer,
+                due_at: self.now.saturating_add(millis),
+            }
+        });
+    }
+
+    fn env(&self) -> Env<'_> {
+        Env {
+            program: self.program,
+            conversation: &self.conv,
+            contact: &self.contact,
+        }
+    }
+
+    fn say(&mut self, text: String, choices: Vec<String>) {
+        self.turn.messages.push(Message {
+            author: Author::Bot,
+            text,
+            choices,
+            at: self.now,
+        });
+    }
+
+    fn record(&mut self, author: Author, text: &str, choices: Vec<String>) {
+        self.turn.messages.push(Message {
+            author,
+            text: text.to_owned(),
+            choices,
+            at: self.now,
+        });
+    }
+
+    fn note(&mut self, text: &str) {
+        self.record(Author::System, text, Vec::new());
+    }
+
+    fn error(&mut self, text: String) {
+        self.note(&format!("error: {text}"));
+        self.errors.push(text);
+    }
+}
+
+#[cfg(test)]
+mod tests;

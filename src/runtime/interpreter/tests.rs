@@ -1,0 +1,519 @@
+//! The interpreter, construct by construct, without any I/O.
+
+use super::{AskOutcome, Trace, Transition, apply};
+use crate::runtime::program::Program;
+use crate::runtime::state::{ActionOutcome, Author, Contact, Conversation, Input, Status};
+use crate::runtime::value::Value;
+use crate::source::SourceFile;
+use crate::syntax::parse;
+
+fn program(source: &str) -> Program {
+    let parsed = parse(&SourceFile::new("t.scn", source)).unwrap();
+    Program::compile(&parsed.scenario, source).unwrap()
+}
+
+/// A conversation driven by hand.
+struct Run {
+    program: Program,
+    conversation: Conversation,
+    contact: Contact,
+    now: i64,
+    messages: u32,
+    last: Option<Transition>,
+}
+
+impl Run {
+    fn new(source: &str) -> Self {
+        let program = program(source);
+        let conversation = Conversation::new(
+            "c1",
+            "facebook:acme",
+            "u1",
+            &program.name,
+            &program.version,
+            0,
+        );
+        Self {
+            program,
+            conversation,
+            contact: Contact::new("facebook:acme", "u1", "Ada Lovelace"),
+            now: 0,
+            messages: 0,
+            last: None,
+        }
+    }
+
+    fn input(&mut self, input: &Input) -> Option<Vec<String>> {
+        let transition = apply(
+            &self.program,
+            self.conversation.clone(),
+            self.contact.clone(),
+            input,
+            self.now,
+        )?;
+        self.conversation = transition.conversation.clone();
+        self.contact = transition.contact.clone();
+        let replies = transition.turn.replies().map(|m| m.text.clone()).collect();
+        self.last = Some(transition);
+        Some(replies)
+    }
+
+    fn send(&mut self, text: &str) -> Vec<String> {
+        self.messages += 1;
+        self.input(&Input::Contact {
+            message_id: format!("m{}", self.messages),
+            text: text.into(),
+        })
+        .unwrap()
+    }
+
+    fn var(&self, name: &str) -> Option<&Value> {
+        self.conversation.variables.get(name)
+    }
+
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.contact.fields.get(name)
+    }
+
+    fn trace(&self) -> &[Trace] {
+        &self.last.as_ref().unwrap().trace
+    }
+}
+
+const EMAIL: &str = r#"
+scenario s {
+  start welcome
+  step welcome {
+    say "Hello {contact.first_name or "there"}!"
+    if contact.email is set { goto done }
+    ask "Email?" {
+      expect email
+      save contact.email
+      invalid "\"{answer}\" is not an email."
+      attempts 3 then goto gave_up
+      timeout 15m then goto silent
+    }
+    say "Saved {contact.email}."
+    goto done
+  }
+  step done { route team "Zendesk" handoff advisor }
+  step gave_up { say "Never mind." handoff advisor }
+  step silent { say "Still there?" end }
+}
+"#;
+
+#[test]
+fn say_interpolates_with_fallback_and_ask_waits() {
+    let mut run = Run::new(EMAIL);
+    assert_eq!(run.send("hi"), ["Hello Ada!", "Email?"]);
+    assert!(matches!(
+        run.conversation.status,
+        Status::Answer { invalid: 0, .. }
+    ));
+    run.contact.name = String::new();
+    run.conversation.status = Status::Fresh;
+    assert_eq!(run.send("hi")[0], "Hello there!");
+}
+
+#[test]
+fn a_valid_answer_is_saved_and_the_step_goes_on() {
+    let mut run = Run::new(EMAIL);
+    run.send("hi");
+    assert_eq!(
+        run.send(" ada@example.com "),
+        ["Saved ada@example.com.".to_owned()]
+    );
+    assert_eq!(run.field("email"), Some(&Value::text("ada@example.com")));
+    assert_eq!(run.conversation.team.as_deref(), Some("Zendesk"));
+    assert_eq!(run.conversation.status, Status::WithAdvisor);
+    assert_eq!(run.conversation.timer, None, "a stop disarms the timer");
+}
+
+#[test]
+fn invalid_answers_get_the_invalid_message_until_attempts_run_out() {
+    let mut run = Run::new(EMAIL);
+    run.send("hi");
+    assert_eq!(run.send("nope"), ["\"nope\" is not an email."]);
+    assert!(matches!(
+        run.conversation.status,
+        Status::Answer { invalid: 1, .. }
+    ));
+    assert_eq!(run.send("still nope"), ["\"still nope\" is not an email."]);
+    assert_eq!(run.send("no"), ["Never mind."]);
+    assert_eq!(run.conversation.status, Status::WithAdvisor);
+    assert!(run.trace().iter().any(|t| matches!(
+        t,
+        Trace::Ask {
+            outcome: AskOutcome::Exhausted,
+            ..
+        }
+    )));
+    assert_eq!(run.field("email"), None);
+}
+
+#[test]
+fn a_timeout_fires_only_for_the_armed_timer() {
+    let mut run = Run::new(EMAIL);
+    run.send("hi");
+    let timer = run.conversation.timer.clone().unwrap();
+    assert_eq!(timer.due_at, 15 * 60 * 1000);
+    assert_eq!(
+        run.input(&Input::Timer { id: timer.id + 1 }),
+        None,
+        "a stale timer changes nothing"
+    );
+    run.now = timer.due_at;
+    assert_eq!(
+        run.input(&Input::Timer { id: timer.id }).unwrap(),
+        ["Still there?"]
+    );
+    assert_eq!(run.conversation.status, Status::Ended);
+    assert_eq!(
+        run.input(&Input::Timer { id: timer.id }),
+        None,
+        "fires once"
+    );
+}
+
+#[test]
+fn an_invalid_answer_rearms_the_timeout_from_now() {
+    let mut run = Run::new(EMAIL);
+    run.send("hi");
+    run.now = 60_000;
+    run.send("nope");
+    assert_eq!(
+        run.conversation.timer.as_ref().unwrap().due_at,
+        60_000 + 15 * 60 * 1000
+    );
+}
+
+#[test]
+fn a_known_email_skips_the_question() {
+    let mut run = Run::new(EMAIL);
+    run.contact
+        .fields
+        .insert("email".into(), Value::text("ada@example.com"));
+    assert_eq!(run.send("hi"), ["Hello Ada!"]);
+    assert_eq!(run.conversation.status, Status::WithAdvisor);
+}
+
+const CHOICES: &str = r#"
+scenario s {
+  start menu
+  step menu {
+    ask "What do you need?" {
+      choice "Track my order" -> track
+      choice "Something else"
+      attempts 2 then handoff advisor
+      timeout 1h then end
+    }
+    say "You picked {answer}."
+    end
+  }
+  step track { say "Tracking." end }
+}
+"#;
+
+#[test]
+fn choices_match_by_text_ignoring_case_or_by_number() {
+    let mut run = Run::new(CHOICES);
+    run.send("hi");
+    let prompt = &run.last.as_ref().unwrap().turn.messages[1];
+    assert_eq!(prompt.choices, ["Track my order", "Something else"]);
+    assert_eq!(run.send("track MY order"), ["Tracking."]);
+    assert_eq!(
+        run.send("hello again"),
+        ["What do you need?"],
+        "after `end`, a message starts over"
+    );
+    assert_eq!(run.conversation.episode, 1);
+    assert_eq!(run.send("2"), ["You picked Something else."]);
+}
+
+#[test]
+fn an_unknown_choice_asks_again_when_there_is_no_invalid_message() {
+    let mut run = Run::new(CHOICES);
+    run.send("hi");
+    assert_eq!(run.send("pizza"), ["What do you need?"]);
+    assert_eq!(run.send("pasta"), Vec::<String>::new());
+    assert_eq!(run.conversation.status, Status::WithAdvisor);
+}
+
+#[test]
+fn if_else_if_else_set_and_conditions() {
+    let source = r#"
+scenario s {
+  start a
+  step a {
+    set n = 3
+    if n > 5 { say "big" } else if n == 3 and contact.vip is not set { say "three" } else { say "other" }
+    set label = nothing_here or "fallback"
+    say "{label} {n}"
+    if "AB123" matches /^[a-z]{2}[0-9]+$/i { say "matched" }
+    if not (n != 3) { say "not works" }
+    end
+  }
+}
+"#;
+    let mut run = Run::new(source);
+    assert_eq!(
+        run.send("hi"),
+        ["three", "fallback 3", "matched", "not works"]
+    );
+    assert_eq!(run.var("n"), Some(&Value::Number(3.0)));
+    let branches: Vec<bool> = run
+        .trace()
+        .iter()
+        .filter_map(|t| {
+            if let Trace::Branch { taken, .. } = t {
+                Some(*taken)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(branches, [false, true, true, true]);
+}
+
+#[test]
+fn validators_number_date_phone_and_regex_save_typed_values() {
+    let source = r#"
+scenario s {
+  start a
+  step a {
+    ask "How many?" { expect number save count timeout 1h then end }
+    ask "When?" { expect date save when timeout 1h then end }
+    ask "Phone?" { expect phone save contact.phone timeout 1h then end }
+    ask "Order?" { expect /^[A-Z]{2}[0-9]{6}$/ save order timeout 1h then end }
+    say "{count} {when} {contact.phone} {order}"
+    end
+  }
+}
+"#;
+    let mut run = Run::new(source);
+    run.send("hi");
+    assert_eq!(run.send("two"), ["How many?"], "invalid: asked again");
+    assert_eq!(run.send("2,5"), ["When?"]);
+    assert_eq!(run.send("31/12/2026"), ["Phone?"]);
+    assert_eq!(run.send("+33 6 12 34 56 78"), ["Order?"]);
+    assert_eq!(run.send("ab123456"), ["Order?"]);
+    assert_eq!(
+        run.send("AB123456"),
+        ["2.5 2026-12-31 +33 6 12 34 56 78 AB123456"]
+    );
+    assert_eq!(run.var("count"), Some(&Value::Number(2.5)));
+}
+
+const CALLS: &str = r#"
+scenario s {
+  start a
+  step a {
+    call contact.tag(tag: "bot")
+    call zendesk.find_or_create_user(email: contact.email, name: contact.name) as user {
+      on error goto failed
+    }
+    say "User {user.id}."
+    end
+  }
+  step failed { say "Zendesk failed." handoff advisor }
+}
+"#;
+
+#[test]
+fn a_call_records_an_effect_and_waits_for_its_result() {
+    let mut run = Run::new(CALLS);
+    run.contact
+        .fields
+        .insert("email".into(), Value::text("ada@example.com"));
+    assert_eq!(run.send("hi"), Vec::<String>::new());
+    assert!(run.contact.tags.contains("bot"), "contact.tag runs at once");
+    let effect = run.conversation.pending[0].clone();
+    assert_eq!(effect.id, "c1:1");
+    assert_eq!(effect.action, "zendesk.find_or_create_user");
+    assert_eq!(
+        effect.request.get("email"),
+        Some(&Value::text("ada@example.com"))
+    );
+    assert_eq!(
+        effect.request.get("name"),
+        Some(&Value::text("Ada Lovelace"))
+    );
+    assert!(
+        matches!(&run.conversation.status, Status::Action { effect: e, .. } if *e == effect.id)
+    );
+    assert_eq!(
+        run.send("are you there?"),
+        Vec::<String>::new(),
+        "the bot is busy: the message is only kept"
+    );
+
+    let user = Value::Record(
+        [("id".to_owned(), Value::Number(7.0))]
+            .into_iter()
+            .collect(),
+    );
+    let done = Input::ActionDone {
+        effect: effect.id.clone(),
+        outcome: ActionOutcome::Done(Some(user)),
+    };
+    assert_eq!(run.input(&done).unwrap(), ["User 7."]);
+    assert!(run.conversation.pending.is_empty());
+    assert_eq!(run.input(&done), None, "a result applies once");
+}
+
+#[test]
+fn a_failed_call_takes_the_on_error_path() {
+    let mut run = Run::new(CALLS);
+    run.send("hi");
+    let effect = run.conversation.pending[0].id.clone();
+    let failed = Input::ActionDone {
+        effect,
+        outcome: ActionOutcome::Failed("Zendesk is not configured".into()),
+    };
+    assert_eq!(run.input(&failed).unwrap(), ["Zendesk failed."]);
+    let notes: Vec<&str> = run
+        .last
+        .as_ref()
+        .unwrap()
+        .turn
+        .messages
+        .iter()
+        .filter(|m| m.author == Author::System)
+        .map(|m| m.text.as_str())
+        .collect();
+    assert!(
+        notes[0].contains("zendesk.find_or_create_user failed: Zendesk is not configured"),
+        "{notes:?}"
+    );
+    assert_eq!(run.var("user"), None);
+}
+
+#[test]
+fn a_retry_updates_the_outbox_schedule() {
+    let mut run = Run::new(CALLS);
+    run.send("hi");
+    let id = run.conversation.pending[0].id.clone();
+    run.input(&Input::ActionRetry {
+        effect: id,
+        next_attempt_at: 5_000,
+        error: "HTTP 503".into(),
+    })
+    .unwrap();
+    let effect = &run.conversation.pending[0];
+    assert_eq!(
+        (
+            effect.attempts,
+            effect.next_attempt_at,
+            effect.last_error.as_deref()
+        ),
+        (1, 5_000, Some("HTTP 503"))
+    );
+}
+
+#[test]
+fn handoff_keeps_the_bot_silent_until_returned() {
+    let mut run = Run::new(EMAIL);
+    run.contact
+        .fields
+        .insert("email".into(), Value::text("ada@example.com"));
+    run.send("hi");
+    assert_eq!(run.send("anyone?"), Vec::<String>::new());
+    let advisor = Input::Advisor {
+        message_id: "a1".into(),
+        advisor_id: "adv".into(),
+        advisor_name: "Grace".into(),
+        text: "Hi, Grace here".into(),
+    };
+    assert_eq!(run.input(&advisor).unwrap(), Vec::<String>::new());
+    assert_eq!(
+        run.input(&Input::ReturnToBot {
+            step: Some("gave_up".into())
+        })
+        .unwrap(),
+        ["Never mind."]
+    );
+    assert_eq!(
+        run.input(&Input::ReturnToBot { step: None }).unwrap(),
+        ["Hello Ada!"]
+    );
+    assert_eq!(
+        run.input(&Input::ReturnToBot {
+            step: Some("nowhere".into())
+        })
+        .unwrap(),
+        Vec::<String>::new()
+    );
+    assert!(run.last.as_ref().unwrap().errors[0].contains("nowhere"));
+}
+
+#[test]
+fn an_advisor_writing_takes_the_conversation_over_and_close_ends_it() {
+    let mut run = Run::new(EMAIL);
+    run.send("hi");
+    let advisor = Input::Advisor {
+        message_id: "a1".into(),
+        advisor_id: "adv".into(),
+        advisor_name: "Grace".into(),
+        text: "I'll help".into(),
+    };
+    run.input(&advisor).unwrap();
+    assert_eq!(run.conversation.status, Status::WithAdvisor);
+    assert_eq!(run.conversation.timer, None);
+    run.input(&Input::Team {
+        team: "Support".into(),
+    })
+    .unwrap();
+    assert_eq!(run.conversation.team.as_deref(), Some("Support"));
+    run.input(&Input::Close).unwrap();
+    assert_eq!(run.conversation.status, Status::Ended);
+}
+
+#[test]
+fn a_loop_the_checker_missed_is_stopped() {
+    let mut run = Run::new("scenario s { start a step a { goto b } step b { goto a } }");
+    assert_eq!(run.send("hi"), Vec::<String>::new());
+    assert_eq!(run.conversation.status, Status::WithAdvisor);
+    assert!(run.last.as_ref().unwrap().errors[0].contains("without waiting"));
+}
+
+#[test]
+fn the_same_input_on_the_same_state_gives_the_same_result() {
+    let run = Run::new(EMAIL);
+    let input = Input::Contact {
+        message_id: "m1".into(),
+        text: "hi".into(),
+    };
+    let once = apply(
+        &run.program,
+        run.conversation.clone(),
+        run.contact.clone(),
+        &input,
+        42,
+    )
+    .unwrap();
+    let again = apply(
+        &run.program,
+        run.conversation.clone(),
+        run.contact.clone(),
+        &input,
+        42,
+    )
+    .unwrap();
+    assert_eq!(once.conversation, again.conversation);
+    assert_eq!(once.turn, again.turn);
+    assert_eq!(once.contact, again.contact);
+}
+
+#[test]
+fn history_turns_record_every_author_with_sequence_numbers() {
+    let mut run = Run::new(EMAIL);
+    run.send("hi");
+    let turn = &run.last.as_ref().unwrap().turn;
+    assert_eq!(turn.seq, 1);
+    assert_eq!(turn.message_id.as_deref(), Some("m1"));
+    assert_eq!(turn.messages[0].author, Author::Contact);
+    assert_eq!(turn.messages[1].author, Author::Bot);
+    run.send("x");
+    assert_eq!(run.conversation.last_seq, 2);
+    assert_eq!(run.conversation.recent_turn("m1"), Some(1));
+}

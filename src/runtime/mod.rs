@@ -1,0 +1,23 @@
+//! The conversation runtime. `interpreter` is pure (state + input + time → new state and
+//! what happened); around it, `engine` gives each conversation a single writer, commits
+//! every input through the `store` (side records first, the conversation record last, in
+//! one insert), waits for durability before acknowledging, and drives timers and the outbox
+//! of action calls. `clock` is the only source of time.
+
+mod catalog;
+pub mod clock;
+mod dispatch;
+pub mod durability;
+pub mod engine;
+pub mod eval;
+pub mod interpreter;
+pub mod program;
+pub mod state;
+pub mod validate;
+pub mod value;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use dispatch::MAX_ATTEMPTS;
+pub use durability::FlushPolicy;
+pub use engine::{Engine, EngineError, EngineOptions, Inbound, Outcome, Reply};
+pub use program::Program;

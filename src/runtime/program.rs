@@ -1,0 +1,369 @@
+//! A scenario compiled for execution: each step becomes a flat list of instructions (an
+//! `if` becomes conditional jumps), so a waiting conversation's position is just a step name
+//! and an index — stable for as long as the conversation stays on this version. Regexes are
+//! compiled once here. The AST must have passed the checker; anything the compiler still
+//! cannot place is an error, never a panic.
+
+use std::collections::HashMap;
+
+use regex::{Regex, RegexBuilder};
+use sha2::{Digest, Sha256};
+
+use crate::ast::{
+    AskOptionKind, Block, Expr, ExprKind, Jump, JumpKind, Path, Scenario, Stmt, StmtKind, Text,
+    TextPart, Validator,
+};
+
+/// A scenario ready to run.
+#[derive(Debug)]
+pub struct Program {
+    pub name: String,
+    /// The hash of the source this program was compiled from.
+    pub version: String,
+    pub start: String,
+    steps: HashMap<String, Vec<Instr>>,
+    regexes: HashMap<String, Regex>,
+}
+
+#[derive(Debug)]
+pub enum Instr {
+    Say(Text),
+    Ask(Box<AskInstr>),
+    /// Jump to `target` (an index in the same step) unless `condition` holds.
+    JumpUnless {
+        condition: Expr,
+        target: u32,
+    },
+    Jump(u32),
+    Set {
+        name: String,
+        value: Expr,
+    },
+    Goto(String),
+    RouteTeam(String),
+    Handoff,
+    End,
+    Call(Box<CallInstr>),
+    /// The end of a step's instructions: reached only if the checker was bypassed.
+    FellOff,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Goto(String),
+    Handoff,
+    End,
+}
+
+#[derive(Debug)]
+pub enum Check {
+    Email,
+    Phone,
+    Number,
+    Date,
+    Text,
+    Choice,
+    Pattern(String),
+}
+
+#[derive(Debug)]
+pub enum SaveTo {
+    Contact(String),
+    Variable(String),
+}
+
+#[derive(Debug)]
+pub struct AskInstr {
+    pub prompt: Text,
+    pub check: Check,
+    pub save: Option<SaveTo>,
+    pub invalid: Option<Text>,
+    pub attempts: Option<(u32, Target)>,
+    pub timeout: Option<(u64, Target)>,
+    pub choices: Vec<(Text, Option<String>)>,
+}
+
+#[derive(Debug)]
+pub struct CallInstr {
+    pub action: String,
+    pub arguments: Vec<(String, Expr)>,
+    pub result: Option<String>,
+    pub on_error: Option<Target>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot compile scenario `{scenario}`: {reason}")]
+pub struct CompileError {
+    pub scenario: String,
+    pub reason: String,
+}
+
+/// The version id of a scenario's source: the first 16 hex digits of its SHA-256.
+pub fn version_of(source: &str) -> String {
+    let digest = Sha256::digest(source.as_bytes());
+    crate::hex::encode(&digest[..8])
+}
+
+impl Program {
+    pub fn compile(scenario: &Scenario, source: &str) -> Result<Self, CompileError> {
+        let fail = |reason: String| CompileError {
+            scenario: scenario.name.text.clone(),
+            reason,
+        };
+        let start = scenario
+            .start()
+            .ok_or_else(|| fail("it has no `start`".into()))?
+            .text
+            .clone();
+        let mut program = Program {
+            name: scenario.name.text.clone(),
+            version: version_of(source),
+            start,
+            steps: HashMap::new(),
+            regexes: HashMap::new(),
+        };
+        for step in scenario.steps() {
+            let mut code = Vec::new();
+            compile_block(&step.body, &mut code, &mut program.regexes).map_err(&fail)?;
+            code.push(Instr::FellOff);
+            program.steps.insert(step.name.text.clone(), code);
+        }
+        if !program.steps.contains_key(&program.start) {
+            return Err(fail(format!(
+                "the start step `{}` does not exist",
+                program.start
+            )));
+        }
+        Ok(program)
+    }
+
+    pub fn instr(&self, step: &str, index: u32) -> Option<&Instr> {
+        self.steps.get(step)?.get(index as usize)
+    }
+
+    pub fn has_step(&self, step: &str) -> bool {
+        self.steps.contains_key(step)
+    }
+
+    pub fn regex(&self, pattern: &str) -> Option<&Regex> {
+        self.regexes.get(pattern)
+    }
+
+    /// Every step name (for coverage reports), sorted.
+    pub fn step_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.steps.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+type Regexes = HashMap<String, Regex>;
+
+fn compile_block(
+    block: &Block,
+    code: &mut Vec<Instr>,
+    regexes: &mut Regexes,
+) -> Result<(), String> {
+    for stmt in &block.statements {
+        compile_stmt(stmt, code, regexes)?;
+    }
+    Ok(())
+}
+
+fn here(code: &[Instr]) -> u32 {
+    u32::try_from(code.len()).unwrap_or(u32::MAX)
+}
+
+fn compile_stmt(stmt: &Stmt, code: &mut Vec<Instr>, regexes: &mut Regexes) -> Result<(), String> {
+    match &stmt.kind {
+        StmtKind::Say(text) => {
+            collect_text_regexes(text, regexes)?;
+            code.push(Instr::Say(text.clone()));
+        }
+        StmtKind::Set { name, value } => {
+            collect_regexes(value, regexes)?;
+            code.push(Instr::Set {
+                name: name.text.clone(),
+                value: value.clone(),
+            });
+        }
+        StmtKind::Goto(name) => code.push(Instr::Goto(name.text.clone())),
+        StmtKind::RouteTeam(text) => {
+            let team = text.as_literal().ok_or("a team name is computed")?;
+            code.push(Instr::RouteTeam(team));
+        }
+        StmtKind::Handoff => code.push(Instr::Handoff),
+        StmtKind::End => code.push(Instr::End),
+        StmtKind::If(if_stmt) => {
+            // if c1 {A} else if c2 {B} else {C}:
+            //   JumpUnless c1 → L1; A; Jump → END; L1: JumpUnless c2 → L2; B; Jump → END; L2: C; END:
+            let mut to_end = Vec::new();
+            for branch in &if_stmt.branches {
+                collect_regexes(&branch.condition, regexes)?;
+                let test = code.len();
+                code.push(Instr::JumpUnless {
+                    condition: branch.condition.clone(),
+                    target: 0,
+                });
+                compile_block(&branch.body, code, regexes)?;
+                to_end.push(code.len());
+                code.push(Instr::Jump(0));
+                let next = here(code);
+                if let Some(Instr::JumpUnless { target, .. }) = code.get_mut(test) {
+                    *target = next;
+                }
+            }
+            if let Some(block) = &if_stmt.otherwise {
+                compile_block(block, code, regexes)?;
+            }
+            let end = here(code);
+            for index in to_end {
+                if let Some(Instr::Jump(target)) = code.get_mut(index) {
+                    *target = end;
+                }
+            }
+        }
+        StmtKind::Ask(ask) => {
+            collect_text_regexes(&ask.prompt, regexes)?;
+            let mut instr = AskInstr {
+                prompt: ask.prompt.clone(),
+                check: Check::Text,
+                save: None,
+                invalid: None,
+                attempts: None,
+                timeout: None,
+                choices: Vec::new(),
+            };
+            for option in &ask.options {
+                match &option.kind {
+                    AskOptionKind::Expect(validator) => instr.check = check(validator, regexes)?,
+                    AskOptionKind::Save(path) => instr.save = Some(save_to(path)?),
+                    AskOptionKind::Invalid(text) => instr.invalid = Some(text.clone()),
+                    AskOptionKind::Attempts { count, then } => {
+                        instr.attempts = Some((count.value, target(then)));
+                    }
+                    AskOptionKind::Timeout { duration, then } => {
+                        instr.timeout = Some((duration.seconds, target(then)));
+                    }
+                    AskOptionKind::Choice { label, target } => {
+                        instr
+                            .choices
+                            .push((label.clone(), target.as_ref().map(|n| n.text.clone())));
+                    }
+                }
+            }
+            if !instr.choices.is_empty() {
+                instr.check = Check::Choice;
+            }
+            code.push(Instr::Ask(Box::new(instr)));
+        }
+        StmtKind::Call(call) => {
+            for argument in &call.arguments {
+                collect_regexes(&argument.value, regexes)?;
+            }
+            code.push(Instr::Call(Box::new(CallInstr {
+                action: call.action.text.clone(),
+                arguments: call
+                    .arguments
+                    .iter()
+                    .map(|a| (a.name.text.clone(), a.value.clone()))
+                    .collect(),
+                result: call.result.as_ref().map(|n| n.text.clone()),
+                on_error: call.on_error.as_ref().map(target),
+            })));
+        }
+    }
+    Ok(())
+}
+
+fn target(jump: &Jump) -> Target {
+    match &jump.kind {
+        JumpKind::Goto(name) => Target::Goto(name.text.clone()),
+        JumpKind::Handoff => Target::Handoff,
+        JumpKind::End => Target::End,
+    }
+}
+
+fn save_to(path: &Path) -> Result<SaveTo, String> {
+    match path.segments.as_slice() {
+        [root, field] if root.text == "contact" => Ok(SaveTo::Contact(field.text.clone())),
+        [name] => Ok(SaveTo::Variable(name.text.clone())),
+        _ => Err(format!("cannot save into `{}`", path.dotted())),
+    }
+}
+
+fn check(validator: &Validator, regexes: &mut Regexes) -> Result<Check, String> {
+    Ok(match validator {
+        Validator::Regex(regex) => {
+            let key = pattern_key(&regex.pattern, &regex.flags);
+            compile_regex(&key, &regex.pattern, &regex.flags, regexes)?;
+            Check::Pattern(key)
+        }
+        Validator::Named(name) => match name.text.as_str() {
+            "email" => Check::Email,
+            "phone" => Check::Phone,
+            "number" => Check::Number,
+            "date" => Check::Date,
+            "choice" => Check::Choice,
+            "text" => Check::Text,
+            other => return Err(format!("unknown validator `{other}`")),
+        },
+    })
+}
+
+/// The key of a regex in the program's table: the flags and the pattern.
+pub fn pattern_key(pattern: &str, flags: &str) -> String {
+    format!("{flags}/{pattern}")
+}
+
+fn compile_regex(
+    key: &str,
+    pattern: &str,
+    flags: &str,
+    regexes: &mut Regexes,
+) -> Result<(), String> {
+    if !regexes.contains_key(key) {
+        let regex = RegexBuilder::new(pattern)
+            .case_insensitive(flags.contains('i'))
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|e| format!("invalid regex /{pattern}/: {e}"))?;
+        regexes.insert(key.to_owned(), regex);
+    }
+    Ok(())
+}
+
+fn collect_text_regexes(text: &Text, regexes: &mut Regexes) -> Result<(), String> {
+    for part in &text.parts {
+        if let TextPart::Interpolation(expr) = part {
+            collect_regexes(expr, regexes)?;
+        }
+    }
+    Ok(())
+}
+
+fn collect_regexes(expr: &Expr, regexes: &mut Regexes) -> Result<(), String> {
+    match &expr.kind {
+        ExprKind::Matches { operand, regex } => {
+            compile_regex(
+                &pattern_key(&regex.pattern, &regex.flags),
+                &regex.pattern,
+                &regex.flags,
+                regexes,
+            )?;
+            collect_regexes(operand, regexes)
+        }
+        ExprKind::Text(text) => collect_text_regexes(text, regexes),
+        ExprKind::List(items) => items
+            .iter()
+            .try_for_each(|item| collect_regexes(item, regexes)),
+        ExprKind::Paren(inner) | ExprKind::Not(inner) | ExprKind::Test { operand: inner, .. } => {
+            collect_regexes(inner, regexes)
+        }
+        ExprKind::Binary { lhs, rhs, .. } => {
+            collect_regexes(lhs, regexes)?;
+            collect_regexes(rhs, regexes)
+        }
+        ExprKind::Number(_) | ExprKind::Bool(_) | ExprKind::Path(_) => Ok(()),
+    }
+}

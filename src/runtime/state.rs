@@ -1,0 +1,244 @@
+//! What the runtime keeps: the conversation record (the commit point of every message), the
+//! contact record, history turns, outbox effects and timers, and the inputs that move a
+//! conversation. All of it is plain serde data, stored by `store` and exported as JSON.
+//! Times are milliseconds since the Unix epoch, from the runtime's clock.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use super::value::Value;
+
+/// How many recent inbound message ids a conversation record remembers (the de-dup window
+/// that covers the gap before the long-term `seen` index is written).
+pub const RECENT_WINDOW: usize = 32;
+
+/// Where a conversation stands. Written last, in one insert: the moment a message is applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: String,
+    pub account: String,
+    pub contact: String,
+    /// The scenario's name and the version (source hash) this conversation is pinned to.
+    pub scenario: String,
+    pub version: String,
+    pub status: Status,
+    pub variables: BTreeMap<String, Value>,
+    pub team: Option<String>,
+    /// The sequence number of the last history turn; turns beyond it are ignored.
+    pub last_seq: u64,
+    /// Recent inbound message ids and the turn each produced.
+    pub recent: VecDeque<(String, u64)>,
+    /// The outbox: action calls recorded, not yet resolved.
+    pub pending: Vec<Effect>,
+    pub timer: Option<Timer>,
+    /// Counters that make timer and effect ids unique and deterministic.
+    pub next_timer: u64,
+    /// How many times the scenario started over in this conversation (after `end`).
+    pub episode: u32,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Conversation {
+    pub fn new(
+        id: &str,
+        account: &str,
+        contact: &str,
+        scenario: &str,
+        version: &str,
+        now: i64,
+    ) -> Self {
+        Self {
+            id: id.to_owned(),
+            account: account.to_owned(),
+            contact: contact.to_owned(),
+            scenario: scenario.to_owned(),
+            version: version.to_owned(),
+            status: Status::Fresh,
+            variables: BTreeMap::new(),
+            team: None,
+            last_seq: 0,
+            recent: VecDeque::new(),
+            pending: Vec::new(),
+            timer: None,
+            next_timer: 0,
+            episode: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The turn an inbound message id produced, if it is in the recent window.
+    pub fn recent_turn(&self, message_id: &str) -> Option<u64> {
+        self.recent
+            .iter()
+            .find(|(id, _)| id == message_id)
+            .map(|(_, seq)| *seq)
+    }
+
+    pub fn remember(&mut self, message_id: &str, seq: u64) {
+        self.recent.push_back((message_id.to_owned(), seq));
+        while self.recent.len() > RECENT_WINDOW {
+            self.recent.pop_front();
+        }
+    }
+}
+
+/// A position in a compiled scenario: a step and an instruction index in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pc {
+    pub step: String,
+    pub index: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Status {
+    /// Created, the scenario has not run yet.
+    Fresh,
+    /// Waiting for the contact's answer to the `ask` at `at`.
+    Answer { at: Pc, invalid: u32 },
+    /// Waiting for the result of the effect `effect`, called at `at`.
+    Action { at: Pc, effect: String },
+    /// Handed to an advisor: the bot is silent until `return to bot`.
+    WithAdvisor,
+    /// Stopped by `end` or closed; a new contact message starts the scenario again.
+    Ended,
+}
+
+impl Status {
+    /// The name used in APIs and transcripts.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Fresh | Status::Answer { .. } | Status::Action { .. } => "waiting",
+            Status::WithAdvisor => "with_advisor",
+            Status::Ended => "ended",
+        }
+    }
+}
+
+/// An armed `timeout`: fires `Input::Timer { id }` at `due_at`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timer {
+    pub id: u64,
+    pub due_at: i64,
+}
+
+/// An action call recorded in the outbox. The request is frozen when recorded and sent
+/// unchanged on every attempt; `id` is deterministic (`conversation:turn:n`) and is the
+/// idempotency key of whatever the action does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Effect {
+    pub id: String,
+    pub action: String,
+    pub request: BTreeMap<String, Value>,
+    pub attempts: u32,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+}
+
+/// A contact: a person on a channel account, across all their conversations.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub account: String,
+    pub id: String,
+    pub name: String,
+    pub fields: BTreeMap<String, Value>,
+    pub tags: BTreeSet<String>,
+}
+
+impl Contact {
+    pub fn new(account: &str, id: &str, name: &str) -> Self {
+        Self {
+            account: account.to_owned(),
+            id: id.to_owned(),
+            name: name.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// The first word of the name, the usual way to greet.
+    pub fn first_name(&self) -> &str {
+        self.name.split_whitespace().next().unwrap_or("")
+    }
+}
+
+/// Who wrote a message in the history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Author {
+    Contact,
+    Bot,
+    Advisor {
+        id: String,
+        name: String,
+    },
+    /// The runtime's own notes: team changes, handoffs, errors.
+    System,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub author: Author,
+    pub text: String,
+    /// Quick replies offered with a bot question.
+    pub choices: Vec<String>,
+    pub at: i64,
+}
+
+/// Everything one input did: the message that came in (if any) and what followed. Written
+/// before the conversation record, under its sequence number, so a re-run rewrites it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub seq: u64,
+    pub at: i64,
+    /// The inbound message id (contact or advisor) that caused the turn, if any.
+    pub message_id: Option<String>,
+    pub messages: Vec<Message>,
+}
+
+impl Turn {
+    /// The bot's replies in this turn.
+    pub fn replies(&self) -> impl Iterator<Item = &Message> {
+        self.messages.iter().filter(|m| m.author == Author::Bot)
+    }
+}
+
+/// What moves a conversation. Every change to a conversation is one of these, applied by
+/// the interpreter one at a time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// A message from the contact.
+    Contact { message_id: String, text: String },
+    /// A message from an advisor (the bot stays silent).
+    Advisor {
+        message_id: String,
+        advisor_id: String,
+        advisor_name: String,
+        text: String,
+    },
+    /// An advisor routes the conversation to a team.
+    Team { team: String },
+    /// An advisor hands the conversation back to the scenario, at a step or the start.
+    ReturnToBot { step: Option<String> },
+    /// The conversation is closed.
+    Close,
+    /// An armed timeout is due.
+    Timer { id: u64 },
+    /// An effect of the outbox finished.
+    ActionDone {
+        effect: String,
+        outcome: ActionOutcome,
+    },
+    /// An effect failed in a way worth retrying; try again at `next_attempt_at`.
+    ActionRetry {
+        effect: String,
+        next_attempt_at: i64,
+        error: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ActionOutcome {
+    Done(Option<Value>),
+    Failed(String),
+}

@@ -1,0 +1,59 @@
+//! The ordered key-value interface a storage engine must offer to host a `KvStore`.
+
+use super::StoreError;
+
+/// The named keyspaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TreeName {
+    Conversations,
+    History,
+    Contacts,
+    Seen,
+    Due,
+    Scenarios,
+    Quarantine,
+}
+
+impl TreeName {
+    pub const ALL: [TreeName; 7] = [
+        TreeName::Conversations,
+        TreeName::History,
+        TreeName::Contacts,
+        TreeName::Seen,
+        TreeName::Due,
+        TreeName::Scenarios,
+        TreeName::Quarantine,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TreeName::Conversations => "conversations",
+            TreeName::History => "history",
+            TreeName::Contacts => "contacts",
+            TreeName::Seen => "seen",
+            TreeName::Due => "due",
+            TreeName::Scenarios => "scenarios",
+            TreeName::Quarantine => "quarantine",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<TreeName> {
+        TreeName::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
+pub(super) type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+pub trait Backend: Send + Sync + 'static {
+    fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    fn insert(&self, tree: TreeName, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
+    fn remove(&self, tree: TreeName, key: &[u8]) -> Result<(), StoreError>;
+    /// Entries whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<Pairs, StoreError>;
+    /// Entries with keys below `end`, in key order, at most `limit`.
+    fn scan_below(&self, tree: TreeName, end: &[u8], limit: usize) -> Result<Pairs, StoreError>;
+    /// fsync: every write so far survives a crash once this returns `Ok`.
+    fn flush(&self) -> Result<(), StoreError>;
+    /// Whether the store holds nothing (import only goes into an empty store).
+    fn is_empty(&self) -> Result<bool, StoreError>;
+}

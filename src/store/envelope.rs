@@ -1,0 +1,64 @@
+//! Every stored value is `[format version: 1 byte][CRC32 of the payload: 4 bytes LE][payload]`,
+//! the payload being postcard. The checksum is verified on every read, so a flipped bit or a
+//! torn write is reported instead of being fed to the interpreter.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::StoreError;
+
+/// Bumped on any incompatible change of a stored type; old values then need a migration.
+pub(super) const FORMAT_VERSION: u8 = 1;
+const HEADER: usize = 5;
+
+pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    let payload = postcard::to_allocvec(value).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let mut bytes = Vec::with_capacity(HEADER + payload.len());
+    bytes.push(FORMAT_VERSION);
+    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    Ok(bytes)
+}
+
+/// Why bytes are not a valid value (the caller adds where they were).
+pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let (Some(&version), Some(crc), Some(payload)) =
+        (bytes.first(), bytes.get(1..HEADER), bytes.get(HEADER..))
+    else {
+        return Err(format!("{} bytes, too short for an envelope", bytes.len()));
+    };
+    if version != FORMAT_VERSION {
+        return Err(format!(
+            "format version {version}, this build reads {FORMAT_VERSION}"
+        ));
+    }
+    let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+    let actual = crc32fast::hash(payload);
+    if stored != actual {
+        return Err(format!(
+            "checksum mismatch (stored {stored:08x}, computed {actual:08x})"
+        ));
+    }
+    postcard::from_bytes(payload).map_err(|e| format!("undecodable payload: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_every_single_bit_flip_is_caught() {
+        let value = (String::from("conversation"), 42u64, vec![1u8, 2, 3]);
+        let bytes = encode(&value).unwrap();
+        assert_eq!(decode::<(String, u64, Vec<u8>)>(&bytes).unwrap(), value);
+        for bit in 0..bytes.len() * 8 {
+            let mut flipped = bytes.clone();
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            assert!(
+                decode::<(String, u64, Vec<u8>)>(&flipped).is_err(),
+                "bit {bit}"
+            );
+        }
+        assert!(decode::<u8>(&bytes[..3]).is_err());
+    }
+}

@@ -1,0 +1,89 @@
+//! Key layouts. Strings are length-prefixed so that no id can run into the next part; numbers
+//! are big-endian so that keys sort in numeric order (sled's `examples/structured.rs`).
+
+use super::{Due, DueKind};
+
+fn push_str(key: &mut Vec<u8>, text: &str) {
+    let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
+    key.extend_from_slice(&len.to_be_bytes());
+    key.extend_from_slice(text.as_bytes());
+}
+
+pub(super) fn conversation(id: &str) -> Vec<u8> {
+    id.as_bytes().to_vec()
+}
+
+pub(super) fn pair(a: &str, b: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(8 + a.len() + b.len());
+    push_str(&mut key, a);
+    push_str(&mut key, b);
+    key
+}
+
+/// `history`: conversation, then the turn's sequence number.
+pub(super) fn turn(conversation: &str, seq: u64) -> Vec<u8> {
+    let mut key = history_prefix(conversation);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+pub(super) fn history_prefix(conversation: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(12 + conversation.len());
+    push_str(&mut key, conversation);
+    key
+}
+
+/// `due`: the time first (sign bit flipped so negative times sort first), then what.
+pub(super) fn due(due: &Due) -> Vec<u8> {
+    let mut key = time(due.at);
+    push_str(&mut key, &due.conversation);
+    match &due.what {
+        DueKind::Timer(id) => {
+            key.push(0);
+            key.extend_from_slice(&id.to_be_bytes());
+        }
+        DueKind::Effect(id) => {
+            key.push(1);
+            push_str(&mut key, id);
+        }
+    }
+    key
+}
+
+/// The first key after every entry due at or before `at`.
+pub(super) fn due_end(at: i64) -> Vec<u8> {
+    time(at.saturating_add(1))
+}
+
+fn time(at: i64) -> Vec<u8> {
+    // Flipping the sign bit maps i64 order onto unsigned byte order.
+    #[expect(clippy::cast_sign_loss, reason = "a bit reinterpretation, on purpose")]
+    let ordered = (at as u64) ^ (1 << 63);
+    ordered.to_be_bytes().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_keys_sort_by_time() {
+        let at = |t| {
+            due(&Due {
+                at: t,
+                conversation: "c".into(),
+                what: DueKind::Timer(1),
+            })
+        };
+        assert!(at(-5) < at(3));
+        assert!(at(3) < at(1_000_000));
+        assert!(at(3) < due_end(3));
+        assert!(due_end(3) <= at(4));
+    }
+
+    #[test]
+    fn ids_cannot_run_into_each_other() {
+        assert_ne!(pair("ab", "c"), pair("a", "bc"));
+        assert!(!turn("ab", 1).starts_with(&history_prefix("a")));
+    }
+}

@@ -1,0 +1,123 @@
+//! Durable state behind a narrow trait. `Store` speaks the runtime's language (conversations,
+//! turns, contacts, the de-dup and due indexes, scenario versions); `KvStore` implements it
+//! over any ordered key-value `Backend` — sled on disk (`sled.rs`, the only sled user) or
+//! memory (`memory.rs`) — and one conformance suite (`tests.rs`) runs against both.
+//!
+//! The commit protocol (docs: design/architecture.md, reliability.md §3): the side records of
+//! a step (its history turn, the contact, `seen` and due-index entries) are written first,
+//! each idempotent; the conversation record is written last, in a single insert — that insert
+//! is the moment the step happens. A crash in between leaves side records the next run of the
+//! same step rewrites; readers trust only what the conversation record says (turns up to its
+//! `last_seq`, timers and effects it lists). sled 0.34's multi-key atomic writes cost 5–6× on
+//! this machine (reference/performance.md), which is why atomicity comes from this ordering.
+//!
+//! Every value is wrapped in an envelope (format version + CRC32) checked on every read; a
+//! mismatch is `StoreError::Corrupt`, and the engine quarantines the conversation.
+
+mod backend;
+mod envelope;
+mod export;
+mod keys;
+mod kv;
+mod memory;
+mod sled;
+
+pub use backend::{Backend, TreeName};
+pub use export::{ExportError, ExportStats, export, import};
+pub use kv::KvStore;
+pub use memory::MemoryBackend;
+pub use sled::SledBackend;
+
+use crate::runtime::state::{Contact, Conversation, Turn};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The storage itself failed (I/O, a sled error). Intake must stop: never retried.
+    #[error("storage failure: {0}")]
+    Io(String),
+    /// A stored value failed its checksum or could not be decoded.
+    #[error("corrupt value in {tree} at key {key}: {reason}")]
+    Corrupt {
+        tree: &'static str,
+        key: String,
+        reason: String,
+    },
+    /// A value could not be encoded (a bug, not a storage failure).
+    #[error("cannot encode a value: {0}")]
+    Encode(String),
+}
+
+impl StoreError {
+    pub fn is_corrupt(&self) -> bool {
+        matches!(self, StoreError::Corrupt { .. })
+    }
+}
+
+/// An entry of the due index: something to do at `at` for a conversation.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Due {
+    pub at: i64,
+    pub conversation: String,
+    pub what: DueKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DueKind {
+    Timer(u64),
+    Effect(String),
+}
+
+/// Where an inbound message id was applied: the conversation and the turn.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Seen {
+    pub conversation: String,
+    pub seq: u64,
+}
+
+/// Everything one step writes. Applied by `Store::commit` in the protocol's order.
+#[derive(Clone, Debug)]
+pub struct Commit {
+    pub turn: Option<Turn>,
+    pub contact: Option<Contact>,
+    /// `(account, message id)` → where it was applied.
+    pub seen: Vec<(String, String, Seen)>,
+    pub due: Vec<Due>,
+    /// Index entries made stale by this step, removed after the commit point.
+    pub undue: Vec<Due>,
+    pub conversation: Conversation,
+}
+
+/// A stored scenario version.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScenarioVersion {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+}
+
+pub trait Store: Send + Sync + 'static {
+    fn conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError>;
+    fn contact(&self, account: &str, id: &str) -> Result<Option<Contact>, StoreError>;
+    /// The turns of a conversation with `seq <= upto`, in order.
+    fn history(&self, conversation: &str, upto: u64) -> Result<Vec<Turn>, StoreError>;
+    fn turn(&self, conversation: &str, seq: u64) -> Result<Option<Turn>, StoreError>;
+    fn seen(&self, account: &str, message_id: &str) -> Result<Option<Seen>, StoreError>;
+    /// Writes a step: side records, then the conversation record, then index clean-up.
+    fn commit(&self, commit: &Commit) -> Result<(), StoreError>;
+    /// Index entries due at or before `at`, oldest first, at most `limit`.
+    fn due(&self, at: i64, limit: usize) -> Result<Vec<Due>, StoreError>;
+    fn remove_due(&self, due: &Due) -> Result<(), StoreError>;
+    fn put_scenario(&self, version: &ScenarioVersion) -> Result<(), StoreError>;
+    fn scenario(&self, version: &str) -> Result<Option<ScenarioVersion>, StoreError>;
+    fn quarantine(&self, conversation: &str, reason: &str) -> Result<(), StoreError>;
+    fn quarantined(&self, conversation: &str) -> Result<Option<String>, StoreError>;
+    /// The ids of every stored conversation.
+    fn conversation_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// Makes every write so far durable (fsync). A failure must not be retried.
+    fn flush(&self) -> Result<(), StoreError>;
+    /// The backend, for logical export and import.
+    fn backend(&self) -> &dyn Backend;
+}
+
+#[cfg(test)]
+mod tests;

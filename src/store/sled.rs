@@ -1,0 +1,119 @@
+//! The sled 0.34.7 backend: the only module that names sled. One sled `Tree` per keyspace.
+//! Every sled error is a storage failure (`StoreError::Io`): the engine stops intake instead
+//! of retrying (reliability.md §2.4: sled's I/O errors are sticky, and a failed fsync must
+//! never be retried).
+
+use std::path::Path;
+
+use super::StoreError;
+use super::backend::{Backend, Pairs, TreeName};
+
+pub struct SledBackend {
+    db: sled::Db,
+    trees: Vec<(TreeName, sled::Tree)>,
+}
+
+fn io(error: &sled::Error) -> StoreError {
+    StoreError::Io(error.to_string())
+}
+
+impl SledBackend {
+    /// Opens (or creates) the database in `path`. sled locks the directory, so a second
+    /// process fails here instead of corrupting it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        // The background flush is only a backstop; durability points flush explicitly.
+        let db = sled::Config::new()
+            .path(path)
+            .flush_every_ms(Some(1000))
+            .open()
+            .map_err(|e| io(&e))?;
+        Self::from_db(db)
+    }
+
+    /// A throw-away database in a temporary directory (tests).
+    pub fn temporary() -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .map_err(|e| io(&e))?;
+        Self::from_db(db)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Self, StoreError> {
+        let trees = TreeName::ALL
+            .into_iter()
+            .map(|name| {
+                db.open_tree(name.as_str())
+                    .map(|tree| (name, tree))
+                    .map_err(|e| io(&e))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { db, trees })
+    }
+
+    fn tree(&self, name: TreeName) -> Result<&sled::Tree, StoreError> {
+        self.trees
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, tree)| tree)
+            .ok_or_else(|| StoreError::Io(format!("tree {} is not open", name.as_str())))
+    }
+
+    /// Bytes the database occupies on disk (for space-amplification monitoring).
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.db.size_on_disk().map_err(|e| io(&e))
+    }
+}
+
+fn pairs(
+    iter: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+) -> Result<Pairs, StoreError> {
+    iter.map(|entry| {
+        entry
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .map_err(|e| io(&e))
+    })
+    .collect()
+}
+
+impl Backend for SledBackend {
+    fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .tree(tree)?
+            .get(key)
+            .map_err(|e| io(&e))?
+            .map(|v| v.to_vec()))
+    }
+
+    fn insert(&self, tree: TreeName, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.tree(tree)?.insert(key, value).map_err(|e| io(&e))?;
+        Ok(())
+    }
+
+    fn remove(&self, tree: TreeName, key: &[u8]) -> Result<(), StoreError> {
+        self.tree(tree)?.remove(key).map_err(|e| io(&e))?;
+        Ok(())
+    }
+
+    fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<Pairs, StoreError> {
+        pairs(self.tree(tree)?.scan_prefix(prefix))
+    }
+
+    fn scan_below(&self, tree: TreeName, end: &[u8], limit: usize) -> Result<Pairs, StoreError> {
+        pairs(self.tree(tree)?.range(..end).take(limit))
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(|e| io(&e))?;
+        Ok(())
+    }
+
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        for (_, tree) in &self.trees {
+            if !tree.is_empty() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,258 @@
+//! The conformance suite: every backend must pass all of it.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::runtime::state::{Author, Message, Status, Timer};
+use crate::runtime::value::Value;
+
+fn backends() -> Vec<(&'static str, Box<dyn Store>)> {
+    vec![
+        ("memory", Box::new(KvStore::new(MemoryBackend::default()))),
+        (
+            "sled",
+            Box::new(KvStore::new(SledBackend::temporary().unwrap())),
+        ),
+    ]
+}
+
+fn conversation(id: &str, last_seq: u64) -> Conversation {
+    let mut conversation = Conversation::new(id, "facebook:acme", "u1", "demo", "v1", 10);
+    conversation.last_seq = last_seq;
+    conversation.status = Status::Ended;
+    conversation
+        .variables
+        .insert("n".into(), Value::Number(2.0));
+    conversation.timer = Some(Timer { id: 1, due_at: 99 });
+    conversation
+}
+
+fn turn(seq: u64) -> Turn {
+    Turn {
+        seq,
+        at: 5,
+        message_id: Some(format!("m{seq}")),
+        messages: vec![Message {
+            author: Author::Contact,
+            text: format!("hello {seq}"),
+            choices: vec![],
+            at: 5,
+        }],
+    }
+}
+
+fn due(at: i64, conversation: &str) -> Due {
+    Due {
+        at,
+        conversation: conversation.into(),
+        what: DueKind::Timer(1),
+    }
+}
+
+fn commit(id: &str, seq: u64) -> Commit {
+    let mut contact = Contact::new("facebook:acme", "u1", "Ada");
+    contact.fields = BTreeMap::from([("email".to_owned(), Value::text("ada@example.com"))]);
+    Commit {
+        turn: Some(turn(seq)),
+        contact: Some(contact),
+        seen: vec![(
+            "facebook:acme".into(),
+            format!("m{seq}"),
+            Seen {
+                conversation: id.into(),
+                seq,
+            },
+        )],
+        due: vec![due(100 + i64::try_from(seq).unwrap(), id)],
+        undue: vec![],
+        conversation: conversation(id, seq),
+    }
+}
+
+#[test]
+fn commits_write_every_record_and_read_them_back() {
+    for (name, store) in backends() {
+        assert_eq!(store.conversation("c1").unwrap(), None, "{name}");
+        store.commit(&commit("c1", 1)).unwrap();
+        store.commit(&commit("c1", 2)).unwrap();
+        assert_eq!(
+            store.conversation("c1").unwrap(),
+            Some(conversation("c1", 2)),
+            "{name}"
+        );
+        assert_eq!(
+            store.history("c1", 2).unwrap(),
+            vec![turn(1), turn(2)],
+            "{name}"
+        );
+        assert_eq!(store.turn("c1", 2).unwrap(), Some(turn(2)), "{name}");
+        assert_eq!(
+            store.contact("facebook:acme", "u1").unwrap().unwrap().name,
+            "Ada",
+            "{name}"
+        );
+        assert_eq!(
+            store.seen("facebook:acme", "m2").unwrap(),
+            Some(Seen {
+                conversation: "c1".into(),
+                seq: 2
+            }),
+            "{name}"
+        );
+        assert_eq!(store.seen("facebook:acme", "m9").unwrap(), None, "{name}");
+        assert_eq!(store.conversation_ids().unwrap(), ["c1"], "{name}");
+    }
+}
+
+#[test]
+fn turns_beyond_the_record_are_not_history() {
+    for (name, store) in backends() {
+        store.commit(&commit("c1", 1)).unwrap();
+        // A crash after the side records of turn 2 but before its record: turn 2 is ignored.
+        let mut side_only = commit("c1", 2);
+        side_only.conversation = conversation("c1", 1);
+        store.commit(&side_only).unwrap();
+        assert_eq!(store.history("c1", 1).unwrap(), vec![turn(1)], "{name}");
+    }
+}
+
+#[test]
+fn the_due_index_is_ordered_bounded_and_cleaned() {
+    for (name, store) in backends() {
+        for (id, at) in [("b", 300), ("a", 100), ("c", -5), ("d", 200)] {
+            let mut c = commit(id, 1);
+            c.due = vec![due(at, id)];
+            store.commit(&c).unwrap();
+        }
+        let found: Vec<i64> = store.due(200, 10).unwrap().iter().map(|d| d.at).collect();
+        assert_eq!(found, [-5, 100, 200], "{name}");
+        assert_eq!(store.due(1000, 2).unwrap().len(), 2, "{name}");
+        store.remove_due(&due(100, "a")).unwrap();
+        let mut c = commit("b", 2);
+        c.due = vec![];
+        c.undue = vec![due(300, "b")];
+        store.commit(&c).unwrap();
+        let left: Vec<String> = store
+            .due(1000, 10)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.conversation)
+            .collect();
+        assert_eq!(left, ["c", "d"], "{name}");
+    }
+}
+
+#[test]
+fn scenarios_and_quarantine() {
+    for (name, store) in backends() {
+        let version = ScenarioVersion {
+            name: "demo".into(),
+            version: "abc".into(),
+            source: "scenario demo {}".into(),
+        };
+        store.put_scenario(&version).unwrap();
+        assert_eq!(store.scenario("abc").unwrap(), Some(version), "{name}");
+        assert_eq!(store.scenario("zzz").unwrap(), None, "{name}");
+        assert_eq!(store.quarantined("c1").unwrap(), None, "{name}");
+        store.quarantine("c1", "bad checksum").unwrap();
+        assert_eq!(
+            store.quarantined("c1").unwrap().as_deref(),
+            Some("bad checksum"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_value_is_reported_never_decoded() {
+    for (name, store) in backends() {
+        store.commit(&commit("c1", 1)).unwrap();
+        let key = keys::conversation("c1");
+        let mut bytes = store
+            .backend()
+            .get(TreeName::Conversations, &key)
+            .unwrap()
+            .unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x01;
+        store
+            .backend()
+            .insert(TreeName::Conversations, &key, &bytes)
+            .unwrap();
+        let error = store.conversation("c1").unwrap_err();
+        assert!(error.is_corrupt(), "{name}: {error}");
+        assert!(error.to_string().contains("checksum"), "{name}: {error}");
+    }
+}
+
+#[test]
+fn export_then_import_restores_everything_and_refuses_damage() {
+    for (name, store) in backends() {
+        store.commit(&commit("c1", 1)).unwrap();
+        store.commit(&commit("c2", 1)).unwrap();
+        store.quarantine("c3", "reason").unwrap();
+        let mut backup = Vec::new();
+        let stats = export(store.backend(), &mut backup).unwrap();
+        // 2 conversations, 2 turns, 1 contact and 1 seen entry (both commits share them),
+        // 2 due entries, 1 quarantine entry.
+        assert_eq!(stats.records, 2 + 2 + 1 + 1 + 2 + 1, "{name}");
+
+        let restored = KvStore::new(MemoryBackend::default());
+        import(restored.backend(), &mut backup.as_slice()).unwrap();
+        assert_eq!(
+            restored.conversation("c2").unwrap(),
+            store.conversation("c2").unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            restored.history("c1", 9).unwrap(),
+            store.history("c1", 9).unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            restored.due(1000, 10).unwrap(),
+            store.due(1000, 10).unwrap(),
+            "{name}"
+        );
+
+        let again = import(restored.backend(), &mut backup.as_slice()).unwrap_err();
+        assert!(matches!(again, ExportError::NotEmpty), "{name}");
+
+        let tampered = String::from_utf8(backup.clone())
+            .unwrap()
+            .replace("hello 1", "hello 9");
+        let error = import(
+            KvStore::new(MemoryBackend::default()).backend(),
+            &mut tampered.as_bytes(),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("checksum"), "{name}: {error}");
+        let truncated = &backup[..backup.len() / 2];
+        assert!(
+            import(
+                KvStore::new(MemoryBackend::default()).backend(),
+                &mut &truncated[..]
+            )
+            .is_err(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn sled_keeps_flushed_writes_across_reopening() {
+    let dir = std::env::temp_dir().join(format!("scenarist-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        let store = KvStore::new(SledBackend::open(&dir).unwrap());
+        store.commit(&commit("c1", 1)).unwrap();
+        store.flush().unwrap();
+    }
+    let store = KvStore::new(SledBackend::open(&dir).unwrap());
+    assert_eq!(
+        store.conversation("c1").unwrap(),
+        Some(conversation("c1", 1))
+    );
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
