@@ -45,6 +45,9 @@ pub struct Config {
     pub accounts: BTreeMap<String, Account>,
     #[serde(default)]
     pub zendesk: Zendesk,
+    /// When an acknowledged message is on disk.
+    #[serde(default)]
+    pub durability: DurabilityConfig,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -53,6 +56,40 @@ fn default_data_dir() -> PathBuf {
 
 fn default_scenarios() -> PathBuf {
     PathBuf::from(".")
+}
+
+/// The flush policy (see `runtime::durability` for the promise each one makes).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DurabilityConfig {
+    #[serde(default)]
+    pub flush: FlushMode,
+    /// Group commit: the longest a write waits for the flush that makes it durable.
+    #[serde(default = "default_interval")]
+    pub interval_ms: u64,
+}
+
+impl Default for DurabilityConfig {
+    fn default() -> Self {
+        Self {
+            flush: FlushMode::GroupCommit,
+            interval_ms: default_interval(),
+        }
+    }
+}
+
+fn default_interval() -> u64 {
+    5
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FlushMode {
+    /// fsync before acknowledging each message.
+    EveryMessage,
+    /// One fsync every `interval_ms` covers every message written before it.
+    #[default]
+    GroupCommit,
 }
 
 /// The type of a contact field.

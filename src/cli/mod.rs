@@ -7,6 +7,7 @@
     reason = "the CLI reports its own failures on stderr"
 )]
 
+mod chat;
 mod fmt;
 mod graph;
 mod lint;
@@ -62,6 +63,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Check scenarios for errors and risky constructs.
     Lint(lint::LintArgs),
+    /// Talk to a scenario in the terminal (the conversation is kept between runs).
+    Chat(chat::ChatArgs),
     /// Rewrite scenarios in the canonical layout (or check that they are).
     Fmt(fmt::FmtArgs),
     /// Draw the step graph of a scenario (Mermaid or Graphviz DOT).
@@ -105,6 +108,7 @@ pub fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Lint(args) => lint::run(args, &cli.global),
+        Command::Chat(args) => chat::run(args, &cli.global),
         Command::Fmt(args) => fmt::run(args, &cli.global),
         Command::Graph(args) => graph::run(args, &cli.global),
     };

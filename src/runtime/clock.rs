@@ -76,6 +76,27 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// The system clock moved forward by an offset that only grows: `scenarist chat` uses it so
+/// that `/wait 15m` makes a timeout due without waiting for it.
+#[derive(Debug, Default)]
+pub struct OffsetClock {
+    offset: AtomicI64,
+}
+
+impl OffsetClock {
+    pub fn advance(&self, millis: i64) {
+        self.offset.fetch_add(millis, Ordering::SeqCst);
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> i64 {
+        SystemClock
+            .now()
+            .saturating_add(self.offset.load(Ordering::SeqCst))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

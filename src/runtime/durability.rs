@@ -14,13 +14,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use serde::Deserialize;
 use tokio::sync::{Mutex, Notify, watch};
 
 use crate::store::{Store, StoreError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlushPolicy {
     EveryMessage,
     GroupCommit { interval_ms: u64 },
@@ -29,6 +27,17 @@ pub enum FlushPolicy {
 impl Default for FlushPolicy {
     fn default() -> Self {
         FlushPolicy::GroupCommit { interval_ms: 5 }
+    }
+}
+
+impl From<crate::config::DurabilityConfig> for FlushPolicy {
+    fn from(config: crate::config::DurabilityConfig) -> Self {
+        match config.flush {
+            crate::config::FlushMode::EveryMessage => FlushPolicy::EveryMessage,
+            crate::config::FlushMode::GroupCommit => FlushPolicy::GroupCommit {
+                interval_ms: config.interval_ms,
+            },
+        }
     }
 }
 

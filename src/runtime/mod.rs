@@ -12,11 +12,12 @@ pub mod engine;
 pub mod eval;
 pub mod interpreter;
 pub mod program;
+pub mod setup;
 pub mod state;
 pub mod validate;
 pub mod value;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use dispatch::MAX_ATTEMPTS;
 pub use durability::FlushPolicy;
 pub use engine::{Engine, EngineError, EngineOptions, Inbound, Outcome, Reply};

@@ -59,6 +59,21 @@ pub fn parse(file: &SourceFile) -> Result<Parsed, Diagnostic> {
     })
 }
 
+/// A duration as written in scenarios (`15m`, `1h30m`, `45s`, `2d`), in seconds.
+pub fn parse_duration_text(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let well_formed = text.ends_with(['s', 'm', 'h', 'd'])
+        && text.starts_with(|c: char| c.is_ascii_digit())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, 's' | 'm' | 'h' | 'd'));
+    if well_formed {
+        lower::parse_duration(text)
+    } else {
+        None
+    }
+}
+
 /// Turns the bytes of a file into a `SourceFile`, with a diagnostic when they cannot be a
 /// scenario (too large, not UTF-8, binary). The returned file is always renderable: invalid
 /// bytes are replaced so that the diagnostic can show where they are.

@@ -1,0 +1,315 @@
+//! `scenarist chat`: talk to a scenario in the terminal. One conversation, kept in sled in
+//! `--data DIR`: quit, come back, and it resumes where it waited. Lines starting with `/`
+//! are commands (`/help`); everything else is a message from you, the contact. Works the
+//! same with a pipe as stdin, so it can be scripted; the prompt is shown only on a terminal.
+#![expect(clippy::print_stdout, reason = "chat is a terminal program")]
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::io::AsyncBufReadExt as _;
+
+use super::lint::load_workspace;
+use super::{ExitStatus, GlobalArgs, output};
+use crate::actions::exec::BuiltinActions;
+use crate::runtime::clock::OffsetClock;
+use crate::runtime::engine::{Engine, EngineOptions, Inbound};
+use crate::runtime::setup::{LoadError, load_scenarios};
+use crate::runtime::state::{Author, Input, Status};
+use crate::runtime::{Clock, FlushPolicy};
+use crate::store::{KvStore, SledBackend, Store};
+use crate::syntax::parse_duration_text;
+
+#[derive(Debug, clap::Args)]
+pub struct ChatArgs {
+    /// The scenario to talk to.
+    pub file: PathBuf,
+    /// The workspace config (contact fields, teams…); default: the example config.
+    #[arg(long, env = "SCENARIST_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the conversation is kept.
+    #[arg(long, default_value = "scenarist-data/chat")]
+    pub data: PathBuf,
+    /// Your name, as the channel would give it.
+    #[arg(long, default_value = "Ada Lovelace")]
+    pub name: String,
+}
+
+const ACCOUNT: &str = "chat:terminal";
+const HELP: &str = "Type a message to answer the bot. Commands:
+  /wait 15m        let time pass (fires timeouts)
+  /history         the whole conversation so far
+  /advisor TEXT    write as an advisor (the bot goes silent)
+  /team NAME       route the conversation to a team, as an advisor would
+  /return [STEP]   hand the conversation back to the bot (at STEP or the start)
+  /close           close the conversation
+  /quit            leave (the conversation is kept; run chat again to resume)";
+
+pub(super) fn run(args: &ChatArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let workspace = match load_workspace(args.config.as_deref())? {
+        Ok(workspace) => workspace,
+        Err(report) => {
+            output::write_reports(
+                &mut std::io::stdout().lock(),
+                &[report],
+                output::Format::Human,
+                global.color_stdout(),
+            )?;
+            return Ok(ExitStatus::Failure);
+        }
+    };
+    let scenario = match load_scenarios(&workspace, std::slice::from_ref(&args.file)) {
+        Ok(mut loaded) => loaded.pop().context("no scenario file given")?,
+        Err(LoadError::Invalid(reports)) => {
+            println!("This scenario has errors; fix them first:\n");
+            output::write_reports(
+                &mut std::io::stdout().lock(),
+                &reports,
+                output::Format::Human,
+                global.color_stdout(),
+            )?;
+            return Ok(ExitStatus::Failure);
+        }
+        Err(LoadError::Io(error)) => return Err(error.into()),
+    };
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("cannot create {}", args.data.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(chat(args, &scenario.source, &scenario.name))
+}
+
+async fn chat(args: &ChatArgs, source: &str, name: &str) -> anyhow::Result<ExitStatus> {
+    let backend = SledBackend::open(&args.data).with_context(|| {
+        format!(
+            "cannot open the conversation store in {} (is another chat using it?)",
+            args.data.display()
+        )
+    })?;
+    let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
+    let clock = Arc::new(OffsetClock::default());
+    let options = EngineOptions {
+        flush: FlushPolicy::EveryMessage,
+        default_scenario: Some(name.to_owned()),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::new(
+        store,
+        Arc::clone(&clock) as Arc<dyn Clock>,
+        Arc::new(BuiltinActions),
+        options,
+    );
+    engine.publish(source)?;
+    let id = format!("chat:{name}");
+    let mut chat = Chat {
+        engine,
+        clock,
+        id,
+        contact_name: args.name.clone(),
+        shown: 0,
+        sent: 0,
+    };
+    chat.greet()?;
+
+    let interactive = std::io::stdin().is_terminal();
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        if interactive {
+            use std::io::Write as _;
+            print!("you> ");
+            std::io::stdout().flush()?;
+        }
+        let line = tokio::select! {
+            line = lines.next_line() => line?,
+            () = tokio::time::sleep(Duration::from_secs(1)), if interactive => {
+                // Real time passes in a terminal: fire what became due.
+                chat.settle().await?;
+                continue;
+            }
+        };
+        let Some(line) = line else { break };
+        if !chat.command(line.trim()).await? {
+            break;
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+struct Chat {
+    engine: Engine,
+    clock: Arc<OffsetClock>,
+    id: String,
+    contact_name: String,
+    /// The last history turn shown.
+    shown: u64,
+    sent: u64,
+}
+
+impl Chat {
+    fn greet(&mut self) -> anyhow::Result<()> {
+        match self.engine.conversation(&self.id)? {
+            None => println!("New conversation. Say something to start; /help for commands."),
+            Some(conversation) => {
+                self.shown = conversation.last_seq;
+                self.sent = conversation.last_seq;
+                let waiting = match &conversation.status {
+                    Status::Answer { at, .. } => {
+                        format!("waiting for your answer in step `{}`", at.step)
+                    }
+                    Status::Action { .. } => "waiting for an action to finish".to_owned(),
+                    Status::WithAdvisor => {
+                        "with an advisor (/return hands it back to the bot)".to_owned()
+                    }
+                    Status::Ended => "ended (a new message starts over)".to_owned(),
+                    Status::Fresh => "not started".to_owned(),
+                };
+                println!("Resuming the conversation: {waiting}.");
+                let history = self.engine.history(&conversation)?;
+                if let Some(last) = history.iter().rev().find(|t| t.replies().next().is_some()) {
+                    for message in last.replies() {
+                        print_bot(&message.text, &message.choices);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one line; `false` to stop.
+    async fn command(&mut self, line: &str) -> anyhow::Result<bool> {
+        let (command, rest) = line
+            .split_once(' ')
+            .map_or((line, ""), |(c, r)| (c, r.trim()));
+        let input = match command {
+            "" => return Ok(true),
+            "/quit" | "/exit" => return Ok(false),
+            "/help" => {
+                println!("{HELP}");
+                return Ok(true);
+            }
+            "/history" => {
+                self.history()?;
+                return Ok(true);
+            }
+            "/wait" => {
+                let Some(seconds) = parse_duration_text(rest) else {
+                    println!("(write a duration such as /wait 15m, /wait 30s or /wait 1h30m)");
+                    return Ok(true);
+                };
+                self.clock
+                    .advance(i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX));
+                println!("({rest} later)");
+                self.settle().await?;
+                return Ok(true);
+            }
+            "/advisor" => {
+                self.sent += 1;
+                Input::Advisor {
+                    message_id: format!("advisor-{}", self.sent),
+                    advisor_id: "a1".into(),
+                    advisor_name: "Advisor".into(),
+                    text: rest.into(),
+                }
+            }
+            "/team" if !rest.is_empty() => Input::Team { team: rest.into() },
+            "/return" => Input::ReturnToBot {
+                step: (!rest.is_empty()).then(|| rest.to_owned()),
+            },
+            "/close" => Input::Close,
+            other if other.starts_with('/') => {
+                println!("(unknown command {other}; /help lists them)");
+                return Ok(true);
+            }
+            _ => {
+                self.send(line).await?;
+                return Ok(true);
+            }
+        };
+        if self.engine.conversation(&self.id)?.is_none() {
+            println!("(there is no conversation yet: say something first)");
+            return Ok(true);
+        }
+        self.engine.apply(&self.id, input).await?;
+        self.settle().await?;
+        Ok(true)
+    }
+
+    async fn send(&mut self, text: &str) -> anyhow::Result<()> {
+        self.sent += 1;
+        let inbound = Inbound {
+            account: ACCOUNT.into(),
+            conversation: self.id.clone(),
+            message_id: format!("chat-{}-{}", self.clock.now(), self.sent),
+            contact_id: "you".into(),
+            contact_name: self.contact_name.clone(),
+            text: text.to_owned(),
+            ..Inbound::default()
+        };
+        let outcome = self.engine.handle(inbound).await?;
+        self.shown = self.shown.max(outcome.seq);
+        for reply in &outcome.replies {
+            print_bot(&reply.text, &reply.choices);
+        }
+        self.settle().await
+    }
+
+    /// Fires due timers and actions, then shows what they said.
+    async fn settle(&mut self) -> anyhow::Result<()> {
+        self.engine.settle(16).await?;
+        let Some(conversation) = self.engine.conversation(&self.id)? else {
+            return Ok(());
+        };
+        if conversation.last_seq <= self.shown {
+            return Ok(());
+        }
+        for turn in self
+            .engine
+            .history(&conversation)?
+            .iter()
+            .filter(|t| t.seq > self.shown)
+        {
+            for message in &turn.messages {
+                match &message.author {
+                    Author::Bot => print_bot(&message.text, &message.choices),
+                    Author::System => println!("  ({})", message.text),
+                    Author::Contact | Author::Advisor { .. } => {}
+                }
+            }
+        }
+        self.shown = conversation.last_seq;
+        Ok(())
+    }
+
+    fn history(&self) -> anyhow::Result<()> {
+        let Some(conversation) = self.engine.conversation(&self.id)? else {
+            println!("(no conversation yet)");
+            return Ok(());
+        };
+        for turn in self.engine.history(&conversation)? {
+            for message in &turn.messages {
+                let time = crate::runtime::clock::iso8601(message.at);
+                let who = match &message.author {
+                    Author::Contact => "you".to_owned(),
+                    Author::Bot => "bot".to_owned(),
+                    Author::Advisor { name, .. } => name.clone(),
+                    Author::System => "--".to_owned(),
+                };
+                println!("{time} {who}: {}", message.text);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn print_bot(text: &str, choices: &[String]) {
+    for line in text.lines() {
+        println!("bot: {line}");
+    }
+    for (i, choice) in choices.iter().enumerate() {
+        println!("     [{}] {choice}", i + 1);
+    }
+}
