@@ -12,5 +12,6 @@ mod docs;
 mod fmt;
 mod lint_fixtures;
 mod robustness;
+mod runtime;
 mod scenarios;
 mod support;

@@ -363,7 +363,7 @@ impl<'p> Machine<'p> {
             ActionOutcome::Failed(reason) => {
                 self.note(&format!("{} failed: {reason}", call.action));
                 if let Some(target) = &call.on_error {
-                    self.jump(target)
+                    self.jump(target);
                 } else {
                     self.error(format!(
                         "{} failed and the scenario says nothing about it",
