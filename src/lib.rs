@@ -13,6 +13,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod fmt;
 pub mod graph;
+pub mod harness;
 mod hex;
 pub mod lint;
 pub mod runtime;

@@ -12,6 +12,7 @@ mod fmt;
 mod graph;
 mod lint;
 mod output;
+mod test;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -67,6 +68,8 @@ pub enum Command {
     Chat(chat::ChatArgs),
     /// Rewrite scenarios in the canonical layout (or check that they are).
     Fmt(fmt::FmtArgs),
+    /// Run transcript tests (`*.test.yaml`): messages in, expected replies out.
+    Test(test::TestArgs),
     /// Draw the step graph of a scenario (Mermaid or Graphviz DOT).
     Graph(graph::GraphArgs),
 }
@@ -111,6 +114,7 @@ pub fn main() -> ExitCode {
         Command::Chat(args) => chat::run(args, &cli.global),
         Command::Fmt(args) => fmt::run(args, &cli.global),
         Command::Graph(args) => graph::run(args, &cli.global),
+        Command::Test(args) => test::run(args, &cli.global),
     };
     match result {
         Ok(status) => status.into(),

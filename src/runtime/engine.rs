@@ -91,6 +91,8 @@ pub struct EngineOptions {
     pub routes: HashMap<String, String>,
     /// The scenario for accounts without a route (`chat`, `scenarist test`).
     pub default_scenario: Option<String>,
+    /// Receives what every applied input ran (coverage reports of `scenarist test`).
+    pub trace: Option<Arc<Mutex<Vec<Trace>>>>,
 }
 
 #[derive(Clone)]
@@ -246,7 +248,7 @@ impl Engine {
             Err(error) if error.is_corrupt() => return Err(self.quarantine(id, &error)),
             Err(error) => return Err(self.storage(&error)),
         };
-        let (conversation, contact, input) = match request {
+        let (conversation, contact, stored_contact, input) = match request {
             Request::Contact(inbound) => {
                 if let Some(outcome) = self.duplicate(existing.as_ref(), &inbound)? {
                     return Ok(Some(outcome));
@@ -256,8 +258,11 @@ impl Engine {
             Request::Other(input) => {
                 let conversation =
                     existing.ok_or_else(|| EngineError::UnknownConversation(id.to_owned()))?;
-                let contact = self.load_contact(&conversation.account, &conversation.contact)?;
-                (conversation, contact, input)
+                let stored = self.load_contact(&conversation.account, &conversation.contact)?;
+                let contact = stored.clone().unwrap_or_else(|| {
+                    Contact::new(&conversation.account, &conversation.contact, "")
+                });
+                (conversation, contact, stored, input)
             }
         };
         let program = self
@@ -266,7 +271,6 @@ impl Engine {
             .version(store, &conversation.version)
             .map_err(EngineError::Scenario)?;
         let before = conversation.clone();
-        let contact_before = contact.clone();
         let now = self.inner.clock.now();
         let Some(transition) = interpreter::apply(&program, conversation, contact, &input, now)
         else {
@@ -275,7 +279,10 @@ impl Engine {
         for error in &transition.errors {
             tracing::error!(conversation = id, scenario = %program.name, "{error}");
         }
-        let commit = commit_of(&before, &contact_before, &transition, &input);
+        if let Some(sink) = &self.inner.options.trace {
+            lock(sink).extend(transition.trace.iter().cloned());
+        }
+        let commit = commit_of(&before, stored_contact.as_ref(), &transition, &input);
         let immediate = commit.due.iter().any(|d| d.at <= now);
         store.commit(&commit).map_err(|e| self.storage(&e))?;
         self.inner
@@ -331,7 +338,7 @@ impl Engine {
         &self,
         existing: Option<Conversation>,
         inbound: Inbound,
-    ) -> Result<(Conversation, Contact, Input), EngineError> {
+    ) -> Result<(Conversation, Contact, Option<Contact>, Input), EngineError> {
         let now = self.inner.clock.now();
         let mut conversation = if let Some(conversation) = existing {
             conversation
@@ -352,7 +359,10 @@ impl Engine {
                 conversation.version.clone_from(&program.version);
             }
         }
-        let mut contact = self.load_contact(&inbound.account, &inbound.contact_id)?;
+        let stored = self.load_contact(&inbound.account, &inbound.contact_id)?;
+        let mut contact = stored
+            .clone()
+            .unwrap_or_else(|| Contact::new(&inbound.account, &inbound.contact_id, ""));
         if !inbound.contact_name.is_empty() {
             contact.name = inbound.contact_name;
         }
@@ -361,7 +371,7 @@ impl Engine {
             message_id: inbound.message_id,
             text: inbound.text,
         };
-        Ok((conversation, contact, input))
+        Ok((conversation, contact, stored, input))
     }
 
     fn newest_for(&self, account: &str) -> Result<Arc<Program>, EngineError> {
@@ -378,14 +388,14 @@ impl Engine {
         })
     }
 
-    fn load_contact(&self, account: &str, id: &str) -> Result<Contact, EngineError> {
+    /// The stored contact record, if any.
+    fn load_contact(&self, account: &str, id: &str) -> Result<Option<Contact>, EngineError> {
         match self.inner.store.contact(account, id) {
-            Ok(Some(contact)) => Ok(contact),
-            Ok(None) => Ok(Contact::new(account, id, "")),
+            Ok(contact) => Ok(contact),
             // A corrupt contact record is not worth stopping a conversation for: start anew.
             Err(error) if error.is_corrupt() => {
                 tracing::error!(account, contact = id, %error, "corrupt contact record replaced");
-                Ok(Contact::new(account, id, ""))
+                Ok(None)
             }
             Err(error) => Err(self.storage(&error)),
         }
@@ -430,7 +440,7 @@ impl Engine {
 /// The side records and the record of a transition.
 fn commit_of(
     before: &Conversation,
-    contact_before: &Contact,
+    stored_contact: Option<&Contact>,
     transition: &Transition,
     input: &Input,
 ) -> Commit {
@@ -483,7 +493,7 @@ fn commit_of(
     };
     Commit {
         turn: Some(transition.turn.clone()),
-        contact: (transition.contact != *contact_before).then(|| transition.contact.clone()),
+        contact: (Some(&transition.contact) != stored_contact).then(|| transition.contact.clone()),
         seen,
         due,
         undue,

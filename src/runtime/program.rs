@@ -13,6 +13,7 @@ use crate::ast::{
     AskOptionKind, Block, Expr, ExprKind, Jump, JumpKind, Path, Scenario, Stmt, StmtKind, Text,
     TextPart, Validator,
 };
+use crate::source::Span;
 
 /// A scenario ready to run.
 #[derive(Debug)]
@@ -21,7 +22,7 @@ pub struct Program {
     /// The hash of the source this program was compiled from.
     pub version: String,
     pub start: String,
-    steps: HashMap<String, Vec<Instr>>,
+    steps: HashMap<String, Code>,
     regexes: HashMap<String, Regex>,
 }
 
@@ -123,9 +124,13 @@ impl Program {
             regexes: HashMap::new(),
         };
         for step in scenario.steps() {
-            let mut code = Vec::new();
+            let mut code = Code::default();
             compile_block(&step.body, &mut code, &mut program.regexes).map_err(&fail)?;
-            code.push(Instr::FellOff);
+            let close = Span::new(
+                step.body.span.end.saturating_sub(1) as usize,
+                step.body.span.end as usize,
+            );
+            code.push(Instr::FellOff, close);
             program.steps.insert(step.name.text.clone(), code);
         }
         if !program.steps.contains_key(&program.start) {
@@ -138,7 +143,22 @@ impl Program {
     }
 
     pub fn instr(&self, step: &str, index: u32) -> Option<&Instr> {
-        self.steps.get(step)?.get(index as usize)
+        self.steps.get(step)?.instrs.get(index as usize)
+    }
+
+    /// Where in the source an instruction comes from.
+    pub fn span(&self, step: &str, index: u32) -> Option<Span> {
+        self.steps.get(step)?.spans.get(index as usize).copied()
+    }
+
+    /// The instructions of a step, with their indexes (for coverage).
+    pub fn instructions(&self, step: &str) -> impl Iterator<Item = (u32, &Instr)> {
+        self.steps.get(step).into_iter().flat_map(|code| {
+            code.instrs
+                .iter()
+                .enumerate()
+                .map(|(i, instr)| (u32::try_from(i).unwrap_or(u32::MAX), instr))
+        })
     }
 
     pub fn has_step(&self, step: &str) -> bool {
@@ -159,41 +179,58 @@ impl Program {
 
 type Regexes = HashMap<String, Regex>;
 
-fn compile_block(
-    block: &Block,
-    code: &mut Vec<Instr>,
-    regexes: &mut Regexes,
-) -> Result<(), String> {
+/// A step's instructions and the source span of each.
+#[derive(Debug, Default)]
+struct Code {
+    instrs: Vec<Instr>,
+    spans: Vec<Span>,
+}
+
+impl Code {
+    fn push(&mut self, instr: Instr, span: Span) {
+        self.instrs.push(instr);
+        self.spans.push(span);
+    }
+
+    fn len(&self) -> usize {
+        self.instrs.len()
+    }
+}
+
+fn compile_block(block: &Block, code: &mut Code, regexes: &mut Regexes) -> Result<(), String> {
     for stmt in &block.statements {
         compile_stmt(stmt, code, regexes)?;
     }
     Ok(())
 }
 
-fn here(code: &[Instr]) -> u32 {
+fn here(code: &Code) -> u32 {
     u32::try_from(code.len()).unwrap_or(u32::MAX)
 }
 
-fn compile_stmt(stmt: &Stmt, code: &mut Vec<Instr>, regexes: &mut Regexes) -> Result<(), String> {
+fn compile_stmt(stmt: &Stmt, code: &mut Code, regexes: &mut Regexes) -> Result<(), String> {
     match &stmt.kind {
         StmtKind::Say(text) => {
             collect_text_regexes(text, regexes)?;
-            code.push(Instr::Say(text.clone()));
+            code.push(Instr::Say(text.clone()), stmt.span);
         }
         StmtKind::Set { name, value } => {
             collect_regexes(value, regexes)?;
-            code.push(Instr::Set {
-                name: name.text.clone(),
-                value: value.clone(),
-            });
+            code.push(
+                Instr::Set {
+                    name: name.text.clone(),
+                    value: value.clone(),
+                },
+                stmt.span,
+            );
         }
-        StmtKind::Goto(name) => code.push(Instr::Goto(name.text.clone())),
+        StmtKind::Goto(name) => code.push(Instr::Goto(name.text.clone()), stmt.span),
         StmtKind::RouteTeam(text) => {
             let team = text.as_literal().ok_or("a team name is computed")?;
-            code.push(Instr::RouteTeam(team));
+            code.push(Instr::RouteTeam(team), stmt.span);
         }
-        StmtKind::Handoff => code.push(Instr::Handoff),
-        StmtKind::End => code.push(Instr::End),
+        StmtKind::Handoff => code.push(Instr::Handoff, stmt.span),
+        StmtKind::End => code.push(Instr::End, stmt.span),
         StmtKind::If(if_stmt) => {
             // if c1 {A} else if c2 {B} else {C}:
             //   JumpUnless c1 → L1; A; Jump → END; L1: JumpUnless c2 → L2; B; Jump → END; L2: C; END:
@@ -201,15 +238,18 @@ fn compile_stmt(stmt: &Stmt, code: &mut Vec<Instr>, regexes: &mut Regexes) -> Re
             for branch in &if_stmt.branches {
                 collect_regexes(&branch.condition, regexes)?;
                 let test = code.len();
-                code.push(Instr::JumpUnless {
-                    condition: branch.condition.clone(),
-                    target: 0,
-                });
+                code.push(
+                    Instr::JumpUnless {
+                        condition: branch.condition.clone(),
+                        target: 0,
+                    },
+                    branch.condition.span,
+                );
                 compile_block(&branch.body, code, regexes)?;
                 to_end.push(code.len());
-                code.push(Instr::Jump(0));
+                code.push(Instr::Jump(0), stmt.span);
                 let next = here(code);
-                if let Some(Instr::JumpUnless { target, .. }) = code.get_mut(test) {
+                if let Some(Instr::JumpUnless { target, .. }) = code.instrs.get_mut(test) {
                     *target = next;
                 }
             }
@@ -218,7 +258,7 @@ fn compile_stmt(stmt: &Stmt, code: &mut Vec<Instr>, regexes: &mut Regexes) -> Re
             }
             let end = here(code);
             for index in to_end {
-                if let Some(Instr::Jump(target)) = code.get_mut(index) {
+                if let Some(Instr::Jump(target)) = code.instrs.get_mut(index) {
                     *target = end;
                 }
             }
@@ -255,22 +295,25 @@ fn compile_stmt(stmt: &Stmt, code: &mut Vec<Instr>, regexes: &mut Regexes) -> Re
             if !instr.choices.is_empty() {
                 instr.check = Check::Choice;
             }
-            code.push(Instr::Ask(Box::new(instr)));
+            code.push(Instr::Ask(Box::new(instr)), stmt.span);
         }
         StmtKind::Call(call) => {
             for argument in &call.arguments {
                 collect_regexes(&argument.value, regexes)?;
             }
-            code.push(Instr::Call(Box::new(CallInstr {
-                action: call.action.text.clone(),
-                arguments: call
-                    .arguments
-                    .iter()
-                    .map(|a| (a.name.text.clone(), a.value.clone()))
-                    .collect(),
-                result: call.result.as_ref().map(|n| n.text.clone()),
-                on_error: call.on_error.as_ref().map(target),
-            })));
+            code.push(
+                Instr::Call(Box::new(CallInstr {
+                    action: call.action.text.clone(),
+                    arguments: call
+                        .arguments
+                        .iter()
+                        .map(|a| (a.name.text.clone(), a.value.clone()))
+                        .collect(),
+                    result: call.result.as_ref().map(|n| n.text.clone()),
+                    on_error: call.on_error.as_ref().map(target),
+                })),
+                stmt.span,
+            );
         }
     }
     Ok(())

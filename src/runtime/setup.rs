@@ -67,6 +67,6 @@ pub fn options(workspace: &Workspace) -> EngineOptions {
     EngineOptions {
         flush: workspace.config.durability.into(),
         routes,
-        default_scenario: None,
+        ..EngineOptions::default()
     }
 }
