@@ -6,6 +6,7 @@
 //! findings and their renderers; `cli` is the edge.
 
 pub mod actions;
+pub mod api;
 pub mod ast;
 pub mod check;
 pub mod cli;

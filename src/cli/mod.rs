@@ -12,6 +12,8 @@ mod fmt;
 mod graph;
 mod lint;
 mod output;
+mod pipe;
+mod store;
 mod test;
 
 use std::io::IsTerminal as _;
@@ -68,6 +70,10 @@ pub enum Command {
     Chat(chat::ChatArgs),
     /// Rewrite scenarios in the canonical layout (or check that they are).
     Fmt(fmt::FmtArgs),
+    /// Run scenarios over stdin/stdout: one inbound message (JSON) in, one answer out, per line.
+    Pipe(pipe::PipeArgs),
+    /// Back up or restore the conversation store.
+    Store(store::StoreArgs),
     /// Run transcript tests (`*.test.yaml`): messages in, expected replies out.
     Test(test::TestArgs),
     /// Draw the step graph of a scenario (Mermaid or Graphviz DOT).
@@ -114,6 +120,8 @@ pub fn main() -> ExitCode {
         Command::Chat(args) => chat::run(args, &cli.global),
         Command::Fmt(args) => fmt::run(args, &cli.global),
         Command::Graph(args) => graph::run(args, &cli.global),
+        Command::Pipe(args) => pipe::run(args, &cli.global),
+        Command::Store(args) => store::run(args, &cli.global),
         Command::Test(args) => test::run(args, &cli.global),
     };
     match result {

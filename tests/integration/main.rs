@@ -8,6 +8,7 @@
 )]
 
 mod cli;
+mod crash;
 mod docs;
 mod fmt;
 mod lint_fixtures;

@@ -1,0 +1,74 @@
+//! The JSON shapes exchanged with channels: an inbound contact message and the answer to it.
+//! `scenarist pipe` speaks them over stdin/stdout, one per line; the HTTP service speaks the
+//! same bodies. Keep both in step with `schemas/openapi.yaml` when it exists.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::engine::{Inbound, Outcome, Reply};
+use crate::runtime::value::from_json;
+
+/// `{"account": "facebook:acme", "conversation": "c-123", "message_id": "m-1",
+///   "contact": {"id": "u-9", "name": "Ada Lovelace", "fields": {"email": null}},
+///   "text": "Hello", "sent_at": "2026-11-28T10:00:00Z"}`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundMessage {
+    pub account: String,
+    pub conversation: String,
+    pub message_id: String,
+    pub contact: ContactInfo,
+    pub text: String,
+    /// When the contact sent it (informative; the runtime's clock orders the history).
+    #[serde(default)]
+    pub sent_at: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInfo {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// Contact fields the channel knows; `null` means unknown and changes nothing.
+    #[serde(default)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+impl From<InboundMessage> for Inbound {
+    fn from(message: InboundMessage) -> Self {
+        Inbound {
+            account: message.account,
+            conversation: message.conversation,
+            message_id: message.message_id,
+            contact_id: message.contact.id,
+            contact_name: message.contact.name,
+            fields: message.contact.fields.iter().filter_map(|(k, v)| from_json(v).map(|v| (k.clone(), v))).collect(),
+            text: message.text,
+        }
+    }
+}
+
+/// `{"conversation": "c-123", "replies": [{"text": "…", "choices": []}], "status": "waiting",
+///   "team": null, "duplicate": false}`
+#[derive(Clone, Debug, Serialize)]
+pub struct Answer {
+    pub conversation: String,
+    pub replies: Vec<Reply>,
+    pub status: &'static str,
+    pub team: Option<String>,
+    pub duplicate: bool,
+}
+
+impl From<Outcome> for Answer {
+    fn from(outcome: Outcome) -> Self {
+        Answer {
+            conversation: outcome.conversation,
+            replies: outcome.replies,
+            status: outcome.status,
+            team: outcome.team,
+            duplicate: outcome.duplicate,
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! `scenarist pipe`: the runtime over stdin and stdout, for scripts and tests. Each input
+//! line is an inbound message (the JSON of `POST /v1/messages`); each output line is its
+//! answer, written once the message is durable, with the `message_id` it answers. Messages
+//! of different conversations run concurrently (answers come in completion order); timers
+//! and actions run in the background. At the end of the input, everything due is run and
+//! the store flushed.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::json;
+use tokio::io::AsyncBufReadExt as _;
+
+use super::lint::load_workspace;
+use super::{ExitStatus, GlobalArgs, output};
+use crate::actions::exec::BuiltinActions;
+use crate::api::{Answer, InboundMessage};
+use crate::runtime::engine::{Engine, EngineOptions};
+use crate::runtime::setup::{LoadError, load_scenarios, options};
+use crate::runtime::{Clock, FlushPolicy, SystemClock};
+use crate::store::{KvStore, SledBackend, Store};
+
+#[derive(Debug, clap::Args)]
+pub struct PipeArgs {
+    /// Scenario files or folders; the config's accounts say which runs where.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, env = "SCENARIST_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The data directory (sled).
+    #[arg(long, default_value = "scenarist-data")]
+    pub data: PathBuf,
+    /// Run every account's messages on this scenario (by name), whatever the config says.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Override the config's flush policy: `every-message` or `group-commit`.
+    #[arg(long, value_parser = ["every-message", "group-commit"])]
+    pub flush: Option<String>,
+}
+
+pub(super) fn run(args: &PipeArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let workspace = match load_workspace(args.config.as_deref())? {
+        Ok(workspace) => workspace,
+        Err(report) => {
+            output::write_reports(&mut std::io::stderr().lock(), &[report], output::Format::Human, global.color_stdout())?;
+            return Ok(ExitStatus::Failure);
+        }
+    };
+    let scenarios = match load_scenarios(&workspace, &args.paths) {
+        Ok(scenarios) => scenarios,
+        Err(LoadError::Invalid(reports)) => {
+            output::write_reports(&mut std::io::stderr().lock(), &reports, output::Format::Human, global.color_stdout())?;
+            return Ok(ExitStatus::Failure);
+        }
+        Err(LoadError::Io(error)) => return Err(error.into()),
+    };
+    let mut options: EngineOptions = options(&workspace);
+    if let Some(name) = &args.scenario {
+        options.routes.clear();
+        options.default_scenario = Some(name.clone());
+    }
+    match args.flush.as_deref() {
+        Some("every-message") => options.flush = FlushPolicy::EveryMessage,
+        Some(_) => options.flush = FlushPolicy::GroupCommit { interval_ms: 5 },
+        None => {}
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(pipe(args, scenarios.iter().map(|s| s.source.clone()).collect(), options))
+}
+
+async fn pipe(args: &PipeArgs, sources: Vec<String>, options: EngineOptions) -> anyhow::Result<ExitStatus> {
+    let backend = SledBackend::open(&args.data).with_context(|| format!("cannot open {}", args.data.display()))?;
+    let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
+    let engine = Engine::new(store, Arc::new(SystemClock) as Arc<dyn Clock>, Arc::new(BuiltinActions), options);
+    for source in &sources {
+        engine.publish(source)?;
+    }
+    let scheduler = engine.spawn_scheduler(Duration::from_millis(20));
+    let out = Arc::new(Mutex::new(std::io::stdout()));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (engine, out) = (engine.clone(), Arc::clone(&out));
+        tasks.spawn(async move {
+            let answer = match serde_json::from_str::<InboundMessage>(&line) {
+                Err(error) => json!({ "error": format!("not an inbound message: {error}") }),
+                Ok(message) => {
+                    let id = message.message_id.clone();
+                    match engine.handle(message.into()).await {
+                        Ok(outcome) => {
+                            let mut answer = serde_json::to_value(Answer::from(outcome)).unwrap_or_default();
+                            answer["message_id"] = json!(id);
+                            answer
+                        }
+                        Err(error) => json!({ "message_id": id, "error": error.to_string() }),
+                    }
+                }
+            };
+            let mut out = out.lock().unwrap_or_else(PoisonError::into_inner);
+            // One write per line, so an answer is never interleaved or half-written.
+            let _ = out.write_all(format!("{answer}\n").as_bytes());
+            let _ = out.flush();
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    scheduler.abort();
+    engine.settle(64).await?;
+    engine.store().flush()?;
+    Ok(if engine.failure().is_some() { ExitStatus::Error } else { ExitStatus::Success })
+}

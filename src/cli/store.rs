@@ -1,0 +1,78 @@
+//! `scenarist store export|import`: the logical backup of a data directory (JSON lines, one
+//! record each, with a count and a checksum at the end), and its restore into an empty one.
+//! Copying a live sled directory is not a consistent backup; this is.
+
+use std::io::{BufReader, BufWriter, Write as _};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::{ExitStatus, GlobalArgs};
+use crate::store::{SledBackend, export, import};
+
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    #[command(subcommand)]
+    pub command: StoreCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum StoreCommand {
+    /// Write every record of a data directory to a backup file (or stdout).
+    Export {
+        /// The data directory (sled).
+        #[arg(long, default_value = "scenarist-data")]
+        data: PathBuf,
+        /// The backup file; `-` or nothing for stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Restore a backup into an empty data directory.
+    Import {
+        /// The data directory to fill; it must be empty or new.
+        #[arg(long, default_value = "scenarist-data")]
+        data: PathBuf,
+        /// The backup file written by `export`.
+        file: PathBuf,
+    },
+}
+
+#[expect(clippy::print_stderr, reason = "the summary goes to stderr, the backup may go to stdout")]
+pub(super) fn run(args: &StoreArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    match &args.command {
+        StoreCommand::Export { data, output } => {
+            let backend = open(data)?;
+            let stats = match output.as_ref().filter(|p| p.as_os_str() != "-") {
+                Some(path) => {
+                    // Written beside the target and renamed, so a crash never leaves half a backup.
+                    let partial = path.with_extension("partial");
+                    let file = std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+                    let mut writer = BufWriter::new(file);
+                    let stats = export(&backend, &mut writer)?;
+                    let file = writer.into_inner().map_err(|e| e.into_error())?;
+                    file.sync_all()?;
+                    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))?;
+                    stats
+                }
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    let stats = export(&backend, &mut stdout)?;
+                    stdout.flush()?;
+                    stats
+                }
+            };
+            eprintln!("exported {} records from {}", stats.records, data.display());
+        }
+        StoreCommand::Import { data, file } => {
+            let backend = open(data)?;
+            let input = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let stats = import(&backend, &mut BufReader::new(input))?;
+            eprintln!("imported {} records into {}", stats.records, data.display());
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn open(data: &PathBuf) -> anyhow::Result<SledBackend> {
+    SledBackend::open(data).with_context(|| format!("cannot open the data directory {} (is the service running?)", data.display()))
+}
