@@ -44,7 +44,12 @@ impl From<InboundMessage> for Inbound {
             message_id: message.message_id,
             contact_id: message.contact.id,
             contact_name: message.contact.name,
-            fields: message.contact.fields.iter().filter_map(|(k, v)| from_json(v).map(|v| (k.clone(), v))).collect(),
+            fields: message
+                .contact
+                .fields
+                .iter()
+                .filter_map(|(k, v)| from_json(v).map(|v| (k.clone(), v)))
+                .collect(),
             text: message.text,
         }
     }

@@ -45,14 +45,24 @@ pub(super) fn run(args: &PipeArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
     let workspace = match load_workspace(args.config.as_deref())? {
         Ok(workspace) => workspace,
         Err(report) => {
-            output::write_reports(&mut std::io::stderr().lock(), &[report], output::Format::Human, global.color_stdout())?;
+            output::write_reports(
+                &mut std::io::stderr().lock(),
+                &[report],
+                output::Format::Human,
+                global.color_stdout(),
+            )?;
             return Ok(ExitStatus::Failure);
         }
     };
     let scenarios = match load_scenarios(&workspace, &args.paths) {
         Ok(scenarios) => scenarios,
         Err(LoadError::Invalid(reports)) => {
-            output::write_reports(&mut std::io::stderr().lock(), &reports, output::Format::Human, global.color_stdout())?;
+            output::write_reports(
+                &mut std::io::stderr().lock(),
+                &reports,
+                output::Format::Human,
+                global.color_stdout(),
+            )?;
             return Ok(ExitStatus::Failure);
         }
         Err(LoadError::Io(error)) => return Err(error.into()),
@@ -67,14 +77,31 @@ pub(super) fn run(args: &PipeArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         Some(_) => options.flush = FlushPolicy::GroupCommit { interval_ms: 5 },
         None => {}
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(pipe(args, scenarios.iter().map(|s| s.source.clone()).collect(), options))
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(pipe(
+        args,
+        scenarios.iter().map(|s| s.source.clone()).collect(),
+        options,
+    ))
 }
 
-async fn pipe(args: &PipeArgs, sources: Vec<String>, options: EngineOptions) -> anyhow::Result<ExitStatus> {
-    let backend = SledBackend::open(&args.data).with_context(|| format!("cannot open {}", args.data.display()))?;
+async fn pipe(
+    args: &PipeArgs,
+    sources: Vec<String>,
+    options: EngineOptions,
+) -> anyhow::Result<ExitStatus> {
+    let backend = SledBackend::open(&args.data)
+        .with_context(|| format!("cannot open {}", args.data.display()))?;
     let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
-    let engine = Engine::new(store, Arc::new(SystemClock) as Arc<dyn Clock>, Arc::new(BuiltinActions), options);
+    let engine = Engine::new(
+        store,
+        Arc::new(SystemClock) as Arc<dyn Clock>,
+        Arc::new(BuiltinActions),
+        options,
+    );
     for source in &sources {
         engine.publish(source)?;
     }
@@ -94,7 +121,8 @@ async fn pipe(args: &PipeArgs, sources: Vec<String>, options: EngineOptions) -> 
                     let id = message.message_id.clone();
                     match engine.handle(message.into()).await {
                         Ok(outcome) => {
-                            let mut answer = serde_json::to_value(Answer::from(outcome)).unwrap_or_default();
+                            let mut answer =
+                                serde_json::to_value(Answer::from(outcome)).unwrap_or_default();
                             answer["message_id"] = json!(id);
                             answer
                         }
@@ -112,5 +140,9 @@ async fn pipe(args: &PipeArgs, sources: Vec<String>, options: EngineOptions) -> 
     scheduler.abort();
     engine.settle(64).await?;
     engine.store().flush()?;
-    Ok(if engine.failure().is_some() { ExitStatus::Error } else { ExitStatus::Success })
+    Ok(if engine.failure().is_some() {
+        ExitStatus::Error
+    } else {
+        ExitStatus::Success
+    })
 }

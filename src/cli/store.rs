@@ -37,35 +37,40 @@ pub enum StoreCommand {
     },
 }
 
-#[expect(clippy::print_stderr, reason = "the summary goes to stderr, the backup may go to stdout")]
+#[expect(
+    clippy::print_stderr,
+    reason = "the summary goes to stderr, the backup may go to stdout"
+)]
 pub(super) fn run(args: &StoreArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     match &args.command {
         StoreCommand::Export { data, output } => {
             let backend = open(data)?;
-            let stats = match output.as_ref().filter(|p| p.as_os_str() != "-") {
-                Some(path) => {
-                    // Written beside the target and renamed, so a crash never leaves half a backup.
-                    let partial = path.with_extension("partial");
-                    let file = std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
-                    let mut writer = BufWriter::new(file);
-                    let stats = export(&backend, &mut writer)?;
-                    let file = writer.into_inner().map_err(|e| e.into_error())?;
-                    file.sync_all()?;
-                    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))?;
-                    stats
-                }
-                None => {
-                    let mut stdout = std::io::stdout().lock();
-                    let stats = export(&backend, &mut stdout)?;
-                    stdout.flush()?;
-                    stats
-                }
+            let stats = if let Some(path) = output.as_ref().filter(|p| p.as_os_str() != "-") {
+                // Written beside the target and renamed, so a crash never leaves half a backup.
+                let partial = path.with_extension("partial");
+                let file = std::fs::File::create(&partial)
+                    .with_context(|| format!("cannot create {}", partial.display()))?;
+                let mut writer = BufWriter::new(file);
+                let stats = export(&backend, &mut writer)?;
+                let file = writer
+                    .into_inner()
+                    .map_err(std::io::IntoInnerError::into_error)?;
+                file.sync_all()?;
+                std::fs::rename(&partial, path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                stats
+            } else {
+                let mut stdout = std::io::stdout().lock();
+                let stats = export(&backend, &mut stdout)?;
+                stdout.flush()?;
+                stats
             };
             eprintln!("exported {} records from {}", stats.records, data.display());
         }
         StoreCommand::Import { data, file } => {
             let backend = open(data)?;
-            let input = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let input = std::fs::File::open(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             let stats = import(&backend, &mut BufReader::new(input))?;
             eprintln!("imported {} records into {}", stats.records, data.display());
         }
@@ -73,6 +78,11 @@ pub(super) fn run(args: &StoreArgs, _global: &GlobalArgs) -> anyhow::Result<Exit
     Ok(ExitStatus::Success)
 }
 
-fn open(data: &PathBuf) -> anyhow::Result<SledBackend> {
-    SledBackend::open(data).with_context(|| format!("cannot open the data directory {} (is the service running?)", data.display()))
+fn open(data: &std::path::Path) -> anyhow::Result<SledBackend> {
+    SledBackend::open(data).with_context(|| {
+        format!(
+            "cannot open the data directory {} (is the service running?)",
+            data.display()
+        )
+    })
 }

@@ -240,14 +240,8 @@ impl Engine {
             return Err(EngineError::Unavailable(reason));
         }
         let store = self.inner.store.as_ref();
-        if let Some(reason) = store.quarantined(id).map_err(|e| self.storage(&e))? {
-            return Err(EngineError::Quarantined(id.to_owned(), reason));
-        }
-        let existing = match store.conversation(id) {
-            Ok(existing) => existing,
-            Err(error) if error.is_corrupt() => return Err(self.quarantine(id, &error)),
-            Err(error) => return Err(self.storage(&error)),
-        };
+        // A quarantined conversation's record fails its checksum again here: it is never run.
+        let existing = store.conversation(id).map_err(|e| self.fail(id, &e))?;
         let (conversation, contact, stored_contact, input) = match request {
             Request::Contact(inbound) => {
                 if let Some(outcome) = self.duplicate(existing.as_ref(), &inbound)? {
@@ -270,7 +264,7 @@ impl Engine {
             .catalog
             .version(store, &conversation.version)
             .map_err(EngineError::Scenario)?;
-        let before = conversation.clone();
+        let before = Schedule::of(&conversation);
         let now = self.inner.clock.now();
         let Some(transition) = interpreter::apply(&program, conversation, contact, &input, now)
         else {
@@ -282,7 +276,7 @@ impl Engine {
         if let Some(sink) = &self.inner.options.trace {
             lock(sink).extend(transition.trace.iter().cloned());
         }
-        let commit = commit_of(&before, stored_contact.as_ref(), &transition, &input);
+        let (commit, trace) = commit_of(&before, stored_contact.as_ref(), transition, &input);
         let immediate = commit.due.iter().any(|d| d.at <= now);
         store.commit(&commit).map_err(|e| self.storage(&e))?;
         self.inner
@@ -293,12 +287,10 @@ impl Engine {
         if immediate {
             self.inner.kick.notify_one();
         }
-        Ok(Some(outcome(
-            &transition.conversation,
-            &transition.turn,
-            false,
-            transition.trace,
-        )))
+        Ok(commit
+            .turn
+            .as_ref()
+            .map(|turn| outcome(&commit.conversation, turn, false, trace)))
     }
 
     /// The first answer to a message id seen before: from the record's recent window, or
@@ -311,27 +303,45 @@ impl Engine {
         let Some(conversation) = existing else {
             return Ok(None);
         };
-        let store = self.inner.store.as_ref();
-        let seq = match conversation.recent_turn(&inbound.message_id) {
-            Some(seq) => Some(seq),
-            None => store
-                .seen(&inbound.account, &inbound.message_id)
-                .map_err(|e| self.storage(&e))?
-                .filter(|seen| {
-                    seen.conversation == conversation.id && seen.seq <= conversation.last_seq
-                })
-                .map(|seen| seen.seq),
-        };
-        let Some(seq) = seq else { return Ok(None) };
-        let turn = store
-            .turn(&conversation.id, seq)
-            .map_err(|e| self.storage(&e))?;
-        match turn {
-            Some(turn) if turn.message_id.as_deref() == Some(inbound.message_id.as_str()) => {
-                Ok(Some(outcome(conversation, &turn, true, Vec::new())))
+        if let Some(seq) = conversation.recent_turn(&inbound.message_id) {
+            if let Some(outcome) = self.replay(conversation, seq, &inbound.message_id)? {
+                return Ok(Some(outcome));
+            }
+        }
+        // A window that never overflowed holds every id this conversation ever got.
+        if conversation.recent_is_complete() {
+            return Ok(None);
+        }
+        let seen = self
+            .inner
+            .store
+            .seen(&inbound.account, &inbound.message_id)
+            .map_err(|e| self.fail(&conversation.id, &e))?;
+        match seen {
+            Some(seen)
+                if seen.conversation == conversation.id && seen.seq <= conversation.last_seq =>
+            {
+                self.replay(conversation, seen.seq, &inbound.message_id)
             }
             _ => Ok(None),
         }
+    }
+
+    /// The answer of turn `seq`, if that turn was caused by `message_id`.
+    fn replay(
+        &self,
+        conversation: &Conversation,
+        seq: u64,
+        message_id: &str,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let turn = self
+            .inner
+            .store
+            .turn(&conversation.id, seq)
+            .map_err(|e| self.fail(&conversation.id, &e))?;
+        Ok(turn
+            .filter(|turn| turn.message_id.as_deref() == Some(message_id))
+            .map(|turn| outcome(conversation, &turn, true, Vec::new())))
     }
 
     fn prepare_contact(
@@ -401,6 +411,15 @@ impl Engine {
         }
     }
 
+    /// A corrupt value quarantines the conversation; anything else stops intake.
+    fn fail(&self, id: &str, error: &StoreError) -> EngineError {
+        if error.is_corrupt() {
+            self.quarantine(id, error)
+        } else {
+            self.storage(error)
+        }
+    }
+
     fn quarantine(&self, id: &str, error: &StoreError) -> EngineError {
         tracing::error!(conversation = id, %error, "conversation quarantined");
         if let Err(store_error) = self.inner.store.quarantine(id, &error.to_string()) {
@@ -437,14 +456,39 @@ impl Engine {
     }
 }
 
-/// The side records and the record of a transition.
+/// What of a conversation's record the due index mirrors: its timer and outbox schedule.
+struct Schedule {
+    timer: Option<super::state::Timer>,
+    effects: Vec<(String, i64)>,
+}
+
+impl Schedule {
+    fn of(conversation: &Conversation) -> Self {
+        Self {
+            timer: conversation.timer.clone(),
+            effects: conversation
+                .pending
+                .iter()
+                .map(|e| (e.id.clone(), e.next_attempt_at))
+                .collect(),
+        }
+    }
+}
+
+/// The side records and the record of a transition, and its trace.
 fn commit_of(
-    before: &Conversation,
+    before: &Schedule,
     stored_contact: Option<&Contact>,
-    transition: &Transition,
+    transition: Transition,
     input: &Input,
-) -> Commit {
-    let after = &transition.conversation;
+) -> (Commit, Vec<Trace>) {
+    let Transition {
+        conversation: after,
+        contact,
+        turn,
+        trace,
+        ..
+    } = transition;
     let due_of = |what: DueKind, at: i64| Due {
         at,
         conversation: after.id.clone(),
@@ -461,21 +505,18 @@ fn commit_of(
         }
     }
     for effect in &after.pending {
-        let old = before.pending.iter().find(|e| e.id == effect.id);
-        if old.is_none_or(|old| old.next_attempt_at != effect.next_attempt_at) {
+        let old = before.effects.iter().find(|(id, _)| *id == effect.id);
+        if old.is_none_or(|(_, at)| *at != effect.next_attempt_at) {
             due.push(due_of(
                 DueKind::Effect(effect.id.clone()),
                 effect.next_attempt_at,
             ));
         }
     }
-    for effect in &before.pending {
-        let new = after.pending.iter().find(|e| e.id == effect.id);
-        if new.is_none_or(|new| new.next_attempt_at != effect.next_attempt_at) {
-            undue.push(due_of(
-                DueKind::Effect(effect.id.clone()),
-                effect.next_attempt_at,
-            ));
+    for (id, at) in &before.effects {
+        let new = after.pending.iter().find(|e| e.id == *id);
+        if new.is_none_or(|new| new.next_attempt_at != *at) {
+            undue.push(due_of(DueKind::Effect(id.clone()), *at));
         }
     }
     let seen = match input {
@@ -485,20 +526,24 @@ fn commit_of(
                 message_id.clone(),
                 Seen {
                     conversation: after.id.clone(),
-                    seq: transition.turn.seq,
+                    seq: turn.seq,
                 },
             )]
         }
         _ => Vec::new(),
     };
-    Commit {
-        turn: Some(transition.turn.clone()),
-        contact: (Some(&transition.contact) != stored_contact).then(|| transition.contact.clone()),
-        seen,
-        due,
-        undue,
-        conversation: after.clone(),
-    }
+    let contact = (Some(&contact) != stored_contact).then_some(contact);
+    (
+        Commit {
+            turn: Some(turn),
+            contact,
+            seen,
+            due,
+            undue,
+            conversation: after,
+        },
+        trace,
+    )
 }
 
 fn outcome(

@@ -27,8 +27,9 @@ pub struct Conversation {
     pub team: Option<String>,
     /// The sequence number of the last history turn; turns beyond it are ignored.
     pub last_seq: u64,
-    /// Recent inbound message ids and the turn each produced.
-    pub recent: VecDeque<(String, u64)>,
+    /// Recent inbound message ids (as `id_hash`) and the turn each produced. A hash keeps
+    /// the record small; a match is confirmed against the turn's own message id.
+    pub recent: VecDeque<(u64, u64)>,
     /// The outbox: action calls recorded, not yet resolved.
     pub pending: Vec<Effect>,
     pub timer: Option<Timer>,
@@ -69,16 +70,23 @@ impl Conversation {
         }
     }
 
-    /// The turn an inbound message id produced, if it is in the recent window.
+    /// The turn an inbound message id may have produced, if its hash is in the recent window
+    /// (the caller confirms with the turn).
     pub fn recent_turn(&self, message_id: &str) -> Option<u64> {
+        let hash = id_hash(message_id);
         self.recent
             .iter()
-            .find(|(id, _)| id == message_id)
+            .find(|(h, _)| *h == hash)
             .map(|(_, seq)| *seq)
     }
 
+    /// Whether the window still holds every inbound message id the conversation ever got.
+    pub fn recent_is_complete(&self) -> bool {
+        self.recent.len() < RECENT_WINDOW
+    }
+
     pub fn remember(&mut self, message_id: &str, seq: u64) {
-        self.recent.push_back((message_id.to_owned(), seq));
+        self.recent.push_back((id_hash(message_id), seq));
         while self.recent.len() > RECENT_WINDOW {
             self.recent.pop_front();
         }
@@ -241,4 +249,11 @@ pub enum Input {
 pub enum ActionOutcome {
     Done(Option<Value>),
     Failed(String),
+}
+
+/// FNV-1a, 64 bits: a stable hash of a message id (stored, so it must never change).
+pub fn id_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

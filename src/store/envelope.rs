@@ -12,11 +12,14 @@ pub(super) const FORMAT_VERSION: u8 = 1;
 const HEADER: usize = 5;
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    let payload = postcard::to_allocvec(value).map_err(|e| StoreError::Encode(e.to_string()))?;
-    let mut bytes = Vec::with_capacity(HEADER + payload.len());
-    bytes.push(FORMAT_VERSION);
-    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    bytes.extend_from_slice(&payload);
+    // The payload is written after a header whose checksum is filled in last: one buffer.
+    let header = vec![FORMAT_VERSION, 0, 0, 0, 0];
+    let mut bytes =
+        postcard::to_extend(value, header).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let crc = crc32fast::hash(bytes.get(HEADER..).unwrap_or_default());
+    if let Some(slot) = bytes.get_mut(1..HEADER) {
+        slot.copy_from_slice(&crc.to_le_bytes());
+    }
     Ok(bytes)
 }
 

@@ -17,6 +17,11 @@ impl<B: Backend> KvStore<B> {
         Self { backend }
     }
 
+    /// The backend with its own type (for wrappers that count or inject faults).
+    pub fn backend_ref(&self) -> &B {
+        &self.backend
+    }
+
     fn read<T: DeserializeOwned>(
         &self,
         tree: TreeName,

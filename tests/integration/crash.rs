@@ -27,7 +27,11 @@ const CONVERSATIONS: usize = 50;
 fn scenario(answers: usize) -> String {
     let mut text = String::from("scenario crashy {\n  start q0\n");
     for i in 0..answers {
-        let next = if i + 1 == answers { "sync".to_owned() } else { format!("q{}", i + 1) };
+        let next = if i + 1 == answers {
+            "sync".to_owned()
+        } else {
+            format!("q{}", i + 1)
+        };
         let _ = write!(
             text,
             "\n  step q{i} {{\n    ask \"Q{i}\" {{\n      save a\n      timeout 1h then end\n    }}\n    say \"Got {{a}}\"\n    goto {next}\n  }}\n"
@@ -52,7 +56,11 @@ fn message_id(conversation: usize, index: usize) -> String {
 }
 
 fn text(conversation: usize, index: usize) -> String {
-    if index == 0 { "hello".to_owned() } else { format!("w{conversation}-{index}") }
+    if index == 0 {
+        "hello".to_owned()
+    } else {
+        format!("w{conversation}-{index}")
+    }
 }
 
 /// A small deterministic generator (xorshift), so a failing run can be replayed by seed.
@@ -75,7 +83,14 @@ struct Worker {
 
 fn spawn(data: &std::path::Path, scenario: &std::path::Path) -> Worker {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scenarist"))
-        .args(["pipe", "--scenario", "crashy", "--flush", "group-commit", "--data"])
+        .args([
+            "pipe",
+            "--scenario",
+            "crashy",
+            "--flush",
+            "group-commit",
+            "--data",
+        ])
         .arg(data)
         .arg(scenario)
         .stdin(Stdio::piped())
@@ -88,7 +103,9 @@ fn spawn(data: &std::path::Path, scenario: &std::path::Path) -> Worker {
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             // A line cut by the kill is not an answer.
-            let Ok(answer) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+            let Ok(answer) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
             if let Some(id) = answer["message_id"].as_str() {
                 let ok = answer.get("error").is_none();
                 if send.send((id.to_owned(), ok)).is_err() {
@@ -109,12 +126,17 @@ fn send(stdin: &mut ChildStdin, conversation: usize, index: usize) -> bool {
         "contact": { "id": format!("u{conversation}"), "name": "Ada" },
         "text": text(conversation, index),
     });
-    stdin.write_all(format!("{line}\n").as_bytes()).and_then(|()| stdin.flush()).is_ok()
+    stdin
+        .write_all(format!("{line}\n").as_bytes())
+        .and_then(|()| stdin.flush())
+        .is_ok()
 }
 
 /// Sends what each conversation needs next (or again, after a restart).
 fn feed(worker: &mut Worker, channels: &mut [Channel], answers: usize, resend: bool) {
-    let Some(stdin) = worker.stdin.as_mut() else { return };
+    let Some(stdin) = worker.stdin.as_mut() else {
+        return;
+    };
     for (c, channel) in channels.iter_mut().enumerate() {
         if channel.next > answers {
             continue;
@@ -146,8 +168,14 @@ fn on_ack(channels: &mut [Channel], id: &str, ok: bool, errors: &mut Vec<String>
 
 #[test]
 fn kill_nine_at_random_points_loses_and_duplicates_nothing() {
-    let kills: usize = std::env::var("SCENARIST_CRASH_KILLS").ok().and_then(|k| k.parse().ok()).unwrap_or(40);
-    let seed: u64 = std::env::var("SCENARIST_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED_CAFE);
+    let kills: usize = std::env::var("SCENARIST_CRASH_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(40);
+    let seed: u64 = std::env::var("SCENARIST_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5EED_CAFE);
     let mut random = Random(seed);
     // Enough work that the kills land all along it (about 25 messages per kill).
     let answers = 20 + kills / 2;
@@ -163,7 +191,11 @@ fn kill_nine_at_random_points_loses_and_duplicates_nothing() {
     while killed < kills && channels.iter().any(|c| c.next <= answers) {
         let mut worker = spawn(&data, &scenario_path);
         let early = random.below(10) == 0;
-        let lifetime = Duration::from_millis(if early { random.below(10) } else { 10 + random.below(90) });
+        let lifetime = Duration::from_millis(if early {
+            random.below(10)
+        } else {
+            10 + random.below(90)
+        });
         let deadline = Instant::now() + lifetime;
         feed(&mut worker, &mut channels, answers, true);
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
@@ -173,8 +205,9 @@ fn kill_nine_at_random_points_loses_and_duplicates_nothing() {
                         feed(&mut worker, &mut channels, answers, false);
                     }
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => break,
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout | mpsc::RecvTimeoutError::Disconnected) => {
+                    break;
+                }
             }
         }
         worker.child.kill().unwrap(); // SIGKILL
@@ -193,24 +226,39 @@ fn kill_nine_at_random_points_loses_and_duplicates_nothing() {
     let mut worker = spawn(&data, &scenario_path);
     feed(&mut worker, &mut channels, answers, true);
     while channels.iter().any(|c| c.next <= answers) {
-        let (id, ok) = worker.acks.recv_timeout(Duration::from_secs(30)).expect("answers keep coming");
+        let (id, ok) = worker
+            .acks
+            .recv_timeout(Duration::from_secs(30))
+            .expect("answers keep coming");
         if on_ack(&mut channels, &id, ok, &mut errors).is_some() {
             feed(&mut worker, &mut channels, answers, false);
         }
     }
     drop(worker.stdin.take());
     assert!(worker.child.wait().unwrap().success());
-    assert!(errors.is_empty(), "the worker answered with errors: {errors:?}");
+    assert!(
+        errors.is_empty(),
+        "the worker answered with errors: {errors:?}"
+    );
 
     let store = KvStore::new(SledBackend::open(&data).unwrap());
-    let (mut lost, mut duplicated, mut wrong_step, mut effects, mut effect_problems) = (0, 0, 0, 0, 0);
+    let (mut lost, mut duplicated, mut wrong_step, mut effects, mut effect_problems) =
+        (0, 0, 0, 0, 0);
     let mut misordered = 0;
     let mut acknowledged = 0;
     for (c, channel) in channels.iter().enumerate() {
         acknowledged += channel.acked.len();
-        let conversation = store.conversation(&format!("c{c}")).unwrap().expect("the conversation exists");
-        let history = store.history(&conversation.id, conversation.last_seq).unwrap();
-        let applied: Vec<&str> = history.iter().filter_map(|t| t.message_id.as_deref()).collect();
+        let conversation = store
+            .conversation(&format!("c{c}"))
+            .unwrap()
+            .expect("the conversation exists");
+        let history = store
+            .history(&conversation.id, conversation.last_seq)
+            .unwrap();
+        let applied: Vec<&str> = history
+            .iter()
+            .filter_map(|t| t.message_id.as_deref())
+            .collect();
         for id in &channel.acked {
             match applied.iter().filter(|a| **a == id).count() {
                 0 => lost += 1,
@@ -223,7 +271,11 @@ fn kill_nine_at_random_points_loses_and_duplicates_nothing() {
             misordered += 1;
         }
         // The oracle: message i is answered by "Got <its text>" then the next question.
-        for (i, turn) in history.iter().filter(|t| t.message_id.is_some()).enumerate() {
+        for (i, turn) in history
+            .iter()
+            .filter(|t| t.message_id.is_some())
+            .enumerate()
+        {
             let replies: Vec<&str> = turn.replies().map(|m| m.text.as_str()).collect();
             let want: Vec<String> = match i {
                 0 => vec!["Q0".into()],
@@ -234,10 +286,22 @@ fn kill_nine_at_random_points_loses_and_duplicates_nothing() {
                 wrong_step += 1;
             }
         }
-        let notes = history.iter().flat_map(|t| &t.messages).filter(|m| m.author == Author::System && m.text.contains("find_or_create_user failed")).count();
-        let done = history.iter().flat_map(|t| t.replies()).filter(|m| m.text == "Done").count();
+        let notes = history
+            .iter()
+            .flat_map(|t| &t.messages)
+            .filter(|m| m.author == Author::System && m.text.contains("find_or_create_user failed"))
+            .count();
+        let done = history
+            .iter()
+            .flat_map(scenarist::runtime::state::Turn::replies)
+            .filter(|m| m.text == "Done")
+            .count();
         effects += 1;
-        if notes != 1 || done != 1 || !conversation.pending.is_empty() || conversation.status != Status::Ended {
+        if notes != 1
+            || done != 1
+            || !conversation.pending.is_empty()
+            || conversation.status != Status::Ended
+        {
             effect_problems += 1;
         }
     }
@@ -248,6 +312,9 @@ fn kill_nine_at_random_points_loses_and_duplicates_nothing() {
         started.elapsed().as_secs_f64()
     );
     assert_eq!(acknowledged, CONVERSATIONS * (answers + 1));
-    assert_eq!((lost, duplicated, misordered, wrong_step, effect_problems), (0, 0, 0, 0, 0));
+    assert_eq!(
+        (lost, duplicated, misordered, wrong_step, effect_problems),
+        (0, 0, 0, 0, 0)
+    );
     assert!(killed >= kills.min(10), "only {killed} kills happened");
 }
