@@ -296,7 +296,10 @@ impl Chat {
                     Author::Contact => "you".to_owned(),
                     Author::Bot => "bot".to_owned(),
                     Author::Advisor { name, .. } => name.clone(),
-                    Author::System => "--".to_owned(),
+                    Author::System => {
+                        println!("{time} ({})", message.text);
+                        continue;
+                    }
                 };
                 println!("{time} {who}: {}", message.text);
             }

@@ -14,5 +14,6 @@ mod fmt;
 mod lint_fixtures;
 mod robustness;
 mod runtime;
+mod runtime_cli;
 mod scenarios;
 mod support;
