@@ -225,7 +225,8 @@ fn graph_of_a_broken_file_explains_and_fails() {
 
 #[test]
 fn the_example_config_matches_its_schema() {
-    let text = std::fs::read_to_string(crate::support::root().join("scenarios/scenarist.yaml")).unwrap();
+    let text =
+        std::fs::read_to_string(crate::support::root().join("scenarios/scenarist.yaml")).unwrap();
     let config: serde_json::Value = serde_yaml::from_str(&text).unwrap();
     assert_valid("schemas/scenarist.schema.json", &config);
 }

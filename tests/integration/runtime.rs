@@ -510,11 +510,16 @@ async fn handoff_return_to_bot_and_advisor_messages_go_through_the_same_path() {
 async fn contact_fields_outlive_conversations_and_channel_fields_are_kept() {
     let clock = Arc::new(ManualClock::new(START));
     let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
-    let handoff = std::fs::read_to_string(crate::support::root().join("scenarios/zendesk_handoff.scn")).unwrap();
+    let handoff =
+        std::fs::read_to_string(crate::support::root().join("scenarios/zendesk_handoff.scn"))
+            .unwrap();
     let engine = engine(store, &clock, FlushPolicy::EveryMessage, &[&handoff]);
     let mut first = message("c1", "m1", "Hi");
     first.contact_id = "ada".into();
-    assert_eq!(texts(&engine.handle(first).await.unwrap()).last().copied(), Some("What is your email address?"));
+    assert_eq!(
+        texts(&engine.handle(first).await.unwrap()).last().copied(),
+        Some("What is your email address?")
+    );
     let mut answer = message("c1", "m2", "ada@example.com");
     answer.contact_id = "ada".into();
     engine.handle(answer).await.unwrap();
@@ -523,14 +528,22 @@ async fn contact_fields_outlive_conversations_and_channel_fields_are_kept() {
     let mut again = message("c2", "m1", "Hello again");
     again.contact_id = "ada".into();
     let outcome = engine.handle(again).await.unwrap();
-    assert!(!texts(&outcome).contains(&"What is your email address?"), "{outcome:?}");
+    assert!(
+        !texts(&outcome).contains(&"What is your email address?"),
+        "{outcome:?}"
+    );
     assert_eq!(outcome.team.as_deref(), Some("Zendesk"));
 
     // A channel that knows the email passes it along; it is kept on the contact.
     let mut known = message("c3", "m1", "Hi");
     known.contact_id = "grace".into();
-    known.fields.insert("email".into(), Value::Text("grace@example.com".into()));
+    known
+        .fields
+        .insert("email".into(), Value::Text("grace@example.com".into()));
     engine.handle(known).await.unwrap();
     let grace = engine.contact("facebook:acme", "grace").unwrap().unwrap();
-    assert_eq!(grace.fields.get("email"), Some(&Value::Text("grace@example.com".into())));
+    assert_eq!(
+        grace.fields.get("email"),
+        Some(&Value::Text("grace@example.com".into()))
+    );
 }

@@ -16,7 +16,12 @@ fn run_with_input(args: &[&str], input: &str) -> std::process::Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -32,18 +37,38 @@ fn the_shipped_transcripts_pass_with_full_coverage() {
 #[test]
 fn a_wrong_expectation_fails_with_a_diff() {
     let dir = tempdir();
-    let original = std::fs::read_to_string(root().join("scenarios/zendesk_handoff.test.yaml")).unwrap();
+    let original =
+        std::fs::read_to_string(root().join("scenarios/zendesk_handoff.test.yaml")).unwrap();
     let wrong = original
-        .replace("scenario: zendesk_handoff.scn", &format!("scenario: {}", root().join("scenarios/zendesk_handoff.scn").display()))
-        .replacen("- Thank you, I saved ada@example.com.", "- Thanks, saved.", 1);
+        .replace(
+            "scenario: zendesk_handoff.scn",
+            &format!(
+                "scenario: {}",
+                root().join("scenarios/zendesk_handoff.scn").display()
+            ),
+        )
+        .replacen(
+            "- Thank you, I saved ada@example.com.",
+            "- Thanks, saved.",
+            1,
+        );
     let path = dir.join("wrong.test.yaml");
     std::fs::write(&path, wrong).unwrap();
     let output = scenarist(&["test", path.to_str().unwrap()]);
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
-    assert!(text.contains("✗ a new contact gives a valid email and is handed to the Zendesk team"), "{text}");
-    assert!(text.contains("at entry 2 (contact: \"ada@example.com\")"), "{text}");
-    assert!(text.contains("- Thanks, saved.") && text.contains("+ Thank you, I saved ada@example.com."), "{text}");
+    assert!(
+        text.contains("✗ a new contact gives a valid email and is handed to the Zendesk team"),
+        "{text}"
+    );
+    assert!(
+        text.contains("at entry 2 (contact: \"ada@example.com\")"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- Thanks, saved.") && text.contains("+ Thank you, I saved ada@example.com."),
+        "{text}"
+    );
     assert!(text.contains("5 passed, 1 failed"), "{text}");
 }
 
@@ -51,13 +76,24 @@ fn a_wrong_expectation_fails_with_a_diff() {
 fn broken_test_files_and_scenarios_are_reported() {
     let dir = tempdir();
     std::fs::write(dir.join("bad.test.yaml"), "scenario: x.scn\ntests: [\n").unwrap();
-    std::fs::write(dir.join("broken.scn"), "scenario broken { start a step a { goto nowhere } }").unwrap();
-    std::fs::write(dir.join("broken.test.yaml"), "scenario: broken.scn\ntests: []\n").unwrap();
+    std::fs::write(
+        dir.join("broken.scn"),
+        "scenario broken { start a step a { goto nowhere } }",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("broken.test.yaml"),
+        "scenario: broken.scn\ntests: []\n",
+    )
+    .unwrap();
     let output = scenarist(&["test", dir.to_str().unwrap()]);
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.contains("not a valid test file"), "{text}");
-    assert!(text.contains("the scenario has errors") && text.contains("C101"), "{text}");
+    assert!(
+        text.contains("the scenario has errors") && text.contains("C101"),
+        "{text}"
+    );
     assert_eq!(scenarist(&["test", "no/such/dir"]).status.code(), Some(2));
 }
 
@@ -70,19 +106,37 @@ fn chat_is_scriptable_and_resumes_after_a_restart() {
     let text = stdout(&first);
     assert!(first.status.success(), "{text}");
     assert!(text.contains("bot: What is your email address?"), "{text}");
-    assert!(text.contains("bot: \"not an email\" does not look like an email address."), "{text}");
-    assert!(!text.contains("you>"), "no prompt when stdin is not a terminal");
+    assert!(
+        text.contains("bot: \"not an email\" does not look like an email address."),
+        "{text}"
+    );
+    assert!(
+        !text.contains("you>"),
+        "no prompt when stdin is not a terminal"
+    );
 
     let second = run_with_input(&args, "ada@example.com\n/history\n");
     let text = stdout(&second);
-    assert!(text.contains("Resuming the conversation: waiting for your answer in step `ask_email`."), "{text}");
-    assert!(text.contains("bot: Thank you, I saved ada@example.com."), "{text}");
-    assert!(text.contains("you: Hi") && text.contains("(routed to team Zendesk)"), "history: {text}");
+    assert!(
+        text.contains("Resuming the conversation: waiting for your answer in step `ask_email`."),
+        "{text}"
+    );
+    assert!(
+        text.contains("bot: Thank you, I saved ada@example.com."),
+        "{text}"
+    );
+    assert!(
+        text.contains("you: Hi") && text.contains("(routed to team Zendesk)"),
+        "history: {text}"
+    );
 
     let third = run_with_input(&args, "/return ask_email\n/wait 15m\n");
     let text = stdout(&third);
     assert!(text.contains("(15m later)"), "{text}");
-    assert!(text.contains("bot: An advisor will answer you here in a moment."), "the timeout fired: {text}");
+    assert!(
+        text.contains("bot: An advisor will answer you here in a moment."),
+        "the timeout fired: {text}"
+    );
 }
 
 #[test]
@@ -94,24 +148,72 @@ fn pipe_answers_each_line_and_store_export_import_round_trips() {
         r#"{"account":"facebook:acme","conversation":"c1","message_id":"m2","contact":{"id":"u1","name":"Ada"},"text":"ada@example.com"}"#,
         r#"{"account":"nope:x","conversation":"c2","message_id":"m1","contact":{"id":"u2"},"text":"Hi"}"#,
     ];
-    let output = run_with_input(&["pipe", "--data", data.to_str().unwrap(), "scenarios/"], &(messages.join("\n") + "\n"));
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let answers: Vec<serde_json::Value> = stdout(&output).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let output = run_with_input(
+        &["pipe", "--data", data.to_str().unwrap(), "scenarios/"],
+        &(messages.join("\n") + "\n"),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answers: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(answers.len(), 3);
-    let second = answers.iter().find(|a| a["message_id"] == "m2" && a["conversation"] == "c1").unwrap();
+    let second = answers
+        .iter()
+        .find(|a| a["message_id"] == "m2" && a["conversation"] == "c1")
+        .unwrap();
     assert_eq!(second["team"], "Zendesk");
     assert_eq!(second["status"], "with_advisor");
-    assert!(answers.iter().any(|a| a["error"].as_str().is_some_and(|e| e.contains("no scenario runs on account `nope:x`"))));
+    assert!(answers.iter().any(|a| {
+        a["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no scenario runs on account `nope:x`"))
+    }));
 
     let backup = dir.join("backup.jsonl");
-    let export = scenarist(&["store", "export", "--data", data.to_str().unwrap(), "--output", backup.to_str().unwrap()]);
-    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let export = scenarist(&[
+        "store",
+        "export",
+        "--data",
+        data.to_str().unwrap(),
+        "--output",
+        backup.to_str().unwrap(),
+    ]);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
     let restored = dir.join("restored");
-    let import = scenarist(&["store", "import", "--data", restored.to_str().unwrap(), backup.to_str().unwrap()]);
-    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let import = scenarist(&[
+        "store",
+        "import",
+        "--data",
+        restored.to_str().unwrap(),
+        backup.to_str().unwrap(),
+    ]);
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
     let again = scenarist(&["store", "export", "--data", restored.to_str().unwrap()]);
-    assert_eq!(std::fs::read_to_string(&backup).unwrap(), stdout(&again), "the restored store exports the same records");
-    let twice = scenarist(&["store", "import", "--data", restored.to_str().unwrap(), backup.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(&backup).unwrap(),
+        stdout(&again),
+        "the restored store exports the same records"
+    );
+    let twice = scenarist(&[
+        "store",
+        "import",
+        "--data",
+        restored.to_str().unwrap(),
+        backup.to_str().unwrap(),
+    ]);
     assert_eq!(twice.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&twice.stderr).contains("not empty"));
 }
