@@ -24,6 +24,13 @@ pub type ActionFuture<'a> = Pin<Box<dyn Future<Output = ActionResult> + Send + '
 
 pub trait ActionRunner: Send + Sync + 'static {
     fn run<'a>(&'a self, effect: &'a Effect) -> ActionFuture<'a>;
+
+    /// Whether an attempt of `action` must be recorded as started before it runs: true for
+    /// work that is not idempotent by itself, whose next attempt must first check whether the
+    /// previous one got through (a comment, a ticket).
+    fn records_attempts(&self, _action: &str) -> bool {
+        false
+    }
 }
 
 /// The production runner. The Zendesk actions need a configured organization, which the

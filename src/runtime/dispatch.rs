@@ -108,6 +108,10 @@ impl Engine {
     }
 
     async fn dispatch_claimed(&self, entry: &Due, effect_id: &str) -> Result<(), EngineError> {
+        // The effects of one conversation run one at a time, in the order they come due: a
+        // ticket exists before its comments, and two calls cannot both create it.
+        let lane = self.effect_lane(&entry.conversation);
+        let _one_at_a_time = lane.lock().await;
         let Some(conversation) = self.conversation(&entry.conversation)? else {
             return Ok(());
         };
@@ -124,6 +128,17 @@ impl Engine {
             return Ok(());
         }
         let actions = Arc::clone(self.inner_actions());
+        // Work that is not idempotent by itself is recorded as started first, so that after
+        // a crash in flight the next attempt checks whether it got through.
+        if actions.records_attempts(&effect.action) && !effect.started {
+            self.apply(
+                &entry.conversation,
+                Input::ActionStarted {
+                    effect: effect.id.clone(),
+                },
+            )
+            .await?;
+        }
         let result = actions.run(&effect).await;
         let now = self.clock().now();
         let input = match result {
@@ -180,11 +195,14 @@ mod tests {
     fn effect(attempts: u32) -> Effect {
         Effect {
             id: "c:3".into(),
+            conversation: "c".into(),
             action: "zendesk.create_ticket".into(),
             request: BTreeMap::new(),
+            created_seq: 3,
             attempts,
             next_attempt_at: 0,
             last_error: None,
+            started: false,
         }
     }
 

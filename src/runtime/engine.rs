@@ -28,6 +28,7 @@ use super::state::{Contact, Conversation, Input, Status, Turn};
 use super::value::Value;
 use crate::actions::exec::ActionRunner;
 use crate::store::{Commit, Due, DueKind, Seen, Store, StoreError};
+use crate::zendesk::sync::{self, SyncTarget};
 
 /// A message from a contact, as a channel delivers it.
 #[derive(Clone, Debug, Default)]
@@ -93,6 +94,10 @@ pub struct EngineOptions {
     pub default_scenario: Option<String>,
     /// Receives what every applied input ran (coverage reports of `scenarist test`).
     pub trace: Option<Arc<Mutex<Vec<Trace>>>>,
+    /// Account → how it syncs to Zendesk (absent: the account never syncs).
+    pub sync: HashMap<String, SyncTarget>,
+    /// Account → its Zendesk organization (also for accounts whose sync is off).
+    pub organizations: HashMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -109,6 +114,7 @@ struct Inner {
     options: EngineOptions,
     slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     in_flight: Mutex<HashSet<String>>,
+    lanes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     failure: Mutex<Option<String>>,
     kick: tokio::sync::Notify,
 }
@@ -138,6 +144,7 @@ impl Engine {
                 options,
                 slots: Mutex::new(HashMap::new()),
                 in_flight: Mutex::new(HashSet::new()),
+                lanes: Mutex::new(HashMap::new()),
                 failure: Mutex::new(None),
                 kick: tokio::sync::Notify::new(),
             }),
@@ -265,11 +272,30 @@ impl Engine {
             .version(store, &conversation.version)
             .map_err(EngineError::Scenario)?;
         let before = Schedule::of(&conversation);
+        let finished = match &input {
+            Input::ActionDone { effect, .. } => conversation
+                .pending
+                .iter()
+                .find(|e| e.id == *effect)
+                .cloned(),
+            _ => None,
+        };
         let now = self.inner.clock.now();
-        let Some(transition) = interpreter::apply(&program, conversation, contact, &input, now)
+        let Some(mut transition) = interpreter::apply(&program, conversation, contact, &input, now)
         else {
             return Ok(None);
         };
+        let options = &self.inner.options;
+        let account = transition.conversation.account.clone();
+        sync::after_input(
+            options.sync.get(&account),
+            options.organizations.get(&account).map(String::as_str),
+            &mut transition.conversation,
+            &mut transition.contact,
+            &input,
+            finished.as_ref(),
+            now,
+        );
         for error in &transition.errors {
             tracing::error!(conversation = id, scenario = %program.name, "{error}");
         }
@@ -287,10 +313,14 @@ impl Engine {
         if immediate {
             self.inner.kick.notify_one();
         }
-        Ok(commit
-            .turn
-            .as_ref()
-            .map(|turn| outcome(&commit.conversation, turn, false, trace)))
+        let empty = Turn {
+            seq: commit.conversation.last_seq,
+            at: now,
+            message_id: None,
+            messages: Vec::new(),
+        };
+        let turn = commit.turn.as_ref().unwrap_or(&empty);
+        Ok(Some(outcome(&commit.conversation, turn, false, trace)))
     }
 
     /// The first answer to a message id seen before: from the record's recent window, or
@@ -443,6 +473,15 @@ impl Engine {
         &self.inner.actions
     }
 
+    /// The lock that serializes one conversation's effects.
+    pub(super) fn effect_lane(&self, conversation: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut lanes = lock(&self.inner.lanes);
+        if lanes.len() > 10_000 {
+            lanes.retain(|_, lane| Arc::strong_count(lane) > 1);
+        }
+        Arc::clone(lanes.entry(conversation.to_owned()).or_default())
+    }
+
     pub(super) fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         lock(&self.inner.in_flight)
     }
@@ -526,16 +565,18 @@ fn commit_of(
                 message_id.clone(),
                 Seen {
                     conversation: after.id.clone(),
-                    seq: turn.seq,
+                    seq: after.last_seq,
                 },
             )]
         }
         _ => Vec::new(),
     };
     let contact = (Some(&contact) != stored_contact).then_some(contact);
+    // A turn with nothing in it (an effect retried or started) is not written.
+    let turn = turn.is_recorded().then_some(turn);
     (
         Commit {
-            turn: Some(turn),
+            turn,
             contact,
             seen,
             due,

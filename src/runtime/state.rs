@@ -39,6 +39,10 @@ pub struct Conversation {
     pub episode: u32,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The Zendesk sync of this conversation, once its account syncs.
+    pub sync: Option<SyncState>,
+    /// Effects that failed for good.
+    pub dead: Vec<DeadLetter>,
 }
 
 impl Conversation {
@@ -67,6 +71,8 @@ impl Conversation {
             episode: 0,
             created_at: now,
             updated_at: now,
+            sync: None,
+            dead: Vec::new(),
         }
     }
 
@@ -138,10 +144,45 @@ pub struct Timer {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Effect {
     pub id: String,
+    /// The conversation the effect belongs to.
+    pub conversation: String,
     pub action: String,
     pub request: BTreeMap<String, Value>,
+    /// The history turn that recorded it: what the effect may read of the history is fixed
+    /// (turns up to here never change), so a retry sends the same request.
+    pub created_seq: u64,
     pub attempts: u32,
     pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    /// An attempt was started: it may have reached the remote side, so the next attempt
+    /// first checks whether the work is already done.
+    pub started: bool,
+}
+
+/// An effect that failed for good, kept for `scenarist outbox list|retry`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub effect: Effect,
+    pub error: String,
+    pub at: i64,
+}
+
+/// Where the conversation stands with its Zendesk ticket (the sync modes).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncState {
+    pub organization: String,
+    /// The sync was triggered (mode B: the sync team was reached; mode A: an advisor wrote).
+    pub triggered: bool,
+    pub user_id: Option<u64>,
+    pub ticket_id: Option<u64>,
+    /// Messages up to this position (turn seq, message index) are on the ticket.
+    pub synced: (u64, u32),
+    /// The conversation was closed: the ticket is to be solved.
+    pub close_requested: bool,
+    pub solved: bool,
+    /// Counts sync effects, for their deterministic ids.
+    pub effects: u32,
+    /// The last sync error, shown with the conversation.
     pub last_error: Option<String>,
 }
 
@@ -153,6 +194,8 @@ pub struct Contact {
     pub name: String,
     pub fields: BTreeMap<String, Value>,
     pub tags: BTreeSet<String>,
+    /// Per Zendesk organization, the Zendesk user this contact is linked to.
+    pub zendesk: BTreeMap<String, u64>,
 }
 
 impl Contact {
@@ -205,6 +248,11 @@ pub struct Turn {
 }
 
 impl Turn {
+    /// Whether the turn holds something worth keeping in the history.
+    pub fn is_recorded(&self) -> bool {
+        self.message_id.is_some() || !self.messages.is_empty()
+    }
+
     /// The bot's replies in this turn.
     pub fn replies(&self) -> impl Iterator<Item = &Message> {
         self.messages.iter().filter(|m| m.author == Author::Bot)
@@ -243,6 +291,11 @@ pub enum Input {
         next_attempt_at: i64,
         error: String,
     },
+    /// An attempt of an effect is about to start (recorded first for effects that are not
+    /// idempotent by themselves).
+    ActionStarted { effect: String },
+    /// A dead letter goes back to the outbox (`scenarist outbox retry`).
+    Revive { effect: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

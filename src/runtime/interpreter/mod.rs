@@ -108,7 +108,11 @@ impl<'p> Machine<'p> {
     }
 
     fn finish(mut self) -> Transition {
-        self.conv.last_seq = self.turn.seq;
+        // A turn with nothing to record (a retry scheduled, an attempt started) takes no
+        // sequence number: the engine does not write it.
+        if self.turn.is_recorded() {
+            self.conv.last_seq = self.turn.seq;
+        }
         self.conv.updated_at = self.now;
         Transition {
             conversation: self.conv,
@@ -199,6 +203,24 @@ impl<'p> Machine<'p> {
                 pending.attempts += 1;
                 pending.next_attempt_at = *next_attempt_at;
                 pending.last_error = Some(error.clone());
+            }
+            Input::ActionStarted { effect } => {
+                let pending = self.conv.pending.iter_mut().find(|e| &e.id == effect)?;
+                if pending.started {
+                    return None;
+                }
+                pending.started = true;
+            }
+            Input::Revive { effect } => {
+                let position = self.conv.dead.iter().position(|d| &d.effect.id == effect)?;
+                let mut revived = self.conv.dead.remove(position).effect;
+                revived.attempts = 0;
+                revived.next_attempt_at = self.now;
+                self.conv.pending.push(revived);
+                if let Some(sync) = &mut self.conv.sync {
+                    sync.last_error = None;
+                }
+                self.note(&format!("{effect} sent back to the outbox"));
             }
         }
         Some(())
@@ -485,11 +507,14 @@ impl<'p> Machine<'p> {
         let id = format!("{}:{}", self.conv.id, self.turn.seq);
         self.conv.pending.push(Effect {
             id: id.clone(),
+            conversation: self.conv.id.clone(),
             action: call.action.clone(),
             request,
+            created_seq: self.turn.seq,
             attempts: 0,
             next_attempt_at: self.now,
             last_error: None,
+            started: false,
         });
         self.conv.status = Status::Action {
             at: pc.clone(),

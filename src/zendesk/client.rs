@@ -1,0 +1,565 @@
+//! The Zendesk Support API client: the only module that uses reqwest. One `reqwest::Client`
+//! per organization, with connect and total timeouts and a user agent. Every failure is a
+//! `ZendeskError` that says whether it is worth retrying: 429 (honouring `Retry-After`, and
+//! pausing every call to the instance meanwhile), 5xx and transport failures are; other 4xx
+//! are not, and keep Zendesk's error details. Credentials never appear in `Debug` output.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::model::{
+    Comment, CommentsPage, Ticket, TicketEnvelope, TicketsPage, User, UserEnvelope, UserField,
+    UserFieldsPage, UsersPage,
+};
+use super::secret::Secret;
+
+/// How the client authenticates.
+#[derive(Clone)]
+pub enum Credentials {
+    /// `email/token:TOKEN` basic auth.
+    ApiToken { email: String, token: Secret },
+    /// An OAuth access token.
+    Bearer(Secret),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::ApiToken { email, .. } => {
+                write!(f, "ApiToken {{ email: {email:?}, token: [REDACTED] }}")
+            }
+            Credentials::Bearer(_) => f.write_str("Bearer([REDACTED])"),
+        }
+    }
+}
+
+impl Credentials {
+    fn header(&self) -> Option<HeaderValue> {
+        let value = match self {
+            Credentials::ApiToken { email, token } => {
+                let raw = format!("{email}/token:{}", token.expose());
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(raw)
+                )
+            }
+            Credentials::Bearer(token) => format!("Bearer {}", token.expose()),
+        };
+        let mut header = HeaderValue::from_str(&value).ok()?;
+        header.set_sensitive(true);
+        Some(header)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ZendeskError {
+    /// No answer: connection refused or dropped, timeout. `sent` when the request may have
+    /// reached Zendesk (then its effect is unknown).
+    #[error("no answer from Zendesk: {message}")]
+    Transport { message: String, sent: bool },
+    /// Zendesk answered with an error status.
+    #[error("Zendesk answered {status}: {summary}")]
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+        summary: String,
+        details: Option<Value>,
+        request_id: Option<String>,
+    },
+    /// Zendesk answered 2xx with a body this client cannot read.
+    #[error("unexpected answer from Zendesk: {0}")]
+    Decode(String),
+    /// A 429 is being waited out: nothing was sent.
+    #[error("Zendesk asked to slow down; calls to it resume in {0} ms")]
+    Paused(u64),
+}
+
+impl ZendeskError {
+    /// Whether trying again later may succeed.
+    pub fn retryable(&self) -> bool {
+        match self {
+            ZendeskError::Transport { .. } | ZendeskError::Paused(_) => true,
+            ZendeskError::Status { status, .. } => {
+                *status == 429 || *status == 409 || *status >= 500
+            }
+            ZendeskError::Decode(_) => false,
+        }
+    }
+
+    /// The earliest retry Zendesk asked for, in milliseconds.
+    pub fn retry_after_ms(&self) -> i64 {
+        match self {
+            ZendeskError::Status {
+                retry_after: Some(seconds),
+                ..
+            } => i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
+            ZendeskError::Paused(ms) => i64::try_from(*ms).unwrap_or(i64::MAX),
+            _ => 0,
+        }
+    }
+
+    /// Whether the request may have been carried out although no success came back.
+    pub fn ambiguous(&self) -> bool {
+        match self {
+            ZendeskError::Transport { sent, .. } => *sent,
+            ZendeskError::Status { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ZendeskError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+pub struct ZendeskClient {
+    http: reqwest::Client,
+    base: String,
+    credentials: Credentials,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for ZendeskClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZendeskClient")
+            .field("base", &self.base)
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Timeouts of the client.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            total: Duration::from_secs(20),
+        }
+    }
+}
+
+impl ZendeskClient {
+    /// A client for the instance at `url` (`https://acme.zendesk.com`).
+    pub fn new(
+        url: &str,
+        credentials: Credentials,
+        timeouts: Timeouts,
+    ) -> Result<Self, ZendeskError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.total)
+            .user_agent(concat!("scenarist/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ZendeskError::Transport {
+                message: e.to_string(),
+                sent: false,
+            })?;
+        Ok(Self {
+            http,
+            base: url.trim_end_matches('/').to_owned(),
+            credentials,
+            paused_until: Mutex::new(None),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The authenticated user. Wrong credentials give 200 with an anonymous user (id
+    /// `null`) on this endpoint, so the caller must check `id`.
+    pub async fn me(&self) -> Result<User, ZendeskError> {
+        Ok(self
+            .json::<UserEnvelope>(Method::GET, "/api/v2/users/me", &[], None, None)
+            .await?
+            .user)
+    }
+
+    /// Every custom user field definition (following pages).
+    pub async fn user_fields(&self) -> Result<Vec<UserField>, ZendeskError> {
+        let mut fields = Vec::new();
+        let mut page = 1u32;
+        loop {
+            let query = [("page", page.to_string()), ("per_page", "100".to_owned())];
+            let result: UserFieldsPage = self
+                .json(Method::GET, "/api/v2/user_fields", &query, None, None)
+                .await?;
+            fields.extend(result.user_fields);
+            if result.next_page.is_none() || page >= 100 {
+                return Ok(fields);
+            }
+            page += 1;
+        }
+    }
+
+    /// Users matching a search query (fuzzy: callers filter exact matches).
+    pub async fn search_users(&self, query: &str) -> Result<Vec<User>, ZendeskError> {
+        let query = [("query", query.to_owned())];
+        Ok(self
+            .json::<UsersPage>(Method::GET, "/api/v2/users/search", &query, None, None)
+            .await?
+            .users)
+    }
+
+    /// The user with this external id (exact).
+    pub async fn users_by_external_id(&self, external_id: &str) -> Result<Vec<User>, ZendeskError> {
+        let query = [("external_id", external_id.to_owned())];
+        Ok(self
+            .json::<UsersPage>(Method::GET, "/api/v2/users/search", &query, None, None)
+            .await?
+            .users)
+    }
+
+    pub async fn user(&self, id: u64) -> Result<User, ZendeskError> {
+        Ok(self
+            .json::<UserEnvelope>(Method::GET, &format!("/api/v2/users/{id}"), &[], None, None)
+            .await?
+            .user)
+    }
+
+    /// `POST /users/create_or_update`: the user matched by email or external id, created
+    /// if there is none.
+    pub async fn create_or_update_user(&self, body: &Value) -> Result<User, ZendeskError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ZendeskError::Decode(e.to_string()))?;
+        Ok(self
+            .json::<UserEnvelope>(
+                Method::POST,
+                "/api/v2/users/create_or_update",
+                &[],
+                Some(bytes),
+                None,
+            )
+            .await?
+            .user)
+    }
+
+    /// `POST /tickets` with an idempotency key. `body` is the frozen request: the same bytes
+    /// on every attempt, or Zendesk refuses the key.
+    pub async fn create_ticket(
+        &self,
+        body: Vec<u8>,
+        idempotency_key: &str,
+    ) -> Result<Ticket, ZendeskError> {
+        Ok(self
+            .json::<TicketEnvelope>(
+                Method::POST,
+                "/api/v2/tickets",
+                &[],
+                Some(body),
+                Some(idempotency_key),
+            )
+            .await?
+            .ticket)
+    }
+
+    /// Tickets whose `external_id` is exactly this.
+    pub async fn tickets_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Vec<Ticket>, ZendeskError> {
+        let query = [("external_id", external_id.to_owned())];
+        Ok(self
+            .json::<TicketsPage>(Method::GET, "/api/v2/tickets", &query, None, None)
+            .await?
+            .tickets)
+    }
+
+    pub async fn ticket(&self, id: u64) -> Result<Ticket, ZendeskError> {
+        Ok(self
+            .json::<TicketEnvelope>(
+                Method::GET,
+                &format!("/api/v2/tickets/{id}"),
+                &[],
+                None,
+                None,
+            )
+            .await?
+            .ticket)
+    }
+
+    /// `PUT /tickets/{id}`: one comment and/or a status change.
+    pub async fn update_ticket(&self, id: u64, body: &Value) -> Result<Ticket, ZendeskError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ZendeskError::Decode(e.to_string()))?;
+        Ok(self
+            .json::<TicketEnvelope>(
+                Method::PUT,
+                &format!("/api/v2/tickets/{id}"),
+                &[],
+                Some(bytes),
+                None,
+            )
+            .await?
+            .ticket)
+    }
+
+    /// Every comment of a ticket, oldest first (cursor pagination).
+    pub async fn comments(&self, id: u64) -> Result<Vec<Comment>, ZendeskError> {
+        let mut comments = Vec::new();
+        let mut path = format!("/api/v2/tickets/{id}/comments");
+        let mut query = vec![("page[size]", "100".to_owned())];
+        for _ in 0..100 {
+            let page: CommentsPage = self.json(Method::GET, &path, &query, None, None).await?;
+            comments.extend(page.comments);
+            let more = page.meta.is_some_and(|m| m.has_more);
+            match page.links.and_then(|l| l.next).filter(|_| more) {
+                // The next link is absolute; keep only its path and query.
+                Some(next) => {
+                    path = next
+                        .find("/api/")
+                        .map_or(next.clone(), |at| next[at..].to_owned());
+                    query.clear();
+                }
+                None => break,
+            }
+        }
+        Ok(comments)
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, ZendeskError> {
+        let bytes = self
+            .send(method, path, query, body, idempotency_key)
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|e| ZendeskError::Decode(format!("{path}: {e}")))
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Vec<u8>, ZendeskError> {
+        self.check_pause()?;
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("Accept", "application/json");
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if let Some(header) = self.credentials.header() {
+            request = request.header("Authorization", header);
+        }
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.map_err(|e| transport(&e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ZendeskError::Transport {
+                message: e.to_string(),
+                sent: true,
+            })?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        let error = status_error(status, &headers, &bytes);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.pause(error.retry_after_ms());
+        }
+        tracing::warn!(status = status.as_u16(), path, %error, "Zendesk refused a call");
+        Err(error)
+    }
+
+    fn check_pause(&self) -> Result<(), ZendeskError> {
+        let paused = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match *paused {
+            Some(until) if until > Instant::now() => {
+                let left = until.saturating_duration_since(Instant::now()).as_millis();
+                Err(ZendeskError::Paused(
+                    u64::try_from(left).unwrap_or(u64::MAX),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Pauses every call to this instance for `ms` (a 429 is account-wide).
+    fn pause(&self, ms: i64) {
+        let wait = Duration::from_millis(u64::try_from(ms.max(1000)).unwrap_or(1000));
+        let mut paused = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let until = Instant::now() + wait;
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
+        }
+    }
+}
+
+fn transport(error: &reqwest::Error) -> ZendeskError {
+    // A request that could not connect was never sent; anything later may have been.
+    let sent = !error.is_connect();
+    ZendeskError::Transport {
+        message: error.to_string(),
+        sent,
+    }
+}
+
+/// Zendesk's error envelope in one sentence, with the details kept as JSON.
+fn status_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ZendeskError {
+    let retry_after = headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let (summary, details) = match &json {
+        Some(json) => {
+            let error = match &json["error"] {
+                Value::String(text) => text.clone(),
+                Value::Object(object) => object
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                _ => String::new(),
+            };
+            let description = json["description"]
+                .as_str()
+                .or_else(|| json["error"]["message"].as_str())
+                .unwrap_or_default();
+            let details = json.get("details").cloned();
+            let mut summary = [error.as_str(), description]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(": ");
+            if let Some(details) = &details {
+                let listed = detail_sentences(details);
+                if !listed.is_empty() {
+                    summary = format!("{summary} ({listed})");
+                }
+            }
+            (summary, details)
+        }
+        None => (
+            String::from_utf8_lossy(body)
+                .chars()
+                .take(300)
+                .collect::<String>()
+                .trim()
+                .to_owned(),
+            None,
+        ),
+    };
+    let summary = if summary.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        summary
+    };
+    ZendeskError::Status {
+        status: status.as_u16(),
+        retry_after,
+        summary,
+        details,
+        request_id,
+    }
+}
+
+/// `{"email":[{"description":"…"}]}` → "email: …".
+fn detail_sentences(details: &Value) -> String {
+    let Some(map) = details.as_object() else {
+        return String::new();
+    };
+    let mut sentences = Vec::new();
+    for (field, problems) in map {
+        for problem in problems.as_array().into_iter().flatten() {
+            if let Some(description) = problem["description"].as_str() {
+                sentences.push(format!("{field}: {description}"));
+            }
+        }
+    }
+    sentences.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_show_their_secret() {
+        let basic = Credentials::ApiToken {
+            email: "a@b.c".into(),
+            token: Secret::new("tok-123"),
+        };
+        let bearer = Credentials::Bearer(Secret::new("oauth-456"));
+        assert!(!format!("{basic:?} {bearer:?}").contains("tok-123"));
+        assert!(!format!("{bearer:?}").contains("oauth-456"));
+        let client =
+            ZendeskClient::new("https://acme.zendesk.com/", basic, Timeouts::default()).unwrap();
+        assert!(!format!("{client:?}").contains("tok-123"));
+        assert_eq!(client.base_url(), "https://acme.zendesk.com");
+    }
+
+    #[test]
+    fn error_envelopes_become_sentences() {
+        let body = br#"{"error":"RecordInvalid","description":"Record validation errors","details":{"base":[{"description":"Assignee: is required when solving a ticket","error":null}]}}"#;
+        let error = status_error(StatusCode::UNPROCESSABLE_ENTITY, &HeaderMap::new(), body);
+        assert_eq!(
+            error.to_string(),
+            "Zendesk answered 422: RecordInvalid: Record validation errors (base: Assignee: is required when solving a ticket)"
+        );
+        assert!(!error.retryable());
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("27"));
+        let limited = status_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+            b"You have exceeded the rate limit",
+        );
+        assert!(limited.retryable());
+        assert_eq!(limited.retry_after_ms(), 27_000);
+        assert!(
+            limited
+                .to_string()
+                .contains("You have exceeded the rate limit")
+        );
+        let unknown = status_error(StatusCode::NOT_FOUND, &HeaderMap::new(), br#"{"error":{"title":"No help desk at x.zendesk.com","message":"There is no help desk"}}"#);
+        assert!(
+            unknown
+                .to_string()
+                .contains("No help desk at x.zendesk.com: There is no help desk")
+        );
+    }
+}

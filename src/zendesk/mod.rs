@@ -1,0 +1,12 @@
+//! The Zendesk connector: the API client (`client`, the only reqwest user) and its JSON
+//! (`model`), credentials (`secret`), the actions scenarios call and the sync modes run
+//! through the runtime's outbox (`actions`, `sync`, `transcript`), contact linking
+//! (`linking`), the OAuth connection flow (`oauth`), and a stand-in server that speaks the
+//! same API for tests and demos (`standin`).
+
+pub mod actions;
+pub mod client;
+pub mod model;
+pub mod secret;
+pub mod sync;
+pub mod transcript;

@@ -1,0 +1,147 @@
+//! The Zendesk stand-in: a real HTTP server on loopback that speaks the Zendesk Support API
+//! endpoints the connector uses (users, user fields, tickets, comments, OAuth), keeps users
+//! and tickets in memory and injects faults on demand. Integration tests and the offline
+//! demo point the connector's base URL at it; no test reaches the real API (STYLE C15).
+//!
+//! Layout: `server` (accept loop and per-connection serving, so a fault can close a
+//! connection without a status line), `faults`, `auth`, `routes` (the router and small
+//! endpoints), `users`, `tickets`, `oauth`, `render` (Zendesk-shaped JSON), `reply` (the
+//! response type) and `state` (the data, behind one mutex that is never held across an
+//! `await`).
+//!
+//! Invariants: every request is logged before anything else happens to it; a fault applies
+//! before authentication and routing; the stand-in's clock is the system clock plus an
+//! offset that tests move with [`StandIn::advance_clock`].
+
+mod auth;
+mod faults;
+mod oauth;
+mod render;
+mod reply;
+mod routes;
+mod server;
+mod state;
+mod tickets;
+mod users;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use faults::{Fault, FaultKind};
+pub use state::{CommentRecord, RequestLog, TicketRecord, UserRecord};
+
+use state::Shared;
+
+/// What the stand-in accepts as credentials, and the custom user fields it defines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StandInConfig {
+    /// The agent's email: API-token requests must authenticate as `{email}/token`.
+    pub email: String,
+    pub api_token: String,
+    /// A bearer token accepted from the start (tokens issued by the OAuth flow are accepted
+    /// too).
+    pub oauth_token: Option<String>,
+    pub oauth_client_id: String,
+    pub oauth_client_secret: String,
+    /// Custom user fields as `(key, type)`, e.g. `("vip", "checkbox")`.
+    pub user_fields: Vec<(String, String)>,
+}
+
+impl Default for StandInConfig {
+    fn default() -> Self {
+        Self {
+            email: "agent@acme.example".to_owned(),
+            api_token: "standin-token".to_owned(),
+            oauth_token: Some("standin-oauth-token".to_owned()),
+            oauth_client_id: "scenarist".to_owned(),
+            oauth_client_secret: "standin-secret".to_owned(),
+            user_fields: vec![
+                ("order_number".to_owned(), "text".to_owned()),
+                ("vip".to_owned(), "checkbox".to_owned()),
+            ],
+        }
+    }
+}
+
+/// A running stand-in. Dropping it stops the server too (the accept loop ends when the
+/// shutdown sender goes away); [`StandIn::stop`] also waits for that.
+pub struct StandIn {
+    shared: Arc<Shared>,
+    url: String,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl StandIn {
+    /// Starts on 127.0.0.1:port (0 = any free port) and returns at once; the server runs on
+    /// the current tokio runtime.
+    pub async fn start(port: u16, config: StandInConfig) -> std::io::Result<StandIn> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let url = format!("http://127.0.0.1:{}", addr.port());
+        let shared = Arc::new(Shared::new(config, url.clone()));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let router = routes::router(Arc::clone(&shared));
+        let task = tokio::spawn(server::serve(
+            listener,
+            Arc::clone(&shared),
+            router,
+            shutdown_rx,
+        ));
+        Ok(StandIn {
+            shared,
+            url,
+            shutdown,
+            task,
+        })
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Queues a fault; faults are tried in the order they were queued.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.lock().push_fault(fault);
+    }
+
+    /// A snapshot of the tickets, ordered by id.
+    pub fn tickets(&self) -> Vec<TicketRecord> {
+        self.shared.lock().ticket_records()
+    }
+
+    /// A snapshot of the users (the agent included), ordered by id.
+    pub fn users(&self) -> Vec<UserRecord> {
+        self.shared.lock().user_records()
+    }
+
+    /// Every request received so far, in order (control requests to `/__standin` included).
+    pub fn requests(&self) -> Vec<RequestLog> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Moves the stand-in's own clock (idempotency-key retention, OAuth code and token
+    /// lifetimes, timestamps).
+    pub fn advance_clock(&self, seconds: i64) {
+        self.shared.lock().advance_clock(seconds);
+    }
+
+    /// Stops accepting, closes open connections and waits for the server task.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+impl std::fmt::Debug for StandIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StandIn").field("url", &self.url).finish()
+    }
+}
