@@ -9,6 +9,7 @@ use super::engine::EngineOptions;
 use crate::config::Workspace;
 use crate::diagnostic::FileReport;
 use crate::lint;
+use crate::zendesk::sync::SyncTarget;
 
 /// A scenario that passed lint.
 #[derive(Clone, Debug)]
@@ -67,6 +68,35 @@ pub fn options(workspace: &Workspace) -> EngineOptions {
     EngineOptions {
         flush: workspace.config.durability.into(),
         routes,
+        sync: sync_targets(workspace),
+        organizations: workspace
+            .config
+            .accounts
+            .iter()
+            .filter_map(|(id, account)| account.zendesk.clone().map(|org| (id.clone(), org)))
+            .collect(),
         ..EngineOptions::default()
     }
+}
+
+/// How each account syncs: only accounts linked to an organization with their toggle on.
+pub fn sync_targets(workspace: &Workspace) -> HashMap<String, SyncTarget> {
+    let config = &workspace.config;
+    let mut targets = HashMap::new();
+    for (id, account) in &config.accounts {
+        let Some(name) = account.zendesk.as_ref().filter(|_| account.sync) else { continue };
+        let Some(organization) = config.zendesk.organizations.get(name) else { continue };
+        let sync = &organization.sync;
+        targets.insert(
+            id.clone(),
+            SyncTarget {
+                organization: name.clone(),
+                mode: sync.mode,
+                team: sync.team.clone(),
+                email_field: sync.email_field.clone(),
+                continue_after_ticket: sync.continue_after_ticket,
+            },
+        );
+    }
+    targets
 }
