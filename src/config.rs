@@ -209,6 +209,12 @@ pub enum Auth {
     Oauth {
         #[serde(flatten)]
         secret: Secret,
+        /// The OAuth client that `connect` and `reauthorize` use.
+        #[serde(default)]
+        client_id: Option<String>,
+        /// The environment variable holding that client's secret.
+        #[serde(default)]
+        client_secret_env: Option<String>,
     },
 }
 

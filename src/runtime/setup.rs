@@ -100,3 +100,12 @@ pub fn sync_targets(workspace: &Workspace) -> HashMap<String, SyncTarget> {
     }
     targets
 }
+
+/// The action runner for a workspace: Zendesk actions for its organizations (falling back to
+/// the built-in runner for the rest), with the problems of organizations whose credentials
+/// cannot be read.
+pub fn runner(workspace: &Workspace, store: std::sync::Arc<dyn crate::store::Store>) -> (std::sync::Arc<dyn crate::actions::exec::ActionRunner>, Vec<String>) {
+    let (actions, problems) =
+        crate::zendesk::actions::ZendeskActions::from_workspace(workspace, store, crate::zendesk::client::Timeouts::default());
+    (std::sync::Arc::new(actions), problems)
+}

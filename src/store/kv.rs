@@ -136,6 +136,10 @@ impl<B: Backend> Store for KvStore<B> {
         self.read(TreeName::Scenarios, version.as_bytes())
     }
 
+    fn put_contact(&self, contact: &Contact) -> Result<(), StoreError> {
+        self.write(TreeName::Contacts, &keys::pair(&contact.account, &contact.id), contact)
+    }
+
     fn quarantine(&self, conversation: &str, reason: &str) -> Result<(), StoreError> {
         self.write(
             TreeName::Quarantine,
