@@ -159,6 +159,8 @@ impl<'w> Typer<'w> {
                         .with_help(compare_help(left)),
                     );
                 }
+                self.check_known_name(lhs, rhs);
+                self.check_known_name(rhs, lhs);
                 Type::Bool
             }
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
@@ -198,6 +200,48 @@ impl<'w> Typer<'w> {
                 Type::Bool
             }
         }
+    }
+
+    /// `conversation.account == "facebook:acme"`: the name must be one the config declares
+    /// (a misspelt account or channel makes the condition silently never true).
+    fn check_known_name(&mut self, path: &Expr, literal: &Expr) {
+        let (ExprKind::Path(path), ExprKind::Text(text)) = (&path.kind, &literal.kind) else {
+            return;
+        };
+        let Some(value) = text.as_literal() else {
+            return;
+        };
+        let config = &self.workspace.config;
+        let (what, known): (&str, Vec<&str>) = match path.dotted().as_str() {
+            "conversation.account" => (
+                "account",
+                config.accounts.keys().map(String::as_str).collect(),
+            ),
+            "conversation.channel" => (
+                "channel",
+                config.channels.keys().map(String::as_str).collect(),
+            ),
+            _ => return,
+        };
+        if known.contains(&value.as_str()) {
+            return;
+        }
+        let help = did_you_mean(&value, known.iter().copied()).unwrap_or_else(|| {
+            format!(
+                "the {what}s of {} are: {}",
+                self.workspace.file.name(),
+                known.join(", ")
+            )
+        });
+        self.report(
+            Diagnostic::new(
+                Code::UnknownAccount,
+                text.span,
+                format!("there is no {what} \"{value}\" in the workspace config"),
+            )
+            .with_label(format!("unknown {what}"))
+            .with_help(help),
+        );
     }
 
     /// Reports a value used as a condition that is not true or false.

@@ -14,9 +14,10 @@ use tokio::io::AsyncBufReadExt as _;
 
 use super::lint::load_workspace;
 use super::{ExitStatus, GlobalArgs, output};
-use crate::actions::exec::BuiltinActions;
+use crate::config::Workspace;
 use crate::runtime::clock::OffsetClock;
-use crate::runtime::engine::{Engine, EngineOptions, Inbound};
+use crate::runtime::engine::{Engine, Inbound};
+use crate::runtime::setup;
 use crate::runtime::setup::{LoadError, load_scenarios};
 use crate::runtime::state::{Author, Input, Status};
 use crate::runtime::{Clock, FlushPolicy};
@@ -36,9 +37,12 @@ pub struct ChatArgs {
     /// Your name, as the channel would give it.
     #[arg(long, default_value = "Ada Lovelace")]
     pub name: String,
+    /// The channel account the conversation runs on: its channel limits and Zendesk sync
+    /// apply (e.g. `facebook:acme` to see tickets appear in the Zendesk of its organization).
+    #[arg(long, default_value = "chat:terminal")]
+    pub account: String,
 }
 
-const ACCOUNT: &str = "chat:terminal";
 const HELP: &str = "Type a message to answer the bot. Commands:
   /wait 15m        let time pass (fires timeouts)
   /history         the whole conversation so far
@@ -80,10 +84,15 @@ pub(super) fn run(args: &ChatArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(chat(args, &scenario.source, &scenario.name))
+    runtime.block_on(chat(args, &workspace, &scenario.source, &scenario.name))
 }
 
-async fn chat(args: &ChatArgs, source: &str, name: &str) -> anyhow::Result<ExitStatus> {
+async fn chat(
+    args: &ChatArgs,
+    workspace: &Workspace,
+    source: &str,
+    name: &str,
+) -> anyhow::Result<ExitStatus> {
     let backend = SledBackend::open(&args.data).with_context(|| {
         format!(
             "cannot open the conversation store in {} (is another chat using it?)",
@@ -92,15 +101,21 @@ async fn chat(args: &ChatArgs, source: &str, name: &str) -> anyhow::Result<ExitS
     })?;
     let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
     let clock = Arc::new(OffsetClock::default());
-    let options = EngineOptions {
-        flush: FlushPolicy::EveryMessage,
-        default_scenario: Some(name.to_owned()),
-        ..EngineOptions::default()
-    };
+    // The account's Zendesk sync applies, but the conversation runs this file's scenario.
+    let mut options = setup::options(workspace);
+    options.routes.clear();
+    options.default_scenario = Some(name.to_owned());
+    options.flush = FlushPolicy::EveryMessage;
+    let (actions, problems) = setup::runner(workspace, Arc::clone(&store));
+    if options.organizations.contains_key(&args.account) {
+        for problem in problems {
+            println!("note: {problem}; Zendesk calls will fail");
+        }
+    }
     let engine = Engine::new(
         store,
         Arc::clone(&clock) as Arc<dyn Clock>,
-        Arc::new(BuiltinActions),
+        actions,
         options,
     );
     engine.publish(source)?;
@@ -110,6 +125,7 @@ async fn chat(args: &ChatArgs, source: &str, name: &str) -> anyhow::Result<ExitS
         clock,
         id,
         contact_name: args.name.clone(),
+        account: args.account.clone(),
         shown: 0,
         sent: 0,
     };
@@ -144,6 +160,7 @@ struct Chat {
     clock: Arc<OffsetClock>,
     id: String,
     contact_name: String,
+    account: String,
     /// The last history turn shown.
     shown: u64,
     sent: u64,
@@ -241,7 +258,7 @@ impl Chat {
     async fn send(&mut self, text: &str) -> anyhow::Result<()> {
         self.sent += 1;
         let inbound = Inbound {
-            account: ACCOUNT.into(),
+            account: self.account.clone(),
             conversation: self.id.clone(),
             message_id: format!("chat-{}-{}", self.clock.now(), self.sent),
             contact_id: "you".into(),

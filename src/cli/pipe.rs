@@ -16,10 +16,9 @@ use tokio::io::AsyncBufReadExt as _;
 
 use super::lint::load_workspace;
 use super::{ExitStatus, GlobalArgs, output};
-use crate::actions::exec::BuiltinActions;
 use crate::api::{Answer, InboundMessage};
 use crate::runtime::engine::{Engine, EngineOptions};
-use crate::runtime::setup::{LoadError, load_scenarios, options};
+use crate::runtime::setup::{self, LoadError, load_scenarios, options};
 use crate::runtime::{Clock, FlushPolicy, SystemClock};
 use crate::store::{KvStore, SledBackend, Store};
 
@@ -83,6 +82,7 @@ pub(super) fn run(args: &PipeArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         .build()?;
     runtime.block_on(pipe(
         args,
+        &workspace,
         scenarios.iter().map(|s| s.source.clone()).collect(),
         options,
     ))
@@ -90,16 +90,21 @@ pub(super) fn run(args: &PipeArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
 
 async fn pipe(
     args: &PipeArgs,
+    workspace: &crate::config::Workspace,
     sources: Vec<String>,
     options: EngineOptions,
 ) -> anyhow::Result<ExitStatus> {
     let backend = SledBackend::open(&args.data)
         .with_context(|| format!("cannot open {}", args.data.display()))?;
     let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
+    let (actions, problems) = setup::runner(workspace, Arc::clone(&store));
+    for problem in problems {
+        tracing::warn!("{problem}");
+    }
     let engine = Engine::new(
         store,
         Arc::new(SystemClock) as Arc<dyn Clock>,
-        Arc::new(BuiltinActions),
+        actions,
         options,
     );
     for source in &sources {

@@ -71,6 +71,7 @@ codes! {
     UnknownValidator = ("C118", "unknown-validator", Error, "`expect` names a validator that does not exist.");
     ReadOnlyTarget = ("C119", "read-only-target", Error, "A value the runtime owns is saved or set by the scenario.");
     ConflictingAskOptions = ("C120", "conflicting-ask-options", Error, "The options of an `ask` contradict each other.");
+    UnknownAccount = ("C122", "unknown-account", Error, "A condition names a channel account or channel the workspace config does not declare.");
     TypeMismatch = ("C121", "type-mismatch", Error, "An operator or statement is given a value of a type it cannot use.");
 
     UnreachableStep = ("L201", "unreachable-step", Warning, "No path from the start step leads to this step.");

@@ -84,8 +84,12 @@ pub fn sync_targets(workspace: &Workspace) -> HashMap<String, SyncTarget> {
     let config = &workspace.config;
     let mut targets = HashMap::new();
     for (id, account) in &config.accounts {
-        let Some(name) = account.zendesk.as_ref().filter(|_| account.sync) else { continue };
-        let Some(organization) = config.zendesk.organizations.get(name) else { continue };
+        let Some(name) = account.zendesk.as_ref().filter(|_| account.sync) else {
+            continue;
+        };
+        let Some(organization) = config.zendesk.organizations.get(name) else {
+            continue;
+        };
         let sync = &organization.sync;
         targets.insert(
             id.clone(),
@@ -104,8 +108,17 @@ pub fn sync_targets(workspace: &Workspace) -> HashMap<String, SyncTarget> {
 /// The action runner for a workspace: Zendesk actions for its organizations (falling back to
 /// the built-in runner for the rest), with the problems of organizations whose credentials
 /// cannot be read.
-pub fn runner(workspace: &Workspace, store: std::sync::Arc<dyn crate::store::Store>) -> (std::sync::Arc<dyn crate::actions::exec::ActionRunner>, Vec<String>) {
-    let (actions, problems) =
-        crate::zendesk::actions::ZendeskActions::from_workspace(workspace, store, crate::zendesk::client::Timeouts::default());
+pub fn runner(
+    workspace: &Workspace,
+    store: std::sync::Arc<dyn crate::store::Store>,
+) -> (
+    std::sync::Arc<dyn crate::actions::exec::ActionRunner>,
+    Vec<String>,
+) {
+    let (actions, problems) = crate::zendesk::actions::ZendeskActions::from_workspace(
+        workspace,
+        store,
+        crate::zendesk::client::Timeouts::default(),
+    );
     (std::sync::Arc::new(actions), problems)
 }

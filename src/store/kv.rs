@@ -137,7 +137,11 @@ impl<B: Backend> Store for KvStore<B> {
     }
 
     fn put_contact(&self, contact: &Contact) -> Result<(), StoreError> {
-        self.write(TreeName::Contacts, &keys::pair(&contact.account, &contact.id), contact)
+        self.write(
+            TreeName::Contacts,
+            &keys::pair(&contact.account, &contact.id),
+            contact,
+        )
     }
 
     fn quarantine(&self, conversation: &str, reason: &str) -> Result<(), StoreError> {

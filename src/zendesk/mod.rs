@@ -8,5 +8,6 @@ pub mod actions;
 pub mod client;
 pub mod model;
 pub mod secret;
+pub mod standin;
 pub mod sync;
 pub mod transcript;

@@ -4,6 +4,7 @@
 //! 100; `page[after]`/`page[before]`; `sort=-created_at`), shaped like
 //! `ticket_comments_list_cursor_200.json`.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -28,11 +29,21 @@ pub(crate) struct CommentInput {
 /// `None` when the comment has no text (`html_body` wins over `body`; `value` is the old
 /// name of `body`).
 pub(crate) fn parse_comment(obj: &Map<String, Value>) -> Result<Option<CommentInput>, Reply> {
-    let text = |key: &str| obj.get(key).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+    let text = |key: &str| {
+        obj.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+    };
     let public = match obj.get("public") {
         None | Some(Value::Null) => None,
         Some(Value::Bool(b)) => Some(*b),
-        Some(_) => return Err(Reply::invalid("comment", Some("InvalidValue"), "Public: is invalid")),
+        Some(_) => {
+            return Err(Reply::invalid(
+                "comment",
+                Some("InvalidValue"),
+                "Public: is invalid",
+            ));
+        }
     };
     let author_id = opt_id(obj, "author_id")?;
     let (plain, html) = if let Some(html) = text("html_body") {
@@ -42,7 +53,12 @@ pub(crate) fn parse_comment(obj: &Map<String, Value>) -> Result<Option<CommentIn
     } else {
         return Ok(None);
     };
-    Ok(Some(CommentInput { plain, html, public, author_id }))
+    Ok(Some(CommentInput {
+        plain,
+        html,
+        public,
+        author_id,
+    }))
 }
 
 fn wrap(html: &str) -> String {
@@ -50,17 +66,25 @@ fn wrap(html: &str) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Plain text as Zendesk renders it: paragraphs at blank lines, `<br>` at single newlines.
 fn paragraphs(text: &str) -> String {
-    text.replace("\r\n", "\n")
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| format!("<p dir=\"auto\">{}</p>", escape(p).replace('\n', "<br>")))
-        .collect()
+    let mut out = String::new();
+    for paragraph in text.replace("\r\n", "\n").split("\n\n").map(str::trim) {
+        if !paragraph.is_empty() {
+            let _ = write!(
+                out,
+                "<p dir=\"auto\">{}</p>",
+                escape(paragraph).replace('\n', "<br>")
+            );
+        }
+    }
+    out
 }
 
 /// The text of an HTML body: tags dropped, line breaks at `<br>` and block ends, the common
@@ -76,8 +100,14 @@ fn strip_html(html: &str) -> String {
             break;
         };
         let tag = rest[start + 1..start + end].trim().to_ascii_lowercase();
-        let name: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '/').collect();
-        if matches!(name.as_str(), "br" | "br/" | "/p" | "/div" | "/li" | "/h1" | "/h2" | "/h3" | "/tr") {
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '/')
+            .collect();
+        if matches!(
+            name.as_str(),
+            "br" | "br/" | "/p" | "/div" | "/li" | "/h1" | "/h2" | "/h3" | "/tr"
+        ) {
             out.push('\n');
         }
         rest = &rest[start + end + 1..];
@@ -111,7 +141,7 @@ pub(crate) fn encode_component(s: &str) -> String {
         if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out
@@ -121,7 +151,11 @@ fn bad_page(description: &str) -> Reply {
     Reply::bad_request("InvalidPaginationParameter", description)
 }
 
-pub(crate) async fn list(State(shared): State<Arc<Shared>>, Path(id): Path<String>, uri: Uri) -> Result<Reply, Reply> {
+pub(crate) async fn list(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Result<Reply, Reply> {
     let params = query_params(&uri)?;
     let id: u64 = id.parse().map_err(|_| Reply::not_found())?;
     let size = match params.get("page[size]") {
@@ -134,16 +168,20 @@ pub(crate) async fn list(State(shared): State<Arc<Shared>>, Path(id): Path<Strin
     let descending = params.get("sort").is_some_and(|s| s == "-created_at");
     let data = shared.lock();
     let ticket = data.tickets.get(&id).ok_or_else(Reply::not_found)?;
-    let to = data.users.get(&ticket.requester_id).map_or(json!({}), |u| {
-        json!({"name": u.rec.name, "address": u.rec.email})
-    });
+    let to = data.users.get(&ticket.requester_id).map_or(
+        json!({}),
+        |u| json!({"name": u.rec.name, "address": u.rec.email}),
+    );
     let mut ordered: Vec<_> = ticket.comments.iter().collect();
     if descending {
         ordered.reverse();
     }
     let position = |cursor: &String| {
         let wanted = decode_cursor(cursor).ok_or_else(|| bad_page("The cursor is invalid"))?;
-        ordered.iter().position(|c| c.rec.id == wanted).ok_or_else(|| bad_page("The cursor is invalid"))
+        ordered
+            .iter()
+            .position(|c| c.rec.id == wanted)
+            .ok_or_else(|| bad_page("The cursor is invalid"))
     };
     let (page, has_more) = if let Some(after) = params.get("page[after]") {
         let start = position(after)? + 1;
@@ -161,10 +199,16 @@ pub(crate) async fn list(State(shared): State<Arc<Shared>>, Path(id): Path<Strin
     let base = format!("{}/api/v2/tickets/{id}/comments.json", shared.base_url);
     let sort = if descending { "&sort=-created_at" } else { "" };
     let link = |dir: &str, cursor: &str| {
-        format!("{base}?page%5B{dir}%5D={}&page%5Bsize%5D={size}{sort}", encode_component(cursor))
+        format!(
+            "{base}?page%5B{dir}%5D={}&page%5Bsize%5D={size}{sort}",
+            encode_component(cursor)
+        )
     };
     let (after, before) = match (page.first(), page.last()) {
-        (Some(first), Some(last)) => (Some(encode_cursor(last.rec.id)), Some(encode_cursor(first.rec.id))),
+        (Some(first), Some(last)) => (
+            Some(encode_cursor(last.rec.id)),
+            Some(encode_cursor(first.rec.id)),
+        ),
         _ => (None, None),
     };
     Ok(Reply::json(
@@ -186,8 +230,17 @@ mod tests {
 
     #[test]
     fn html_bodies_are_stripped_to_text() {
-        assert_eq!(strip_html("<p>Hi &amp; bye</p><p>two<br>lines</p>"), "Hi & bye\ntwo\nlines");
-        assert_eq!(paragraphs("a < b\nc\n\nd"), "<p dir=\"auto\">a &lt; b<br>c</p><p dir=\"auto\">d</p>");
-        assert_eq!(decode_cursor(&encode_cursor(360_000_000_123)), Some(360_000_000_123));
+        assert_eq!(
+            strip_html("<p>Hi &amp; bye</p><p>two<br>lines</p>"),
+            "Hi & bye\ntwo\nlines"
+        );
+        assert_eq!(
+            paragraphs("a < b\nc\n\nd"),
+            "<p dir=\"auto\">a &lt; b<br>c</p><p dir=\"auto\">d</p>"
+        );
+        assert_eq!(
+            decode_cursor(&encode_cursor(360_000_000_123)),
+            Some(360_000_000_123)
+        );
     }
 }

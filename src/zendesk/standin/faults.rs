@@ -92,7 +92,11 @@ pub(crate) fn effect(kind: &FaultKind) -> Effect {
             Effect::Respond(reply.header("retry-after", retry_after.to_string()))
         }
         FaultKind::ServerError(code) => {
-            let code = if (500..600).contains(code) { *code } else { 500 };
+            let code = if (500..600).contains(code) {
+                *code
+            } else {
+                500
+            };
             Effect::Respond(Reply::json(
                 code,
                 json!({"error": "InternalServerError", "description": "Injected by the stand-in"}),

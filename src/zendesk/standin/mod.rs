@@ -14,6 +14,7 @@
 //! offset that tests move with [`StandIn::advance_clock`].
 
 mod auth;
+mod comments;
 mod faults;
 mod oauth;
 mod render;
@@ -142,6 +143,8 @@ impl StandIn {
 
 impl std::fmt::Debug for StandIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StandIn").field("url", &self.url).finish()
+        f.debug_struct("StandIn")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }

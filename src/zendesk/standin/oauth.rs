@@ -42,7 +42,10 @@ pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Re
     let get = |k: &str| params.get(k).map_or("", String::as_str);
     let redirect_uri = get("redirect_uri");
     if redirect_uri.is_empty() {
-        return Err(Reply::bad_request("invalid_request", "redirect_uri is required"));
+        return Err(Reply::bad_request(
+            "invalid_request",
+            "redirect_uri is required",
+        ));
     }
     let state = get("state");
     let refuse = |error: &str, description: &str| {
@@ -56,15 +59,24 @@ pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Re
         return refuse("invalid_client", "The client identifier is unknown");
     }
     if get("response_type") != "code" {
-        return refuse("unsupported_response_type", "Only response_type=code is supported");
+        return refuse(
+            "unsupported_response_type",
+            "Only response_type=code is supported",
+        );
     }
     let challenge = params.get("code_challenge").map(|c| {
-        let method = params.get("code_challenge_method").cloned().unwrap_or_else(|| "plain".to_owned());
+        let method = params
+            .get("code_challenge_method")
+            .cloned()
+            .unwrap_or_else(|| "plain".to_owned());
         (c.clone(), method)
     });
     let mut data = shared.lock();
     let code = data.random_token(20);
-    let scope = Some(get("scope")).filter(|s| !s.is_empty()).unwrap_or("read write").to_owned();
+    let scope = Some(get("scope"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or("read write")
+        .to_owned();
     let entry = OAuthCode {
         client_id: get("client_id").to_owned(),
         redirect_uri: redirect_uri.to_owned(),
@@ -81,7 +93,10 @@ pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Re
 }
 
 fn oauth_error(status: u16, error: &str, description: &str) -> Reply {
-    Reply::json(status, json!({"error": error, "error_description": description}))
+    Reply::json(
+        status,
+        json!({"error": error, "error_description": description}),
+    )
 }
 
 fn invalid_grant() -> Reply {
@@ -101,13 +116,19 @@ fn fields(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, R
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
     if form {
         let text = String::from_utf8_lossy(body);
-        let uri: Uri = format!("/?{text}").parse().map_err(|_| oauth_error(400, "invalid_request", "Malformed form body"))?;
+        let uri: Uri = format!("/?{text}")
+            .parse()
+            .map_err(|_| oauth_error(400, "invalid_request", "Malformed form body"))?;
         return Query::<HashMap<String, String>>::try_from_uri(&uri)
             .map(|q| q.0)
             .map_err(|_| oauth_error(400, "invalid_request", "Malformed form body"));
     }
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
-        return Err(oauth_error(400, "invalid_request", "Server could not parse JSON"));
+        return Err(oauth_error(
+            400,
+            "invalid_request",
+            "Server could not parse JSON",
+        ));
     };
     Ok(map
         .into_iter()
@@ -119,11 +140,21 @@ fn fields(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, R
         .collect())
 }
 
-pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Result<Reply, Reply> {
+pub(crate) async fn token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Reply, Reply> {
     let fields = fields(&headers, &body)?;
     let get = |k: &str| fields.get(k).map_or("", String::as_str);
-    if get("client_id") != shared.config.oauth_client_id || get("client_secret") != shared.config.oauth_client_secret {
-        return Err(oauth_error(401, "invalid_client", "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method."));
+    if get("client_id") != shared.config.oauth_client_id
+        || get("client_secret") != shared.config.oauth_client_secret
+    {
+        return Err(oauth_error(
+            401,
+            "invalid_client",
+            "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.",
+        ));
     }
     let expires_in = get("expires_in").parse::<i64>().ok();
     let mut data = shared.lock();
@@ -132,20 +163,35 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap,
             // Single use: the code is gone whatever the outcome.
             let code = data.codes.remove(get("code")).ok_or_else(invalid_grant)?;
             let fresh = data.now() - code.issued_at <= CODE_LIFETIME;
-            if !fresh || code.client_id != get("client_id") || code.redirect_uri != get("redirect_uri") || !pkce_ok(&code, get("code_verifier")) {
+            if !fresh
+                || code.client_id != get("client_id")
+                || code.redirect_uri != get("redirect_uri")
+                || !pkce_ok(&code, get("code_verifier"))
+            {
                 return Err(invalid_grant());
             }
-            Ok(issue(&mut data, code.scope, expires_in))
+            Ok(issue(&mut data, &code.scope, expires_in))
         }
         "refresh_token" => {
-            let grant = data.refresh_tokens.remove(get("refresh_token")).ok_or_else(invalid_grant)?;
+            let grant = data
+                .refresh_tokens
+                .remove(get("refresh_token"))
+                .ok_or_else(invalid_grant)?;
             data.access_tokens.remove(&grant.access_token);
             if data.now() >= grant.expires_at {
                 return Err(invalid_grant());
             }
-            Ok(issue(&mut data, grant.scope, expires_in.or(grant.expires_in)))
+            Ok(issue(
+                &mut data,
+                &grant.scope,
+                expires_in.or(grant.expires_in),
+            ))
         }
-        _ => Err(oauth_error(400, "unsupported_grant_type", "The authorization grant type is not supported.")),
+        _ => Err(oauth_error(
+            400,
+            "unsupported_grant_type",
+            "The authorization grant type is not supported.",
+        )),
     }
 }
 
@@ -159,14 +205,15 @@ fn pkce_ok(code: &OAuthCode, verifier: &str) -> bool {
     }
 }
 
-fn issue(data: &mut Data, scope: String, expires_in: Option<i64>) -> Reply {
+fn issue(data: &mut Data, scope: &str, expires_in: Option<i64>) -> Reply {
     let access = data.random_token(40);
     let refresh = data.random_token(40);
     let now = data.now();
-    data.access_tokens.insert(access.clone(), expires_in.map(|e| now + e));
+    data.access_tokens
+        .insert(access.clone(), expires_in.map(|e| now + e));
     let grant = RefreshGrant {
         access_token: access.clone(),
-        scope: scope.clone(),
+        scope: scope.to_owned(),
         expires_in,
         expires_at: now + REFRESH_LIFETIME,
     };

@@ -10,7 +10,7 @@ use super::state::{
 };
 
 /// `{"channel":"api","source":{…}}` — what API-created tickets and comments show.
-pub(crate) fn via(to: Value) -> Value {
+pub(crate) fn via(to: &Value) -> Value {
     json!({"channel": "api", "source": {"from": {}, "to": to, "rel": null}})
 }
 
@@ -162,7 +162,7 @@ pub(crate) fn ticket(shared: &Shared, ticket: &Ticket) -> Value {
         "url": ticket_url(shared, ticket.id),
         "id": ticket.id,
         "external_id": ticket.external_id,
-        "via": via(json!({})),
+        "via": via(&json!({})),
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
         "type": null,
@@ -234,7 +234,7 @@ fn system_metadata(client: &str) -> Value {
 pub(crate) fn comment(comment: &Comment, to: &Value) -> Value {
     let mut value = comment_event(comment);
     if let Some(obj) = value.as_object_mut() {
-        obj.insert("via".to_owned(), via(to.clone()));
+        obj.insert("via".to_owned(), via(to));
         obj.insert("created_at".to_owned(), json!(comment.rec.created_at));
         obj.insert(
             "metadata".to_owned(),
@@ -255,7 +255,7 @@ pub(crate) struct Audit<'a> {
     pub(crate) events: Vec<Value>,
 }
 
-pub(crate) fn audit(audit: Audit<'_>) -> Value {
+pub(crate) fn audit(audit: &Audit<'_>) -> Value {
     json!({
         "id": audit.id,
         "ticket_id": audit.ticket_id,
@@ -263,6 +263,6 @@ pub(crate) fn audit(audit: Audit<'_>) -> Value {
         "author_id": audit.author_id,
         "metadata": {"system": system_metadata(audit.client), "custom": audit.custom},
         "events": audit.events,
-        "via": via(json!({})),
+        "via": via(&json!({})),
     })
 }

@@ -81,10 +81,10 @@ impl Reply {
             field.to_owned(),
             json!([{"description": description, "error": error}]),
         );
-        Self::invalid_details(details)
+        Self::invalid_details(&details)
     }
 
-    pub(crate) fn invalid_details(details: Map<String, Value>) -> Self {
+    pub(crate) fn invalid_details(details: &Map<String, Value>) -> Self {
         Self::json(
             422,
             json!({

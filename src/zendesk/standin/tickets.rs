@@ -14,19 +14,32 @@ use sha2::{Digest, Sha256};
 
 use super::auth::Caller;
 use super::comments::{CommentInput, parse_comment};
-use super::reply::{Reply, add_tags, opt_id, opt_str, tag_list, wrapped};
-use super::state::{Comment, CommentRecord, IdempotencyEntry, STATUSES, Shared, State as Data, Ticket};
-use super::users::{find_or_create, query_params};
 use super::render::{self, Audit};
+use super::reply::{Reply, add_tags, opt_id, opt_str, tag_list, wrapped};
+use super::state::{
+    Comment, CommentRecord, IdempotencyEntry, STATUSES, Shared, State as Data, Ticket,
+};
+use super::users::{find_or_create, query_params};
 
 type Handler = Result<Reply, Reply>;
 
 fn user_agent(headers: &HeaderMap) -> String {
-    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("unknown").to_owned()
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+        .to_owned()
 }
 
-fn event(data: &mut Data, kind: &str, field: &str, value: Value, previous: Option<Value>) -> Value {
-    let mut event = json!({"id": data.next_id(), "type": kind, "value": value, "field_name": field});
+fn event(
+    data: &mut Data,
+    kind: &str,
+    field: &str,
+    value: &Value,
+    previous: Option<Value>,
+) -> Value {
+    let mut event =
+        json!({"id": data.next_id(), "type": kind, "value": value, "field_name": field});
     if let (Some(previous), Some(obj)) = (previous, event.as_object_mut()) {
         obj.insert("previous_value".to_owned(), previous);
     }
@@ -48,12 +61,16 @@ fn assignee_required() -> Reply {
             "ticket_field_type": "FieldAssignee",
         }]),
     );
-    Reply::invalid_details(details)
+    Reply::invalid_details(&details)
 }
 
 fn check_status(status: Option<String>) -> Result<Option<String>, Reply> {
     match status {
-        Some(s) if !STATUSES.contains(&s.as_str()) => Err(Reply::invalid("status", Some("InvalidValue"), "Status: is invalid")),
+        Some(s) if !STATUSES.contains(&s.as_str()) => Err(Reply::invalid(
+            "status",
+            Some("InvalidValue"),
+            "Status: is invalid",
+        )),
         other => Ok(other),
     }
 }
@@ -61,7 +78,11 @@ fn check_status(status: Option<String>) -> Result<Option<String>, Reply> {
 fn check_user(data: &Data, id: u64, field: &str, agent: bool) -> Result<(), Reply> {
     match data.users.get(&id) {
         Some(user) if !agent || user.rec.role != "end-user" => Ok(()),
-        _ => Err(Reply::invalid(field, Some("InvalidValue"), &format!("{field}: is invalid"))),
+        _ => Err(Reply::invalid(
+            field,
+            Some("InvalidValue"),
+            &format!("{field}: is invalid"),
+        )),
     }
 }
 
@@ -72,7 +93,15 @@ fn custom_metadata(obj: &Map<String, Value>) -> Value {
     }
 }
 
-fn new_comment(data: &mut Data, input: &CommentInput, author_id: u64, public: bool, audit_id: u64, client: &str, custom: &Value) -> Comment {
+fn new_comment(
+    data: &mut Data,
+    input: &CommentInput,
+    author_id: u64,
+    public: bool,
+    audit_id: u64,
+    client: &str,
+    custom: &Value,
+) -> Comment {
     Comment {
         rec: CommentRecord {
             id: data.next_id(),
@@ -88,12 +117,16 @@ fn new_comment(data: &mut Data, input: &CommentInput, author_id: u64, public: bo
     }
 }
 
-fn write_reply(shared: &Shared, ticket: &Ticket, audit: Audit<'_>, status: u16) -> Reply {
-    Reply::json(status, json!({"ticket": render::ticket(shared, ticket), "audit": render::audit(audit)}))
-}
-
-pub(crate) async fn create(State(shared): State<Arc<Shared>>, caller: Extension<Caller>, headers: HeaderMap, body: Bytes) -> Handler {
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+pub(crate) async fn create(
+    State(shared): State<Arc<Shared>>,
+    caller: Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Handler {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let client = user_agent(&headers);
     let mut data = shared.lock();
     let hash = Sha256::digest(&body).to_vec();
@@ -101,7 +134,10 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, caller: Extension<
         data.purge_idempotency();
         if let Some(entry) = data.idempotency.get(key) {
             if entry.body_hash != hash {
-                return Err(Reply::bad_request("IdempotentRequestError", "Request parameters don't match the given idempotency key"));
+                return Err(Reply::bad_request(
+                    "IdempotentRequestError",
+                    "Request parameters don't match the given idempotency key",
+                ));
             }
             let mut reply = Reply::json(entry.status, entry.body.clone());
             if let Some(location) = &entry.location {
@@ -116,7 +152,13 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, caller: Extension<
     if let Some(key) = key {
         // Only successes are remembered: a request that failed validation created nothing.
         let stored_at = data.now();
-        let entry = IdempotencyEntry { body_hash: hash, stored_at, status: 201, body, location: Some(location) };
+        let entry = IdempotencyEntry {
+            body_hash: hash,
+            stored_at,
+            status: 201,
+            body,
+            location: Some(location),
+        };
         data.idempotency.insert(key, entry);
         reply = reply.header("x-idempotency-lookup", "miss");
     }
@@ -124,14 +166,24 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, caller: Extension<
 }
 
 /// Validates and creates; returns the new id and the response body.
-fn create_ticket(shared: &Shared, data: &mut Data, caller: u64, client: &str, body: &[u8]) -> Result<(u64, Value), Reply> {
+fn create_ticket(
+    shared: &Shared,
+    data: &mut Data,
+    caller: u64,
+    client: &str,
+    body: &[u8],
+) -> Result<(u64, Value), Reply> {
     let obj = wrapped(body, "ticket")?;
     let comment = match obj.get("comment") {
         Some(Value::Object(c)) => parse_comment(c)?,
         _ => None,
     };
     let Some(comment) = comment else {
-        return Err(Reply::invalid("base", Some("BlankError"), "Description: cannot be blank"));
+        return Err(Reply::invalid(
+            "base",
+            Some("BlankError"),
+            "Description: cannot be blank",
+        ));
     };
     let submitter_id = opt_id(&obj, "submitter_id")?.unwrap_or(caller);
     check_user(data, submitter_id, "submitter_id", false)?;
@@ -152,21 +204,39 @@ fn create_ticket(shared: &Shared, data: &mut Data, caller: u64, client: &str, bo
     }
     let mut status = check_status(opt_str(&obj, "status")?)?.unwrap_or_else(|| "new".to_owned());
     if status == "new" && assignee_id.is_some() {
-        status = "open".to_owned();
+        "open".clone_into(&mut status);
     }
     if (status == "solved" || status == "closed") && assignee_id.is_none() {
         return Err(assignee_required());
     }
     let subject = opt_str(&obj, "subject")?.unwrap_or_else(|| {
         // Without a subject the description's first line stands in (as Zendesk's views show).
-        comment.plain.lines().next().unwrap_or("").chars().take(80).collect()
+        comment
+            .plain
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(80)
+            .collect()
     });
     let tags = tag_list(obj.get("tags"))?.unwrap_or_default();
     let custom = custom_metadata(&obj);
     let id = data.next_ticket_id();
     let audit_id = data.next_id();
-    let first = new_comment(data, &comment, author_id, comment.public.unwrap_or(true), audit_id, client, &custom);
-    let organization_id = data.users.get(&requester_id).and_then(|u| u.organization_id);
+    let first = new_comment(
+        data,
+        &comment,
+        author_id,
+        comment.public.unwrap_or(true),
+        audit_id,
+        client,
+        &custom,
+    );
+    let organization_id = data
+        .users
+        .get(&requester_id)
+        .and_then(|u| u.organization_id);
     let now = data.now_iso();
     let ticket = Ticket {
         id,
@@ -194,12 +264,22 @@ fn create_ticket(shared: &Shared, data: &mut Data, caller: u64, client: &str, bo
         ("tags", json!(ticket.tags)),
     ];
     for (field, value) in creates {
-        if !(field == "assignee_id" && assignee_id.is_none() || field == "tags" && ticket.tags.is_empty()) {
-            events.push(event(data, "Create", field, value, None));
+        if !(field == "assignee_id" && assignee_id.is_none()
+            || field == "tags" && ticket.tags.is_empty())
+        {
+            events.push(event(data, "Create", field, &value, None));
         }
     }
-    let audit = Audit { id: audit_id, ticket_id: id, created_at: &now, author_id: caller, client, custom: &custom, events };
-    let body = json!({"ticket": render::ticket(shared, &ticket), "audit": render::audit(audit)});
+    let audit = Audit {
+        id: audit_id,
+        ticket_id: id,
+        created_at: &now,
+        author_id: caller,
+        client,
+        custom: &custom,
+        events,
+    };
+    let body = json!({"ticket": render::ticket(shared, &ticket), "audit": render::audit(&audit)});
     data.tickets.insert(id, ticket);
     Ok((id, body))
 }
@@ -216,37 +296,57 @@ pub(crate) async fn list(State(shared): State<Arc<Shared>>, uri: Uri) -> Handler
         .map(|t| render::ticket(&shared, t))
         .collect();
     let count = tickets.len();
-    Ok(Reply::json(200, json!({"tickets": tickets, "next_page": null, "previous_page": null, "count": count})))
+    Ok(Reply::json(
+        200,
+        json!({"tickets": tickets, "next_page": null, "previous_page": null, "count": count}),
+    ))
 }
 
 pub(crate) async fn show(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Handler {
     let id: u64 = id.parse().map_err(|_| Reply::not_found())?;
     let data = shared.lock();
     let ticket = data.tickets.get(&id).ok_or_else(Reply::not_found)?;
-    Ok(Reply::json(200, json!({"ticket": render::ticket(&shared, ticket)})))
+    Ok(Reply::json(
+        200,
+        json!({"ticket": render::ticket(&shared, ticket)}),
+    ))
 }
 
-pub(crate) async fn update(State(shared): State<Arc<Shared>>, caller: Extension<Caller>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Handler {
+pub(crate) async fn update(
+    State(shared): State<Arc<Shared>>,
+    caller: Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Handler {
     let id: u64 = id.parse().map_err(|_| Reply::not_found())?;
     let client = user_agent(&headers);
     let mut data = shared.lock();
     let ticket = data.tickets.get(&id).ok_or_else(Reply::not_found)?.clone();
     let obj = wrapped(&body, "ticket")?;
     if ticket.status == "closed" {
-        return Err(Reply::invalid("status", None, "Status: closed prevents ticket update"));
+        return Err(Reply::invalid(
+            "status",
+            None,
+            "Status: closed prevents ticket update",
+        ));
     }
     let comment = match obj.get("comment") {
         Some(Value::Object(c)) => parse_comment(c)?,
         _ => None,
     };
     let status = check_status(opt_str(&obj, "status")?)?;
-    let assignee = if obj.contains_key("assignee_id") { opt_id(&obj, "assignee_id")? } else { ticket.assignee_id };
+    let assignee = if obj.contains_key("assignee_id") {
+        opt_id(&obj, "assignee_id")?
+    } else {
+        ticket.assignee_id
+    };
     if let Some(a) = assignee {
         check_user(&data, a, "assignee_id", true)?;
     }
     let mut new_status = status.unwrap_or_else(|| ticket.status.clone());
     if new_status == "new" && assignee.is_some() {
-        new_status = "open".to_owned();
+        "open".clone_into(&mut new_status);
     }
     if (new_status == "solved" || new_status == "closed") && assignee.is_none() {
         return Err(assignee_required());
@@ -258,12 +358,19 @@ pub(crate) async fn update(State(shared): State<Arc<Shared>>, caller: Extension<
     if let Some(remove) = tag_list(obj.get("remove_tags"))? {
         tags.retain(|t| !remove.contains(t));
     }
-    let author_id = comment.as_ref().and_then(|c| c.author_id).unwrap_or(caller.user_id);
+    let author_id = comment
+        .as_ref()
+        .and_then(|c| c.author_id)
+        .unwrap_or(caller.user_id);
     if comment.is_some() {
         check_user(&data, author_id, "author_id", false)?;
     }
     let subject = opt_str(&obj, "subject")?.unwrap_or_else(|| ticket.subject.clone());
-    let external_id = if obj.contains_key("external_id") { opt_str(&obj, "external_id")? } else { ticket.external_id.clone() };
+    let external_id = if obj.contains_key("external_id") {
+        opt_str(&obj, "external_id")?
+    } else {
+        ticket.external_id.clone()
+    };
     let custom = custom_metadata(&obj);
     let audit_id = data.next_id();
     let now = data.now_iso();
@@ -271,21 +378,29 @@ pub(crate) async fn update(State(shared): State<Arc<Shared>>, caller: Extension<
     let mut updated = ticket.clone();
     if let Some(input) = &comment {
         // "The initial value set on ticket creation persists" for `public` (§3.4).
-        let public = input.public.unwrap_or_else(|| ticket.comments.first().is_none_or(|c| c.rec.public));
-        let c = new_comment(&mut data, input, author_id, public, audit_id, &client, &custom);
+        let public = input
+            .public
+            .unwrap_or_else(|| ticket.comments.first().is_none_or(|c| c.rec.public));
+        let c = new_comment(
+            &mut data, input, author_id, public, audit_id, &client, &custom,
+        );
         events.push(render::comment_event(&c));
         updated.comments.push(c);
     }
     let changes = [
         ("status", json!(new_status), json!(ticket.status)),
-        ("assignee_id", id_value(assignee), id_value(ticket.assignee_id)),
+        (
+            "assignee_id",
+            id_value(assignee),
+            id_value(ticket.assignee_id),
+        ),
         ("subject", json!(subject), json!(ticket.subject)),
         ("tags", json!(tags), json!(ticket.tags)),
         ("external_id", json!(external_id), json!(ticket.external_id)),
     ];
     for (field, value, previous) in changes {
         if value != previous {
-            events.push(event(&mut data, "Change", field, value, Some(previous)));
+            events.push(event(&mut data, "Change", field, &value, Some(previous)));
         }
     }
     updated.status = new_status;
@@ -294,8 +409,19 @@ pub(crate) async fn update(State(shared): State<Arc<Shared>>, caller: Extension<
     updated.tags = tags;
     updated.external_id = external_id;
     updated.updated_at.clone_from(&now);
-    let audit = Audit { id: audit_id, ticket_id: id, created_at: &now, author_id: caller.user_id, client: &client, custom: &custom, events };
-    let reply = write_reply(&shared, &updated, audit, 200);
+    let audit = Audit {
+        id: audit_id,
+        ticket_id: id,
+        created_at: &now,
+        author_id: caller.user_id,
+        client: &client,
+        custom: &custom,
+        events,
+    };
+    let reply = Reply::json(
+        200,
+        json!({"ticket": render::ticket(&shared, &updated), "audit": render::audit(&audit)}),
+    );
     data.tickets.insert(id, updated);
     Ok(reply)
 }

@@ -28,15 +28,24 @@ pub(crate) fn query_params(uri: &Uri) -> Result<HashMap<String, String>, Reply> 
 
 pub(crate) async fn me(State(shared): State<Arc<Shared>>, caller: Extension<Caller>) -> Handler {
     let data = shared.lock();
-    let user = data.users.get(&caller.user_id).ok_or_else(Reply::not_found)?;
-    Ok(Reply::json(200, json!({"user": render::user(&shared, user)})))
+    let user = data
+        .users
+        .get(&caller.user_id)
+        .ok_or_else(Reply::not_found)?;
+    Ok(Reply::json(
+        200,
+        json!({"user": render::user(&shared, user)}),
+    ))
 }
 
 pub(crate) async fn show(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Handler {
     let id: u64 = id.parse().map_err(|_| Reply::not_found())?;
     let data = shared.lock();
     let user = data.users.get(&id).ok_or_else(Reply::not_found)?;
-    Ok(Reply::json(200, json!({"user": render::user(&shared, user)})))
+    Ok(Reply::json(
+        200,
+        json!({"user": render::user(&shared, user)}),
+    ))
 }
 
 /// `GET /api/v2/users?external_id=…` (exact) or the whole list.
@@ -44,7 +53,11 @@ pub(crate) async fn list(State(shared): State<Arc<Shared>>, uri: Uri) -> Handler
     let params = query_params(&uri)?;
     let data = shared.lock();
     let users: Vec<&User> = match params.get("external_id") {
-        Some(ext) => data.user_by_external_id(ext).and_then(|id| data.users.get(&id)).into_iter().collect(),
+        Some(ext) => data
+            .user_by_external_id(ext)
+            .and_then(|id| data.users.get(&id))
+            .into_iter()
+            .collect(),
         None => data.users.values().collect(),
     };
     Ok(users_page(&shared, &users))
@@ -54,16 +67,25 @@ pub(crate) async fn search(State(shared): State<Arc<Shared>>, uri: Uri) -> Handl
     let params = query_params(&uri)?;
     let data = shared.lock();
     let users: Vec<&User> = if let Some(ext) = params.get("external_id") {
-        data.user_by_external_id(ext).and_then(|id| data.users.get(&id)).into_iter().collect()
+        data.user_by_external_id(ext)
+            .and_then(|id| data.users.get(&id))
+            .into_iter()
+            .collect()
     } else if let Some(query) = params.get("query") {
         let terms = parse_query(query);
         if terms.is_empty() {
             Vec::new()
         } else {
-            data.users.values().filter(|u| terms.iter().all(|t| term_matches(u, t))).collect()
+            data.users
+                .values()
+                .filter(|u| terms.iter().all(|t| term_matches(u, t)))
+                .collect()
         }
     } else {
-        return Err(Reply::bad_request("InvalidParameter", "Either query or external_id is required"));
+        return Err(Reply::bad_request(
+            "InvalidParameter",
+            "Either query or external_id is required",
+        ));
     };
     Ok(users_page(&shared, &users))
 }
@@ -71,7 +93,10 @@ pub(crate) async fn search(State(shared): State<Arc<Shared>>, uri: Uri) -> Handl
 fn users_page(shared: &Shared, users: &[&User]) -> Reply {
     let list: Vec<Value> = users.iter().map(|u| render::user(shared, u)).collect();
     let count = list.len();
-    Reply::json(200, json!({"users": list, "next_page": null, "previous_page": null, "count": count}))
+    Reply::json(
+        200,
+        json!({"users": list, "next_page": null, "previous_page": null, "count": count}),
+    )
 }
 
 /// Splits a search query into `(key, value)` terms (`key` empty for a bare term), honouring
@@ -97,7 +122,9 @@ fn parse_query(query: &str) -> Vec<(String, String)> {
     tokens
         .into_iter()
         .map(|t| match t.split_once(':') {
-            Some((k, v)) if !k.is_empty() && !k.contains('@') => (k.to_lowercase(), v.replace('*', "")),
+            Some((k, v)) if !k.is_empty() && !k.contains('@') => {
+                (k.to_lowercase(), v.replace('*', ""))
+            }
             _ => (String::new(), t.replace('*', "")),
         })
         .filter(|(k, _)| k != "type")
@@ -105,7 +132,8 @@ fn parse_query(query: &str) -> Vec<(String, String)> {
 }
 
 fn contains(haystack: Option<&str>, needle: &str) -> bool {
-    !needle.is_empty() && haystack.is_some_and(|h| h.to_lowercase().contains(&needle.to_lowercase()))
+    !needle.is_empty()
+        && haystack.is_some_and(|h| h.to_lowercase().contains(&needle.to_lowercase()))
 }
 
 fn digits(s: &str) -> String {
@@ -116,18 +144,29 @@ fn digits(s: &str) -> String {
 fn term_matches(user: &User, (key, value): &(String, String)) -> bool {
     let rec = &user.rec;
     let email_hit = || {
-        contains(rec.email.as_deref(), value) || user.secondary_emails.iter().any(|e| contains(Some(e), value))
+        contains(rec.email.as_deref(), value)
+            || user
+                .secondary_emails
+                .iter()
+                .any(|e| contains(Some(e), value))
     };
     let phone_hit = || {
         let wanted = digits(value);
         if wanted.is_empty() {
             contains(rec.phone.as_deref(), value)
         } else {
-            rec.phone.as_deref().is_some_and(|p| digits(p).contains(&wanted))
+            rec.phone
+                .as_deref()
+                .is_some_and(|p| digits(p).contains(&wanted))
         }
     };
     match key.as_str() {
-        "" => contains(Some(&rec.name), value) || email_hit() || phone_hit() || contains(rec.external_id.as_deref(), value),
+        "" => {
+            contains(Some(&rec.name), value)
+                || email_hit()
+                || phone_hit()
+                || contains(rec.external_id.as_deref(), value)
+        }
         "email" => email_hit(),
         "phone" => phone_hit(),
         "name" => contains(Some(&rec.name), value),
@@ -161,7 +200,9 @@ struct UserInput {
 fn parse_user(shared: &Shared, obj: &Map<String, Value>) -> Result<UserInput, Reply> {
     let mut input = UserInput {
         name: opt_str(obj, "name")?.map(|n| n.trim().to_owned()),
-        email: opt_str(obj, "email")?.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()),
+        email: opt_str(obj, "email")?
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty()),
         phone: opt_str(obj, "phone")?,
         external_id: opt_str(obj, "external_id")?,
         role: opt_str(obj, "role")?,
@@ -174,18 +215,32 @@ fn parse_user(shared: &Shared, obj: &Map<String, Value>) -> Result<UserInput, Re
     };
     if let Some(email) = &input.email {
         if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
-            return Err(Reply::invalid("email", Some("InvalidFormat"), &format!("Email: {email} is not properly formatted")));
+            return Err(Reply::invalid(
+                "email",
+                Some("InvalidFormat"),
+                &format!("Email: {email} is not properly formatted"),
+            ));
         }
     }
     if let Some(role) = &input.role {
         if !["end-user", "agent", "admin"].contains(&role.as_str()) {
-            return Err(Reply::invalid("role", Some("InvalidValue"), "Role: is invalid"));
+            return Err(Reply::invalid(
+                "role",
+                Some("InvalidValue"),
+                "Role: is invalid",
+            ));
         }
     }
     match obj.get("user_fields") {
         None | Some(Value::Null) => {}
         Some(Value::Object(fields)) => input.user_fields = check_fields(shared, fields)?,
-        Some(_) => return Err(Reply::invalid("user_fields", Some("InvalidValue"), "User fields: is invalid")),
+        Some(_) => {
+            return Err(Reply::invalid(
+                "user_fields",
+                Some("InvalidValue"),
+                "User fields: is invalid",
+            ));
+        }
     }
     Ok(input)
 }
@@ -195,14 +250,23 @@ fn check_fields(shared: &Shared, fields: &Map<String, Value>) -> Result<Map<Stri
     let mut out = Map::new();
     for (key, value) in fields {
         let Some(kind) = shared.field_type(key) else {
-            return Err(Reply::invalid("user_fields", Some("InvalidValue"), &format!("User fields: {key} is not a defined user field")));
+            return Err(Reply::invalid(
+                "user_fields",
+                Some("InvalidValue"),
+                &format!("User fields: {key} is not a defined user field"),
+            ));
         };
         let bad = || Reply::invalid(key, Some("InvalidValue"), &format!("{key}: is invalid"));
         let value = match (kind, value) {
             (_, Value::Null) => Value::Null,
-            ("checkbox", Value::Bool(_)) | ("integer" | "decimal", Value::Number(_)) => value.clone(),
+            ("checkbox", Value::Bool(_)) | ("integer" | "decimal", Value::Number(_)) => {
+                value.clone()
+            }
             ("checkbox" | "integer" | "decimal", Value::String(s)) => {
-                serde_json::from_str::<Value>(s).ok().filter(|v| v.is_number() || v.is_boolean()).ok_or_else(bad)?
+                serde_json::from_str::<Value>(s)
+                    .ok()
+                    .filter(|v| v.is_number() || v.is_boolean())
+                    .ok_or_else(bad)?
             }
             ("checkbox" | "integer" | "decimal", _) | (_, Value::Object(_)) => return Err(bad()),
             (_, Value::String(_) | Value::Array(_)) => value.clone(),
@@ -251,19 +315,27 @@ fn apply(shared: &Shared, user: &mut User, input: UserInput, now: &str) {
     user.alias = input.alias.or(user.alias.take());
     user.notes = input.notes.or(user.notes.take());
     user.details = input.details.or(user.details.take());
-    user.updated_at = now.to_owned();
+    now.clone_into(&mut user.updated_at);
 }
 
 /// Creates a user after the duplicate checks; the caller has checked `name`.
 fn insert(shared: &Shared, data: &mut Data, mut input: UserInput) -> Result<u64, Reply> {
     if let Some(email) = &input.email {
         if data.user_by_email(email).is_some() {
-            return Err(Reply::invalid("email", Some("DuplicateValue"), &format!("Email: {email} is already being used by another user")));
+            return Err(Reply::invalid(
+                "email",
+                Some("DuplicateValue"),
+                &format!("Email: {email} is already being used by another user"),
+            ));
         }
     }
     if let Some(ext) = &input.external_id {
         if data.user_by_external_id(ext).is_some() {
-            return Err(Reply::invalid("external_id", Some("DuplicateValue"), &format!("External: {ext} has already been taken")));
+            return Err(Reply::invalid(
+                "external_id",
+                Some("DuplicateValue"),
+                &format!("External: {ext} has already been taken"),
+            ));
         }
     }
     let id = data.next_id();
@@ -295,26 +367,55 @@ fn insert(shared: &Shared, data: &mut Data, mut input: UserInput) -> Result<u64,
 
 /// Finds the user with this email or creates one (ticket `requester{}`): an existing user is
 /// reused and not updated.
-pub(crate) fn find_or_create(shared: &Shared, data: &mut Data, name: Option<String>, email: Option<String>) -> Result<u64, Reply> {
+pub(crate) fn find_or_create(
+    shared: &Shared,
+    data: &mut Data,
+    name: Option<String>,
+    email: Option<String>,
+) -> Result<u64, Reply> {
     if let Some(id) = email.as_deref().and_then(|e| data.user_by_email(e)) {
         return Ok(id);
     }
-    let name = name.filter(|n| !n.trim().is_empty()).or_else(|| email.as_deref().and_then(|e| e.split('@').next()).map(str::to_owned));
+    let name = name.filter(|n| !n.trim().is_empty()).or_else(|| {
+        email
+            .as_deref()
+            .and_then(|e| e.split('@').next())
+            .map(str::to_owned)
+    });
     let Some(name) = name.filter(|n| !n.is_empty()) else {
-        return Err(Reply::invalid("requester", Some("BlankError"), "Requester: Name is too short (minimum one character)"));
+        return Err(Reply::invalid(
+            "requester",
+            Some("BlankError"),
+            "Requester: Name is too short (minimum one character)",
+        ));
     };
-    let input = UserInput { name: Some(name), email, ..UserInput::default() };
+    let input = UserInput {
+        name: Some(name),
+        email,
+        ..UserInput::default()
+    };
     insert(shared, data, input)
 }
 
 fn created(shared: &Shared, data: &Data, id: u64, status: u16) -> Handler {
     let user = data.users.get(&id).ok_or_else(Reply::not_found)?;
     let reply = Reply::json(status, json!({"user": render::user(shared, user)}));
-    Ok(if status == 201 { reply.header("location", format!("{}/api/v2/users/{id}.json", shared.base_url)) } else { reply })
+    Ok(if status == 201 {
+        reply.header(
+            "location",
+            format!("{}/api/v2/users/{id}.json", shared.base_url),
+        )
+    } else {
+        reply
+    })
 }
 
 fn name_required() -> Reply {
-    Reply::invalid("name", Some("BlankError"), "Name: is too short (minimum one character)")
+    Reply::invalid(
+        "name",
+        Some("BlankError"),
+        "Name: is too short (minimum one character)",
+    )
 }
 
 pub(crate) async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Handler {
@@ -332,7 +433,10 @@ pub(crate) async fn create_or_update(State(shared): State<Arc<Shared>>, body: By
     let obj = wrapped(&body, "user")?;
     let mut input = parse_user(&shared, &obj)?;
     let mut data = shared.lock();
-    let by_ext = input.external_id.as_deref().and_then(|e| data.user_by_external_id(e));
+    let by_ext = input
+        .external_id
+        .as_deref()
+        .and_then(|e| data.user_by_external_id(e));
     let by_email = input.email.as_deref().and_then(|e| data.user_by_email(e));
     let Some(id) = by_ext.or(by_email) else {
         if input.name.as_deref().is_none_or(str::is_empty) {
@@ -342,8 +446,15 @@ pub(crate) async fn create_or_update(State(shared): State<Arc<Shared>>, body: By
         return created(&shared, &data, id, 201);
     };
     if let Some(ext) = &input.external_id {
-        if data.user_by_external_id(ext).is_some_and(|other| other != id) {
-            return Err(Reply::invalid("external_id", Some("DuplicateValue"), &format!("External: {ext} has already been taken")));
+        if data
+            .user_by_external_id(ext)
+            .is_some_and(|other| other != id)
+        {
+            return Err(Reply::invalid(
+                "external_id",
+                Some("DuplicateValue"),
+                &format!("External: {ext} has already been taken"),
+            ));
         }
     }
     let email = input.email.take();
