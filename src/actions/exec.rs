@@ -18,6 +18,9 @@ pub enum ActionResult {
     Failed(String),
     /// Failed in a way worth retrying (timeout, 5xx, 429) after at least `after_ms`.
     Retry { after_ms: i64, error: String },
+    /// Not attempted (the remote side asked to wait, e.g. a 429 window is open): try again
+    /// after `after_ms`; this does not count as an attempt.
+    Wait { after_ms: i64 },
 }
 
 pub type ActionFuture<'a> = Pin<Box<dyn Future<Output = ActionResult> + Send + 'a>>;

@@ -17,6 +17,9 @@ use crate::store::{Due, DueKind};
 
 /// Attempts after which a retryable failure becomes a failure for good.
 pub const MAX_ATTEMPTS: u32 = 20;
+/// Retryable failures are retried for at least this long after the effect was recorded
+/// (a Zendesk outage of a few hours must not lose a ticket), then become failures.
+pub const RETRY_DEADLINE_MS: i64 = 24 * 60 * 60 * 1000;
 const BASE_BACKOFF_MS: i64 = 1_000;
 const MAX_BACKOFF_MS: i64 = 5 * 60 * 1_000;
 const BATCH: usize = 512;
@@ -150,14 +153,21 @@ impl Engine {
                 effect: effect.id.clone(),
                 outcome: ActionOutcome::Failed(reason),
             },
-            ActionResult::Retry { error, .. } if effect.attempts + 1 >= MAX_ATTEMPTS => {
+            ActionResult::Retry { error, .. }
+                if effect.attempts + 1 >= MAX_ATTEMPTS && now - effect.created_at >= RETRY_DEADLINE_MS =>
+            {
                 Input::ActionDone {
                     effect: effect.id.clone(),
                     outcome: ActionOutcome::Failed(format!(
-                        "gave up after {MAX_ATTEMPTS} attempts; last error: {error}"
+                        "gave up after {} attempts over 24 hours; last error: {error}",
+                        effect.attempts + 1
                     )),
                 }
             }
+            ActionResult::Wait { after_ms } => Input::ActionDeferred {
+                effect: effect.id.clone(),
+                next_attempt_at: now.saturating_add(after_ms.max(1)),
+            },
             ActionResult::Retry { after_ms, error } => Input::ActionRetry {
                 effect: effect.id.clone(),
                 next_attempt_at: now.saturating_add(backoff(&effect, after_ms)),
@@ -198,6 +208,7 @@ mod tests {
             conversation: "c".into(),
             action: "zendesk.create_ticket".into(),
             request: BTreeMap::new(),
+            created_at: 0,
             created_seq: 3,
             attempts,
             next_attempt_at: 0,

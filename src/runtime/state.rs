@@ -148,6 +148,8 @@ pub struct Effect {
     pub conversation: String,
     pub action: String,
     pub request: BTreeMap<String, Value>,
+    /// When it was recorded (retries stop a day later).
+    pub created_at: i64,
     /// The history turn that recorded it: what the effect may read of the history is fixed
     /// (turns up to here never change), so a retry sends the same request.
     pub created_seq: u64,
@@ -291,6 +293,9 @@ pub enum Input {
         next_attempt_at: i64,
         error: String,
     },
+    /// An effect could not be attempted yet (a 429 window is open): try at `next_attempt_at`;
+    /// this is not an attempt.
+    ActionDeferred { effect: String, next_attempt_at: i64 },
     /// An attempt of an effect is about to start (recorded first for effects that are not
     /// idempotent by themselves).
     ActionStarted { effect: String },

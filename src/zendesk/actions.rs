@@ -198,6 +198,7 @@ impl ZendeskActions {
         };
         match result {
             Ok(value) => ActionResult::Done(value),
+            Err(ZendeskError::Paused(ms)) => ActionResult::Wait { after_ms: i64::try_from(ms).unwrap_or(i64::MAX) },
             Err(error) if error.retryable() => ActionResult::Retry {
                 after_ms: error.retry_after_ms(),
                 error: error.to_string(),
@@ -258,50 +259,12 @@ impl Work<'_> {
         let email = self
             .text("email")
             .ok_or_else(|| ZendeskError::Decode("no email to find the Zendesk user by".into()))?;
-        let found = self
-            .org
-            .client
-            .search_users(&format!("email:\"{email}\""))
-            .await?;
-        if let Some(user) = found.into_iter().find(|u| {
-            u.email
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(&email))
-        }) {
-            return Ok(user);
-        }
-        let mut user = serde_json::Map::new();
-        let mut user_fields = serde_json::Map::new();
-        for (property, field) in &self.org.fields.create {
-            let Some(value) = contact_value(self.contact, field) else {
-                continue;
-            };
-            match property.strip_prefix("user_fields.") {
-                Some(key) => {
-                    user_fields.insert(key.to_owned(), value);
-                }
-                None => {
-                    user.insert(property.clone(), value);
-                }
-            }
-        }
-        let name = self
-            .text("name")
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| email.split('@').next().unwrap_or("Contact").to_owned());
-        user.insert("name".into(), json!(name));
-        user.insert("email".into(), json!(email));
-        if let Some(phone) = self.text("phone") {
-            user.insert("phone".into(), json!(phone));
-        }
-        if !user_fields.is_empty() {
-            user.insert("user_fields".into(), Json::Object(user_fields));
-        }
-        user.insert("skip_verify_email".into(), json!(true));
-        self.org
-            .client
-            .create_or_update_user(&json!({ "user": user }))
-            .await
+        let seed = UserSeed {
+            name: self.text("name"),
+            email: Some(email),
+            phone: self.text("phone"),
+        };
+        find_or_create_user(self.org, self.contact, &seed).await
     }
 
     /// The conversation's ticket if it exists (by its external id), else a new one.
@@ -525,6 +488,90 @@ impl Work<'_> {
             .filter(|(_, _, m)| transcript::syncable(m))
             .collect())
     }
+}
+
+/// What the caller knows of a user to create, over the configured create fields.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct UserSeed {
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) phone: Option<String>,
+}
+
+/// The user with the seed's email (an exact match among the search results), else one
+/// created (or matched by email or external id) with `create_or_update` from `new_user`.
+pub(crate) async fn find_or_create_user(
+    org: &Org,
+    contact: &Contact,
+    seed: &UserSeed,
+) -> Result<User, ZendeskError> {
+    let email = seed
+        .email
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| ZendeskError::Decode("no email to find the Zendesk user by".into()))?;
+    let found = org.client.search_users(&format!("email:\"{email}\"")).await?;
+    if let Some(user) = found.into_iter().find(|u| {
+        u.email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(email))
+    }) {
+        return Ok(user);
+    }
+    org.client
+        .create_or_update_user(&new_user(&org.fields, contact, seed))
+        .await
+}
+
+/// The `{"user": …}` body that creates a user: the configured create fields filled from the
+/// contact, then the seed's name, email and phone over them. A user always gets a name (Zendesk
+/// requires one): the seed's, the contact's, the email's local part, or "Contact".
+pub(crate) fn new_user(fields: &FieldLists, contact: &Contact, seed: &UserSeed) -> Json {
+    let mut user = serde_json::Map::new();
+    let mut user_fields = serde_json::Map::new();
+    for (property, field) in &fields.create {
+        let Some(value) = contact_value(contact, field) else {
+            continue;
+        };
+        match property.strip_prefix("user_fields.") {
+            Some(key) => {
+                user_fields.insert(key.to_owned(), value);
+            }
+            None => {
+                user.insert(property.clone(), value);
+            }
+        }
+    }
+    let present = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
+    if let Some(email) = present(&seed.email) {
+        user.insert("email".into(), json!(email));
+    }
+    if let Some(phone) = present(&seed.phone) {
+        user.insert("phone".into(), json!(phone));
+    }
+    let email = user.get("email").and_then(Json::as_str).map(str::to_owned);
+    let name = present(&seed.name)
+        .or_else(|| {
+            user.get("name")
+                .and_then(Json::as_str)
+                .filter(|n| !n.trim().is_empty())
+                .map(str::to_owned)
+        })
+        .or_else(|| Some(contact.name.clone()).filter(|n| !n.trim().is_empty()))
+        .or_else(|| {
+            email
+                .as_deref()
+                .and_then(|e| e.split('@').next())
+                .filter(|local| !local.is_empty())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "Contact".to_owned());
+    user.insert("name".into(), json!(name));
+    if !user_fields.is_empty() {
+        user.insert("user_fields".into(), Json::Object(user_fields));
+    }
+    user.insert("skip_verify_email".into(), json!(true));
+    json!({ "user": user })
 }
 
 fn contact_value(contact: &Contact, field: &str) -> Option<Json> {

@@ -6,7 +6,9 @@
 
 pub mod actions;
 pub mod client;
+pub mod linking;
 pub mod model;
+pub mod oauth;
 pub mod secret;
 pub mod standin;
 pub mod sync;

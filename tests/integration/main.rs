@@ -17,3 +17,4 @@ mod runtime;
 mod runtime_cli;
 mod scenarios;
 mod support;
+mod zendesk;

@@ -204,6 +204,10 @@ impl<'p> Machine<'p> {
                 pending.next_attempt_at = *next_attempt_at;
                 pending.last_error = Some(error.clone());
             }
+            Input::ActionDeferred { effect, next_attempt_at } => {
+                let pending = self.conv.pending.iter_mut().find(|e| &e.id == effect)?;
+                pending.next_attempt_at = *next_attempt_at;
+            }
             Input::ActionStarted { effect } => {
                 let pending = self.conv.pending.iter_mut().find(|e| &e.id == effect)?;
                 if pending.started {
@@ -510,6 +514,7 @@ impl<'p> Machine<'p> {
             conversation: self.conv.id.clone(),
             action: call.action.clone(),
             request,
+            created_at: self.now,
             created_seq: self.turn.seq,
             attempts: 0,
             next_attempt_at: self.now,

@@ -14,9 +14,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 use super::render;
-use super::reply::{Reply, opt_id};
+use super::reply::{Reply, opt_id, query_params};
 use super::state::Shared;
-use super::users::query_params;
 
 /// A comment as a create or update request gives it.
 pub(crate) struct CommentInput {

@@ -5,9 +5,9 @@
 //!
 //! Layout: `server` (accept loop and per-connection serving, so a fault can close a
 //! connection without a status line), `faults`, `auth`, `routes` (the router and small
-//! endpoints), `users`, `tickets`, `oauth`, `render` (Zendesk-shaped JSON), `reply` (the
-//! response type) and `state` (the data, behind one mutex that is never held across an
-//! `await`).
+//! endpoints), `users`, `search`, `tickets`, `update`, `comments`, `oauth`, `render`
+//! (Zendesk-shaped JSON), `reply` (the response type and error envelopes) and `state` (the
+//! data, behind one mutex that is never held across an `await`).
 //!
 //! Invariants: every request is logged before anything else happens to it; a fault applies
 //! before authentication and routing; the stand-in's clock is the system clock plus an
@@ -20,9 +20,11 @@ mod oauth;
 mod render;
 mod reply;
 mod routes;
+mod search;
 mod server;
 mod state;
 mod tickets;
+mod update;
 mod users;
 
 #[cfg(test)]

@@ -17,9 +17,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::comments::encode_component;
-use super::reply::Reply;
+use super::reply::{Reply, query_params};
 use super::state::{CODE_LIFETIME, OAuthCode, RefreshGrant, Shared, State as Data};
-use super::users::query_params;
 
 /// Default refresh-token lifetime: 30 days.
 const REFRESH_LIFETIME: i64 = 2_592_000;

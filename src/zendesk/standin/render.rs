@@ -118,7 +118,7 @@ pub(crate) fn user_field_definitions(shared: &Shared) -> Value {
                 "position": position,
                 "active": true,
                 "system": false,
-                "regexp_for_validation": null,
+                "regexp_for_validation": validation(kind),
                 "created_at": "2024-01-01T00:00:00Z",
                 "updated_at": "2024-01-01T00:00:00Z",
             });
@@ -137,6 +137,18 @@ pub(crate) fn user_field_definitions(shared: &Shared) -> Value {
     let count = fields.len();
     json!({"user_fields": fields, "next_page": null, "previous_page": null, "count": count})
 }
+
+/// Zendesk's own pattern for date fields; a `regexp` field's pattern is not configurable
+/// here, so it accepts anything.
+fn validation(kind: &str) -> Value {
+    match kind {
+        "date" => json!(DATE_PATTERN),
+        "regexp" => json!(".*"),
+        _ => Value::Null,
+    }
+}
+
+pub(crate) const DATE_PATTERN: &str = r"\A([0-9]{4})-(1[0-2]|0[1-9])-(3[01]|[12][0-9]|0[1-9])\z";
 
 fn title_case(key: &str) -> String {
     key.split('_')

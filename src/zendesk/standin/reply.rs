@@ -3,9 +3,15 @@
 //! Handlers return `Result<Reply, Reply>` so that `?` carries an error envelope out.
 
 use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use std::collections::HashMap;
+
+use axum::extract::Query;
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
+
+/// What handlers return: a reply, or an error envelope that `?` carried out.
+pub(crate) type Handler = Result<Reply, Reply>;
 
 pub(crate) const JSON_TYPE: &str = "application/json; charset=utf-8";
 
@@ -224,4 +230,11 @@ pub(crate) fn add_tags<'a>(tags: &mut Vec<String>, new: impl IntoIterator<Item =
             tags.push(tag);
         }
     }
+}
+
+/// The query string as a map; a malformed one is a 400.
+pub(crate) fn query_params(uri: &Uri) -> Result<HashMap<String, String>, Reply> {
+    Query::<HashMap<String, String>>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|_| Reply::bad_request("InvalidParameter", "The query string is malformed"))
 }

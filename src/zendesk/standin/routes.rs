@@ -16,23 +16,23 @@ use serde_json::json;
 use super::faults::Fault;
 use super::reply::Reply;
 use super::state::Shared;
-use super::{comments, oauth, render, tickets, users};
+use super::{comments, oauth, render, search, tickets, update, users};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/v2/users/me", get(users::me))
-        .route("/api/v2/users/search", get(users::search))
+        .route("/api/v2/users/search", get(search::search))
         .route(
             "/api/v2/users/create_or_update",
             post(users::create_or_update),
         )
         .route("/api/v2/users/{id}", get(users::show))
-        .route("/api/v2/users", get(users::list).post(users::create))
+        .route("/api/v2/users", get(search::list).post(users::create))
         .route("/api/v2/user_fields", get(user_fields))
         .route("/api/v2/tickets", get(tickets::list).post(tickets::create))
         .route(
             "/api/v2/tickets/{id}",
-            get(tickets::show).put(tickets::update),
+            get(tickets::show).put(update::update),
         )
         .route("/api/v2/tickets/{id}/comments", get(comments::list))
         .route("/oauth/authorizations/new", get(oauth::authorize))

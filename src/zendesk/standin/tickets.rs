@@ -15,15 +15,13 @@ use sha2::{Digest, Sha256};
 use super::auth::Caller;
 use super::comments::{CommentInput, parse_comment};
 use super::render::{self, Audit};
-use super::reply::{Reply, add_tags, opt_id, opt_str, tag_list, wrapped};
+use super::reply::{Handler, Reply, opt_id, opt_str, query_params, tag_list, wrapped};
 use super::state::{
     Comment, CommentRecord, IdempotencyEntry, STATUSES, Shared, State as Data, Ticket,
 };
-use super::users::{find_or_create, query_params};
+use super::users::find_or_create;
 
-type Handler = Result<Reply, Reply>;
-
-fn user_agent(headers: &HeaderMap) -> String {
+pub(crate) fn user_agent(headers: &HeaderMap) -> String {
     headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -31,7 +29,7 @@ fn user_agent(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
-fn event(
+pub(crate) fn event(
     data: &mut Data,
     kind: &str,
     field: &str,
@@ -46,11 +44,11 @@ fn event(
     event
 }
 
-fn id_value(id: Option<u64>) -> Value {
+pub(crate) fn id_value(id: Option<u64>) -> Value {
     id.map_or(Value::Null, |id| Value::String(id.to_string()))
 }
 
-fn assignee_required() -> Reply {
+pub(crate) fn assignee_required() -> Reply {
     let mut details = Map::new();
     details.insert(
         "base".to_owned(),
@@ -64,7 +62,7 @@ fn assignee_required() -> Reply {
     Reply::invalid_details(&details)
 }
 
-fn check_status(status: Option<String>) -> Result<Option<String>, Reply> {
+pub(crate) fn check_status(status: Option<String>) -> Result<Option<String>, Reply> {
     match status {
         Some(s) if !STATUSES.contains(&s.as_str()) => Err(Reply::invalid(
             "status",
@@ -75,7 +73,7 @@ fn check_status(status: Option<String>) -> Result<Option<String>, Reply> {
     }
 }
 
-fn check_user(data: &Data, id: u64, field: &str, agent: bool) -> Result<(), Reply> {
+pub(crate) fn check_user(data: &Data, id: u64, field: &str, agent: bool) -> Result<(), Reply> {
     match data.users.get(&id) {
         Some(user) if !agent || user.rec.role != "end-user" => Ok(()),
         _ => Err(Reply::invalid(
@@ -86,14 +84,14 @@ fn check_user(data: &Data, id: u64, field: &str, agent: bool) -> Result<(), Repl
     }
 }
 
-fn custom_metadata(obj: &Map<String, Value>) -> Value {
+pub(crate) fn custom_metadata(obj: &Map<String, Value>) -> Value {
     match obj.get("metadata") {
         Some(Value::Object(m)) => Value::Object(m.clone()),
         _ => json!({}),
     }
 }
 
-fn new_comment(
+pub(crate) fn new_comment(
     data: &mut Data,
     input: &CommentInput,
     author_id: u64,
@@ -176,7 +174,13 @@ fn create_ticket(
     let obj = wrapped(body, "ticket")?;
     let comment = match obj.get("comment") {
         Some(Value::Object(c)) => parse_comment(c)?,
-        _ => None,
+        // Recorded: `{"ticket":{"description":"test",…}}` creates the first comment too.
+        _ => match obj.get("description") {
+            Some(Value::String(d)) => {
+                parse_comment(&json!({"body": d}).as_object().cloned().unwrap_or_default())?
+            }
+            _ => None,
+        },
     };
     let Some(comment) = comment else {
         return Err(Reply::invalid(
@@ -310,118 +314,4 @@ pub(crate) async fn show(State(shared): State<Arc<Shared>>, Path(id): Path<Strin
         200,
         json!({"ticket": render::ticket(&shared, ticket)}),
     ))
-}
-
-pub(crate) async fn update(
-    State(shared): State<Arc<Shared>>,
-    caller: Extension<Caller>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Handler {
-    let id: u64 = id.parse().map_err(|_| Reply::not_found())?;
-    let client = user_agent(&headers);
-    let mut data = shared.lock();
-    let ticket = data.tickets.get(&id).ok_or_else(Reply::not_found)?.clone();
-    let obj = wrapped(&body, "ticket")?;
-    if ticket.status == "closed" {
-        return Err(Reply::invalid(
-            "status",
-            None,
-            "Status: closed prevents ticket update",
-        ));
-    }
-    let comment = match obj.get("comment") {
-        Some(Value::Object(c)) => parse_comment(c)?,
-        _ => None,
-    };
-    let status = check_status(opt_str(&obj, "status")?)?;
-    let assignee = if obj.contains_key("assignee_id") {
-        opt_id(&obj, "assignee_id")?
-    } else {
-        ticket.assignee_id
-    };
-    if let Some(a) = assignee {
-        check_user(&data, a, "assignee_id", true)?;
-    }
-    let mut new_status = status.unwrap_or_else(|| ticket.status.clone());
-    if new_status == "new" && assignee.is_some() {
-        "open".clone_into(&mut new_status);
-    }
-    if (new_status == "solved" || new_status == "closed") && assignee.is_none() {
-        return Err(assignee_required());
-    }
-    let mut tags = tag_list(obj.get("tags"))?.unwrap_or_else(|| ticket.tags.clone());
-    if let Some(extra) = tag_list(obj.get("additional_tags"))? {
-        add_tags(&mut tags, extra.iter().map(String::as_str));
-    }
-    if let Some(remove) = tag_list(obj.get("remove_tags"))? {
-        tags.retain(|t| !remove.contains(t));
-    }
-    let author_id = comment
-        .as_ref()
-        .and_then(|c| c.author_id)
-        .unwrap_or(caller.user_id);
-    if comment.is_some() {
-        check_user(&data, author_id, "author_id", false)?;
-    }
-    let subject = opt_str(&obj, "subject")?.unwrap_or_else(|| ticket.subject.clone());
-    let external_id = if obj.contains_key("external_id") {
-        opt_str(&obj, "external_id")?
-    } else {
-        ticket.external_id.clone()
-    };
-    let custom = custom_metadata(&obj);
-    let audit_id = data.next_id();
-    let now = data.now_iso();
-    let mut events = Vec::new();
-    let mut updated = ticket.clone();
-    if let Some(input) = &comment {
-        // "The initial value set on ticket creation persists" for `public` (§3.4).
-        let public = input
-            .public
-            .unwrap_or_else(|| ticket.comments.first().is_none_or(|c| c.rec.public));
-        let c = new_comment(
-            &mut data, input, author_id, public, audit_id, &client, &custom,
-        );
-        events.push(render::comment_event(&c));
-        updated.comments.push(c);
-    }
-    let changes = [
-        ("status", json!(new_status), json!(ticket.status)),
-        (
-            "assignee_id",
-            id_value(assignee),
-            id_value(ticket.assignee_id),
-        ),
-        ("subject", json!(subject), json!(ticket.subject)),
-        ("tags", json!(tags), json!(ticket.tags)),
-        ("external_id", json!(external_id), json!(ticket.external_id)),
-    ];
-    for (field, value, previous) in changes {
-        if value != previous {
-            events.push(event(&mut data, "Change", field, &value, Some(previous)));
-        }
-    }
-    updated.status = new_status;
-    updated.assignee_id = assignee;
-    updated.subject = subject;
-    updated.tags = tags;
-    updated.external_id = external_id;
-    updated.updated_at.clone_from(&now);
-    let audit = Audit {
-        id: audit_id,
-        ticket_id: id,
-        created_at: &now,
-        author_id: caller.user_id,
-        client: &client,
-        custom: &custom,
-        events,
-    };
-    let reply = Reply::json(
-        200,
-        json!({"ticket": render::ticket(&shared, &updated), "audit": render::audit(&audit)}),
-    );
-    data.tickets.insert(id, updated);
-    Ok(reply)
 }

@@ -4,27 +4,17 @@
 //! case-insensitively; an update never replaces the primary email (a different one becomes a
 //! secondary identity); a checked checkbox field adds its tag (here: the field key).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::Uri;
+use axum::extract::{Path, State};
 use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
 use super::render;
-use super::reply::{Reply, add_tags, opt_str, tag_list, wrapped};
+use super::reply::{Handler, Reply, add_tags, opt_str, tag_list, wrapped};
 use super::state::{Shared, State as Data, User, UserRecord};
-
-type Handler = Result<Reply, Reply>;
-
-pub(crate) fn query_params(uri: &Uri) -> Result<HashMap<String, String>, Reply> {
-    Query::<HashMap<String, String>>::try_from_uri(uri)
-        .map(|q| q.0)
-        .map_err(|_| Reply::bad_request("InvalidParameter", "The query string is malformed"))
-}
 
 pub(crate) async fn me(State(shared): State<Arc<Shared>>, caller: Extension<Caller>) -> Handler {
     let data = shared.lock();
@@ -46,139 +36,6 @@ pub(crate) async fn show(State(shared): State<Arc<Shared>>, Path(id): Path<Strin
         200,
         json!({"user": render::user(&shared, user)}),
     ))
-}
-
-/// `GET /api/v2/users?external_id=…` (exact) or the whole list.
-pub(crate) async fn list(State(shared): State<Arc<Shared>>, uri: Uri) -> Handler {
-    let params = query_params(&uri)?;
-    let data = shared.lock();
-    let users: Vec<&User> = match params.get("external_id") {
-        Some(ext) => data
-            .user_by_external_id(ext)
-            .and_then(|id| data.users.get(&id))
-            .into_iter()
-            .collect(),
-        None => data.users.values().collect(),
-    };
-    Ok(users_page(&shared, &users))
-}
-
-pub(crate) async fn search(State(shared): State<Arc<Shared>>, uri: Uri) -> Handler {
-    let params = query_params(&uri)?;
-    let data = shared.lock();
-    let users: Vec<&User> = if let Some(ext) = params.get("external_id") {
-        data.user_by_external_id(ext)
-            .and_then(|id| data.users.get(&id))
-            .into_iter()
-            .collect()
-    } else if let Some(query) = params.get("query") {
-        let terms = parse_query(query);
-        if terms.is_empty() {
-            Vec::new()
-        } else {
-            data.users
-                .values()
-                .filter(|u| terms.iter().all(|t| term_matches(u, t)))
-                .collect()
-        }
-    } else {
-        return Err(Reply::bad_request(
-            "InvalidParameter",
-            "Either query or external_id is required",
-        ));
-    };
-    Ok(users_page(&shared, &users))
-}
-
-fn users_page(shared: &Shared, users: &[&User]) -> Reply {
-    let list: Vec<Value> = users.iter().map(|u| render::user(shared, u)).collect();
-    let count = list.len();
-    Reply::json(
-        200,
-        json!({"users": list, "next_page": null, "previous_page": null, "count": count}),
-    )
-}
-
-/// Splits a search query into `(key, value)` terms (`key` empty for a bare term), honouring
-/// double quotes; `type:user` is dropped.
-fn parse_query(query: &str) -> Vec<(String, String)> {
-    let mut tokens = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    for ch in query.chars() {
-        match ch {
-            '"' => quoted = !quoted,
-            c if c.is_whitespace() && !quoted => {
-                if !current.is_empty() {
-                    tokens.push(std::mem::take(&mut current));
-                }
-            }
-            c => current.push(c),
-        }
-    }
-    if !current.is_empty() {
-        tokens.push(current);
-    }
-    tokens
-        .into_iter()
-        .map(|t| match t.split_once(':') {
-            Some((k, v)) if !k.is_empty() && !k.contains('@') => {
-                (k.to_lowercase(), v.replace('*', ""))
-            }
-            _ => (String::new(), t.replace('*', "")),
-        })
-        .filter(|(k, _)| k != "type")
-        .collect()
-}
-
-fn contains(haystack: Option<&str>, needle: &str) -> bool {
-    !needle.is_empty()
-        && haystack.is_some_and(|h| h.to_lowercase().contains(&needle.to_lowercase()))
-}
-
-fn digits(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
-}
-
-/// Fuzzy like Zendesk: case-insensitive substring matches; the client filters exactly.
-fn term_matches(user: &User, (key, value): &(String, String)) -> bool {
-    let rec = &user.rec;
-    let email_hit = || {
-        contains(rec.email.as_deref(), value)
-            || user
-                .secondary_emails
-                .iter()
-                .any(|e| contains(Some(e), value))
-    };
-    let phone_hit = || {
-        let wanted = digits(value);
-        if wanted.is_empty() {
-            contains(rec.phone.as_deref(), value)
-        } else {
-            rec.phone
-                .as_deref()
-                .is_some_and(|p| digits(p).contains(&wanted))
-        }
-    };
-    match key.as_str() {
-        "" => {
-            contains(Some(&rec.name), value)
-                || email_hit()
-                || phone_hit()
-                || contains(rec.external_id.as_deref(), value)
-        }
-        "email" => email_hit(),
-        "phone" => phone_hit(),
-        "name" => contains(Some(&rec.name), value),
-        "external_id" => contains(rec.external_id.as_deref(), value),
-        "role" => rec.role.eq_ignore_ascii_case(value),
-        "tags" | "tag" => user.tags.iter().any(|t| t.eq_ignore_ascii_case(value)),
-        field => match rec.user_fields.get(field) {
-            Some(Value::String(s)) => contains(Some(s), value),
-            Some(Value::Null) | None => false,
-            Some(other) => other.to_string().eq_ignore_ascii_case(value),
-        },
-    }
 }
 
 /// What a create or update request says about a user.
@@ -269,12 +126,26 @@ fn check_fields(shared: &Shared, fields: &Map<String, Value>) -> Result<Map<Stri
                     .ok_or_else(bad)?
             }
             ("checkbox" | "integer" | "decimal", _) | (_, Value::Object(_)) => return Err(bad()),
+            ("date", Value::String(s)) => Value::String(normalise_date(s).ok_or_else(bad)?),
             (_, Value::String(_) | Value::Array(_)) => value.clone(),
             (_, other) => Value::String(other.to_string()),
         };
         out.insert(key.clone(), value);
     }
     Ok(out)
+}
+
+/// Zendesk stores dates as midnight UTC: `2020-08-19T20:50:04.000Z` → `2020-08-19T00:00:00+00:00`.
+fn normalise_date(s: &str) -> Option<String> {
+    let date = s.get(..10)?;
+    let ok = date.bytes().enumerate().all(|(i, b)| {
+        if i == 4 || i == 7 {
+            b == b'-'
+        } else {
+            b.is_ascii_digit()
+        }
+    });
+    ok.then(|| format!("{date}T00:00:00+00:00"))
 }
 
 /// Applies the input's fields (not the email) and the checkbox tags.

@@ -253,6 +253,7 @@ fn a_ticket_the_scenario_created_is_the_conversations_ticket() {
             "requester".to_owned(),
             Value::Record(BTreeMap::from([("id".to_owned(), Value::Number(7.0))])),
         )]),
+        created_at: 0,
         created_seq: 1,
         attempts: 0,
         next_attempt_at: 0,

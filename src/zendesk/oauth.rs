@@ -1,0 +1,539 @@
+//! Connecting an organization with OAuth (zendesk-api.md §1.3), as `scenarist zendesk
+//! connect` and `reauthorize` run it:
+//!
+//! 1. `authorize_url`: the page the admin opens, asking for `read write` and carrying a
+//!    random `state` (`new_state`);
+//! 2. `receive_code`: a one-shot HTTP listener on loopback takes the browser's redirect to
+//!    `redirect_uri?code=…&state=…`, answers a small page, and refuses a `state` it did not
+//!    issue (CSRF) or the `error` Zendesk sent instead of a code;
+//! 3. `exchange_code`: `POST {base}/oauth/tokens` (JSON body) trades the code — single-use,
+//!    valid 120 s — for an access token. No `expires_in` is asked for, so the token does not
+//!    expire and needs no refresh (Zendesk's default);
+//! 4. the token is written with `secret::write_private` (0600) to `token_path`, and the
+//!    connection is recorded in `<data_dir>/zendesk/connections.json` (`Connections`), which
+//!    `zendesk list` reads for the "connected on" date.
+//!
+//! The token exchange uses reqwest directly: it is the one Zendesk call made without
+//! credentials, so it does not go through `ZendeskClient`.
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher as _, Hasher as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::secret::Secret;
+
+/// What Scenarist asks for: reading and writing users and tickets.
+pub(crate) const SCOPE: &str = "read write";
+/// The longest request head the callback listener reads.
+const MAX_REQUEST: usize = 16 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OAuthError {
+    /// Nobody completed the authorization in time (the browser never came back).
+    #[error(
+        "no authorization arrived within {0} seconds; open the URL again, or run the command again"
+    )]
+    Timeout(u64),
+    /// Zendesk redirected with `error=access_denied` (the admin clicked "Deny") or another
+    /// refusal.
+    #[error("Zendesk did not authorize Scenarist: {0}")]
+    Denied(String),
+    /// The callback carried a `state` this run did not issue: a stale tab or a forged
+    /// request.
+    #[error(
+        "the authorization that came back is not the one this command started (its `state` does not match); nothing was stored — run the command again and use the URL it prints"
+    )]
+    StateMismatch,
+    /// The callback had neither a code nor an error.
+    #[error("the browser came back without an authorization code")]
+    NoCode,
+    /// `POST /oauth/tokens` answered with an error (`invalid_grant`, `invalid_client`…).
+    #[error("Zendesk refused to issue a token: {0}")]
+    Exchange(String),
+    #[error("no answer from Zendesk: {0}")]
+    Transport(String),
+    #[error("unexpected answer from Zendesk: {0}")]
+    Decode(String),
+    #[error("the local callback listener failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The page that asks the admin to authorize Scenarist.
+pub(crate) fn authorize_url(base: &str, client_id: &str, redirect_uri: &str, state: &str) -> String {
+    format!(
+        "{}/oauth/authorizations/new?response_type=code&client_id={}&redirect_uri={}&scope={}&state={}",
+        base.trim_end_matches('/'),
+        encode(client_id),
+        encode(redirect_uri),
+        encode(SCOPE),
+        encode(state),
+    )
+}
+
+/// A fresh, unguessable `state`: SHA-256 of the time, the process id, a counter and the
+/// randomly keyed hasher std seeds from the operating system, in hex.
+pub(crate) fn new_state() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut digest = Sha256::new();
+    digest.update(nanos.to_le_bytes());
+    digest.update(std::process::id().to_le_bytes());
+    digest.update(hasher.finish().to_le_bytes());
+    digest.update(
+        std::collections::hash_map::RandomState::new()
+            .hash_one(nanos)
+            .to_le_bytes(),
+    );
+    crate::hex::encode(&digest.finalize()[..16])
+}
+
+/// Waits for the browser's redirect on `listener` and returns the authorization code.
+/// Requests that are not the callback (a favicon) get a 404 and the wait goes on.
+pub(crate) async fn receive_code(
+    listener: TcpListener,
+    state: &str,
+    timeout: Duration,
+) -> Result<String, OAuthError> {
+    match tokio::time::timeout(timeout, accept_callback(&listener, state)).await {
+        Ok(result) => result,
+        Err(_) => Err(OAuthError::Timeout(timeout.as_secs())),
+    }
+}
+
+async fn accept_callback(listener: &TcpListener, state: &str) -> Result<String, OAuthError> {
+    loop {
+        let (mut stream, _) = listener.accept().await?;
+        let head = match tokio::time::timeout(Duration::from_secs(10), read_head(&mut stream)).await
+        {
+            Ok(Ok(head)) => head,
+            // A connection that says nothing (a browser's speculative one) is not the callback.
+            Ok(Err(_)) | Err(_) => continue,
+        };
+        let target = head
+            .lines()
+            .next()
+            .and_then(|line| line.split_whitespace().nth(1))
+            .unwrap_or("");
+        let params = query(target);
+        let get = |key: &str| params.get(key).map(String::as_str);
+        if get("code").is_none() && get("error").is_none() && get("state").is_none() {
+            respond(&mut stream, "404 Not Found", "Not found", "This is not the page Scenarist waits on.").await;
+            continue;
+        }
+        if get("state") != Some(state) {
+            respond(
+                &mut stream,
+                "400 Bad Request",
+                "Authorization refused",
+                "This authorization does not belong to the one Scenarist started. Nothing was stored. You can close this window.",
+            )
+            .await;
+            return Err(OAuthError::StateMismatch);
+        }
+        if let Some(error) = get("error") {
+            let description = get("error_description").unwrap_or("");
+            let reason = denial(error, description);
+            respond(
+                &mut stream,
+                "200 OK",
+                "Scenarist was not authorized",
+                &format!("{reason}. You can close this window."),
+            )
+            .await;
+            return Err(OAuthError::Denied(reason));
+        }
+        let Some(code) = get("code").filter(|c| !c.is_empty()) else {
+            respond(&mut stream, "400 Bad Request", "No code", "Zendesk sent no authorization code. You can close this window.").await;
+            return Err(OAuthError::NoCode);
+        };
+        respond(
+            &mut stream,
+            "200 OK",
+            "Scenarist is authorized",
+            "Scenarist received the authorization. You can close this window and go back to the terminal.",
+        )
+        .await;
+        return Ok(code.to_owned());
+    }
+}
+
+/// Reads up to the end of the request head.
+async fn read_head(stream: &mut TcpStream) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 2048];
+    while !bytes.windows(4).any(|w| w == b"\r\n\r\n") && bytes.len() < MAX_REQUEST {
+        let read = stream.read(&mut buffer).await?;
+        if read == 0 {
+            break;
+        }
+        bytes.extend_from_slice(buffer.get(..read).unwrap_or_default());
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+async fn respond(stream: &mut TcpStream, status: &str, title: &str, text: &str) {
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body style=\"font-family:sans-serif;margin:3em\"><h1>{title}</h1><p>{}</p></body></html>\n",
+        html_escape(text)
+    );
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n{body}",
+        body.len()
+    );
+    // The browser may be gone already; the code counts either way.
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Zendesk's `error` and `error_description`, in plain words.
+fn denial(error: &str, description: &str) -> String {
+    let plain = match error {
+        "access_denied" => "the authorization was refused in Zendesk (\"Deny\" was clicked, or this Zendesk user may not grant access)",
+        "invalid_client" | "unauthorized_client" => {
+            "Zendesk does not know this OAuth client id (create the OAuth client in Admin Center → Apps and integrations → APIs → OAuth Clients, or pass --client-id)"
+        }
+        "invalid_scope" => "Zendesk refused the requested scope `read write`",
+        "unsupported_response_type" => "Zendesk refused the authorization-code flow for this client",
+        "redirect_uri_mismatch" | "invalid_redirect_uri" => {
+            "the redirect URL is not one registered for this OAuth client (register the printed callback URL, with a fixed --port)"
+        }
+        _ => "Zendesk refused the authorization",
+    };
+    if description.is_empty() {
+        format!("{plain} ({error})")
+    } else {
+        format!("{plain}; Zendesk said: \"{description}\" ({error})")
+    }
+}
+
+/// Trades an authorization code for an access token.
+pub(crate) async fn exchange_code(
+    base: &str,
+    client_id: &str,
+    client_secret: &Secret,
+    code: &str,
+    redirect_uri: &str,
+) -> Result<Secret, OAuthError> {
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .user_agent(concat!("scenarist/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| OAuthError::Transport(e.to_string()))?;
+    let body = json!({
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": client_id,
+        "client_secret": client_secret.expose(),
+        "redirect_uri": redirect_uri,
+        "scope": SCOPE,
+    });
+    let response = http
+        .post(format!("{}/oauth/tokens", base.trim_end_matches('/')))
+        .header("Accept", "application/json")
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| OAuthError::Transport(e.to_string()))?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| OAuthError::Transport(e.to_string()))?;
+    let json: Option<Value> = serde_json::from_slice(&bytes).ok();
+    if !status.is_success() {
+        let error = json
+            .as_ref()
+            .and_then(|j| j["error"].as_str())
+            .unwrap_or("");
+        let description = json
+            .as_ref()
+            .and_then(|j| j["error_description"].as_str())
+            .unwrap_or("");
+        return Err(OAuthError::Exchange(exchange_problem(
+            status.as_u16(),
+            error,
+            description,
+        )));
+    }
+    json.as_ref()
+        .and_then(|j| j["access_token"].as_str())
+        .filter(|t| !t.is_empty())
+        .map(Secret::new)
+        .ok_or_else(|| OAuthError::Decode("the token answer has no access_token".into()))
+}
+
+fn exchange_problem(status: u16, error: &str, description: &str) -> String {
+    let plain = match error {
+        "invalid_grant" => {
+            "the authorization code was not accepted (a code works once and expires after 120 seconds; run the command again)"
+        }
+        "invalid_client" => "the OAuth client id or secret is wrong (check the client secret's environment variable)",
+        "unsupported_grant_type" => "this OAuth client may not use the authorization-code flow",
+        "" => "",
+        _ => "the token request was refused",
+    };
+    match (plain.is_empty(), description.is_empty()) {
+        (true, _) => format!("HTTP {status}"),
+        (false, true) => format!("{plain} (HTTP {status}, {error})"),
+        (false, false) => {
+            format!("{plain}; Zendesk said: \"{description}\" (HTTP {status}, {error})")
+        }
+    }
+}
+
+/// Where an organization's OAuth token is kept: `<data_dir>/zendesk/<org>.token` (the name
+/// reduced to letters, digits, `-` and `_`, so it stays inside that folder).
+pub(crate) fn token_path(data_dir: &Path, organization: &str) -> PathBuf {
+    let safe: String = organization
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    data_dir.join("zendesk").join(format!("{safe}.token"))
+}
+
+/// The connection registry: which organizations were connected, when and as whom.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Connections {
+    #[serde(default)]
+    pub(crate) organizations: BTreeMap<String, Connection>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Connection {
+    pub(crate) url: String,
+    /// ISO 8601 UTC.
+    pub(crate) connected_at: String,
+    /// `oauth` or `api_token`.
+    #[serde(default)]
+    pub(crate) auth: String,
+    /// The Zendesk user the credentials act as (`users/me`).
+    #[serde(default)]
+    pub(crate) agent_name: String,
+    #[serde(default)]
+    pub(crate) agent_email: Option<String>,
+}
+
+impl Connections {
+    pub(crate) fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join("zendesk").join("connections.json")
+    }
+
+    /// The registry of `data_dir`; empty when there is none yet.
+    pub(crate) fn load(data_dir: &Path) -> std::io::Result<Self> {
+        let path = Self::path(data_dir);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(error) => return Err(error),
+        };
+        serde_json::from_str(&text).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} is not a connection registry: {e}", path.display()),
+            )
+        })
+    }
+
+    /// Writes the registry: to a temporary file first, then renamed over the old one, so a
+    /// crash never leaves half a file.
+    pub(crate) fn save(&self, data_dir: &Path) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let path = Self::path(data_dir);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let partial = path.with_extension("json.partial");
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        {
+            let mut file = std::fs::File::create(&partial)?;
+            file.write_all(text.as_bytes())?;
+            file.write_all(b"\n")?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&partial, &path)
+    }
+}
+
+/// Percent-encodes a query component (RFC 3986 unreserved characters stay).
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes a query component (`+` is a space).
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = text
+                    .get(i + 1..i + 3)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(decoded) = hex {
+                    out.push(decoded);
+                    i += 2;
+                } else {
+                    out.push(b'%');
+                }
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The query parameters of a request target (`/callback?code=…&state=…`).
+fn query(target: &str) -> BTreeMap<String, String> {
+    let Some((_, query)) = target.split_once('?') else {
+        return BTreeMap::new();
+    };
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key), decode(value))
+        })
+        .collect()
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_authorize_url_is_encoded() {
+        let url = authorize_url(
+            "https://acme.zendesk.com/",
+            "scenarist app",
+            "http://127.0.0.1:8790/callback",
+            "a&b=c",
+        );
+        assert_eq!(
+            url,
+            "https://acme.zendesk.com/oauth/authorizations/new?response_type=code\
+             &client_id=scenarist%20app\
+             &redirect_uri=http%3A%2F%2F127.0.0.1%3A8790%2Fcallback\
+             &scope=read%20write&state=a%26b%3Dc"
+        );
+        assert_eq!(decode("http%3A%2F%2Fx%2Fy+z%zz"), "http://x/y z%zz");
+        assert_eq!(query("/callback?code=ab%2Bc&state=s")["code"], "ab+c");
+    }
+
+    #[test]
+    fn states_are_fresh() {
+        let (a, b) = (new_state(), new_state());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn token_files_stay_in_their_folder() {
+        assert_eq!(
+            token_path(Path::new("data"), "../acme shop"),
+            Path::new("data/zendesk/___acme_shop.token")
+        );
+    }
+
+    #[test]
+    fn the_registry_round_trips() {
+        let dir = std::env::temp_dir().join(format!("scenarist-oauth-{}", std::process::id()));
+        assert_eq!(Connections::load(&dir).unwrap(), Connections::default());
+        let mut connections = Connections::default();
+        connections.organizations.insert(
+            "acme".into(),
+            Connection {
+                url: "https://acme.zendesk.com".into(),
+                connected_at: "2026-01-02T03:04:05Z".into(),
+                auth: "oauth".into(),
+                agent_name: "Agent".into(),
+                agent_email: Some("agent@acme.example".into()),
+            },
+        );
+        connections.save(&dir).unwrap();
+        assert_eq!(Connections::load(&dir).unwrap(), connections);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    async fn callback(listener_url: String, target: &str) -> String {
+        let url = format!("{listener_url}{target}");
+        reqwest::get(url).await.unwrap().text().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_callback_checks_state_and_reports_refusals() {
+        for (target, expect) in [
+            ("/callback?code=c1&state=s1", Ok("c1")),
+            ("/callback?code=c1&state=forged", Err("state")),
+            (
+                "/callback?error=access_denied&error_description=The+end-user+denied&state=s1",
+                Err("\"Deny\" was clicked"),
+            ),
+        ] {
+            let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let waiter = tokio::spawn(async move {
+                receive_code(listener, "s1", Duration::from_secs(5)).await
+            });
+            // A favicon request first: ignored.
+            let page = callback(url.clone(), "/favicon.ico").await;
+            assert!(page.contains("Not found"));
+            let page = callback(url, target).await;
+            let result = waiter.await.unwrap();
+            match expect {
+                Ok(code) => {
+                    assert_eq!(result.unwrap(), code);
+                    assert!(page.contains("You can close this window"), "{page}");
+                }
+                Err(words) => {
+                    let error = result.unwrap_err().to_string();
+                    assert!(error.contains(words), "{error}");
+                    assert!(page.contains("close this window"), "{page}");
+                }
+            }
+        }
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let timed_out = receive_code(listener, "s", Duration::from_millis(50)).await;
+        assert!(matches!(timed_out, Err(OAuthError::Timeout(_))));
+    }
+}
