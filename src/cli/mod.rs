@@ -8,13 +8,16 @@
 )]
 
 mod chat;
+mod contact;
 mod fmt;
 mod graph;
 mod lint;
+mod outbox;
 mod output;
 mod pipe;
 mod store;
 mod test;
+mod zendesk;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -78,6 +81,12 @@ pub enum Command {
     Test(test::TestArgs),
     /// Draw the step graph of a scenario (Mermaid or Graphviz DOT).
     Graph(graph::GraphArgs),
+    /// Connect, check and verify Zendesk organizations; run the Zendesk stand-in.
+    Zendesk(zendesk::ZendeskArgs),
+    /// Show contacts and link them to Zendesk users.
+    Contact(contact::ContactArgs),
+    /// List pending effects and dead letters; send dead letters back to the outbox.
+    Outbox(outbox::OutboxArgs),
 }
 
 /// How a command ended.
@@ -115,6 +124,7 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    init_logging();
     let result = match &cli.command {
         Command::Lint(args) => lint::run(args, &cli.global),
         Command::Chat(args) => chat::run(args, &cli.global),
@@ -123,6 +133,9 @@ pub fn main() -> ExitCode {
         Command::Pipe(args) => pipe::run(args, &cli.global),
         Command::Store(args) => store::run(args, &cli.global),
         Command::Test(args) => test::run(args, &cli.global),
+        Command::Zendesk(args) => zendesk::run(args, &cli.global),
+        Command::Contact(args) => contact::run(args, &cli.global),
+        Command::Outbox(args) => outbox::run(args, &cli.global),
     };
     match result {
         Ok(status) => status.into(),
@@ -135,4 +148,19 @@ pub fn main() -> ExitCode {
             ExitStatus::Error.into()
         }
     }
+}
+
+/// Logs go to stderr, filtered by `SCENARIST_LOG` (e.g. `info`, `scenarist=debug`; default
+/// `warn`), as JSON lines when `SCENARIST_LOG_FORMAT=json`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SCENARIST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if std::env::var("SCENARIST_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }

@@ -35,6 +35,10 @@ pub struct PipeArgs {
     /// Run every account's messages on this scenario (by name), whatever the config says.
     #[arg(long)]
     pub scenario: Option<String>,
+    /// At the end of the input, wait up to this many seconds for pending actions (Zendesk
+    /// calls and their retries) to finish.
+    #[arg(long, default_value_t = 30)]
+    pub drain: u64,
     /// Override the config's flush policy: `every-message` or `group-commit`.
     #[arg(long, value_parser = ["every-message", "group-commit"])]
     pub flush: Option<String>,
@@ -119,12 +123,15 @@ async fn pipe(
             continue;
         }
         let (engine, out) = (engine.clone(), Arc::clone(&out));
+        let parsed = serde_json::from_str::<InboundMessage>(&line)
+            .map(|message| (engine.place(&message.conversation), message));
+        // The place is taken here, in input order: a conversation's lines run in order.
         tasks.spawn(async move {
-            let answer = match serde_json::from_str::<InboundMessage>(&line) {
+            let answer = match parsed {
                 Err(error) => json!({ "error": format!("not an inbound message: {error}") }),
-                Ok(message) => {
+                Ok((place, message)) => {
                     let id = message.message_id.clone();
-                    match engine.handle(message.into()).await {
+                    match engine.handle_at(place, message.into()).await {
                         Ok(outcome) => {
                             let mut answer =
                                 serde_json::to_value(Answer::from(outcome)).unwrap_or_default();
@@ -142,6 +149,12 @@ async fn pipe(
         });
     }
     while tasks.join_next().await.is_some() {}
+    // At the end of the input, give the outbox (Zendesk calls and their retries) time to
+    // drain; the scheduler keeps running meanwhile.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.drain);
+    while outbox_busy(&engine)? && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     scheduler.abort();
     engine.settle(64).await?;
     engine.store().flush()?;
@@ -150,4 +163,18 @@ async fn pipe(
     } else {
         ExitStatus::Success
     })
+}
+
+/// Whether any conversation still has an effect in its outbox.
+fn outbox_busy(engine: &Engine) -> anyhow::Result<bool> {
+    let store = engine.store();
+    for id in store.conversation_ids()? {
+        if store
+            .conversation(&id)?
+            .is_some_and(|c| !c.pending.is_empty())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

@@ -19,7 +19,7 @@ use crate::store::{Due, DueKind};
 pub const MAX_ATTEMPTS: u32 = 20;
 /// Retryable failures are retried for at least this long after the effect was recorded
 /// (a Zendesk outage of a few hours must not lose a ticket), then become failures.
-pub const RETRY_DEADLINE_MS: i64 = 24 * 60 * 60 * 1000;
+pub(super) const RETRY_DEADLINE_MS: i64 = 24 * 60 * 60 * 1000;
 const BASE_BACKOFF_MS: i64 = 1_000;
 const MAX_BACKOFF_MS: i64 = 5 * 60 * 1_000;
 const BATCH: usize = 512;
@@ -93,7 +93,13 @@ impl Engine {
                 }
                 Err(error) => return Err(error),
             },
-            DueKind::Effect(id) => self.dispatch(entry, id).await?,
+            DueKind::Effect(id) => {
+                // An effect already running elsewhere keeps its entry: if this process dies
+                // before its result is committed, the entry is how it is found again.
+                if self.dispatch(entry, id).await? == Dispatched::Busy {
+                    return Ok(());
+                }
+            }
         }
         // The commit of the item removed its entry; a stale one goes here.
         self.store()
@@ -101,13 +107,13 @@ impl Engine {
             .map_err(|e| self.storage_error(&e))
     }
 
-    async fn dispatch(&self, entry: &Due, effect_id: &str) -> Result<(), EngineError> {
+    async fn dispatch(&self, entry: &Due, effect_id: &str) -> Result<Dispatched, EngineError> {
         if !self.in_flight().insert(effect_id.to_owned()) {
-            return Ok(());
+            return Ok(Dispatched::Busy);
         }
         let result = self.dispatch_claimed(entry, effect_id).await;
         self.in_flight().remove(effect_id);
-        result
+        result.map(|()| Dispatched::Done)
     }
 
     async fn dispatch_claimed(&self, entry: &Due, effect_id: &str) -> Result<(), EngineError> {
@@ -154,7 +160,8 @@ impl Engine {
                 outcome: ActionOutcome::Failed(reason),
             },
             ActionResult::Retry { error, .. }
-                if effect.attempts + 1 >= MAX_ATTEMPTS && now - effect.created_at >= RETRY_DEADLINE_MS =>
+                if effect.attempts + 1 >= MAX_ATTEMPTS
+                    && now - effect.created_at >= RETRY_DEADLINE_MS =>
             {
                 Input::ActionDone {
                     effect: effect.id.clone(),
@@ -179,6 +186,15 @@ impl Engine {
             Err(error) => Err(error),
         }
     }
+}
+
+/// What became of a due effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dispatched {
+    /// Run (or found stale): its entry can go.
+    Done,
+    /// Already running in this process.
+    Busy,
 }
 
 /// Exponential backoff with full jitter (base 1 s, doubling, capped at 5 min), but never

@@ -2,8 +2,8 @@
 //! interpreter and committed through the store, acknowledged once durable.
 //!
 //! One input, start to end (design/architecture.md):
-//! 1. take the conversation's slot (a FIFO lock: inputs of one conversation run one at a
-//!    time, in arrival order; conversations run in parallel);
+//! 1. wait for the input's turn in its conversation's line (`lines`: inputs of one
+//!    conversation run one at a time, in arrival order; conversations run in parallel);
 //! 2. a message id seen before returns the first answer again and changes nothing;
 //! 3. load the conversation (checksum verified; a corrupt one is quarantined, never run);
 //! 4. `interpreter::apply` → the new state, the history turn, outbox effects, timers;
@@ -23,6 +23,7 @@ use super::catalog::Catalog;
 use super::clock::Clock;
 use super::durability::{Durability, FlushPolicy};
 use super::interpreter::{self, Trace, Transition};
+use super::lines::{Lines, Place};
 use super::program::Program;
 use super::state::{Contact, Conversation, Input, Status, Turn};
 use super::value::Value;
@@ -112,7 +113,7 @@ struct Inner {
     durability: Arc<Durability>,
     catalog: Catalog,
     options: EngineOptions,
-    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    lines: Lines,
     in_flight: Mutex<HashSet<String>>,
     lanes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     failure: Mutex<Option<String>>,
@@ -142,7 +143,7 @@ impl Engine {
                 durability,
                 catalog: Catalog::default(),
                 options,
-                slots: Mutex::new(HashMap::new()),
+                lines: Lines::default(),
                 in_flight: Mutex::new(HashSet::new()),
                 lanes: Mutex::new(HashMap::new()),
                 failure: Mutex::new(None),
@@ -174,8 +175,23 @@ impl Engine {
 
     /// A contact's message.
     pub async fn handle(&self, inbound: Inbound) -> Result<Outcome, EngineError> {
+        let place = self.place(&inbound.conversation);
+        self.handle_at(place, inbound).await
+    }
+
+    /// A place in a conversation's line, taken now: inputs run in the order their places
+    /// were taken, whatever order their tasks are scheduled in.
+    pub fn place(&self, conversation: &str) -> Place {
+        self.inner.lines.place(conversation)
+    }
+
+    /// A contact's message, run at a place taken earlier with [`Engine::place`].
+    pub async fn handle_at(&self, place: Place, inbound: Inbound) -> Result<Outcome, EngineError> {
+        if place.conversation() != inbound.conversation {
+            return Err(EngineError::UnknownConversation(inbound.conversation));
+        }
         let id = inbound.conversation.clone();
-        self.process(&id, Request::Contact(inbound))
+        self.process(place, Request::Contact(inbound))
             .await?
             .ok_or(EngineError::UnknownConversation(id))
     }
@@ -187,7 +203,8 @@ impl Engine {
         conversation: &str,
         input: Input,
     ) -> Result<Option<Outcome>, EngineError> {
-        self.process(conversation, Request::Other(input)).await
+        self.process(self.place(conversation), Request::Other(input))
+            .await
     }
 
     pub fn conversation(&self, id: &str) -> Result<Option<Conversation>, EngineError> {
@@ -221,21 +238,14 @@ impl Engine {
         Ok(program.has_step(step))
     }
 
-    async fn process(&self, id: &str, request: Request) -> Result<Option<Outcome>, EngineError> {
-        let slot = {
-            let mut slots = lock(&self.inner.slots);
-            Arc::clone(slots.entry(id.to_owned()).or_default())
-        };
-        let result = {
-            let _writer = slot.lock().await;
-            self.process_locked(id, request).await
-        };
-        // Forget the slot when nobody else is queued on it (bounded memory).
-        let mut slots = lock(&self.inner.slots);
-        if Arc::strong_count(&slot) == 2 {
-            slots.remove(id);
-        }
-        result
+    async fn process(
+        &self,
+        place: Place,
+        request: Request,
+    ) -> Result<Option<Outcome>, EngineError> {
+        place.turn().await;
+        // `place` is held until the end: the next input waits for this one's commit.
+        self.process_locked(place.conversation(), request).await
     }
 
     async fn process_locked(

@@ -295,7 +295,10 @@ pub enum Input {
     },
     /// An effect could not be attempted yet (a 429 window is open): try at `next_attempt_at`;
     /// this is not an attempt.
-    ActionDeferred { effect: String, next_attempt_at: i64 },
+    ActionDeferred {
+        effect: String,
+        next_attempt_at: i64,
+    },
     /// An attempt of an effect is about to start (recorded first for effects that are not
     /// idempotent by themselves).
     ActionStarted { effect: String },

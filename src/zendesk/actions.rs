@@ -198,7 +198,9 @@ impl ZendeskActions {
         };
         match result {
             Ok(value) => ActionResult::Done(value),
-            Err(ZendeskError::Paused(ms)) => ActionResult::Wait { after_ms: i64::try_from(ms).unwrap_or(i64::MAX) },
+            Err(ZendeskError::Paused(ms)) => ActionResult::Wait {
+                after_ms: i64::try_from(ms).unwrap_or(i64::MAX),
+            },
             Err(error) if error.retryable() => ActionResult::Retry {
                 after_ms: error.retry_after_ms(),
                 error: error.to_string(),
@@ -510,7 +512,10 @@ pub(crate) async fn find_or_create_user(
         .as_deref()
         .filter(|e| !e.is_empty())
         .ok_or_else(|| ZendeskError::Decode("no email to find the Zendesk user by".into()))?;
-    let found = org.client.search_users(&format!("email:\"{email}\"")).await?;
+    let found = org
+        .client
+        .search_users(&format!("email:\"{email}\""))
+        .await?;
     if let Some(user) = found.into_iter().find(|u| {
         u.email
             .as_deref()

@@ -85,7 +85,9 @@ pub(crate) async fn candidates(
         let users = if property == "external_id" {
             org.client.users_by_external_id(&value).await?
         } else {
-            org.client.search_users(&search_query(property, &value)).await?
+            org.client
+                .search_users(&search_query(property, &value))
+                .await?
         };
         for user in users {
             let Some(id) = user.id else { continue };
@@ -127,15 +129,17 @@ pub(crate) async fn link(
     Ok(user)
 }
 
-/// Creates a Zendesk user from the organization's create fields (`create_or_update`: a user
-/// with the same email or external id is matched instead of duplicated), links the contact
-/// to it and stores the contact. Returns the user.
+/// Creates a Zendesk user from the organization's create fields, with the `seed`'s name,
+/// email and phone over them (`create_or_update`: a user with the same email or external id
+/// is matched instead of duplicated), links the contact to it and stores the contact.
+/// Returns the user.
 pub(crate) async fn create_and_link(
     store: &dyn Store,
     org: &Org,
     contact: &Contact,
+    seed: &UserSeed,
 ) -> Result<User, LinkError> {
-    let body = new_user(&org.fields, contact, &UserSeed::default());
+    let body = new_user(&org.fields, contact, seed);
     let user = org.client.create_or_update_user(&body).await?;
     let id = user.id.ok_or(LinkError::NoId)?;
     let mut contact = contact.clone();
@@ -159,7 +163,7 @@ pub(crate) fn unlink(
     Ok(previous)
 }
 
-/// The linked user's display fields, in the order of the display list: (property, value).
+/// The linked user and its display fields as (property, value), ordered by property.
 pub(crate) async fn display(
     org: &Org,
     contact: &Contact,
@@ -248,14 +252,22 @@ mod tests {
                 .iter()
                 .map(|(p, f)| ((*p).to_owned(), (*f).to_owned()))
                 .collect(),
-            display: [("name", "name"), ("email", "email"), ("user_fields.order_number", "order")]
-                .iter()
-                .map(|(p, f)| ((*p).to_owned(), (*f).to_owned()))
-                .collect(),
-            create: [("name", "name"), ("email", "email"), ("user_fields.order_number", "order")]
-                .iter()
-                .map(|(p, f)| ((*p).to_owned(), (*f).to_owned()))
-                .collect(),
+            display: [
+                ("name", "name"),
+                ("email", "email"),
+                ("user_fields.order_number", "order"),
+            ]
+            .iter()
+            .map(|(p, f)| ((*p).to_owned(), (*f).to_owned()))
+            .collect(),
+            create: [
+                ("name", "name"),
+                ("email", "email"),
+                ("user_fields.order_number", "order"),
+            ]
+            .iter()
+            .map(|(p, f)| ((*p).to_owned(), (*f).to_owned()))
+            .collect(),
         }
     }
 
@@ -264,7 +276,12 @@ mod tests {
         if let Some(phone) = phone {
             body["user"]["phone"] = json!(phone);
         }
-        org.client.create_or_update_user(&body).await.unwrap().id.unwrap()
+        org.client
+            .create_or_update_user(&body)
+            .await
+            .unwrap()
+            .id
+            .unwrap()
     }
 
     fn ada() -> Contact {
@@ -275,9 +292,7 @@ mod tests {
         contact
             .fields
             .insert("phone".into(), Value::text("+33 6 12 34 56 78"));
-        contact
-            .fields
-            .insert("order".into(), Value::text("A-1001"));
+        contact.fields.insert("order".into(), Value::text("A-1001"));
         contact
     }
 
@@ -291,12 +306,22 @@ mod tests {
         // Fuzzy hits first in Zendesk's order (lower ids), the exact one created last.
         let fuzzy = user(&org, "Ada Byron", "ada@example.com.au", None).await;
         let phone_only = user(&org, "A. King", "king@example.org", Some("+33612345678")).await;
-        let exact = user(&org, "Ada Lovelace", "ADA@example.com", Some("+33612345678")).await;
+        let exact = user(
+            &org,
+            "Ada Lovelace",
+            "ADA@example.com",
+            Some("+33612345678"),
+        )
+        .await;
         let found = candidates(&org, &ada()).await.unwrap();
         let ids: Vec<u64> = found.iter().map(|c| c.user.id.unwrap()).collect();
         assert_eq!(ids, vec![exact, phone_only, fuzzy], "{found:#?}");
         assert!(found[0].exact() && found[0].matched.iter().all(|m| m.exact));
-        assert_eq!(found[0].matched.len(), 2, "found by email and by phone, listed once");
+        assert_eq!(
+            found[0].matched.len(),
+            2,
+            "found by email and by phone, listed once"
+        );
         assert!(found[1].exact());
         assert_eq!(found[1].matched[0].property, "phone");
         assert!(!found[2].exact(), "a substring hit is not exact");
@@ -315,7 +340,9 @@ mod tests {
         ));
         assert!(store.contact("facebook:acme", "u1").unwrap().is_none());
 
-        let created = create_and_link(&store, &org, &contact).await.unwrap();
+        let created = create_and_link(&store, &org, &contact, &UserSeed::default())
+            .await
+            .unwrap();
         let id = created.id.unwrap();
         let stored = store.contact("facebook:acme", "u1").unwrap().unwrap();
         assert_eq!(stored.zendesk.get("acme"), Some(&id));
@@ -325,11 +352,16 @@ mod tests {
             vec![
                 ("email".to_owned(), Some("ada@example.com".to_owned())),
                 ("name".to_owned(), Some("Ada Lovelace".to_owned())),
-                ("user_fields.order_number".to_owned(), Some("A-1001".to_owned())),
+                (
+                    "user_fields.order_number".to_owned(),
+                    Some("A-1001".to_owned())
+                ),
             ]
         );
         // Creating again matches the same user by email.
-        let again = create_and_link(&store, &org, &stored).await.unwrap();
+        let again = create_and_link(&store, &org, &stored, &UserSeed::default())
+            .await
+            .unwrap();
         assert_eq!(again.id, Some(id));
 
         assert_eq!(unlink(&store, &stored, "acme").unwrap(), Some(id));
@@ -352,8 +384,16 @@ mod tests {
             "order_number:\"A1\""
         );
         assert!(same_value("phone", Some("+1 555-0100"), "+15550100"));
-        assert!(same_value("email", Some("Ada@Example.com"), "ada@example.com "));
-        assert!(!same_value("email", Some("ada@example.com.au"), "ada@example.com"));
+        assert!(same_value(
+            "email",
+            Some("Ada@Example.com"),
+            "ada@example.com "
+        ));
+        assert!(!same_value(
+            "email",
+            Some("ada@example.com.au"),
+            "ada@example.com"
+        ));
         assert!(!same_value("email", None, "ada@example.com"));
     }
 }

@@ -17,6 +17,7 @@
 //! credentials, so it does not go through `ZendeskClient`.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,7 +68,12 @@ pub(crate) enum OAuthError {
 }
 
 /// The page that asks the admin to authorize Scenarist.
-pub(crate) fn authorize_url(base: &str, client_id: &str, redirect_uri: &str, state: &str) -> String {
+pub(crate) fn authorize_url(
+    base: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+) -> String {
     format!(
         "{}/oauth/authorizations/new?response_type=code&client_id={}&redirect_uri={}&scope={}&state={}",
         base.trim_end_matches('/'),
@@ -115,11 +121,11 @@ pub(crate) async fn receive_code(
 async fn accept_callback(listener: &TcpListener, state: &str) -> Result<String, OAuthError> {
     loop {
         let (mut stream, _) = listener.accept().await?;
-        let head = match tokio::time::timeout(Duration::from_secs(10), read_head(&mut stream)).await
-        {
-            Ok(Ok(head)) => head,
-            // A connection that says nothing (a browser's speculative one) is not the callback.
-            Ok(Err(_)) | Err(_) => continue,
+        // A connection that says nothing (a browser's speculative one) is not the callback.
+        let Ok(Ok(head)) =
+            tokio::time::timeout(Duration::from_secs(10), read_head(&mut stream)).await
+        else {
+            continue;
         };
         let target = head
             .lines()
@@ -129,7 +135,13 @@ async fn accept_callback(listener: &TcpListener, state: &str) -> Result<String, 
         let params = query(target);
         let get = |key: &str| params.get(key).map(String::as_str);
         if get("code").is_none() && get("error").is_none() && get("state").is_none() {
-            respond(&mut stream, "404 Not Found", "Not found", "This is not the page Scenarist waits on.").await;
+            respond(
+                &mut stream,
+                "404 Not Found",
+                "Not found",
+                "This is not the page Scenarist waits on.",
+            )
+            .await;
             continue;
         }
         if get("state") != Some(state) {
@@ -155,7 +167,13 @@ async fn accept_callback(listener: &TcpListener, state: &str) -> Result<String, 
             return Err(OAuthError::Denied(reason));
         }
         let Some(code) = get("code").filter(|c| !c.is_empty()) else {
-            respond(&mut stream, "400 Bad Request", "No code", "Zendesk sent no authorization code. You can close this window.").await;
+            respond(
+                &mut stream,
+                "400 Bad Request",
+                "No code",
+                "Zendesk sent no authorization code. You can close this window.",
+            )
+            .await;
             return Err(OAuthError::NoCode);
         };
         respond(
@@ -201,12 +219,16 @@ async fn respond(stream: &mut TcpStream, status: &str, title: &str, text: &str) 
 /// Zendesk's `error` and `error_description`, in plain words.
 fn denial(error: &str, description: &str) -> String {
     let plain = match error {
-        "access_denied" => "the authorization was refused in Zendesk (\"Deny\" was clicked, or this Zendesk user may not grant access)",
+        "access_denied" => {
+            "the authorization was refused in Zendesk (\"Deny\" was clicked, or this Zendesk user may not grant access)"
+        }
         "invalid_client" | "unauthorized_client" => {
             "Zendesk does not know this OAuth client id (create the OAuth client in Admin Center → Apps and integrations → APIs → OAuth Clients, or pass --client-id)"
         }
         "invalid_scope" => "Zendesk refused the requested scope `read write`",
-        "unsupported_response_type" => "Zendesk refused the authorization-code flow for this client",
+        "unsupported_response_type" => {
+            "Zendesk refused the authorization-code flow for this client"
+        }
         "redirect_uri_mismatch" | "invalid_redirect_uri" => {
             "the redirect URL is not one registered for this OAuth client (register the printed callback URL, with a fixed --port)"
         }
@@ -282,7 +304,9 @@ fn exchange_problem(status: u16, error: &str, description: &str) -> String {
         "invalid_grant" => {
             "the authorization code was not accepted (a code works once and expires after 120 seconds; run the command again)"
         }
-        "invalid_client" => "the OAuth client id or secret is wrong (check the client secret's environment variable)",
+        "invalid_client" => {
+            "the OAuth client id or secret is wrong (check the client secret's environment variable)"
+        }
         "unsupported_grant_type" => "this OAuth client may not use the authorization-code flow",
         "" => "",
         _ => "the token request was refused",
@@ -332,6 +356,9 @@ pub(crate) struct Connection {
     pub(crate) agent_name: String,
     #[serde(default)]
     pub(crate) agent_email: Option<String>,
+    /// When `reauthorize` last replaced the token (ISO 8601 UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reauthorized_at: Option<String>,
 }
 
 impl Connections {
@@ -344,7 +371,9 @@ impl Connections {
         let path = Self::path(data_dir);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default());
+            }
             Err(error) => return Err(error),
         };
         serde_json::from_str(&text).map_err(|e| {
@@ -383,7 +412,7 @@ fn encode(text: &str) -> String {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out
@@ -488,6 +517,7 @@ mod tests {
                 auth: "oauth".into(),
                 agent_name: "Agent".into(),
                 agent_email: Some("agent@acme.example".into()),
+                reauthorized_at: None,
             },
         );
         connections.save(&dir).unwrap();
@@ -512,9 +542,10 @@ mod tests {
         ] {
             let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
             let url = format!("http://{}", listener.local_addr().unwrap());
-            let waiter = tokio::spawn(async move {
-                receive_code(listener, "s1", Duration::from_secs(5)).await
-            });
+            let waiter =
+                tokio::spawn(
+                    async move { receive_code(listener, "s1", Duration::from_secs(5)).await },
+                );
             // A favicon request first: ignored.
             let page = callback(url.clone(), "/favicon.ico").await;
             assert!(page.contains("Not found"));

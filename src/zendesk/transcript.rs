@@ -3,6 +3,8 @@
 //! its own comment. Bodies are HTML (`html_body` keeps line breaks, `body` collapses them),
 //! escaped, with Zendesk's `{{placeholders}}` neutralised so a contact cannot inject one.
 
+use std::fmt::Write as _;
+
 use crate::runtime::clock::iso8601;
 use crate::runtime::state::{Author, Message};
 
@@ -34,12 +36,13 @@ pub fn history_html(account: &str, contact_name: &str, messages: &[&Message]) ->
         escape(account)
     );
     for message in messages {
-        html.push_str(&format!(
+        let _ = write!(
+            html,
             "<p><strong>{}</strong> · {}<br>{}</p>",
             escape(&author_label(message, contact_name)),
             escape(&iso8601(message.at)),
             text_html(&message.text)
-        ));
+        );
     }
     html
 }

@@ -45,13 +45,13 @@ fn scenario(answers: usize) -> String {
 
 /// The channel's view of one conversation.
 #[derive(Default)]
-struct Channel {
-    next: usize,
-    in_flight: Option<String>,
-    acked: Vec<String>,
+pub(crate) struct Channel {
+    pub(crate) next: usize,
+    pub(crate) in_flight: Option<String>,
+    pub(crate) acked: Vec<String>,
 }
 
-fn message_id(conversation: usize, index: usize) -> String {
+pub(crate) fn message_id(conversation: usize, index: usize) -> String {
     format!("c{conversation}-m{index}")
 }
 
@@ -64,10 +64,10 @@ fn text(conversation: usize, index: usize) -> String {
 }
 
 /// A small deterministic generator (xorshift), so a failing run can be replayed by seed.
-struct Random(u64);
+pub(crate) struct Random(pub(crate) u64);
 
 impl Random {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -75,27 +75,37 @@ impl Random {
     }
 }
 
-struct Worker {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    acks: Receiver<(String, bool)>,
+pub(crate) struct Worker {
+    pub(crate) child: Child,
+    pub(crate) stdin: Option<ChildStdin>,
+    pub(crate) acks: Receiver<(String, bool)>,
 }
 
 fn spawn(data: &std::path::Path, scenario: &std::path::Path) -> Worker {
+    let args: Vec<std::ffi::OsString> = vec![
+        "--scenario".into(),
+        "crashy".into(),
+        "--flush".into(),
+        "group-commit".into(),
+        "--data".into(),
+        data.into(),
+        scenario.into(),
+    ];
+    spawn_pipe(&args)
+}
+
+/// `scenarist pipe ARGS…` with its answers read on a thread: (message id, answered without error).
+pub(crate) fn spawn_pipe(args: &[std::ffi::OsString]) -> Worker {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scenarist"))
-        .args([
-            "pipe",
-            "--scenario",
-            "crashy",
-            "--flush",
-            "group-commit",
-            "--data",
-        ])
-        .arg(data)
-        .arg(scenario)
+        .arg("pipe")
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if std::env::var_os("SCENARIST_TEST_STDERR").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .expect("scenarist pipe starts");
     let stdout = child.stdout.take().unwrap();
@@ -118,14 +128,21 @@ fn spawn(data: &std::path::Path, scenario: &std::path::Path) -> Worker {
     Worker { child, stdin, acks }
 }
 
-fn send(stdin: &mut ChildStdin, conversation: usize, index: usize) -> bool {
-    let line = serde_json::json!({
+/// One inbound message line: conversation `c{conversation}`, message `index`.
+pub(crate) type Line<'a> = &'a dyn Fn(usize, usize) -> String;
+
+fn crashy_line(conversation: usize, index: usize) -> String {
+    serde_json::json!({
         "account": "crash:test",
         "conversation": format!("c{conversation}"),
         "message_id": message_id(conversation, index),
         "contact": { "id": format!("u{conversation}"), "name": "Ada" },
         "text": text(conversation, index),
-    });
+    })
+    .to_string()
+}
+
+fn send(stdin: &mut ChildStdin, line: &str) -> bool {
     stdin
         .write_all(format!("{line}\n").as_bytes())
         .and_then(|()| stdin.flush())
@@ -133,7 +150,13 @@ fn send(stdin: &mut ChildStdin, conversation: usize, index: usize) -> bool {
 }
 
 /// Sends what each conversation needs next (or again, after a restart).
-fn feed(worker: &mut Worker, channels: &mut [Channel], answers: usize, resend: bool) {
+pub(crate) fn feed(
+    worker: &mut Worker,
+    channels: &mut [Channel],
+    answers: usize,
+    resend: bool,
+    line: Line<'_>,
+) {
     let Some(stdin) = worker.stdin.as_mut() else {
         return;
     };
@@ -143,14 +166,19 @@ fn feed(worker: &mut Worker, channels: &mut [Channel], answers: usize, resend: b
         }
         if channel.in_flight.is_none() || resend {
             channel.in_flight = Some(message_id(c, channel.next));
-            if !send(stdin, c, channel.next) {
+            if !send(stdin, &line(c, channel.next)) {
                 return;
             }
         }
     }
 }
 
-fn on_ack(channels: &mut [Channel], id: &str, ok: bool, errors: &mut Vec<String>) -> Option<usize> {
+pub(crate) fn on_ack(
+    channels: &mut [Channel],
+    id: &str,
+    ok: bool,
+    errors: &mut Vec<String>,
+) -> Option<usize> {
     if !ok {
         errors.push(id.to_owned());
         return None;
@@ -197,12 +225,12 @@ fn kill_nine_at_random_points_loses_and_duplicates_nothing() {
             10 + random.below(90)
         });
         let deadline = Instant::now() + lifetime;
-        feed(&mut worker, &mut channels, answers, true);
+        feed(&mut worker, &mut channels, answers, true, &crashy_line);
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match worker.acks.recv_timeout(left) {
                 Ok((id, ok)) => {
                     if on_ack(&mut channels, &id, ok, &mut errors).is_some() {
-                        feed(&mut worker, &mut channels, answers, false);
+                        feed(&mut worker, &mut channels, answers, false, &crashy_line);
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout | mpsc::RecvTimeoutError::Disconnected) => {
@@ -224,14 +252,14 @@ fn kill_nine_at_random_points_loses_and_duplicates_nothing() {
 
     // A last, undisturbed run delivers the rest and lets every outbox effect finish.
     let mut worker = spawn(&data, &scenario_path);
-    feed(&mut worker, &mut channels, answers, true);
+    feed(&mut worker, &mut channels, answers, true, &crashy_line);
     while channels.iter().any(|c| c.next <= answers) {
         let (id, ok) = worker
             .acks
             .recv_timeout(Duration::from_secs(30))
             .expect("answers keep coming");
         if on_ack(&mut channels, &id, ok, &mut errors).is_some() {
-            feed(&mut worker, &mut channels, answers, false);
+            feed(&mut worker, &mut channels, answers, false, &crashy_line);
         }
     }
     drop(worker.stdin.take());

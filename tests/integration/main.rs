@@ -9,6 +9,7 @@
 
 mod cli;
 mod crash;
+mod crash_sync;
 mod docs;
 mod fmt;
 mod lint_fixtures;
@@ -18,3 +19,4 @@ mod runtime_cli;
 mod scenarios;
 mod support;
 mod zendesk;
+mod zendesk_cli;

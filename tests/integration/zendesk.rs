@@ -76,18 +76,47 @@ fn engine(workspace: &Workspace) -> Setup {
     let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
     let clock = Arc::new(ManualClock::new(START));
     let organization = &workspace.config.zendesk.organizations["acme"];
-    let timeouts = Timeouts { connect: Duration::from_secs(1), total: Duration::from_millis(800) };
-    let client = ZendeskClient::new(&organization.url, credentials(organization, &workspace.base).unwrap(), timeouts).unwrap();
-    let orgs = HashMap::from([("acme".to_owned(), Arc::new(Org::new("acme", client, organization.fields.clone())))]);
-    let accounts = workspace.config.accounts.iter().filter_map(|(id, a)| a.zendesk.clone().map(|o| (id.clone(), o))).collect();
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(1),
+        total: Duration::from_millis(800),
+    };
+    let client = ZendeskClient::new(
+        &organization.url,
+        credentials(organization, &workspace.base).unwrap(),
+        timeouts,
+    )
+    .unwrap();
+    let orgs = HashMap::from([(
+        "acme".to_owned(),
+        Arc::new(Org::new("acme", client, organization.fields.clone())),
+    )]);
+    let accounts = workspace
+        .config
+        .accounts
+        .iter()
+        .filter_map(|(id, a)| a.zendesk.clone().map(|o| (id.clone(), o)))
+        .collect();
     let actions = Arc::new(ZendeskActions::new(orgs, accounts, Arc::clone(&store)));
     let mut options = setup::options(workspace);
     options.flush = FlushPolicy::EveryMessage;
-    let engine = Engine::new(Arc::clone(&store), Arc::clone(&clock) as Arc<dyn Clock>, actions, options);
+    let engine = Engine::new(
+        Arc::clone(&store),
+        Arc::clone(&clock) as Arc<dyn Clock>,
+        actions,
+        options,
+    );
     for name in ["zendesk_handoff", "ticket_sync"] {
-        engine.publish(&std::fs::read_to_string(root().join(format!("scenarios/{name}.scn"))).unwrap()).unwrap();
+        engine
+            .publish(
+                &std::fs::read_to_string(root().join(format!("scenarios/{name}.scn"))).unwrap(),
+            )
+            .unwrap();
     }
-    Setup { engine, store, clock }
+    Setup {
+        engine,
+        store,
+        clock,
+    }
 }
 
 fn message(account: &str, conversation: &str, id: &str, text: &str) -> Inbound {
@@ -108,7 +137,10 @@ impl Setup {
         for _ in 0..60 {
             self.engine.settle(16).await.unwrap();
             let busy = self.store.conversation_ids().unwrap().iter().any(|id| {
-                self.store.conversation(id).unwrap().is_some_and(|c| !c.pending.is_empty())
+                self.store
+                    .conversation(id)
+                    .unwrap()
+                    .is_some_and(|c| !c.pending.is_empty())
             });
             if !busy {
                 return;
@@ -121,12 +153,20 @@ impl Setup {
     }
 
     async fn say(&self, account: &str, conversation: &str, id: &str, text: &str) {
-        self.engine.handle(message(account, conversation, id, text)).await.unwrap();
+        self.engine
+            .handle(message(account, conversation, id, text))
+            .await
+            .unwrap();
         self.settle().await;
     }
 
     async fn advisor(&self, conversation: &str, id: &str, text: &str) {
-        let input = Input::Advisor { message_id: id.into(), advisor_id: "g".into(), advisor_name: "Grace".into(), text: text.into() };
+        let input = Input::Advisor {
+            message_id: id.into(),
+            advisor_id: "g".into(),
+            advisor_name: "Grace".into(),
+            text: text.into(),
+        };
         self.engine.apply(conversation, input).await.unwrap();
         self.settle().await;
     }
@@ -138,12 +178,20 @@ impl Setup {
 }
 
 fn comment_texts(ticket: &TicketRecord) -> Vec<String> {
-    ticket.comments.iter().map(|c| c.html_body.clone()).collect()
+    ticket
+        .comments
+        .iter()
+        .map(|c| c.html_body.clone())
+        .collect()
 }
 
 /// How many times `text` appears across the ticket's comments.
 fn occurrences(ticket: &TicketRecord, text: &str) -> usize {
-    ticket.comments.iter().map(|c| c.html_body.matches(text).count()).sum()
+    ticket
+        .comments
+        .iter()
+        .map(|c| c.html_body.matches(text).count())
+        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,8 +200,13 @@ async fn mode_b_verification_message_bot_team_ticket_with_history() {
     let workspace = workspace(&standin, "zendesk", true);
     let setup = engine(&workspace);
     setup.say("facebook:acme", "c1", "m1", "Hi").await;
-    assert!(standin.tickets().is_empty(), "no ticket before the sync team is reached");
-    setup.say("facebook:acme", "c1", "m2", "ada@example.com").await;
+    assert!(
+        standin.tickets().is_empty(),
+        "no ticket before the sync team is reached"
+    );
+    setup
+        .say("facebook:acme", "c1", "m2", "ada@example.com")
+        .await;
 
     let conversation = setup.store.conversation("c1").unwrap().unwrap();
     assert_eq!(conversation.team.as_deref(), Some("Zendesk"));
@@ -162,22 +215,50 @@ async fn mode_b_verification_message_bot_team_ticket_with_history() {
     assert_eq!(tickets.len(), 1);
     let ticket = &tickets[0];
     assert_eq!(ticket.external_id.as_deref(), Some("scenarist-c1"));
-    let user = standin.users().into_iter().find(|u| u.id == ticket.requester_id).unwrap();
+    let user = standin
+        .users()
+        .into_iter()
+        .find(|u| u.id == ticket.requester_id)
+        .unwrap();
     assert_eq!(user.email.as_deref(), Some("ada@example.com"));
     let history = &ticket.comments[0].html_body;
-    for line in ["Hi", "Hello Ada! I&#x27;m the ACME assistant.", "What is your email address?", "ada@example.com", "Thank you, I saved ada@example.com.", "An advisor will answer you here in a moment."] {
+    for line in [
+        "Hi",
+        "Hello Ada! I&#x27;m the ACME assistant.",
+        "What is your email address?",
+        "ada@example.com",
+        "Thank you, I saved ada@example.com.",
+        "An advisor will answer you here in a moment.",
+    ] {
         let line = line.replace("&#x27;", "'");
-        assert!(history.contains(&line), "the history lacks {line:?}: {history}");
+        assert!(
+            history.contains(&line),
+            "the history lacks {line:?}: {history}"
+        );
     }
-    assert!(history.contains("<strong>Ada Lovelace</strong>") && history.contains("<strong>Bot</strong>"), "{history}");
+    assert!(
+        history.contains("<strong>Ada Lovelace</strong>")
+            && history.contains("<strong>Bot</strong>"),
+        "{history}"
+    );
     let sync = conversation.sync.as_ref().unwrap();
     assert_eq!(sync.ticket_id, Some(ticket.id));
-    let contact = setup.store.contact("facebook:acme", "contact-c1").unwrap().unwrap();
-    assert_eq!(contact.zendesk.get("acme"), Some(&ticket.requester_id), "the contact is linked");
+    let contact = setup
+        .store
+        .contact("facebook:acme", "contact-c1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        contact.zendesk.get("acme"),
+        Some(&ticket.requester_id),
+        "the contact is linked"
+    );
 
     // Continue after the ticket: later messages become comments; closing solves.
     setup.advisor("c1", "a1", "Hello Ada, Grace here.").await;
-    setup.say("facebook:acme", "c1", "m3", "Thanks Grace!").await;
+    setup
+        .say("facebook:acme", "c1", "m3", "Thanks Grace!")
+        .await;
     setup.close("c1").await;
     let ticket = &standin.tickets()[0];
     assert_eq!(ticket.status, "solved");
@@ -186,7 +267,10 @@ async fn mode_b_verification_message_bot_team_ticket_with_history() {
     assert_eq!(texts.len(), 3, "{texts:#?}");
     assert!(texts[1].contains("Advisor Grace") && texts[1].contains("Hello Ada, Grace here."));
     assert!(texts[2].contains("Thanks Grace!"));
-    assert_eq!(ticket.comments[2].author_id, ticket.requester_id, "the contact's message is theirs");
+    assert_eq!(
+        ticket.comments[2].author_id, ticket.requester_id,
+        "the contact's message is theirs"
+    );
     assert_eq!(occurrences(ticket, "Thanks Grace!"), 1);
 }
 
@@ -195,7 +279,9 @@ async fn without_continue_the_ticket_is_created_once_and_left_alone() {
     let standin = StandIn::start(0, StandInConfig::default()).await.unwrap();
     let setup = engine(&workspace(&standin, "zendesk", false));
     setup.say("facebook:acme", "c1", "m1", "Hi").await;
-    setup.say("facebook:acme", "c1", "m2", "ada@example.com").await;
+    setup
+        .say("facebook:acme", "c1", "m2", "ada@example.com")
+        .await;
     setup.advisor("c1", "a1", "Hello").await;
     setup.close("c1").await;
     let tickets = standin.tickets();
@@ -215,10 +301,17 @@ async fn disabled_and_unlinked_accounts_never_sync() {
         setup.advisor(&id, "a1", "Hello").await;
         setup.close(&id).await;
         let conversation = setup.store.conversation(&id).unwrap().unwrap();
-        assert_eq!(conversation.team.as_deref(), Some("Zendesk"), "{account} reached the team");
+        assert_eq!(
+            conversation.team.as_deref(),
+            Some("Zendesk"),
+            "{account} reached the team"
+        );
     }
     assert!(standin.tickets().is_empty());
-    assert!(standin.requests().is_empty(), "not a single call to Zendesk");
+    assert!(
+        standin.requests().is_empty(),
+        "not a single call to Zendesk"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -232,14 +325,24 @@ async fn mode_a_syncs_when_an_advisor_writes_to_a_linked_contact() {
 
     // Linked (by an admin): the next advisor message creates the ticket.
     let user_id = standin_user(&standin, "ada@example.com").await;
-    let mut contact = setup.store.contact("facebook:acme", "contact-c1").unwrap().unwrap_or_else(|| Contact::new("facebook:acme", "contact-c1", "Ada"));
+    let mut contact = setup
+        .store
+        .contact("facebook:acme", "contact-c1")
+        .unwrap()
+        .unwrap_or_else(|| Contact::new("facebook:acme", "contact-c1", "Ada"));
     contact.zendesk.insert("acme".into(), user_id);
     setup.store.put_contact(&contact).unwrap();
-    setup.advisor("c1", "a2", "Let me open a ticket for you.").await;
+    setup
+        .advisor("c1", "a2", "Let me open a ticket for you.")
+        .await;
     let tickets = standin.tickets();
     assert_eq!(tickets.len(), 1);
     assert_eq!(tickets[0].requester_id, user_id);
-    assert!(tickets[0].comments[0].html_body.contains("Let me open a ticket for you."));
+    assert!(
+        tickets[0].comments[0]
+            .html_body
+            .contains("Let me open a ticket for you.")
+    );
     setup.say("facebook:acme", "c1", "m2", "Great").await;
     assert_eq!(occurrences(&standin.tickets()[0], "Great"), 1);
 }
@@ -263,33 +366,87 @@ async fn standin_user(standin: &StandIn, email: &str) -> u64 {
 async fn faults_still_give_exactly_one_ticket_and_each_message_once() {
     let standin = StandIn::start(0, StandInConfig::default()).await.unwrap();
     let setup = engine(&workspace(&standin, "zendesk", true));
-    let fault = |method: &str, path: &str, kind: FaultKind| Fault { method: Some(method.into()), path_prefix: path.into(), kind, times: 1 };
-    standin.inject(fault("POST", "/api/v2/tickets", FaultKind::TooManyRequests { retry_after: 1, text_plain: true }));
-    standin.inject(fault("POST", "/api/v2/tickets", FaultKind::ServerError(500)));
-    standin.inject(fault("POST", "/api/v2/tickets", FaultKind::Slow { millis: 1500 }));
+    let fault = |method: &str, path: &str, kind: FaultKind| Fault {
+        method: Some(method.into()),
+        path_prefix: path.into(),
+        kind,
+        times: 1,
+    };
+    standin.inject(fault(
+        "POST",
+        "/api/v2/tickets",
+        FaultKind::TooManyRequests {
+            retry_after: 1,
+            text_plain: true,
+        },
+    ));
+    standin.inject(fault(
+        "POST",
+        "/api/v2/tickets",
+        FaultKind::ServerError(500),
+    ));
+    standin.inject(fault(
+        "POST",
+        "/api/v2/tickets",
+        FaultKind::Slow { millis: 1500 },
+    ));
     standin.inject(fault("POST", "/api/v2/tickets", FaultKind::ExecuteThenDrop));
     setup.say("facebook:acme", "c1", "m1", "Hi").await;
-    setup.say("facebook:acme", "c1", "m2", "ada@example.com").await;
+    setup
+        .say("facebook:acme", "c1", "m2", "ada@example.com")
+        .await;
     let state = setup.store.conversation("c1").unwrap().unwrap();
-    assert_eq!(standin.tickets().len(), 1, "exactly one ticket: {:?} {:?} {:?}", state.sync, state.dead, state.pending);
+    assert_eq!(
+        standin.tickets().len(),
+        1,
+        "exactly one ticket: {:?} {:?} {:?}",
+        state.sync,
+        state.dead,
+        state.pending
+    );
 
     standin.inject(fault("PUT", "/api/v2/tickets", FaultKind::ExecuteThenDrop));
     standin.inject(fault("PUT", "/api/v2/tickets", FaultKind::Drop));
     standin.inject(fault("PUT", "/api/v2/tickets", FaultKind::ServerError(503)));
-    setup.say("facebook:acme", "c1", "m3", "Where is my parcel?").await;
+    setup
+        .say("facebook:acme", "c1", "m3", "Where is my parcel?")
+        .await;
     setup.advisor("c1", "a1", "Checking now.").await;
     let ticket = &standin.tickets()[0];
-    assert_eq!(occurrences(ticket, "Where is my parcel?"), 1, "{:#?}", comment_texts(ticket));
+    assert_eq!(
+        occurrences(ticket, "Where is my parcel?"),
+        1,
+        "{:#?}",
+        comment_texts(ticket)
+    );
     assert_eq!(occurrences(ticket, "Checking now."), 1);
     let conversation = setup.store.conversation("c1").unwrap().unwrap();
     assert!(conversation.dead.is_empty());
     // The 429 paused the client; its retry came after Retry-After.
-    let posts: Vec<_> = standin.requests().into_iter().filter(|r| r.method == "POST" && r.path.starts_with("/api/v2/tickets")).collect();
+    let posts: Vec<_> = standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.starts_with("/api/v2/tickets"))
+        .collect();
     assert!(posts.len() >= 4, "{} ticket POSTs", posts.len());
-    let keys: Vec<String> = posts.iter().filter_map(|r| r.headers.iter().find(|(k, _)| k == "idempotency-key").map(|(_, v)| v.clone())).collect();
-    assert!(keys.windows(2).all(|w| w[0] == w[1]), "every attempt carries the same idempotency key: {keys:?}");
+    let keys: Vec<String> = posts
+        .iter()
+        .filter_map(|r| {
+            r.headers
+                .iter()
+                .find(|(k, _)| k == "idempotency-key")
+                .map(|(_, v)| v.clone())
+        })
+        .collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] == w[1]),
+        "every attempt carries the same idempotency key: {keys:?}"
+    );
     let bodies: Vec<&Vec<u8>> = posts.iter().map(|r| &r.body).collect();
-    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "and the same bytes");
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "and the same bytes"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,20 +454,49 @@ async fn a_422_is_surfaced_with_its_details_and_kept_as_a_dead_letter() {
     let standin = StandIn::start(0, StandInConfig::default()).await.unwrap();
     let setup = engine(&workspace(&standin, "zendesk", true));
     let body = serde_json::json!({"error": "RecordInvalid", "description": "Record validation errors", "details": {"requester": [{"description": "Requester: Email is not properly formatted", "error": "InvalidValue"}]}});
-    standin.inject(Fault { method: Some("POST".into()), path_prefix: "/api/v2/tickets".into(), kind: FaultKind::Status { code: 422, body }, times: 1 });
+    standin.inject(Fault {
+        method: Some("POST".into()),
+        path_prefix: "/api/v2/tickets".into(),
+        kind: FaultKind::Status { code: 422, body },
+        times: 1,
+    });
     setup.say("facebook:acme", "c1", "m1", "Hi").await;
-    setup.say("facebook:acme", "c1", "m2", "ada@example.com").await;
+    setup
+        .say("facebook:acme", "c1", "m2", "ada@example.com")
+        .await;
     assert!(standin.tickets().is_empty());
     let conversation = setup.store.conversation("c1").unwrap().unwrap();
-    let error = conversation.sync.as_ref().unwrap().last_error.clone().unwrap();
-    assert!(error.contains("422") && error.contains("Requester: Email is not properly formatted"), "{error}");
+    let error = conversation
+        .sync
+        .as_ref()
+        .unwrap()
+        .last_error
+        .clone()
+        .unwrap();
+    assert!(
+        error.contains("422") && error.contains("Requester: Email is not properly formatted"),
+        "{error}"
+    );
     assert_eq!(conversation.dead.len(), 1);
     assert_eq!(conversation.dead[0].error, error);
-    let posts = standin.requests().iter().filter(|r| r.method == "POST" && r.path.starts_with("/api/v2/tickets")).count();
+    let posts = standin
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.starts_with("/api/v2/tickets"))
+        .count();
     assert_eq!(posts, 1, "a 422 is not retried");
 
     // `scenarist outbox retry` sends it back: then it goes through.
-    setup.engine.apply("c1", Input::Revive { effect: conversation.dead[0].effect.id.clone() }).await.unwrap();
+    setup
+        .engine
+        .apply(
+            "c1",
+            Input::Revive {
+                effect: conversation.dead[0].effect.id.clone(),
+            },
+        )
+        .await
+        .unwrap();
     setup.settle().await;
     assert_eq!(standin.tickets().len(), 1);
 }
@@ -320,15 +506,33 @@ async fn a_scenario_that_creates_its_ticket_gets_one_ticket_only() {
     let standin = StandIn::start(0, StandInConfig::default()).await.unwrap();
     let setup = engine(&workspace(&standin, "zendesk", true));
     let mut first = message("instagram:shop", "s1", "m1", "I need help");
-    first.fields.insert("email".into(), Value::text("ada@example.com"));
+    first
+        .fields
+        .insert("email".into(), Value::text("ada@example.com"));
     let outcome = setup.engine.handle(first).await.unwrap();
-    assert_eq!(outcome.replies[0].text, "Hi Ada! I'll open a support ticket for this chat.");
+    assert_eq!(
+        outcome.replies[0].text,
+        "Hi Ada! I'll open a support ticket for this chat."
+    );
     setup.settle().await;
     let tickets = standin.tickets();
-    assert_eq!(tickets.len(), 1, "the scenario's ticket, and no second one from the Support → sync path");
+    assert_eq!(
+        tickets.len(),
+        1,
+        "the scenario's ticket, and no second one from the Support → sync path"
+    );
     let conversation = setup.store.conversation("s1").unwrap().unwrap();
     let history = setup.engine.history(&conversation).unwrap();
-    let said: Vec<String> = history.iter().flat_map(|t| t.replies().map(|m| m.text.clone()).collect::<Vec<_>>()).collect();
-    assert!(said.contains(&format!("Your ticket number is {}.", tickets[0].id)), "{said:?}");
-    assert_eq!(conversation.sync.as_ref().unwrap().ticket_id, Some(tickets[0].id));
+    let said: Vec<String> = history
+        .iter()
+        .flat_map(|t| t.replies().map(|m| m.text.clone()).collect::<Vec<_>>())
+        .collect();
+    assert!(
+        said.contains(&format!("Your ticket number is {}.", tickets[0].id)),
+        "{said:?}"
+    );
+    assert_eq!(
+        conversation.sync.as_ref().unwrap().ticket_id,
+        Some(tickets[0].id)
+    );
 }

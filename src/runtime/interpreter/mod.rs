@@ -204,7 +204,10 @@ impl<'p> Machine<'p> {
                 pending.next_attempt_at = *next_attempt_at;
                 pending.last_error = Some(error.clone());
             }
-            Input::ActionDeferred { effect, next_attempt_at } => {
+            Input::ActionDeferred {
+                effect,
+                next_attempt_at,
+            } => {
                 let pending = self.conv.pending.iter_mut().find(|e| &e.id == effect)?;
                 pending.next_attempt_at = *next_attempt_at;
             }

@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use base64::Engine;
@@ -14,7 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 use super::render;
-use super::reply::{Reply, opt_id, query_params};
+use super::reply::{Reply, opt_id, path_id, query_params};
 use super::state::Shared;
 
 /// A comment as a create or update request gives it.
@@ -152,11 +153,11 @@ fn bad_page(description: &str) -> Reply {
 
 pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     uri: Uri,
 ) -> Result<Reply, Reply> {
     let params = query_params(&uri)?;
-    let id: u64 = id.parse().map_err(|_| Reply::not_found())?;
+    let id = path_id(id)?;
     let size = match params.get("page[size]") {
         None => 100,
         Some(s) => match s.parse::<usize>() {

@@ -5,7 +5,8 @@
 use axum::body::Body;
 use std::collections::HashMap;
 
-use axum::extract::Query;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Query};
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -237,4 +238,12 @@ pub(crate) fn query_params(uri: &Uri) -> Result<HashMap<String, String>, Reply> 
     Query::<HashMap<String, String>>::try_from_uri(uri)
         .map(|q| q.0)
         .map_err(|_| Reply::bad_request("InvalidParameter", "The query string is malformed"))
+}
+
+/// The numeric id in a path (`/tickets/{id}`); anything else, including a path that does not
+/// decode, is the recorded 404.
+pub(crate) fn path_id(id: Result<Path<String>, PathRejection>) -> Result<u64, Reply> {
+    id.ok()
+        .and_then(|Path(id)| id.parse().ok())
+        .ok_or_else(Reply::not_found)
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use serde_json::json;
 
@@ -41,6 +41,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/__standin/state", get(state))
         .fallback(no_endpoint)
         .method_not_allowed_fallback(no_endpoint)
+        // The server already caps bodies (16 MiB) before they get here.
+        .layer(DefaultBodyLimit::disable())
         .with_state(shared)
 }
 

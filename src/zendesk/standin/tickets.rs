@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri, header};
 use serde_json::{Map, Value, json};
@@ -15,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::auth::Caller;
 use super::comments::{CommentInput, parse_comment};
 use super::render::{self, Audit};
-use super::reply::{Handler, Reply, opt_id, opt_str, query_params, tag_list, wrapped};
+use super::reply::{Handler, Reply, opt_id, opt_str, path_id, query_params, tag_list, wrapped};
 use super::state::{
     Comment, CommentRecord, IdempotencyEntry, STATUSES, Shared, State as Data, Ticket,
 };
@@ -306,8 +307,11 @@ pub(crate) async fn list(State(shared): State<Arc<Shared>>, uri: Uri) -> Handler
     ))
 }
 
-pub(crate) async fn show(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Handler {
-    let id: u64 = id.parse().map_err(|_| Reply::not_found())?;
+pub(crate) async fn show(
+    State(shared): State<Arc<Shared>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Handler {
+    let id = path_id(id)?;
     let data = shared.lock();
     let ticket = data.tickets.get(&id).ok_or_else(Reply::not_found)?;
     Ok(Reply::json(

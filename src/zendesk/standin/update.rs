@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 use super::auth::Caller;
 use super::comments::parse_comment;
 use super::render::{self, Audit};
-use super::reply::{Handler, Reply, add_tags, opt_id, opt_str, tag_list, wrapped};
+use super::reply::{Handler, Reply, add_tags, opt_id, opt_str, path_id, tag_list, wrapped};
 use super::state::Shared;
 use super::tickets::{
     assignee_required, check_status, check_user, custom_metadata, event, id_value, new_comment,
@@ -25,11 +26,11 @@ use super::tickets::{
 pub(crate) async fn update(
     State(shared): State<Arc<Shared>>,
     caller: Extension<Caller>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Handler {
-    let id: u64 = id.parse().map_err(|_| Reply::not_found())?;
+    let id = path_id(id)?;
     let client = user_agent(&headers);
     let mut data = shared.lock();
     let ticket = data.tickets.get(&id).ok_or_else(Reply::not_found)?.clone();

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
 use super::render;
-use super::reply::{Handler, Reply, add_tags, opt_str, tag_list, wrapped};
+use super::reply::{Handler, Reply, add_tags, opt_str, path_id, tag_list, wrapped};
 use super::state::{Shared, State as Data, User, UserRecord};
 
 pub(crate) async fn me(State(shared): State<Arc<Shared>>, caller: Extension<Caller>) -> Handler {
@@ -28,8 +29,11 @@ pub(crate) async fn me(State(shared): State<Arc<Shared>>, caller: Extension<Call
     ))
 }
 
-pub(crate) async fn show(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Handler {
-    let id: u64 = id.parse().map_err(|_| Reply::not_found())?;
+pub(crate) async fn show(
+    State(shared): State<Arc<Shared>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Handler {
+    let id = path_id(id)?;
     let data = shared.lock();
     let user = data.users.get(&id).ok_or_else(Reply::not_found)?;
     Ok(Reply::json(

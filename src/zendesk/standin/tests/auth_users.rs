@@ -76,6 +76,15 @@ async fn common_headers_unknown_routes_and_bad_json() {
     ));
     assert_ne!(second.header("x-request-id"), got.header("x-request-id"));
 
+    for odd in [
+        "/api/v2/tickets/%FF.json",
+        "/api/v2/tickets/-1",
+        "/api/v2/users/1e3",
+    ] {
+        let got = api.get(odd).await;
+        assert_eq!(got.status, 404, "{odd}");
+        assert_eq!(got.json["error"], "RecordNotFound", "{odd}");
+    }
     let got = api.get("/api/v2/nothing/here.json").await;
     assert_eq!(got.status, 404);
     assert!(got.json["error"].is_string());
@@ -100,7 +109,7 @@ async fn common_headers_unknown_routes_and_bad_json() {
     assert_eq!(got.status, 400);
 
     let log = standin.requests();
-    assert_eq!(log.len(), 6);
+    assert_eq!(log.len(), 9);
     assert_eq!(log[0].method, "GET");
     assert_eq!(log[0].path, "/api/v2/users/me.json");
     assert!(
@@ -109,7 +118,7 @@ async fn common_headers_unknown_routes_and_bad_json() {
             .iter()
             .any(|(k, v)| k == "user-agent" && v == "scenarist-tests/1")
     );
-    assert_eq!(log[4].body, b"{not json");
+    assert_eq!(log[7].body, b"{not json");
 }
 
 #[tokio::test]

@@ -1,0 +1,281 @@
+//! `scenarist zendesk check [ORG]`: for each organization, are the credentials accepted
+//! (`users/me` has an id and the role of an agent or admin — Zendesk answers wrong
+//! credentials with an anonymous user, not a 401), and does every property of the search,
+//! display and create lists exist: standard properties from a known list, custom ones
+//! (`user_fields.<key>`) against the instance's active user fields, with a did-you-mean for a
+//! misspelt key. Exit 1 if anything is wrong.
+#![expect(clippy::print_stdout, reason = "check reports to the admin")]
+
+use std::path::PathBuf;
+
+use super::{GlobalArgs, agent, describe, org, organization, runtime, workspace};
+use crate::cli::ExitStatus;
+use crate::config::{Auth, Workspace};
+use crate::diagnostic::did_you_mean;
+use crate::zendesk::model::UserField;
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Only this organization; default: every configured one.
+    pub org: Option<String>,
+    /// The workspace config (`scenarist.yaml`); default: the example config.
+    #[arg(long, env = "SCENARIST_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Standard user properties that can be written (and so searched, shown and created).
+const WRITABLE: &[&str] = &[
+    "name",
+    "email",
+    "phone",
+    "external_id",
+    "alias",
+    "notes",
+    "details",
+    "role",
+    "locale",
+    "locale_id",
+    "time_zone",
+    "organization_id",
+    "tags",
+    "verified",
+    "signature",
+    "shared_phone_number",
+    "default_group_id",
+    "custom_role_id",
+    "moderator",
+    "ticket_restriction",
+    "only_private_comments",
+    "restricted_agent",
+    "suspended",
+    "remote_photo_url",
+];
+/// Properties Zendesk sets itself: fine to search or show, not to create.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "url",
+    "created_at",
+    "updated_at",
+    "last_login_at",
+    "active",
+    "shared",
+    "shared_agent",
+    "iana_time_zone",
+    "photo",
+    "two_factor_auth_enabled",
+    "role_type",
+    "report_csv",
+];
+/// What `User::property` can read back (the rest shows as empty with a linked contact).
+const READABLE: &[&str] = &["name", "email", "phone", "external_id", "role"];
+
+pub(super) fn check(args: &CheckArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let workspace = match workspace(args.config.as_deref(), global)? {
+        Ok(workspace) => workspace,
+        Err(status) => return Ok(status),
+    };
+    let names: Vec<String> = match &args.org {
+        Some(name) => {
+            organization(&workspace, name)?;
+            vec![name.clone()]
+        }
+        None => workspace
+            .config
+            .zendesk
+            .organizations
+            .keys()
+            .cloned()
+            .collect(),
+    };
+    if names.is_empty() {
+        println!(
+            "No Zendesk organization is configured in {}.",
+            workspace.file.name()
+        );
+        return Ok(ExitStatus::Success);
+    }
+    let runtime = runtime()?;
+    let mut problems = 0;
+    for name in &names {
+        problems += runtime.block_on(check_org(&workspace, name))?;
+    }
+    if problems == 0 {
+        println!("All checks passed.");
+        Ok(ExitStatus::Success)
+    } else {
+        println!(
+            "{problems} problem{} found.",
+            if problems == 1 { "" } else { "s" }
+        );
+        Ok(ExitStatus::Failure)
+    }
+}
+
+/// Checks one organization and returns how many problems it has.
+async fn check_org(workspace: &Workspace, name: &str) -> anyhow::Result<usize> {
+    let organization = organization(workspace, name)?;
+    println!("{name} ({})", organization.url);
+    let mut problems = 0;
+    let mut custom: Option<Vec<UserField>> = None;
+    match org(workspace, name) {
+        Err(error) => {
+            println!("  ✗ {error:#}");
+            problems += 1;
+        }
+        Ok(org) => {
+            let hint = match &organization.auth {
+                Auth::ApiToken { email, .. } => format!(
+                    "Check the API token and that {email} is the email of the agent it belongs to."
+                ),
+                Auth::Oauth { .. } => format!(
+                    "The OAuth token may have been revoked: run `scenarist zendesk reauthorize {name}`."
+                ),
+            };
+            match agent(&org.client, &hint).await {
+                Ok(user) => {
+                    println!(
+                        "  ✓ credentials accepted: {}, {}",
+                        describe(&user),
+                        user.role.as_deref().unwrap_or("agent")
+                    );
+                    match org.client.user_fields().await {
+                        Ok(fields) => custom = Some(fields),
+                        Err(error) => {
+                            println!("  ✗ cannot read the custom user fields: {error}");
+                            problems += 1;
+                        }
+                    }
+                }
+                Err(problem) => {
+                    println!("  ✗ {problem}");
+                    problems += 1;
+                }
+            }
+        }
+    }
+    let fields = &organization.fields;
+    for (list, map) in [
+        ("search", &fields.search),
+        ("display", &fields.display),
+        ("create", &fields.create),
+    ] {
+        for (property, contact_field) in map {
+            let line = format!("{list} {property} ← contact.{contact_field}");
+            match field_problem(list, property, custom.as_deref()) {
+                FieldCheck::Ok => println!("  ✓ {line}"),
+                FieldCheck::Unchecked => {
+                    println!("  - {line}: not checked (the user fields could not be read)");
+                }
+                FieldCheck::Note(note) => println!("  ⚠ {line}: {note}"),
+                FieldCheck::Problem(problem) => {
+                    println!("  ✗ {line}: {problem}");
+                    problems += 1;
+                }
+            }
+        }
+    }
+    Ok(problems)
+}
+
+enum FieldCheck {
+    Ok,
+    Unchecked,
+    Note(String),
+    Problem(String),
+}
+
+fn field_problem(list: &str, property: &str, custom: Option<&[UserField]>) -> FieldCheck {
+    if let Some(key) = property.strip_prefix("user_fields.") {
+        let Some(custom) = custom else {
+            return FieldCheck::Unchecked;
+        };
+        return match custom.iter().find(|f| f.key == key) {
+            Some(field) if field.active => FieldCheck::Ok,
+            Some(_) => FieldCheck::Problem(
+                "this custom user field is inactive in Zendesk (reactivate it in Admin Center → \
+                 People → Configuration → User fields)"
+                    .to_owned(),
+            ),
+            None => {
+                let keys: Vec<String> = custom
+                    .iter()
+                    .filter(|f| f.active)
+                    .map(|f| format!("user_fields.{}", f.key))
+                    .collect();
+                let hint =
+                    did_you_mean(property, keys.iter().map(String::as_str)).unwrap_or_else(|| {
+                        if keys.is_empty() {
+                            "the instance defines no custom user field".to_owned()
+                        } else {
+                            format!("the custom fields are {}", keys.join(", "))
+                        }
+                    });
+                FieldCheck::Problem(format!("Zendesk has no custom user field `{key}`; {hint}"))
+            }
+        };
+    }
+    if READ_ONLY.contains(&property) {
+        return if list == "create" {
+            FieldCheck::Problem(format!(
+                "`{property}` is set by Zendesk and cannot be written when creating a user"
+            ))
+        } else {
+            FieldCheck::Ok
+        };
+    }
+    if WRITABLE.contains(&property) {
+        if list == "display" && !READABLE.contains(&property) {
+            return FieldCheck::Note(format!(
+                "Scenarist does not read `{property}` back from Zendesk yet; it shows as empty"
+            ));
+        }
+        return FieldCheck::Ok;
+    }
+    let known = WRITABLE.iter().chain(READ_ONLY);
+    let hint = did_you_mean(property, known.copied())
+        .unwrap_or_else(|| "custom fields are written `user_fields.<key>`".to_owned());
+    FieldCheck::Problem(format!(
+        "`{property}` is not a Zendesk user property; {hint}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_lists_are_checked_against_zendesk() {
+        let custom = vec![UserField {
+            id: 1,
+            key: "order_number".into(),
+            kind: "text".into(),
+            title: "Order".into(),
+            active: true,
+        }];
+        assert!(matches!(
+            field_problem("search", "email", Some(&custom)),
+            FieldCheck::Ok
+        ));
+        let FieldCheck::Problem(problem) =
+            field_problem("display", "user_fields.ordr_number", Some(&custom))
+        else {
+            panic!("a misspelt key is a problem");
+        };
+        assert!(
+            problem.contains("did you mean `user_fields.order_number`?"),
+            "{problem}"
+        );
+        assert!(matches!(
+            field_problem("create", "created_at", Some(&custom)),
+            FieldCheck::Problem(_)
+        ));
+        let FieldCheck::Problem(problem) = field_problem("search", "emial", None) else {
+            panic!("a misspelt property is a problem");
+        };
+        assert!(problem.contains("did you mean `email`?"), "{problem}");
+        assert!(matches!(
+            field_problem("display", "user_fields.x", None),
+            FieldCheck::Unchecked
+        ));
+    }
+}
