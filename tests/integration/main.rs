@@ -20,3 +20,4 @@ mod scenarios;
 mod support;
 mod zendesk;
 mod zendesk_cli;
+mod zendesk_oas;

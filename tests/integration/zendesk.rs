@@ -22,6 +22,7 @@ use scenarist::zendesk::client::{Timeouts, ZendeskClient};
 use scenarist::zendesk::standin::{Fault, FaultKind, StandIn, StandInConfig, TicketRecord};
 
 use crate::support::{root, tempdir};
+use crate::zendesk_oas::assert_requests_follow_the_openapi;
 
 const START: i64 = 1_795_860_000_000;
 
@@ -272,6 +273,13 @@ async fn mode_b_verification_message_bot_team_ticket_with_history() {
         "the contact's message is theirs"
     );
     assert_eq!(occurrences(ticket, "Thanks Grace!"), 1);
+
+    let checked = assert_requests_follow_the_openapi(&standin.requests());
+    assert_eq!(
+        checked.into_iter().collect::<Vec<_>>(),
+        ["TicketCreateRequest", "TicketUpdateRequest", "UserRequest"],
+        "every kind of body was checked"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,6 +353,7 @@ async fn mode_a_syncs_when_an_advisor_writes_to_a_linked_contact() {
     );
     setup.say("facebook:acme", "c1", "m2", "Great").await;
     assert_eq!(occurrences(&standin.tickets()[0], "Great"), 1);
+    assert_requests_follow_the_openapi(&standin.requests());
 }
 
 /// Creates a user in the stand-in through its API and returns its id.
@@ -534,5 +543,8 @@ async fn a_scenario_that_creates_its_ticket_gets_one_ticket_only() {
     assert_eq!(
         conversation.sync.as_ref().unwrap().ticket_id,
         Some(tickets[0].id)
+    );
+    assert!(
+        assert_requests_follow_the_openapi(&standin.requests()).contains("TicketCreateRequest")
     );
 }
