@@ -5,7 +5,9 @@
 //! executing a request. At the end, each conversation must have exactly one ticket and every
 //! message it sent must be on that ticket exactly once.
 //!
-//! `SCENARIST_SYNC_CRASH_KILLS` sets the number of kills (default 25); the figures are printed.
+//! `SCENARIST_SYNC_CRASH_KILLS` sets the number of kills (default 25), and the conversations
+//! grow longer with it (a message per kill, at least 8 after the email) so that
+//! the kills land mid-sync; the figures are printed.
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
@@ -15,9 +17,7 @@ use scenarist::zendesk::standin::{Fault, FaultKind, StandIn, StandInConfig};
 use crate::crash::{Channel, Random, feed, message_id, on_ack, spawn_pipe};
 use crate::support::{root, tempdir};
 
-const CONVERSATIONS: usize = 12;
-/// Messages after the two that reach the sync team (the greeting and the email).
-const LATER: usize = 8;
+const CONVERSATIONS: usize = 24;
 
 fn text(conversation: usize, index: usize) -> String {
     match index {
@@ -57,6 +57,9 @@ fn kills_during_syncs_leave_one_ticket_per_conversation_and_each_message_once() 
         .ok()
         .and_then(|k| k.parse().ok())
         .unwrap_or(25);
+    // Messages after the two that reach the sync team (the greeting and the email).
+    let later = kills.max(8);
+    let conversations = CONVERSATIONS;
     let mut random = Random(0xC0FF_EE11);
     let (standin, _runtime) = standin();
     let dir = tempdir();
@@ -91,14 +94,15 @@ fn kills_during_syncs_leave_one_ticket_per_conversation_and_each_message_once() 
         ]
     };
 
-    let last = LATER + 1;
-    let mut channels: Vec<Channel> = (0..CONVERSATIONS).map(|_| Channel::default()).collect();
+    let last = later + 1;
+    let mut channels: Vec<Channel> = (0..conversations).map(|_| Channel::default()).collect();
     let mut errors = Vec::new();
-    let mut killed = 0;
+    let (mut killed, mut dropped) = (0, 0);
     let started = Instant::now();
     while killed < kills && channels.iter().any(|c| c.next <= last) {
         // Now and then Zendesk executes a request and the answer is lost.
         if random.below(3) == 0 {
+            dropped += 1;
             let method = if random.below(2) == 0 { "POST" } else { "PUT" };
             standin.inject(Fault {
                 method: Some(method.into()),
@@ -108,11 +112,18 @@ fn kills_during_syncs_leave_one_ticket_per_conversation_and_each_message_once() 
             });
         }
         let mut worker = spawn_pipe(&args("0"));
-        let deadline = Instant::now() + Duration::from_millis(30 + random.below(300));
+        // Killed after a few answers or a short while, whichever comes first: the work of
+        // one run is small, so kills land in startup, intake and the syncs it starts.
+        let deadline = Instant::now() + Duration::from_millis(10 + random.below(90));
+        let mut answers_left = random.below(40);
         feed(&mut worker, &mut channels, last, true, &line);
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            if answers_left == 0 {
+                break;
+            }
             match worker.acks.recv_timeout(left) {
                 Ok((id, ok)) => {
+                    answers_left -= 1;
                     if on_ack(&mut channels, &id, ok, &mut errors).is_some() {
                         feed(&mut worker, &mut channels, last, false, &line);
                     }
@@ -147,7 +158,7 @@ fn kills_during_syncs_leave_one_ticket_per_conversation_and_each_message_once() 
     let tickets = standin.tickets();
     let (mut missing, mut duplicated_tickets, mut unsynced, mut duplicated_messages, mut messages) =
         (0, 0, 0, 0, 0);
-    for c in 0..CONVERSATIONS {
+    for c in 0..conversations {
         let external_id = format!("scenarist-c{c}");
         let mine: Vec<_> = tickets
             .iter()
@@ -175,14 +186,15 @@ fn kills_during_syncs_leave_one_ticket_per_conversation_and_each_message_once() 
         }
     }
     println!(
-        "sync crash test: {killed} kills in {:.1} s; {CONVERSATIONS} conversations: {missing} without a ticket, {duplicated_tickets} with two or more; \
-         {messages} later messages: {unsynced} not on the ticket, {duplicated_messages} on it twice; {} tickets in all",
+        "sync crash test: {killed} kills in {:.1} s; {conversations} conversations: {missing} without a ticket, {duplicated_tickets} with two or more; \
+         {messages} later messages: {unsynced} not on the ticket, {duplicated_messages} on it twice; {} tickets in all, {} requests to Zendesk, {dropped} answers dropped after execution",
         started.elapsed().as_secs_f64(),
-        tickets.len()
+        tickets.len(),
+        standin.requests().len()
     );
     assert_eq!(
         (missing, duplicated_tickets, unsynced, duplicated_messages),
         (0, 0, 0, 0)
     );
-    assert_eq!(tickets.len(), CONVERSATIONS);
+    assert_eq!(tickets.len(), conversations);
 }
