@@ -216,6 +216,10 @@ pub enum Auth {
         #[serde(default)]
         client_secret_env: Option<String>,
     },
+    /// Scenarist's built-in Zendesk stand-in, started on `url` (loopback; port 0 picks a free
+    /// one) by the process that syncs, with its data kept beside the conversations: tickets
+    /// appear without a Zendesk account. For demos and trials, never for production.
+    Sandbox {},
 }
 
 /// Where a secret is read from: an environment variable or a file.
@@ -280,11 +284,12 @@ pub struct SyncDuty {
 }
 
 impl Workspace {
-    /// The built-in default (the example config).
+    /// The built-in default (the example config), read as if it were
+    /// `scenarios/scenarist.yaml`: its relative paths start from `scenarios/`.
     pub fn default_workspace() -> Result<Self, Vec<Diagnostic>> {
         Self::parse(
             SourceFile::new(DEFAULT_CONFIG_NAME, DEFAULT_CONFIG),
-            PathBuf::from("."),
+            PathBuf::from("scenarios"),
         )
     }
 
@@ -469,7 +474,13 @@ fn validate(config: &Config, file: &SourceFile) -> Vec<Diagnostic> {
         }
     }
     for (name, org) in &config.zendesk.organizations {
-        if let Some(reason) = url_problem(&org.url) {
+        if matches!(org.auth, Auth::Sandbox {}) && !org.url.starts_with("http://") {
+            problem(
+                &["zendesk", "organizations", name, "url"],
+                format!("`{name}` is a sandbox, which runs on this machine, but its URL is `{}`", org.url),
+                "use `http://127.0.0.1:PORT` (port 0 picks a free one); for a real instance, set `auth` to `api_token` or `oauth`".into(),
+            );
+        } else if let Some(reason) = url_problem(&org.url) {
             problem(
                 &["zendesk", "organizations", name, "url"],
                 format!("the URL of `{name}` {reason}"),
@@ -673,5 +684,34 @@ mod tests {
         assert_eq!(url_problem("http://127.0.0.1:8080"), None);
         assert!(url_problem("http://acme.zendesk.com").is_some());
         assert!(url_problem("ftp://x").is_some());
+    }
+
+    #[test]
+    fn a_sandbox_runs_on_this_machine() {
+        let config = |url: &str| {
+            format!(
+                "version: 1\ncontact_fields: {{ email: email }}\nteams: [Zendesk]\nzendesk:\n  organizations:\n    demo:\n      url: {url}\n      auth: {{ type: sandbox }}\n      sync: {{ mode: zendesk, team: Zendesk, email_field: email }}\n"
+            )
+        };
+        let parse =
+            |text: String| Workspace::parse(SourceFile::new("c.yaml", text), PathBuf::new());
+        let workspace = parse(config("http://127.0.0.1:0")).unwrap();
+        assert!(matches!(
+            workspace.config.zendesk.organizations["demo"].auth,
+            Auth::Sandbox {}
+        ));
+        let problems = parse(config("https://acme.zendesk.com")).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].message.contains("`demo` is a sandbox"),
+            "{}",
+            problems[0].message
+        );
+        let text = config("https://acme.zendesk.com");
+        let span = problems[0].primary.span;
+        assert_eq!(&text[span.range()], "url", "the error points at the url");
+        let with_token = config("http://127.0.0.1:0")
+            .replace("{ type: sandbox }", "{ type: sandbox, token_env: X }");
+        assert!(parse(with_token).is_err(), "a sandbox takes no secret");
     }
 }

@@ -19,10 +19,13 @@ use crate::runtime::clock::OffsetClock;
 use crate::runtime::engine::{Engine, Inbound};
 use crate::runtime::setup;
 use crate::runtime::setup::{LoadError, load_scenarios};
-use crate::runtime::state::{Author, Input, Status};
+use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::{Clock, FlushPolicy};
 use crate::store::{KvStore, SledBackend, Store};
 use crate::syntax::parse_duration_text;
+use crate::zendesk::actions::credentials;
+use crate::zendesk::client::{Timeouts, ZendeskClient};
+use crate::zendesk::sandbox;
 
 #[derive(Debug, clap::Args)]
 pub struct ChatArgs {
@@ -46,6 +49,7 @@ pub struct ChatArgs {
 const HELP: &str = "Type a message to answer the bot. Commands:
   /wait 15m        let time pass (fires timeouts)
   /history         the whole conversation so far
+  /ticket          the conversation's Zendesk ticket, read back from Zendesk
   /advisor TEXT    write as an advisor (the bot goes silent)
   /team NAME       route the conversation to a team, as an advisor would
   /return [STEP]   hand the conversation back to the bot (at STEP or the start)
@@ -100,6 +104,9 @@ async fn chat(
         )
     })?;
     let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
+    // After the store: its lock keeps a second chat off the sandboxes' files too.
+    let (workspace, sandboxes) = sandbox::start(workspace, Some(&args.data)).await?;
+    let workspace = &workspace;
     let clock = Arc::new(OffsetClock::default());
     // The account's Zendesk sync applies, but the conversation runs this file's scenario.
     let mut options = setup::options(workspace);
@@ -107,11 +114,22 @@ async fn chat(
     options.default_scenario = Some(name.to_owned());
     options.flush = FlushPolicy::EveryMessage;
     let (actions, problems) = setup::runner(workspace, Arc::clone(&store));
-    if options.organizations.contains_key(&args.account) {
-        for problem in problems {
-            println!("note: {problem}; Zendesk calls will fail");
+    let zendesk = match options.organizations.get(&args.account) {
+        Some(name) => {
+            let mine = format!("Zendesk organization `{name}`");
+            for problem in problems.iter().filter(|p| p.starts_with(&mine)) {
+                println!("note: {problem}; Zendesk calls will fail");
+            }
+            if let Some(standin) = sandboxes.get(name) {
+                println!(
+                    "Zendesk sandbox `{name}` at {} (agent@acme.example, token standin-token): this conversation's ticket appears there; /ticket shows it.",
+                    standin.url()
+                );
+            }
+            zendesk_client(workspace, name)
         }
-    }
+        None => None,
+    };
     let engine = Engine::new(
         store,
         Arc::clone(&clock) as Arc<dyn Clock>,
@@ -128,6 +146,9 @@ async fn chat(
         account: args.account.clone(),
         shown: 0,
         sent: 0,
+        zendesk,
+        ticket: None,
+        sync_error: None,
     };
     chat.greet()?;
 
@@ -164,6 +185,11 @@ struct Chat {
     /// The last history turn shown.
     shown: u64,
     sent: u64,
+    /// The client of the account's Zendesk organization, when it has one.
+    zendesk: Option<ZendeskClient>,
+    /// The ticket and sync error last reported.
+    ticket: Option<u64>,
+    sync_error: Option<String>,
 }
 
 impl Chat {
@@ -173,6 +199,7 @@ impl Chat {
             Some(conversation) => {
                 self.shown = conversation.last_seq;
                 self.sent = conversation.last_seq;
+                self.ticket = conversation.sync.as_ref().and_then(|s| s.ticket_id);
                 let waiting = match &conversation.status {
                     Status::Answer { at, .. } => {
                         format!("waiting for your answer in step `{}`", at.step)
@@ -210,6 +237,10 @@ impl Chat {
             }
             "/history" => {
                 self.history()?;
+                return Ok(true);
+            }
+            "/ticket" => {
+                self.show_ticket().await?;
                 return Ok(true);
             }
             "/wait" => {
@@ -280,6 +311,7 @@ impl Chat {
         let Some(conversation) = self.engine.conversation(&self.id)? else {
             return Ok(());
         };
+        self.report_sync(&conversation);
         if conversation.last_seq <= self.shown {
             return Ok(());
         }
@@ -298,6 +330,68 @@ impl Chat {
             }
         }
         self.shown = conversation.last_seq;
+        Ok(())
+    }
+
+    /// Tells when the conversation's ticket appears or its sync fails.
+    fn report_sync(&mut self, conversation: &Conversation) {
+        let Some(sync) = &conversation.sync else {
+            return;
+        };
+        if sync.ticket_id.is_some() && sync.ticket_id != self.ticket {
+            self.ticket = sync.ticket_id;
+            if let Some(id) = self.ticket {
+                println!(
+                    "  (Zendesk: ticket #{id} created with the conversation so far; /ticket shows it)"
+                );
+            }
+        }
+        if sync.last_error.is_some() && sync.last_error != self.sync_error {
+            self.sync_error.clone_from(&sync.last_error);
+            if let Some(error) = &self.sync_error {
+                println!(
+                    "  (Zendesk sync failed: {error}; `scenarist outbox list` shows what waits)"
+                );
+            }
+        }
+    }
+
+    /// The conversation's ticket as Zendesk has it, read back through the API.
+    async fn show_ticket(&self) -> anyhow::Result<()> {
+        let (Some(client), Some(id)) = (&self.zendesk, self.ticket) else {
+            println!(
+                "(no ticket yet{})",
+                if self.zendesk.is_none() {
+                    ": this account is not linked to Zendesk (try --account facebook:acme)"
+                } else {
+                    ""
+                }
+            );
+            return Ok(());
+        };
+        let ticket = match client.ticket(id).await {
+            Ok(ticket) => ticket,
+            Err(error) => {
+                println!("(ticket #{id} cannot be read back: {error})");
+                return Ok(());
+            }
+        };
+        println!(
+            "ticket #{id} ({}) {}",
+            ticket.status,
+            ticket.subject.as_deref().unwrap_or_default()
+        );
+        match client.comments(id).await {
+            Ok(comments) => {
+                for (i, comment) in comments.iter().enumerate() {
+                    println!("  [{}] {}", i + 1, comment.created_at);
+                    for line in comment.body.lines().filter(|l| !l.trim().is_empty()) {
+                        println!("      {line}");
+                    }
+                }
+            }
+            Err(error) => println!("(its comments cannot be read back: {error})"),
+        }
         Ok(())
     }
 
@@ -332,4 +426,11 @@ fn print_bot(text: &str, choices: &[String]) {
     for (i, choice) in choices.iter().enumerate() {
         println!("     [{}] {choice}", i + 1);
     }
+}
+
+/// A client for the organization `name`, if its credentials can be read.
+fn zendesk_client(workspace: &Workspace, name: &str) -> Option<ZendeskClient> {
+    let organization = workspace.config.zendesk.organizations.get(name)?;
+    let credentials = credentials(organization, &workspace.base).ok()?;
+    ZendeskClient::new(&organization.url, credentials, Timeouts::default()).ok()
 }

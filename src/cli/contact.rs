@@ -22,6 +22,7 @@ use crate::runtime::state::Contact;
 use crate::store::{KvStore, SledBackend, Store};
 use crate::zendesk::actions::{Org, UserSeed};
 use crate::zendesk::linking::{self, LinkError};
+use crate::zendesk::sandbox;
 
 #[derive(Debug, clap::Args)]
 pub struct ContactArgs {
@@ -88,7 +89,8 @@ pub(super) fn run(args: &ContactArgs, global: &GlobalArgs) -> anyhow::Result<Exi
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };
-    let store = open_store(&data_dir(&contact.workspace, &workspace))?;
+    let data = data_dir(&contact.workspace, &workspace);
+    let store = open_store(&data)?;
     let record = store.contact(&contact.account, &contact.id)?.ok_or_else(|| {
         anyhow!(
             "there is no contact `{}` on `{}` in this data directory (a contact is recorded when \
@@ -118,8 +120,12 @@ pub(super) fn run(args: &ContactArgs, global: &GlobalArgs) -> anyhow::Result<Exi
             Ok(ExitStatus::Success)
         }
         command => {
+            let runtime = runtime()?;
+            // A sandbox organization runs here, on the data directory's sandbox data.
+            let (workspace, _sandboxes) =
+                runtime.block_on(sandbox::start(&workspace, Some(&data)))?;
             let org = org(&workspace, &org_name)?;
-            runtime()?.block_on(async {
+            runtime.block_on(async {
                 let result = match command {
                     ContactCommand::Candidates(_) => candidates(&org, &record).await,
                     ContactCommand::Link(args) => link(store.as_ref(), &org, &record, args).await,

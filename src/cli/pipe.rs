@@ -21,6 +21,7 @@ use crate::runtime::engine::{Engine, EngineOptions};
 use crate::runtime::setup::{self, LoadError, load_scenarios, options};
 use crate::runtime::{Clock, FlushPolicy, SystemClock};
 use crate::store::{KvStore, SledBackend, Store};
+use crate::zendesk::sandbox;
 
 #[derive(Debug, clap::Args)]
 pub struct PipeArgs {
@@ -101,7 +102,12 @@ async fn pipe(
     let backend = SledBackend::open(&args.data)
         .with_context(|| format!("cannot open {}", args.data.display()))?;
     let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
-    let (actions, problems) = setup::runner(workspace, Arc::clone(&store));
+    // After the store: its lock keeps a second process off the sandboxes' files too.
+    let (workspace, sandboxes) = sandbox::start(workspace, Some(&args.data)).await?;
+    for (name, url) in sandboxes.urls() {
+        tracing::info!("Zendesk sandbox `{name}` at {url}");
+    }
+    let (actions, problems) = setup::runner(&workspace, Arc::clone(&store));
     for problem in problems {
         tracing::warn!("{problem}");
     }

@@ -69,6 +69,12 @@ pub struct SandboxArgs {
     /// The port on 127.0.0.1 (the example config points at 8788).
     #[arg(long, default_value_t = 8788)]
     pub port: u16,
+    /// Keep the sandbox's users, tickets, id counters, idempotency keys and issued OAuth
+    /// tokens in FILE (JSON), so a restarted sandbox still has them: loaded at start if it
+    /// exists (created otherwise), rewritten after every change. Without it everything is lost
+    /// when the sandbox stops.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 pub(super) fn run(args: &ZendeskArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
@@ -275,16 +281,23 @@ fn auth_text(auth: &Auth) -> String {
             format!("API token of {email}, from {}", source(secret))
         }
         Auth::Oauth { secret, .. } => format!("OAuth, token from {}", source(secret)),
+        Auth::Sandbox {} => "the built-in sandbox (no credentials)".to_owned(),
     }
 }
 
 async fn sandbox(args: &SandboxArgs) -> anyhow::Result<ExitStatus> {
-    let config = StandInConfig::default();
+    let config = StandInConfig {
+        state_file: args.state.clone(),
+        ..StandInConfig::default()
+    };
     let standin = StandIn::start(args.port, config.clone())
         .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+        .with_context(|| format!("cannot start the stand-in on 127.0.0.1:{}", args.port))?;
     let url = standin.url();
     println!("The Zendesk stand-in is running at {url} (Ctrl-C stops it).");
+    if let Some(state) = &args.state {
+        println!("Users and tickets are kept in {}.", state.display());
+    }
     println!();
     println!(
         "API token:  email {}, token {}",

@@ -26,7 +26,7 @@ use super::client::{Credentials, Timeouts, ZendeskClient, ZendeskError};
 use super::model::{Ticket, User};
 use super::secret::Secret;
 use super::sync::{COMMENT, CREATE, SOLVE, WHOLE_TURN};
-use super::transcript;
+use super::transcript::{self, MAX_COMMENT_BYTES};
 use crate::actions::exec::{ActionFuture, ActionResult, ActionRunner, BuiltinActions};
 use crate::config::{Auth, FieldLists, Organization, Workspace};
 use crate::runtime::state::{Author, Contact, Effect, Message};
@@ -82,6 +82,7 @@ pub fn credentials(
             token: read(secret)?,
         },
         Auth::Oauth { secret, .. } => Credentials::Bearer(read(secret)?),
+        Auth::Sandbox {} => super::sandbox::credentials(),
     })
 }
 
@@ -269,7 +270,9 @@ impl Work<'_> {
         find_or_create_user(self.org, self.contact, &seed).await
     }
 
-    /// The conversation's ticket if it exists (by its external id), else a new one.
+    /// The conversation's ticket if it exists (by its external id), else a new one; with
+    /// the position of the last message its first comment holds (the same either way: it
+    /// comes from the effect's frozen history).
     async fn ticket(
         &self,
         requester: u64,
@@ -277,7 +280,17 @@ impl Work<'_> {
         contact_name: &str,
         extra: Option<&str>,
         tags: Vec<String>,
-    ) -> Result<Ticket, ZendeskError> {
+    ) -> Result<(Ticket, (u64, u32)), ZendeskError> {
+        let history = self.history(self.effect.created_seq)?;
+        let messages: Vec<&Message> = history.iter().map(|(_, _, m)| m).collect();
+        let (mut html, count) = transcript::history_html(self.account, contact_name, &messages);
+        let cursor = match history.get(count) {
+            // Some messages did not fit: the comments pick up after the last one that did.
+            Some(_) => history
+                .get(count.saturating_sub(1))
+                .map_or((0, 0), |(seq, index, _)| (*seq, *index)),
+            None => (self.effect.created_seq, WHOLE_TURN),
+        };
         let external_id = self.external_id();
         if let Some(ticket) = self
             .org
@@ -287,11 +300,8 @@ impl Work<'_> {
             .into_iter()
             .next()
         {
-            return Ok(ticket);
+            return Ok((ticket, cursor));
         }
-        let history = self.history(self.effect.created_seq)?;
-        let messages: Vec<&Message> = history.iter().map(|(_, _, m)| m).collect();
-        let mut html = transcript::history_html(self.account, contact_name, &messages);
         if let Some(extra) = extra {
             html = format!("<p>{}</p>{html}", transcript::escape(extra));
         }
@@ -303,7 +313,12 @@ impl Work<'_> {
             "comment": { "html_body": html, "public": true },
         }});
         let bytes = serde_json::to_vec(&body).map_err(|e| ZendeskError::Decode(e.to_string()))?;
-        self.org.client.create_ticket(bytes, &self.effect.id).await
+        let ticket = self
+            .org
+            .client
+            .create_ticket(bytes, &self.effect.id)
+            .await?;
+        Ok((ticket, cursor))
     }
 
     async fn scenario_ticket(&self) -> Result<Ticket, ZendeskError> {
@@ -324,14 +339,16 @@ impl Work<'_> {
             Some(Value::List(items)) => items.iter().map(ToString::to_string).collect(),
             _ => Vec::new(),
         };
-        self.ticket(
-            requester,
-            &subject,
-            &name,
-            self.text("comment").as_deref(),
-            tags,
-        )
-        .await
+        let (ticket, _) = self
+            .ticket(
+                requester,
+                &subject,
+                &name,
+                self.text("comment").as_deref(),
+                tags,
+            )
+            .await?;
+        Ok(ticket)
     }
 
     async fn sync_create(&self) -> Result<Value, ZendeskError> {
@@ -350,7 +367,7 @@ impl Work<'_> {
             self.account
         );
         let channel = self.account.split(':').next().unwrap_or("chat").to_owned();
-        let ticket = self
+        let (ticket, (seq, index)) = self
             .ticket(
                 user,
                 &subject,
@@ -362,11 +379,17 @@ impl Work<'_> {
         Ok(record([
             ("ticket_id", ticket.id),
             ("user_id", user),
-            ("seq", self.effect.created_seq),
+            ("seq", seq),
+            ("index", u64::from(index)),
         ]))
     }
 
-    /// The next message after the sync cursor becomes a comment.
+    /// The messages after the sync cursor become one comment: the longest run by the same
+    /// side (the contact's, authored by their Zendesk user; or the bot's and advisors',
+    /// labelled), so that a burst — messages that arrived while the previous comment was in
+    /// flight or held back by a 429 — costs one update, not one each (Zendesk allows about 30
+    /// updates per ticket per 10 minutes). The run is fixed by the cursor and the effect's
+    /// frozen history, so every attempt sends the same comment.
     async fn sync_comment(&self) -> Result<Value, ZendeskError> {
         let ticket = self
             .id("ticket_id")
@@ -377,28 +400,35 @@ impl Work<'_> {
                 .map_or(WHOLE_TURN, |i| u32::try_from(i).unwrap_or(WHOLE_TURN)),
         );
         let history = self.history(self.effect.created_seq)?;
-        let Some((seq, index, message)) = history
-            .into_iter()
-            .find(|(seq, index, _)| (*seq, *index) > after)
-        else {
+        let unsent: Vec<&(u64, u32, Message)> = history
+            .iter()
+            .filter(|(seq, index, _)| (*seq, *index) > after)
+            .collect();
+        let Some((_, _, first)) = unsent.first() else {
             return Ok(record([
                 ("seq", self.effect.created_seq),
                 ("index", u64::from(WHOLE_TURN)),
             ]));
         };
-        let author = if message.author == Author::Contact {
+        let from_contact = first.author == Author::Contact;
+        let mut html = String::new();
+        let mut last = (0, 0);
+        for (seq, index, message) in unsent {
+            let part = transcript::comment_html(message, &self.contact.name);
+            let too_long = !html.is_empty() && html.len() + part.len() > MAX_COMMENT_BYTES;
+            if (message.author == Author::Contact) != from_contact || too_long {
+                break;
+            }
+            html.push_str(&part);
+            last = (*seq, *index);
+        }
+        let author = if from_contact {
             self.id("user_id")
         } else {
             None
         };
-        self.comment(
-            ticket,
-            &transcript::comment_html(&message, &self.contact.name),
-            author,
-            true,
-        )
-        .await?;
-        Ok(record([("seq", seq), ("index", u64::from(index))]))
+        self.comment(ticket, &html, author, true).await?;
+        Ok(record([("seq", last.0), ("index", u64::from(last.1))]))
     }
 
     async fn scenario_comment(&self) -> Result<Option<Value>, ZendeskError> {

@@ -2,13 +2,14 @@
 //! (`model`), credentials (`secret`), the actions scenarios call and the sync modes run
 //! through the runtime's outbox (`actions`, `sync`, `transcript`), contact linking
 //! (`linking`), the OAuth connection flow (`oauth`), and a stand-in server that speaks the
-//! same API for tests and demos (`standin`).
+//! same API for tests and demos (`standin`), run for sandbox organizations by `sandbox`.
 
 pub mod actions;
 pub mod client;
 pub mod linking;
 pub mod model;
 pub mod oauth;
+pub mod sandbox;
 pub mod secret;
 pub mod standin;
 pub mod sync;

@@ -29,22 +29,34 @@ pub fn author_label(message: &Message, contact_name: &str) -> String {
     }
 }
 
-/// The first comment: an introduction and every message so far.
-pub fn history_html(account: &str, contact_name: &str, messages: &[&Message]) -> String {
+/// Zendesk silently truncates a comment body over 64 kB; comments stay under this.
+pub const MAX_COMMENT_BYTES: usize = 60_000;
+
+/// The first comment: an introduction and the messages so far, as many as fit in
+/// [`MAX_COMMENT_BYTES`] (at least one); returns the HTML and how many messages it holds —
+/// the rest follow as comments.
+pub fn history_html(account: &str, contact_name: &str, messages: &[&Message]) -> (String, usize) {
     let mut html = format!(
         "<p><em>Conversation on {} — history synced by Scenarist</em></p>",
         escape(account)
     );
+    let mut count = 0;
     for message in messages {
+        let mut part = String::new();
         let _ = write!(
-            html,
+            part,
             "<p><strong>{}</strong> · {}<br>{}</p>",
             escape(&author_label(message, contact_name)),
             escape(&iso8601(message.at)),
             text_html(&message.text)
         );
+        if count > 0 && html.len() + part.len() > MAX_COMMENT_BYTES {
+            break;
+        }
+        html.push_str(&part);
+        count += 1;
     }
-    html
+    (html, count)
 }
 
 /// A later message as its own comment. A contact's message is authored by their Zendesk user,
@@ -100,11 +112,32 @@ mod tests {
             },
             "On it",
         );
-        let html = history_html("facebook:acme", "Ada Lovelace", &[&contact, &bot, &advisor]);
+        let (html, count) =
+            history_html("facebook:acme", "Ada Lovelace", &[&contact, &bot, &advisor]);
+        assert_eq!(count, 3);
         assert!(html.contains("<strong>Ada Lovelace</strong> · 2026-11-28T10:00:00Z<br>Hi &lt;b&gt;there&lt;/b&gt; &#123;&#123;ticket.id}}<br>second line"), "{html}");
         assert!(html.contains("<strong>Bot</strong>"));
         assert!(html.contains("<strong>Advisor Grace</strong>"));
         assert!(!syncable(&message(Author::System, "routed")));
+    }
+
+    #[test]
+    fn a_long_history_stops_before_zendesk_would_truncate_it() {
+        let long = message(Author::Contact, &"x".repeat(4000));
+        let messages: Vec<&Message> = std::iter::repeat_n(&long, 40).collect();
+        let (html, count) = history_html("facebook:acme", "Ada", &messages);
+        assert!(html.len() <= MAX_COMMENT_BYTES, "{}", html.len());
+        assert!(
+            count < 40 && html.len() + 4100 > MAX_COMMENT_BYTES,
+            "as many as fit: {count}"
+        );
+        assert_eq!(
+            html.matches("<p><strong>").count(),
+            count,
+            "whole messages only"
+        );
+        let huge = message(Author::Contact, &"y".repeat(70_000));
+        assert_eq!(history_html("a", "Ada", &[&huge]).1, 1, "never empty");
     }
 
     #[test]

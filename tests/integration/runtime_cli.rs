@@ -139,6 +139,50 @@ fn chat_is_scriptable_and_resumes_after_a_restart() {
     );
 }
 
+/// The quick start: the example config's `acme` is a sandbox, so a chat on `facebook:acme`
+/// gets a real ticket over HTTP, kept in the data directory across restarts.
+#[test]
+fn chat_on_the_example_config_creates_its_ticket_in_the_sandbox_and_keeps_it() {
+    let dir = tempdir().join("chat");
+    let data = dir.to_str().unwrap();
+    let args = [
+        "chat",
+        "--data",
+        data,
+        "--account",
+        "facebook:acme",
+        "scenarios/zendesk_handoff.scn",
+    ];
+    let first = run_with_input(&args, "Hi\nada@example.com\n");
+    let text = stdout(&first);
+    assert!(first.status.success(), "{text}");
+    assert!(
+        text.contains("Zendesk sandbox `acme` at http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(text.contains("(Zendesk: ticket #4001 created"), "{text}");
+
+    let second = run_with_input(&args, "Still there?\n/ticket\n");
+    let text = stdout(&second);
+    assert!(
+        text.contains("ticket #4001 (new) Conversation with Ada Lovelace on facebook:acme"),
+        "the restarted sandbox still has the ticket: {text}"
+    );
+    assert!(
+        text.contains("      Still there?"),
+        "the new message is a comment: {text}"
+    );
+
+    let saved: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("zendesk-sandbox-acme.json")).unwrap(),
+    )
+    .unwrap();
+    let tickets = saved["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 1, "one ticket across both runs");
+    assert_eq!(tickets[0]["external_id"], "scenarist-chat:zendesk_handoff");
+    assert_eq!(tickets[0]["comments"].as_array().unwrap().len(), 2);
+}
+
 #[test]
 fn pipe_answers_each_line_and_store_export_import_round_trips() {
     let dir = tempdir();

@@ -322,6 +322,106 @@ async fn disabled_and_unlinked_accounts_never_sync() {
     );
 }
 
+/// Comment updates (`PUT /tickets/{id}`) the stand-in received.
+fn comment_updates(standin: &StandIn) -> usize {
+    standin
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.starts_with("/api/v2/tickets/"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_messages_costs_one_update_per_side() {
+    let standin = StandIn::start(0, StandInConfig::default()).await.unwrap();
+    let setup = engine(&workspace(&standin, "zendesk", true));
+    setup.say("facebook:acme", "c1", "m1", "Hi").await;
+    setup
+        .say("facebook:acme", "c1", "m2", "ada@example.com")
+        .await;
+    // Three messages arrive before any comment is sent, then two from the advisor.
+    for (id, text) in [("m3", "first"), ("m4", "second"), ("m5", "third")] {
+        setup
+            .engine
+            .handle(message("facebook:acme", "c1", id, text))
+            .await
+            .unwrap();
+    }
+    for (id, text) in [("a1", "Hello Ada"), ("a2", "Looking now")] {
+        let input = Input::Advisor {
+            message_id: id.into(),
+            advisor_id: "g".into(),
+            advisor_name: "Grace".into(),
+            text: text.into(),
+        };
+        setup.engine.apply("c1", input).await.unwrap();
+    }
+    setup.settle().await;
+    let ticket = &standin.tickets()[0];
+    for text in ["first", "second", "third", "Hello Ada", "Looking now"] {
+        assert_eq!(occurrences(ticket, &format!("{text}</p>")), 1, "{text}");
+    }
+    // The first comment went out with m3 alone (recorded before the rest arrived); the
+    // contact's other two and the advisor's two each went as one.
+    assert_eq!(comment_updates(&standin), 3);
+    let last = &ticket.comments[ticket.comments.len() - 1];
+    assert!(last.html_body.contains("Hello Ada") && last.html_body.contains("Looking now"));
+    assert_ne!(
+        last.author_id, ticket.requester_id,
+        "the advisor's run is not the contact's"
+    );
+    assert_eq!(
+        ticket.comments[ticket.comments.len() - 2].author_id,
+        ticket.requester_id,
+        "the contact's run is theirs"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_too_long_for_one_comment_continues_in_comments() {
+    let standin = StandIn::start(0, StandInConfig::default()).await.unwrap();
+    let setup = engine(&workspace(&standin, "interface", true));
+    // 40 messages of ~1,900 characters: more than Zendesk keeps in one comment (64 kB).
+    for i in 0..40 {
+        let text = format!("long-{i}-{}", "x".repeat(1900));
+        setup
+            .engine
+            .handle(message("facebook:acme", "c1", &format!("m{i}"), &text))
+            .await
+            .unwrap();
+    }
+    let user_id = standin_user(&standin, "ada@example.com").await;
+    let mut contact = setup
+        .store
+        .contact("facebook:acme", "contact-c1")
+        .unwrap()
+        .unwrap();
+    contact.zendesk.insert("acme".into(), user_id);
+    setup.store.put_contact(&contact).unwrap();
+    setup.advisor("c1", "a1", "Opening a ticket").await;
+    let ticket = &standin.tickets()[0];
+    assert!(
+        ticket.comments.len() >= 2,
+        "the history continues in comments"
+    );
+    for comment in &ticket.comments {
+        assert!(
+            comment.html_body.len() < 64_000,
+            "{}",
+            comment.html_body.len()
+        );
+    }
+    for i in 0..40 {
+        // `>`: the contact's message itself, not the bot quoting it back.
+        assert_eq!(
+            occurrences(ticket, &format!(">long-{i}-x")),
+            1,
+            "message {i}"
+        );
+    }
+    assert_eq!(occurrences(ticket, "Opening a ticket"), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mode_a_syncs_when_an_advisor_writes_to_a_linked_contact() {
     let standin = StandIn::start(0, StandInConfig::default()).await.unwrap();

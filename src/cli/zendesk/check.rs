@@ -13,6 +13,7 @@ use crate::cli::ExitStatus;
 use crate::config::{Auth, Workspace};
 use crate::diagnostic::did_you_mean;
 use crate::zendesk::model::UserField;
+use crate::zendesk::sandbox;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -95,6 +96,8 @@ pub(super) fn check(args: &CheckArgs, global: &GlobalArgs) -> anyhow::Result<Exi
         return Ok(ExitStatus::Success);
     }
     let runtime = runtime()?;
+    // Sandbox organizations are checked against a fresh sandbox.
+    let (workspace, _sandboxes) = runtime.block_on(sandbox::start(&workspace, None))?;
     let mut problems = 0;
     for name in &names {
         problems += runtime.block_on(check_org(&workspace, name))?;
@@ -130,6 +133,10 @@ async fn check_org(workspace: &Workspace, name: &str) -> anyhow::Result<usize> {
                 Auth::Oauth { .. } => format!(
                     "The OAuth token may have been revoked: run `scenarist zendesk reauthorize {name}`."
                 ),
+                Auth::Sandbox {} => {
+                    "The sandbox should accept its own agent: is this URL another program?"
+                        .to_owned()
+                }
             };
             match agent(&org.client, &hint).await {
                 Ok(user) => {

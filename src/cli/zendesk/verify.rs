@@ -28,6 +28,7 @@ use crate::runtime::{Clock, SystemClock};
 use crate::store::{KvStore, MemoryBackend, Store};
 use crate::zendesk::actions::{Org, UserSeed};
 use crate::zendesk::linking;
+use crate::zendesk::sandbox;
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
@@ -102,6 +103,9 @@ pub(super) fn run(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit
             folder.display()
         );
     }
+    let runtime = super::runtime()?;
+    // A sandbox organization is verified against a fresh sandbox.
+    let (workspace, _sandboxes) = runtime.block_on(sandbox::start(&workspace, None))?;
     let organization = super::organization(&workspace, &org_name)?;
     let org = match super::org(&workspace, &org_name) {
         Ok(org) => org,
@@ -118,7 +122,7 @@ pub(super) fn run(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit
         sync_on: account.sync,
         conversation: format!("verify-{}", SystemClock.now()),
     };
-    super::runtime()?.block_on(check.run(&scenarios))
+    runtime.block_on(check.run(&scenarios))
 }
 
 struct Verification<'a> {

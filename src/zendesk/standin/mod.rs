@@ -6,8 +6,10 @@
 //! Layout: `server` (accept loop and per-connection serving, so a fault can close a
 //! connection without a status line), `faults`, `auth`, `routes` (the router and small
 //! endpoints), `users`, `search`, `tickets`, `update`, `comments`, `oauth`, `render`
-//! (Zendesk-shaped JSON), `reply` (the response type and error envelopes) and `state` (the
-//! data, behind one mutex that is never held across an `await`).
+//! (Zendesk-shaped JSON), `reply` (the response type and error envelopes), `state` (the
+//! data, behind one mutex that is never held across an `await`), `persist` (the optional
+//! state file that keeps users, tickets, ids, idempotency keys and tokens across restarts)
+//! and `snapshot` (that file's content).
 //!
 //! Invariants: every request is logged before anything else happens to it; a fault applies
 //! before authentication and routing; the stand-in's clock is the system clock plus an
@@ -17,11 +19,13 @@ mod auth;
 mod comments;
 mod faults;
 mod oauth;
+mod persist;
 mod render;
 mod reply;
 mod routes;
 mod search;
 mod server;
+mod snapshot;
 mod state;
 mod tickets;
 mod update;
@@ -30,6 +34,7 @@ mod users;
 #[cfg(test)]
 mod tests;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -37,6 +42,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultKind};
+pub use persist::StateFileError;
 pub use state::{CommentRecord, RequestLog, TicketRecord, UserRecord};
 
 use state::Shared;
@@ -54,6 +60,10 @@ pub struct StandInConfig {
     pub oauth_client_secret: String,
     /// Custom user fields as `(key, type)`, e.g. `("vip", "checkbox")`.
     pub user_fields: Vec<(String, String)>,
+    /// Where to keep users, tickets, id counters, idempotency keys and issued OAuth tokens
+    /// across restarts (JSON; loaded at start if it exists, rewritten atomically after every
+    /// request that changed them). `None`: in memory only.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for StandInConfig {
@@ -68,6 +78,7 @@ impl Default for StandInConfig {
                 ("order_number".to_owned(), "text".to_owned()),
                 ("vip".to_owned(), "checkbox".to_owned()),
             ],
+            state_file: None,
         }
     }
 }
@@ -83,12 +94,14 @@ pub struct StandIn {
 
 impl StandIn {
     /// Starts on 127.0.0.1:port (0 = any free port) and returns at once; the server runs on
-    /// the current tokio runtime.
+    /// the current tokio runtime. With a `state_file` it first loads that file (or starts
+    /// fresh when there is none) and writes it; a file that cannot be read, parsed or written
+    /// is an error wrapping a [`StateFileError`], which names the file and the problem.
     pub async fn start(port: u16, config: StandInConfig) -> std::io::Result<StandIn> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let url = format!("http://127.0.0.1:{}", addr.port());
-        let shared = Arc::new(Shared::new(config, url.clone()));
+        let shared = Arc::new(persist::open(config, url.clone()).await?);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let router = routes::router(Arc::clone(&shared));
         let task = tokio::spawn(server::serve(
@@ -136,10 +149,12 @@ impl StandIn {
         self.shared.lock().advance_clock(seconds);
     }
 
-    /// Stops accepting, closes open connections and waits for the server task.
+    /// Stops accepting, closes open connections and waits for the server task; with a state
+    /// file, writes it a last time if the data changed since.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        persist::save(&self.shared).await;
     }
 }
 

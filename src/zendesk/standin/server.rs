@@ -12,7 +12,7 @@
 //!
 //! Requests are handled in a task of their own, so a client that gives up (say after a
 //! `Slow` fault) does not cancel work the stand-in has started: like a real server, it
-//! completes.
+//! completes — including writing the state file, when there is one, after routing.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -34,6 +34,7 @@ use tokio::task::JoinSet;
 
 use super::auth;
 use super::faults::{self, Effect};
+use super::persist;
 use super::render;
 use super::reply::Reply;
 use super::state::{RequestLog, Shared};
@@ -225,6 +226,9 @@ async fn route(mut parts: Parts, body: Bytes, shared: &Shared, router: Router) -
         Ok(response) => response,
         Err(never) => match never {},
     };
+    // Before the response goes out, so a client that saw it succeed finds the change after a
+    // restart (a no-op without a state file, or when nothing kept changed).
+    persist::save(shared).await;
     finish(shared, response)
 }
 

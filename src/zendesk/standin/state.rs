@@ -1,7 +1,7 @@
 //! The stand-in's in-memory data: users, tickets with their comments, idempotency keys, OAuth
 //! codes and tokens, queued faults and the request log, all behind one mutex. Handlers lock,
 //! work synchronously and unlock — the lock is never held across an `await`, so a create is
-//! atomic even when two retries race.
+//! atomic even when two retries race. With a state file, `persist` keeps part of it on disk.
 //!
 //! Ids are 64-bit-like (users, comments, audits and events count from 360 000 000 000,
 //! tickets from 4001) so that a client storing them in 32 bits, or assuming 1, 2, 3, fails.
@@ -9,7 +9,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use super::StandInConfig;
 use super::faults::Fault;
+use super::persist::Persister;
 
 pub(crate) const FIRST_ID: u64 = 360_000_000_000;
 pub(crate) const FIRST_TICKET_ID: u64 = 4001;
@@ -182,8 +183,9 @@ pub(crate) struct State {
 }
 
 impl State {
-    fn new(config: &StandInConfig) -> Self {
-        let mut state = State {
+    /// No users, tickets or tokens; the counters at their first values.
+    fn empty() -> Self {
+        State {
             users: BTreeMap::new(),
             tickets: BTreeMap::new(),
             agent_id: 0,
@@ -198,7 +200,12 @@ impl State {
             requests: Vec::new(),
             rate_window: (0, 0),
             request_counter: 0,
-        };
+        }
+    }
+
+    /// A fresh account: just the agent user.
+    pub(crate) fn new(config: &StandInConfig) -> Self {
+        let mut state = Self::empty();
         let id = state.next_id();
         let now = state.now_iso();
         let name = config
@@ -232,6 +239,22 @@ impl State {
         );
         state.agent_id = id;
         state
+    }
+
+    /// The state a state file describes, before its users, tickets and tokens are put back
+    /// (by `persist`, which checks the counters against them).
+    pub(crate) fn restored(agent_id: u64, next_id: u64, next_ticket_id: u64) -> Self {
+        State {
+            agent_id,
+            next_id,
+            next_ticket_id,
+            ..Self::empty()
+        }
+    }
+
+    /// The next `(id, ticket id)` the counters will hand out.
+    pub(crate) fn next_ids(&self) -> (u64, u64) {
+        (self.next_id, self.next_ticket_id)
     }
 
     /// A fresh id for a user, comment, audit or event.
@@ -366,19 +389,26 @@ impl State {
     }
 }
 
-/// The data plus what never changes after start: the configuration and the base URL.
+/// The data plus what never changes after start: the configuration, the base URL and, with
+/// a state file, its writer.
 pub(crate) struct Shared {
     pub(crate) config: StandInConfig,
     pub(crate) base_url: String,
+    pub(crate) persister: Option<Arc<Persister>>,
     state: Mutex<State>,
 }
 
 impl Shared {
-    pub(crate) fn new(config: StandInConfig, base_url: String) -> Self {
-        let state = State::new(&config);
+    pub(crate) fn new(
+        config: StandInConfig,
+        base_url: String,
+        state: State,
+        persister: Option<Arc<Persister>>,
+    ) -> Self {
         Self {
             config,
             base_url,
+            persister,
             state: Mutex::new(state),
         }
     }

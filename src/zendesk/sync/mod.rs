@@ -119,7 +119,10 @@ fn record(
             if let Some(state) = &mut conversation.sync {
                 state.ticket_id = number("ticket_id");
                 state.user_id = number("user_id");
-                state.synced = (number("seq").unwrap_or(effect.created_seq), WHOLE_TURN);
+                let index = number("index")
+                    .and_then(|i| u32::try_from(i).ok())
+                    .unwrap_or(WHOLE_TURN);
+                state.synced = (number("seq").unwrap_or(effect.created_seq), index);
                 state.last_error = None;
                 if let Some(user) = state.user_id {
                     contact.zendesk.insert(state.organization.clone(), user);

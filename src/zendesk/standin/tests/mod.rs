@@ -4,6 +4,7 @@
 mod auth_users;
 mod faults;
 mod oauth;
+mod persist;
 mod shape;
 mod tickets;
 

@@ -1,0 +1,262 @@
+//! The stand-in's optional state file ([`StandInConfig::state_file`]): what makes the demo
+//! sandbox durable like the conversation store beside it, so a restarted demo still finds the
+//! ticket it comments on.
+//!
+//! Kept: users, tickets with their comments (every field), the id counters, the agent's id,
+//! idempotency entries (a retry after a restart still replays within the 2 h retention) and the
+//! issued OAuth access tokens, with the refresh tokens that rotate them. Not kept: queued
+//! faults, the request log, the rate-limit window, OAuth codes (single-use, 120 s) and the
+//! clock offset tests set — those are per run.
+//!
+//! The file is JSON, `{"version": 1, …}` (see `snapshot`, whose structs are private, so the
+//! public record types keep their shapes). [`open`] loads it (or starts fresh when it does
+//! not exist) and writes it once, so an unwritable place fails at start rather than on the
+//! first change.
+//! After every routed request the server calls [`save`], which writes the file again if the
+//! kept data changed, before the response goes out: a client that saw a success finds the
+//! change after a restart.
+//!
+//! Invariants: the file is replaced atomically (a temp file in the same folder, fsync, rename),
+//! so a reader sees the old file or the new one, never a mix. Snapshots are numbered under the
+//! state lock, so their numbers follow the order of the states they show, and the writer
+//! (serialised by its own mutex) skips a snapshot older than the one it last wrote: two
+//! requests racing cannot leave the older state on disk last.
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::StandInConfig;
+use super::snapshot::{Snapshot, VERSION};
+use super::state::{Shared, State};
+
+/// Why a state file cannot be used. `StandIn::start` returns it inside a `std::io::Error` (kind
+/// `InvalidData` for [`StateFileError::Invalid`], the underlying kind otherwise), from which
+/// `get_ref()` and `downcast_ref` recover it.
+#[derive(Debug, thiserror::Error)]
+pub enum StateFileError {
+    /// The file exists but cannot be read: e.g. the path is a folder, or permission is denied.
+    #[error("cannot read the stand-in state file {}: {error}", path.display())]
+    Read { path: PathBuf, error: io::Error },
+    /// The file is not a version-1 state file: e.g. `{"version": 2}`, truncated JSON, or a
+    /// `next_ticket_id` that is not above every ticket id.
+    #[error("the stand-in state file {} is not valid: {reason}", path.display())]
+    Invalid { path: PathBuf, reason: String },
+    /// The file cannot be written: e.g. its folder is read-only.
+    #[error("cannot write the stand-in state file {}: {error}", path.display())]
+    Write { path: PathBuf, error: io::Error },
+}
+
+impl From<StateFileError> for io::Error {
+    fn from(error: StateFileError) -> Self {
+        let kind = match &error {
+            StateFileError::Read { error, .. } | StateFileError::Write { error, .. } => {
+                error.kind()
+            }
+            StateFileError::Invalid { .. } => io::ErrorKind::InvalidData,
+        };
+        io::Error::new(kind, error)
+    }
+}
+
+/// Just the version of a file, read before the rest.
+#[derive(Deserialize)]
+struct Probe {
+    version: Option<Value>,
+}
+
+/// Writes the state file; one per stand-in with a `state_file`.
+pub(crate) struct Persister {
+    path: PathBuf,
+    /// The number of the last snapshot taken.
+    taken: AtomicU64,
+    /// What the file holds now; locked for the whole write, so writes happen one at a time.
+    written: Mutex<Written>,
+}
+
+#[derive(Default)]
+struct Written {
+    generation: u64,
+    snapshot: Option<Snapshot>,
+}
+
+/// A snapshot and its number.
+pub(crate) struct Taken {
+    generation: u64,
+    snapshot: Snapshot,
+}
+
+impl Persister {
+    fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            taken: AtomicU64::new(0),
+            written: Mutex::new(Written::default()),
+        }
+    }
+
+    /// Snapshots what is kept of `data`. Call it with the state lock held: the numbers then
+    /// follow the order of the states.
+    pub(crate) fn take(&self, data: &State, base_url: &str) -> Taken {
+        Taken {
+            generation: self.taken.fetch_add(1, Ordering::SeqCst) + 1,
+            snapshot: Snapshot::of(data, base_url),
+        }
+    }
+
+    /// Writes the snapshot unless the file already holds a later one or the same data. Blocks
+    /// (file I/O and fsync). After a failed write the file keeps its older content and the
+    /// next call tries again.
+    pub(crate) fn write(&self, taken: Taken) -> Result<(), StateFileError> {
+        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        if taken.generation <= written.generation {
+            return Ok(());
+        }
+        if written.snapshot.as_ref() != Some(&taken.snapshot) {
+            let write_error = |error| StateFileError::Write {
+                path: self.path.clone(),
+                error,
+            };
+            let mut bytes = serde_json::to_vec_pretty(&taken.snapshot)
+                .map_err(|e| write_error(io::Error::from(e)))?;
+            bytes.push(b'\n');
+            replace(&self.path, &bytes).map_err(write_error)?;
+            written.snapshot = Some(taken.snapshot);
+        }
+        written.generation = taken.generation;
+        Ok(())
+    }
+}
+
+/// The shared data for a new stand-in at `base_url`: loaded from the state file when the
+/// configuration names one that exists (and written back at once), fresh otherwise.
+pub(crate) async fn open(config: StandInConfig, base_url: String) -> io::Result<Shared> {
+    let Some(path) = config.state_file.clone() else {
+        let state = State::new(&config);
+        return Ok(Shared::new(config, base_url, state, None));
+    };
+    // Reading, parsing and the first write block: keep them off the async workers.
+    let opened = tokio::task::spawn_blocking(move || {
+        let state = match load(&path, &base_url)? {
+            Some(state) => state,
+            None => State::new(&config),
+        };
+        if let Some(folder) = folder(&path) {
+            fs::create_dir_all(folder).map_err(|error| StateFileError::Write {
+                path: path.clone(),
+                error,
+            })?;
+        }
+        let persister = Persister::new(path);
+        persister.write(persister.take(&state, &base_url))?;
+        Ok::<_, StateFileError>(Shared::new(
+            config,
+            base_url,
+            state,
+            Some(Arc::new(persister)),
+        ))
+    })
+    .await
+    .map_err(io::Error::other)?;
+    Ok(opened?)
+}
+
+/// Writes the state file if the kept data changed since the last write. A failure is logged,
+/// not returned: the change stays in memory, the request it came from has succeeded, and the
+/// next change tries the write again.
+pub(crate) async fn save(shared: &Shared) {
+    let Some(persister) = &shared.persister else {
+        return;
+    };
+    let taken = persister.take(&shared.lock(), &shared.base_url);
+    let persister = Arc::clone(persister);
+    match tokio::task::spawn_blocking(move || persister.write(taken)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::error!(%error, "zendesk stand-in: the change is kept in memory only");
+        }
+        Err(error) => tracing::error!(%error, "zendesk stand-in: writing the state file failed"),
+    }
+}
+
+/// The state in the file at `path`; `None` when there is no file.
+fn load(path: &Path, base_url: &str) -> Result<Option<State>, StateFileError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(StateFileError::Read {
+                path: path.to_owned(),
+                error,
+            });
+        }
+    };
+    let invalid = |reason: String| StateFileError::Invalid {
+        path: path.to_owned(),
+        reason,
+    };
+    // The version first, so a file from a later format says so instead of "missing field".
+    let probe: Probe = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+    match probe.version {
+        Some(Value::Number(n)) if n.as_u64() == Some(VERSION) => {}
+        Some(other) => {
+            return Err(invalid(format!(
+                "it is version {other}; this build reads version {VERSION}"
+            )));
+        }
+        None => {
+            return Err(invalid(
+                "it has no \"version\" (is it a stand-in state file?)".to_owned(),
+            ));
+        }
+    }
+    let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+    snapshot.restore(base_url).map(Some).map_err(invalid)
+}
+
+/// The folder `path` is in, when it names one (`state.json` alone is in the current folder).
+fn folder(path: &Path) -> Option<&Path> {
+    path.parent().filter(|p| !p.as_os_str().is_empty())
+}
+
+/// Replaces the file at `path` with `bytes` atomically: a temp file in the same folder (so
+/// the rename stays on one file system), fsync, rename over the old file.
+fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
+    let mut temp_name = OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(
+        ".{}-{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let temp = path.with_file_name(temp_name);
+    let result = (|| {
+        let mut file = File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        // Best effort: the temp file may not even exist.
+        let _ = fs::remove_file(&temp);
+        return result;
+    }
+    // Make the rename itself durable. Best effort: some file systems refuse to fsync a
+    // folder, and the data is already in place either way.
+    #[cfg(unix)]
+    if let Ok(dir) = File::open(folder(path).unwrap_or(Path::new("."))) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
