@@ -12,13 +12,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::io::AsyncBufReadExt as _;
 
-use super::lint::load_workspace;
-use super::{ExitStatus, GlobalArgs, output};
+use super::load;
+use super::{ExitStatus, GlobalArgs};
 use crate::config::Workspace;
 use crate::runtime::clock::OffsetClock;
 use crate::runtime::engine::{Engine, Inbound};
 use crate::runtime::setup;
-use crate::runtime::setup::{LoadError, load_scenarios};
 use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::{Clock, FlushPolicy};
 use crate::store::{KvStore, SledBackend, Store};
@@ -57,31 +56,16 @@ const HELP: &str = "Type a message to answer the bot. Commands:
   /quit            leave (the conversation is kept; run chat again to resume)";
 
 pub(super) fn run(args: &ChatArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let workspace = match load_workspace(args.config.as_deref())? {
+    let workspace = match load::workspace(args.config.as_deref(), global)? {
         Ok(workspace) => workspace,
-        Err(report) => {
-            output::write_reports(
-                &mut std::io::stdout().lock(),
-                &[report],
-                output::Format::Human,
-                global.color_stdout(),
-            )?;
-            return Ok(ExitStatus::Failure);
-        }
+        Err(status) => return Ok(status),
     };
-    let scenario = match load_scenarios(&workspace, std::slice::from_ref(&args.file)) {
+    let paths = std::slice::from_ref(&args.file);
+    let stdout = &mut std::io::stdout().lock();
+    let header = "This scenario has errors; fix them first:";
+    let scenario = match load::scenarios(&workspace, paths, global, stdout, header)? {
         Ok(mut loaded) => loaded.pop().context("no scenario file given")?,
-        Err(LoadError::Invalid(reports)) => {
-            println!("This scenario has errors; fix them first:\n");
-            output::write_reports(
-                &mut std::io::stdout().lock(),
-                &reports,
-                output::Format::Human,
-                global.color_stdout(),
-            )?;
-            return Ok(ExitStatus::Failure);
-        }
-        Err(LoadError::Io(error)) => return Err(error.into()),
+        Err(status) => return Ok(status),
     };
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create {}", args.data.display()))?;
@@ -122,8 +106,9 @@ async fn chat(
             }
             if let Some(standin) = sandboxes.get(name) {
                 println!(
-                    "Zendesk sandbox `{name}` at {} (agent@acme.example, token standin-token): this conversation's ticket appears there; /ticket shows it.",
-                    standin.url()
+                    "Zendesk sandbox `{name}` at {url}: this conversation's ticket appears there; /ticket shows it\n  (or: curl -u {} {url}/api/v2/tickets.json)",
+                    sandbox::login(),
+                    url = standin.url()
                 );
             }
             zendesk_client(workspace, name)

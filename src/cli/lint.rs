@@ -1,14 +1,14 @@
 //! `scenarist lint`: reads the workspace config, finds the scenario files, parses and
 //! checks each, and reports every finding in the chosen format.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 
+use super::load::load_workspace;
 use super::output::{self, Format};
 use super::{ExitStatus, GlobalArgs};
-use crate::config::Workspace;
-use crate::diagnostic::{Code, FileReport, Severity};
+use crate::diagnostic::{Code, Severity};
 use crate::lint;
 
 #[derive(Debug, clap::Args)]
@@ -60,23 +60,6 @@ pub(super) fn run(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
     } else {
         ExitStatus::Success
     })
-}
-
-/// The config given, or the built-in default. A config with problems becomes a report.
-pub(crate) fn load_workspace(path: Option<&Path>) -> anyhow::Result<Result<Workspace, FileReport>> {
-    match path {
-        Some(path) => {
-            let loaded = Workspace::load(path)
-                .with_context(|| format!("cannot read the config {}", path.display()))?;
-            Ok(loaded.map_err(|(file, problems)| FileReport::new(file, problems)))
-        }
-        None => Workspace::default_workspace().map(Ok).map_err(|problems| {
-            anyhow::anyhow!(
-                "the built-in default config is invalid ({} problems); this is a bug",
-                problems.len()
-            )
-        }),
-    }
 }
 
 #[expect(clippy::print_stdout, reason = "--explain prints the documentation")]

@@ -12,6 +12,7 @@ mod contact;
 mod fmt;
 mod graph;
 mod lint;
+mod load;
 mod outbox;
 mod output;
 mod pipe;

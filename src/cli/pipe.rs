@@ -14,11 +14,11 @@ use anyhow::Context as _;
 use serde_json::json;
 use tokio::io::AsyncBufReadExt as _;
 
-use super::lint::load_workspace;
-use super::{ExitStatus, GlobalArgs, output};
+use super::load;
+use super::{ExitStatus, GlobalArgs};
 use crate::api::{Answer, InboundMessage};
 use crate::runtime::engine::{Engine, EngineOptions};
-use crate::runtime::setup::{self, LoadError, load_scenarios, options};
+use crate::runtime::setup::{self, options};
 use crate::runtime::{Clock, FlushPolicy, SystemClock};
 use crate::store::{KvStore, SledBackend, Store};
 use crate::zendesk::sandbox;
@@ -46,30 +46,14 @@ pub struct PipeArgs {
 }
 
 pub(super) fn run(args: &PipeArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let workspace = match load_workspace(args.config.as_deref())? {
+    let workspace = match load::workspace(args.config.as_deref(), global)? {
         Ok(workspace) => workspace,
-        Err(report) => {
-            output::write_reports(
-                &mut std::io::stderr().lock(),
-                &[report],
-                output::Format::Human,
-                global.color_stdout(),
-            )?;
-            return Ok(ExitStatus::Failure);
-        }
+        Err(status) => return Ok(status),
     };
-    let scenarios = match load_scenarios(&workspace, &args.paths) {
+    let stderr = &mut std::io::stderr().lock();
+    let scenarios = match load::scenarios(&workspace, &args.paths, global, stderr, "")? {
         Ok(scenarios) => scenarios,
-        Err(LoadError::Invalid(reports)) => {
-            output::write_reports(
-                &mut std::io::stderr().lock(),
-                &reports,
-                output::Format::Human,
-                global.color_stdout(),
-            )?;
-            return Ok(ExitStatus::Failure);
-        }
-        Err(LoadError::Io(error)) => return Err(error.into()),
+        Err(status) => return Ok(status),
     };
     let mut options: EngineOptions = options(&workspace);
     if let Some(name) = &args.scenario {

@@ -15,12 +15,12 @@ mod connect;
 mod verify;
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
 
-use super::lint::load_workspace;
-use super::{ExitStatus, GlobalArgs, output};
+pub(super) use super::load::workspace;
+use super::{ExitStatus, GlobalArgs};
 use crate::config::{self, Auth, Organization, SyncMode, Workspace};
 use crate::diagnostic::did_you_mean;
 use crate::zendesk::actions::{Org, credentials};
@@ -94,25 +94,6 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .worker_threads(2)
         .enable_all()
         .build()?)
-}
-
-/// The workspace, or `Err(status)` after printing its problems.
-pub(super) fn workspace(
-    config: Option<&Path>,
-    global: &GlobalArgs,
-) -> anyhow::Result<Result<Workspace, ExitStatus>> {
-    match load_workspace(config)? {
-        Ok(workspace) => Ok(Ok(workspace)),
-        Err(report) => {
-            output::write_reports(
-                &mut std::io::stderr().lock(),
-                &[report],
-                output::Format::Human,
-                global.color_stdout(),
-            )?;
-            Ok(Err(ExitStatus::Failure))
-        }
-    }
 }
 
 /// `--data`, else the config's `data_dir` when a config was given, else `scenarist-data`.

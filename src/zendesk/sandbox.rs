@@ -50,6 +50,12 @@ pub fn credentials() -> Credentials {
     }
 }
 
+/// A sandbox's basic-auth login, for trying its API by hand (`curl -u LOGIN …`).
+pub fn login() -> String {
+    let config = StandInConfig::default();
+    format!("{}/token:{}", config.email, config.api_token)
+}
+
 /// Where a sandbox keeps its users and tickets.
 pub fn state_file(data_dir: &Path, organization: &str) -> PathBuf {
     data_dir.join(format!("zendesk-sandbox-{organization}.json"))

@@ -16,12 +16,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
 
+use super::super::load;
 use super::{GlobalArgs, describe};
-use crate::cli::{ExitStatus, output};
+use crate::cli::ExitStatus;
 use crate::config::{FieldType, Organization, SyncMode, Workspace};
 use crate::diagnostic::did_you_mean;
 use crate::runtime::engine::{Engine, Inbound};
-use crate::runtime::setup::{self, LoadError, ScenarioSource, load_scenarios};
+use crate::runtime::setup::{self, ScenarioSource};
 use crate::runtime::state::{Author, Contact, Conversation, Input, Message, Status};
 use crate::runtime::value::Value;
 use crate::runtime::{Clock, SystemClock};
@@ -79,21 +80,14 @@ pub(super) fn run(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit
         return Ok(ExitStatus::Failure);
     };
     let folder = workspace.base.join(&workspace.config.scenarios);
-    let scenarios = match load_scenarios(&workspace, std::slice::from_ref(&folder)) {
+    let stdout = &mut std::io::stdout().lock();
+    let header = "✗ the scenarios have errors; fix them first:";
+    let paths = std::slice::from_ref(&folder);
+    let scenarios = match load::scenarios(&workspace, paths, global, stdout, header)
+        .with_context(|| format!("cannot read {}", folder.display()))?
+    {
         Ok(scenarios) => scenarios,
-        Err(LoadError::Invalid(reports)) => {
-            println!("✗ the scenarios have errors; fix them first:\n");
-            output::write_reports(
-                &mut std::io::stdout().lock(),
-                &reports,
-                output::Format::Human,
-                global.color_stdout(),
-            )?;
-            return Ok(ExitStatus::Failure);
-        }
-        Err(LoadError::Io(error)) => {
-            return Err(error).with_context(|| format!("cannot read {}", folder.display()));
-        }
+        Err(status) => return Ok(status),
     };
     if !scenarios.iter().any(|s| s.name == account.scenario) {
         anyhow::bail!(
