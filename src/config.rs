@@ -48,6 +48,54 @@ pub struct Config {
     /// When an acknowledged message is on disk.
     #[serde(default)]
     pub durability: DurabilityConfig,
+    /// The HTTP service (`scenarist serve`).
+    #[serde(default)]
+    pub service: ServiceConfig,
+}
+
+/// `scenarist serve`: where it listens, how callers authenticate, and its limits.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// `host:port`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The environment variable holding the bearer token every `/v1` request must carry.
+    #[serde(default = "default_token_env")]
+    pub token_env: String,
+    /// The largest request body accepted, in bytes.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// How long a request may take before it is answered 503.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            token_env: default_token_env(),
+            max_body_bytes: default_max_body(),
+            request_timeout_ms: default_request_timeout(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+fn default_token_env() -> String {
+    "SCENARIST_API_TOKEN".into()
+}
+
+fn default_max_body() -> usize {
+    64 * 1024
+}
+
+fn default_request_timeout() -> u64 {
+    10_000
 }
 
 fn default_data_dir() -> PathBuf {

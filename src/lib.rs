@@ -18,6 +18,7 @@ pub mod harness;
 mod hex;
 pub mod lint;
 pub mod runtime;
+pub mod service;
 pub mod source;
 pub mod store;
 pub mod syntax;

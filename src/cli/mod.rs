@@ -16,6 +16,7 @@ mod load;
 mod outbox;
 mod output;
 mod pipe;
+mod serve;
 mod store;
 mod test;
 mod zendesk;
@@ -76,6 +77,8 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
     /// Run scenarios over stdin/stdout: one inbound message (JSON) in, one answer out, per line.
     Pipe(pipe::PipeArgs),
+    /// Run the HTTP service: channels post messages, advisors' tools post their events.
+    Serve(serve::ServeArgs),
     /// Back up or restore the conversation store.
     Store(store::StoreArgs),
     /// Run transcript tests (`*.test.yaml`): messages in, expected replies out.
@@ -132,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(args, &cli.global),
         Command::Graph(args) => graph::run(args, &cli.global),
         Command::Pipe(args) => pipe::run(args, &cli.global),
+        Command::Serve(args) => serve::run(args, &cli.global),
         Command::Store(args) => store::run(args, &cli.global),
         Command::Test(args) => test::run(args, &cli.global),
         Command::Zendesk(args) => zendesk::run(args, &cli.global),

@@ -17,6 +17,7 @@ mod robustness;
 mod runtime;
 mod runtime_cli;
 mod scenarios;
+mod service;
 mod support;
 mod zendesk;
 mod zendesk_cli;

@@ -1,0 +1,173 @@
+//! `scenarist serve`: the HTTP service on the workspace's scenarios, state and Zendesk
+//! organizations. Refuses to start on a scenario with errors or without an API token (unless
+//! `--dev` on loopback); SIGTERM or Ctrl-C stops intake, lets requests in flight finish,
+//! flushes the store and exits 0.
+#![expect(clippy::print_stdout, reason = "serve prints where it listens")]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+
+use super::{ExitStatus, GlobalArgs, load};
+use crate::runtime::setup::{self, options};
+use crate::runtime::{Clock, Engine, SystemClock};
+use crate::service::{self, Service};
+use crate::store::{KvStore, SledBackend, Store};
+use crate::zendesk::sandbox;
+use crate::zendesk::secret::Secret;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The workspace config; default: the example config (its sandbox Zendesk included).
+    #[arg(long, env = "SCENARIST_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// `host:port` to listen on; default: the config's `service.listen`.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// The data directory; default: the config's `data_dir`.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Run without an API token (only on a loopback address), for trying things out.
+    #[arg(long)]
+    pub dev: bool,
+}
+
+pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let workspace = match load::workspace(args.config.as_deref(), global)? {
+        Ok(workspace) => workspace,
+        Err(status) => return Ok(status),
+    };
+    let folder = workspace.base.join(&workspace.config.scenarios);
+    let stderr = &mut std::io::stderr().lock();
+    let header = "The scenarios have errors; serve starts only on a clean set:";
+    let scenarios = match load::scenarios(
+        &workspace,
+        std::slice::from_ref(&folder),
+        global,
+        stderr,
+        header,
+    )? {
+        Ok(scenarios) => scenarios,
+        Err(status) => return Ok(status),
+    };
+    let config = &workspace.config.service;
+    let listen = args.listen.clone().unwrap_or_else(|| config.listen.clone());
+    let address: SocketAddr = listen
+        .parse()
+        .with_context(|| format!("`{listen}` is not a host:port address"))?;
+    let token = match (Secret::from_env(&config.token_env), args.dev) {
+        (Ok(token), _) => Some(token),
+        (Err(_), true) if address.ip().is_loopback() => None,
+        (Err(_), true) => bail!(
+            "--dev runs without an API token, so it listens only on a loopback address, not {address}"
+        ),
+        (Err(problem), false) => bail!(
+            "no API token: {problem}. Set {} to the token callers must send, or use --dev to try it out on 127.0.0.1",
+            config.token_env
+        ),
+    };
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| workspace.base.join(&workspace.config.data_dir));
+    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let backend = SledBackend::open(&data).with_context(|| {
+            format!(
+                "cannot open {} (is another Scenarist using it?)",
+                data.display()
+            )
+        })?;
+        let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
+        let (workspace, sandboxes) = sandbox::start(&workspace, Some(&data)).await?;
+        let (actions, problems) = setup::runner(&workspace, Arc::clone(&store));
+        for problem in problems {
+            tracing::warn!("{problem}");
+        }
+        let engine = Engine::new(
+            Arc::clone(&store),
+            Arc::new(SystemClock) as Arc<dyn Clock>,
+            actions,
+            options(&workspace),
+        );
+        for scenario in &scenarios {
+            engine.publish(&scenario.source)?;
+        }
+        let scheduler = engine.spawn_scheduler(Duration::from_millis(20));
+        let service = Service::new(
+            engine.clone(),
+            token,
+            config.max_body_bytes,
+            Duration::from_millis(config.request_timeout_ms),
+        );
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        let local = listener.local_addr()?;
+        print_welcome(
+            local,
+            service.token.is_some(),
+            &config.token_env,
+            &sandboxes,
+        );
+        let draining = Arc::clone(&service);
+        axum::serve(listener, service::router(service))
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                tracing::info!("shutting down: finishing the requests in flight");
+                draining.drain();
+            })
+            .await?;
+        scheduler.abort();
+        engine.store().flush()?;
+        tracing::info!("stopped; every acknowledged message is on disk");
+        anyhow::Ok(())
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+fn print_welcome(
+    address: SocketAddr,
+    with_token: bool,
+    token_env: &str,
+    sandboxes: &sandbox::Sandboxes,
+) {
+    println!("Scenarist is listening on http://{address}");
+    for (name, url) in sandboxes.urls() {
+        println!(
+            "Zendesk sandbox `{name}` at {url} (curl -u {} {url}/api/v2/tickets.json)",
+            sandbox::login()
+        );
+    }
+    let auth = if with_token {
+        format!(" -H \"Authorization: Bearer ${token_env}\"")
+    } else {
+        String::new()
+    };
+    println!(
+        "Send a first message:\n  curl -s{auth} -H 'Content-Type: application/json' http://{address}/v1/messages \\\n    -d '{{\"account\": \"facebook:acme\", \"conversation\": \"c-1\", \"message_id\": \"m-1\", \"contact\": {{\"id\": \"u-1\", \"name\": \"Ada Lovelace\"}}, \"text\": \"Hello\"}}'"
+    );
+    println!("Ctrl-C stops it (requests in flight finish first).");
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,69 @@
+//! API errors: `{"error": {"code": "…", "message": "…"}}` with the status that fits.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::runtime::EngineError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn shutting_down() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the service is shutting down; send again to another instance or after the restart",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> Self {
+        let message = error.to_string();
+        match error {
+            EngineError::UnknownAccount(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_account", message)
+            }
+            EngineError::UnknownConversation(_) => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_conversation", message)
+            }
+            EngineError::Quarantined(..) => Self::new(StatusCode::CONFLICT, "quarantined", message),
+            EngineError::Unavailable(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
+            EngineError::Scenario(_) => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "scenario", message)
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! One handler per route: parse, turn into one engine input, answer. The engine does the
+//! ordering (one input at a time per conversation) and the durability (answered once on
+//! disk); nothing here holds state.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value as Json_, json};
+
+use super::{ApiError, Service, parse, read_body};
+use crate::api::{Answer, InboundMessage};
+use crate::runtime::clock::iso8601;
+use crate::runtime::state::{Author, Conversation, Input, Status};
+use crate::runtime::value::to_json;
+
+type Reply = Result<Json<Json_>, ApiError>;
+
+/// `POST /v1/messages`: a contact's message; the bot's answer once it is on disk.
+pub(super) async fn message(State(service): State<Arc<Service>>, body: Body) -> Reply {
+    let bytes = read_body(&service, body).await?;
+    let message: InboundMessage = parse(&bytes)?;
+    let outcome = service.engine.handle(message.into()).await?;
+    Ok(Json(json!(Answer::from(outcome))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AdvisorMessage {
+    message_id: String,
+    advisor: AdvisorInfo,
+    text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AdvisorInfo {
+    id: String,
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TeamBody {
+    team: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReturnBody {
+    #[serde(default)]
+    step: Option<String>,
+}
+
+/// `POST /v1/conversations/{id}/advisor-messages`
+pub(super) async fn advisor_message(
+    State(service): State<Arc<Service>>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Reply {
+    let body: AdvisorMessage = parse(&read_body(&service, body).await?)?;
+    let input = Input::Advisor {
+        message_id: body.message_id,
+        advisor_id: body.advisor.id,
+        advisor_name: body.advisor.name,
+        text: body.text,
+    };
+    apply(&service, &id, input).await
+}
+
+/// `POST /v1/conversations/{id}/team`
+pub(super) async fn team(
+    State(service): State<Arc<Service>>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Reply {
+    let body: TeamBody = parse(&read_body(&service, body).await?)?;
+    apply(&service, &id, Input::Team { team: body.team }).await
+}
+
+/// `POST /v1/conversations/{id}/return-to-bot` (the body and its `step` are optional).
+pub(super) async fn return_to_bot(
+    State(service): State<Arc<Service>>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Reply {
+    let bytes = read_body(&service, body).await?;
+    let body: ReturnBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+        ReturnBody::default()
+    } else {
+        parse(&bytes)?
+    };
+    if let Some(step) = &body.step {
+        let conversation = existing(&service, &id)?;
+        if !service.engine.has_step(&conversation.version, step)? {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_step",
+                format!(
+                    "the scenario `{}` of this conversation has no step `{step}`",
+                    conversation.scenario
+                ),
+            ));
+        }
+    }
+    apply(&service, &id, Input::ReturnToBot { step: body.step }).await
+}
+
+/// `POST /v1/conversations/{id}/close`
+pub(super) async fn close(State(service): State<Arc<Service>>, Path(id): Path<String>) -> Reply {
+    apply(&service, &id, Input::Close).await
+}
+
+/// An advisor's input to an existing conversation; answers like `POST /v1/messages`.
+async fn apply(service: &Service, id: &str, input: Input) -> Reply {
+    match service.engine.apply(id, input).await? {
+        Some(outcome) => Ok(Json(json!(Answer::from(outcome)))),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_conversation",
+            format!("there is no conversation `{id}`"),
+        )),
+    }
+}
+
+fn existing(service: &Service, id: &str) -> Result<Conversation, ApiError> {
+    service.engine.conversation(id)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_conversation",
+            format!("there is no conversation `{id}`"),
+        )
+    })
+}
+
+/// `GET /v1/conversations/{id}`: status, step, contact, team, history and the Zendesk sync.
+pub(super) async fn conversation(
+    State(service): State<Arc<Service>>,
+    Path(id): Path<String>,
+) -> Reply {
+    let conversation = existing(&service, &id)?;
+    let contact = service
+        .engine
+        .contact(&conversation.account, &conversation.contact)?;
+    let history: Vec<Json_> = service
+        .engine
+        .history(&conversation)?
+        .iter()
+        .flat_map(|turn| turn.messages.iter())
+        .map(|m| {
+            let (author, advisor) = match &m.author {
+                Author::Contact => ("contact", None),
+                Author::Bot => ("bot", None),
+                Author::Advisor { id, name } => ("advisor", Some(json!({ "id": id, "name": name }))),
+                Author::System => ("system", None),
+            };
+            json!({ "author": author, "advisor": advisor, "text": m.text, "choices": m.choices, "at": iso8601(m.at) })
+        })
+        .collect();
+    let step = match &conversation.status {
+        Status::Answer { at, .. } | Status::Action { at, .. } => Some(at.step.clone()),
+        _ => None,
+    };
+    let sync = conversation.sync.as_ref().map(|s| {
+        json!({
+            "organization": s.organization,
+            "user_id": s.user_id,
+            "ticket_id": s.ticket_id,
+            "solved": s.solved,
+            "last_error": s.last_error,
+        })
+    });
+    Ok(Json(json!({
+        "conversation": conversation.id,
+        "account": conversation.account,
+        "scenario": conversation.scenario,
+        "status": conversation.status.name(),
+        "step": step,
+        "team": conversation.team,
+        "contact": contact.map(|c| json!({
+            "id": c.id,
+            "name": c.name,
+            "fields": c.fields.iter().map(|(k, v)| (k.clone(), to_json(v))).collect::<serde_json::Map<_, _>>(),
+            "zendesk_users": c.zendesk,
+        })),
+        "history": history,
+        "zendesk": sync,
+        "pending_effects": conversation.pending.len(),
+        "dead_letters": conversation.dead.iter().map(|d| json!({ "effect": d.effect.id, "action": d.effect.action, "error": d.error })).collect::<Vec<_>>(),
+    })))
+}
+
+pub(super) async fn healthz() -> Json<Json_> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready while the engine accepts messages and the service is not draining.
+pub(super) async fn readyz(State(service): State<Arc<Service>>) -> Result<Json<Json_>, ApiError> {
+    if let Some(reason) = service.engine.failure() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            reason,
+        ));
+    }
+    Ok(Json(json!({ "status": "ready" })))
+}
+
+pub(super) async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; the API is described in schemas/openapi.yaml",
+    )
+}

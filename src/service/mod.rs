@@ -1,0 +1,155 @@
+//! The HTTP service (`scenarist serve`): channels post contact messages, advisors' tools post
+//! their events, and both read conversations back — the runtime and the connector behind
+//! axum. `handlers` maps each route to one engine input; `error` is the error body.
+//!
+//! Every `/v1` request carries `Authorization: Bearer <token>` (compared in constant time);
+//! bodies over the configured size are refused before they are parsed; while shutting down
+//! new requests get 503 and the ones in flight finish.
+
+mod error;
+mod handlers;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use subtle::ConstantTimeEq as _;
+
+pub use error::ApiError;
+
+use crate::runtime::Engine;
+use crate::zendesk::secret::Secret;
+
+/// What the handlers share.
+pub struct Service {
+    pub engine: Engine,
+    /// `None` only in `--dev` on loopback.
+    pub token: Option<Secret>,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    draining: AtomicBool,
+}
+
+impl Service {
+    pub fn new(
+        engine: Engine,
+        token: Option<Secret>,
+        max_body_bytes: usize,
+        request_timeout: Duration,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            engine,
+            token,
+            max_body_bytes,
+            request_timeout,
+            draining: AtomicBool::new(false),
+        })
+    }
+
+    /// From now on new requests are refused with 503; those in flight finish.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}
+
+pub fn router(service: Arc<Service>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/messages", post(handlers::message))
+        .route("/v1/conversations/{id}", get(handlers::conversation))
+        .route(
+            "/v1/conversations/{id}/advisor-messages",
+            post(handlers::advisor_message),
+        )
+        .route("/v1/conversations/{id}/team", post(handlers::team))
+        .route(
+            "/v1/conversations/{id}/return-to-bot",
+            post(handlers::return_to_bot),
+        )
+        .route("/v1/conversations/{id}/close", post(handlers::close))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&service),
+            authenticate,
+        ));
+    Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
+        .merge(v1)
+        .fallback(handlers::not_found)
+        .layer(middleware::from_fn_with_state(Arc::clone(&service), guard))
+        .with_state(service)
+}
+
+/// Refuses new requests while draining, and answers 503 to one that outlives the timeout.
+async fn guard(State(service): State<Arc<Service>>, request: Request, next: Next) -> Response {
+    use axum::response::IntoResponse as _;
+    if service.draining() && request.uri().path() != "/healthz" {
+        return ApiError::shutting_down().into_response();
+    }
+    match tokio::time::timeout(service.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "the request took too long; it may still complete: send it again with the same message_id",
+        )
+        .into_response(),
+    }
+}
+
+/// `Authorization: Bearer <token>`, compared in constant time.
+async fn authenticate(
+    State(service): State<Arc<Service>>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(expected) = &service.token else {
+        return Ok(next.run(request).await);
+    };
+    let given = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::unauthorized("send the API token as `Authorization: Bearer <token>`")
+        })?;
+    if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
+        Ok(next.run(request).await)
+    } else {
+        Err(ApiError::unauthorized("the API token is not the service's"))
+    }
+}
+
+/// The body, refused with 413 past the limit.
+pub(crate) async fn read_body(service: &Service, body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, service.max_body_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!(
+                    "the body is over the limit of {} bytes (service.max_body_bytes)",
+                    service.max_body_bytes
+                ),
+            )
+        })
+}
+
+/// Parses a JSON body; the message names the missing or wrong field and where.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!("the body is not what this endpoint takes: {e}"))
+    })
+}

@@ -1,0 +1,306 @@
+//! `scenarist serve` as a channel gateway and an advisor tool use it: the binary runs on
+//! the example config (its `acme` organization is the built-in Zendesk sandbox) with sled in
+//! a temporary folder, and every call goes over real HTTP on loopback.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{root, tempdir};
+
+const TOKEN: &str = "test-token-0123456789";
+
+struct Server {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    /// Starts `serve` on a free port with `data` and waits until it says where it listens.
+    fn start(data: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scenarist"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .env_remove("SCENARIST_CONFIG")
+            .env("SCENARIST_API_TOKEN", TOKEN)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines.next().expect("serve printed its address").unwrap();
+            if let Some(url) = line.strip_prefix("Scenarist is listening on ") {
+                break url.to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server {
+            child,
+            base,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// SIGTERM, and the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn message(conversation: &str, id: &str, text: &str) -> Value {
+    json!({
+        "account": "facebook:acme",
+        "conversation": conversation,
+        "message_id": id,
+        "contact": { "id": format!("u-{conversation}"), "name": "Ada Lovelace", "fields": { "email": null } },
+        "text": text,
+        "sent_at": "2026-11-28T10:00:00Z",
+    })
+}
+
+/// Polls the conversation until `done` holds (the Zendesk sync runs in the background).
+async fn wait_for(server: &Server, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, conversation) = server.get(&format!("/v1/conversations/{id}")).await;
+        if done(&conversation) || Instant::now() > deadline {
+            return conversation;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verification_flow_over_http_creates_the_ticket_and_advisors_act() {
+    let data = tempdir().join("data");
+    let server = Server::start(&data);
+    let (status, first) = server
+        .post("/v1/messages", &message("c-1", "m-1", "Hi"))
+        .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["replies"][2]["text"], "What is your email address?");
+    assert_eq!(first["status"], "waiting");
+    let (_, second) = server
+        .post("/v1/messages", &message("c-1", "m-2", "ada@example.com"))
+        .await;
+    assert_eq!(second["team"], "Zendesk");
+    assert_eq!(second["status"], "with_advisor");
+    assert_eq!(second["duplicate"], false);
+    let (_, again) = server
+        .post("/v1/messages", &message("c-1", "m-2", "ada@example.com"))
+        .await;
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(
+        again["replies"], second["replies"],
+        "the first answer again"
+    );
+
+    let conversation = wait_for(&server, "c-1", |c| !c["zendesk"]["ticket_id"].is_null()).await;
+    assert_eq!(conversation["zendesk"]["ticket_id"], 4001, "{conversation}");
+    assert_eq!(
+        conversation["contact"]["fields"]["email"],
+        "ada@example.com"
+    );
+    assert_eq!(conversation["team"], "Zendesk");
+
+    let advisor = json!({ "message_id": "a-1", "advisor": { "id": "g", "name": "Grace" }, "text": "Grace here" });
+    let (status, _) = server
+        .post("/v1/conversations/c-1/advisor-messages", &advisor)
+        .await;
+    assert_eq!(status, 200);
+    let (status, back) = server
+        .post(
+            "/v1/conversations/c-1/return-to-bot",
+            &json!({ "step": "ask_email" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{back}");
+    assert_eq!(back["status"], "waiting");
+    let (status, closed) = server.post("/v1/conversations/c-1/close", &json!({})).await;
+    assert_eq!((status, &closed["status"]), (200, &json!("ended")));
+    let conversation = wait_for(&server, "c-1", |c| c["zendesk"]["solved"] == true).await;
+    assert_eq!(conversation["zendesk"]["solved"], true, "{conversation}");
+    let history = conversation["history"].as_array().unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|m| m["author"] == "advisor" && m["text"] == "Grace here")
+    );
+
+    assert!(server.terminate().success(), "SIGTERM exits 0");
+    // Restarted on the same data, the conversation is still there.
+    let server = Server::start(&data);
+    let (status, conversation) = server.get("/v1/conversations/c-1").await;
+    assert_eq!((status, &conversation["status"]), (200, &json!("ended")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_has_its_status_and_a_json_body() {
+    let server = Server::start(&tempdir().join("data"));
+    let url = |path: &str| format!("{}{path}", server.base);
+    let code = |body: &Value| {
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    let response = server
+        .client
+        .post(url("/v1/messages"))
+        .json(&message("c-1", "m-1", "Hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401, "no token");
+    let response = server
+        .client
+        .get(url("/v1/conversations/c-1"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401, "a wrong token");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code(&body), "unauthorized");
+
+    let mut missing = message("c-1", "m-1", "Hi");
+    missing.as_object_mut().unwrap().remove("text");
+    let (status, body) = server.post("/v1/messages", &missing).await;
+    assert_eq!((status, code(&body)), (400, "bad_request".into()));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `text`"),
+        "{body}"
+    );
+    let response = server
+        .client
+        .post(url("/v1/messages"))
+        .bearer_auth(TOKEN)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+
+    let (status, body) = server.get("/v1/conversations/nobody").await;
+    assert_eq!((status, code(&body)), (404, "unknown_conversation".into()));
+    let (status, body) = server
+        .post(
+            "/v1/conversations/nobody/team",
+            &json!({ "team": "Zendesk" }),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (404, "unknown_conversation".into()));
+
+    let mut unknown = message("c-2", "m-1", "Hi");
+    unknown["account"] = json!("telegram:nobody");
+    let (status, body) = server.post("/v1/messages", &unknown).await;
+    assert_eq!((status, code(&body)), (422, "unknown_account".into()));
+
+    let big = message("c-3", "m-1", &"x".repeat(100_000));
+    let (status, body) = server.post("/v1/messages", &big).await;
+    assert_eq!((status, code(&body)), (413, "body_too_large".into()));
+
+    server
+        .post("/v1/messages", &message("c-4", "m-1", "Hi"))
+        .await;
+    let (status, body) = server
+        .post(
+            "/v1/conversations/c-4/return-to-bot",
+            &json!({ "step": "nowhere" }),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (422, "unknown_step".into()));
+
+    let (status, body) = server.get("/v2/anything").await;
+    assert_eq!((status, code(&body)), (404, "not_found".into()));
+    let health = reqwest::get(url("/healthz")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200, "health needs no token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_messages_to_one_conversation_are_each_applied_once() {
+    let server = std::sync::Arc::new(Server::start(&tempdir().join("data")));
+    server
+        .post("/v1/messages", &message("c-1", "m-0", "Hi"))
+        .await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 1..=40 {
+        let server = std::sync::Arc::clone(&server);
+        tasks.spawn(async move {
+            server
+                .post(
+                    "/v1/messages",
+                    &message("c-1", &format!("m-{i}"), &format!("note {i}")),
+                )
+                .await
+                .0
+        });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    let (_, conversation) = server.get("/v1/conversations/c-1").await;
+    let texts: Vec<&str> = conversation["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["author"] == "contact")
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    for i in 1..=40 {
+        let note = format!("note {i}");
+        assert_eq!(
+            texts.iter().filter(|t| **t == note).count(),
+            1,
+            "{note}: {texts:?}"
+        );
+    }
+    assert_eq!(texts.len(), 41);
+}
