@@ -81,8 +81,10 @@ pub(crate) struct Worker {
     pub(crate) acks: Receiver<(String, bool)>,
 }
 
-fn spawn(data: &std::path::Path, scenario: &std::path::Path) -> Worker {
+fn spawn(data: &std::path::Path, scenario: &std::path::Path, drain: &str) -> Worker {
     let args: Vec<std::ffi::OsString> = vec![
+        "--drain".into(),
+        drain.into(),
         "--scenario".into(),
         "crashy".into(),
         "--flush".into(),
@@ -217,7 +219,7 @@ fn kill_nine_at_random_points_loses_and_duplicates_nothing() {
     let (mut killed, mut during_startup) = (0, 0);
     let started = Instant::now();
     while killed < kills && channels.iter().any(|c| c.next <= answers) {
-        let mut worker = spawn(&data, &scenario_path);
+        let mut worker = spawn(&data, &scenario_path, "0");
         let early = random.below(10) == 0;
         let lifetime = Duration::from_millis(if early {
             random.below(10)
@@ -250,8 +252,9 @@ fn kill_nine_at_random_points_loses_and_duplicates_nothing() {
         }
     }
 
-    // A last, undisturbed run delivers the rest and lets every outbox effect finish.
-    let mut worker = spawn(&data, &scenario_path);
+    // A last, undisturbed run delivers the rest and lets every outbox effect finish: an
+    // effect whose attempts were cut by kills waits out its backoff (seconds to minutes).
+    let mut worker = spawn(&data, &scenario_path, "600");
     feed(&mut worker, &mut channels, answers, true, &crashy_line);
     while channels.iter().any(|c| c.next <= answers) {
         let (id, ok) = worker
