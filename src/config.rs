@@ -219,6 +219,14 @@ pub struct Account {
     /// The account's synchronization toggle; off, nothing of it reaches Zendesk.
     #[serde(default = "yes")]
     pub sync: bool,
+    /// The environment variable holding the secret the channel gateway signs this account's
+    /// messages with (HMAC-SHA256; `scenarist serve` then refuses unsigned ones).
+    #[serde(default)]
+    pub signing_secret_env: Option<String>,
+    /// The most messages per second `scenarist serve` accepts for this account (a burst of
+    /// twice as many is allowed); beyond it, 429.
+    #[serde(default)]
+    pub max_messages_per_second: Option<u32>,
 }
 
 fn yes() -> bool {

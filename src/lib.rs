@@ -17,6 +17,7 @@ pub mod graph;
 pub mod harness;
 mod hex;
 pub mod lint;
+pub mod metrics;
 pub mod runtime;
 pub mod service;
 pub mod source;

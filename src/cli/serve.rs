@@ -4,6 +4,7 @@
 //! flushes the store and exits 0.
 #![expect(clippy::print_stdout, reason = "serve prints where it listens")]
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,9 +13,10 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::{ExitStatus, GlobalArgs, load};
+use crate::config::Workspace;
 use crate::runtime::setup::{self, options};
 use crate::runtime::{Clock, Engine, SystemClock};
-use crate::service::{self, Service};
+use crate::service::{self, Guards, RateLimits, Service};
 use crate::store::{KvStore, SledBackend, Store};
 use crate::zendesk::sandbox;
 use crate::zendesk::secret::Secret;
@@ -69,6 +71,7 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             config.token_env
         ),
     };
+    let guards = guards(&workspace, token)?;
     let data = args
         .data
         .clone()
@@ -100,12 +103,7 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             engine.publish(&scenario.source)?;
         }
         let scheduler = engine.spawn_scheduler(Duration::from_millis(20));
-        let service = Service::new(
-            engine.clone(),
-            token,
-            config.max_body_bytes,
-            Duration::from_millis(config.request_timeout_ms),
-        );
+        let service = Service::new(engine.clone(), guards);
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
@@ -130,6 +128,31 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         anyhow::Ok(())
     })?;
     Ok(ExitStatus::Success)
+}
+
+/// The token, the accounts' signing secrets and rate limits, and the size and time limits.
+fn guards(workspace: &Workspace, token: Option<Secret>) -> anyhow::Result<Guards> {
+    let config = &workspace.config;
+    let mut signing = HashMap::new();
+    let mut rates = HashMap::new();
+    for (id, account) in &config.accounts {
+        if let Some(var) = &account.signing_secret_env {
+            let secret = Secret::from_env(var).map_err(|problem| {
+                anyhow::anyhow!("account `{id}` signs its messages, but {problem}")
+            })?;
+            signing.insert(id.clone(), secret);
+        }
+        if let Some(rate) = account.max_messages_per_second {
+            rates.insert(id.clone(), rate);
+        }
+    }
+    Ok(Guards {
+        token,
+        signing,
+        rate_limits: RateLimits::new(rates),
+        max_body_bytes: config.service.max_body_bytes,
+        request_timeout: Duration::from_millis(config.service.request_timeout_ms),
+    })
 }
 
 fn print_welcome(

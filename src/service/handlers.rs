@@ -7,24 +7,67 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 
 use super::{ApiError, Service, parse, read_body};
 use crate::api::{Answer, InboundMessage};
+use crate::metrics::Outcome;
 use crate::runtime::clock::iso8601;
 use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::value::to_json;
+use crate::store::DueKind;
 
 type Reply = Result<Json<Json_>, ApiError>;
 
 /// `POST /v1/messages`: a contact's message; the bot's answer once it is on disk.
-pub(super) async fn message(State(service): State<Arc<Service>>, body: Body) -> Reply {
+pub(super) async fn message(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Reply {
+    let started = std::time::Instant::now();
     let bytes = read_body(&service, body).await?;
     let message: InboundMessage = parse(&bytes)?;
-    let outcome = service.engine.handle(message.into()).await?;
-    Ok(Json(json!(Answer::from(outcome))))
+    if let Some(secret) = service.signing.get(&message.account) {
+        let now = service.engine.clock().now() / 1000;
+        service.replays.verify(secret, &headers, &bytes, now)?;
+    }
+    service.rate_limits.take(&message.account)?;
+    let result = service.engine.handle(message.into()).await;
+    let metrics = crate::metrics::metrics();
+    let outcome = match &result {
+        Ok(outcome) if outcome.duplicate => "duplicate",
+        Ok(_) => "ok",
+        Err(_) => "error",
+    };
+    metrics.messages.get_or_create(&Outcome { outcome }).inc();
+    metrics.latency.observe(started.elapsed().as_secs_f64());
+    Ok(Json(json!(Answer::from(result?))))
+}
+
+/// `GET /metrics`: Prometheus text.
+pub(super) async fn metrics(State(service): State<Arc<Service>>) -> Result<String, ApiError> {
+    let due = service
+        .engine
+        .store()
+        .due(i64::MAX, 1_000_000)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                e.to_string(),
+            )
+        })?;
+    let effects = due
+        .iter()
+        .filter(|d| matches!(d.what, DueKind::Effect(_)))
+        .count();
+    crate::metrics::metrics()
+        .outbox_depth
+        .set(i64::try_from(effects).unwrap_or(i64::MAX));
+    Ok(crate::metrics::encode())
 }
 
 #[derive(Deserialize)]

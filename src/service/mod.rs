@@ -8,7 +8,10 @@
 
 mod error;
 mod handlers;
+mod limits;
+pub mod signing;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -23,32 +26,45 @@ use axum::routing::{get, post};
 use subtle::ConstantTimeEq as _;
 
 pub use error::ApiError;
+pub use limits::RateLimits;
+pub use signing::Replays;
 
 use crate::runtime::Engine;
 use crate::zendesk::secret::Secret;
 
+/// How the service guards its door.
+pub struct Guards {
+    /// `None` only in `--dev` on loopback.
+    pub token: Option<Secret>,
+    /// Account → the secret its messages are signed with.
+    pub signing: HashMap<String, Secret>,
+    pub rate_limits: RateLimits,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
 /// What the handlers share.
 pub struct Service {
     pub engine: Engine,
-    /// `None` only in `--dev` on loopback.
     pub token: Option<Secret>,
+    pub signing: HashMap<String, Secret>,
+    pub rate_limits: RateLimits,
+    pub replays: Replays,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     draining: AtomicBool,
 }
 
 impl Service {
-    pub fn new(
-        engine: Engine,
-        token: Option<Secret>,
-        max_body_bytes: usize,
-        request_timeout: Duration,
-    ) -> Arc<Self> {
+    pub fn new(engine: Engine, guards: Guards) -> Arc<Self> {
         Arc::new(Self {
             engine,
-            token,
-            max_body_bytes,
-            request_timeout,
+            token: guards.token,
+            signing: guards.signing,
+            rate_limits: guards.rate_limits,
+            replays: Replays::default(),
+            max_body_bytes: guards.max_body_bytes,
+            request_timeout: guards.request_timeout,
             draining: AtomicBool::new(false),
         })
     }
@@ -84,6 +100,7 @@ pub fn router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
+        .route("/metrics", get(handlers::metrics))
         .merge(v1)
         .fallback(handlers::not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&service), guard))

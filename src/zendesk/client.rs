@@ -353,6 +353,33 @@ impl ZendeskClient {
         body: Option<Vec<u8>>,
         idempotency_key: Option<&str>,
     ) -> Result<Vec<u8>, ZendeskError> {
+        let result = self
+            .send_once(method, path, query, body, idempotency_key)
+            .await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(ZendeskError::Paused(_)) => "paused",
+            Err(ZendeskError::Transport { .. }) => "transport_error",
+            Err(ZendeskError::Decode(_)) => "bad_response",
+            Err(ZendeskError::Status { status: 429, .. }) => "rate_limited",
+            Err(ZendeskError::Status { status, .. }) if *status >= 500 => "server_error",
+            Err(ZendeskError::Status { .. }) => "refused",
+        };
+        crate::metrics::metrics()
+            .zendesk_calls
+            .get_or_create(&crate::metrics::Outcome { outcome })
+            .inc();
+        result
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Vec<u8>, ZendeskError> {
         self.check_pause()?;
         let mut request = self
             .http

@@ -18,6 +18,7 @@ mod runtime;
 mod runtime_cli;
 mod scenarios;
 mod service;
+mod service_guards;
 mod support;
 mod zendesk;
 mod zendesk_cli;

@@ -13,15 +13,15 @@ use crate::support::{root, tempdir};
 
 const TOKEN: &str = "test-token-0123456789";
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
-    client: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
 }
 
 impl Server {
     /// Starts `serve` on a free port with `data` and waits until it says where it listens.
-    fn start(data: &Path) -> Server {
+    pub(crate) fn start(data: &Path) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_scenarist"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
@@ -50,7 +50,7 @@ impl Server {
         }
     }
 
-    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
@@ -63,7 +63,7 @@ impl Server {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    async fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -76,7 +76,7 @@ impl Server {
     }
 
     /// SIGTERM, and the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         self.child.wait().unwrap()

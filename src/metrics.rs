@@ -1,0 +1,79 @@
+//! Process-wide metrics, served by `GET /metrics` in the Prometheus text format: messages by
+//! outcome and their latency (the service), Zendesk calls by outcome (the client), and the
+//! outbox depth (read from the store when scraped).
+
+use std::sync::LazyLock;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Outcome {
+    pub outcome: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    /// Contact messages answered, by outcome (`ok`, `duplicate`, `error`).
+    pub messages: Family<Outcome, Counter>,
+    /// Seconds from a message's arrival to its durable answer.
+    pub latency: Histogram,
+    /// Zendesk API calls, by outcome.
+    pub zendesk_calls: Family<Outcome, Counter>,
+    /// Effects waiting in the outbox (set when scraped).
+    pub outbox_depth: Gauge,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let mut registry = Registry::with_prefix("scenarist");
+    let messages = Family::<Outcome, Counter>::default();
+    registry.register(
+        "messages",
+        "Contact messages answered, by outcome",
+        messages.clone(),
+    );
+    // 0.5 ms to ~4 s.
+    let latency = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.0005, 2.0, 14,
+    ));
+    registry.register(
+        "message_duration_seconds",
+        "From a message's arrival to its durable answer",
+        latency.clone(),
+    );
+    let zendesk_calls = Family::<Outcome, Counter>::default();
+    registry.register(
+        "zendesk_calls",
+        "Zendesk API calls, by outcome",
+        zendesk_calls.clone(),
+    );
+    let outbox_depth = Gauge::default();
+    registry.register(
+        "outbox_depth",
+        "Effects (actions, Zendesk syncs, timers) waiting to run",
+        outbox_depth.clone(),
+    );
+    Metrics {
+        registry,
+        messages,
+        latency,
+        zendesk_calls,
+        outbox_depth,
+    }
+});
+
+pub fn metrics() -> &'static Metrics {
+    &METRICS
+}
+
+/// The Prometheus text exposition of every metric.
+pub fn encode() -> String {
+    let mut text = String::new();
+    // Writing to a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut text, &METRICS.registry);
+    text
+}

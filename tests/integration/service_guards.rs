@@ -1,0 +1,233 @@
+//! The service's door: signed accounts (bad, stale and replayed signatures), per-account
+//! rate limits, `/metrics`, and `serve` refusing to start unprotected.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use scenarist::service::signing::sign;
+use serde_json::{Value, json};
+
+use crate::support::{root, tempdir};
+
+const TOKEN: &str = "guard-token";
+const SECRET: &str = "gateway-secret";
+
+/// A workspace with a signed account and a rate-limited one.
+fn workspace(dir: &Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
+    std::fs::copy(
+        root().join("scenarios/zendesk_handoff.scn"),
+        dir.join("scenarios/zendesk_handoff.scn"),
+    )
+    .unwrap();
+    let config = dir.join("scenarist.yaml");
+    std::fs::write(
+        &config,
+        "version: 1\ndata_dir: data\nscenarios: scenarios\ncontact_fields: { email: email }\nteams: [Zendesk]\n\
+         channels: { facebook: { max_message_length: 2000 } }\naccounts:\n\
+         \x20 facebook:signed: { channel: facebook, scenario: zendesk_handoff, signing_secret_env: TEST_SIGNING_SECRET }\n\
+         \x20 facebook:slow: { channel: facebook, scenario: zendesk_handoff, max_messages_per_second: 1 }\n",
+    )
+    .unwrap();
+    config
+}
+
+fn serve(config: &Path, env: &[(&str, &str)], extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scenarist"));
+    command
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .env_remove("SCENARIST_API_TOKEN")
+        .env_remove("TEST_SIGNING_SECRET");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+struct Running(Child, String);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(config: &Path) -> Running {
+    let mut child = serve(
+        config,
+        &[
+            ("SCENARIST_API_TOKEN", TOKEN),
+            ("TEST_SIGNING_SECRET", SECRET),
+        ],
+        &["--listen", "127.0.0.1:0"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(url) = line.strip_prefix("Scenarist is listening on ") {
+            break url.to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Running(child, base)
+}
+
+fn body(account: &str, id: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "account": account, "conversation": format!("{account}-c"), "message_id": id,
+        "contact": { "id": "u", "name": "Ada" }, "text": "Hi",
+    }))
+    .unwrap()
+}
+
+async fn post(base: &str, body: Vec<u8>, headers: &[(&str, String)]) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}/v1/messages"))
+        .bearer_auth(TOKEN)
+        .header("Content-Type", "application/json")
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+fn signed(bytes: &[u8], timestamp: i64, secret: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("X-Scenarist-Timestamp", timestamp.to_string()),
+        ("X-Scenarist-Signature", sign(secret, timestamp, bytes)),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_rate_limits_and_metrics() {
+    let dir = tempdir();
+    let server = start(&workspace(&dir));
+    let base = &server.1;
+    let code = |v: &Value| v["error"]["code"].as_str().unwrap_or_default().to_owned();
+
+    let (status, answer) = post(base, body("facebook:signed", "m1"), &[]).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (401, "bad_signature".into()),
+        "unsigned"
+    );
+    let bytes = body("facebook:signed", "m1");
+    let (status, answer) = post(
+        base,
+        bytes.clone(),
+        &signed(&bytes, now(), "not-the-secret"),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (401, "bad_signature".into()),
+        "wrong secret"
+    );
+    let tampered = body("facebook:signed", "m1-other");
+    let (status, _) = post(base, tampered, &signed(&bytes, now(), SECRET)).await;
+    assert_eq!(status, 401, "a signature of other bytes");
+    let (status, answer) = post(base, bytes.clone(), &signed(&bytes, now() - 1000, SECRET)).await;
+    assert_eq!(status, 401, "stale: {answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("within 300s")
+    );
+
+    let headers = signed(&bytes, now(), SECRET);
+    let (status, answer) = post(base, bytes.clone(), &headers).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = post(base, bytes.clone(), &headers).await;
+    assert_eq!(status, 401, "the same signed request again is a replay");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("replay")
+    );
+
+    // 1 message per second, a burst of 2: the third at once is refused.
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        statuses.push(
+            post(base, body("facebook:slow", &format!("s{i}")), &[])
+                .await
+                .0,
+        );
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("scenarist_messages_total{outcome=\"ok\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("scenarist_message_duration_seconds_count 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("scenarist_outbox_depth"), "{metrics}");
+}
+
+#[test]
+fn serve_refuses_to_start_unprotected() {
+    let dir = tempdir();
+    let config = workspace(&dir);
+    let output = serve(&config, &[("TEST_SIGNING_SECRET", SECRET)], &[])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("SCENARIST_API_TOKEN"), "{text}");
+
+    let output = serve(
+        &config,
+        &[("TEST_SIGNING_SECRET", SECRET)],
+        &["--dev", "--listen", "0.0.0.0:0"],
+    )
+    .output()
+    .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("loopback"), "{text}");
+
+    let output = serve(&config, &[("SCENARIST_API_TOKEN", TOKEN)], &[])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("account `facebook:signed` signs its messages")
+            && text.contains("TEST_SIGNING_SECRET"),
+        "{text}"
+    );
+}
