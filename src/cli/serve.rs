@@ -71,7 +71,10 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             config.token_env
         ),
     };
-    let guards = guards(&workspace, token)?;
+    let mut guards = guards(&workspace, token)?;
+    guards.source = service::reload::Source {
+        config: args.config.clone(),
+    };
     let data = args
         .data
         .clone()
@@ -152,6 +155,7 @@ fn guards(workspace: &Workspace, token: Option<Secret>) -> anyhow::Result<Guards
         rate_limits: RateLimits::new(rates),
         max_body_bytes: config.service.max_body_bytes,
         request_timeout: Duration::from_millis(config.service.request_timeout_ms),
+        source: service::reload::Source { config: None },
     })
 }
 

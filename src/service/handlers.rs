@@ -237,6 +237,12 @@ pub(super) async fn conversation(
     })))
 }
 
+/// `POST /v1/admin/reload`: publishes the scenarios again if they lint clean.
+pub(super) async fn reload(State(service): State<Arc<Service>>) -> Reply {
+    let reloaded = service.source.reload(&service.engine)?;
+    Ok(Json(json!(reloaded)))
+}
+
 pub(super) async fn healthz() -> Json<Json_> {
     Json(json!({ "status": "ok" }))
 }

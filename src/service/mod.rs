@@ -9,6 +9,7 @@
 mod error;
 mod handlers;
 mod limits;
+pub mod reload;
 pub mod signing;
 
 use std::collections::HashMap;
@@ -41,6 +42,8 @@ pub struct Guards {
     pub rate_limits: RateLimits,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Where `POST /v1/admin/reload` reloads the scenarios from.
+    pub source: reload::Source,
 }
 
 /// What the handlers share.
@@ -52,6 +55,7 @@ pub struct Service {
     pub replays: Replays,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    pub source: reload::Source,
     draining: AtomicBool,
 }
 
@@ -65,6 +69,7 @@ impl Service {
             replays: Replays::default(),
             max_body_bytes: guards.max_body_bytes,
             request_timeout: guards.request_timeout,
+            source: guards.source,
             draining: AtomicBool::new(false),
         })
     }
@@ -93,6 +98,7 @@ pub fn router(service: Arc<Service>) -> Router {
             post(handlers::return_to_bot),
         )
         .route("/v1/conversations/{id}/close", post(handlers::close))
+        .route("/v1/admin/reload", post(handlers::reload))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&service),
             authenticate,

@@ -198,6 +198,43 @@ async fn signatures_rate_limits_and_metrics() {
     assert!(metrics.contains("scenarist_outbox_depth"), "{metrics}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_publishes_only_a_clean_set() {
+    let dir = tempdir();
+    let server = start(&workspace(&dir));
+    let base = &server.1;
+    let reload = || async {
+        let response = reqwest::Client::new()
+            .post(format!("{base}/v1/admin/reload"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap())
+    };
+    let (status, answer) = reload().await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["published"][0][0], "zendesk_handoff");
+
+    std::fs::write(
+        dir.join("scenarios/broken.scn"),
+        "scenario broken {\n  start a\n  step a { goto nowhere }\n}\n",
+    )
+    .unwrap();
+    let (status, answer) = reload().await;
+    assert_eq!(status, 422, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("nowhere") && message.contains("broken.scn"),
+        "{message}"
+    );
+
+    // The running set still answers.
+    let (status, _) = post(base, body("facebook:slow", "after-reload"), &[]).await;
+    assert_eq!(status, 200);
+}
+
 #[test]
 fn serve_refuses_to_start_unprotected() {
     let dir = tempdir();
