@@ -13,6 +13,20 @@ use crate::support::{root, tempdir};
 
 const TOKEN: &str = "test-token-0123456789";
 
+/// Reads `serve`'s stdout until it says where it listens, then keeps draining it on a thread
+/// (so the server never blocks on a full pipe); the base URL.
+pub(crate) fn listening(child: &mut Child) -> String {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(url) = line.strip_prefix("Scenarist is listening on ") {
+            break url.to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    base
+}
+
 pub(crate) struct Server {
     child: Child,
     pub(crate) base: String,
@@ -33,16 +47,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines.next().expect("serve printed its address").unwrap();
-            if let Some(url) = line.strip_prefix("Scenarist is listening on ") {
-                break url.to_owned();
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        let base = listening(&mut child);
         Server {
             child,
             base,

@@ -1,7 +1,6 @@
 //! The service's door: signed accounts (bad, stale and replayed signatures), per-account
 //! rate limits, `/metrics`, and `serve` refusing to start unprotected.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -71,14 +70,7 @@ fn start(config: &Path) -> Running {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("serve printed its address").unwrap();
-        if let Some(url) = line.strip_prefix("Scenarist is listening on ") {
-            break url.to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
+    let base = crate::service::listening(&mut child);
     Running(child, base)
 }
 
