@@ -20,7 +20,7 @@ use crate::source::{SourceFile, Span};
 pub const DEFAULT_CONFIG: &str = include_str!("../scenarios/scenarist.yaml");
 pub const DEFAULT_CONFIG_NAME: &str = "scenarios/scenarist.yaml (built-in default)";
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Format version of this file; only 1 exists.
@@ -165,7 +165,7 @@ impl FieldType {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(
     untagged,
     expecting = "not a known field type (use text, email, phone, number, date or bool, or `{ type: …, description: … }`)"
@@ -175,7 +175,7 @@ pub enum FieldSpec {
     Full(FieldDetail),
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDetail {
     #[serde(rename = "type")]
@@ -193,7 +193,7 @@ impl FieldSpec {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Channel {
     /// The longest text message the channel delivers, in characters.
@@ -206,7 +206,7 @@ pub struct Channel {
     pub max_choices: Option<usize>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     /// A key of `channels`.
@@ -233,14 +233,14 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Zendesk {
     #[serde(default)]
     pub organizations: BTreeMap<String, Organization>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Organization {
     /// `https://acme.zendesk.com` (`http://` only for loopback).
@@ -252,7 +252,7 @@ pub struct Organization {
     pub sync: Sync,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Auth {
     /// An API token: `email/token:TOKEN` basic auth.
@@ -279,7 +279,7 @@ pub enum Auth {
 }
 
 /// Where a secret is read from: an environment variable or a file.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum Secret {
     TokenEnv(String),
@@ -288,7 +288,7 @@ pub enum Secret {
 
 /// The three field lists: Zendesk user property (`email`, `user_fields.<key>`) → contact
 /// field.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FieldLists {
     #[serde(default)]
@@ -299,7 +299,7 @@ pub struct FieldLists {
     pub create: BTreeMap<String, String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Sync {
     pub mode: SyncMode,

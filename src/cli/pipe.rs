@@ -50,11 +50,12 @@ pub(super) fn run(args: &PipeArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };
-    let stderr = &mut std::io::stderr().lock();
-    let scenarios = match load::scenarios(&workspace, &args.paths, global, stderr, "")? {
-        Ok(scenarios) => scenarios,
-        Err(status) => return Ok(status),
-    };
+    // Not a `stderr().lock()` kept alive: a worker thread's log line would wait for it forever.
+    let scenarios =
+        match load::scenarios(&workspace, &args.paths, global, &mut std::io::stderr(), "")? {
+            Ok(scenarios) => scenarios,
+            Err(status) => return Ok(status),
+        };
     let mut options: EngineOptions = options(&workspace);
     if let Some(name) = &args.scenario {
         options.routes.clear();

@@ -4,7 +4,6 @@
 //! flushes the store and exits 0.
 #![expect(clippy::print_stdout, reason = "serve prints where it listens")]
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,10 +12,9 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::{ExitStatus, GlobalArgs, load};
-use crate::config::Workspace;
 use crate::runtime::setup::{self, options};
 use crate::runtime::{Clock, Engine, SystemClock};
-use crate::service::{self, Guards, RateLimits, Service};
+use crate::service::{self, AccountGuards, Guards, Service};
 use crate::store::{KvStore, SledBackend, Store};
 use crate::zendesk::sandbox;
 use crate::zendesk::secret::Secret;
@@ -43,13 +41,14 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         Err(status) => return Ok(status),
     };
     let folder = workspace.base.join(&workspace.config.scenarios);
-    let stderr = &mut std::io::stderr().lock();
     let header = "The scenarios have errors; serve starts only on a clean set:";
+    // Not `stderr().lock()` held for the function: a worker thread's log line would wait
+    // for it forever.
     let scenarios = match load::scenarios(
         &workspace,
         std::slice::from_ref(&folder),
         global,
-        stderr,
+        &mut std::io::stderr(),
         header,
     )? {
         Ok(scenarios) => scenarios,
@@ -71,9 +70,15 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             config.token_env
         ),
     };
-    let mut guards = guards(&workspace, token)?;
-    guards.source = service::reload::Source {
-        config: args.config.clone(),
+    let guards = Guards {
+        token,
+        accounts: AccountGuards::from_config(&workspace.config).map_err(anyhow::Error::msg)?,
+        max_body_bytes: config.max_body_bytes,
+        request_timeout: Duration::from_millis(config.request_timeout_ms),
+        source: service::reload::Source {
+            path: args.config.clone(),
+            started: workspace.config.clone(),
+        },
     };
     let data = args
         .data
@@ -107,6 +112,7 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         }
         let scheduler = engine.spawn_scheduler(Duration::from_millis(20));
         let service = Service::new(engine.clone(), guards);
+        let hangups = tokio::spawn(reload_on_hangup(Arc::clone(&service)));
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
@@ -126,37 +132,12 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             })
             .await?;
         scheduler.abort();
+        hangups.abort();
         engine.store().flush()?;
         tracing::info!("stopped; every acknowledged message is on disk");
         anyhow::Ok(())
     })?;
     Ok(ExitStatus::Success)
-}
-
-/// The token, the accounts' signing secrets and rate limits, and the size and time limits.
-fn guards(workspace: &Workspace, token: Option<Secret>) -> anyhow::Result<Guards> {
-    let config = &workspace.config;
-    let mut signing = HashMap::new();
-    let mut rates = HashMap::new();
-    for (id, account) in &config.accounts {
-        if let Some(var) = &account.signing_secret_env {
-            let secret = Secret::from_env(var).map_err(|problem| {
-                anyhow::anyhow!("account `{id}` signs its messages, but {problem}")
-            })?;
-            signing.insert(id.clone(), secret);
-        }
-        if let Some(rate) = account.max_messages_per_second {
-            rates.insert(id.clone(), rate);
-        }
-    }
-    Ok(Guards {
-        token,
-        signing,
-        rate_limits: RateLimits::new(rates),
-        max_body_bytes: config.service.max_body_bytes,
-        request_timeout: Duration::from_millis(config.service.request_timeout_ms),
-        source: service::reload::Source { config: None },
-    })
 }
 
 fn print_welcome(
@@ -181,6 +162,21 @@ fn print_welcome(
         "Send a first message:\n  curl -s{auth} -H 'Content-Type: application/json' http://{address}/v1/messages \\\n    -d '{{\"account\": \"facebook:acme\", \"conversation\": \"c-1\", \"message_id\": \"m-1\", \"contact\": {{\"id\": \"u-1\", \"name\": \"Ada Lovelace\"}}, \"text\": \"Hello\"}}'"
     );
     println!("Ctrl-C stops it (requests in flight finish first).");
+}
+
+/// SIGHUP reloads the config and the scenarios, like `POST /v1/admin/reload`.
+async fn reload_on_hangup(service: Arc<Service>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; reload with POST /v1/admin/reload");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading the config and the scenarios");
+        if let Err(error) = service::reload::reload(Arc::clone(&service)).await {
+            tracing::error!(code = error.code, "reload refused: {}", error.message);
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM.

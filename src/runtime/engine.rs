@@ -112,7 +112,8 @@ struct Inner {
     actions: Arc<dyn ActionRunner>,
     durability: Arc<Durability>,
     catalog: Catalog,
-    options: EngineOptions,
+    /// Swapped whole by [`Engine::reconfigure`]; an input runs on the options it started with.
+    options: Mutex<Arc<EngineOptions>>,
     lines: Lines,
     in_flight: Mutex<HashSet<String>>,
     lanes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -142,7 +143,7 @@ impl Engine {
                 actions,
                 durability,
                 catalog: Catalog::default(),
-                options,
+                options: Mutex::new(Arc::new(options)),
                 lines: Lines::default(),
                 in_flight: Mutex::new(HashSet::new()),
                 lanes: Mutex::new(HashMap::new()),
@@ -158,6 +159,19 @@ impl Engine {
             .catalog
             .publish(self.inner.store.as_ref(), source)
             .map_err(EngineError::Scenario)
+    }
+
+    /// The options inputs run with from now on (a config reload changes accounts' routes
+    /// and sync settings); the flush policy stays the one the engine started with.
+    pub fn reconfigure(&self, change: impl FnOnce(&mut EngineOptions)) {
+        let mut options = lock(&self.inner.options);
+        let mut next = EngineOptions::clone(&options);
+        change(&mut next);
+        *options = Arc::new(next);
+    }
+
+    fn options(&self) -> Arc<EngineOptions> {
+        Arc::clone(&lock(&self.inner.options))
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -207,25 +221,24 @@ impl Engine {
             .await
     }
 
+    /// A corrupt record quarantines its conversation (and only it).
     pub fn conversation(&self, id: &str) -> Result<Option<Conversation>, EngineError> {
         self.inner
             .store
             .conversation(id)
-            .map_err(|e| self.storage(&e))
+            .map_err(|e| self.fail(id, &e))
     }
 
     pub fn history(&self, conversation: &Conversation) -> Result<Vec<Turn>, EngineError> {
         self.inner
             .store
             .history(&conversation.id, conversation.last_seq)
-            .map_err(|e| self.storage(&e))
+            .map_err(|e| self.fail(&conversation.id, &e))
     }
 
+    /// A corrupt contact record reads as none (the next message writes a new one).
     pub fn contact(&self, account: &str, id: &str) -> Result<Option<Contact>, EngineError> {
-        self.inner
-            .store
-            .contact(account, id)
-            .map_err(|e| self.storage(&e))
+        self.load_contact(account, id)
     }
 
     /// Whether a scenario version has a step (for `return to bot` at a named step).
@@ -295,7 +308,7 @@ impl Engine {
         else {
             return Ok(None);
         };
-        let options = &self.inner.options;
+        let options = self.options();
         let account = transition.conversation.account.clone();
         sync::after_input(
             options.sync.get(&account),
@@ -309,7 +322,7 @@ impl Engine {
         for error in &transition.errors {
             tracing::error!(conversation = id, scenario = %program.name, "{error}");
         }
-        if let Some(sink) = &self.inner.options.trace {
+        if let Some(sink) = &options.trace {
             lock(sink).extend(transition.trace.iter().cloned());
         }
         let (commit, trace) = commit_of(&before, stored_contact.as_ref(), transition, &input);
@@ -425,7 +438,7 @@ impl Engine {
     }
 
     fn newest_for(&self, account: &str) -> Result<Arc<Program>, EngineError> {
-        let options = &self.inner.options;
+        let options = self.options();
         let name = options
             .routes
             .get(account)

@@ -30,11 +30,12 @@ pub(super) async fn message(
     let started = std::time::Instant::now();
     let bytes = read_body(&service, body).await?;
     let message: InboundMessage = parse(&bytes)?;
-    if let Some(secret) = service.signing.get(&message.account) {
+    let accounts = service.accounts();
+    if let Some(secret) = accounts.signing.get(&message.account) {
         let now = service.engine.clock().now() / 1000;
         service.replays.verify(secret, &headers, &bytes, now)?;
     }
-    service.rate_limits.take(&message.account)?;
+    accounts.rate_limits.take(&message.account)?;
     let result = service.engine.handle(message.into()).await;
     let metrics = crate::metrics::metrics();
     let outcome = match &result {
@@ -239,7 +240,7 @@ pub(super) async fn conversation(
 
 /// `POST /v1/admin/reload`: publishes the scenarios again if they lint clean.
 pub(super) async fn reload(State(service): State<Arc<Service>>) -> Reply {
-    let reloaded = service.source.reload(&service.engine)?;
+    let reloaded = super::reload::reload(service).await?;
     Ok(Json(json!(reloaded)))
 }
 
@@ -257,6 +258,14 @@ pub(super) async fn readyz(State(service): State<Arc<Service>>) -> Result<Json<J
         ));
     }
     Ok(Json(json!({ "status": "ready" })))
+}
+
+pub(super) async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this endpoint does not take {method}; the `Allow` header lists what it takes"),
+    )
 }
 
 pub(super) async fn not_found() -> ApiError {

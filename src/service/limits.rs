@@ -44,13 +44,23 @@ impl RateLimits {
             *tokens -= 1.0;
             Ok(())
         } else {
-            Err(ApiError::new(
+            let wait = ((1.0 - *tokens) / rate).ceil().max(1.0);
+            let mut error = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 format!(
-                    "account `{account}` is over its limit of {rate} messages per second; send again in a moment"
+                    "account `{account}` is over its limit of {rate} messages per second (max_messages_per_second); send again in {wait} s"
                 ),
-            ))
+            );
+            // Whole seconds, at least one: `wait` is small and positive.
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "see above"
+            )]
+            let seconds = wait as u64;
+            error.retry_after = Some(seconds);
+            Err(error)
         }
     }
 }

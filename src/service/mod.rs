@@ -6,15 +6,15 @@
 //! bodies over the configured size are refused before they are parsed; while shutting down
 //! new requests get 503 and the ones in flight finish.
 
+mod accounts;
 mod error;
 mod handlers;
 mod limits;
 pub mod reload;
 pub mod signing;
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -26,6 +26,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use subtle::ConstantTimeEq as _;
 
+pub use accounts::AccountGuards;
 pub use error::ApiError;
 pub use limits::RateLimits;
 pub use signing::Replays;
@@ -37,12 +38,10 @@ use crate::zendesk::secret::Secret;
 pub struct Guards {
     /// `None` only in `--dev` on loopback.
     pub token: Option<Secret>,
-    /// Account → the secret its messages are signed with.
-    pub signing: HashMap<String, Secret>,
-    pub rate_limits: RateLimits,
+    pub accounts: AccountGuards,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
-    /// Where `POST /v1/admin/reload` reloads the scenarios from.
+    /// Where a reload (`POST /v1/admin/reload`, SIGHUP) reads the config from.
     pub source: reload::Source,
 }
 
@@ -50,8 +49,8 @@ pub struct Guards {
 pub struct Service {
     pub engine: Engine,
     pub token: Option<Secret>,
-    pub signing: HashMap<String, Secret>,
-    pub rate_limits: RateLimits,
+    /// Swapped whole by a reload.
+    accounts: Mutex<Arc<AccountGuards>>,
     pub replays: Replays,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
@@ -64,8 +63,7 @@ impl Service {
         Arc::new(Self {
             engine,
             token: guards.token,
-            signing: guards.signing,
-            rate_limits: guards.rate_limits,
+            accounts: Mutex::new(Arc::new(guards.accounts)),
             replays: Replays::default(),
             max_body_bytes: guards.max_body_bytes,
             request_timeout: guards.request_timeout,
@@ -81,6 +79,15 @@ impl Service {
 
     pub fn draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
+    }
+
+    /// The accounts' signing secrets and rate limits in force.
+    pub fn accounts(&self) -> Arc<AccountGuards> {
+        Arc::clone(&self.accounts.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn set_accounts(&self, accounts: AccountGuards) {
+        *self.accounts.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(accounts);
     }
 }
 
@@ -108,6 +115,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(handlers::metrics))
         .merge(v1)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
         .fallback(handlers::not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&service), guard))
         .with_state(service)

@@ -20,6 +20,7 @@ mod scenarios;
 mod service;
 mod service_crash;
 mod service_guards;
+mod service_openapi;
 mod support;
 mod zendesk;
 mod zendesk_cli;

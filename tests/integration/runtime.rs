@@ -359,6 +359,12 @@ async fn a_corrupt_conversation_is_quarantined_and_others_go_on() {
         .insert(TreeName::Conversations, &key, &bytes)
         .unwrap();
 
+    let error = engine.conversation("bad").unwrap_err();
+    assert!(matches!(error, EngineError::Quarantined(..)), "{error}");
+    assert!(
+        engine.failure().is_none(),
+        "reading it does not stop intake"
+    );
     let error = engine.handle(message("bad", "m2", "hi")).await.unwrap_err();
     assert!(matches!(error, EngineError::Quarantined(..)), "{error}");
     assert!(

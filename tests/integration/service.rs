@@ -27,6 +27,16 @@ pub(crate) fn listening(child: &mut Child) -> String {
     base
 }
 
+/// `serve`'s log, beside its data folder (appended to across restarts), for a failing test.
+fn log_file(data: &Path) -> std::fs::File {
+    std::fs::create_dir_all(data).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(data.with_extension("log"))
+        .unwrap()
+}
+
 pub(crate) struct Server {
     child: Child,
     pub(crate) base: String,
@@ -41,10 +51,12 @@ impl Server {
             .arg(data)
             .current_dir(root())
             .env("NO_COLOR", "1")
+            // Logs from worker threads too (a held stderr lock once hung them all).
+            .env("SCENARIST_LOG", "info")
             .env_remove("SCENARIST_CONFIG")
             .env("SCENARIST_API_TOKEN", TOKEN)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log_file(data))
             .spawn()
             .unwrap();
         let base = listening(&mut child);

@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use scenarist::service::signing::sign;
 use serde_json::{Value, json};
 
+use crate::service_openapi::Doc;
 use crate::support::{root, tempdir};
 
 const TOKEN: &str = "guard-token";
@@ -66,8 +67,9 @@ fn start(config: &Path) -> Running {
         ],
         &["--listen", "127.0.0.1:0"],
     )
+    .env("SCENARIST_LOG", "info")
     .stdout(Stdio::piped())
-    .stderr(Stdio::null())
+    .stderr(std::fs::File::create(config.with_extension("log")).unwrap())
     .spawn()
     .unwrap();
     let base = crate::service::listening(&mut child);
@@ -93,7 +95,17 @@ async fn post(base: &str, body: Vec<u8>, headers: &[(&str, String)]) -> (u16, Va
     }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    if status == 429 {
+        let seconds: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(seconds >= 1, "Retry-After: {seconds}");
+    }
+    let body = response.json().await.unwrap_or(Value::Null);
+    Doc::load().check_response("POST", "/v1/messages", status, &body);
+    (status, body)
 }
 
 fn now() -> i64 {
@@ -203,11 +215,44 @@ async fn reload_publishes_only_a_clean_set() {
             .await
             .unwrap();
         let status = response.status().as_u16();
-        (status, response.json::<Value>().await.unwrap())
+        let body = response.json::<Value>().await.unwrap();
+        Doc::load().check_response("POST", "/v1/admin/reload", status, &body);
+        (status, body)
     };
     let (status, answer) = reload().await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["published"][0][0], "zendesk_handoff");
+    assert_eq!(answer["published"][0]["scenario"], "zendesk_handoff");
+    assert_eq!(answer["restart_required"], json!([]));
+
+    // SIGHUP applies a new account; a new listen address is reported, not applied.
+    let (status, _) = post(base, body("facebook:new", "n1"), &[]).await;
+    assert_eq!(status, 422, "not an account yet");
+    let config = dir.join("scenarist.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replace(
+        "data_dir: data\n",
+        "data_dir: data\nservice: { listen: \"127.0.0.1:9\" }\n",
+    ) + "  facebook:new: { channel: facebook, scenario: zendesk_handoff }\n";
+    std::fs::write(&config, text).unwrap();
+    let hangup = Command::new("kill")
+        .args(["-HUP", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hangup.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        let (status, _) = post(base, body("facebook:new", "n1"), &[]).await;
+        if status == 200 || std::time::Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(status, 200, "the account added by SIGHUP answers");
+    let (status, answer) = reload().await;
+    assert_eq!(
+        (status, &answer["restart_required"]),
+        (200, &json!(["service"]))
+    );
 
     std::fs::write(
         dir.join("scenarios/broken.scn"),
@@ -222,8 +267,17 @@ async fn reload_publishes_only_a_clean_set() {
         "{message}"
     );
 
-    // The running set still answers.
+    // The running set still answers, and SIGHUP refuses the broken set too.
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &server.0.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
     let (status, _) = post(base, body("facebook:slow", "after-reload"), &[]).await;
+    assert_eq!(status, 200);
+    let (status, _) = post(base, body("facebook:new", "n2"), &[]).await;
     assert_eq!(status, 200);
 }
 
