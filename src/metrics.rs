@@ -18,7 +18,7 @@ pub struct Outcome {
 
 pub struct Metrics {
     registry: Registry,
-    /// Contact messages answered, by outcome (`ok`, `duplicate`, `error`).
+    /// Contact messages answered, by outcome (`ok`, `duplicate`, `refused` for 4xx, `error` for 5xx).
     pub messages: Family<Outcome, Counter>,
     /// Seconds from a message's arrival to its durable answer.
     pub latency: Histogram,

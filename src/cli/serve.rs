@@ -12,10 +12,13 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::{ExitStatus, GlobalArgs, load};
-use crate::runtime::setup::{self, options};
+use crate::actions::exec::ActionRunner;
+use crate::runtime::setup::options;
 use crate::runtime::{Clock, Engine, SystemClock};
 use crate::service::{self, AccountGuards, Guards, Service};
 use crate::store::{KvStore, SledBackend, Store};
+use crate::zendesk::actions::ZendeskActions;
+use crate::zendesk::client::Timeouts;
 use crate::zendesk::sandbox;
 use crate::zendesk::secret::Secret;
 
@@ -97,21 +100,23 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         })?;
         let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
         let (workspace, sandboxes) = sandbox::start(&workspace, Some(&data)).await?;
-        let (actions, problems) = setup::runner(&workspace, Arc::clone(&store));
+        let (zendesk, problems) =
+            ZendeskActions::from_workspace(&workspace, Arc::clone(&store), Timeouts::default());
+        let zendesk = Arc::new(zendesk);
         for problem in problems {
             tracing::warn!("{problem}");
         }
         let engine = Engine::new(
             Arc::clone(&store),
             Arc::new(SystemClock) as Arc<dyn Clock>,
-            actions,
+            Arc::clone(&zendesk) as Arc<dyn ActionRunner>,
             options(&workspace),
         );
         for scenario in &scenarios {
             engine.publish(&scenario.source)?;
         }
         let scheduler = engine.spawn_scheduler(Duration::from_millis(20));
-        let service = Service::new(engine.clone(), guards);
+        let service = Service::new(engine.clone(), zendesk, guards);
         let hangups = tokio::spawn(reload_on_hangup(Arc::clone(&service)));
         let listener = tokio::net::TcpListener::bind(address)
             .await

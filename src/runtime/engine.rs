@@ -117,6 +117,9 @@ struct Inner {
     lines: Lines,
     in_flight: Mutex<HashSet<String>>,
     lanes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One lock per contact record (`account\0id`): conversations and an advisor's linking
+    /// write it one at a time, so none overwrites another's change.
+    contacts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     failure: Mutex<Option<String>>,
     kick: tokio::sync::Notify,
 }
@@ -147,6 +150,7 @@ impl Engine {
                 lines: Lines::default(),
                 in_flight: Mutex::new(HashSet::new()),
                 lanes: Mutex::new(HashMap::new()),
+                contacts: Mutex::new(HashMap::new()),
                 failure: Mutex::new(None),
                 kick: tokio::sync::Notify::new(),
             }),
@@ -168,6 +172,11 @@ impl Engine {
         let mut next = EngineOptions::clone(&options);
         change(&mut next);
         *options = Arc::new(next);
+    }
+
+    /// Whether `account` is one of the config's accounts.
+    pub fn serves_account(&self, account: &str) -> bool {
+        self.options().routes.contains_key(account)
     }
 
     fn options(&self) -> Arc<EngineOptions> {
@@ -272,6 +281,18 @@ impl Engine {
         let store = self.inner.store.as_ref();
         // A quarantined conversation's record fails its checksum again here: it is never run.
         let existing = store.conversation(id).map_err(|e| self.fail(id, &e))?;
+        let contact_lock = match (&request, &existing) {
+            (Request::Contact(inbound), _) => {
+                self.contact_lock(&inbound.account, &inbound.contact_id)
+            }
+            (Request::Other(_), Some(conversation)) => {
+                self.contact_lock(&conversation.account, &conversation.contact)
+            }
+            (Request::Other(_), None) => {
+                return Err(EngineError::UnknownConversation(id.to_owned()));
+            }
+        };
+        let _contact = contact_lock.lock().await;
         let (conversation, contact, stored_contact, input) = match request {
             Request::Contact(inbound) => {
                 if let Some(outcome) = self.duplicate(existing.as_ref(), &inbound)? {
@@ -498,11 +519,39 @@ impl Engine {
 
     /// The lock that serializes one conversation's effects.
     pub(super) fn effect_lane(&self, conversation: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut lanes = lock(&self.inner.lanes);
-        if lanes.len() > 10_000 {
-            lanes.retain(|_, lane| Arc::strong_count(lane) > 1);
+        keyed_lock(&self.inner.lanes, conversation)
+    }
+
+    fn contact_lock(&self, account: &str, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        keyed_lock(&self.inner.contacts, &format!("{account}\0{id}"))
+    }
+
+    /// Changes a stored contact outside a conversation step (an advisor links it to a
+    /// Zendesk user), in turn with the conversations that write it; durable on return.
+    /// `Ok(None)`: there is no such contact.
+    pub async fn update_contact<R>(
+        &self,
+        account: &str,
+        id: &str,
+        change: impl FnOnce(&mut Contact) -> R,
+    ) -> Result<Option<(Contact, R)>, EngineError> {
+        if let Some(reason) = self.failure() {
+            return Err(EngineError::Unavailable(reason));
         }
-        Arc::clone(lanes.entry(conversation.to_owned()).or_default())
+        let contact_lock = self.contact_lock(account, id);
+        let _contact = contact_lock.lock().await;
+        let Some(mut contact) = self.load_contact(account, id)? else {
+            return Ok(None);
+        };
+        let result = change(&mut contact);
+        let store = &self.inner.store;
+        store.put_contact(&contact).map_err(|e| self.storage(&e))?;
+        self.inner
+            .durability
+            .wait()
+            .await
+            .map_err(|e| self.storage(&e))?;
+        Ok(Some((contact, result)))
     }
 
     pub(super) fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
@@ -631,6 +680,18 @@ fn outcome(
         seq: turn.seq,
         trace,
     }
+}
+
+/// The lock for `key` in `locks`, made on first use; unused ones are dropped now and then.
+fn keyed_lock(
+    locks: &Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    key: &str,
+) -> Arc<tokio::sync::Mutex<()>> {
+    let mut locks = lock(locks);
+    if locks.len() > 10_000 {
+        locks.retain(|_, held| Arc::strong_count(held) > 1);
+    }
+    Arc::clone(locks.entry(key.to_owned()).or_default())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

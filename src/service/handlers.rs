@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
+use tracing::Instrument as _;
 
 use super::{ApiError, Service, parse, read_body};
 use crate::api::{Answer, InboundMessage};
@@ -30,22 +31,70 @@ pub(super) async fn message(
     let started = std::time::Instant::now();
     let bytes = read_body(&service, body).await?;
     let message: InboundMessage = parse(&bytes)?;
+    let span = tracing::info_span!(
+        "message",
+        account = %message.account,
+        conversation = %message.conversation,
+        message_id = %message.message_id,
+    );
+    let result = accept(&service, &headers, &bytes, message)
+        .instrument(span.clone())
+        .await;
+    let outcome = match &result {
+        Ok(answer) if answer.duplicate => "duplicate",
+        Ok(_) => "ok",
+        Err(e) if e.status.is_client_error() => "refused",
+        Err(_) => "error",
+    };
+    let metrics = crate::metrics::metrics();
+    metrics.messages.get_or_create(&Outcome { outcome }).inc();
+    if result.is_ok() {
+        metrics.latency.observe(started.elapsed().as_secs_f64());
+    }
+    span.in_scope(|| log_outcome(outcome, started, result.as_ref().err()));
+    Ok(Json(json!(result?)))
+}
+
+/// The signature and rate checks, then the engine.
+async fn accept(
+    service: &Service,
+    headers: &HeaderMap,
+    bytes: &[u8],
+    message: InboundMessage,
+) -> Result<Answer, ApiError> {
     let accounts = service.accounts();
     if let Some(secret) = accounts.signing.get(&message.account) {
         let now = service.engine.clock().now() / 1000;
-        service.replays.verify(secret, &headers, &bytes, now)?;
+        service.replays.verify(secret, headers, bytes, now)?;
     }
     accounts.rate_limits.take(&message.account)?;
-    let result = service.engine.handle(message.into()).await;
-    let metrics = crate::metrics::metrics();
-    let outcome = match &result {
-        Ok(outcome) if outcome.duplicate => "duplicate",
-        Ok(_) => "ok",
-        Err(_) => "error",
-    };
-    metrics.messages.get_or_create(&Outcome { outcome }).inc();
-    metrics.latency.observe(started.elapsed().as_secs_f64());
-    Ok(Json(json!(Answer::from(result?))))
+    Ok(Answer::from(service.engine.handle(message.into()).await?))
+}
+
+/// One line per input, inside its span (so with its conversation, account and message id).
+fn log_outcome(outcome: &str, started: std::time::Instant, error: Option<&ApiError>) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match error {
+        None => tracing::info!(outcome, ms, "answered"),
+        Some(e) if e.status.is_server_error() => {
+            tracing::error!(
+                status = e.status.as_u16(),
+                code = e.code,
+                ms,
+                "failed: {}",
+                e.message
+            );
+        }
+        Some(e) => {
+            tracing::warn!(
+                status = e.status.as_u16(),
+                code = e.code,
+                ms,
+                "refused: {}",
+                e.message
+            );
+        }
+    }
 }
 
 /// `GET /metrics`: Prometheus text.
@@ -113,7 +162,7 @@ pub(super) async fn advisor_message(
         advisor_name: body.advisor.name,
         text: body.text,
     };
-    apply(&service, &id, input).await
+    apply(&service, &id, "advisor-messages", input).await
 }
 
 /// `POST /v1/conversations/{id}/team`
@@ -123,7 +172,7 @@ pub(super) async fn team(
     body: Body,
 ) -> Reply {
     let body: TeamBody = parse(&read_body(&service, body).await?)?;
-    apply(&service, &id, Input::Team { team: body.team }).await
+    apply(&service, &id, "team", Input::Team { team: body.team }).await
 }
 
 /// `POST /v1/conversations/{id}/return-to-bot` (the body and its `step` are optional).
@@ -151,24 +200,41 @@ pub(super) async fn return_to_bot(
             ));
         }
     }
-    apply(&service, &id, Input::ReturnToBot { step: body.step }).await
+    apply(
+        &service,
+        &id,
+        "return-to-bot",
+        Input::ReturnToBot { step: body.step },
+    )
+    .await
 }
 
 /// `POST /v1/conversations/{id}/close`
 pub(super) async fn close(State(service): State<Arc<Service>>, Path(id): Path<String>) -> Reply {
-    apply(&service, &id, Input::Close).await
+    apply(&service, &id, "close", Input::Close).await
 }
 
 /// An advisor's input to an existing conversation; answers like `POST /v1/messages`.
-async fn apply(service: &Service, id: &str, input: Input) -> Reply {
-    match service.engine.apply(id, input).await? {
-        Some(outcome) => Ok(Json(json!(Answer::from(outcome)))),
-        None => Err(ApiError::new(
+async fn apply(service: &Service, id: &str, route: &'static str, input: Input) -> Reply {
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("input", conversation = %id, route);
+    let result = match service
+        .engine
+        .apply(id, input)
+        .instrument(span.clone())
+        .await
+    {
+        Ok(Some(outcome)) => Ok(Answer::from(outcome)),
+        Ok(None) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_conversation",
             format!("there is no conversation `{id}`"),
         )),
-    }
+        Err(e) => Err(ApiError::from(e)),
+    };
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    span.in_scope(|| log_outcome(outcome, started, result.as_ref().err()));
+    Ok(Json(json!(result?)))
 }
 
 fn existing(service: &Service, id: &str) -> Result<Conversation, ApiError> {

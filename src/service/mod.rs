@@ -7,6 +7,7 @@
 //! new requests get 503 and the ones in flight finish.
 
 mod accounts;
+mod contacts;
 mod error;
 mod handlers;
 mod limits;
@@ -32,6 +33,7 @@ pub use limits::RateLimits;
 pub use signing::Replays;
 
 use crate::runtime::Engine;
+use crate::zendesk::actions::ZendeskActions;
 use crate::zendesk::secret::Secret;
 
 /// How the service guards its door.
@@ -48,6 +50,8 @@ pub struct Guards {
 /// What the handlers share.
 pub struct Service {
     pub engine: Engine,
+    /// The organizations' clients (the engine's action runner too), for linking contacts.
+    pub zendesk: Arc<ZendeskActions>,
     pub token: Option<Secret>,
     /// Swapped whole by a reload.
     accounts: Mutex<Arc<AccountGuards>>,
@@ -59,9 +63,10 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(engine: Engine, guards: Guards) -> Arc<Self> {
+    pub fn new(engine: Engine, zendesk: Arc<ZendeskActions>, guards: Guards) -> Arc<Self> {
         Arc::new(Self {
             engine,
+            zendesk,
             token: guards.token,
             accounts: Mutex::new(Arc::new(guards.accounts)),
             replays: Replays::default(),
@@ -106,6 +111,15 @@ pub fn router(service: Arc<Service>) -> Router {
         )
         .route("/v1/conversations/{id}/close", post(handlers::close))
         .route("/v1/admin/reload", post(handlers::reload))
+        .route("/v1/contacts/{id}/zendesk", get(contacts::display))
+        .route(
+            "/v1/contacts/{id}/zendesk/candidates",
+            get(contacts::candidates),
+        )
+        .route(
+            "/v1/contacts/{id}/zendesk/link",
+            post(contacts::link).delete(contacts::unlink),
+        )
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&service),
             authenticate,

@@ -19,6 +19,7 @@ use crate::config::{Config, Workspace};
 use crate::diagnostic::Severity;
 use crate::diagnostic::render::render_plain;
 use crate::runtime::setup::{self, LoadError, load_scenarios};
+use crate::zendesk::actions::account_organizations;
 
 /// Where the config comes from, and the config the service started with.
 #[derive(Clone, Debug)]
@@ -97,6 +98,9 @@ fn reload_now(service: &Service) -> Result<Reloaded, ApiError> {
         o.sync = options.sync;
         o.organizations = options.organizations;
     });
+    service
+        .zendesk
+        .set_accounts(account_organizations(&running));
     service.set_accounts(accounts);
     let restart_required = restart_required(&source.started, &workspace.config);
     tracing::info!(

@@ -109,8 +109,8 @@ pub trait Store: Send + Sync + 'static {
     fn remove_due(&self, due: &Due) -> Result<(), StoreError>;
     fn put_scenario(&self, version: &ScenarioVersion) -> Result<(), StoreError>;
     fn scenario(&self, version: &str) -> Result<Option<ScenarioVersion>, StoreError>;
-    /// Writes a contact record outside a conversation step (linking by an admin). The engine
-    /// must not be running on the same store meanwhile.
+    /// Writes a contact record outside a conversation step (linking). While an engine runs on
+    /// the store, go through `Engine::update_contact`, which takes the contact's turn.
     fn put_contact(&self, contact: &Contact) -> Result<(), StoreError>;
     fn quarantine(&self, conversation: &str, reason: &str) -> Result<(), StoreError>;
     fn quarantined(&self, conversation: &str) -> Result<Option<String>, StoreError>;

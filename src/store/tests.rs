@@ -248,7 +248,18 @@ fn sled_keeps_flushed_writes_across_reopening() {
         store.commit(&commit("c1", 1)).unwrap();
         store.flush().unwrap();
     }
-    let store = KvStore::new(SledBackend::open(&dir).unwrap());
+    // sled's flusher thread lets go of the directory's lock a moment after the drop.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let backend = loop {
+        match SledBackend::open(&dir) {
+            Ok(backend) => break backend,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot reopen: {e}"),
+        }
+    };
+    let store = KvStore::new(backend);
     assert_eq!(
         store.conversation("c1").unwrap(),
         Some(conversation("c1", 1))

@@ -86,10 +86,20 @@ pub fn credentials(
     })
 }
 
+/// Account → the organization it is linked to, from the config.
+pub fn account_organizations(workspace: &Workspace) -> HashMap<String, String> {
+    workspace
+        .config
+        .accounts
+        .iter()
+        .filter_map(|(id, account)| account.zendesk.clone().map(|org| (id.clone(), org)))
+        .collect()
+}
+
 pub struct ZendeskActions {
     orgs: HashMap<String, Arc<Org>>,
-    /// Account → organization.
-    accounts: HashMap<String, String>,
+    /// Account → organization; a config reload replaces it.
+    accounts: std::sync::RwLock<HashMap<String, String>>,
     store: Arc<dyn Store>,
 }
 
@@ -118,18 +128,8 @@ impl ZendeskActions {
                 Err(problem) => problems.push(format!("Zendesk organization `{name}`: {problem}")),
             }
         }
-        let accounts = workspace
-            .config
-            .accounts
-            .iter()
-            .filter_map(|(id, account)| account.zendesk.clone().map(|org| (id.clone(), org)))
-            .collect();
         (
-            Self {
-                orgs,
-                accounts,
-                store,
-            },
+            Self::new(orgs, account_organizations(workspace), store),
             problems,
         )
     }
@@ -141,13 +141,30 @@ impl ZendeskActions {
     ) -> Self {
         Self {
             orgs,
-            accounts,
+            accounts: std::sync::RwLock::new(accounts),
             store,
         }
     }
 
     pub fn org(&self, name: &str) -> Option<&Arc<Org>> {
         self.orgs.get(name)
+    }
+
+    /// The organization `account` is linked to.
+    pub fn organization_of(&self, account: &str) -> Option<String> {
+        self.accounts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(account)
+            .cloned()
+    }
+
+    /// Account → organization from now on (a config reload).
+    pub fn set_accounts(&self, accounts: HashMap<String, String>) {
+        *self
+            .accounts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = accounts;
     }
 
     async fn run_effect(&self, effect: &Effect) -> ActionResult {
@@ -159,7 +176,7 @@ impl ZendeskActions {
             .request
             .get("organization")
             .map(ToString::to_string)
-            .or_else(|| self.accounts.get(&conversation.account).cloned());
+            .or_else(|| self.organization_of(&conversation.account));
         let Some(org) = org_name.as_deref().and_then(|name| self.orgs.get(name)) else {
             return ActionResult::Failed(match org_name {
                 Some(name) => format!("Zendesk organization `{name}` has no usable credentials"),

@@ -11,9 +11,9 @@
 //! - `unlink`;
 //! - `display`: the linked user's *display* fields.
 //!
-//! The contact record is written with `Store::put_contact`, outside any conversation step:
-//! the caller makes sure the engine is not running on the same store (the CLI holds sled's
-//! lock), as that method requires.
+//! The functions that take a `store` write the contact with `Store::put_contact` (the CLI,
+//! which holds sled's lock); the service checks or creates the user with `existing_user` /
+//! `create_user` and writes through `Engine::update_contact`, in turn with conversations.
 
 use std::cmp::Reverse;
 
@@ -118,15 +118,20 @@ pub(crate) async fn link(
     contact: &Contact,
     user_id: u64,
 ) -> Result<User, LinkError> {
-    let user = match org.client.user(user_id).await {
-        Ok(user) => user,
-        Err(error) if error.status() == Some(404) => return Err(LinkError::NoSuchUser(user_id)),
-        Err(error) => return Err(error.into()),
-    };
+    let user = existing_user(org, user_id).await?;
     let mut contact = contact.clone();
     contact.zendesk.insert(org.name.clone(), user_id);
     store.put_contact(&contact)?;
     Ok(user)
+}
+
+/// The Zendesk user `user_id` of `org`, or [`LinkError::NoSuchUser`].
+pub(crate) async fn existing_user(org: &Org, user_id: u64) -> Result<User, LinkError> {
+    match org.client.user(user_id).await {
+        Ok(user) => Ok(user),
+        Err(error) if error.status() == Some(404) => Err(LinkError::NoSuchUser(user_id)),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Creates a Zendesk user from the organization's create fields, with the `seed`'s name,
@@ -139,13 +144,24 @@ pub(crate) async fn create_and_link(
     contact: &Contact,
     seed: &UserSeed,
 ) -> Result<User, LinkError> {
-    let body = new_user(&org.fields, contact, seed);
-    let user = org.client.create_or_update_user(&body).await?;
-    let id = user.id.ok_or(LinkError::NoId)?;
+    let (user, id) = create_user(org, contact, seed).await?;
     let mut contact = contact.clone();
     contact.zendesk.insert(org.name.clone(), id);
     store.put_contact(&contact)?;
     Ok(user)
+}
+
+/// A Zendesk user made from the organization's create fields and the `seed` (matched, not
+/// duplicated, when one has the same email or external id), with its id.
+pub(crate) async fn create_user(
+    org: &Org,
+    contact: &Contact,
+    seed: &UserSeed,
+) -> Result<(User, u64), LinkError> {
+    let body = new_user(&org.fields, contact, seed);
+    let user = org.client.create_or_update_user(&body).await?;
+    let id = user.id.ok_or(LinkError::NoId)?;
+    Ok((user, id))
 }
 
 /// Removes the contact's link to `organization` and stores the contact. Returns the user it

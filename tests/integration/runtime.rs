@@ -553,3 +553,51 @@ async fn contact_fields_outlive_conversations_and_channel_fields_are_kept() {
         Some(&Value::Text("grace@example.com".into()))
     );
 }
+
+/// An advisor linking a contact while its messages run: both writes survive, every time
+/// (the engine takes the contact's turn for each; without it a message's commit could
+/// write back the record it read before the link).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_link_made_while_messages_run_is_never_lost() {
+    let clock = Arc::new(ManualClock::new(START));
+    let store = Arc::new(KvStore::new(MemoryBackend::default()));
+    let engine = engine(store.clone(), &clock, FlushPolicy::EveryMessage, &[ECHO]);
+    engine.handle(message("c", "m-first", "hi")).await.unwrap();
+    for i in 0..200_u64 {
+        let mut inbound = message("c", &format!("m{i}"), "hi");
+        inbound
+            .fields
+            .insert("order".into(), Value::Text(i.to_string()));
+        let contact = inbound.contact_id.clone();
+        let talking = {
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.handle(inbound).await })
+        };
+        let linking = {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .update_contact("facebook:acme", &contact, |c| {
+                        c.zendesk.insert("acme".into(), i)
+                    })
+                    .await
+            })
+        };
+        talking.await.unwrap().unwrap();
+        linking.await.unwrap().unwrap().unwrap();
+        let stored = store
+            .contact("facebook:acme", "contact-c")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.zendesk.get("acme"),
+            Some(&i),
+            "round {i}: the link was lost"
+        );
+        assert_eq!(
+            stored.fields.get("order"),
+            Some(&Value::Text(i.to_string())),
+            "round {i}: the message's field was lost"
+        );
+    }
+}

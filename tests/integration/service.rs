@@ -16,15 +16,33 @@ const TOKEN: &str = "test-token-0123456789";
 /// Reads `serve`'s stdout until it says where it listens, then keeps draining it on a thread
 /// (so the server never blocks on a full pipe); the base URL.
 pub(crate) fn listening(child: &mut Child) -> String {
+    welcome(child).0
+}
+
+/// The base URL and the URLs of the Zendesk sandboxes, from `serve`'s welcome.
+fn welcome(child: &mut Child) -> (String, Vec<String>) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("serve printed its address").unwrap();
+    let mut base = None;
+    let mut sandboxes = Vec::new();
+    loop {
+        let line = lines.next().expect("serve printed its welcome").unwrap();
         if let Some(url) = line.strip_prefix("Scenarist is listening on ") {
-            break url.to_owned();
+            base = Some(url.to_owned());
+        } else if let Some(rest) = line.strip_prefix("Zendesk sandbox ") {
+            let url = rest
+                .split(" at ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap();
+            sandboxes.push(url.to_owned());
+        } else if line.starts_with("Send a first message") {
+            break;
         }
-    };
+    }
     std::thread::spawn(move || lines.for_each(drop));
-    base
+    (base.expect("serve printed its address"), sandboxes)
 }
 
 /// `serve`'s log, beside its data folder (appended to across restarts), for a failing test.
@@ -40,15 +58,28 @@ fn log_file(data: &Path) -> std::fs::File {
 pub(crate) struct Server {
     child: Child,
     pub(crate) base: String,
+    /// The Zendesk sandboxes `serve` started, by their URL.
+    pub(crate) sandboxes: Vec<String>,
     pub(crate) client: reqwest::Client,
 }
 
 impl Server {
-    /// Starts `serve` on a free port with `data` and waits until it says where it listens.
+    /// Starts `serve` on the example config on a free port with `data` and waits until it
+    /// says where it listens.
     pub(crate) fn start(data: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scenarist"))
+        Self::start_with(None, data)
+    }
+
+    /// The same with the config `config`.
+    pub(crate) fn start_with(config: Option<&Path>, data: &Path) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_scenarist"));
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
+            .arg(data);
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
             .current_dir(root())
             .env("NO_COLOR", "1")
             // Logs from worker threads too (a held stderr lock once hung them all).
@@ -59,37 +90,55 @@ impl Server {
             .stderr(log_file(data))
             .spawn()
             .unwrap();
-        let base = listening(&mut child);
+        let (base, sandboxes) = welcome(&mut child);
         Server {
             child,
             base,
+            sandboxes,
             client: reqwest::Client::new(),
         }
     }
 
-    pub(crate) async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
+    /// `method path` with the token and `body` (if any); the status and the JSON body.
+    pub(crate) async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self
             .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(TOKEN)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.request(reqwest::Method::POST, path, Some(body)).await
+    }
+
     pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(TOKEN)
+        self.request(reqwest::Method::GET, path, None).await
+    }
+
+    /// A GET on the first Zendesk sandbox, as its agent.
+    pub(crate) async fn sandbox_get(&self, path: &str) -> Value {
+        let login = scenarist::zendesk::sandbox::login();
+        let (user, password) = login.split_once(':').unwrap();
+        self.client
+            .get(format!("{}{path}", self.sandboxes[0]))
+            .basic_auth(user, Some(password))
             .send()
             .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// SIGTERM, and the exit status.
@@ -157,6 +206,14 @@ async fn the_verification_flow_over_http_creates_the_ticket_and_advisors_act() {
 
     let conversation = wait_for(&server, "c-1", |c| !c["zendesk"]["ticket_id"].is_null()).await;
     assert_eq!(conversation["zendesk"]["ticket_id"], 4001, "{conversation}");
+    // In Zendesk (the sandbox, over its API): the ticket with the message history.
+    let comments = ticket_text(&server, 4001).await;
+    for said in ["Hi", "What is your email address?", "ada@example.com"] {
+        assert!(
+            comments.contains(said),
+            "{said:?} not in the ticket: {comments}"
+        );
+    }
     assert_eq!(
         conversation["contact"]["fields"]["email"],
         "ada@example.com"
@@ -320,4 +377,174 @@ async fn concurrent_messages_to_one_conversation_are_each_applied_once() {
         );
     }
     assert_eq!(texts.len(), 41);
+}
+
+/// Every comment of a sandbox ticket, one after the other.
+async fn ticket_text(server: &Server, ticket: u64) -> String {
+    let page = server
+        .sandbox_get(&format!("/api/v2/tickets/{ticket}/comments.json"))
+        .await;
+    page["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c["html_body"]
+                .as_str()
+                .or(c["body"].as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The example config with its organization in mode A (synced from the interface).
+fn mode_a_config(dir: &Path) -> std::path::PathBuf {
+    let example = std::fs::read_to_string(root().join("scenarios/scenarist.yaml")).unwrap();
+    let config = example
+        .replace(
+            "scenarios: .",
+            &format!("scenarios: {}", root().join("scenarios").display()),
+        )
+        .replace("url: http://127.0.0.1:8788", "url: http://127.0.0.1:0")
+        .replace("mode: zendesk ", "mode: interface ");
+    assert!(
+        config.contains("mode: interface"),
+        "the example's sync mode line changed"
+    );
+    let path = dir.join("scenarist.yaml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// Mode A over HTTP: an advisor's reply syncs nothing until the advisor links the contact to
+/// a Zendesk user; then the next reply creates the ticket, with the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mode_a_over_http_the_advisor_links_the_contact_and_replies() {
+    use reqwest::Method;
+    let dir = tempdir();
+    let server = Server::start_with(Some(&mode_a_config(&dir)), &dir.join("data"));
+    let contact = "/v1/contacts/u-c-a/zendesk";
+    let (status, body) = server
+        .get(&format!("{contact}?account=facebook:acme"))
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (404, &json!("unknown_contact"))
+    );
+
+    server
+        .post("/v1/messages", &message("c-a", "m-1", "Hi"))
+        .await;
+    let (_, answer) = server
+        .post("/v1/messages", &message("c-a", "m-2", "ada@example.com"))
+        .await;
+    assert_eq!(answer["status"], "with_advisor", "{answer}");
+    let reply = |id: &str, text: &str| json!({ "message_id": id, "advisor": { "id": "g", "name": "Grace" }, "text": text });
+    let (status, _) = server
+        .post(
+            "/v1/conversations/c-a/advisor-messages",
+            &reply("a-1", "Hello Ada"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = server
+        .get(&format!("{contact}?account=facebook:acme"))
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (404, &json!("not_linked")),
+        "{body}"
+    );
+
+    // The advisor looks for the user, finds none, creates one from the create fields.
+    let candidates = format!("{contact}/candidates?account=facebook:acme");
+    let (status, found) = server.get(&candidates).await;
+    assert_eq!((status, &found["candidates"]), (200, &json!([])), "{found}");
+    let link = format!("{contact}/link?account=facebook:acme");
+    let (status, linked) = server.post(&link, &json!({ "create": true })).await;
+    assert_eq!(status, 200, "{linked}");
+    assert_eq!(linked["user"]["email"], "ada@example.com");
+    let user_id = linked["user"]["id"].as_u64().unwrap();
+    let (_, found) = server.get(&candidates).await;
+    assert_eq!(found["candidates"][0]["user"]["id"], user_id, "{found}");
+    assert_eq!(found["candidates"][0]["exact"], true);
+    let (status, shown) = server
+        .get(&format!("{contact}?account=facebook:acme"))
+        .await;
+    assert_eq!(
+        (status, &shown["fields"]["email"]),
+        (200, &json!("ada@example.com")),
+        "{shown}"
+    );
+    let conversation = server.get("/v1/conversations/c-a").await.1;
+    assert!(
+        conversation["zendesk"]["ticket_id"].is_null(),
+        "nothing synced yet: {conversation}"
+    );
+
+    // The next reply of the advisor syncs the conversation.
+    server
+        .post(
+            "/v1/conversations/c-a/advisor-messages",
+            &reply("a-2", "Let me open a ticket"),
+        )
+        .await;
+    let conversation = wait_for(&server, "c-a", |c| !c["zendesk"]["ticket_id"].is_null()).await;
+    let ticket = conversation["zendesk"]["ticket_id"].as_u64().unwrap();
+    assert_eq!(
+        conversation["zendesk"]["user_id"], user_id,
+        "{conversation}"
+    );
+    let text = ticket_text(&server, ticket).await;
+    for said in ["Hi", "ada@example.com", "Hello Ada", "Let me open a ticket"] {
+        assert!(text.contains(said), "{said:?} not in the ticket: {text}");
+    }
+
+    // Wrong requests say what is wrong.
+    let (status, body) = server.post(&link, &json!({ "user_id": 999_999 })).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (422, &json!("no_such_user")),
+        "{body}"
+    );
+    let (status, body) = server
+        .post(&link, &json!({ "user_id": 1, "create": true }))
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("bad_request")),
+        "{body}"
+    );
+    let (status, body) = server.get(&format!("{contact}/candidates")).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("bad_request")),
+        "{body}"
+    );
+    let (status, body) = server
+        .get(&format!("{contact}?account=whatsapp:acme"))
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (422, &json!("no_organization")),
+        "{body}"
+    );
+    let (status, body) = server.get(&format!("{contact}?account=nobody")).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (422, &json!("unknown_account")),
+        "{body}"
+    );
+
+    let (status, unlinked) = server.request(Method::DELETE, &link, None).await;
+    assert_eq!(
+        (status, &unlinked["unlinked_user_id"]),
+        (200, &json!(user_id)),
+        "{unlinked}"
+    );
+    let (status, _) = server
+        .get(&format!("{contact}?account=facebook:acme"))
+        .await;
+    assert_eq!(status, 404, "unlinked");
 }

@@ -196,6 +196,10 @@ async fn signatures_rate_limits_and_metrics() {
         "{metrics}"
     );
     assert!(
+        metrics.contains("scenarist_messages_total{outcome=\"refused\"} 6"),
+        "4 bad signatures, 1 replay, 1 over the rate: {metrics}"
+    );
+    assert!(
         metrics.contains("scenarist_message_duration_seconds_count 3"),
         "{metrics}"
     );

@@ -229,6 +229,7 @@ impl Api {
         let mut request = match method {
             "GET" => self.server.client.get(url),
             "POST" => self.server.client.post(url),
+            "DELETE" => self.server.client.delete(url),
             _ => panic!("{method}: not a method this service serves"),
         };
         if let Some(token) = token {
@@ -301,6 +302,9 @@ const ADVISOR: &str = "/v1/conversations/{id}/advisor-messages";
 const TEAM: &str = "/v1/conversations/{id}/team";
 const RETURN: &str = "/v1/conversations/{id}/return-to-bot";
 const CLOSE: &str = "/v1/conversations/{id}/close";
+const CONTACT: &str = "/v1/contacts/{id}/zendesk";
+const CANDIDATES: &str = "/v1/contacts/{id}/zendesk/candidates";
+const LINK: &str = "/v1/contacts/{id}/zendesk/link";
 
 fn message(conversation: &str, id: &str, text: &str) -> Value {
     json!({
@@ -354,6 +358,55 @@ async fn the_service_serves_what_its_openapi_document_says() {
         .wait_for("c-1", |c| !c["zendesk"]["ticket_id"].is_null())
         .await;
     assert!(synced["contact"].is_object() && synced["zendesk"].is_object());
+
+    // Mode B linked the contact; an advisor reads, unlinks and links it again.
+    let user_id = synced["zendesk"]["user_id"].clone();
+    let q = "?account=facebook:acme";
+    let shown = format!("/v1/contacts/u-c-1/zendesk{q}");
+    let (status, body) = api
+        .send("GET", CONTACT, &shown, Some(TOKEN), Sent::Nothing)
+        .await;
+    assert_eq!((status, &body["user"]["id"]), (200, &user_id), "{body}");
+    let found = format!("/v1/contacts/u-c-1/zendesk/candidates{q}");
+    let (status, body) = api
+        .send("GET", CANDIDATES, &found, Some(TOKEN), Sent::Nothing)
+        .await;
+    assert_eq!(
+        (status, &body["candidates"][0]["user"]["id"]),
+        (200, &user_id),
+        "{body}"
+    );
+    let link = format!("/v1/contacts/u-c-1/zendesk/link{q}");
+    let (status, body) = api
+        .send("DELETE", LINK, &link, Some(TOKEN), Sent::Nothing)
+        .await;
+    assert_eq!(
+        (status, &body["unlinked_user_id"]),
+        (200, &user_id),
+        "{body}"
+    );
+    let (status, body) = api
+        .send("GET", CONTACT, &shown, Some(TOKEN), Sent::Nothing)
+        .await;
+    assert_eq!((status, code(&body)), (404, "not_linked"));
+    let again = Sent::Valid(json!({ "user_id": user_id }));
+    let (status, body) = api.send("POST", LINK, &link, Some(TOKEN), again).await;
+    assert_eq!(
+        (status, &body["previous_user_id"]),
+        (200, &Value::Null),
+        "{body}"
+    );
+    let nobody = "/v1/contacts/nobody/zendesk?account=facebook:acme";
+    let (status, body) = api
+        .send("GET", CONTACT, nobody, Some(TOKEN), Sent::Nothing)
+        .await;
+    assert_eq!((status, code(&body)), (404, "unknown_contact"));
+    let unknown = Sent::Valid(json!({ "user_id": 987_654 }));
+    let (status, body) = api.send("POST", LINK, &link, Some(TOKEN), unknown).await;
+    assert_eq!((status, code(&body)), (422, "no_such_user"));
+    let typo = Sent::Invalid(json!({ "user": 1 }));
+    let (status, body) = api.send("POST", LINK, &link, Some(TOKEN), typo).await;
+    assert_eq!((status, code(&body)), (400, "bad_request"));
 
     let advisor = json!({ "message_id": "a-1", "advisor": { "id": "g", "name": "Grace" }, "text": "Grace here" });
     let (status, _) = api.post(ADVISOR, "c-1", Sent::Valid(advisor)).await;

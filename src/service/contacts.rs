@@ -1,0 +1,237 @@
+//! An advisor links a contact to a Zendesk user (product.md, "Contacts outlive
+//! conversations"); mode A syncs a conversation only once its contact is linked. The
+//! organization is the one the contact's account is linked to in the config; the record is
+//! changed through the engine, in turn with the conversations that write it.
+//!
+//! - `GET    /v1/contacts/{id}/zendesk/candidates?account=…` — users matching the search fields
+//! - `POST   /v1/contacts/{id}/zendesk/link?account=…` — `{"user_id": …}` or `{"create": true}`
+//! - `DELETE /v1/contacts/{id}/zendesk/link?account=…`
+//! - `GET    /v1/contacts/{id}/zendesk?account=…` — the linked user's display fields
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value as Json_, json};
+
+use super::{ApiError, Service, parse, read_body};
+use crate::runtime::state::Contact;
+use crate::zendesk::actions::{Org, UserSeed};
+use crate::zendesk::linking::{self, LinkError};
+use crate::zendesk::model::User;
+
+type Reply = Result<Json<Json_>, ApiError>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AccountQuery {
+    account: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LinkBody {
+    #[serde(default)]
+    user_id: Option<u64>,
+    #[serde(default)]
+    create: bool,
+}
+
+/// The contact and the organization of its account.
+struct Target {
+    account: String,
+    contact: Contact,
+    org: Arc<Org>,
+}
+
+fn target(
+    service: &Service,
+    id: &str,
+    query: Result<Query<AccountQuery>, QueryRejection>,
+) -> Result<Target, ApiError> {
+    let Query(AccountQuery { account }) = query.map_err(|e| {
+        ApiError::bad_request(format!(
+            "name the contact's channel account: `?account=facebook:acme` ({e})"
+        ))
+    })?;
+    if !service.engine.serves_account(&account) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_account",
+            format!("there is no account `{account}` in the config"),
+        ));
+    }
+    let org_name = service.zendesk.organization_of(&account).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_organization",
+            format!(
+                "account `{account}` is not linked to a Zendesk organization (`accounts.{account}.zendesk` in the config)"
+            ),
+        )
+    })?;
+    let org = service.zendesk.org(&org_name).cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "zendesk_unavailable",
+            format!(
+                "Zendesk organization `{org_name}` has no usable credentials (serve said why when it started)"
+            ),
+        )
+    })?;
+    let contact = service.engine.contact(&account, id)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_contact",
+            format!("there is no contact `{id}` on `{account}` (a contact is recorded when it first writes)"),
+        )
+    })?;
+    Ok(Target {
+        account,
+        contact,
+        org,
+    })
+}
+
+impl From<LinkError> for ApiError {
+    fn from(error: LinkError) -> Self {
+        let message = error.to_string();
+        match error {
+            LinkError::NoSuchUser(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "no_such_user", message)
+            }
+            LinkError::NotLinked(_) => Self::new(StatusCode::NOT_FOUND, "not_linked", message),
+            LinkError::Zendesk(_) | LinkError::NoId => Self::new(
+                StatusCode::BAD_GATEWAY,
+                "zendesk_error",
+                format!("Zendesk did not do it: {message}"),
+            ),
+            LinkError::Store(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
+        }
+    }
+}
+
+fn user_json(user: &User) -> Json_ {
+    json!({
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "phone": user.phone,
+        "external_id": user.external_id,
+    })
+}
+
+/// `GET /v1/contacts/{id}/zendesk/candidates?account=…`: exact matches first.
+pub(super) async fn candidates(
+    State(service): State<Arc<Service>>,
+    Path(id): Path<String>,
+    query: Result<Query<AccountQuery>, QueryRejection>,
+) -> Reply {
+    let target = target(&service, &id, query)?;
+    let found = linking::candidates(&target.org, &target.contact)
+        .await
+        .map_err(LinkError::from)?;
+    let candidates: Vec<Json_> = found
+        .iter()
+        .map(|candidate| {
+            json!({
+                "user": user_json(&candidate.user),
+                "exact": candidate.exact(),
+                "matched": candidate.matched.iter().map(|m| json!({
+                    "property": m.property,
+                    "contact_field": m.contact_field,
+                    "exact": m.exact,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "organization": target.org.name,
+        "candidates": candidates,
+    })))
+}
+
+/// `POST /v1/contacts/{id}/zendesk/link?account=…`: an existing user, or one created from
+/// the create fields.
+pub(super) async fn link(
+    State(service): State<Arc<Service>>,
+    Path(id): Path<String>,
+    query: Result<Query<AccountQuery>, QueryRejection>,
+    body: Body,
+) -> Reply {
+    let body: LinkBody = parse(&read_body(&service, body).await?)?;
+    let target = target(&service, &id, query)?;
+    let (user, user_id) = match (body.user_id, body.create) {
+        (Some(user_id), false) => (linking::existing_user(&target.org, user_id).await?, user_id),
+        (None, true) => {
+            linking::create_user(&target.org, &target.contact, &UserSeed::default()).await?
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "send either `user_id` (an existing Zendesk user) or `\"create\": true` (a user made from the organization's create fields)",
+            ));
+        }
+    };
+    let organization = target.org.name.clone();
+    let previous = service
+        .engine
+        .update_contact(&target.account, &id, |contact| {
+            contact.zendesk.insert(organization.clone(), user_id)
+        })
+        .await?
+        .and_then(|(_, previous)| previous)
+        .filter(|previous| *previous != user_id);
+    tracing::info!(account = %target.account, contact = %id, organization, user_id, "contact linked");
+    Ok(Json(json!({
+        "organization": organization,
+        "user": user_json(&user),
+        "created": body.create,
+        "previous_user_id": previous,
+    })))
+}
+
+/// `DELETE /v1/contacts/{id}/zendesk/link?account=…`
+pub(super) async fn unlink(
+    State(service): State<Arc<Service>>,
+    Path(id): Path<String>,
+    query: Result<Query<AccountQuery>, QueryRejection>,
+) -> Reply {
+    let target = target(&service, &id, query)?;
+    let organization = target.org.name.clone();
+    let previous = service
+        .engine
+        .update_contact(&target.account, &id, |contact| {
+            contact.zendesk.remove(&organization)
+        })
+        .await?
+        .and_then(|(_, previous)| previous);
+    Ok(Json(json!({
+        "organization": organization,
+        "unlinked_user_id": previous,
+    })))
+}
+
+/// `GET /v1/contacts/{id}/zendesk?account=…`: the linked user's display fields.
+pub(super) async fn display(
+    State(service): State<Arc<Service>>,
+    Path(id): Path<String>,
+    query: Result<Query<AccountQuery>, QueryRejection>,
+) -> Reply {
+    let target = target(&service, &id, query)?;
+    let (user, shown) = linking::display(&target.org, &target.contact).await?;
+    let fields: serde_json::Map<String, Json_> = shown
+        .into_iter()
+        .map(|(property, value)| (property, json!(value)))
+        .collect();
+    Ok(Json(json!({
+        "organization": target.org.name,
+        "user": user_json(&user),
+        "fields": fields,
+    })))
+}
