@@ -127,7 +127,7 @@ impl Default for DurabilityConfig {
 }
 
 fn default_interval() -> u64 {
-    5
+    0
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -135,7 +135,7 @@ fn default_interval() -> u64 {
 pub enum FlushMode {
     /// fsync before acknowledging each message.
     EveryMessage,
-    /// One fsync every `interval_ms` covers every message written before it.
+    /// One fsync covers every message written while the previous one ran (after `interval_ms`).
     #[default]
     GroupCommit,
 }

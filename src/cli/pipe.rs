@@ -63,7 +63,7 @@ pub(super) fn run(args: &PipeArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
     }
     match args.flush.as_deref() {
         Some("every-message") => options.flush = FlushPolicy::EveryMessage,
-        Some(_) => options.flush = FlushPolicy::GroupCommit { interval_ms: 5 },
+        Some(_) => options.flush = FlushPolicy::GroupCommit { interval_ms: 0 },
         None => {}
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

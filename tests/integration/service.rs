@@ -339,26 +339,27 @@ async fn every_error_has_its_status_and_a_json_body() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_messages_to_one_conversation_are_each_applied_once() {
+async fn concurrent_messages_to_one_conversation_are_each_applied_once_in_order() {
     let server = std::sync::Arc::new(Server::start(&tempdir().join("data")));
     server
         .post("/v1/messages", &message("c-1", "m-0", "Hi"))
         .await;
+    // 8 senders at once, each sending its 5 notes one after the other (as a gateway relays
+    // one contact's messages): all 40 at most 8 in flight together.
     let mut tasks = tokio::task::JoinSet::new();
-    for i in 1..=40 {
+    for sender in 0..8 {
         let server = std::sync::Arc::clone(&server);
         tasks.spawn(async move {
-            server
-                .post(
-                    "/v1/messages",
-                    &message("c-1", &format!("m-{i}"), &format!("note {i}")),
-                )
-                .await
-                .0
+            for n in 0..5 {
+                let i = sender * 5 + n + 1;
+                let note = message("c-1", &format!("m-{i}"), &format!("note {i}"));
+                let (status, _) = server.post("/v1/messages", &note).await;
+                assert_eq!(status, 200);
+            }
         });
     }
-    while let Some(status) = tasks.join_next().await {
-        assert_eq!(status.unwrap(), 200);
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
     }
     let (_, conversation) = server.get("/v1/conversations/c-1").await;
     let texts: Vec<&str> = conversation["history"]
@@ -377,6 +378,17 @@ async fn concurrent_messages_to_one_conversation_are_each_applied_once() {
         );
     }
     assert_eq!(texts.len(), 41);
+    for sender in 0..8 {
+        let sent: Vec<String> = (1..=5)
+            .map(|n| format!("note {}", sender * 5 + n))
+            .collect();
+        let seen: Vec<&str> = texts
+            .iter()
+            .copied()
+            .filter(|t| sent.iter().any(|s| s == t))
+            .collect();
+        assert_eq!(seen, sent, "sender {sender}'s notes in the order sent");
+    }
 }
 
 /// Every comment of a sandbox ticket, one after the other.
