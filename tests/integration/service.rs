@@ -84,6 +84,7 @@ impl Server {
             .env("NO_COLOR", "1")
             // Logs from worker threads too (a held stderr lock once hung them all).
             .env("SCENARIST_LOG", "info")
+            .env("SCENARIST_LOG_FORMAT", "json")
             .env_remove("SCENARIST_CONFIG")
             .env("SCENARIST_API_TOKEN", TOKEN)
             .stdout(Stdio::piped())
@@ -245,6 +246,21 @@ async fn the_verification_flow_over_http_creates_the_ticket_and_advisors_act() {
     );
 
     assert!(server.terminate().success(), "SIGTERM exits 0");
+    // One JSON log line per message, with its account, conversation and message id; no secret.
+    let log = std::fs::read_to_string(data.with_extension("log")).unwrap();
+    let answered: Vec<Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "answered")
+        .collect();
+    let m2 = answered
+        .iter()
+        .find(|line| line["span"]["message_id"] == "m-2")
+        .unwrap_or_else(|| panic!("no line for m-2 in {log}"));
+    assert_eq!(m2["span"]["conversation"], "c-1");
+    assert_eq!(m2["span"]["account"], "facebook:acme");
+    assert!(answered.iter().any(|l| l["fields"]["outcome"] == "duplicate"), "{log}");
+    assert!(!log.contains(TOKEN), "the API token is never logged");
     // Restarted on the same data, the conversation is still there.
     let server = Server::start(&data);
     let (status, conversation) = server.get("/v1/conversations/c-1").await;
