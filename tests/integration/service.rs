@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::support::{root, tempdir};
 
-const TOKEN: &str = "test-token-0123456789";
+/// The API token `Server` starts the service with.
+pub(crate) const TOKEN: &str = "test-token-0123456789";
 
 /// Reads `serve`'s stdout until it says where it listens, then keeps draining it on a thread
 /// (so the server never blocks on a full pipe); the base URL.
@@ -157,7 +158,8 @@ impl Drop for Server {
     }
 }
 
-fn message(conversation: &str, id: &str, text: &str) -> Value {
+/// A contact message of `facebook:acme`, from the contact `u-<conversation>`.
+pub(crate) fn message(conversation: &str, id: &str, text: &str) -> Value {
     json!({
         "account": "facebook:acme",
         "conversation": conversation,
@@ -259,7 +261,12 @@ async fn the_verification_flow_over_http_creates_the_ticket_and_advisors_act() {
         .unwrap_or_else(|| panic!("no line for m-2 in {log}"));
     assert_eq!(m2["span"]["conversation"], "c-1");
     assert_eq!(m2["span"]["account"], "facebook:acme");
-    assert!(answered.iter().any(|l| l["fields"]["outcome"] == "duplicate"), "{log}");
+    assert!(
+        answered
+            .iter()
+            .any(|l| l["fields"]["outcome"] == "duplicate"),
+        "{log}"
+    );
     assert!(!log.contains(TOKEN), "the API token is never logged");
     // Restarted on the same data, the conversation is still there.
     let server = Server::start(&data);

@@ -14,11 +14,8 @@ use jsonschema::Validator;
 use scenarist::store::{Backend as _, SledBackend, TreeName};
 use serde_json::{Map, Value, json};
 
-use crate::service::Server;
+use crate::service::{Server, TOKEN, message};
 use crate::support::{root, tempdir};
-
-/// The token `Server::start` gives the service (`tests/integration/service.rs`).
-const TOKEN: &str = "test-token-0123456789";
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options"];
 
@@ -305,17 +302,6 @@ const CLOSE: &str = "/v1/conversations/{id}/close";
 const CONTACT: &str = "/v1/contacts/{id}/zendesk";
 const CANDIDATES: &str = "/v1/contacts/{id}/zendesk/candidates";
 const LINK: &str = "/v1/contacts/{id}/zendesk/link";
-
-fn message(conversation: &str, id: &str, text: &str) -> Value {
-    json!({
-        "account": "facebook:acme",
-        "conversation": conversation,
-        "message_id": id,
-        "contact": { "id": format!("u-{conversation}"), "name": "Ada Lovelace", "fields": { "email": null } },
-        "text": text,
-        "sent_at": "2026-11-28T10:00:00Z",
-    })
-}
 
 fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or_default()
