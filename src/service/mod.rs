@@ -1,6 +1,8 @@
 //! The HTTP service (`scenarist serve`): channels post contact messages, advisors' tools post
-//! their events, and both read conversations back — the runtime and the connector behind
-//! axum. `handlers` maps each route to one engine input; `error` is the error body.
+//! their events and link contacts to Zendesk users, and both read conversations back — the
+//! runtime and the connector behind axum. `handlers` maps each conversation route to one
+//! engine input; `contacts` links contacts; `accounts`, `signing` and `limits` guard the door;
+//! `reload` re-reads the config; `error` is the error body. `schemas/openapi.yaml` describes it.
 //!
 //! Every `/v1` request carries `Authorization: Bearer <token>` (compared in constant time);
 //! bodies over the configured size are refused before they are parsed; while shutting down

@@ -317,4 +317,137 @@ fn serve_refuses_to_start_unprotected() {
             && text.contains("TEST_SIGNING_SECRET"),
         "{text}"
     );
+
+    // A scenario with an error: no start, and the error with its place.
+    std::fs::write(
+        dir.join("scenarios/broken.scn"),
+        "scenario broken {\n  start a\n  step a { goto nowhere }\n}\n",
+    )
+    .unwrap();
+    let all = [
+        ("SCENARIST_API_TOKEN", TOKEN),
+        ("TEST_SIGNING_SECRET", SECRET),
+    ];
+    let output = serve(&config, &all, &[]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("serve starts only on a clean set") && text.contains("broken.scn:3:"),
+        "{text}"
+    );
+}
+
+/// The service in this process on a free port, over a memory store with `flush`, answering
+/// within `timeout`; the service (to drain it) and its base URL.
+async fn in_process(
+    flush: scenarist::runtime::FlushPolicy,
+    timeout: std::time::Duration,
+) -> (std::sync::Arc<scenarist::service::Service>, String) {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use scenarist::config::Workspace;
+    use scenarist::runtime::engine::{Engine, EngineOptions};
+    use scenarist::runtime::{Clock, SystemClock};
+    use scenarist::service::{AccountGuards, Guards, Service, reload};
+    use scenarist::store::{KvStore, MemoryBackend, Store};
+    use scenarist::zendesk::actions::ZendeskActions;
+
+    let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
+    let zendesk = Arc::new(ZendeskActions::new(
+        HashMap::new(),
+        HashMap::new(),
+        Arc::clone(&store),
+    ));
+    let options = EngineOptions {
+        flush,
+        routes: HashMap::from([("facebook:acme".to_owned(), "zendesk_handoff".to_owned())]),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::new(
+        store,
+        Arc::new(SystemClock) as Arc<dyn Clock>,
+        zendesk.clone(),
+        options,
+    );
+    let source = std::fs::read_to_string(root().join("scenarios/zendesk_handoff.scn")).unwrap();
+    engine.publish(&source).unwrap();
+    let guards = Guards {
+        token: None,
+        accounts: AccountGuards::default(),
+        max_body_bytes: 65_536,
+        request_timeout: timeout,
+        source: reload::Source {
+            path: None,
+            started: Workspace::default_workspace().unwrap().config,
+        },
+    };
+    let service = Service::new(engine, zendesk, guards);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = scenarist::service::router(Arc::clone(&service));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (service, base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_and_timeouts_answer_503() {
+    use scenarist::runtime::FlushPolicy;
+    let hi = |id: &str| {
+        json!({ "account": "facebook:acme", "conversation": "c", "message_id": id,
+        "contact": { "id": "u" }, "text": "Hi" })
+    };
+    let client = reqwest::Client::new();
+    let send = |base: String, body: Value| {
+        let client = client.clone();
+        async move {
+            let response = client
+                .post(format!("{base}/v1/messages"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+
+    // A flush that takes 2 s, an answer due within 100 ms.
+    let (_, base) = in_process(
+        FlushPolicy::GroupCommit { interval_ms: 2000 },
+        std::time::Duration::from_millis(100),
+    )
+    .await;
+    let (status, body) = send(base.clone(), hi("m-1")).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (503, &json!("timeout")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("same message_id")
+    );
+
+    let (service, base) = in_process(
+        FlushPolicy::EveryMessage,
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(send(base.clone(), hi("m-1")).await.0, 200);
+    service.drain();
+    let (status, body) = send(base.clone(), hi("m-2")).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (503, &json!("shutting_down")),
+        "{body}"
+    );
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(
+        health.status().as_u16(),
+        200,
+        "liveness answers while draining"
+    );
 }
