@@ -583,3 +583,98 @@ async fn mode_a_over_http_the_advisor_links_the_contact_and_replies() {
         .await;
     assert_eq!(status, 404, "unlinked");
 }
+
+/// Bad input never crashes the service: mangled bodies to every endpoint that takes one get a
+/// JSON answer with a 2xx or 4xx status, and the service is still ready afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mangled_bodies_get_4xx_never_a_crash() {
+    let server = Server::start(&tempdir().join("data"));
+    server
+        .post("/v1/messages", &message("c-1", "m-0", "Hi"))
+        .await;
+    let valid: [(&str, Value); 5] = [
+        ("/v1/messages", message("c-1", "m-1", "Hi")),
+        (
+            "/v1/conversations/c-1/advisor-messages",
+            json!({ "message_id": "a-1", "advisor": { "id": "g" }, "text": "x" }),
+        ),
+        ("/v1/conversations/c-1/team", json!({ "team": "Zendesk" })),
+        (
+            "/v1/conversations/c-1/return-to-bot",
+            json!({ "step": "welcome" }),
+        ),
+        (
+            "/v1/contacts/u-c-1/zendesk/link?account=facebook:acme",
+            json!({ "user_id": 1 }),
+        ),
+    ];
+    // A small xorshift: the same mangling on every run.
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let extremes: [Value; 7] = [
+        Value::Null,
+        json!(-1),
+        json!(1e308),
+        json!([]),
+        json!({}),
+        json!("\u{0}\u{FFFF}é🙂"),
+        json!(u64::MAX),
+    ];
+    for round in 0..60 {
+        for (path, body) in &valid {
+            let text = body.to_string();
+            let mut bytes = text.into_bytes();
+            // Either replace one field's value with an extreme, or mangle bytes.
+            let mangled = if round % 2 == 0 {
+                let mut value = body.clone();
+                let object = value.as_object_mut().unwrap();
+                let keys: Vec<String> = object.keys().cloned().collect();
+                let key = &keys[usize::try_from(next()).unwrap() % keys.len()];
+                let extreme = &extremes[usize::try_from(next()).unwrap() % extremes.len()];
+                object.insert(key.clone(), extreme.clone());
+                value.to_string().into_bytes()
+            } else {
+                for _ in 0..=(next() % 4) {
+                    let at = usize::try_from(next()).unwrap() % bytes.len();
+                    match next() % 3 {
+                        0 => bytes[at] = u8::try_from(next() % 256).unwrap(),
+                        1 => {
+                            bytes.remove(at);
+                        }
+                        _ => bytes.insert(at, b"{[\"\\,:}]"[usize::try_from(next() % 8).unwrap()]),
+                    }
+                }
+                bytes
+            };
+            let response = server
+                .client
+                .post(format!("{}{path}", server.base))
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/json")
+                .body(mangled.clone())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{path}: the service dropped the connection: {e}"));
+            let status = response.status().as_u16();
+            let answer: Value = response
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("{path} → {status}: not JSON ({e})"));
+            assert!(
+                (200..500).contains(&status),
+                "{path} → {status} {answer} for {:?}",
+                String::from_utf8_lossy(&mangled)
+            );
+            if status >= 400 {
+                assert!(answer["error"]["message"].is_string(), "{answer}");
+            }
+        }
+    }
+    let (status, _) = server.get("/readyz").await;
+    assert_eq!(status, 200, "still ready");
+}
