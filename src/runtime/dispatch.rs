@@ -121,7 +121,16 @@ impl Engine {
         // ticket exists before its comments, and two calls cannot both create it.
         let lane = self.effect_lane(&entry.conversation);
         let _one_at_a_time = lane.lock().await;
-        let Some(conversation) = self.conversation(&entry.conversation)? else {
+        // The record is read in the conversation's turn: a step writes its due entries before
+        // its record (the commit point), and an entry seen in between would look stale here
+        // and be dropped, leaving its effect pending for good. Waiting for the step to end
+        // makes the record current; the turn is given back before the action runs.
+        let conversation = {
+            let place = self.place(&entry.conversation);
+            place.turn().await;
+            self.conversation(&entry.conversation)?
+        };
+        let Some(conversation) = conversation else {
             return Ok(());
         };
         let Some(effect) = conversation

@@ -62,7 +62,7 @@ impl Place {
     }
 
     /// Waits until every place taken before this one is done.
-    pub(crate) async fn turn(&self) {
+    pub async fn turn(&self) {
         loop {
             let notified = self.line.notify.notified();
             tokio::pin!(notified);

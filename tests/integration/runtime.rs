@@ -601,3 +601,49 @@ async fn a_link_made_while_messages_run_is_never_lost() {
         );
     }
 }
+
+/// A step writes its due entries before its record (the commit point). A scheduler that sees
+/// the entry in between must not take it for stale: it waits for the step, then runs the
+/// effect. (Found by the crash test: an effect left pending for good, its entry dropped.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_effect_seen_due_before_its_record_is_written_still_runs() {
+    let clock = Arc::new(ManualClock::new(START));
+    let store = Arc::new(KvStore::new(MemoryBackend::default()));
+    let engine = engine_with(
+        store.clone(),
+        &clock,
+        FlushPolicy::EveryMessage,
+        &[SYNC],
+        Arc::new(BuiltinActions),
+    );
+    engine.handle(message("c1", "m1", "hi")).await.unwrap();
+    // Back to the moment inside the step: its due entry written, its record not yet.
+    let record = store
+        .backend()
+        .get(TreeName::Conversations, b"c1")
+        .unwrap()
+        .unwrap();
+    let step = engine.place("c1");
+    step.turn().await;
+    store
+        .backend()
+        .remove(TreeName::Conversations, b"c1")
+        .unwrap();
+    let scheduler = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.run_due().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    store
+        .backend()
+        .insert(TreeName::Conversations, b"c1", &record)
+        .unwrap();
+    drop(step);
+    scheduler.await.unwrap().unwrap();
+    let conversation = engine.conversation("c1").unwrap().unwrap();
+    assert!(
+        conversation.pending.is_empty(),
+        "the effect ran: {:?}",
+        conversation.pending
+    );
+}
