@@ -105,6 +105,7 @@ async fn pipe(
     for source in &sources {
         engine.publish(source)?;
     }
+    engine.rearm()?;
     let scheduler = engine.spawn_scheduler(Duration::from_millis(20));
     let out = Arc::new(Mutex::new(std::io::stdout()));
     let mut tasks = tokio::task::JoinSet::new();

@@ -115,6 +115,7 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         for scenario in &scenarios {
             engine.publish(&scenario.source)?;
         }
+        engine.rearm()?;
         let scheduler = engine.spawn_scheduler(Duration::from_millis(20));
         let service = Service::new(engine.clone(), zendesk, guards);
         let hangups = tokio::spawn(reload_on_hangup(Arc::clone(&service)));

@@ -25,6 +25,51 @@ const MAX_BACKOFF_MS: i64 = 5 * 60 * 1_000;
 const BATCH: usize = 512;
 
 impl Engine {
+    /// Re-creates the due entries that the conversation records call for and the index lacks
+    /// (an armed timer, a pending effect). The index is derived from the records — a step
+    /// writes both — so this only heals one that lost entries (an earlier version's scheduler
+    /// could drop an effect's entry). Reads every record: run it once, before intake starts.
+    /// Returns how many entries it re-created.
+    pub fn rearm(&self) -> Result<usize, EngineError> {
+        let store = self.store();
+        let storage = |e: &crate::store::StoreError| self.storage_error(e);
+        let indexed: std::collections::HashSet<Due> = store
+            .due(i64::MAX, usize::MAX)
+            .map_err(|e| storage(&e))?
+            .into_iter()
+            .collect();
+        let mut rearmed = 0;
+        for id in store.conversation_ids().map_err(|e| storage(&e))? {
+            // A record that does not read is quarantined when its conversation is next used.
+            let Ok(Some(conversation)) = store.conversation(&id) else {
+                continue;
+            };
+            let due = |what, at| Due {
+                at,
+                conversation: id.clone(),
+                what,
+            };
+            let wanted =
+                conversation
+                    .timer
+                    .iter()
+                    .map(|timer| due(DueKind::Timer(timer.id), timer.due_at))
+                    .chain(conversation.pending.iter().map(|effect| {
+                        due(DueKind::Effect(effect.id.clone()), effect.next_attempt_at)
+                    }));
+            for entry in wanted {
+                if !indexed.contains(&entry) {
+                    store.put_due(&entry).map_err(|e| storage(&e))?;
+                    rearmed += 1;
+                }
+            }
+        }
+        if rearmed > 0 {
+            tracing::warn!(rearmed, "re-created due entries missing from the index");
+        }
+        Ok(rearmed)
+    }
+
     /// Fires what is due now, one item after the other, and returns how many items there
     /// were. Deterministic: `scenarist test` and tests drive time with it.
     pub async fn run_due(&self) -> Result<usize, EngineError> {

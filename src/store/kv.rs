@@ -128,6 +128,10 @@ impl<B: Backend> Store for KvStore<B> {
         self.backend.remove(TreeName::Due, &keys::due(due))
     }
 
+    fn put_due(&self, due: &Due) -> Result<(), StoreError> {
+        self.write(TreeName::Due, &keys::due(due), due)
+    }
+
     fn put_scenario(&self, version: &ScenarioVersion) -> Result<(), StoreError> {
         self.write(TreeName::Scenarios, version.version.as_bytes(), version)
     }

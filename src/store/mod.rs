@@ -54,14 +54,14 @@ impl StoreError {
 }
 
 /// An entry of the due index: something to do at `at` for a conversation.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Due {
     pub at: i64,
     pub conversation: String,
     pub what: DueKind,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DueKind {
     Timer(u64),
     Effect(String),
@@ -107,6 +107,8 @@ pub trait Store: Send + Sync + 'static {
     /// Index entries due at or before `at`, oldest first, at most `limit`.
     fn due(&self, at: i64, limit: usize) -> Result<Vec<Due>, StoreError>;
     fn remove_due(&self, due: &Due) -> Result<(), StoreError>;
+    /// Adds an index entry outside a step (re-arming at start; see `Engine::rearm`).
+    fn put_due(&self, due: &Due) -> Result<(), StoreError>;
     fn put_scenario(&self, version: &ScenarioVersion) -> Result<(), StoreError>;
     fn scenario(&self, version: &str) -> Result<Option<ScenarioVersion>, StoreError>;
     /// Writes a contact record outside a conversation step (linking). While an engine runs on

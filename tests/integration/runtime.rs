@@ -647,3 +647,32 @@ async fn an_effect_seen_due_before_its_record_is_written_still_runs() {
         conversation.pending
     );
 }
+
+/// Data written while the scheduler could drop an effect's due entry: `rearm` at start
+/// re-creates what the records call for, and only that.
+#[tokio::test]
+async fn rearm_restores_a_lost_due_entry_once() {
+    let clock = Arc::new(ManualClock::new(START));
+    let store = Arc::new(KvStore::new(MemoryBackend::default()));
+    let engine = engine_with(
+        store.clone(),
+        &clock,
+        FlushPolicy::EveryMessage,
+        &[SYNC],
+        Arc::new(BuiltinActions),
+    );
+    engine.handle(message("c1", "m1", "hi")).await.unwrap();
+    engine.handle(message("c2", "m1", "hi")).await.unwrap();
+    let lost = store.due(i64::MAX, 10).unwrap();
+    assert_eq!(lost.len(), 2, "one effect each");
+    store.remove_due(&lost[0]).unwrap();
+    assert_eq!(engine.rearm().unwrap(), 1);
+    assert_eq!(engine.rearm().unwrap(), 0, "nothing missing any more");
+    engine.settle(8).await.unwrap();
+    for id in ["c1", "c2"] {
+        assert!(
+            engine.conversation(id).unwrap().unwrap().pending.is_empty(),
+            "{id}"
+        );
+    }
+}
