@@ -507,6 +507,8 @@ mod tests {
     #[test]
     fn the_registry_round_trips() {
         let dir = std::env::temp_dir().join(format!("scenarist-oauth-{}", std::process::id()));
+        // An earlier run whose process had the same id may have left it.
+        let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(Connections::load(&dir).unwrap(), Connections::default());
         let mut connections = Connections::default();
         connections.organizations.insert(

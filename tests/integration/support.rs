@@ -107,15 +107,24 @@ pub(crate) fn assert_valid(schema_path: &str, instance: &serde_json::Value) {
     );
 }
 
-/// A fresh folder under the system temp dir.
+/// A fresh, empty folder under the system temp dir. Never one left by an earlier run whose
+/// process had the same id (nextest runs each test in its own process, and ids come round).
 pub(crate) fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "scenarist-test-{}-{}",
-        std::process::id(),
-        unique()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    loop {
+        let dir = std::env::temp_dir().join(format!(
+            "scenarist-test-{}-{}-{nanos}",
+            std::process::id(),
+            unique()
+        ));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return dir,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => panic!("cannot create {}: {e}", dir.display()),
+        }
+    }
 }
 
 fn unique() -> u64 {
