@@ -21,13 +21,15 @@ use crate::runtime::value::to_json;
 use crate::store::DueKind;
 
 type Reply = Result<Json<Json_>, ApiError>;
+/// An input's answer, serialized straight from its type.
+type Answered = Result<Json<Answer>, ApiError>;
 
 /// `POST /v1/messages`: a contact's message; the bot's answer once it is on disk.
 pub(super) async fn message(
     State(service): State<Arc<Service>>,
     headers: HeaderMap,
     body: Body,
-) -> Reply {
+) -> Answered {
     let started = std::time::Instant::now();
     let bytes = read_body(&service, body).await?;
     let message: InboundMessage = parse(&bytes)?;
@@ -52,7 +54,7 @@ pub(super) async fn message(
         metrics.latency.observe(started.elapsed().as_secs_f64());
     }
     span.in_scope(|| log_outcome(outcome, started, result.as_ref().err()));
-    Ok(Json(json!(result?)))
+    Ok(Json(result?))
 }
 
 /// The signature and rate checks, then the engine.
@@ -154,7 +156,7 @@ pub(super) async fn advisor_message(
     State(service): State<Arc<Service>>,
     Path(id): Path<String>,
     body: Body,
-) -> Reply {
+) -> Answered {
     let body: AdvisorMessage = parse(&read_body(&service, body).await?)?;
     let input = Input::Advisor {
         message_id: body.message_id,
@@ -170,7 +172,7 @@ pub(super) async fn team(
     State(service): State<Arc<Service>>,
     Path(id): Path<String>,
     body: Body,
-) -> Reply {
+) -> Answered {
     let body: TeamBody = parse(&read_body(&service, body).await?)?;
     apply(&service, &id, "team", Input::Team { team: body.team }).await
 }
@@ -180,7 +182,7 @@ pub(super) async fn return_to_bot(
     State(service): State<Arc<Service>>,
     Path(id): Path<String>,
     body: Body,
-) -> Reply {
+) -> Answered {
     let bytes = read_body(&service, body).await?;
     let body: ReturnBody = if bytes.iter().all(u8::is_ascii_whitespace) {
         ReturnBody::default()
@@ -210,12 +212,12 @@ pub(super) async fn return_to_bot(
 }
 
 /// `POST /v1/conversations/{id}/close`
-pub(super) async fn close(State(service): State<Arc<Service>>, Path(id): Path<String>) -> Reply {
+pub(super) async fn close(State(service): State<Arc<Service>>, Path(id): Path<String>) -> Answered {
     apply(&service, &id, "close", Input::Close).await
 }
 
 /// An advisor's input to an existing conversation; answers like `POST /v1/messages`.
-async fn apply(service: &Service, id: &str, route: &'static str, input: Input) -> Reply {
+async fn apply(service: &Service, id: &str, route: &'static str, input: Input) -> Answered {
     let started = std::time::Instant::now();
     let span = tracing::info_span!("input", conversation = %id, route);
     let result = match service
@@ -234,7 +236,7 @@ async fn apply(service: &Service, id: &str, route: &'static str, input: Input) -
     };
     let outcome = if result.is_ok() { "ok" } else { "error" };
     span.in_scope(|| log_outcome(outcome, started, result.as_ref().err()));
-    Ok(Json(json!(result?)))
+    Ok(Json(result?))
 }
 
 fn existing(service: &Service, id: &str) -> Result<Conversation, ApiError> {
