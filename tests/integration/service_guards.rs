@@ -451,3 +451,48 @@ async fn shutting_down_and_timeouts_answer_503() {
         "liveness answers while draining"
     );
 }
+
+/// SIGTERM while a message waits for its flush: it still gets its 200, `serve` exits 0, and
+/// after a restart the message is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_message_in_flight_finish() {
+    let dir = tempdir();
+    let config = workspace(&dir);
+    // Each flush waits 1.5 s first: the message is still in flight when SIGTERM comes.
+    let text = std::fs::read_to_string(&config).unwrap()
+        + "durability: { flush: group_commit, interval_ms: 1500 }\n";
+    std::fs::write(&config, text).unwrap();
+    let mut server = start(&config);
+    let base = server.1.clone();
+    let in_flight =
+        tokio::spawn(async move { post(&base, body("facebook:slow", "late"), &[]).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (status, answer) = in_flight.await.unwrap();
+    assert_eq!(status, 200, "the message in flight is answered: {answer}");
+    let exit = server.0.wait().unwrap();
+    assert!(exit.success(), "exit 0 after a graceful stop: {exit}");
+
+    let server = start(&config);
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/conversations/facebook:slow-c", server.1))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let conversation: Value = response.json().await.unwrap();
+    let texts: Vec<&str> = conversation["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert_eq!(texts.first(), Some(&"Hi"), "{conversation}");
+}
