@@ -8,8 +8,9 @@ use anyhow::{Context as _, bail};
 use super::load::load_workspace;
 use super::output::{self, Format};
 use super::{ExitStatus, GlobalArgs};
-use crate::diagnostic::{Code, Severity};
+use crate::diagnostic::{Code, FileReport, Severity};
 use crate::lint;
+use crate::runtime::setup;
 
 #[derive(Debug, clap::Args)]
 pub struct LintArgs {
@@ -45,10 +46,33 @@ pub(super) fn run(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
     if let Some(workspace) = &workspace {
         let files =
             lint::scenario_files(&args.paths).context("cannot find the scenarios to lint")?;
+        let mut sources = Vec::new();
         for path in files {
             let report = lint::lint_file(&path, workspace)
                 .with_context(|| format!("cannot read {}", path.display()))?;
+            sources.extend(setup::scenario_source(path, &report.file));
             reports.push(report);
+        }
+        // Linting the config's own scenarios folder also checks it as a whole, as `serve` does.
+        let folder = std::fs::canonicalize(setup::scenarios_folder(workspace)).ok();
+        let whole = args
+            .paths
+            .iter()
+            .any(|p| folder.is_some() && std::fs::canonicalize(p).ok() == folder);
+        if whole {
+            for problems in setup::workspace_problems(workspace, &sources) {
+                match reports
+                    .iter_mut()
+                    .find(|r| r.file.name() == problems.file.name())
+                {
+                    Some(report) => {
+                        let mut all = std::mem::take(&mut report.diagnostics);
+                        all.extend(problems.diagnostics);
+                        *report = FileReport::new(report.file.clone(), all);
+                    }
+                    None => reports.push(problems),
+                }
+            }
         }
     }
     let mut stdout = std::io::stdout().lock();

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use super::{ExitStatus, GlobalArgs, output};
 use crate::config::Workspace;
 use crate::diagnostic::FileReport;
-use crate::runtime::setup::{LoadError, ScenarioSource, load_scenarios};
+use crate::runtime::setup::{LoadError, ScenarioSource, load_scenarios, load_workspace_scenarios};
 
 /// The config given, or the built-in default. A config with problems becomes a report.
 pub(crate) fn load_workspace(path: Option<&Path>) -> anyhow::Result<Result<Workspace, FileReport>> {
@@ -56,7 +56,27 @@ pub(super) fn scenarios(
     out: &mut dyn Write,
     header: &str,
 ) -> anyhow::Result<Result<Vec<ScenarioSource>, ExitStatus>> {
-    match load_scenarios(workspace, paths) {
+    reported(load_scenarios(workspace, paths), global, out, header)
+}
+
+/// The config's scenarios folder, checked as a whole against the config
+/// ([`load_workspace_scenarios`]); problems are written to `out` as for [`scenarios`].
+pub(super) fn workspace_scenarios(
+    workspace: &Workspace,
+    global: &GlobalArgs,
+    out: &mut dyn Write,
+    header: &str,
+) -> anyhow::Result<Result<Vec<ScenarioSource>, ExitStatus>> {
+    reported(load_workspace_scenarios(workspace), global, out, header)
+}
+
+fn reported(
+    loaded: Result<Vec<ScenarioSource>, LoadError>,
+    global: &GlobalArgs,
+    out: &mut dyn Write,
+    header: &str,
+) -> anyhow::Result<Result<Vec<ScenarioSource>, ExitStatus>> {
+    match loaded {
         Ok(scenarios) => Ok(Ok(scenarios)),
         Err(LoadError::Invalid(reports)) => {
             if !header.is_empty() {

@@ -43,20 +43,14 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };
-    let folder = workspace.base.join(&workspace.config.scenarios);
-    let header = "The scenarios have errors; serve starts only on a clean set:";
+    let header = "The scenarios or the config have errors; serve starts only on a clean set:";
     // Not `stderr().lock()` held for the function: a worker thread's log line would wait
     // for it forever.
-    let scenarios = match load::scenarios(
-        &workspace,
-        std::slice::from_ref(&folder),
-        global,
-        &mut std::io::stderr(),
-        header,
-    )? {
-        Ok(scenarios) => scenarios,
-        Err(status) => return Ok(status),
-    };
+    let scenarios =
+        match load::workspace_scenarios(&workspace, global, &mut std::io::stderr(), header)? {
+            Ok(scenarios) => scenarios,
+            Err(status) => return Ok(status),
+        };
     let config = &workspace.config.service;
     let listen = args.listen.clone().unwrap_or_else(|| config.listen.clone());
     let address: SocketAddr = listen

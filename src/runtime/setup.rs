@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::engine::EngineOptions;
-use crate::config::Workspace;
-use crate::diagnostic::FileReport;
+use crate::config::{self, Workspace};
+use crate::diagnostic::{Code, Diagnostic, FileReport, did_you_mean};
 use crate::lint;
+use crate::source::SourceFile;
 use crate::zendesk::sync::SyncTarget;
 
 /// A scenario that passed lint.
@@ -16,6 +17,8 @@ use crate::zendesk::sync::SyncTarget;
 pub struct ScenarioSource {
     pub path: PathBuf,
     pub name: String,
+    /// Where the name is declared (`scenario <name>`).
+    pub name_span: crate::source::Span,
     pub source: String,
 }
 
@@ -41,20 +44,98 @@ pub fn load_scenarios(
             failed.push(report);
             continue;
         }
-        let name = crate::syntax::parse(&report.file)
-            .map(|p| p.scenario.name.text)
-            .unwrap_or_default();
-        loaded.push(ScenarioSource {
-            path,
-            name,
-            source: report.file.text().to_owned(),
-        });
+        // A file without errors parses.
+        loaded.extend(scenario_source(path, &report.file));
     }
     if failed.is_empty() {
         Ok(loaded)
     } else {
         Err(LoadError::Invalid(failed))
     }
+}
+
+/// The config's scenarios folder, linted, and checked as a whole against the config
+/// ([`workspace_problems`]). What `serve` starts on and a reload applies.
+pub fn load_workspace_scenarios(workspace: &Workspace) -> Result<Vec<ScenarioSource>, LoadError> {
+    let folder = scenarios_folder(workspace);
+    let scenarios = load_scenarios(workspace, std::slice::from_ref(&folder))?;
+    let reports = workspace_problems(workspace, &scenarios);
+    if reports.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(LoadError::Invalid(reports))
+    }
+}
+
+/// The folder of the config's `scenarios` (without the `.` of `scenarios: .`).
+pub fn scenarios_folder(workspace: &Workspace) -> PathBuf {
+    workspace
+        .base
+        .join(&workspace.config.scenarios)
+        .components()
+        .collect()
+}
+
+/// What is wrong with the folder's scenarios as a whole: a scenario name declared by two
+/// files (one would silently replace the other), an account whose scenario no file declares
+/// (its messages would all fail).
+pub fn workspace_problems(workspace: &Workspace, scenarios: &[ScenarioSource]) -> Vec<FileReport> {
+    let folder = scenarios_folder(workspace);
+    let mut reports = Vec::new();
+    let mut declared: HashMap<&str, &ScenarioSource> = HashMap::new();
+    for scenario in scenarios {
+        if let Some(first) = declared.insert(&scenario.name, scenario) {
+            let file = SourceFile::new(
+                scenario.path.display().to_string(),
+                scenario.source.as_str(),
+            );
+            let problem = Diagnostic::new(
+                Code::DuplicateDeclaration,
+                scenario.name_span,
+                format!(
+                    "scenario `{}` is also declared in {}; a name must be unique in the folder",
+                    scenario.name,
+                    first.path.display()
+                ),
+            )
+            .with_help("rename one of them (accounts choose a scenario by its name)");
+            reports.push(FileReport::new(file, vec![problem]));
+        }
+    }
+    let mut unknown = Vec::new();
+    for (id, account) in &workspace.config.accounts {
+        if !declared.contains_key(account.scenario.as_str()) {
+            let hint = did_you_mean(&account.scenario, declared.keys().copied())
+                .unwrap_or_else(|| format!("declare it in a `.scn` file of {}", folder.display()));
+            unknown.push(
+                Diagnostic::new(
+                    Code::ConfigInvalid,
+                    config::locate(workspace.file.text(), &["accounts", id, "scenario"]),
+                    format!(
+                        "account `{id}` runs scenario `{}`, which no file of {} declares",
+                        account.scenario,
+                        folder.display()
+                    ),
+                )
+                .with_help(hint),
+            );
+        }
+    }
+    if !unknown.is_empty() {
+        reports.push(FileReport::new(workspace.file.clone(), unknown));
+    }
+    reports
+}
+
+/// A linted file as a scenario source, if it parses.
+pub fn scenario_source(path: PathBuf, file: &SourceFile) -> Option<ScenarioSource> {
+    let parsed = crate::syntax::parse(file).ok()?;
+    Some(ScenarioSource {
+        path,
+        name: parsed.scenario.name.text,
+        name_span: parsed.scenario.name.span,
+        source: file.text().to_owned(),
+    })
 }
 
 /// Routes and flush policy from the workspace config.

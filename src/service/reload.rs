@@ -18,7 +18,7 @@ use super::{AccountGuards, ApiError, Service};
 use crate::config::{Config, Workspace};
 use crate::diagnostic::Severity;
 use crate::diagnostic::render::render_plain;
-use crate::runtime::setup::{self, LoadError, load_scenarios};
+use crate::runtime::setup::{self, LoadError, load_workspace_scenarios};
 use crate::zendesk::actions::account_organizations;
 
 /// Where the config comes from, and the config the service started with.
@@ -57,8 +57,7 @@ fn refuse(message: String) -> ApiError {
 fn reload_now(service: &Service) -> Result<Reloaded, ApiError> {
     let source = &service.source;
     let workspace = read_config(source)?;
-    let folder = workspace.base.join(&workspace.config.scenarios);
-    let scenarios = match load_scenarios(&workspace, std::slice::from_ref(&folder)) {
+    let scenarios = match load_workspace_scenarios(&workspace) {
         Ok(scenarios) => scenarios,
         Err(LoadError::Invalid(reports)) => {
             let text: Vec<String> = reports
@@ -71,12 +70,12 @@ fn reload_now(service: &Service) -> Result<Reloaded, ApiError> {
                 })
                 .collect();
             return Err(refuse(format!(
-                "scenarios have errors; everything running stays:\n{}",
+                "the scenarios or the config have errors; everything running stays:\n{}",
                 text.join("\n")
             )));
         }
         Err(LoadError::Io(e)) => {
-            return Err(refuse(format!("cannot read {}: {e}", folder.display())));
+            return Err(refuse(format!("cannot read the scenarios: {e}")));
         }
     };
     let accounts = AccountGuards::from_config(&workspace.config)

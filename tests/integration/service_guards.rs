@@ -496,3 +496,68 @@ async fn sigterm_lets_the_message_in_flight_finish() {
         .collect();
     assert_eq!(texts.first(), Some(&"Hi"), "{conversation}");
 }
+
+/// An account whose scenario no file declares, or a scenario name declared by two files:
+/// `serve` does not start (every message of that account would fail, or one file would
+/// silently replace the other), and `lint` on the config's folder says the same.
+#[test]
+fn serve_and_lint_refuse_a_missing_or_doubled_scenario() {
+    let dir = tempdir();
+    let config = workspace(&dir);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "facebook:slow: { channel: facebook, scenario: zendesk_handoff",
+            "facebook:slow: { channel: facebook, scenario: zendesk_handof",
+        ),
+    )
+    .unwrap();
+    let all = [
+        ("SCENARIST_API_TOKEN", TOKEN),
+        ("TEST_SIGNING_SECRET", SECRET),
+    ];
+    let output = serve(&config, &all, &[]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("W402")
+            && text.contains("account `facebook:slow` runs scenario `zendesk_handof`")
+            && text.contains("did you mean `zendesk_handoff`?")
+            && text.contains("scenarist.yaml:"),
+        "{text}"
+    );
+
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("zendesk_handof,", "zendesk_handoff,"),
+    )
+    .unwrap();
+    std::fs::copy(
+        dir.join("scenarios/zendesk_handoff.scn"),
+        dir.join("scenarios/zendesk_handoff_v2.scn"),
+    )
+    .unwrap();
+    let output = serve(&config, &all, &[]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("C117") && text.contains("scenario `zendesk_handoff` is also declared in"),
+        "{text}"
+    );
+    let lint = Command::new(env!("CARGO_BIN_EXE_scenarist"))
+        .args(["lint", "--config"])
+        .arg(&config)
+        .arg(dir.join("scenarios"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&lint.stdout);
+    assert_eq!(lint.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("C117") && report.contains("1 error"),
+        "{report}"
+    );
+}
