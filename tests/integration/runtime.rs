@@ -607,15 +607,7 @@ async fn a_link_made_while_messages_run_is_never_lost() {
 /// effect. (Found by the crash test: an effect left pending for good, its entry dropped.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_effect_seen_due_before_its_record_is_written_still_runs() {
-    let clock = Arc::new(ManualClock::new(START));
-    let store = Arc::new(KvStore::new(MemoryBackend::default()));
-    let engine = engine_with(
-        store.clone(),
-        &clock,
-        FlushPolicy::EveryMessage,
-        &[SYNC],
-        Arc::new(BuiltinActions),
-    );
+    let (store, engine) = sync_engine();
     engine.handle(message("c1", "m1", "hi")).await.unwrap();
     // Back to the moment inside the step: its due entry written, its record not yet.
     let record = store
@@ -652,15 +644,7 @@ async fn an_effect_seen_due_before_its_record_is_written_still_runs() {
 /// re-creates what the records call for, and only that.
 #[tokio::test]
 async fn rearm_restores_a_lost_due_entry_once() {
-    let clock = Arc::new(ManualClock::new(START));
-    let store = Arc::new(KvStore::new(MemoryBackend::default()));
-    let engine = engine_with(
-        store.clone(),
-        &clock,
-        FlushPolicy::EveryMessage,
-        &[SYNC],
-        Arc::new(BuiltinActions),
-    );
+    let (store, engine) = sync_engine();
     engine.handle(message("c1", "m1", "hi")).await.unwrap();
     engine.handle(message("c2", "m1", "hi")).await.unwrap();
     let lost = store.due(i64::MAX, 10).unwrap();
@@ -675,4 +659,18 @@ async fn rearm_restores_a_lost_due_entry_once() {
             "{id}"
         );
     }
+}
+
+/// The `SYNC` scenario on a memory store, its actions the built-in ones.
+fn sync_engine() -> (Arc<KvStore<MemoryBackend>>, Engine) {
+    let clock = Arc::new(ManualClock::new(START));
+    let store = Arc::new(KvStore::new(MemoryBackend::default()));
+    let engine = engine_with(
+        store.clone(),
+        &clock,
+        FlushPolicy::EveryMessage,
+        &[SYNC],
+        Arc::new(BuiltinActions),
+    );
+    (store, engine)
 }

@@ -324,13 +324,7 @@ fn serve_refuses_to_start_unprotected() {
         "scenario broken {\n  start a\n  step a { goto nowhere }\n}\n",
     )
     .unwrap();
-    let all = [
-        ("SCENARIST_API_TOKEN", TOKEN),
-        ("TEST_SIGNING_SECRET", SECRET),
-    ];
-    let output = serve(&config, &all, &[]).output().unwrap();
-    let text = String::from_utf8_lossy(&output.stderr);
-    assert_ne!(output.status.code(), Some(0), "{text}");
+    let text = refused(&config);
     assert!(
         text.contains("serve starts only on a clean set") && text.contains("broken.scn:3:"),
         "{text}"
@@ -497,6 +491,18 @@ async fn sigterm_lets_the_message_in_flight_finish() {
     assert_eq!(texts.first(), Some(&"Hi"), "{conversation}");
 }
 
+/// What `serve` says when it refuses to start on `config` (every secret set).
+fn refused(config: &Path) -> String {
+    let all = [
+        ("SCENARIST_API_TOKEN", TOKEN),
+        ("TEST_SIGNING_SECRET", SECRET),
+    ];
+    let output = serve(config, &all, &[]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_ne!(output.status.code(), Some(0), "{text}");
+    text
+}
+
 /// An account whose scenario no file declares, or a scenario name declared by two files:
 /// `serve` does not start (every message of that account would fail, or one file would
 /// silently replace the other), and `lint` on the config's folder says the same.
@@ -513,13 +519,7 @@ fn serve_and_lint_refuse_a_missing_or_doubled_scenario() {
         ),
     )
     .unwrap();
-    let all = [
-        ("SCENARIST_API_TOKEN", TOKEN),
-        ("TEST_SIGNING_SECRET", SECRET),
-    ];
-    let output = serve(&config, &all, &[]).output().unwrap();
-    let text = String::from_utf8_lossy(&output.stderr);
-    assert_ne!(output.status.code(), Some(0), "{text}");
+    let text = refused(&config);
     assert!(
         text.contains("W402")
             && text.contains("account `facebook:slow` runs scenario `zendesk_handof`")
@@ -540,9 +540,7 @@ fn serve_and_lint_refuse_a_missing_or_doubled_scenario() {
         dir.join("scenarios/zendesk_handoff_v2.scn"),
     )
     .unwrap();
-    let output = serve(&config, &all, &[]).output().unwrap();
-    let text = String::from_utf8_lossy(&output.stderr);
-    assert_ne!(output.status.code(), Some(0), "{text}");
+    let text = refused(&config);
     assert!(
         text.contains("C117") && text.contains("scenario `zendesk_handoff` is also declared in"),
         "{text}"
