@@ -29,8 +29,16 @@ impl Secret {
 
     /// Reads a file (its first line, trimmed).
     pub fn from_file(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "not connected yet: there is no token file {} (`scenarist zendesk connect` writes it); its calls fail until then",
+                    path.display()
+                )
+            } else {
+                format!("cannot read the token file {}: {e}", path.display())
+            }
+        })?;
         let value = text.lines().next().unwrap_or("").trim();
         if value.is_empty() {
             return Err(format!("the token file {} is empty", path.display()));
