@@ -215,8 +215,8 @@ fn show(store: &dyn Store, contact: &Contact) -> anyhow::Result<()> {
         println!("  zendesk {org}: user #{user}");
     }
     let mut conversations = Vec::new();
-    for id in store.conversation_ids()? {
-        if let Ok(Some(conversation)) = store.conversation(&id) {
+    for (_, record) in store.conversations()? {
+        if let Ok(conversation) = record {
             if conversation.account == contact.account && conversation.contact == contact.id {
                 conversations.push(conversation);
             }

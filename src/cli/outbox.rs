@@ -63,10 +63,9 @@ pub(super) fn run(args: &OutboxArgs, _global: &GlobalArgs) -> anyhow::Result<Exi
 /// Every readable conversation; a corrupt or quarantined one is reported and skipped.
 fn conversations(store: &dyn Store) -> anyhow::Result<Vec<Conversation>> {
     let mut found = Vec::new();
-    for id in store.conversation_ids()? {
-        match store.conversation(&id) {
-            Ok(Some(conversation)) => found.push(conversation),
-            Ok(None) => {}
+    for (id, record) in store.conversations()? {
+        match record {
+            Ok(conversation) => found.push(conversation),
             Err(error) => println!("! conversation {id} cannot be read: {error}"),
         }
     }

@@ -159,12 +159,8 @@ async fn pipe(
 
 /// Whether any conversation still has an effect in its outbox.
 fn outbox_busy(engine: &Engine) -> anyhow::Result<bool> {
-    let store = engine.store();
-    for id in store.conversation_ids()? {
-        if store
-            .conversation(&id)?
-            .is_some_and(|c| !c.pending.is_empty())
-        {
+    for (_, record) in engine.store().conversations()? {
+        if !record?.pending.is_empty() {
             return Ok(true);
         }
     }

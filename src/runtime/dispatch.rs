@@ -39,9 +39,9 @@ impl Engine {
             .into_iter()
             .collect();
         let mut rearmed = 0;
-        for id in store.conversation_ids().map_err(|e| storage(&e))? {
+        for (id, record) in store.conversations().map_err(|e| storage(&e))? {
             // A record that does not read is quarantined when its conversation is next used.
-            let Ok(Some(conversation)) = store.conversation(&id) else {
+            let Ok(conversation) = record else {
                 continue;
             };
             let due = |what, at| Due {

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 
 use super::backend::{Backend, TreeName};
 use super::envelope::{decode, encode};
-use super::{Commit, Due, ScenarioVersion, Seen, Store, StoreError, keys};
+use super::{Commit, Due, Record, ScenarioVersion, Seen, Store, StoreError, keys};
 use crate::runtime::state::{Contact, Conversation, Turn};
 
 pub struct KvStore<B: Backend> {
@@ -160,12 +160,16 @@ impl<B: Backend> Store for KvStore<B> {
         self.read(TreeName::Quarantine, &keys::conversation(conversation))
     }
 
-    fn conversation_ids(&self) -> Result<Vec<String>, StoreError> {
+    fn conversations(&self) -> Result<Vec<Record>, StoreError> {
         Ok(self
             .backend
             .scan_prefix(TreeName::Conversations, &[])?
             .into_iter()
-            .map(|(key, _)| String::from_utf8_lossy(&key).into_owned())
+            .map(|(key, bytes)| {
+                let record =
+                    decode(&bytes).map_err(|reason| corrupt(TreeName::Conversations, &key, reason));
+                (String::from_utf8_lossy(&key).into_owned(), record)
+            })
             .collect())
     }
 

@@ -53,6 +53,9 @@ impl StoreError {
     }
 }
 
+/// A stored conversation's id and its record (an error for one that fails its checksum).
+pub type Record = (String, Result<Conversation, StoreError>);
+
 /// An entry of the due index: something to do at `at` for a conversation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Due {
@@ -116,8 +119,9 @@ pub trait Store: Send + Sync + 'static {
     fn put_contact(&self, contact: &Contact) -> Result<(), StoreError>;
     fn quarantine(&self, conversation: &str, reason: &str) -> Result<(), StoreError>;
     fn quarantined(&self, conversation: &str) -> Result<Option<String>, StoreError>;
-    /// The ids of every stored conversation.
-    fn conversation_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// Every stored conversation, read in one scan: its id and its record (an error for one
+    /// that fails its checksum).
+    fn conversations(&self) -> Result<Vec<Record>, StoreError>;
     /// Makes every write so far durable (fsync). A failure must not be retried.
     fn flush(&self) -> Result<(), StoreError>;
     /// The backend, for logical export and import.

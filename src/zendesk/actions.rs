@@ -643,7 +643,8 @@ fn contact_value(contact: &Contact, field: &str) -> Option<Json> {
     clippy::cast_sign_loss,
     reason = "Zendesk ids fit in 53 bits"
 )]
-fn to_id(n: f64) -> u64 {
+/// A Zendesk id from a number of the runtime (a negative one reads as 0).
+pub(crate) fn to_id(n: f64) -> u64 {
     n.max(0.0) as u64
 }
 

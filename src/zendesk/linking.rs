@@ -263,27 +263,21 @@ mod tests {
     }
 
     fn search(pairs: &[(&str, &str)]) -> FieldLists {
-        FieldLists {
-            search: pairs
+        let map = |pairs: &[(&str, &str)]| {
+            pairs
                 .iter()
                 .map(|(p, f)| ((*p).to_owned(), (*f).to_owned()))
-                .collect(),
-            display: [
-                ("name", "name"),
-                ("email", "email"),
-                ("user_fields.order_number", "order"),
-            ]
-            .iter()
-            .map(|(p, f)| ((*p).to_owned(), (*f).to_owned()))
-            .collect(),
-            create: [
-                ("name", "name"),
-                ("email", "email"),
-                ("user_fields.order_number", "order"),
-            ]
-            .iter()
-            .map(|(p, f)| ((*p).to_owned(), (*f).to_owned()))
-            .collect(),
+                .collect()
+        };
+        let shown = [
+            ("name", "name"),
+            ("email", "email"),
+            ("user_fields.order_number", "order"),
+        ];
+        FieldLists {
+            search: map(pairs),
+            display: map(&shown),
+            create: map(&shown),
         }
     }
 

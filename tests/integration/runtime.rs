@@ -78,15 +78,7 @@ fn scenario_name(source: &str) -> String {
 }
 
 fn message(conversation: &str, id: &str, text: &str) -> Inbound {
-    Inbound {
-        account: "facebook:acme".into(),
-        conversation: conversation.into(),
-        message_id: id.into(),
-        contact_id: format!("contact-{conversation}"),
-        contact_name: "Ada Lovelace".into(),
-        fields: BTreeMap::new(),
-        text: text.into(),
-    }
+    crate::support::inbound("facebook:acme", conversation, id, text)
 }
 
 fn texts(outcome: &scenarist::runtime::Outcome) -> Vec<&str> {

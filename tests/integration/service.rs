@@ -158,6 +158,17 @@ impl Drop for Server {
     }
 }
 
+/// What the contact wrote, in the order of the conversation's history (a `GET` body).
+pub(crate) fn contact_texts(conversation: &Value) -> Vec<&str> {
+    conversation["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["author"] == "contact")
+        .filter_map(|m| m["text"].as_str())
+        .collect()
+}
+
 /// A contact message of `facebook:acme`, from the contact `u-<conversation>`.
 pub(crate) fn message(conversation: &str, id: &str, text: &str) -> Value {
     json!({
@@ -385,13 +396,7 @@ async fn concurrent_messages_to_one_conversation_are_each_applied_once_in_order(
         done.unwrap();
     }
     let (_, conversation) = server.get("/v1/conversations/c-1").await;
-    let texts: Vec<&str> = conversation["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["author"] == "contact")
-        .filter_map(|m| m["text"].as_str())
-        .collect();
+    let texts = contact_texts(&conversation);
     for i in 1..=40 {
         let note = format!("note {i}");
         assert_eq!(

@@ -197,13 +197,7 @@ async fn every_acknowledged_message_survives_kill_9_exactly_once() {
             .unwrap();
         assert_eq!(response.status().as_u16(), 200, "{conversation}");
         let body: Value = response.json().await.unwrap();
-        let texts: Vec<&str> = body["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["author"] == "contact")
-            .filter_map(|m| m["text"].as_str())
-            .collect();
+        let texts = crate::service::contact_texts(&body);
         for &(text, acknowledged) in messages {
             match texts.iter().filter(|t| **t == text).count() {
                 0 if acknowledged => lost.push(text.to_owned()),

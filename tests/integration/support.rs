@@ -6,6 +6,24 @@ use std::process::{Command, Output};
 use scenarist::config::Workspace;
 use scenarist::diagnostic::FileReport;
 
+/// A contact message on `account`, from the contact `contact-<conversation>` (Ada Lovelace).
+pub(crate) fn inbound(
+    account: &str,
+    conversation: &str,
+    id: &str,
+    text: &str,
+) -> scenarist::runtime::engine::Inbound {
+    scenarist::runtime::engine::Inbound {
+        account: account.into(),
+        conversation: conversation.into(),
+        message_id: id.into(),
+        contact_id: format!("contact-{conversation}"),
+        contact_name: "Ada Lovelace".into(),
+        fields: std::collections::BTreeMap::new(),
+        text: text.into(),
+    }
+}
+
 /// The crate root; tests run from it, so file names in outputs are relative and stable.
 pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

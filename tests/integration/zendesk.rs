@@ -4,13 +4,13 @@
 //! the ticket still created exactly once and every message on it exactly once, and a 422
 //! surfaced with its details.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use scenarist::config::Workspace;
-use scenarist::runtime::engine::{Engine, Inbound};
+use scenarist::runtime::engine::Engine;
 use scenarist::runtime::setup;
 use scenarist::runtime::state::{Contact, Input, Status};
 use scenarist::runtime::value::Value;
@@ -21,7 +21,7 @@ use scenarist::zendesk::actions::{Org, ZendeskActions, credentials};
 use scenarist::zendesk::client::{Timeouts, ZendeskClient};
 use scenarist::zendesk::standin::{Fault, FaultKind, StandIn, StandInConfig, TicketRecord};
 
-use crate::support::{root, tempdir};
+use crate::support::{inbound as message, root, tempdir};
 use crate::zendesk_oas::assert_requests_follow_the_openapi;
 
 const START: i64 = 1_795_860_000_000;
@@ -120,29 +120,17 @@ fn engine(workspace: &Workspace) -> Setup {
     }
 }
 
-fn message(account: &str, conversation: &str, id: &str, text: &str) -> Inbound {
-    Inbound {
-        account: account.into(),
-        conversation: conversation.into(),
-        message_id: id.into(),
-        contact_id: format!("contact-{conversation}"),
-        contact_name: "Ada Lovelace".into(),
-        fields: BTreeMap::new(),
-        text: text.into(),
-    }
-}
-
 impl Setup {
     /// Runs what is due until nothing is left (waiting out retries on the manual clock).
     async fn settle(&self) {
         for _ in 0..60 {
             self.engine.settle(16).await.unwrap();
-            let busy = self.store.conversation_ids().unwrap().iter().any(|id| {
-                self.store
-                    .conversation(id)
-                    .unwrap()
-                    .is_some_and(|c| !c.pending.is_empty())
-            });
+            let busy = self
+                .store
+                .conversations()
+                .unwrap()
+                .into_iter()
+                .any(|(_, record)| !record.unwrap().pending.is_empty());
             if !busy {
                 return;
             }

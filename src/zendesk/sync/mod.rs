@@ -24,6 +24,7 @@ use crate::runtime::state::{
     ActionOutcome, Contact, Conversation, DeadLetter, Effect, Input, SyncState,
 };
 use crate::runtime::value::Value;
+use crate::zendesk::actions::to_id;
 
 pub const CREATE: &str = "sync.create_ticket";
 pub const COMMENT: &str = "sync.comment";
@@ -167,15 +168,6 @@ fn record(
         }
         _ => {}
     }
-}
-
-#[expect(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    reason = "Zendesk ids fit in 53 bits"
-)]
-fn to_id(n: f64) -> u64 {
-    n.max(0.0) as u64
 }
 
 #[expect(clippy::cast_precision_loss, reason = "Zendesk ids fit in 53 bits")]

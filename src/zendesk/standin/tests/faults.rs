@@ -271,27 +271,10 @@ async fn faults_and_state_over_http() {
         400
     );
     let authed = Api::new(&standin);
-    assert_eq!(
-        authed
-            .post("/api/v2/tickets", &create_body("a"))
-            .await
-            .status,
-        502
-    );
-    assert_eq!(
-        authed
-            .post("/api/v2/tickets", &create_body("a"))
-            .await
-            .status,
-        502
-    );
-    assert_eq!(
-        authed
-            .post("/api/v2/tickets", &create_body("a"))
-            .await
-            .status,
-        201
-    );
+    for expected in [502, 502, 201] {
+        let got = authed.post("/api/v2/tickets", &create_body("a")).await;
+        assert_eq!(got.status, expected);
+    }
     assert!(
         authed
             .request(reqwest::Method::GET, "/api/v2/users/me")
