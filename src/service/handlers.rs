@@ -15,6 +15,7 @@ use tracing::Instrument as _;
 use super::{ApiError, Service, parse, read_body};
 use crate::api::{Answer, InboundMessage};
 use crate::metrics::Outcome;
+use crate::runtime::EngineError;
 use crate::runtime::clock::iso8601;
 use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::value::to_json;
@@ -227,11 +228,7 @@ async fn apply(service: &Service, id: &str, route: &'static str, input: Input) -
         .await
     {
         Ok(Some(outcome)) => Ok(Answer::from(outcome)),
-        Ok(None) => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_conversation",
-            format!("there is no conversation `{id}`"),
-        )),
+        Ok(None) => Err(EngineError::UnknownConversation(id.to_owned()).into()),
         Err(e) => Err(ApiError::from(e)),
     };
     let outcome = if result.is_ok() { "ok" } else { "error" };
@@ -240,13 +237,10 @@ async fn apply(service: &Service, id: &str, route: &'static str, input: Input) -
 }
 
 fn existing(service: &Service, id: &str) -> Result<Conversation, ApiError> {
-    service.engine.conversation(id)?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_conversation",
-            format!("there is no conversation `{id}`"),
-        )
-    })
+    service
+        .engine
+        .conversation(id)?
+        .ok_or_else(|| EngineError::UnknownConversation(id.to_owned()).into())
 }
 
 /// `GET /v1/conversations/{id}`: status, step, contact, team, history and the Zendesk sync.
