@@ -36,6 +36,40 @@ pub struct ContactInfo {
     pub fields: BTreeMap<String, serde_json::Value>,
 }
 
+/// The longest id the API takes (conversation, message, contact, account, advisor ids and
+/// idempotency keys): ids end up in keys, logs and Zendesk fields.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// Why an id is refused, naming `field`: empty, over [`MAX_ID_BYTES`], or holding a control
+/// character (which would forge log lines or reach a terminal).
+pub fn check_id(field: &str, id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err(format!("`{field}` is empty"));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(format!(
+            "`{field}` is {} bytes long; ids are at most {MAX_ID_BYTES} bytes",
+            id.len()
+        ));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(format!(
+            "`{field}` contains a control character (a line break, a tab, an escape…); ids are printable text"
+        ));
+    }
+    Ok(())
+}
+
+impl InboundMessage {
+    /// Checks every id of the message ([`check_id`]).
+    pub fn check(&self) -> Result<(), String> {
+        check_id("account", &self.account)?;
+        check_id("conversation", &self.conversation)?;
+        check_id("message_id", &self.message_id)?;
+        check_id("contact.id", &self.contact.id)
+    }
+}
+
 impl From<InboundMessage> for Inbound {
     fn from(message: InboundMessage) -> Self {
         Inbound {

@@ -242,7 +242,7 @@ impl Chat {
             "/advisor" => {
                 self.sent += 1;
                 Input::Advisor {
-                    message_id: format!("advisor-{}", self.sent),
+                    message_id: format!("advisor-{}-{}", self.clock.now(), self.sent),
                     advisor_id: "a1".into(),
                     advisor_name: "Advisor".into(),
                     text: rest.into(),

@@ -116,6 +116,8 @@ async fn pipe(
         }
         let (engine, out) = (engine.clone(), Arc::clone(&out));
         let parsed = serde_json::from_str::<InboundMessage>(&line)
+            .map_err(|e| e.to_string())
+            .and_then(|message| message.check().map(|()| message))
             .map(|message| (engine.place(&message.conversation), message));
         // The place is taken here, in input order: a conversation's lines run in order.
         tasks.spawn(async move {

@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use super::catalog::Catalog;
 use super::clock::Clock;
+use super::delivery::{Delivery, Recognised};
 use super::durability::{Durability, FlushPolicy};
 use super::interpreter::{self, Trace, Transition};
 use super::lines::{Lines, Place};
@@ -83,6 +84,11 @@ pub enum EngineError {
     /// The scenario version a conversation is pinned to cannot be loaded.
     #[error("scenario problem: {0}")]
     Scenario(String),
+    /// An `Idempotency-Key` already applied to this conversation with another request.
+    #[error(
+        "this Idempotency-Key was already used on conversation `{0}` with another request; send a new key for a new request"
+    )]
+    KeyReused(String),
 }
 
 /// How the engine runs.
@@ -124,10 +130,11 @@ struct Inner {
     kick: tokio::sync::Notify,
 }
 
-/// What an input is: a contact's message (which may create the conversation) or anything else.
+/// What an input is: a contact's message (which may create the conversation) or anything
+/// else, with the id a sender may repeat it with.
 enum Request {
     Contact(Inbound),
-    Other(Input),
+    Other(Input, Option<Delivery>),
 }
 
 impl Engine {
@@ -220,13 +227,27 @@ impl Engine {
     }
 
     /// Any other input (advisor message, team, return to bot, close, timer, action result).
-    /// `Ok(None)`: the input no longer concerned the conversation and changed nothing.
+    /// `Ok(None)`: the input no longer concerned the conversation and changed nothing. An
+    /// advisor's message id seen before returns the first answer, like a contact's.
     pub async fn apply(
         &self,
         conversation: &str,
         input: Input,
     ) -> Result<Option<Outcome>, EngineError> {
-        self.process(self.place(conversation), Request::Other(input))
+        self.apply_once(conversation, input, None).await
+    }
+
+    /// An advisor's event with the `Idempotency-Key` it was sent with (`key` from
+    /// [`Delivery::event`]): a repeat returns the first answer and changes nothing; the same
+    /// key with another request is [`EngineError::KeyReused`].
+    pub async fn apply_once(
+        &self,
+        conversation: &str,
+        input: Input,
+        key: Option<Delivery>,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let delivery = key.or_else(|| Delivery::of(&input));
+        self.process(self.place(conversation), Request::Other(input, delivery))
             .await
     }
 
@@ -285,29 +306,39 @@ impl Engine {
             (Request::Contact(inbound), _) => {
                 self.contact_lock(&inbound.account, &inbound.contact_id)
             }
-            (Request::Other(_), Some(conversation)) => {
+            (Request::Other(..), Some(conversation)) => {
                 self.contact_lock(&conversation.account, &conversation.contact)
             }
-            (Request::Other(_), None) => {
+            (Request::Other(..), None) => {
                 return Err(EngineError::UnknownConversation(id.to_owned()));
             }
         };
         let _contact = contact_lock.lock().await;
-        let (conversation, contact, stored_contact, input) = match request {
+        let (conversation, contact, stored_contact, input, delivery) = match request {
             Request::Contact(inbound) => {
-                if let Some(outcome) = self.duplicate(existing.as_ref(), &inbound)? {
-                    return Ok(Some(outcome));
+                let delivery = Delivery::Contact(inbound.message_id.clone());
+                if let Some(conversation) = &existing {
+                    if let Some(outcome) = self.duplicate(conversation, &delivery)? {
+                        return Ok(Some(outcome));
+                    }
                 }
-                self.prepare_contact(existing, inbound)?
+                let (conversation, contact, stored, input) =
+                    self.prepare_contact(existing, inbound)?;
+                (conversation, contact, stored, input, Some(delivery))
             }
-            Request::Other(input) => {
+            Request::Other(input, delivery) => {
                 let conversation =
                     existing.ok_or_else(|| EngineError::UnknownConversation(id.to_owned()))?;
+                if let Some(delivery) = &delivery {
+                    if let Some(outcome) = self.duplicate(&conversation, delivery)? {
+                        return Ok(Some(outcome));
+                    }
+                }
                 let stored = self.load_contact(&conversation.account, &conversation.contact)?;
                 let contact = stored.clone().unwrap_or_else(|| {
                     Contact::new(&conversation.account, &conversation.contact, "")
                 });
-                (conversation, contact, stored, input)
+                (conversation, contact, stored, input, delivery)
             }
         };
         let program = self
@@ -325,8 +356,14 @@ impl Engine {
             _ => None,
         };
         let now = self.inner.clock.now();
-        let Some(mut transition) = interpreter::apply(&program, conversation, contact, &input, now)
-        else {
+        let Some(mut transition) = interpreter::apply(
+            &program,
+            conversation,
+            contact,
+            &input,
+            delivery.as_ref(),
+            now,
+        ) else {
             return Ok(None);
         };
         let options = self.options();
@@ -346,7 +383,12 @@ impl Engine {
         if let Some(sink) = &options.trace {
             lock(sink).extend(transition.trace.iter().cloned());
         }
-        let (commit, trace) = commit_of(&before, stored_contact.as_ref(), transition, &input);
+        let (commit, trace) = commit_of(
+            &before,
+            stored_contact.as_ref(),
+            transition,
+            delivery.as_ref(),
+        );
         let immediate = commit.due.iter().any(|d| d.at <= now);
         store.commit(&commit).map_err(|e| self.storage(&e))?;
         self.inner
@@ -367,18 +409,17 @@ impl Engine {
         Ok(Some(outcome(&commit.conversation, turn, false, trace)))
     }
 
-    /// The first answer to a message id seen before: from the record's recent window, or
-    /// from the long-term `seen` index (trusted only if the record confirms it).
+    /// The first answer to a delivery seen before: from the record's recent window, or from
+    /// the long-term `seen` index (trusted only if the record confirms it). An event key
+    /// first used with another request is refused.
     fn duplicate(
         &self,
-        existing: Option<&Conversation>,
-        inbound: &Inbound,
+        conversation: &Conversation,
+        delivery: &Delivery,
     ) -> Result<Option<Outcome>, EngineError> {
-        let Some(conversation) = existing else {
-            return Ok(None);
-        };
-        if let Some(seq) = conversation.recent_turn(&inbound.message_id) {
-            if let Some(outcome) = self.replay(conversation, seq, &inbound.message_id)? {
+        let lookup = delivery.lookup();
+        if let Some(seq) = conversation.recent_turn(&lookup) {
+            if let Some(outcome) = self.replay(conversation, seq, delivery)? {
                 return Ok(Some(outcome));
             }
         }
@@ -389,33 +430,36 @@ impl Engine {
         let seen = self
             .inner
             .store
-            .seen(&inbound.account, &inbound.message_id)
+            .seen(&conversation.account, &lookup)
             .map_err(|e| self.fail(&conversation.id, &e))?;
         match seen {
             Some(seen)
                 if seen.conversation == conversation.id && seen.seq <= conversation.last_seq =>
             {
-                self.replay(conversation, seen.seq, &inbound.message_id)
+                self.replay(conversation, seen.seq, delivery)
             }
             _ => Ok(None),
         }
     }
 
-    /// The answer of turn `seq`, if that turn was caused by `message_id`.
+    /// The answer of turn `seq`, if that turn was caused by `delivery`.
     fn replay(
         &self,
         conversation: &Conversation,
         seq: u64,
-        message_id: &str,
+        delivery: &Delivery,
     ) -> Result<Option<Outcome>, EngineError> {
         let turn = self
             .inner
             .store
             .turn(&conversation.id, seq)
             .map_err(|e| self.fail(&conversation.id, &e))?;
-        Ok(turn
-            .filter(|turn| turn.message_id.as_deref() == Some(message_id))
-            .map(|turn| outcome(conversation, &turn, true, Vec::new())))
+        let Some(turn) = turn else { return Ok(None) };
+        match turn.message_id.as_deref().map(|id| delivery.recognise(id)) {
+            Some(Recognised::Same) => Ok(Some(outcome(conversation, &turn, true, Vec::new()))),
+            Some(Recognised::Conflict) => Err(EngineError::KeyReused(conversation.id.clone())),
+            _ => Ok(None),
+        }
     }
 
     fn prepare_contact(
@@ -591,7 +635,7 @@ fn commit_of(
     before: &Schedule,
     stored_contact: Option<&Contact>,
     transition: Transition,
-    input: &Input,
+    delivery: Option<&Delivery>,
 ) -> (Commit, Vec<Trace>) {
     let Transition {
         conversation: after,
@@ -630,19 +674,19 @@ fn commit_of(
             undue.push(due_of(DueKind::Effect(id.clone()), *at));
         }
     }
-    let seen = match input {
-        Input::Contact { message_id, .. } | Input::Advisor { message_id, .. } => {
-            vec![(
+    let seen = delivery
+        .map(|delivery| {
+            (
                 after.account.clone(),
-                message_id.clone(),
+                delivery.lookup(),
                 Seen {
                     conversation: after.id.clone(),
                     seq: after.last_seq,
                 },
-            )]
-        }
-        _ => Vec::new(),
-    };
+            )
+        })
+        .into_iter()
+        .collect();
     let contact = (Some(&contact) != stored_contact).then_some(contact);
     // A turn with nothing in it (an effect retried or started) is not written.
     let turn = turn.is_recorded().then_some(turn);

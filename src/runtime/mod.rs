@@ -6,6 +6,7 @@
 
 mod catalog;
 pub mod clock;
+pub mod delivery;
 mod dispatch;
 pub mod durability;
 pub mod engine;
@@ -19,6 +20,7 @@ pub mod validate;
 pub mod value;
 
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
+pub use delivery::Delivery;
 pub use dispatch::MAX_ATTEMPTS;
 pub use durability::FlushPolicy;
 pub use engine::{Engine, EngineError, EngineOptions, Inbound, Outcome, Reply};

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 
 use super::{ApiError, Service, parse, read_body};
+use crate::api::check_id;
 use crate::runtime::state::Contact;
 use crate::zendesk::actions::{Org, UserSeed};
 use crate::zendesk::linking::{self, LinkError};
@@ -58,6 +59,8 @@ fn target(
             "name the contact's channel account: `?account=facebook:acme` ({e})"
         ))
     })?;
+    check_id("contact id (in the path)", id).map_err(ApiError::bad_request)?;
+    check_id("account", &account).map_err(ApiError::bad_request)?;
     if !service.engine.serves_account(&account) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

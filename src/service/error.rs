@@ -70,6 +70,11 @@ impl From<EngineError> for ApiError {
             EngineError::Unavailable(_) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }
+            EngineError::KeyReused(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                message,
+            ),
             EngineError::Scenario(_) => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "scenario", message)
             }

@@ -13,15 +13,17 @@ use serde_json::{Value as Json_, json};
 use tracing::Instrument as _;
 
 use super::{ApiError, Service, parse, read_body};
-use crate::api::{Answer, InboundMessage};
+use crate::api::{Answer, InboundMessage, check_id};
 use crate::metrics::Outcome;
-use crate::runtime::EngineError;
 use crate::runtime::clock::iso8601;
 use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::value::to_json;
+use crate::runtime::{Delivery, EngineError};
 use crate::store::DueKind;
 
 type Reply = Result<Json<Json_>, ApiError>;
+/// The header that makes an advisor's event safe to send again (Stripe's and Zendesk's name).
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// An input's answer, serialized straight from its type.
 type Answered = Result<Json<Answer>, ApiError>;
 
@@ -34,6 +36,7 @@ pub(super) async fn message(
     let started = std::time::Instant::now();
     let bytes = read_body(&service, body).await?;
     let message: InboundMessage = parse(&bytes)?;
+    message.check().map_err(ApiError::bad_request)?;
     let span = tracing::info_span!(
         "message",
         account = %message.account,
@@ -159,29 +162,35 @@ pub(super) async fn advisor_message(
     body: Body,
 ) -> Answered {
     let body: AdvisorMessage = parse(&read_body(&service, body).await?)?;
+    check_id("message_id", &body.message_id).map_err(ApiError::bad_request)?;
+    check_id("advisor.id", &body.advisor.id).map_err(ApiError::bad_request)?;
     let input = Input::Advisor {
         message_id: body.message_id,
         advisor_id: body.advisor.id,
         advisor_name: body.advisor.name,
         text: body.text,
     };
-    apply(&service, &id, "advisor-messages", input).await
+    apply(&service, &id, "advisor-messages", input, None).await
 }
 
 /// `POST /v1/conversations/{id}/team`
 pub(super) async fn team(
     State(service): State<Arc<Service>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Body,
 ) -> Answered {
     let body: TeamBody = parse(&read_body(&service, body).await?)?;
-    apply(&service, &id, "team", Input::Team { team: body.team }).await
+    let key = event_key(&headers, &format!("team\n{}", body.team))?;
+    let input = Input::Team { team: body.team };
+    apply(&service, &id, "team", input, key).await
 }
 
 /// `POST /v1/conversations/{id}/return-to-bot` (the body and its `step` are optional).
 pub(super) async fn return_to_bot(
     State(service): State<Arc<Service>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Body,
 ) -> Answered {
     let bytes = read_body(&service, body).await?;
@@ -190,6 +199,10 @@ pub(super) async fn return_to_bot(
     } else {
         parse(&bytes)?
     };
+    let key = event_key(
+        &headers,
+        &format!("return-to-bot\n{}", body.step.as_deref().unwrap_or("")),
+    )?;
     if let Some(step) = &body.step {
         let conversation = existing(&service, &id)?;
         if !service.engine.has_step(&conversation.version, step)? {
@@ -203,27 +216,47 @@ pub(super) async fn return_to_bot(
             ));
         }
     }
-    apply(
-        &service,
-        &id,
-        "return-to-bot",
-        Input::ReturnToBot { step: body.step },
-    )
-    .await
+    let input = Input::ReturnToBot { step: body.step };
+    apply(&service, &id, "return-to-bot", input, key).await
 }
 
 /// `POST /v1/conversations/{id}/close`
-pub(super) async fn close(State(service): State<Arc<Service>>, Path(id): Path<String>) -> Answered {
-    apply(&service, &id, "close", Input::Close).await
+pub(super) async fn close(
+    State(service): State<Arc<Service>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Answered {
+    let key = event_key(&headers, "close")?;
+    apply(&service, &id, "close", Input::Close, key).await
+}
+
+/// The event's `Idempotency-Key`, if sent, with `request` (the route and the body's meaning)
+/// as the fingerprint a repeat must match.
+fn event_key(headers: &HeaderMap, request: &str) -> Result<Option<Delivery>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| ApiError::bad_request("`Idempotency-Key` must be printable ASCII"))?;
+    check_id("Idempotency-Key", key).map_err(ApiError::bad_request)?;
+    Ok(Some(Delivery::event(key, request)))
 }
 
 /// An advisor's input to an existing conversation; answers like `POST /v1/messages`.
-async fn apply(service: &Service, id: &str, route: &'static str, input: Input) -> Answered {
+async fn apply(
+    service: &Service,
+    id: &str,
+    route: &'static str,
+    input: Input,
+    key: Option<Delivery>,
+) -> Answered {
+    path_id(id)?;
     let started = std::time::Instant::now();
     let span = tracing::info_span!("input", conversation = %id, route);
     let result = match service
         .engine
-        .apply(id, input)
+        .apply_once(id, input, key)
         .instrument(span.clone())
         .await
     {
@@ -231,12 +264,23 @@ async fn apply(service: &Service, id: &str, route: &'static str, input: Input) -
         Ok(None) => Err(EngineError::UnknownConversation(id.to_owned()).into()),
         Err(e) => Err(ApiError::from(e)),
     };
-    let outcome = if result.is_ok() { "ok" } else { "error" };
+    let outcome = match &result {
+        Ok(answer) if answer.duplicate => "duplicate",
+        Ok(_) => "ok",
+        Err(e) if e.status.is_client_error() => "refused",
+        Err(_) => "error",
+    };
     span.in_scope(|| log_outcome(outcome, started, result.as_ref().err()));
     Ok(Json(result?))
 }
 
+/// The conversation id of the path, checked like every id.
+fn path_id(id: &str) -> Result<(), ApiError> {
+    check_id("conversation id (in the path)", id).map_err(ApiError::bad_request)
+}
+
 fn existing(service: &Service, id: &str) -> Result<Conversation, ApiError> {
+    path_id(id)?;
     service
         .engine
         .conversation(id)?

@@ -19,6 +19,7 @@ mod runtime_cli;
 mod scenarios;
 mod service;
 mod service_crash;
+mod service_events;
 mod service_guards;
 mod service_openapi;
 mod support;

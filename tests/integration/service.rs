@@ -124,6 +124,21 @@ impl Server {
         self.request(reqwest::Method::POST, path, Some(body)).await
     }
 
+    /// A POST with an `Idempotency-Key`.
+    pub(crate) async fn post_keyed(&self, path: &str, body: &Value, key: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         self.request(reqwest::Method::GET, path, None).await
     }
@@ -182,7 +197,7 @@ pub(crate) fn message(conversation: &str, id: &str, text: &str) -> Value {
 }
 
 /// Polls the conversation until `done` holds (the Zendesk sync runs in the background).
-async fn wait_for(server: &Server, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_for(server: &Server, id: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (_, conversation) = server.get(&format!("/v1/conversations/{id}")).await;
@@ -420,7 +435,7 @@ async fn concurrent_messages_to_one_conversation_are_each_applied_once_in_order(
 }
 
 /// Every comment of a sandbox ticket, one after the other.
-async fn ticket_text(server: &Server, ticket: u64) -> String {
+pub(crate) async fn ticket_text(server: &Server, ticket: u64) -> String {
     let page = server
         .sandbox_get(&format!("/api/v2/tickets/{ticket}/comments.json"))
         .await;

@@ -7,6 +7,7 @@
 //! (`handoff advisor`, `end`). `MAX_INSTRUCTIONS` bounds the work of one input: a loop the
 //! checker did not catch hands the conversation to an advisor with a logged error.
 
+use super::delivery::Delivery;
 use super::eval::Env;
 use super::program::{AskInstr, CallInstr, Instr, Program, SaveTo, Target};
 use super::state::{
@@ -63,15 +64,22 @@ pub enum AskOutcome {
 }
 
 /// Applies `input`; `None` when the input no longer concerns the conversation (a timer that
-/// was disarmed, the result of an effect already resolved).
+/// was disarmed, the result of an effect already resolved). `delivery` is the id a sender
+/// may repeat it with: the turn records it and the conversation remembers it, even when the
+/// input changes nothing else (so the repeat is recognised).
 pub fn apply(
     program: &Program,
     conversation: Conversation,
     contact: Contact,
     input: &Input,
+    delivery: Option<&Delivery>,
     now: i64,
 ) -> Option<Transition> {
     let mut machine = Machine::new(program, conversation, contact, now);
+    if let Some(delivery) = delivery {
+        machine.turn.message_id = Some(delivery.stored());
+        machine.conv.remember(&delivery.lookup(), machine.turn.seq);
+    }
     machine.input(input)?;
     Some(machine.finish())
 }
@@ -125,20 +133,16 @@ impl<'p> Machine<'p> {
 
     fn input(&mut self, input: &Input) -> Option<()> {
         match input {
-            Input::Contact { message_id, text } => {
-                self.turn.message_id = Some(message_id.clone());
+            Input::Contact { text, .. } => {
                 self.record(Author::Contact, text, Vec::new());
-                self.conv.remember(message_id, self.turn.seq);
                 self.contact_message(text);
             }
             Input::Advisor {
-                message_id,
                 advisor_id,
                 advisor_name,
                 text,
+                ..
             } => {
-                self.turn.message_id = Some(message_id.clone());
-                self.conv.remember(message_id, self.turn.seq);
                 let author = Author::Advisor {
                     id: advisor_id.clone(),
                     name: advisor_name.clone(),
@@ -150,6 +154,8 @@ impl<'p> Machine<'p> {
                     self.conv.status = Status::WithAdvisor;
                 }
             }
+            // Routing to the team it already has changes nothing, and leaves no note.
+            Input::Team { team } if self.conv.team.as_ref() == Some(team) => {}
             Input::Team { team } => {
                 self.conv.team = Some(team.clone());
                 self.note(&format!("routed to team {team}"));
@@ -165,6 +171,9 @@ impl<'p> Machine<'p> {
                 self.note("returned to the bot");
                 self.goto(&step);
             }
+            // Closing what has ended changes nothing here (the sync may still solve a
+            // ticket whose close was never asked for).
+            Input::Close if self.conv.status == Status::Ended => {}
             Input::Close => {
                 self.conv.timer = None;
                 self.conv.status = Status::Ended;

@@ -1,6 +1,7 @@
 //! The interpreter, construct by construct, without any I/O.
 
 use super::{AskOutcome, Trace, Transition, apply};
+use crate::runtime::delivery::Delivery;
 use crate::runtime::program::Program;
 use crate::runtime::state::{ActionOutcome, Author, Contact, Conversation, Input, Status};
 use crate::runtime::value::Value;
@@ -49,6 +50,7 @@ impl Run {
             self.conversation.clone(),
             self.contact.clone(),
             input,
+            Delivery::of(input).as_ref(),
             self.now,
         )?;
         self.conversation = transition.conversation.clone();
@@ -488,6 +490,7 @@ fn the_same_input_on_the_same_state_gives_the_same_result() {
         run.conversation.clone(),
         run.contact.clone(),
         &input,
+        Delivery::of(&input).as_ref(),
         42,
     )
     .unwrap();
@@ -496,6 +499,7 @@ fn the_same_input_on_the_same_state_gives_the_same_result() {
         run.conversation.clone(),
         run.contact.clone(),
         &input,
+        Delivery::of(&input).as_ref(),
         42,
     )
     .unwrap();
