@@ -69,6 +69,26 @@ pub struct ServiceConfig {
     /// How long a request may take before it is answered 503.
     #[serde(default = "default_request_timeout")]
     pub request_timeout_ms: u64,
+    /// How long a connection may take to send a whole request head, from its start or from
+    /// the first byte after an idle wait (slow senders are closed).
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_ms: u64,
+    /// How long a keep-alive connection may wait for its next request.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_ms: u64,
+    /// Connections open at once; a new one beyond gets 503 and is closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Requests per second, all callers together, to the `/v1` routes other than
+    /// `/v1/messages` (which has its per-account limits).
+    #[serde(default = "default_max_requests")]
+    pub max_requests_per_second: u32,
+    /// Requests per second to the contact routes, which call Zendesk.
+    #[serde(default = "default_max_zendesk_requests")]
+    pub max_zendesk_requests_per_second: u32,
+    /// Serve `/metrics` without the API token (default: the token is required).
+    #[serde(default)]
+    pub public_metrics: bool,
 }
 
 impl Default for ServiceConfig {
@@ -78,8 +98,34 @@ impl Default for ServiceConfig {
             token_env: default_token_env(),
             max_body_bytes: default_max_body(),
             request_timeout_ms: default_request_timeout(),
+            header_timeout_ms: default_header_timeout(),
+            idle_timeout_ms: default_idle_timeout(),
+            max_connections: default_max_connections(),
+            max_requests_per_second: default_max_requests(),
+            max_zendesk_requests_per_second: default_max_zendesk_requests(),
+            public_metrics: false,
         }
     }
+}
+
+fn default_header_timeout() -> u64 {
+    10_000
+}
+
+fn default_idle_timeout() -> u64 {
+    60_000
+}
+
+fn default_max_connections() -> usize {
+    1024
+}
+
+fn default_max_requests() -> u32 {
+    1000
+}
+
+fn default_max_zendesk_requests() -> u32 {
+    10
 }
 
 fn default_listen() -> String {
@@ -473,6 +519,56 @@ fn parse_context(context: &str) -> Option<(String, usize, usize)> {
     ))
 }
 
+/// Service limits out of their range: (key, problem, help).
+fn service_problems(service: &ServiceConfig) -> Vec<(&'static str, String, String)> {
+    let mut problems = Vec::new();
+    let timeouts = [
+        ("request_timeout_ms", service.request_timeout_ms),
+        ("header_timeout_ms", service.header_timeout_ms),
+        ("idle_timeout_ms", service.idle_timeout_ms),
+    ];
+    for (key, ms) in timeouts {
+        if ms < 100 {
+            problems.push((
+                key,
+                format!("`service.{key}` is {ms} ms; no request could be served in that time"),
+                "use at least 100 (the defaults: request 10000, header 10000, idle 60000)".into(),
+            ));
+        }
+    }
+    let counts = [
+        ("max_connections", service.max_connections as u64),
+        (
+            "max_requests_per_second",
+            u64::from(service.max_requests_per_second),
+        ),
+        (
+            "max_zendesk_requests_per_second",
+            u64::from(service.max_zendesk_requests_per_second),
+        ),
+    ];
+    for (key, count) in counts {
+        if count == 0 {
+            problems.push((
+                key,
+                format!("`service.{key}` is 0: every request would be refused"),
+                "use at least 1, or leave it out for the default".into(),
+            ));
+        }
+    }
+    if service.max_body_bytes < 1024 {
+        problems.push((
+            "max_body_bytes",
+            format!(
+                "`service.max_body_bytes` is {}: a message body does not fit",
+                service.max_body_bytes
+            ),
+            "use at least 1024 (the default is 65536)".into(),
+        ));
+    }
+    problems
+}
+
 /// Cross-reference checks that YAML types cannot express.
 fn validate(config: &Config, file: &SourceFile) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
@@ -488,6 +584,9 @@ fn validate(config: &Config, file: &SourceFile) -> Vec<Diagnostic> {
             format!("unknown config version {}", config.version),
             "write `version: 1`".into(),
         );
+    }
+    for (key, problem_text, help) in service_problems(&config.service) {
+        problem(&["service", key], problem_text, help);
     }
     for (name, channel) in &config.channels {
         if channel.max_message_length == 0 {

@@ -124,13 +124,18 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             &sandboxes,
         );
         let draining = Arc::clone(&service);
-        axum::serve(listener, service::router(service))
-            .with_graceful_shutdown(async move {
-                shutdown_signal().await;
+        let limits = connection_limits(config);
+        service::connections::serve(
+            listener,
+            service::router(service),
+            limits,
+            shutdown_signal(),
+            move || {
                 tracing::info!("shutting down: finishing the requests in flight");
                 draining.drain();
-            })
-            .await?;
+            },
+        )
+        .await;
         scheduler.abort();
         hangups.abort();
         engine.store().flush()?;
@@ -138,6 +143,63 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         anyhow::Ok(())
     })?;
     Ok(ExitStatus::Success)
+}
+
+/// The connection limits of `service:`, the cap lowered to what the open-file limit allows.
+fn connection_limits(config: &crate::config::ServiceConfig) -> service::connections::Limits {
+    let request_timeout = Duration::from_millis(config.request_timeout_ms);
+    service::connections::Limits {
+        header_timeout: Duration::from_millis(config.header_timeout_ms),
+        idle_timeout: Duration::from_millis(config.idle_timeout_ms),
+        max_connections: fit_open_files(config.max_connections),
+        grace: SHUTDOWN_GRACE,
+        finish: request_timeout + SHUTDOWN_GRACE,
+    }
+}
+
+/// How long after SIGTERM requests are still taken (and answered 503 `shutting_down`): a
+/// request already on its way gets an answer, not a reset connection.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// File descriptors kept for the store, the Zendesk clients and the sandboxes.
+const OTHER_FILES: u64 = 128;
+
+/// `max_connections`, or fewer when the process may not open that many files: the soft
+/// limit is raised towards the hard one first (as Go's runtime does).
+fn fit_open_files(max_connections: usize) -> usize {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let wanted = (max_connections as u64).saturating_add(OTHER_FILES);
+    let limit = getrlimit(Resource::Nofile);
+    let Some(current) = limit.current else {
+        return max_connections;
+    };
+    if current >= wanted {
+        return max_connections;
+    }
+    let raised = limit.maximum.map_or(wanted, |maximum| maximum.min(wanted));
+    let soft = if setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(raised),
+            maximum: limit.maximum,
+        },
+    )
+    .is_ok()
+    {
+        raised
+    } else {
+        current
+    };
+    if soft >= wanted {
+        return max_connections;
+    }
+    let fitted = usize::try_from(soft.saturating_sub(OTHER_FILES).max(16)).unwrap_or(16);
+    tracing::warn!(
+        max_connections,
+        open_file_limit = soft,
+        "service.max_connections lowered to {fitted}: the process may open only {soft} files (raise it with `ulimit -n`)"
+    );
+    fitted
 }
 
 fn print_welcome(

@@ -35,11 +35,13 @@ impl ApiError {
     }
 
     pub fn shutting_down() -> Self {
-        Self::new(
+        let mut error = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "shutting_down",
             "the service is shutting down; send again to another instance or after the restart",
-        )
+        );
+        error.retry_after = Some(1);
+        error
     }
 }
 

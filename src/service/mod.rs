@@ -9,6 +9,7 @@
 //! new requests get 503 and the ones in flight finish.
 
 mod accounts;
+pub mod connections;
 mod contacts;
 mod error;
 mod handlers;
@@ -137,21 +138,37 @@ pub fn router(service: Arc<Service>) -> Router {
         .with_state(service)
 }
 
-/// Refuses new requests while draining, and answers 503 to one that outlives the timeout.
+/// Refuses new requests while draining (and closes their connections), and answers 503 to
+/// one that outlives the timeout.
 async fn guard(State(service): State<Arc<Service>>, request: Request, next: Next) -> Response {
     use axum::response::IntoResponse as _;
     if service.draining() && request.uri().path() != "/healthz" {
-        return ApiError::shutting_down().into_response();
+        return closing(ApiError::shutting_down().into_response());
     }
-    match tokio::time::timeout(service.request_timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            "the request took too long; it may still complete: send it again with the same message_id",
-        )
-        .into_response(),
+    let mut response = tokio::time::timeout(service.request_timeout, next.run(request))
+        .await
+        .unwrap_or_else(|_| {
+            let mut error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "the request took too long; it may still complete: send it again with the same message_id (or Idempotency-Key)",
+            );
+            error.retry_after = Some(1);
+            error.into_response()
+        });
+    if service.draining() {
+        response = closing(response);
     }
+    response
+}
+
+/// The connection closes after this answer (the service is going away).
+fn closing(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 /// `Authorization: Bearer <token>`, compared in constant time.

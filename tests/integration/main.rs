@@ -21,6 +21,7 @@ mod service;
 mod service_crash;
 mod service_events;
 mod service_guards;
+mod service_limits;
 mod service_openapi;
 mod support;
 mod zendesk;

@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use crate::service_openapi::Doc;
 use crate::support::{root, tempdir};
 
-const TOKEN: &str = "guard-token";
+pub(crate) const TOKEN: &str = "guard-token";
 const SECRET: &str = "gateway-secret";
 
 /// A workspace with a signed account and a rate-limited one.
-fn workspace(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn workspace(dir: &Path) -> std::path::PathBuf {
     std::fs::create_dir_all(dir.join("scenarios")).unwrap();
     std::fs::copy(
         root().join("scenarios/zendesk_handoff.scn"),
@@ -49,7 +49,7 @@ fn serve(config: &Path, env: &[(&str, &str)], extra: &[&str]) -> Command {
     command
 }
 
-struct Running(Child, String);
+pub(crate) struct Running(pub(crate) Child, pub(crate) String);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -58,7 +58,7 @@ impl Drop for Running {
     }
 }
 
-fn start(config: &Path) -> Running {
+pub(crate) fn start(config: &Path) -> Running {
     let mut child = serve(
         config,
         &[

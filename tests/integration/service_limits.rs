@@ -1,0 +1,325 @@
+//! The door against peers without credentials, with real sockets: slow request heads
+//! (slowloris) and silent or idle connections are closed after their timeouts, connections
+//! beyond the cap are turned away at once while the service stays up, ids are capped, and
+//! SIGTERM answers every request already sent (200, or 503 with `Retry-After`) — never a
+//! reset connection.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::service_guards::{Running, TOKEN, start, workspace};
+use crate::support::tempdir;
+
+/// A workspace whose `service:` block is `service`.
+fn with_service(dir: &Path, service: &str) -> std::path::PathBuf {
+    let config = workspace(dir);
+    let text = std::fs::read_to_string(&config).unwrap() + "service:\n" + service;
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+fn address(server: &Running) -> String {
+    server.1.trim_start_matches("http://").to_owned()
+}
+
+/// Reads until the peer closes: `Some(what was read)`, or `None` if it is still open after
+/// `within`.
+fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<String> {
+    let deadline = Instant::now() + within;
+    let mut read = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some(String::from_utf8_lossy(&read).into_owned()),
+            Ok(n) => read.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(String::from_utf8_lossy(&read).into_owned());
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return None;
+            }
+            Err(e) => panic!("reading: {e}"),
+        }
+    }
+}
+
+fn health(address: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split(' ').nth(1)?.parse().ok()
+}
+
+#[test]
+fn slow_silent_and_idle_connections_are_closed() {
+    let dir = tempdir();
+    let config = with_service(&dir, "  header_timeout_ms: 600\n  idle_timeout_ms: 1200\n");
+    let server = start(&config);
+    let address = address(&server);
+    // Slowloris: a request head one byte at a time, never finished.
+    let mut slow: Vec<TcpStream> = (0..40)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            stream
+                .write_all(b"POST /v1/messages HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    let silent: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(&address).unwrap())
+        .collect();
+    let started = Instant::now();
+    let mut open = slow.len();
+    while open > 0 && started.elapsed() < Duration::from_secs(6) {
+        open = 0;
+        for stream in &mut slow {
+            // A write to a closed connection fails (or is the first to be reset).
+            if stream.write_all(b"X").is_ok() {
+                open += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        open,
+        0,
+        "slow heads still open after {:?}",
+        started.elapsed()
+    );
+    for mut stream in silent {
+        assert!(
+            closed_within(&mut stream, Duration::from_secs(3)).is_some(),
+            "a connection that sends nothing is closed after the header timeout"
+        );
+    }
+    // Keep-alive: one request, then idle until the idle timeout closes it.
+    let mut idle = TcpStream::connect(&address).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 12];
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    idle.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    let waited = Instant::now();
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(5)).is_some(),
+        "idle connection kept"
+    );
+    assert!(
+        waited.elapsed() >= Duration::from_secs(1),
+        "closed before its idle timeout"
+    );
+    assert_eq!(health(&address), Some(200));
+}
+
+#[test]
+fn connections_beyond_the_cap_are_turned_away_and_the_service_recovers() {
+    let dir = tempdir();
+    let config = with_service(&dir, "  max_connections: 8\n  header_timeout_ms: 30000\n");
+    let server = start(&config);
+    let address = address(&server);
+    let held: Vec<TcpStream> = (0..8)
+        .map(|_| TcpStream::connect(&address).unwrap())
+        .collect();
+    // Connections are counted once the server takes them: give it a moment.
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..50 {
+        let mut extra = TcpStream::connect(&address).unwrap();
+        let answer =
+            closed_within(&mut extra, Duration::from_secs(3)).expect("turned away at once");
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert!(
+            answer.contains("too_many_connections") && answer.contains("retry-after: 1"),
+            "{answer}"
+        );
+    }
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while health(&address) != Some(200) {
+        assert!(
+            Instant::now() < deadline,
+            "the service never took connections again"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_over_the_cap_or_with_control_characters_are_refused() {
+    let dir = tempdir();
+    let server = start(&workspace(&dir));
+    let client = reqwest::Client::new();
+    let post = |path: String, body: Value| {
+        client
+            .post(format!("{}{path}", server.1))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+    };
+    let message = |conversation: &str, message_id: &str| {
+        json!({ "account": "facebook:slow", "conversation": conversation, "message_id": message_id,
+                "contact": { "id": "u" }, "text": "Hi" })
+    };
+    let long = "c".repeat(30_000);
+    for (body, field) in [
+        (message(&long, "m-1"), "conversation"),
+        (message("c-1", &long), "message_id"),
+        (message("c-1", "m-1\nFORGED log line"), "message_id"),
+        (message("c-1\u{1b}[31m", "m-1"), "conversation"),
+    ] {
+        let response = post("/v1/messages".into(), body).await.unwrap();
+        assert_eq!(response.status().as_u16(), 400);
+        let answer: Value = response.json().await.unwrap();
+        let text = answer["error"]["message"].as_str().unwrap();
+        assert!(text.contains(&format!("`{field}`")), "{text}");
+        assert!(text.len() < 300, "the id is not echoed back: {text}");
+    }
+    let advisor = json!({ "message_id": "a\r\n1", "advisor": { "id": "g" }, "text": "x" });
+    let response = post("/v1/conversations/c-1/advisor-messages".into(), advisor)
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let path = format!("/v1/conversations/{}/close", "x".repeat(300));
+    let response = post(path, json!({})).await.unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    // Nothing of the refused ids reached the log.
+    let logged = std::fs::read_to_string(dir.join("scenarist.log")).unwrap();
+    assert!(
+        !logged.contains("FORGED") && !logged.contains(&long[..1000]),
+        "{logged}"
+    );
+}
+
+/// A raw `POST /v1/messages` on `account` (the connection closes after the answer).
+fn raw_message(account: &str, conversation: &str) -> Vec<u8> {
+    let body = json!({ "account": account, "conversation": conversation,
+        "message_id": "m-1", "contact": { "id": "u" }, "text": "Hi" })
+    .to_string();
+    format!(
+        "POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// The status of the whole answer read from `stream` (which the server closes after it).
+fn answered(stream: &mut TcpStream) -> Result<(u16, String), String> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("{e} after {} bytes", answer.len()))?;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok());
+    status
+        .map(|status| (status, answer.clone()))
+        .ok_or(format!("no answer: {answer:?}"))
+}
+
+fn signal(server: &Running, name: &str) {
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// Requests already sent when SIGTERM arrives — in flight, waiting on keep-alive connections,
+/// or in the listen backlog on new ones — each get a whole answer: 200, or 503 with
+/// `Retry-After`. The server is stopped (SIGSTOP) while they are sent, so all of them are
+/// there, unread, when the signal is handled.
+#[test]
+fn sigterm_answers_every_request_already_sent() {
+    let dir = tempdir();
+    let config = workspace(&dir);
+    // Each flush waits 300 ms first: the first requests are still in flight at the signal.
+    let text = std::fs::read_to_string(&config).unwrap()
+        + "  facebook:open: { channel: facebook, scenario: zendesk_handoff }\n"
+        + "durability: { flush: group_commit, interval_ms: 300 }\n";
+    std::fs::write(&config, text).unwrap();
+    let mut server = start(&config);
+    let address = address(&server);
+    let mut kept: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            stream
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            let mut head = [0u8; 12];
+            stream.read_exact(&mut head).unwrap();
+            let mut rest = [0u8; 256];
+            stream
+                .set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            let _ = stream.read(&mut rest);
+            stream
+        })
+        .collect();
+    let mut streams: Vec<TcpStream> = (0..5)
+        .map(|n| {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            stream
+                .write_all(&raw_message("facebook:open", &format!("flight-{n}")))
+                .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    signal(&server, "-STOP");
+    for (n, stream) in kept.iter_mut().enumerate() {
+        stream
+            .write_all(&raw_message("facebook:open", &format!("kept-{n}")))
+            .unwrap();
+    }
+    for n in 0..30 {
+        let mut stream = TcpStream::connect(&address).unwrap();
+        stream
+            .write_all(&raw_message("facebook:open", &format!("new-{n}")))
+            .unwrap();
+        streams.push(stream);
+    }
+    signal(&server, "-TERM");
+    signal(&server, "-CONT");
+    let mut statuses = std::collections::BTreeMap::new();
+    for stream in kept.iter_mut().chain(streams.iter_mut()) {
+        let (status, answer) =
+            answered(stream).unwrap_or_else(|e| panic!("a request sent before SIGTERM: {e}"));
+        assert!(
+            status == 200 || (status == 503 && answer.contains("retry-after: 1")),
+            "{answer}"
+        );
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    // The five in flight finish; requests read before the drain began may finish too.
+    assert!(
+        statuses.get(&200).is_some_and(|n| *n >= 5),
+        "the requests in flight finish: {statuses:?}"
+    );
+    assert!(server.0.wait().unwrap().success());
+}
