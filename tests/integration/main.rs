@@ -7,6 +7,7 @@
     reason = "helpers shared by tests fail the test loudly"
 )]
 
+mod audit;
 mod cli;
 mod crash;
 mod crash_sync;
