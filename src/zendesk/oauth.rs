@@ -29,12 +29,16 @@ use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::base_url::BaseUrl;
+use super::client::{ZendeskError, read_body};
 use super::secret::Secret;
 
 /// What Scenarist asks for: reading and writing users and tickets.
 pub(crate) const SCOPE: &str = "read write";
 /// The longest request head the callback listener reads.
 const MAX_REQUEST: usize = 16 * 1024;
+/// The longest answer to the token exchange read (a token and a few fields; or an error).
+const MAX_TOKEN_ANSWER: usize = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum OAuthError {
@@ -69,14 +73,14 @@ pub(crate) enum OAuthError {
 
 /// The page that asks the admin to authorize Scenarist.
 pub(crate) fn authorize_url(
-    base: &str,
+    base: &BaseUrl,
     client_id: &str,
     redirect_uri: &str,
     state: &str,
 ) -> String {
     format!(
         "{}/oauth/authorizations/new?response_type=code&client_id={}&redirect_uri={}&scope={}&state={}",
-        base.trim_end_matches('/'),
+        base.as_str(),
         encode(client_id),
         encode(redirect_uri),
         encode(SCOPE),
@@ -243,7 +247,7 @@ fn denial(error: &str, description: &str) -> String {
 
 /// Trades an authorization code for an access token.
 pub(crate) async fn exchange_code(
-    base: &str,
+    base: &BaseUrl,
     client_id: &str,
     client_secret: &Secret,
     code: &str,
@@ -264,18 +268,23 @@ pub(crate) async fn exchange_code(
         "redirect_uri": redirect_uri,
         "scope": SCOPE,
     });
+    let endpoint = base
+        .endpoint("/oauth/tokens")
+        .map_err(|e| OAuthError::Transport(e.to_string()))?;
     let response = http
-        .post(format!("{}/oauth/tokens", base.trim_end_matches('/')))
+        .post(endpoint)
         .header("Accept", "application/json")
         .json(&body)
         .send()
         .await
         .map_err(|e| OAuthError::Transport(e.to_string()))?;
     let status = response.status();
-    let bytes = response
-        .bytes()
+    let bytes = read_body(response, MAX_TOKEN_ANSWER)
         .await
-        .map_err(|e| OAuthError::Transport(e.to_string()))?;
+        .map_err(|e| match e {
+            ZendeskError::Transport { message, .. } => OAuthError::Transport(message),
+            other => OAuthError::Decode(other.to_string()),
+        })?;
     let json: Option<Value> = serde_json::from_slice(&bytes).ok();
     if !status.is_success() {
         let error = json
@@ -473,7 +482,7 @@ mod tests {
     #[test]
     fn the_authorize_url_is_encoded() {
         let url = authorize_url(
-            "https://acme.zendesk.com/",
+            &BaseUrl::parse("https://acme.zendesk.com/").unwrap(),
             "scenarist app",
             "http://127.0.0.1:8790/callback",
             "a&b=c",
