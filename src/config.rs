@@ -745,8 +745,14 @@ mod tests {
             }
         }
         for (refused, reason) in [
-            ("http://localhost:x@127.0.0.2:18801", "user name or password"),
-            ("https://user:s3cret@acme.zendesk.com", "user name or password"),
+            (
+                "http://localhost:x@127.0.0.2:18801",
+                "user name or password",
+            ),
+            (
+                "https://user:s3cret@acme.zendesk.com",
+                "user name or password",
+            ),
             ("https://acme.zendesk.com/?x=1", "has a query"),
             ("https://acme.zendesk.com/#x", "has a fragment"),
             ("https://acme.zendesk.com/api/v2", "has a path (`/api/v2`)"),
@@ -765,9 +771,16 @@ mod tests {
                 message.starts_with("the URL of `acme` ") && message.contains(reason),
                 "{refused}: {message}"
             );
-            assert!(!message.contains("s3cret") && !message.contains(":x@"), "{message}");
+            assert!(
+                !message.contains("s3cret") && !message.contains(":x@"),
+                "{message}"
+            );
             let span = problems[0].primary.span;
-            assert_eq!(&text[span.range()], "url", "{refused}: the error points at the url");
+            assert_eq!(
+                &text[span.range()],
+                "url",
+                "{refused}: the error points at the url"
+            );
             assert_eq!(file.line_column(span.start as usize).line, 5);
         }
     }
@@ -777,11 +790,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("scenarist-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("scenarist.yaml");
-        std::fs::write(&path, organization_at("https://user:s3cret@acme.zendesk.com")).unwrap();
+        std::fs::write(
+            &path,
+            organization_at("https://user:s3cret@acme.zendesk.com"),
+        )
+        .unwrap();
         let (file, problems) = Workspace::load(&path).unwrap().unwrap_err();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(!file.text().contains("s3cret"), "{}", file.text());
-        assert!(file.text().contains("url: https://***********@acme.zendesk.com"));
+        assert!(
+            file.text()
+                .contains("url: https://***********@acme.zendesk.com")
+        );
         let span = problems[0].primary.span;
         assert_eq!(&file.text()[span.range()], "url");
     }

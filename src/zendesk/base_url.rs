@@ -85,7 +85,7 @@ impl BaseUrl {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(UrlProblem::Userinfo);
         }
-        if url.scheme() == "http" && !is_loopback(url.host()) {
+        if url.scheme() == "http" && !is_loopback(url.host().as_ref()) {
             return Err(UrlProblem::PlainHttp);
         }
         if url.path() != "/" {
@@ -128,11 +128,11 @@ impl BaseUrl {
 
 /// `127.0.0.1`, `::1` or `localhost` exactly (`localhost.evil.example` is a domain like
 /// any other; `127.0.0.2` is not where the stand-in listens).
-fn is_loopback(host: Option<Host<&str>>) -> bool {
+fn is_loopback(host: Option<&Host<&str>>) -> bool {
     match host {
-        Some(Host::Ipv4(ip)) => ip == Ipv4Addr::LOCALHOST,
-        Some(Host::Ipv6(ip)) => ip == Ipv6Addr::LOCALHOST,
-        Some(Host::Domain(domain)) => domain == "localhost",
+        Some(Host::Ipv4(ip)) => *ip == Ipv4Addr::LOCALHOST,
+        Some(Host::Ipv6(ip)) => *ip == Ipv6Addr::LOCALHOST,
+        Some(Host::Domain(domain)) => *domain == "localhost",
         None => false,
     }
 }
@@ -204,7 +204,12 @@ mod tests {
         for (url, problem) in refused {
             assert_eq!(BaseUrl::parse(url), Err(problem), "{url}");
         }
-        for unreadable in ["acme.zendesk.com", "https://", "https://acme:zendesk.com", ""] {
+        for unreadable in [
+            "acme.zendesk.com",
+            "https://",
+            "https://acme:zendesk.com",
+            "",
+        ] {
             assert!(
                 matches!(BaseUrl::parse(unreadable), Err(UrlProblem::Unreadable(_))),
                 "{unreadable}"
@@ -220,9 +225,11 @@ mod tests {
             "http://127.0.0.1:18801/api/v2/users/me"
         );
         assert_eq!(
-            base.endpoint("http://127.0.0.1:18801/api/v2/tickets/1/comments.json?page%5Bafter%5D=x")
-                .unwrap()
-                .as_str(),
+            base.endpoint(
+                "http://127.0.0.1:18801/api/v2/tickets/1/comments.json?page%5Bafter%5D=x"
+            )
+            .unwrap()
+            .as_str(),
             "http://127.0.0.1:18801/api/v2/tickets/1/comments.json?page%5Bafter%5D=x"
         );
         for foreign in [
@@ -249,7 +256,8 @@ mod tests {
 
     #[test]
     fn userinfo_is_hidden_byte_for_byte() {
-        let text = "url: http://localhost:x@127.0.0.2:18801\nother: https://a@b@évil.example/p?q=u@v\n";
+        let text =
+            "url: http://localhost:x@127.0.0.2:18801\nother: https://a@b@évil.example/p?q=u@v\n";
         let hidden = hide_userinfo(text);
         assert_eq!(hidden.len(), text.len());
         assert_eq!(

@@ -392,10 +392,10 @@ impl ZendeskClient {
             Err(
                 ZendeskError::Decode(_) | ZendeskError::TooLarge { .. } | ZendeskError::Foreign(_),
             ) => "bad_response",
-            Err(ZendeskError::Url(_)) => "refused",
             Err(ZendeskError::Status { status: 429, .. }) => "rate_limited",
             Err(ZendeskError::Status { status, .. }) if *status >= 500 => "server_error",
-            Err(ZendeskError::Status { .. }) => "refused",
+            // `Url` only comes from `new`, never from a call.
+            Err(ZendeskError::Status { .. } | ZendeskError::Url(_)) => "refused",
         };
         crate::metrics::metrics()
             .zendesk_calls
@@ -491,10 +491,14 @@ pub(crate) async fn read_body(
         return Err(too_large);
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| ZendeskError::Transport {
-        message: e.to_string(),
-        sent: true,
-    })? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ZendeskError::Transport {
+            message: e.to_string(),
+            sent: true,
+        })?
+    {
         if chunk.len() > limit.saturating_sub(body.len()) {
             return Err(too_large);
         }
@@ -528,7 +532,10 @@ fn status_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Zendesk
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map_or_else(String::new, |to| {
-                format!(" to {}", hide_userinfo(to).chars().take(200).collect::<String>())
+                format!(
+                    " to {}",
+                    hide_userinfo(to).chars().take(200).collect::<String>()
+                )
             });
         return ZendeskError::Status {
             status: status.as_u16(),

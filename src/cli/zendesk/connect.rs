@@ -27,7 +27,7 @@ use crate::zendesk::secret::{self, Secret};
 
 #[derive(Debug, clap::Args)]
 pub struct ConnectArgs {
-    /// The instance URL, e.g. `https://acme.zendesk.com` (`http://` only for 127.0.0.1, [::1]
+    /// The instance URL, e.g. `https://acme.zendesk.com` (`http://` only for 127.0.0.1, `[::1]`
     /// or localhost; no user name, password, path, query or fragment).
     pub url: String,
     /// The organization's name in the config; default: the URL's subdomain.
@@ -408,9 +408,8 @@ pub(super) fn reauthorize(
         .unwrap_or(DEFAULT_CLIENT_SECRET_ENV);
     let client_secret = Secret::from_env(secret_env)
         .map_err(|e| anyhow!("{e}: it must hold the OAuth client's secret"))?;
-    let base = BaseUrl::parse(&organization.url).map_err(|problem| {
-        anyhow!("the URL of `{}` {problem}", args.org)
-    })?;
+    let base = BaseUrl::parse(&organization.url)
+        .map_err(|problem| anyhow!("the URL of `{}` {problem}", args.org))?;
     let url = base.as_str();
     let flow = Flow {
         url: &base,
