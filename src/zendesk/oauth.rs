@@ -8,7 +8,8 @@
 //!    issue (CSRF) or the `error` Zendesk sent instead of a code;
 //! 3. `exchange_code`: `POST {base}/oauth/tokens` (JSON body) trades the code — single-use,
 //!    valid 120 s — for an access token. No `expires_in` is asked for, so the token does not
-//!    expire and needs no refresh (Zendesk's default);
+//!    expire and needs no refresh (Zendesk's default). It goes to the checked instance URL
+//!    only (`BaseUrl::endpoint`), follows no redirect and reads at most 64 KiB of answer;
 //! 4. the token is written with `secret::write_private` (0600) to `token_path`, and the
 //!    connection is recorded in `<data_dir>/zendesk/connections.json` (`Connections`), which
 //!    `zendesk list` reads for the "connected on" date.
@@ -577,5 +578,36 @@ mod tests {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
         let timed_out = receive_code(listener, "s", Duration::from_millis(50)).await;
         assert!(matches!(timed_out, Err(OAuthError::Timeout(_))));
+    }
+
+    /// A loopback "Zendesk" whose token answer is one byte over the cap, sent without a
+    /// `Content-Length` (the body ends with the connection).
+    #[tokio::test]
+    async fn a_token_answer_over_the_cap_is_refused() {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let base = BaseUrl::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buffer).await.unwrap();
+                head.extend_from_slice(&buffer[..n]);
+            }
+            let mut answer = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
+            answer.resize(answer.len() + MAX_TOKEN_ANSWER + 1, b' ');
+            // The client hangs up once it has read too much.
+            let _ = stream.write_all(&answer).await;
+            String::from_utf8_lossy(&head).into_owned()
+        });
+        let secret = Secret::new("client-secret");
+        let error = exchange_code(&base, "scenarist", &secret, "code", "http://127.0.0.1:1/cb")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, OAuthError::Decode(text) if text.contains("larger than 65536 bytes")),
+            "{error:?}"
+        );
+        assert!(server.await.unwrap().starts_with("POST /oauth/tokens "));
     }
 }
