@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::source::{SourceFile, Span};
+use crate::zendesk::base_url::{BaseUrl, hide_userinfo};
 
 /// The example config shipped in `scenarios/`; the defaults when no `--config` is given.
 pub const DEFAULT_CONFIG: &str = include_str!("../scenarios/scenarist.yaml");
@@ -289,7 +290,8 @@ pub struct Zendesk {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Organization {
-    /// `https://acme.zendesk.com` (`http://` only for loopback).
+    /// `https://acme.zendesk.com` (`http://` only for loopback; no userinfo, path, query or
+    /// fragment: `BaseUrl::parse` decides).
     pub url: String,
     /// How to authenticate; the secret itself is never in this file.
     pub auth: Auth,
@@ -407,12 +409,17 @@ impl Workspace {
         }
     }
 
-    /// Reads `path` (its folder is the base for relative paths).
+    /// Reads `path` (its folder is the base for relative paths). The file that comes back
+    /// with the problems, to show them in, has the userinfo of its URLs masked
+    /// (`https://****@…`): a refused `user:password@` is not printed.
     pub fn load(path: &Path) -> std::io::Result<Result<Self, (SourceFile, Vec<Diagnostic>)>> {
         let text = std::fs::read_to_string(path)?;
         let file = SourceFile::new(path.display().to_string(), text);
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Ok(Self::parse(file.clone(), base).map_err(|problems| (file, problems)))
+        Ok(Self::parse(file.clone(), base).map_err(|problems| {
+            let shown = SourceFile::new(file.name(), hide_userinfo(file.text()).into_owned());
+            (shown, problems)
+        }))
     }
 
     pub fn field_type(&self, name: &str) -> Option<FieldType> {
@@ -629,18 +636,18 @@ fn validate(config: &Config, file: &SourceFile) -> Vec<Diagnostic> {
         }
     }
     for (name, org) in &config.zendesk.organizations {
-        if matches!(org.auth, Auth::Sandbox {}) && !org.url.starts_with("http://") {
-            problem(
-                &["zendesk", "organizations", name, "url"],
-                format!("`{name}` is a sandbox, which runs on this machine, but its URL is `{}`", org.url),
-                "use `http://127.0.0.1:PORT` (port 0 picks a free one); for a real instance, set `auth` to `api_token` or `oauth`".into(),
-            );
-        } else if let Some(reason) = url_problem(&org.url) {
-            problem(
+        match BaseUrl::parse(&org.url) {
+            Err(reason) => problem(
                 &["zendesk", "organizations", name, "url"],
                 format!("the URL of `{name}` {reason}"),
-                "use the instance URL, such as `https://acme.zendesk.com`".into(),
-            );
+                "use the instance URL only, such as `https://acme.zendesk.com` (`http://` only for 127.0.0.1, [::1] or localhost); credentials go under `auth`".into(),
+            ),
+            Ok(url) if matches!(org.auth, Auth::Sandbox {}) && !url.as_str().starts_with("http://") => problem(
+                &["zendesk", "organizations", name, "url"],
+                format!("`{name}` is a sandbox, which runs on this machine, but its URL is `{url}`"),
+                "use `http://127.0.0.1:PORT` (port 0 picks a free one); for a real instance, set `auth` to `api_token` or `oauth`".into(),
+            ),
+            Ok(_) => {}
         }
         for (list, fields) in [
             ("search", &org.fields.search),
@@ -732,25 +739,6 @@ fn hint<'a>(name: &str, candidates: impl Iterator<Item = &'a String>, otherwise:
     did_you_mean(name, candidates.map(String::as_str)).unwrap_or_else(|| otherwise.to_owned())
 }
 
-/// Why a Zendesk URL is refused, if it is: `https://` is required, `http://` only for
-/// loopback (the stand-in).
-pub fn url_problem(url: &str) -> Option<&'static str> {
-    if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', ':']).next().unwrap_or("");
-        if matches!(host, "127.0.0.1" | "localhost") || rest.starts_with("[::1]") {
-            return None;
-        }
-        return Some(
-            "uses http://, which is allowed only for 127.0.0.1 or localhost; use https://",
-        );
-    }
-    if url.starts_with("https://") && url.len() > "https://".len() {
-        None
-    } else {
-        Some("is not an https:// URL")
-    }
-}
-
 /// Finds the span of the key at `path` (e.g. `["accounts", "facebook:acme", "channel"]`) by
 /// looking for each key in turn after the previous one. Falls back to the deepest key found,
 /// then to the start of the file. Enough for the block and flow styles configs use.
@@ -833,12 +821,88 @@ mod tests {
         );
     }
 
+    /// An organization `acme` at `url` (api token auth), as the YAML text of a config.
+    fn organization_at(url: &str) -> String {
+        format!(
+            "version: 1\nzendesk:\n  organizations:\n    acme:\n      url: {url}\n      auth: {{ type: api_token, email: a@acme.example, token_env: T }}\n      sync: {{ mode: interface }}\n"
+        )
+    }
+
     #[test]
-    fn urls() {
-        assert_eq!(url_problem("https://acme.zendesk.com"), None);
-        assert_eq!(url_problem("http://127.0.0.1:8080"), None);
-        assert!(url_problem("http://acme.zendesk.com").is_some());
-        assert!(url_problem("ftp://x").is_some());
+    fn organization_urls_are_checked_where_they_are_written() {
+        for accepted in [
+            "https://acme.zendesk.com",
+            "https://acme.zendesk.com/",
+            "http://127.0.0.1:18801",
+            "http://[::1]:18801",
+            "http://localhost:18801/",
+        ] {
+            let text = organization_at(accepted);
+            if let Err(problems) = Workspace::parse(SourceFile::new("c.yaml", text), PathBuf::new())
+            {
+                panic!("{accepted}: {}", problems[0].message);
+            }
+        }
+        for (refused, reason) in [
+            (
+                "http://localhost:x@127.0.0.2:18801",
+                "user name or password",
+            ),
+            (
+                "https://user:s3cret@acme.zendesk.com",
+                "user name or password",
+            ),
+            ("https://acme.zendesk.com/?x=1", "has a query"),
+            ("https://acme.zendesk.com/#x", "has a fragment"),
+            ("https://acme.zendesk.com/api/v2", "has a path (`/api/v2`)"),
+            ("http://acme.zendesk.com", "uses http://"),
+            ("http://127.0.0.2", "uses http://"),
+            ("http://localhost.evil.example", "uses http://"),
+            ("ftp://acme.zendesk.com", "is not an https:// URL"),
+        ] {
+            let text = organization_at(refused);
+            let file = SourceFile::new("c.yaml", text.clone());
+            let problems = Workspace::parse(file.clone(), PathBuf::new()).unwrap_err();
+            assert_eq!(problems.len(), 1, "{refused}");
+            assert_eq!(problems[0].code, Code::ConfigInvalid);
+            let message = &problems[0].message;
+            assert!(
+                message.starts_with("the URL of `acme` ") && message.contains(reason),
+                "{refused}: {message}"
+            );
+            assert!(
+                !message.contains("s3cret") && !message.contains(":x@"),
+                "{message}"
+            );
+            let span = problems[0].primary.span;
+            assert_eq!(
+                &text[span.range()],
+                "url",
+                "{refused}: the error points at the url"
+            );
+            assert_eq!(file.line_column(span.start as usize).line, 5);
+        }
+    }
+
+    #[test]
+    fn a_config_shown_with_its_problems_hides_userinfo() {
+        let dir = std::env::temp_dir().join(format!("scenarist-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("scenarist.yaml");
+        std::fs::write(
+            &path,
+            organization_at("https://user:s3cret@acme.zendesk.com"),
+        )
+        .unwrap();
+        let (file, problems) = Workspace::load(&path).unwrap().unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(!file.text().contains("s3cret"), "{}", file.text());
+        assert!(
+            file.text()
+                .contains("url: https://***********@acme.zendesk.com")
+        );
+        let span = problems[0].primary.span;
+        assert_eq!(&file.text()[span.range()], "url");
     }
 
     #[test]
@@ -868,5 +932,11 @@ mod tests {
         let with_token = config("http://127.0.0.1:0")
             .replace("{ type: sandbox }", "{ type: sandbox, token_env: X }");
         assert!(parse(with_token).is_err(), "a sandbox takes no secret");
+        let problems = parse(config("http://localhost:x@127.0.0.2:18801")).unwrap_err();
+        assert!(
+            problems[0].message.contains("user name or password"),
+            "{}",
+            problems[0].message
+        );
     }
 }

@@ -24,6 +24,7 @@ use super::{ExitStatus, GlobalArgs};
 use crate::config::{self, Auth, Organization, SyncMode, Workspace};
 use crate::diagnostic::did_you_mean;
 use crate::zendesk::actions::{Org, credentials};
+use crate::zendesk::base_url::hide_userinfo;
 use crate::zendesk::client::{Timeouts, ZendeskClient, ZendeskError};
 use crate::zendesk::model::User;
 use crate::zendesk::oauth::Connections;
@@ -200,7 +201,12 @@ fn list(args: &WorkspaceArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus>
                     let _ = write!(line, " (re-authorized {at})");
                 }
                 if connection.url != organization.url.trim_end_matches('/') {
-                    let _ = write!(line, " — to {}, not this URL", connection.url);
+                    // The registry is a file anyone with the data folder may have edited.
+                    let _ = write!(
+                        line,
+                        " — to {}, not this URL",
+                        hide_userinfo(&connection.url)
+                    );
                 }
                 println!("{line}");
             }
@@ -243,7 +249,7 @@ fn list(args: &WorkspaceArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus>
         if !config.zendesk.organizations.contains_key(name) {
             println!(
                 "{name}  {}\n  connected: {}, but not in {} (add it under `zendesk.organizations`)",
-                connection.url,
+                hide_userinfo(&connection.url),
                 connection.connected_at,
                 workspace.file.name()
             );

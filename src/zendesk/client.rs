@@ -3,6 +3,11 @@
 //! `ZendeskError` that says whether it is worth retrying: 429 (honouring `Retry-After`, and
 //! pausing every call to the instance meanwhile), 5xx and transport failures are; other 4xx
 //! are not, and keep Zendesk's error details. Credentials never appear in `Debug` output.
+//!
+//! Zendesk's answers are hostile input too: every request URL is joined onto the checked
+//! instance URL and must keep its origin (`BaseUrl::endpoint`), so a `links.next` pointing
+//! elsewhere is refused before anything is sent; redirects are never followed (a 3xx is an
+//! error); and no more than `MAX_RESPONSE_BYTES` of an answer is read.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -13,6 +18,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::base_url::{BaseUrl, ForeignUrl, UrlProblem, hide_userinfo};
 use super::model::{
     Comment, CommentsPage, Ticket, TicketEnvelope, TicketsPage, User, UserEnvelope, UserField,
     UserFieldsPage, UsersPage,
@@ -78,6 +84,18 @@ pub enum ZendeskError {
     /// A 429 is being waited out: nothing was sent.
     #[error("Zendesk asked to slow down; calls to it resume in {0} ms")]
     Paused(u64),
+    /// The instance URL was refused (`https://user:pass@acme.zendesk.com`): no client.
+    #[error("the Zendesk URL {0}; write the instance only, such as `https://acme.zendesk.com`")]
+    Url(#[from] UrlProblem),
+    /// A request would leave the instance (Zendesk's `links.next` pointing at another host,
+    /// port or scheme): nothing was sent, so the credentials stay on the instance.
+    #[error("refused to send a request carrying the credentials elsewhere: {0}")]
+    Foreign(#[from] ForeignUrl),
+    /// The answer is longer than `MAX_RESPONSE_BYTES`; the rest of it was not read.
+    #[error(
+        "Zendesk's answer is larger than {limit} bytes, more than Scenarist reads; it was refused"
+    )]
+    TooLarge { limit: usize },
 }
 
 impl ZendeskError {
@@ -88,7 +106,10 @@ impl ZendeskError {
             ZendeskError::Status { status, .. } => {
                 *status == 429 || *status == 409 || *status >= 500
             }
-            ZendeskError::Decode(_) => false,
+            ZendeskError::Decode(_)
+            | ZendeskError::Url(_)
+            | ZendeskError::Foreign(_)
+            | ZendeskError::TooLarge { .. } => false,
         }
     }
 
@@ -109,6 +130,8 @@ impl ZendeskError {
         match self {
             ZendeskError::Transport { sent, .. } => *sent,
             ZendeskError::Status { status, .. } => *status >= 500,
+            // The request went through; only its answer was refused.
+            ZendeskError::TooLarge { .. } => true,
             _ => false,
         }
     }
@@ -121,9 +144,13 @@ impl ZendeskError {
     }
 }
 
+/// The most bytes of one answer the client reads (8 MiB: a page of 100 comments with their
+/// HTML is far below it). A longer answer is `ZendeskError::TooLarge`.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
 pub struct ZendeskClient {
     http: reqwest::Client,
-    base: String,
+    base: BaseUrl,
     credentials: Credentials,
     paused_until: Mutex<Option<Instant>>,
 }
@@ -154,12 +181,14 @@ impl Default for Timeouts {
 }
 
 impl ZendeskClient {
-    /// A client for the instance at `url` (`https://acme.zendesk.com`).
+    /// A client for the instance at `url` (`https://acme.zendesk.com`), refused as
+    /// `ZendeskError::Url` unless `BaseUrl::parse` accepts it. Redirects are never followed.
     pub fn new(
         url: &str,
         credentials: Credentials,
         timeouts: Timeouts,
     ) -> Result<Self, ZendeskError> {
+        let base = BaseUrl::parse(url)?;
         let http = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.total)
@@ -172,14 +201,15 @@ impl ZendeskClient {
             })?;
         Ok(Self {
             http,
-            base: url.trim_end_matches('/').to_owned(),
+            base,
             credentials,
             paused_until: Mutex::new(None),
         })
     }
 
+    /// `https://acme.zendesk.com`, without a trailing `/`.
     pub fn base_url(&self) -> &str {
-        &self.base
+        self.base.as_str()
     }
 
     /// The authenticated user. Wrong credentials give 200 with an anonymous user (id
@@ -318,11 +348,10 @@ impl ZendeskClient {
             comments.extend(page.comments);
             let more = page.meta.is_some_and(|m| m.has_more);
             match page.links.and_then(|l| l.next).filter(|_| more) {
-                // The next link is absolute; keep only its path and query.
+                // The next link is absolute (it carries the cursor): it is joined onto the
+                // instance like any path, and refused if it leads anywhere else.
                 Some(next) => {
-                    path = next
-                        .find("/api/")
-                        .map_or(next.clone(), |at| next[at..].to_owned());
+                    path = next;
                     query.clear();
                 }
                 None => break,
@@ -360,10 +389,13 @@ impl ZendeskClient {
             Ok(_) => "ok",
             Err(ZendeskError::Paused(_)) => "paused",
             Err(ZendeskError::Transport { .. }) => "transport_error",
-            Err(ZendeskError::Decode(_)) => "bad_response",
+            Err(
+                ZendeskError::Decode(_) | ZendeskError::TooLarge { .. } | ZendeskError::Foreign(_),
+            ) => "bad_response",
             Err(ZendeskError::Status { status: 429, .. }) => "rate_limited",
             Err(ZendeskError::Status { status, .. }) if *status >= 500 => "server_error",
-            Err(ZendeskError::Status { .. }) => "refused",
+            // `Url` only comes from `new`, never from a call.
+            Err(ZendeskError::Status { .. } | ZendeskError::Url(_)) => "refused",
         };
         crate::metrics::metrics()
             .zendesk_calls
@@ -381,9 +413,10 @@ impl ZendeskClient {
         idempotency_key: Option<&str>,
     ) -> Result<Vec<u8>, ZendeskError> {
         self.check_pause()?;
+        let url = self.base.endpoint(path)?;
         let mut request = self
             .http
-            .request(method, format!("{}{path}", self.base))
+            .request(method, url)
             .header("Accept", "application/json");
         if !query.is_empty() {
             request = request.query(query);
@@ -402,15 +435,9 @@ impl ZendeskClient {
         let response = request.send().await.map_err(|e| transport(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| ZendeskError::Transport {
-                message: e.to_string(),
-                sent: true,
-            })?;
+        let bytes = read_body(response, MAX_RESPONSE_BYTES).await?;
         if status.is_success() {
-            return Ok(bytes.to_vec());
+            return Ok(bytes);
         }
         let error = status_error(status, &headers, &bytes);
         if status == StatusCode::TOO_MANY_REQUESTS {
@@ -450,6 +477,36 @@ impl ZendeskClient {
     }
 }
 
+/// The body of `response`, read in chunks and refused as soon as it passes `limit` bytes
+/// (announced by `Content-Length` or not), so a hostile answer cannot fill the memory.
+pub(crate) async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, ZendeskError> {
+    let too_large = ZendeskError::TooLarge { limit };
+    if response
+        .content_length()
+        .is_some_and(|length| usize::try_from(length).map_or(true, |length| length > limit))
+    {
+        return Err(too_large);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ZendeskError::Transport {
+            message: e.to_string(),
+            sent: true,
+        })?
+    {
+        if chunk.len() > limit.saturating_sub(body.len()) {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 fn transport(error: &reqwest::Error) -> ZendeskError {
     // A request that could not connect was never sent; anything later may have been.
     let sent = !error.is_connect();
@@ -469,6 +526,28 @@ fn status_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Zendesk
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    if status.is_redirection() {
+        // Never followed: the credentials would go along to wherever it points.
+        let location = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(String::new, |to| {
+                format!(
+                    " to {}",
+                    hide_userinfo(to).chars().take(200).collect::<String>()
+                )
+            });
+        return ZendeskError::Status {
+            status: status.as_u16(),
+            retry_after,
+            summary: format!(
+                "a redirect{location}, which Scenarist does not follow; configure the URL the \
+                 instance answers on itself (`https://SUBDOMAIN.zendesk.com`)"
+            ),
+            details: None,
+            request_id,
+        };
+    }
     let json: Option<Value> = serde_json::from_slice(body).ok();
     let (summary, details) = match &json {
         Some(json) => {

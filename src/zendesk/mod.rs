@@ -1,10 +1,12 @@
 //! The Zendesk connector: the API client (`client`, the only reqwest user) and its JSON
-//! (`model`), credentials (`secret`), the actions scenarios call and the sync modes run
-//! through the runtime's outbox (`actions`, `sync`, `transcript`), contact linking
-//! (`linking`), the OAuth connection flow (`oauth`), and a stand-in server that speaks the
-//! same API for tests and demos (`standin`), run for sandbox organizations by `sandbox`.
+//! (`model`), the checked instance URL every request is joined onto (`base_url`),
+//! credentials (`secret`), the actions scenarios call and the sync modes run through the
+//! runtime's outbox (`actions`, `sync`, `transcript`), contact linking (`linking`), the OAuth
+//! connection flow (`oauth`), and a stand-in server that speaks the same API for tests and
+//! demos (`standin`), run for sandbox organizations by `sandbox`.
 
 pub mod actions;
+pub mod base_url;
 pub mod client;
 pub mod linking;
 pub mod model;

@@ -8,7 +8,8 @@
 //!    issue (CSRF) or the `error` Zendesk sent instead of a code;
 //! 3. `exchange_code`: `POST {base}/oauth/tokens` (JSON body) trades the code — single-use,
 //!    valid 120 s — for an access token. No `expires_in` is asked for, so the token does not
-//!    expire and needs no refresh (Zendesk's default);
+//!    expire and needs no refresh (Zendesk's default). It goes to the checked instance URL
+//!    only (`BaseUrl::endpoint`), follows no redirect and reads at most 64 KiB of answer;
 //! 4. the token is written with `secret::write_private` (0600) to `token_path`, and the
 //!    connection is recorded in `<data_dir>/zendesk/connections.json` (`Connections`), which
 //!    `zendesk list` reads for the "connected on" date.
@@ -29,12 +30,16 @@ use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::base_url::BaseUrl;
+use super::client::{ZendeskError, read_body};
 use super::secret::Secret;
 
 /// What Scenarist asks for: reading and writing users and tickets.
 pub(crate) const SCOPE: &str = "read write";
 /// The longest request head the callback listener reads.
 const MAX_REQUEST: usize = 16 * 1024;
+/// The longest answer to the token exchange read (a token and a few fields; or an error).
+const MAX_TOKEN_ANSWER: usize = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum OAuthError {
@@ -69,14 +74,14 @@ pub(crate) enum OAuthError {
 
 /// The page that asks the admin to authorize Scenarist.
 pub(crate) fn authorize_url(
-    base: &str,
+    base: &BaseUrl,
     client_id: &str,
     redirect_uri: &str,
     state: &str,
 ) -> String {
     format!(
         "{}/oauth/authorizations/new?response_type=code&client_id={}&redirect_uri={}&scope={}&state={}",
-        base.trim_end_matches('/'),
+        base.as_str(),
         encode(client_id),
         encode(redirect_uri),
         encode(SCOPE),
@@ -243,7 +248,7 @@ fn denial(error: &str, description: &str) -> String {
 
 /// Trades an authorization code for an access token.
 pub(crate) async fn exchange_code(
-    base: &str,
+    base: &BaseUrl,
     client_id: &str,
     client_secret: &Secret,
     code: &str,
@@ -264,18 +269,23 @@ pub(crate) async fn exchange_code(
         "redirect_uri": redirect_uri,
         "scope": SCOPE,
     });
+    let endpoint = base
+        .endpoint("/oauth/tokens")
+        .map_err(|e| OAuthError::Transport(e.to_string()))?;
     let response = http
-        .post(format!("{}/oauth/tokens", base.trim_end_matches('/')))
+        .post(endpoint)
         .header("Accept", "application/json")
         .json(&body)
         .send()
         .await
         .map_err(|e| OAuthError::Transport(e.to_string()))?;
     let status = response.status();
-    let bytes = response
-        .bytes()
+    let bytes = read_body(response, MAX_TOKEN_ANSWER)
         .await
-        .map_err(|e| OAuthError::Transport(e.to_string()))?;
+        .map_err(|e| match e {
+            ZendeskError::Transport { message, .. } => OAuthError::Transport(message),
+            other => OAuthError::Decode(other.to_string()),
+        })?;
     let json: Option<Value> = serde_json::from_slice(&bytes).ok();
     if !status.is_success() {
         let error = json
@@ -473,7 +483,7 @@ mod tests {
     #[test]
     fn the_authorize_url_is_encoded() {
         let url = authorize_url(
-            "https://acme.zendesk.com/",
+            &BaseUrl::parse("https://acme.zendesk.com/").unwrap(),
             "scenarist app",
             "http://127.0.0.1:8790/callback",
             "a&b=c",
@@ -568,5 +578,36 @@ mod tests {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
         let timed_out = receive_code(listener, "s", Duration::from_millis(50)).await;
         assert!(matches!(timed_out, Err(OAuthError::Timeout(_))));
+    }
+
+    /// A loopback "Zendesk" whose token answer is one byte over the cap, sent without a
+    /// `Content-Length` (the body ends with the connection).
+    #[tokio::test]
+    async fn a_token_answer_over_the_cap_is_refused() {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let base = BaseUrl::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buffer).await.unwrap();
+                head.extend_from_slice(&buffer[..n]);
+            }
+            let mut answer = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
+            answer.resize(answer.len() + MAX_TOKEN_ANSWER + 1, b' ');
+            // The client hangs up once it has read too much.
+            let _ = stream.write_all(&answer).await;
+            String::from_utf8_lossy(&head).into_owned()
+        });
+        let secret = Secret::new("client-secret");
+        let error = exchange_code(&base, "scenarist", &secret, "code", "http://127.0.0.1:1/cb")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, OAuthError::Decode(text) if text.contains("larger than 65536 bytes")),
+            "{error:?}"
+        );
+        assert!(server.await.unwrap().starts_with("POST /oauth/tokens "));
     }
 }

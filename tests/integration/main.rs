@@ -28,3 +28,4 @@ mod support;
 mod zendesk;
 mod zendesk_cli;
 mod zendesk_oas;
+mod zendesk_url;

@@ -19,6 +19,7 @@ use super::{
 use crate::cli::ExitStatus;
 use crate::config::{self, Auth, FieldType, Workspace};
 use crate::runtime::{Clock as _, SystemClock};
+use crate::zendesk::base_url::{BaseUrl, hide_userinfo};
 use crate::zendesk::client::{Credentials, Timeouts, ZendeskClient};
 use crate::zendesk::model::User;
 use crate::zendesk::oauth::{self, Connection, Connections};
@@ -26,8 +27,8 @@ use crate::zendesk::secret::{self, Secret};
 
 #[derive(Debug, clap::Args)]
 pub struct ConnectArgs {
-    /// The instance URL, e.g. `https://acme.zendesk.com` (`http://` only for 127.0.0.1 or
-    /// localhost).
+    /// The instance URL, e.g. `https://acme.zendesk.com` (`http://` only for 127.0.0.1, `[::1]`
+    /// or localhost; no user name, password, path, query or fragment).
     pub url: String,
     /// The organization's name in the config; default: the URL's subdomain.
     #[arg(long)]
@@ -74,13 +75,16 @@ fn now_iso() -> String {
 }
 
 pub(super) fn connect(args: &ConnectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    if let Some(problem) = config::url_problem(&args.url) {
-        bail!("the URL `{}` {problem}", args.url);
-    }
-    let url = args.url.trim_end_matches('/').to_owned();
+    let base = BaseUrl::parse(&args.url).map_err(|problem| {
+        anyhow!(
+            "the URL `{}` {problem}; give the instance only, such as `https://acme.zendesk.com`",
+            hide_userinfo(&args.url)
+        )
+    })?;
+    let url = base.as_str().to_owned();
     let name = match &args.org {
         Some(name) => name.clone(),
-        None => default_org_name(&url),
+        None => default_org_name(&base),
     };
     if name.is_empty()
         || !name
@@ -132,7 +136,7 @@ pub(super) fn connect(args: &ConnectArgs, global: &GlobalArgs) -> anyhow::Result
     })?;
     let token_file = oauth::token_path(&data, &name);
     let flow = Flow {
-        url: &url,
+        url: &base,
         client_id: &args.client_id,
         client_secret: &client_secret,
         port: args.port,
@@ -171,7 +175,7 @@ pub(super) fn connect(args: &ConnectArgs, global: &GlobalArgs) -> anyhow::Result
 
 /// One OAuth authorization: browser, code, token, checked with `users/me`.
 struct Flow<'a> {
-    url: &'a str,
+    url: &'a BaseUrl,
     client_id: &'a str,
     client_secret: &'a Secret,
     port: u16,
@@ -218,7 +222,7 @@ impl Flow<'_> {
             Err(error) => return Ok(Err(error.to_string())),
         };
         let client = ZendeskClient::new(
-            self.url,
+            self.url.as_str(),
             Credentials::Bearer(token.clone()),
             Timeouts::default(),
         )?;
@@ -267,22 +271,12 @@ fn record(
         .with_context(|| format!("cannot record the connection in {}", data.display()))
 }
 
-/// `https://acme.zendesk.com` → `acme`; a loopback stand-in → `local`.
-fn default_org_name(url: &str) -> String {
-    let host = url
-        .split("://")
-        .nth(1)
-        .unwrap_or(url)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
-    if host.is_empty()
-        || host.starts_with('[')
-        || host.chars().all(|c| c.is_ascii_digit() || c == '.')
-        || host == "localhost"
-    {
-        return "local".to_owned();
-    }
+/// `https://acme.zendesk.com` → `acme`; a loopback stand-in (or any address) → `local`.
+fn default_org_name(url: &BaseUrl) -> String {
+    let host = match url.host() {
+        Some(url::Host::Domain(host)) if host != "localhost" => host,
+        _ => return "local".to_owned(),
+    };
     host.split('.')
         .next()
         .unwrap_or("")
@@ -414,9 +408,11 @@ pub(super) fn reauthorize(
         .unwrap_or(DEFAULT_CLIENT_SECRET_ENV);
     let client_secret = Secret::from_env(secret_env)
         .map_err(|e| anyhow!("{e}: it must hold the OAuth client's secret"))?;
-    let url = organization.url.trim_end_matches('/');
+    let base = BaseUrl::parse(&organization.url)
+        .map_err(|problem| anyhow!("the URL of `{}` {problem}", args.org))?;
+    let url = base.as_str();
     let flow = Flow {
-        url,
+        url: &base,
         client_id: &client_id,
         client_secret: &client_secret,
         port: args.port,
@@ -453,11 +449,12 @@ mod tests {
 
     #[test]
     fn names_and_paths() {
-        assert_eq!(
-            default_org_name("https://acme-shop.zendesk.com"),
-            "acme-shop"
-        );
-        assert_eq!(default_org_name("http://127.0.0.1:8788"), "local");
+        let name = |url: &str| default_org_name(&BaseUrl::parse(url).unwrap());
+        assert_eq!(name("https://acme-shop.zendesk.com"), "acme-shop");
+        assert_eq!(name("http://127.0.0.1:8788"), "local");
+        assert_eq!(name("http://[::1]:8788"), "local");
+        assert_eq!(name("http://localhost:8788/"), "local");
+        assert_eq!(name("https://192.0.2.7"), "local");
         assert_eq!(
             relative(Path::new("/w/data/zendesk/a.token"), Path::new("/w/config")),
             Path::new("../data/zendesk/a.token")
