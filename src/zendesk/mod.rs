@@ -1,7 +1,8 @@
 //! The Zendesk connector: the API client (`client`, the only reqwest user) and its JSON
 //! (`model`), credentials (`secret`), the actions scenarios call and the sync modes run
 //! through the runtime's outbox (`actions`, `sync`, `transcript`), contact linking
-//! (`linking`), the OAuth connection flow (`oauth`), and a stand-in server that speaks the
+//! (`linking`), the OAuth connection flow (`oauth`), the rule for organization names that
+//! name files (`organization_name`), and a stand-in server that speaks the
 //! same API for tests and demos (`standin`), run for sandbox organizations by `sandbox`.
 
 pub mod actions;
@@ -9,6 +10,7 @@ pub mod client;
 pub mod linking;
 pub mod model;
 pub mod oauth;
+pub mod organization_name;
 pub mod sandbox;
 pub mod secret;
 pub mod standin;

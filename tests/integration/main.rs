@@ -25,3 +25,4 @@ mod support;
 mod zendesk;
 mod zendesk_cli;
 mod zendesk_oas;
+mod zendesk_secrets;
