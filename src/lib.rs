@@ -18,6 +18,7 @@ pub mod harness;
 mod hex;
 pub mod lint;
 pub mod metrics;
+mod private_file;
 pub mod runtime;
 pub mod service;
 pub mod source;

@@ -2,8 +2,9 @@
 //! (`model`), the checked instance URL every request is joined onto (`base_url`),
 //! credentials (`secret`), the actions scenarios call and the sync modes run through the
 //! runtime's outbox (`actions`, `sync`, `transcript`), contact linking (`linking`), the OAuth
-//! connection flow (`oauth`), and a stand-in server that speaks the same API for tests and
-//! demos (`standin`), run for sandbox organizations by `sandbox`.
+//! connection flow (`oauth`), the rule for organization names that name files
+//! (`organization_name`), and a stand-in server that speaks the same API for tests and demos
+//! (`standin`), run for sandbox organizations by `sandbox`.
 
 pub mod actions;
 pub mod base_url;
@@ -11,6 +12,7 @@ pub mod client;
 pub mod linking;
 pub mod model;
 pub mod oauth;
+pub mod organization_name;
 pub mod sandbox;
 pub mod secret;
 pub mod standin;

@@ -2,28 +2,33 @@
 //! connect` and `reauthorize` run it:
 //!
 //! 1. `authorize_url`: the page the admin opens, asking for `read write` and carrying a
-//!    random `state` (`new_state`);
+//!    random `state` (`new_state`) and a PKCE challenge (`Pkce`, S256: the SHA-256 of a
+//!    random verifier that only this process knows), both from the operating system's
+//!    CSPRNG;
 //! 2. `receive_code`: a one-shot HTTP listener on loopback takes the browser's redirect to
 //!    `redirect_uri?code=…&state=…`, answers a small page, and refuses a `state` it did not
 //!    issue (CSRF) or the `error` Zendesk sent instead of a code;
 //! 3. `exchange_code`: `POST {base}/oauth/tokens` (JSON body) trades the code — single-use,
-//!    valid 120 s — for an access token. No `expires_in` is asked for, so the token does not
+//!    valid 120 s — and the PKCE verifier for an access token, so a code stolen on its way
+//!    back (another program on this machine listening first, a leaked browser history) is
+//!    worthless without the verifier. No `expires_in` is asked for, so the token does not
 //!    expire and needs no refresh (Zendesk's default). It goes to the checked instance URL
 //!    only (`BaseUrl::endpoint`), follows no redirect and reads at most 64 KiB of answer;
-//! 4. the token is written with `secret::write_private` (0600) to `token_path`, and the
-//!    connection is recorded in `<data_dir>/zendesk/connections.json` (`Connections`), which
-//!    `zendesk list` reads for the "connected on" date.
+//! 4. the token is written with `secret::write_private` (0600, folder 0700, atomic, never
+//!    through a symlink) to `token_path`, and the connection is recorded the same way in
+//!    `<data_dir>/zendesk/connections.json` (`Connections`), which `zendesk list` reads for
+//!    the "connected on" date.
 //!
 //! The token exchange uses reqwest directly: it is the one Zendesk call made without
 //! credentials, so it does not go through `ZendeskClient`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::hash::{BuildHasher as _, Hasher as _};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -32,6 +37,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::base_url::BaseUrl;
 use super::client::{ZendeskError, read_body};
+use super::organization_name::{self, OrganizationNameError};
 use super::secret::Secret;
 
 /// What Scenarist asks for: reading and writing users and tickets.
@@ -40,6 +46,9 @@ pub(crate) const SCOPE: &str = "read write";
 const MAX_REQUEST: usize = 16 * 1024;
 /// The longest answer to the token exchange read (a token and a few fields; or an error).
 const MAX_TOKEN_ANSWER: usize = 64 * 1024;
+/// Random bytes in a `state` and in a PKCE verifier (RFC 7636 §7.1 asks 32 for the verifier;
+/// base64url makes them 43 characters, the shortest verifier RFC 7636 §4.1 allows).
+pub(crate) const RANDOM_BYTES: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum OAuthError {
@@ -70,44 +79,71 @@ pub(crate) enum OAuthError {
     Decode(String),
     #[error("the local callback listener failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The operating system gave no random bytes for the `state` or the PKCE verifier.
+    #[error("the operating system's random number generator failed: {0}; nothing was sent")]
+    Random(String),
 }
 
-/// The page that asks the admin to authorize Scenarist.
+/// The page that asks the admin to authorize Scenarist, with the PKCE challenge
+/// (`code_challenge_method=S256`, zendesk-api.md §1.3).
 pub(crate) fn authorize_url(
     base: &BaseUrl,
     client_id: &str,
     redirect_uri: &str,
     state: &str,
+    pkce: &Pkce,
 ) -> String {
     format!(
-        "{}/oauth/authorizations/new?response_type=code&client_id={}&redirect_uri={}&scope={}&state={}",
+        "{}/oauth/authorizations/new?response_type=code&client_id={}&redirect_uri={}&scope={}&state={}&code_challenge={}&code_challenge_method=S256",
         base.as_str(),
         encode(client_id),
         encode(redirect_uri),
         encode(SCOPE),
         encode(state),
+        encode(pkce.challenge()),
     )
 }
 
-/// A fresh, unguessable `state`: SHA-256 of the time, the process id, a counter and the
-/// randomly keyed hasher std seeds from the operating system, in hex.
-pub(crate) fn new_state() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let mut digest = Sha256::new();
-    digest.update(nanos.to_le_bytes());
-    digest.update(std::process::id().to_le_bytes());
-    digest.update(hasher.finish().to_le_bytes());
-    digest.update(
-        std::collections::hash_map::RandomState::new()
-            .hash_one(nanos)
-            .to_le_bytes(),
-    );
-    crate::hex::encode(&digest.finalize()[..16])
+/// [`RANDOM_BYTES`] bytes from the operating system's CSPRNG, base64url without padding.
+fn random_text() -> Result<String, OAuthError> {
+    let mut bytes = [0u8; RANDOM_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| OAuthError::Random(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// A fresh, unguessable `state` (CSRF protection of the callback).
+pub(crate) fn new_state() -> Result<String, OAuthError> {
+    random_text()
+}
+
+/// A PKCE pair (RFC 7636, method S256): the verifier stays in this process until the token
+/// exchange; the challenge, `BASE64URL-no-pad(SHA-256(verifier))`, goes in the authorize URL.
+pub(crate) struct Pkce {
+    verifier: Secret,
+    challenge: String,
+}
+
+impl Pkce {
+    /// A pair with a fresh random verifier.
+    pub(crate) fn new() -> Result<Self, OAuthError> {
+        Ok(Self::from_verifier(Secret::new(random_text()?)))
+    }
+
+    fn from_verifier(verifier: Secret) -> Self {
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose().as_bytes()));
+        Self {
+            verifier,
+            challenge,
+        }
+    }
+
+    pub(crate) fn challenge(&self) -> &str {
+        &self.challenge
+    }
+
+    pub(crate) fn verifier(&self) -> &Secret {
+        &self.verifier
+    }
 }
 
 /// Waits for the browser's redirect on `listener` and returns the authorization code.
@@ -246,13 +282,15 @@ fn denial(error: &str, description: &str) -> String {
     }
 }
 
-/// Trades an authorization code for an access token.
+/// Trades an authorization code and the PKCE verifier of its authorize URL for an access
+/// token.
 pub(crate) async fn exchange_code(
     base: &BaseUrl,
     client_id: &str,
     client_secret: &Secret,
     code: &str,
     redirect_uri: &str,
+    code_verifier: &Secret,
 ) -> Result<Secret, OAuthError> {
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
@@ -268,6 +306,7 @@ pub(crate) async fn exchange_code(
         "client_secret": client_secret.expose(),
         "redirect_uri": redirect_uri,
         "scope": SCOPE,
+        "code_verifier": code_verifier.expose(),
     });
     let endpoint = base
         .endpoint("/oauth/tokens")
@@ -330,20 +369,14 @@ fn exchange_problem(status: u16, error: &str, description: &str) -> String {
     }
 }
 
-/// Where an organization's OAuth token is kept: `<data_dir>/zendesk/<org>.token` (the name
-/// reduced to letters, digits, `-` and `_`, so it stays inside that folder).
-pub(crate) fn token_path(data_dir: &Path, organization: &str) -> PathBuf {
-    let safe: String = organization
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    data_dir.join("zendesk").join(format!("{safe}.token"))
+/// Where an organization's OAuth token is kept: `<data_dir>/zendesk/<org>.token`. A name that
+/// could leave that folder or make an odd file name is refused (`organization_name`).
+pub(crate) fn token_path(
+    data_dir: &Path,
+    organization: &str,
+) -> Result<PathBuf, OrganizationNameError> {
+    let name = organization_name::check(organization)?;
+    Ok(data_dir.join("zendesk").join(format!("{name}.token")))
 }
 
 /// The connection registry: which organizations were connected, when and as whom.
@@ -394,24 +427,13 @@ impl Connections {
         })
     }
 
-    /// Writes the registry: to a temporary file first, then renamed over the old one, so a
-    /// crash never leaves half a file.
+    /// Writes the registry like a secret (`private_file::write`: owner-only, atomic, never
+    /// through a symlink or a leftover temp file), so a crash never leaves half a file.
     pub(crate) fn save(&self, data_dir: &Path) -> std::io::Result<()> {
-        use std::io::Write as _;
-        let path = Self::path(data_dir);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let partial = path.with_extension("json.partial");
-        let text = serde_json::to_string_pretty(self)
+        let mut text = serde_json::to_vec_pretty(self)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        {
-            let mut file = std::fs::File::create(&partial)?;
-            file.write_all(text.as_bytes())?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-        }
-        std::fs::rename(&partial, &path)
+        text.push(b'\n');
+        crate::private_file::write(&Self::path(data_dir), &text)
     }
 }
 
@@ -481,45 +503,90 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_authorize_url_is_encoded() {
+    fn the_authorize_url_is_encoded_and_carries_the_pkce_challenge() {
+        let pkce = Pkce::from_verifier(Secret::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
         let url = authorize_url(
             &BaseUrl::parse("https://acme.zendesk.com/").unwrap(),
             "scenarist app",
             "http://127.0.0.1:8790/callback",
             "a&b=c",
+            &pkce,
         );
+        // RFC 7636 appendix B's example pair.
         assert_eq!(
             url,
             "https://acme.zendesk.com/oauth/authorizations/new?response_type=code\
              &client_id=scenarist%20app\
              &redirect_uri=http%3A%2F%2F127.0.0.1%3A8790%2Fcallback\
-             &scope=read%20write&state=a%26b%3Dc"
+             &scope=read%20write&state=a%26b%3Dc\
+             &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
+             &code_challenge_method=S256"
         );
         assert_eq!(decode("http%3A%2F%2Fx%2Fy+z%zz"), "http://x/y z%zz");
         assert_eq!(query("/callback?code=ab%2Bc&state=s")["code"], "ab+c");
     }
 
+    /// 43 characters of base64url: 32 random bytes, none of them left out.
+    fn assert_random_text(text: &str) {
+        assert_eq!(text.len(), 43, "{text}");
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "{text}"
+        );
+        assert_eq!(URL_SAFE_NO_PAD.decode(text).unwrap().len(), RANDOM_BYTES);
+    }
+
     #[test]
-    fn states_are_fresh() {
-        let (a, b) = (new_state(), new_state());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 32);
+    fn states_and_verifiers_are_32_random_bytes() {
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..64 {
+            let state = new_state().unwrap();
+            assert_random_text(&state);
+            let pkce = Pkce::new().unwrap();
+            assert_random_text(pkce.verifier().expose());
+            assert_eq!(
+                pkce.challenge(),
+                URL_SAFE_NO_PAD.encode(Sha256::digest(pkce.verifier().expose().as_bytes()))
+            );
+            assert!(seen.insert(state));
+            assert!(seen.insert(pkce.verifier().expose().to_owned()));
+        }
+        // Over 128 values, every one of the 64 alphabet characters turns up at some position
+        // (a counter or a clock in hex would show 16 at most).
+        let alphabet: std::collections::BTreeSet<char> =
+            seen.iter().flat_map(|t| t.chars()).collect();
+        assert_eq!(alphabet.len(), 64, "{alphabet:?}");
     }
 
     #[test]
     fn token_files_stay_in_their_folder() {
         assert_eq!(
-            token_path(Path::new("data"), "../acme shop"),
-            Path::new("data/zendesk/___acme_shop.token")
+            token_path(Path::new("data"), "acme-shop_2").unwrap(),
+            Path::new("data/zendesk/acme-shop_2.token")
         );
+        for name in ["../acme", "a/b", "a\0b", "", ".."] {
+            let error = token_path(Path::new("data"), name).unwrap_err();
+            assert_eq!(error.name, name);
+        }
     }
 
     #[test]
-    fn the_registry_round_trips() {
-        let dir = std::env::temp_dir().join(format!("scenarist-oauth-{}", std::process::id()));
-        // An earlier run whose process had the same id may have left it.
-        let _ = std::fs::remove_dir_all(&dir);
+    fn the_registry_round_trips_owner_only_and_never_through_a_symlink() {
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).unwrap();
+        let dir =
+            std::env::temp_dir().join(format!("scenarist-oauth-{}", crate::hex::encode(&random)));
         assert_eq!(Connections::load(&dir).unwrap(), Connections::default());
+        // The old writer's temp file, planted as a symlink: it must not be followed.
+        let victim = std::env::temp_dir().join(format!(
+            "scenarist-oauth-victim-{}",
+            crate::hex::encode(&random)
+        ));
+        std::fs::write(&victim, "untouched\n").unwrap();
+        std::fs::create_dir_all(dir.join("zendesk")).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&victim, dir.join("zendesk/connections.json.partial")).unwrap();
         let mut connections = Connections::default();
         connections.organizations.insert(
             "acme".into(),
@@ -534,7 +601,16 @@ mod tests {
         );
         connections.save(&dir).unwrap();
         assert_eq!(Connections::load(&dir).unwrap(), connections);
-        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let meta = std::fs::symlink_metadata(Connections::path(&dir)).unwrap();
+            assert!(meta.file_type().is_file());
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_file(&victim).unwrap();
     }
 
     async fn callback(listener_url: String, target: &str) -> String {
@@ -601,7 +677,9 @@ mod tests {
             String::from_utf8_lossy(&head).into_owned()
         });
         let secret = Secret::new("client-secret");
-        let error = exchange_code(&base, "scenarist", &secret, "code", "http://127.0.0.1:1/cb")
+        let verifier = Secret::new("v".repeat(43));
+        let redirect = "http://127.0.0.1:1/cb";
+        let error = exchange_code(&base, "scenarist", &secret, "code", redirect, &verifier)
             .await
             .unwrap_err();
         assert!(

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::client::Credentials;
+use super::organization_name::{self, OrganizationNameError};
 use super::secret::Secret;
 use super::standin::{StandIn, StandInConfig};
 use crate::config::{Auth, Workspace};
@@ -35,7 +36,10 @@ impl Sandboxes {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot start the Zendesk sandbox `{organization}`: {reason}")]
+#[error(
+    "cannot start the Zendesk sandbox {}: {reason}",
+    organization_name::quoted(organization)
+)]
 pub struct SandboxError {
     pub organization: String,
     pub reason: String,
@@ -56,9 +60,12 @@ pub fn login() -> String {
     format!("{}/token:{}", config.email, config.api_token)
 }
 
-/// Where a sandbox keeps its users and tickets.
-pub fn state_file(data_dir: &Path, organization: &str) -> PathBuf {
-    data_dir.join(format!("zendesk-sandbox-{organization}.json"))
+/// Where a sandbox keeps its users and tickets: `<data_dir>/zendesk-sandbox-<org>.json`. A
+/// name that could leave the data directory or make an odd file name is refused
+/// (`organization_name`).
+pub fn state_file(data_dir: &Path, organization: &str) -> Result<PathBuf, OrganizationNameError> {
+    let name = organization_name::check(organization)?;
+    Ok(data_dir.join(format!("zendesk-sandbox-{name}.json")))
 }
 
 /// Starts a stand-in for every sandbox organization of `workspace` and returns the workspace
@@ -83,8 +90,12 @@ pub async fn start(
             .ok()
             .and_then(|url| url.port_or_known_default())
             .ok_or_else(|| error(format!("`{}` names no port", organization.url)))?;
+        let state_file = data_dir
+            .map(|dir| state_file(dir, name))
+            .transpose()
+            .map_err(|e| error(e.to_string()))?;
         let config = || StandInConfig {
-            state_file: data_dir.map(|dir| state_file(dir, name)),
+            state_file: state_file.clone(),
             ..StandInConfig::default()
         };
         let standin = match StandIn::start(port, config()).await {

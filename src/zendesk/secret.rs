@@ -59,24 +59,14 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Writes a secret to a file only its owner can read (0600), replacing it atomically.
+/// Writes a secret to a file only its owner can read (0600), replacing it atomically, its
+/// folder created owner-only (0700) when missing (`private_file::write`: a leftover temp file
+/// or a symlink planted beside it cannot redirect it or loosen its mode).
 pub fn write_private(path: &Path, value: &Secret) -> std::io::Result<()> {
-    use std::io::Write as _;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let partial = path.with_extension("partial");
-    {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&partial)?;
-        file.write_all(value.expose().as_bytes())?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&partial, path)
+    let mut bytes = Vec::with_capacity(value.expose().len() + 1);
+    bytes.extend_from_slice(value.expose().as_bytes());
+    bytes.push(b'\n');
+    crate::private_file::write(path, &bytes)
 }
 
 #[cfg(test)]
@@ -92,20 +82,80 @@ mod tests {
         assert_eq!(secret.expose(), "sk-live-123");
     }
 
+    /// A fresh, empty folder of the test's own under the system temp folder.
+    #[cfg(unix)]
+    fn fresh(test: &str) -> std::path::PathBuf {
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "scenarist-secret-{test}-{}",
+            crate::hex::encode(&random)
+        ));
+        std::fs::create_dir(&dir).unwrap();
+        dir
+    }
+
+    /// The permission bits in octal, as `ls -l` readers think of them (`600`).
+    #[cfg(unix)]
+    fn mode(path: &Path) -> String {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode();
+        format!("{:o}", mode & 0o777)
+    }
+
+    #[cfg(unix)]
     #[test]
-    fn private_files_are_owner_only() {
-        let path = std::env::temp_dir()
-            .join(format!("scenarist-secret-{}", std::process::id()))
-            .join("t.token");
+    fn private_files_are_owner_only_in_an_owner_only_folder() {
+        let dir = fresh("mode");
+        let path = dir.join("zendesk").join("t.token");
         write_private(&path, &Secret::new("abc")).unwrap();
         assert_eq!(Secret::from_file(&path).unwrap().expose(), "abc");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-        }
+        assert_eq!(mode(&path), "600");
+        assert_eq!(mode(&dir.join("zendesk")), "700");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The writer before this one opened `<token>.partial` without `O_EXCL`: a leftover one
+    /// kept its mode (0666 made the token world-readable) and a symlink there was followed.
+    #[cfg(unix)]
+    #[test]
+    fn a_leftover_partial_file_neither_loosens_the_mode_nor_receives_the_token() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = fresh("partial");
+        let path = dir.join("t.token");
+        let partial = dir.join("t.partial");
+        std::fs::write(&partial, "").unwrap();
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o666)).unwrap();
+        write_private(&path, &Secret::new("abc")).unwrap();
+        assert_eq!(mode(&path), "600");
+        assert_eq!(std::fs::read_to_string(&partial).unwrap(), "");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_partial_symlink_is_not_followed() {
+        let dir = fresh("symlink");
+        let victim = dir.join("victim.txt");
+        std::fs::write(&victim, "someone else's file\n").unwrap();
+        let path = dir.join("t.token");
+        std::os::unix::fs::symlink(&victim, dir.join("t.partial")).unwrap();
+        write_private(&path, &Secret::new("abc")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "someone else's file\n"
+        );
+        assert!(
+            std::fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_file()
+        );
+        assert_eq!(mode(&path), "600");
+        assert_eq!(Secret::from_file(&path).unwrap().expose(), "abc");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

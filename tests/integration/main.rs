@@ -28,4 +28,5 @@ mod support;
 mod zendesk;
 mod zendesk_cli;
 mod zendesk_oas;
+mod zendesk_secrets;
 mod zendesk_url;

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
 
 use scenarist::config::Workspace;
@@ -27,7 +27,7 @@ use crate::support::{root, stdout, tempdir};
 const TOKEN_ENV: &str = "SCENARIST_TEST_ZENDESK_TOKEN";
 
 /// The binary with `args`, its environment cleaned and `env` added.
-fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+pub(crate) fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_scenarist"));
     command
         .args(args)
@@ -44,7 +44,7 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
 }
 
 /// Runs the binary off the runtime's threads (the stand-in keeps serving meanwhile).
-async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = command(args, env);
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
@@ -56,7 +56,7 @@ async fn run_with_token(args: &[&str]) -> Output {
     run(args, &[(TOKEN_ENV, "standin-token")]).await
 }
 
-fn all(output: &Output) -> String {
+pub(crate) fn all(output: &Output) -> String {
     format!(
         "{}{}",
         stdout(output),
@@ -67,7 +67,7 @@ fn all(output: &Output) -> String {
 /// A workspace folder: `scenarist.yaml` with the organization `acme` at the stand-in (the
 /// given `auth` and `fields`, sync `mode`), the accounts, `data/` as the data directory, and
 /// the example `zendesk_handoff.scn` as its only scenario.
-fn workspace(url: &str, auth: &str, fields: &str, mode: &str) -> PathBuf {
+pub(crate) fn workspace(url: &str, auth: &str, fields: &str, mode: &str) -> PathBuf {
     let dir = tempdir();
     std::fs::copy(
         root().join("scenarios/zendesk_handoff.scn"),
@@ -104,10 +104,82 @@ zendesk:
 
 const API_TOKEN: &str =
     "{ type: api_token, email: agent@acme.example, token_env: SCENARIST_TEST_ZENDESK_TOKEN }";
-const FIELDS: &str = "{ search: { email: email, phone: phone }, display: { name: name, email: email, user_fields.order_number: order_number }, create: { name: name, email: email, user_fields.order_number: order_number } }";
+pub(crate) const FIELDS: &str = "{ search: { email: email, phone: phone }, display: { name: name, email: email, user_fields.order_number: order_number }, create: { name: name, email: email, user_fields.order_number: order_number } }";
 
-fn config(dir: &Path) -> String {
+pub(crate) fn config(dir: &Path) -> String {
     dir.join("scenarist.yaml").display().to_string()
+}
+
+/// `zendesk connect` (or `reauthorize`) running as a child process, its output read up to the
+/// authorize URL it prints, as an admin would read it.
+pub(crate) struct Authorizing {
+    child: Child,
+    reader: BufReader<ChildStdout>,
+    /// What was printed up to and including the URL.
+    pub(crate) printed: String,
+    /// The authorize URL, for the "browser" to open.
+    pub(crate) url: String,
+}
+
+impl Authorizing {
+    pub(crate) async fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = command(args, env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (url, reader, printed) = tokio::task::spawn_blocking(move || {
+            let mut reader = BufReader::new(out);
+            let mut printed = String::new();
+            let mut line = String::new();
+            let mut announced = false;
+            loop {
+                line.clear();
+                assert!(
+                    reader.read_line(&mut line).unwrap() > 0,
+                    "no URL: {printed}"
+                );
+                printed.push_str(&line);
+                if announced {
+                    return (line.trim().to_owned(), reader, printed);
+                }
+                announced = line.starts_with("Open this URL to authorize Scenarist:");
+            }
+        })
+        .await
+        .unwrap();
+        Self {
+            child,
+            reader,
+            printed,
+            url,
+        }
+    }
+
+    /// Waits for the command to end: its exit status and the rest of its output.
+    pub(crate) async fn finish(self) -> (ExitStatus, String) {
+        let Self {
+            mut child,
+            mut reader,
+            ..
+        } = self;
+        tokio::task::spawn_blocking(move || {
+            let mut rest = String::new();
+            reader.read_to_string(&mut rest).unwrap();
+            let mut errors = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut errors)
+                .unwrap();
+            rest.push_str(&errors);
+            (child.wait().unwrap(), rest)
+        })
+        .await
+        .unwrap()
+    }
 }
 
 /// A client of the stand-in, to create users as an agent would.
@@ -137,38 +209,14 @@ async fn connect_over_oauth_stores_the_token_and_list_shows_the_date() {
         all(&before)
     );
 
-    let mut child = command(
+    let connecting = Authorizing::start(
         &[
             "zendesk", "connect", &url, "--org", "acme", "--config", &cfg,
         ],
         &[("ZENDESK_CLIENT_SECRET", "standin-secret")],
     )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let out = child.stdout.take().unwrap();
-    // Read up to the URL line, as an admin would, then hand the rest of the output back.
-    let (authorize, mut reader, printed) = tokio::task::spawn_blocking(move || {
-        let mut reader = BufReader::new(out);
-        let mut printed = String::new();
-        let mut line = String::new();
-        let mut announced = false;
-        loop {
-            line.clear();
-            assert!(
-                reader.read_line(&mut line).unwrap() > 0,
-                "no URL: {printed}"
-            );
-            printed.push_str(&line);
-            if announced {
-                return (line.trim().to_owned(), reader, printed);
-            }
-            announced = line.starts_with("Open this URL to authorize Scenarist:");
-        }
-    })
-    .await
-    .unwrap();
+    .await;
+    let (authorize, printed) = (connecting.url.clone(), connecting.printed.clone());
     assert!(
         authorize.starts_with(&format!(
             "{url}/oauth/authorizations/new?response_type=code"
@@ -182,13 +230,7 @@ async fn connect_over_oauth_stores_the_token_and_list_shows_the_date() {
     let page = page.text().await.unwrap();
     assert!(page.contains("You can close this window"), "{page}");
 
-    let (status, rest) = tokio::task::spawn_blocking(move || {
-        let mut rest = String::new();
-        reader.read_to_string(&mut rest).unwrap();
-        (child.wait().unwrap(), rest)
-    })
-    .await
-    .unwrap();
+    let (status, rest) = connecting.finish().await;
     assert_eq!(status.code(), Some(0), "{printed}{rest}");
     assert!(rest.contains("✓ Connected `acme`"), "{rest}");
     assert!(rest.contains("type: oauth"), "{rest}");

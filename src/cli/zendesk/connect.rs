@@ -1,7 +1,9 @@
 //! `scenarist zendesk connect` and `reauthorize`: the seed guide's step 1 and its
-//! "Re-authorize" button. OAuth: the authorize URL is printed, the browser comes back to a
-//! loopback listener, the code is exchanged, the token is checked with `users/me` and written
-//! 0600 beside the data (`oauth::token_path`). API token: checked with `users/me` from the
+//! "Re-authorize" button. OAuth: the authorize URL (a random `state`, a PKCE S256 challenge)
+//! is printed, the browser comes back to a loopback listener, the code is exchanged with the
+//! PKCE verifier, the token is checked with `users/me` and written 0600 (folder 0700) beside
+//! the data (`oauth::token_path`, which refuses an organization name that could leave that
+//! folder). API token: checked with `users/me` from the
 //! environment variable. Either way the connection is recorded in the registry that `list`
 //! reads, and `connect` prints the YAML to add under `zendesk.organizations`.
 #![expect(clippy::print_stdout, reason = "these commands report to the admin")]
@@ -22,7 +24,8 @@ use crate::runtime::{Clock as _, SystemClock};
 use crate::zendesk::base_url::{BaseUrl, hide_userinfo};
 use crate::zendesk::client::{Credentials, Timeouts, ZendeskClient};
 use crate::zendesk::model::User;
-use crate::zendesk::oauth::{self, Connection, Connections};
+use crate::zendesk::oauth::{self, Connection, Connections, Pkce};
+use crate::zendesk::organization_name;
 use crate::zendesk::secret::{self, Secret};
 
 #[derive(Debug, clap::Args)]
@@ -86,15 +89,8 @@ pub(super) fn connect(args: &ConnectArgs, global: &GlobalArgs) -> anyhow::Result
         Some(name) => name.clone(),
         None => default_org_name(&base),
     };
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        bail!(
-            "`{name}` cannot name an organization: use letters, digits, `-` and `_` (--org NAME)"
-        );
-    }
+    // The name becomes the token file's name: checked before anything else happens.
+    organization_name::check(&name).map_err(|e| anyhow!("{e} (--org NAME)"))?;
     let workspace = match workspace(args.workspace.config.as_deref(), global)? {
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
@@ -134,7 +130,7 @@ pub(super) fn connect(args: &ConnectArgs, global: &GlobalArgs) -> anyhow::Result
             "{e}: it must hold the OAuth client's secret (or name another variable with --client-secret-env)"
         )
     })?;
-    let token_file = oauth::token_path(&data, &name);
+    let token_file = oauth::token_path(&data, &name)?;
     let flow = Flow {
         url: &base,
         client_id: &args.client_id,
@@ -195,11 +191,14 @@ impl Flow<'_> {
             })?;
         let port = listener.local_addr()?.port();
         let redirect = format!("http://127.0.0.1:{port}/callback");
-        let state = oauth::new_state();
+        let (state, pkce) = match (oauth::new_state(), Pkce::new()) {
+            (Ok(state), Ok(pkce)) => (state, pkce),
+            (Err(error), _) | (_, Err(error)) => return Ok(Err(error.to_string())),
+        };
         println!("Open this URL to authorize Scenarist:");
         println!(
             "{}",
-            oauth::authorize_url(self.url, self.client_id, &redirect, &state)
+            oauth::authorize_url(self.url, self.client_id, &redirect, &state, &pkce)
         );
         println!(
             "Waiting up to {} minutes for Zendesk to send the browser back to {redirect} …",
@@ -215,6 +214,7 @@ impl Flow<'_> {
             self.client_secret,
             &code,
             &redirect,
+            pkce.verifier(),
         )
         .await
         {
@@ -397,7 +397,7 @@ pub(super) fn reauthorize(
     let data = data_dir(&args.workspace, &workspace);
     let (token_file, moved) = match secret {
         config::Secret::TokenFile(path) => (workspace.base.join(path), false),
-        config::Secret::TokenEnv(_) => (oauth::token_path(&data, &args.org), true),
+        config::Secret::TokenEnv(_) => (oauth::token_path(&data, &args.org)?, true),
     };
     let client_id = client_id
         .clone()

@@ -2,8 +2,14 @@
 //! "Allow", so `GET /oauth/authorizations/new` grants at once: it redirects to
 //! `redirect_uri?code=…&state=…` (or `error=…` for an unknown client or response type).
 //! `POST /oauth/tokens` (JSON or form body) exchanges a code — single-use, valid 120 s on the
-//! stand-in clock, PKCE-checked when the authorize request had a challenge — or rotates a
-//! refresh token (both old tokens die). Issued access tokens are accepted as Bearer tokens.
+//! stand-in clock — or rotates a refresh token (both old tokens die). Issued access tokens are
+//! accepted as Bearer tokens.
+//!
+//! PKCE as Zendesk documents it (zendesk-api.md §1.3): the authorize request may carry
+//! `code_challenge` with `code_challenge_method=S256` (any other method, or a method without a
+//! challenge, is refused with `invalid_request`); a code issued with a challenge is exchanged
+//! only with the `code_verifier` whose BASE64URL-no-pad(SHA-256) is that challenge — a wrong
+//! or missing verifier is `invalid_grant`, and the code is spent either way.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -63,13 +69,19 @@ pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Re
             "Only response_type=code is supported",
         );
     }
-    let challenge = params.get("code_challenge").map(|c| {
-        let method = params
-            .get("code_challenge_method")
-            .cloned()
-            .unwrap_or_else(|| "plain".to_owned());
-        (c.clone(), method)
-    });
+    let challenge = match (get("code_challenge"), get("code_challenge_method")) {
+        ("", "") => None,
+        ("", _) => {
+            return refuse(
+                "invalid_request",
+                "code_challenge_method was given without a code_challenge",
+            );
+        }
+        (challenge, "S256") => Some((challenge.to_owned(), "S256".to_owned())),
+        (_, _) => {
+            return refuse("invalid_request", "code_challenge_method must be S256");
+        }
+    };
     let mut data = shared.lock();
     let code = data.random_token(20);
     let scope = Some(get("scope"))
@@ -194,13 +206,15 @@ pub(crate) async fn token(
     }
 }
 
+/// Whether `verifier` answers the code's challenge (authorize accepts only S256). A missing
+/// verifier is the empty string, whose digest is no challenge a client sends.
 fn pkce_ok(code: &OAuthCode, verifier: &str) -> bool {
     match &code.challenge {
         None => true,
-        Some((challenge, method)) if method.eq_ignore_ascii_case("S256") => {
-            URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == *challenge
+        Some((challenge, _)) => {
+            !verifier.is_empty()
+                && URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == *challenge
         }
-        Some((challenge, _)) => verifier == challenge,
     }
 }
 

@@ -16,15 +16,17 @@
 //! kept data changed, before the response goes out: a client that saw a success finds the
 //! change after a restart.
 //!
-//! Invariants: the file is replaced atomically (a temp file in the same folder, fsync, rename),
-//! so a reader sees the old file or the new one, never a mix. Snapshots are numbered under the
+//! Invariants: the file holds bearer tokens, so it is written like a secret
+//! (`private_file::write`): owner-only (0600, a missing folder 0700), replaced atomically (a
+//! temp file created exclusively in the same folder, fsync, rename, fsync of the folder), so a
+//! reader sees the old file or the new one, never a mix, and a symlink or leftover file beside
+//! it is never written through. Snapshots are numbered under the
 //! state lock, so their numbers follow the order of the states they show, and the writer
 //! (serialised by its own mutex) skips a snapshot older than the one it last wrote: two
 //! requests racing cannot leave the older state on disk last.
 
-use std::ffi::OsString;
-use std::fs::{self, File};
-use std::io::{self, Write as _};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -126,7 +128,7 @@ impl Persister {
             let mut bytes = serde_json::to_vec_pretty(&taken.snapshot)
                 .map_err(|e| write_error(io::Error::from(e)))?;
             bytes.push(b'\n');
-            replace(&self.path, &bytes).map_err(write_error)?;
+            crate::private_file::write(&self.path, &bytes).map_err(write_error)?;
             written.snapshot = Some(taken.snapshot);
         }
         written.generation = taken.generation;
@@ -147,12 +149,7 @@ pub(crate) async fn open(config: StandInConfig, base_url: String) -> io::Result<
             Some(state) => state,
             None => State::new(&config),
         };
-        if let Some(folder) = folder(&path) {
-            fs::create_dir_all(folder).map_err(|error| StateFileError::Write {
-                path: path.clone(),
-                error,
-            })?;
-        }
+        // The first write creates a missing folder (0700).
         let persister = Persister::new(path);
         persister.write(persister.take(&state, &base_url))?;
         Ok::<_, StateFileError>(Shared::new(
@@ -218,45 +215,4 @@ fn load(path: &Path, base_url: &str) -> Result<Option<State>, StateFileError> {
     }
     let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
     snapshot.restore(base_url).map(Some).map_err(invalid)
-}
-
-/// The folder `path` is in, when it names one (`state.json` alone is in the current folder).
-fn folder(path: &Path) -> Option<&Path> {
-    path.parent().filter(|p| !p.as_os_str().is_empty())
-}
-
-/// Replaces the file at `path` with `bytes` atomically: a temp file in the same folder (so
-/// the rename stays on one file system), fsync, rename over the old file.
-fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
-    let mut temp_name = OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(
-        ".{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let temp = path.with_file_name(temp_name);
-    let result = (|| {
-        let mut file = File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        // Best effort: the temp file may not even exist.
-        let _ = fs::remove_file(&temp);
-        return result;
-    }
-    // Make the rename itself durable. Best effort: some file systems refuse to fsync a
-    // folder, and the data is already in place either way.
-    #[cfg(unix)]
-    if let Ok(dir) = File::open(folder(path).unwrap_or(Path::new("."))) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
 }

@@ -150,12 +150,44 @@ async fn pkce_is_checked_when_a_challenge_was_given() {
         json!({"grant_type": "authorization_code", "code": code, "client_id": "scenarist",
             "client_secret": "standin-secret", "redirect_uri": REDIRECT, "code_verifier": verifier})
     };
-    let code = param(&authorize(&api, "scenarist", &extra).await, "code")
-        .unwrap()
-        .to_owned();
-    assert_eq!(exchange(&api, &body(&code, "wrong")).await.status, 400);
+    // A wrong verifier, and none at all, are refused; the code is spent either way.
+    for wrong in [json!("wrong"), json!(challenge), Value::Null] {
+        let code = param(&authorize(&api, "scenarist", &extra).await, "code")
+            .unwrap()
+            .to_owned();
+        let mut refused = body(&code, "");
+        refused["code_verifier"] = wrong.clone();
+        let got = exchange(&api, &refused).await;
+        assert_eq!(got.status, 400, "{wrong}: {}", got.text);
+        assert_eq!(got.json["error"], "invalid_grant");
+        let again = exchange(&api, &body(&code, verifier)).await;
+        assert_eq!(again.status, 400, "the code is spent: {}", again.text);
+    }
     let code = param(&authorize(&api, "scenarist", &extra).await, "code")
         .unwrap()
         .to_owned();
     assert_eq!(exchange(&api, &body(&code, verifier)).await.status, 201);
+}
+
+#[tokio::test]
+async fn pkce_methods_other_than_s256_are_refused_at_authorize() {
+    let standin = start().await;
+    let api = Api::new(&standin).with_auth(None);
+    for extra in [
+        &[
+            ("code_challenge", "abc"),
+            ("code_challenge_method", "plain"),
+        ][..],
+        &[("code_challenge", "abc")][..],
+        &[("code_challenge_method", "S256")][..],
+    ] {
+        let params = authorize(&api, "scenarist", extra).await;
+        assert_eq!(
+            param(&params, "error"),
+            Some("invalid_request"),
+            "{extra:?}"
+        );
+        assert_eq!(param(&params, "code"), None);
+        assert_eq!(param(&params, "state"), Some("csrf 1"));
+    }
 }
