@@ -40,6 +40,10 @@ pub struct ContactInfo {
 /// idempotency keys): ids end up in keys, logs and Zendesk fields.
 pub const MAX_ID_BYTES: usize = 256;
 
+/// The most contact fields one message carries, and the longest value of one (as JSON).
+pub const MAX_FIELDS: usize = 64;
+pub const MAX_FIELD_BYTES: usize = 1024;
+
 /// Why an id is refused, naming `field`: empty, over [`MAX_ID_BYTES`], or holding a control
 /// character (which would forge log lines or reach a terminal).
 pub fn check_id(field: &str, id: &str) -> Result<(), String> {
@@ -66,7 +70,23 @@ impl InboundMessage {
         check_id("account", &self.account)?;
         check_id("conversation", &self.conversation)?;
         check_id("message_id", &self.message_id)?;
-        check_id("contact.id", &self.contact.id)
+        check_id("contact.id", &self.contact.id)?;
+        if self.contact.fields.len() > MAX_FIELDS {
+            return Err(format!(
+                "`contact.fields` has {} fields; a message carries at most {MAX_FIELDS}",
+                self.contact.fields.len()
+            ));
+        }
+        for (name, value) in &self.contact.fields {
+            check_id("contact.fields", name)?;
+            let size = value.to_string().len();
+            if size > MAX_FIELD_BYTES {
+                return Err(format!(
+                    "`contact.fields.{name}` is {size} bytes long; a field's value is at most {MAX_FIELD_BYTES} bytes"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -98,6 +118,9 @@ pub struct Answer {
     pub status: &'static str,
     pub team: Option<String>,
     pub duplicate: bool,
+    /// Contact fields the message carried that the config does not declare: not stored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored_fields: Vec<String>,
 }
 
 impl From<Outcome> for Answer {
@@ -108,6 +131,7 @@ impl From<Outcome> for Answer {
             status: outcome.status,
             team: outcome.team,
             duplicate: outcome.duplicate,
+            ignored_fields: outcome.ignored_fields,
         }
     }
 }

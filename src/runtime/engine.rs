@@ -14,7 +14,7 @@
 //! be restarted, not retried (reliability.md §2.4). Timers and outbox effects are found
 //! through the store's due index by `run_due`, so they survive restarts.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
@@ -67,6 +67,8 @@ pub struct Outcome {
     /// What ran, for coverage (empty for duplicates).
     #[serde(skip)]
     pub trace: Vec<Trace>,
+    /// Contact fields the message carried that the config does not declare (not stored).
+    pub ignored_fields: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +107,9 @@ pub struct EngineOptions {
     pub sync: HashMap<String, SyncTarget>,
     /// Account → its Zendesk organization (also for accounts whose sync is off).
     pub organizations: HashMap<String, String>,
+    /// The contact fields the config declares: a channel's other fields are dropped, so a
+    /// sender cannot grow a contact's record without bound. `None` (no config) keeps all.
+    pub contact_fields: Option<Arc<BTreeSet<String>>>,
 }
 
 #[derive(Clone)]
@@ -216,14 +221,36 @@ impl Engine {
     }
 
     /// A contact's message, run at a place taken earlier with [`Engine::place`].
-    pub async fn handle_at(&self, place: Place, inbound: Inbound) -> Result<Outcome, EngineError> {
+    pub async fn handle_at(
+        &self,
+        place: Place,
+        mut inbound: Inbound,
+    ) -> Result<Outcome, EngineError> {
         if place.conversation() != inbound.conversation {
             return Err(EngineError::UnknownConversation(inbound.conversation));
         }
         let id = inbound.conversation.clone();
-        self.process(place, Request::Contact(inbound))
+        let ignored_fields = self.keep_declared(&mut inbound.fields);
+        let mut outcome = self
+            .process(place, Request::Contact(inbound))
             .await?
-            .ok_or(EngineError::UnknownConversation(id))
+            .ok_or(EngineError::UnknownConversation(id))?;
+        outcome.ignored_fields = ignored_fields;
+        Ok(outcome)
+    }
+
+    /// Drops the fields the config does not declare and returns their names.
+    fn keep_declared(&self, fields: &mut BTreeMap<String, Value>) -> Vec<String> {
+        let Some(declared) = self.options().contact_fields.clone() else {
+            return Vec::new();
+        };
+        let ignored: Vec<String> = fields
+            .keys()
+            .filter(|name| !declared.contains(*name))
+            .cloned()
+            .collect();
+        fields.retain(|name, _| declared.contains(name));
+        ignored
     }
 
     /// Any other input (advisor message, team, return to bot, close, timer, action result).
@@ -723,6 +750,7 @@ fn outcome(
         duplicate,
         seq: turn.seq,
         trace,
+        ignored_fields: Vec::new(),
     }
 }
 

@@ -156,6 +156,9 @@ pub fn options(workspace: &Workspace) -> EngineOptions {
             .iter()
             .filter_map(|(id, account)| account.zendesk.clone().map(|org| (id.clone(), org)))
             .collect(),
+        contact_fields: Some(std::sync::Arc::new(
+            workspace.config.contact_fields.keys().cloned().collect(),
+        )),
         ..EngineOptions::default()
     }
 }

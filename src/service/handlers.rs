@@ -69,11 +69,16 @@ async fn accept(
     message: InboundMessage,
 ) -> Result<Answer, ApiError> {
     let accounts = service.accounts();
-    if let Some(secret) = accounts.signing.get(&message.account) {
-        let now = service.engine.clock().now() / 1000;
-        service.replays.verify(secret, headers, bytes, now)?;
-    }
+    let now = service.engine.clock().now() / 1000;
+    let signed = accounts
+        .signing
+        .get(&message.account)
+        .map(|secret| super::signing::verify(secret, headers, bytes, now))
+        .transpose()?;
     accounts.rate_limits.take(&message.account)?;
+    if let Some(signed) = &signed {
+        service.replays.remember(&message.account, signed, now)?;
+    }
     Ok(Answer::from(service.engine.handle(message.into()).await?))
 }
 

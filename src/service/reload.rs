@@ -96,6 +96,7 @@ fn reload_now(service: &Service) -> Result<Reloaded, ApiError> {
         o.routes = options.routes;
         o.sync = options.sync;
         o.organizations = options.organizations;
+        o.contact_fields = options.contact_fields;
     });
     service
         .zendesk

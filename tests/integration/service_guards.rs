@@ -27,7 +27,8 @@ pub(crate) fn workspace(dir: &Path) -> std::path::PathBuf {
         "version: 1\ndata_dir: data\nscenarios: scenarios\ncontact_fields: { email: email }\nteams: [Zendesk]\n\
          channels: { facebook: { max_message_length: 2000 } }\naccounts:\n\
          \x20 facebook:signed: { channel: facebook, scenario: zendesk_handoff, signing_secret_env: TEST_SIGNING_SECRET }\n\
-         \x20 facebook:slow: { channel: facebook, scenario: zendesk_handoff, max_messages_per_second: 1 }\n",
+         \x20 facebook:slow: { channel: facebook, scenario: zendesk_handoff, max_messages_per_second: 1 }\n\
+         \x20 facebook:throttled: { channel: facebook, scenario: zendesk_handoff, signing_secret_env: TEST_SIGNING_SECRET, max_messages_per_second: 1 }\n",
     )
     .unwrap();
     config
@@ -159,7 +160,7 @@ async fn signatures_rate_limits_and_metrics() {
         answer["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("within 300s")
+            .contains("within 300 s")
     );
 
     let headers = signed(&bytes, now(), SECRET);
@@ -204,6 +205,45 @@ async fn signatures_rate_limits_and_metrics() {
         "{metrics}"
     );
     assert!(metrics.contains("scenarist_outbox_depth"), "{metrics}");
+}
+
+/// The rate limit is checked before a signature is remembered: a signed message refused for
+/// the rate is not a replay when the gateway sends it again later; timestamps at the ends of
+/// `i64` are refused, not wrapped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_messages_over_the_rate_are_not_remembered() {
+    let dir = tempdir();
+    let server = start(&workspace(&dir));
+    let base = &server.1;
+    let mut refused = Vec::new();
+    for i in 0..4 {
+        let bytes = body("facebook:throttled", &format!("g{i}"));
+        let headers = signed(&bytes, now(), SECRET);
+        let (status, _) = post(base, bytes.clone(), &headers).await;
+        if status == 429 {
+            refused.push((bytes, headers));
+        }
+    }
+    assert_eq!(refused.len(), 2, "a burst of 2, then 429");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    for (bytes, headers) in refused {
+        let (status, answer) = post(base, bytes, &headers).await;
+        assert_eq!(
+            status, 200,
+            "sent again after the rate refused it: {answer}"
+        );
+    }
+    for timestamp in [i64::MIN, i64::MAX, i64::MIN + 1] {
+        let bytes = body("facebook:signed", "edge");
+        let (status, answer) = post(base, bytes.clone(), &signed(&bytes, timestamp, SECRET)).await;
+        assert_eq!(status, 401, "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("within 300 s")
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -323,3 +323,77 @@ fn sigterm_answers_every_request_already_sent() {
     );
     assert!(server.0.wait().unwrap().success());
 }
+
+/// A workspace with an account without a rate limit, `facebook:open`.
+fn with_open_account(dir: &Path) -> std::path::PathBuf {
+    let config = workspace(dir);
+    let text = std::fs::read_to_string(&config).unwrap()
+        + "  facebook:open: { channel: facebook, scenario: zendesk_handoff }\n";
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// Fields the config does not declare never reach the contact's record (the answer names
+/// them), and a field's value is capped: a sender cannot grow a contact without bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undeclared_contact_fields_are_dropped_and_values_capped() {
+    let dir = tempdir();
+    let server = start(&with_open_account(&dir));
+    let client = reqwest::Client::new();
+    let post = |message_id: String, fields: Value| {
+        let body = json!({ "account": "facebook:open", "conversation": "c-fields",
+            "message_id": message_id, "contact": { "id": "u", "fields": fields }, "text": "Hi" });
+        client
+            .post(format!("{}/v1/messages", server.1))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+    };
+    for round in 0..20 {
+        let mut fields = serde_json::Map::new();
+        fields.insert("email".into(), json!(format!("ada{round}@example.com")));
+        for n in 0..60 {
+            fields.insert(format!("junk_{round}_{n}"), json!("x".repeat(500)));
+        }
+        let response = post(format!("m-{round}"), Value::Object(fields))
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let answer: Value = response.json().await.unwrap();
+        let ignored = answer["ignored_fields"].as_array().unwrap();
+        assert_eq!(ignored.len(), 60, "{answer}");
+        assert!(
+            ignored
+                .iter()
+                .all(|name| name.as_str().unwrap().starts_with("junk_"))
+        );
+    }
+    let shown: Value = client
+        .get(format!("{}/v1/conversations/c-fields", server.1))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fields = shown["contact"]["fields"].as_object().unwrap();
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["email"], "{shown}");
+    assert_eq!(fields["email"], "ada19@example.com");
+    // A declared field with a huge value, and too many fields, are refused, naming them.
+    let response = post("m-big".into(), json!({ "email": "a".repeat(2000) }))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let answer: Value = response.json().await.unwrap();
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`contact.fields.email`")
+    );
+    let many: serde_json::Map<String, Value> =
+        (0..65).map(|n| (format!("f{n}"), json!(1))).collect();
+    let response = post("m-many".into(), Value::Object(many)).await.unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+}
