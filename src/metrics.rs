@@ -1,6 +1,6 @@
 //! Process-wide metrics, served by `GET /metrics` in the Prometheus text format: messages by
 //! outcome and their latency (the service), Zendesk calls by outcome (the client), and the
-//! outbox depth (read from the store when scraped).
+//! outbox depth (counted at start by `Engine::rearm`, then kept up to date by each commit).
 
 use std::sync::LazyLock;
 
@@ -24,7 +24,7 @@ pub struct Metrics {
     pub latency: Histogram,
     /// Zendesk API calls, by outcome.
     pub zendesk_calls: Family<Outcome, Counter>,
-    /// Effects waiting in the outbox (set when scraped).
+    /// Effects waiting in the outbox (kept up to date by the engine's commits).
     pub outbox_depth: Gauge,
 }
 
@@ -54,7 +54,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let outbox_depth = Gauge::default();
     registry.register(
         "outbox_depth",
-        "Effects (actions, Zendesk syncs, timers) waiting to run",
+        "Effects (actions, Zendesk syncs) waiting to run",
         outbox_depth.clone(),
     );
     Metrics {

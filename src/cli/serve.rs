@@ -76,6 +76,11 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             path: args.config.clone(),
             started: workspace.config.clone(),
         },
+        routes: service::RouteLimits::new(
+            config.max_requests_per_second,
+            config.max_zendesk_requests_per_second,
+        ),
+        public_metrics: config.public_metrics,
     };
     let data = args
         .data

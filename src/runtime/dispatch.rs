@@ -39,11 +39,13 @@ impl Engine {
             .into_iter()
             .collect();
         let mut rearmed = 0;
+        let mut pending = 0;
         for (id, record) in store.conversations().map_err(|e| storage(&e))? {
             // A record that does not read is quarantined when its conversation is next used.
             let Ok(conversation) = record else {
                 continue;
             };
+            pending += conversation.pending.len();
             let due = |what, at| Due {
                 at,
                 conversation: id.clone(),
@@ -67,6 +69,10 @@ impl Engine {
         if rearmed > 0 {
             tracing::warn!(rearmed, "re-created due entries missing from the index");
         }
+        // From here on, commits keep the outbox's depth up to date.
+        crate::metrics::metrics()
+            .outbox_depth
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
         Ok(rearmed)
     }
 

@@ -418,6 +418,10 @@ impl Engine {
         );
         let immediate = commit.due.iter().any(|d| d.at <= now);
         store.commit(&commit).map_err(|e| self.storage(&e))?;
+        // The outbox's depth follows its commits, so `/metrics` never scans for it.
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let queued = count(commit.conversation.pending.len()) - count(before.effects.len());
+        crate::metrics::metrics().outbox_depth.inc_by(queued);
         self.inner
             .durability
             .wait()

@@ -19,7 +19,6 @@ use crate::runtime::clock::iso8601;
 use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::value::to_json;
 use crate::runtime::{Delivery, EngineError};
-use crate::store::DueKind;
 
 type Reply = Result<Json<Json_>, ApiError>;
 /// The header that makes an advisor's event safe to send again (Stripe's and Zendesk's name).
@@ -108,26 +107,15 @@ fn log_outcome(outcome: &str, started: std::time::Instant, error: Option<&ApiErr
     }
 }
 
-/// `GET /metrics`: Prometheus text.
-pub(super) async fn metrics(State(service): State<Arc<Service>>) -> Result<String, ApiError> {
-    let due = service
-        .engine
-        .store()
-        .due(i64::MAX, 1_000_000)
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                e.to_string(),
-            )
-        })?;
-    let effects = due
-        .iter()
-        .filter(|d| matches!(d.what, DueKind::Effect(_)))
-        .count();
-    crate::metrics::metrics()
-        .outbox_depth
-        .set(i64::try_from(effects).unwrap_or(i64::MAX));
+/// `GET /metrics`: Prometheus text, from counters kept up to date (never a scan), behind the
+/// API token unless `service.public_metrics`.
+pub(super) async fn metrics(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+) -> Result<String, ApiError> {
+    if !service.public_metrics {
+        service.check_token(&headers)?;
+    }
     Ok(crate::metrics::encode())
 }
 

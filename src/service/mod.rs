@@ -32,7 +32,7 @@ use subtle::ConstantTimeEq as _;
 
 pub use accounts::AccountGuards;
 pub use error::ApiError;
-pub use limits::RateLimits;
+pub use limits::{RateLimits, RouteLimits};
 pub use signing::Replays;
 
 use crate::runtime::Engine;
@@ -48,6 +48,10 @@ pub struct Guards {
     pub request_timeout: Duration,
     /// Where a reload (`POST /v1/admin/reload`, SIGHUP) reads the config from.
     pub source: reload::Source,
+    /// The limits of the `/v1` routes other than `/v1/messages`.
+    pub routes: RouteLimits,
+    /// `GET /metrics` without the token.
+    pub public_metrics: bool,
 }
 
 /// What the handlers share.
@@ -62,6 +66,11 @@ pub struct Service {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub source: reload::Source,
+    routes: RouteLimits,
+    public_metrics: bool,
+    /// One reload at a time: two at once could publish in one order and swap the accounts
+    /// in the other.
+    reloading: tokio::sync::Mutex<()>,
     draining: AtomicBool,
 }
 
@@ -76,6 +85,9 @@ impl Service {
             max_body_bytes: guards.max_body_bytes,
             request_timeout: guards.request_timeout,
             source: guards.source,
+            routes: guards.routes,
+            public_metrics: guards.public_metrics,
+            reloading: tokio::sync::Mutex::new(()),
             draining: AtomicBool::new(false),
         })
     }
@@ -171,27 +183,39 @@ fn closing(mut response: Response) -> Response {
     response
 }
 
-/// `Authorization: Bearer <token>`, compared in constant time.
+/// `Authorization: Bearer <token>`, compared in constant time; then the route's rate limit
+/// (`/v1/messages` has its per-account limits instead).
 async fn authenticate(
     State(service): State<Arc<Service>>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let Some(expected) = &service.token else {
-        return Ok(next.run(request).await);
-    };
-    let given = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError::unauthorized("send the API token as `Authorization: Bearer <token>`")
-        })?;
-    if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
-        Ok(next.run(request).await)
-    } else {
-        Err(ApiError::unauthorized("the API token is not the service's"))
+    service.check_token(request.headers())?;
+    let path = request.uri().path();
+    if path != "/v1/messages" {
+        service.routes.take(path)?;
+    }
+    Ok(next.run(request).await)
+}
+
+impl Service {
+    /// The request carries the service's token (always true in `--dev` without one).
+    fn check_token(&self, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+        let Some(expected) = &self.token else {
+            return Ok(());
+        };
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthorized("send the API token as `Authorization: Bearer <token>`")
+            })?;
+        if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
+            Ok(())
+        } else {
+            Err(ApiError::unauthorized("the API token is not the service's"))
+        }
     }
 }
 

@@ -44,8 +44,11 @@ pub struct Published {
 }
 
 /// Reloads on a blocking thread (it reads files and lints): the service keeps serving.
+/// Reloads run one at a time, in the order they were asked for.
 pub async fn reload(service: Arc<Service>) -> Result<Reloaded, ApiError> {
-    tokio::task::spawn_blocking(move || reload_now(&service))
+    let _one_at_a_time = service.reloading.lock().await;
+    let reloading = Arc::clone(&service);
+    tokio::task::spawn_blocking(move || reload_now(&reloading))
         .await
         .map_err(|e| refuse(format!("the reload stopped: {e}")))?
 }

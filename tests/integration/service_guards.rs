@@ -186,7 +186,10 @@ async fn signatures_rate_limits_and_metrics() {
     }
     assert_eq!(statuses, [200, 200, 429]);
 
-    let metrics = reqwest::get(format!("{base}/metrics"))
+    let metrics = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
         .await
         .unwrap()
         .text()
@@ -415,6 +418,8 @@ async fn in_process(
             path: None,
             started: Workspace::default_workspace().unwrap().config,
         },
+        routes: scenarist::service::RouteLimits::new(1000, 10),
+        public_metrics: false,
     };
     let service = Service::new(engine, zendesk, guards);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -397,3 +397,165 @@ async fn undeclared_contact_fields_are_dropped_and_values_capped() {
     let response = post("m-many".into(), Value::Object(many)).await.unwrap();
     assert_eq!(response.status().as_u16(), 400);
 }
+
+/// The value of the gauge or counter `name` in a Prometheus text.
+fn metric(text: &str, name: &str) -> i64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+/// `/metrics` needs the token (unless `public_metrics`), and its outbox depth is kept by the
+/// commits: with Zendesk refusing, the depth counted one commit at a time equals the one a
+/// restart counts from the records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_the_token_and_count_the_outbox_as_it_commits() {
+    use crate::service::{Server, message};
+    let data = tempdir().join("data");
+    let server = Server::start(&data);
+    let scrape = |server: &Server, token: bool| {
+        let mut request = server.client.get(format!("{}/metrics", server.base));
+        if token {
+            request = request.bearer_auth(crate::service::TOKEN);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(scrape(&server, false).await.0, 401, "without the token");
+    let (status, text) = scrape(&server, true).await;
+    assert_eq!(status, 200);
+    assert_eq!(metric(&text, "scenarist_outbox_depth"), 0);
+    // Zendesk answers 429 for the next ten minutes: the tickets' effects stay in the outbox.
+    let fault = json!({ "path_prefix": "/api/v2",
+        "kind": { "TooManyRequests": { "retry_after": 600, "text_plain": false } }, "times": 1000 });
+    let login = scenarist::zendesk::sandbox::login();
+    let (user, password) = login.split_once(':').unwrap();
+    let response = server
+        .client
+        .post(format!("{}/__standin/faults", server.sandboxes[0]))
+        .basic_auth(user, Some(password))
+        .json(&fault)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    for n in 0..3 {
+        let conversation = format!("c-{n}");
+        for (id, text) in [("m-1", "Hi"), ("m-2", "ada@example.com")] {
+            let (status, answer) = server
+                .post("/v1/messages", &message(&conversation, id, text))
+                .await;
+            assert_eq!(status, 200, "{answer}");
+        }
+    }
+    // The effects ran once (and met the 429) before the depth is read.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let depth = metric(&scrape(&server, true).await.1, "scenarist_outbox_depth");
+    assert!(depth >= 3, "a ticket to create per conversation: {depth}");
+    assert!(server.terminate().success());
+    let server = Server::start(&data);
+    let counted = metric(&scrape(&server, true).await.1, "scenarist_outbox_depth");
+    assert_eq!(counted, depth, "counted from the records at start");
+}
+
+/// Every `/v1` route has a rate limit: the contact routes (which call Zendesk) their own,
+/// the others one for all callers; contact messages keep their per-account limits.
+/// `/metrics` can be made public.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_is_rate_limited() {
+    let client = reqwest::Client::new();
+    let get = |base: String, path: &'static str| {
+        let request = client.get(format!("{base}{path}")).bearer_auth(TOKEN);
+        async move {
+            let response = request.send().await.unwrap();
+            let retry = response.headers().get("retry-after").is_some();
+            (response.status().as_u16(), retry)
+        }
+    };
+    let statuses = |answers: Vec<(u16, bool)>| {
+        answers
+            .iter()
+            .map(|(status, retry)| {
+                assert_eq!(*status == 429, *retry, "429 comes with Retry-After");
+                *status
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let dir = tempdir();
+    let config = with_service(
+        &dir,
+        "  max_zendesk_requests_per_second: 1\n  public_metrics: true\n",
+    );
+    let server = start(&config);
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        answers.push(
+            get(
+                server.1.clone(),
+                "/v1/contacts/u/zendesk?account=facebook:slow",
+            )
+            .await,
+        );
+    }
+    let statuses_seen = statuses(answers);
+    assert!(
+        statuses_seen[..2].iter().all(|s| *s != 429),
+        "{statuses_seen:?}"
+    );
+    assert_eq!(statuses_seen[2..], [429, 429], "a burst of 2, then 429");
+    assert_eq!(
+        get(server.1.clone(), "/v1/conversations/none").await.0,
+        404,
+        "another bucket"
+    );
+    let metrics = client
+        .get(format!("{}/metrics", server.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        metrics.status().as_u16(),
+        200,
+        "public_metrics: no token needed"
+    );
+    drop(server);
+
+    let dir = tempdir();
+    let server = start(&with_service(&dir, "  max_requests_per_second: 2\n"));
+    let mut answers = Vec::new();
+    for _ in 0..6 {
+        answers.push(get(server.1.clone(), "/v1/conversations/none").await);
+    }
+    assert_eq!(
+        statuses(answers),
+        [404, 404, 404, 404, 429, 429],
+        "a burst of 4, then 429"
+    );
+    let metrics = client
+        .get(format!("{}/metrics", server.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        metrics.status().as_u16(),
+        401,
+        "metrics need the token by default"
+    );
+    let body = json!({ "account": "facebook:slow", "conversation": "c-1", "message_id": "m-1",
+        "contact": { "id": "u" }, "text": "Hi" });
+    let response = client
+        .post(format!("{}/v1/messages", server.1))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "messages have their own limits"
+    );
+}

@@ -509,8 +509,12 @@ async fn the_service_serves_what_its_openapi_document_says() {
     let (status, body) = api.post(TEAM, "c-1", Sent::Valid(big)).await;
     assert_eq!((status, code(&body)), (413, "body_too_large"));
 
-    let (status, metrics) = api
+    let (status, _) = api
         .send("GET", "/metrics", "/metrics", None, Sent::Nothing)
+        .await;
+    assert_eq!(status, 401, "metrics need the token");
+    let (status, metrics) = api
+        .send("GET", "/metrics", "/metrics", Some(TOKEN), Sent::Nothing)
         .await;
     let metrics = metrics.as_str().unwrap();
     assert_eq!(status, 200);
