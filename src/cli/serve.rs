@@ -33,7 +33,8 @@ pub struct ServeArgs {
     /// The data directory; default: the config's `data_dir`.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Run without an API token (only on a loopback address), for trying things out.
+    /// Try it out: on a loopback address only, with an API token made up for the run
+    /// (printed) unless the token variable is set, answering only its loopback host names.
     #[arg(long)]
     pub dev: bool,
 }
@@ -57,18 +58,23 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         .parse()
         .with_context(|| format!("`{listen}` is not a host:port address"))?;
     let token = match (Secret::from_env(&config.token_env), args.dev) {
-        (Ok(token), _) => Some(token),
-        (Err(_), true) if address.ip().is_loopback() => None,
+        (Ok(token), _) => token,
+        (Err(_), true) if address.ip().is_loopback() => dev_token()?,
         (Err(_), true) => bail!(
-            "--dev runs without an API token, so it listens only on a loopback address, not {address}"
+            "--dev makes up its own API token and listens only on a loopback address, not {address}; set {} to serve elsewhere",
+            config.token_env
         ),
         (Err(problem), false) => bail!(
             "no API token: {problem}. Set {} to the token callers must send, or use --dev to try it out on 127.0.0.1",
             config.token_env
         ),
     };
-    let guards = Guards {
+    // Printed in the welcome only when the service made it up (the operator's stays unseen).
+    let shown_token = (args.dev && Secret::from_env(&config.token_env).is_err())
+        .then(|| token.expose().to_owned());
+    let mut guards = Guards {
         token,
+        hosts: service::browsers::Hosts::any(),
         accounts: AccountGuards::from_config(&workspace.config).map_err(anyhow::Error::msg)?,
         max_body_bytes: config.max_body_bytes,
         request_timeout: Duration::from_millis(config.request_timeout_ms),
@@ -116,18 +122,16 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         }
         engine.rearm()?;
         let scheduler = engine.spawn_scheduler(Duration::from_millis(20));
-        let service = Service::new(engine.clone(), zendesk, guards);
-        let hangups = tokio::spawn(reload_on_hangup(Arc::clone(&service)));
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
         let local = listener.local_addr()?;
-        print_welcome(
-            local,
-            service.token.is_some(),
-            &config.token_env,
-            &sandboxes,
-        );
+        if args.dev {
+            guards.hosts = service::browsers::Hosts::loopback(local);
+        }
+        let service = Service::new(engine.clone(), zendesk, guards);
+        let hangups = tokio::spawn(reload_on_hangup(Arc::clone(&service)));
+        print_welcome(local, shown_token.as_deref(), &config.token_env, &sandboxes);
         let draining = Arc::clone(&service);
         let limits = connection_limits(config);
         service::connections::serve(
@@ -160,6 +164,15 @@ fn connection_limits(config: &crate::config::ServiceConfig) -> service::connecti
         grace: SHUTDOWN_GRACE,
         finish: request_timeout + SHUTDOWN_GRACE,
     }
+}
+
+/// A token for one `--dev` run: 32 bytes from the operating system's CSPRNG, as hex.
+fn dev_token() -> anyhow::Result<Secret> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        anyhow::anyhow!("the operating system gave no random bytes for the --dev token: {e}")
+    })?;
+    Ok(Secret::new(crate::hex::encode(&bytes)))
 }
 
 /// How long after SIGTERM requests are still taken (and answered 503 `shutting_down`): a
@@ -209,7 +222,7 @@ fn fit_open_files(max_connections: usize) -> usize {
 
 fn print_welcome(
     address: SocketAddr,
-    with_token: bool,
+    dev_token: Option<&str>,
     token_env: &str,
     sandboxes: &sandbox::Sandboxes,
 ) {
@@ -220,10 +233,14 @@ fn print_welcome(
             sandbox::login()
         );
     }
-    let auth = if with_token {
-        format!(" -H \"Authorization: Bearer ${token_env}\"")
-    } else {
-        String::new()
+    let auth = match dev_token {
+        Some(token) => {
+            println!(
+                "API token for this run (--dev made it up; set {token_env} to choose one): {token}"
+            );
+            format!(" -H 'Authorization: Bearer {token}'")
+        }
+        None => format!(" -H \"Authorization: Bearer ${token_env}\""),
     };
     println!(
         "Send a first message:\n  curl -s{auth} -H 'Content-Type: application/json' http://{address}/v1/messages \\\n    -d '{{\"account\": \"facebook:acme\", \"conversation\": \"c-1\", \"message_id\": \"m-1\", \"contact\": {{\"id\": \"u-1\", \"name\": \"Ada Lovelace\"}}, \"text\": \"Hello\"}}'"

@@ -9,6 +9,7 @@
 //! new requests get 503 and the ones in flight finish.
 
 mod accounts;
+pub mod browsers;
 pub mod connections;
 mod contacts;
 mod error;
@@ -41,8 +42,10 @@ use crate::zendesk::secret::Secret;
 
 /// How the service guards its door.
 pub struct Guards {
-    /// `None` only in `--dev` on loopback.
-    pub token: Option<Secret>,
+    /// The bearer token every `/v1` request carries (`--dev` makes a random one).
+    pub token: Secret,
+    /// The `Host` names answered (`--dev`: the loopback address only).
+    pub hosts: browsers::Hosts,
     pub accounts: AccountGuards,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
@@ -59,7 +62,8 @@ pub struct Service {
     pub engine: Engine,
     /// The organizations' clients (the engine's action runner too), for linking contacts.
     pub zendesk: Arc<ZendeskActions>,
-    pub token: Option<Secret>,
+    token: Secret,
+    hosts: browsers::Hosts,
     /// Swapped whole by a reload.
     accounts: Mutex<Arc<AccountGuards>>,
     pub replays: Replays,
@@ -80,6 +84,7 @@ impl Service {
             engine,
             zendesk,
             token: guards.token,
+            hosts: guards.hosts,
             accounts: Mutex::new(Arc::new(guards.accounts)),
             replays: Replays::default(),
             max_body_bytes: guards.max_body_bytes,
@@ -150,12 +155,15 @@ pub fn router(service: Arc<Service>) -> Router {
         .with_state(service)
 }
 
-/// Refuses new requests while draining (and closes their connections), and answers 503 to
-/// one that outlives the timeout.
+/// Refuses new requests while draining (and closes their connections) and what a web page
+/// could send (`browsers`), and answers 503 to a request that outlives the timeout.
 async fn guard(State(service): State<Arc<Service>>, request: Request, next: Next) -> Response {
     use axum::response::IntoResponse as _;
     if service.draining() && request.uri().path() != "/healthz" {
         return closing(ApiError::shutting_down().into_response());
+    }
+    if let Err(refused) = browsers::check(&service.hosts, request.method(), request.headers()) {
+        return refused.into_response();
     }
     let mut response = tokio::time::timeout(service.request_timeout, next.run(request))
         .await
@@ -199,11 +207,9 @@ async fn authenticate(
 }
 
 impl Service {
-    /// The request carries the service's token (always true in `--dev` without one).
+    /// The request carries the service's token.
     fn check_token(&self, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
-        let Some(expected) = &self.token else {
-            return Ok(());
-        };
+        let expected = &self.token;
         let given = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())

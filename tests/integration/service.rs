@@ -345,6 +345,7 @@ async fn every_error_has_its_status_and_a_json_body() {
         .client
         .post(url("/v1/messages"))
         .bearer_auth(TOKEN)
+        .header("Content-Type", "application/json")
         .body("{not json")
         .send()
         .await

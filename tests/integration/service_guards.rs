@@ -410,7 +410,8 @@ async fn in_process(
     let source = std::fs::read_to_string(root().join("scenarios/zendesk_handoff.scn")).unwrap();
     engine.publish(&source).unwrap();
     let guards = Guards {
-        token: None,
+        token: scenarist::zendesk::secret::Secret::new(TOKEN),
+        hosts: scenarist::service::browsers::Hosts::any(),
         accounts: AccountGuards::default(),
         max_body_bytes: 65_536,
         request_timeout: timeout,
@@ -442,6 +443,7 @@ async fn shutting_down_and_timeouts_answer_503() {
         async move {
             let response = client
                 .post(format!("{base}/v1/messages"))
+                .bearer_auth(TOKEN)
                 .json(&body)
                 .send()
                 .await
@@ -603,4 +605,102 @@ fn serve_and_lint_refuse_a_missing_or_doubled_scenario() {
         report.contains("C117") && report.contains("1 error"),
         "{report}"
     );
+}
+
+/// One raw HTTP/1.1 exchange with `address`; the status and the whole answer.
+fn exchange(address: &str, request: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
+/// `--dev` is not an open door for web pages: it makes up a token (printed in its welcome),
+/// answers only its loopback host names (DNS rebinding), and refuses other sites' `Origin`
+/// and bodies that are not JSON (CSRF) — the request a hostile page sent before, a
+/// `text/plain` reload from `evil.example`, is refused on every count.
+#[test]
+fn dev_mode_refuses_what_a_web_page_can_send() {
+    use std::io::BufRead as _;
+    let dir = tempdir();
+    let mut child = serve(
+        &workspace(&dir),
+        &[("TEST_SIGNING_SECRET", SECRET)],
+        &["--dev", "--listen", "127.0.0.1:0"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
+    .spawn()
+    .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut address, mut token) = (None, None);
+    let mut curl = String::new();
+    while curl.is_empty() {
+        let line = lines.next().expect("the welcome").unwrap();
+        if let Some(url) = line.strip_prefix("Scenarist is listening on http://") {
+            address = Some(url.to_owned());
+        } else if let Some(rest) = line.strip_prefix("API token for this run") {
+            token = rest.rsplit(' ').next().map(str::to_owned);
+        } else if line.trim_start().starts_with("curl") {
+            curl = line;
+        }
+    }
+    let _server = Running(child, String::new());
+    let (address, token) = (address.unwrap(), token.unwrap());
+    assert_eq!(token.len(), 64, "32 random bytes: {token}");
+    assert!(
+        curl.contains(&format!("Authorization: Bearer {token}")),
+        "{curl}"
+    );
+
+    let request = |host: &str, extra: &str, content_type: &str, body: &str| {
+        format!(
+            "POST /v1/admin/reload HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Type: {content_type}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let auth = format!("Authorization: Bearer {token}\r\n");
+    let own = address.clone();
+    // The hostile page's request, then each of its parts alone.
+    let hostile = request(
+        "evil.example",
+        "Origin: http://evil.example\r\n",
+        "text/plain",
+        "{}",
+    );
+    assert_eq!(exchange(&address, &hostile).0, 421);
+    let rebound = request(
+        &format!("evil.example:{}", address.rsplit(':').next().unwrap()),
+        &auth,
+        "application/json",
+        "{}",
+    );
+    let (status, answer) = exchange(&address, &rebound);
+    assert_eq!(status, 421, "{answer}");
+    assert!(answer.contains("foreign_host"), "{answer}");
+    let origin = format!("{auth}Origin: http://evil.example\r\n");
+    let (status, answer) = exchange(&address, &request(&own, &origin, "application/json", "{}"));
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer.contains("foreign_origin"), "{answer}");
+    let (status, answer) = exchange(&address, &request(&own, &auth, "text/plain", "{}"));
+    assert_eq!(status, 415, "{answer}");
+    assert!(answer.contains("unsupported_media_type"), "{answer}");
+    let (status, _) = exchange(&address, &request(&own, "", "application/json", "{}"));
+    assert_eq!(status, 401, "--dev has a token too");
+    // The service's own origin, `localhost`, JSON and the token: served.
+    let localhost = format!("localhost:{}", address.rsplit(':').next().unwrap());
+    let same = format!("{auth}Origin: http://{localhost}\r\n");
+    let (status, answer) = exchange(
+        &address,
+        &request(&localhost, &same, "application/json; charset=utf-8", ""),
+    );
+    assert_eq!(status, 200, "{answer}");
 }
