@@ -1,5 +1,6 @@
 //! Files only their owner may read, replaced atomically: OAuth tokens, the connection
-//! registry, the Zendesk sandbox's state (which holds the access tokens it issued).
+//! registry, the Zendesk sandbox's state (which holds the access tokens it issued), and the
+//! backups of `store export` (every contact's data).
 //!
 //! [`write`] creates a temp file with a random name beside the target, exclusively
 //! (`O_CREAT|O_EXCL`: an existing file or symlink of that name is an error, never opened, so a
@@ -31,19 +32,31 @@ pub(crate) fn create_folder(folder: &Path) -> io::Result<()> {
 /// atomically: a reader sees the old content or the new, never a mix. Missing folders are
 /// created 0700.
 pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_with(path, |file| file.write_all(bytes))
+}
+
+/// [`write`] with the content streamed by `content` (a backup too large to hold in memory).
+/// Nothing replaces the target unless `content` succeeds.
+pub(crate) fn write_with<T, E: From<io::Error>>(
+    path: &Path,
+    content: impl FnOnce(&mut io::BufWriter<&File>) -> Result<T, E>,
+) -> Result<T, E> {
     let folder = folder(path);
     create_folder(folder)?;
-    let (temp, mut file) = create_temp(path)?;
+    let (temp, file) = create_temp(path)?;
     let written = (|| {
-        file.write_all(bytes)?;
+        let mut writer = io::BufWriter::new(&file);
+        let value = content(&mut writer)?;
+        writer.flush()?;
+        drop(writer);
         file.sync_all()?;
-        drop(file);
-        fs::rename(&temp, path)
+        fs::rename(&temp, path)?;
+        Ok(value)
     })();
-    if let Err(error) = written {
-        // Best effort: the temp file is ours and holds the secret.
+    if written.is_err() {
+        // Best effort: the temp file is ours and may hold secrets.
         let _ = fs::remove_file(&temp);
-        return Err(error);
+        return written;
     }
     // Make the rename itself durable. Best effort: some file systems refuse to fsync a
     // folder, and the new file is in place either way.
@@ -51,7 +64,7 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Ok(dir) = File::open(folder) {
         let _ = dir.sync_all();
     }
-    Ok(())
+    written
 }
 
 /// The folder `path` is in (`.` for a bare file name).

@@ -2,7 +2,7 @@
 //! record each, with a count and a checksum at the end), and its restore into an empty one.
 //! Copying a live sled directory is not a consistent backup; this is.
 
-use std::io::{BufReader, BufWriter, Write as _};
+use std::io::{BufReader, Write as _};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -46,19 +46,12 @@ pub(super) fn run(args: &StoreArgs, _global: &GlobalArgs) -> anyhow::Result<Exit
         StoreCommand::Export { data, output } => {
             let backend = open(data)?;
             let stats = if let Some(path) = output.as_ref().filter(|p| p.as_os_str() != "-") {
-                // Written beside the target and renamed, so a crash never leaves half a backup.
-                let partial = path.with_extension("partial");
-                let file = std::fs::File::create(&partial)
-                    .with_context(|| format!("cannot create {}", partial.display()))?;
-                let mut writer = BufWriter::new(file);
-                let stats = export(&backend, &mut writer)?;
-                let file = writer
-                    .into_inner()
-                    .map_err(std::io::IntoInnerError::into_error)?;
-                file.sync_all()?;
-                std::fs::rename(&partial, path)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                stats
+                // Owner-only, written beside the target and renamed (never through a link
+                // planted there), so a crash never leaves half a backup.
+                crate::private_file::write_with(path, |writer| {
+                    export(&backend, writer).map_err(anyhow::Error::from)
+                })
+                .with_context(|| format!("cannot write {}", path.display()))?
             } else {
                 let mut stdout = std::io::stdout().lock();
                 let stats = export(&backend, &mut stdout)?;

@@ -219,6 +219,10 @@ fn pipe_answers_each_line_and_store_export_import_round_trips() {
     }));
 
     let backup = dir.join("backup.jsonl");
+    // A link planted where the old writer put its `.partial` file is not written through.
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "untouched").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join("backup.partial")).unwrap();
     let export = scenarist(&[
         "store",
         "export",
@@ -232,6 +236,10 @@ fn pipe_answers_each_line_and_store_export_import_round_trips() {
         "{}",
         String::from_utf8_lossy(&export.stderr)
     );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&backup).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "a backup holds every contact's data");
     let restored = dir.join("restored");
     let import = scenarist(&[
         "store",
