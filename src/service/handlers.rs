@@ -109,11 +109,12 @@ pub(super) async fn metrics(State(service): State<Arc<Service>>) -> Result<Strin
         .engine
         .store()
         .due(i64::MAX, 1_000_000)
-        .map_err(|e| {
+        .map_err(|error| {
+            tracing::error!(%error, "metrics: cannot read the due index");
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
-                e.to_string(),
+                error.plain(),
             )
         })?;
     let effects = due
