@@ -17,6 +17,8 @@ use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::source::{SourceFile, Span};
 use crate::zendesk::base_url::{BaseUrl, hide_userinfo};
 
+mod paths;
+
 /// The example config shipped in `scenarios/`; the defaults when no `--config` is given.
 pub const DEFAULT_CONFIG: &str = include_str!("../scenarios/scenarist.yaml");
 pub const DEFAULT_CONFIG_NAME: &str = "scenarios/scenarist.yaml (built-in default)";
@@ -29,7 +31,7 @@ pub struct Config {
     /// Where conversation state lives (sled), relative to the config file.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
-    /// The folder of `.scn` files, relative to the config file.
+    /// The folder of `.scn` files, relative to the config file (and inside its folder: `W403`).
     #[serde(default = "default_scenarios")]
     pub scenarios: PathBuf,
     /// Custom contact fields: name → type (`email: email` or `email: { type: email }`).
@@ -397,11 +399,13 @@ impl Workspace {
         )
     }
 
-    /// Reads and validates a config file. `Err` holds every problem found.
+    /// Reads and validates a config file whose relative paths start from `base` (the paths
+    /// it names must stay there: `paths`). `Err` holds every problem found.
     pub fn parse(file: SourceFile, base: PathBuf) -> Result<Self, Vec<Diagnostic>> {
         let config: Config =
             serde_yaml::from_str(file.text()).map_err(|e| vec![yaml_error(&file, &e)])?;
-        let problems = validate(&config, &file);
+        let mut problems = validate(&config, &file);
+        problems.extend(paths::problems(&config, &file, &base));
         if problems.is_empty() {
             Ok(Self { config, file, base })
         } else {
@@ -420,6 +424,12 @@ impl Workspace {
             let shown = SourceFile::new(file.name(), hide_userinfo(file.text()).into_owned());
             (shown, problems)
         }))
+    }
+
+    /// Whether `path` (relative to the config's folder, or absolute) stays in the config's
+    /// folder, symbolic links followed (`paths`, the rule of `W403`).
+    pub fn contains(&self, path: &Path) -> bool {
+        paths::inside(&self.base, path)
     }
 
     pub fn field_type(&self, name: &str) -> Option<FieldType> {

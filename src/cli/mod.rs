@@ -13,6 +13,7 @@ mod fmt;
 mod graph;
 mod lint;
 mod load;
+mod log;
 mod outbox;
 mod output;
 mod pipe;
@@ -155,17 +156,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, filtered by `SCENARIST_LOG` (e.g. `info`, `scenarist=debug`; default
-/// `warn`), as JSON lines when `SCENARIST_LOG_FORMAT=json`.
+/// Logs go to stderr (`log`: filtered by `SCENARIST_LOG`, JSON with
+/// `SCENARIST_LOG_FORMAT=json`, control characters escaped, colour only on a terminal).
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SCENARIST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if std::env::var("SCENARIST_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+    log::init();
 }

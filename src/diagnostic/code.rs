@@ -89,6 +89,7 @@ codes! {
 
     ConfigSyntax = ("W401", "config-syntax", Error, "The workspace config is not valid YAML or does not have the expected shape.");
     ConfigInvalid = ("W402", "config-invalid", Error, "The workspace config is well-formed but contradicts itself.");
+    ConfigPath = ("W403", "config-path", Error, "A path in the workspace config leads outside the config's folder, or `scenarios` names a file that is not a scenario.");
 }
 
 impl Code {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, Notify, watch};
 
-use crate::store::{Store, StoreError};
+use crate::store::{StorageFault, Store, StoreError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlushPolicy {
@@ -47,7 +47,8 @@ impl From<crate::config::DurabilityConfig> for FlushPolicy {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Flushed {
     Upto(u64),
-    Failed(String),
+    /// Kept whole (not as text), so that every waiter gets the same failure, told once.
+    Failed(StorageFault),
 }
 
 pub struct Durability {
@@ -98,7 +99,7 @@ impl Durability {
                 loop {
                     match &*flushed.borrow_and_update() {
                         Flushed::Upto(done) if *done >= ticket => return Ok(()),
-                        Flushed::Failed(reason) => return Err(StoreError::Io(reason.clone())),
+                        Flushed::Failed(fault) => return Err(StoreError::Io(fault.clone())),
                         Flushed::Upto(_) => {}
                     }
                     if flushed.changed().await.is_err() {
@@ -121,9 +122,12 @@ impl Durability {
                     self.flushed.send_replace(Flushed::Upto(target));
                 }
                 Err(error) => {
-                    tracing::error!(%error, "flush failed; the engine stops accepting messages");
-                    self.flushed
-                        .send_replace(Flushed::Failed(error.to_string()));
+                    tracing::error!(%error, "flush failed; every write waiting for it fails");
+                    let fault = match error {
+                        StoreError::Io(fault) => fault,
+                        other => StorageFault::from(other.to_string()),
+                    };
+                    self.flushed.send_replace(Flushed::Failed(fault));
                     return;
                 }
             }
@@ -135,5 +139,5 @@ async fn flush(store: &Arc<dyn Store>) -> Result<(), StoreError> {
     let store = Arc::clone(store);
     tokio::task::spawn_blocking(move || store.flush())
         .await
-        .map_err(|e| StoreError::Io(format!("the flush task failed: {e}")))?
+        .map_err(|e| StoreError::Io(format!("the flush task failed: {e}").into()))?
 }

@@ -73,8 +73,9 @@ pub struct Outcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// Storage failed or the engine is shutting down: nothing was acknowledged.
-    #[error("the runtime cannot accept messages: {0}")]
+    /// Storage failed: nothing was acknowledged. Holds what a caller is told, in plain
+    /// words (`StoreError::plain`); the detail went to the log when intake stopped.
+    #[error("{0}")]
     Unavailable(String),
     #[error("no scenario runs on account `{0}`")]
     UnknownAccount(String),
@@ -203,7 +204,7 @@ impl Engine {
         &self.inner.clock
     }
 
-    /// Why intake stopped, if it did.
+    /// Why intake stopped, if it did, in the plain words callers are told.
     pub fn failure(&self) -> Option<String> {
         lock(&self.inner.failure).clone()
     }
@@ -577,15 +578,15 @@ impl Engine {
         EngineError::Quarantined(id.to_owned(), error.to_string())
     }
 
-    /// Records a storage failure: intake stops for good.
+    /// Records a storage failure: intake stops for good. The log gets the detail, once; the
+    /// failure (and every caller from now on) gets plain words.
     fn storage(&self, error: &StoreError) -> EngineError {
-        let reason = error.to_string();
         let mut failure = lock(&self.inner.failure);
-        if failure.is_none() {
-            tracing::error!(%reason, "storage failure: the engine stops accepting messages");
-            *failure = Some(reason.clone());
-        }
-        EngineError::Unavailable(reason)
+        let reason = failure.get_or_insert_with(|| {
+            tracing::error!(%error, "the engine stops accepting messages");
+            error.plain()
+        });
+        EngineError::Unavailable(reason.clone())
     }
 
     pub(super) fn inner_actions(&self) -> &Arc<dyn ActionRunner> {

@@ -58,7 +58,18 @@ pub fn load_scenarios(
 /// ([`workspace_problems`]). What `serve` starts on and a reload applies.
 pub fn load_workspace_scenarios(workspace: &Workspace) -> Result<Vec<ScenarioSource>, LoadError> {
     let folder = scenarios_folder(workspace);
-    let scenarios = load_scenarios(workspace, std::slice::from_ref(&folder))?;
+    let files = lint::scenario_files(std::slice::from_ref(&folder))?;
+    if let Some(outside) = files.iter().find(|file| !workspace.contains(file)) {
+        // Its content could be anything (`evil.scn -> /etc/shadow`): not read, never quoted.
+        return Err(LoadError::Io(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "{}: a symbolic link leads outside the config's folder; it was not read (keep the scenarios in the config's folder)",
+                outside.display()
+            ),
+        )));
+    }
+    let scenarios = load_scenarios(workspace, &files)?;
     let reports = workspace_problems(workspace, &scenarios);
     if reports.is_empty() {
         Ok(scenarios)

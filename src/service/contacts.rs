@@ -22,6 +22,7 @@ use super::{ApiError, Service, parse, read_body};
 use crate::api::check_id;
 use crate::runtime::state::Contact;
 use crate::zendesk::actions::{Org, UserSeed};
+use crate::zendesk::client::ZendeskError;
 use crate::zendesk::linking::{self, LinkError};
 use crate::zendesk::model::User;
 
@@ -100,22 +101,62 @@ fn target(
     })
 }
 
+/// Zendesk's own words (its error texts, details, an HTML page) and the store's go to the
+/// log; the caller gets the status, a code and plain words.
 impl From<LinkError> for ApiError {
     fn from(error: LinkError) -> Self {
-        let message = error.to_string();
         match error {
-            LinkError::NoSuchUser(_) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "no_such_user", message)
-            }
-            LinkError::NotLinked(_) => Self::new(StatusCode::NOT_FOUND, "not_linked", message),
-            LinkError::Zendesk(_) | LinkError::NoId => Self::new(
-                StatusCode::BAD_GATEWAY,
-                "zendesk_error",
-                format!("Zendesk did not do it: {message}"),
+            LinkError::NoSuchUser(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_such_user",
+                error.to_string(),
             ),
-            LinkError::Store(_) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            LinkError::NotLinked(_) => {
+                Self::new(StatusCode::NOT_FOUND, "not_linked", error.to_string())
             }
+            LinkError::Zendesk(zendesk) => {
+                tracing::warn!(error = %zendesk, "a contact route: Zendesk did not do it");
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "zendesk_error",
+                    zendesk_answer(&zendesk),
+                )
+            }
+            LinkError::NoId => {
+                Self::new(StatusCode::BAD_GATEWAY, "zendesk_error", error.to_string())
+            }
+            LinkError::Store(store) => {
+                tracing::error!(error = %store, "a contact route: cannot write the contact record");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    store.plain(),
+                )
+            }
+        }
+    }
+}
+
+/// What a caller is told of a failed Zendesk call: what happened, never Zendesk's text.
+fn zendesk_answer(error: &ZendeskError) -> String {
+    const LOGGED: &str = "the service's log has the details";
+    match error {
+        ZendeskError::Status { status, .. } => {
+            format!("Zendesk answered {status} and did not do it; {LOGGED}")
+        }
+        ZendeskError::Transport { .. } => {
+            format!(
+                "Zendesk did not answer (no connection, or too slow); try again later, {LOGGED}"
+            )
+        }
+        ZendeskError::Paused(ms) => {
+            format!("Zendesk asked to slow down; calls to it resume in {ms} ms")
+        }
+        ZendeskError::Decode(_) | ZendeskError::TooLarge { .. } => {
+            format!("Zendesk's answer could not be read; {LOGGED}")
+        }
+        ZendeskError::Url(_) | ZendeskError::Foreign(_) => {
+            format!("the call to Zendesk was refused before it was sent; {LOGGED}")
         }
     }
 }

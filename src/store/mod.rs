@@ -17,6 +17,7 @@
 mod backend;
 mod envelope;
 mod export;
+mod fault;
 mod keys;
 mod kv;
 mod memory;
@@ -24,6 +25,7 @@ mod sled;
 
 pub use backend::{Backend, TreeName};
 pub use export::{ExportError, ExportStats, export, import};
+pub use fault::{StorageCause, StorageFault};
 pub use kv::KvStore;
 pub use memory::MemoryBackend;
 pub use sled::SledBackend;
@@ -33,8 +35,9 @@ use crate::runtime::state::{Contact, Conversation, Turn};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The storage itself failed (I/O, a sled error). Intake must stop: never retried.
-    #[error("storage failure: {0}")]
-    Io(String),
+    /// `Display` is for the log; a caller is told [`StoreError::plain`].
+    #[error("{0}")]
+    Io(StorageFault),
     /// A stored value failed its checksum or could not be decoded.
     #[error("corrupt value in {tree} at key {key}: {reason}")]
     Corrupt {
@@ -50,6 +53,25 @@ pub enum StoreError {
 impl StoreError {
     pub fn is_corrupt(&self) -> bool {
         matches!(self, StoreError::Corrupt { .. })
+    }
+
+    /// What an API caller is told, in plain words; the detail (`Display`) goes to the log.
+    pub fn plain(&self) -> String {
+        match self {
+            StoreError::Io(fault) => fault.plain(),
+            StoreError::Corrupt { .. } => {
+                "a stored record failed its checksum; it is set aside, and the operator has the details in the log".to_owned()
+            }
+            StoreError::Encode(_) => {
+                "the service could not encode a record (a bug); nothing was recorded".to_owned()
+            }
+        }
+    }
+}
+
+impl From<&std::io::Error> for StoreError {
+    fn from(error: &std::io::Error) -> Self {
+        StoreError::Io(StorageFault::from(error))
     }
 }
 

@@ -5,16 +5,21 @@
 
 use std::path::Path;
 
-use super::StoreError;
 use super::backend::{Backend, Pairs, TreeName};
+use super::{StorageCause, StorageFault, StoreError};
 
 pub struct SledBackend {
     db: sled::Db,
     trees: Vec<(TreeName, sled::Tree)>,
 }
 
+/// sled's error with its cause (sled keeps the `io::ErrorKind` of an I/O error).
 fn io(error: &sled::Error) -> StoreError {
-    StoreError::Io(error.to_string())
+    let cause = match error {
+        sled::Error::Io(io) => StorageCause::of(io.kind()),
+        _ => StorageCause::Other,
+    };
+    StoreError::Io(StorageFault::new(cause, error.to_string()))
 }
 
 impl SledBackend {
@@ -56,7 +61,7 @@ impl SledBackend {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, tree)| tree)
-            .ok_or_else(|| StoreError::Io(format!("tree {} is not open", name.as_str())))
+            .ok_or_else(|| StoreError::Io(format!("tree {} is not open", name.as_str()).into()))
     }
 
     /// Bytes the database occupies on disk (for space-amplification monitoring).

@@ -14,6 +14,7 @@ mod crash_sync;
 mod docs;
 mod fmt;
 mod lint_fixtures;
+mod logs;
 mod robustness;
 mod runtime;
 mod runtime_cli;

@@ -454,14 +454,17 @@ pub(crate) async fn ticket_text(server: &Server, ticket: u64) -> String {
         .join("\n")
 }
 
-/// The example config with its organization in mode A (synced from the interface).
+/// The example config with its organization in mode A (synced from the interface), beside
+/// a copy of the example scenarios (a config reads no file outside its folder).
 fn mode_a_config(dir: &Path) -> std::path::PathBuf {
+    for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "scn") {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
     let example = std::fs::read_to_string(root().join("scenarios/scenarist.yaml")).unwrap();
     let config = example
-        .replace(
-            "scenarios: .",
-            &format!("scenarios: {}", root().join("scenarios").display()),
-        )
         .replace("url: http://127.0.0.1:8788", "url: http://127.0.0.1:0")
         .replace("mode: zendesk ", "mode: interface ");
     assert!(

@@ -383,10 +383,9 @@ async fn in_process(
     use std::collections::HashMap;
     use std::sync::Arc;
 
-    use scenarist::config::Workspace;
     use scenarist::runtime::engine::{Engine, EngineOptions};
     use scenarist::runtime::{Clock, SystemClock};
-    use scenarist::service::{AccountGuards, Guards, Service, reload};
+    use scenarist::service::Service;
     use scenarist::store::{KvStore, MemoryBackend, Store};
     use scenarist::zendesk::actions::ZendeskActions;
 
@@ -409,25 +408,32 @@ async fn in_process(
     );
     let source = std::fs::read_to_string(root().join("scenarios/zendesk_handoff.scn")).unwrap();
     engine.publish(&source).unwrap();
-    let guards = Guards {
-        token: scenarist::zendesk::secret::Secret::new(TOKEN),
-        hosts: scenarist::service::browsers::Hosts::any(),
-        accounts: AccountGuards::default(),
-        max_body_bytes: 65_536,
-        request_timeout: timeout,
-        source: reload::Source {
-            path: None,
-            started: Workspace::default_workspace().unwrap().config,
-        },
-        routes: scenarist::service::RouteLimits::new(1000, 10),
-        public_metrics: false,
-    };
+    let guards = guards(timeout);
     let service = Service::new(engine, zendesk, guards);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = scenarist::service::router(Arc::clone(&service));
     tokio::spawn(async move { axum::serve(listener, router).await });
     (service, base)
+}
+
+/// The guards of an in-process service: [`TOKEN`], the defaults, the example config.
+pub(crate) fn guards(request_timeout: std::time::Duration) -> scenarist::service::Guards {
+    use scenarist::config::Workspace;
+    use scenarist::service::{AccountGuards, Guards, reload};
+    Guards {
+        token: scenarist::zendesk::secret::Secret::new(TOKEN),
+        hosts: scenarist::service::browsers::Hosts::any(),
+        accounts: AccountGuards::default(),
+        max_body_bytes: 65_536,
+        request_timeout,
+        source: reload::Source {
+            path: None,
+            started: Workspace::default_workspace().unwrap().config,
+        },
+        routes: scenarist::service::RouteLimits::new(1000, 10),
+        public_metrics: false,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
