@@ -15,7 +15,6 @@ use tokio::io::AsyncBufReadExt as _;
 use super::load;
 use super::{ExitStatus, GlobalArgs};
 use crate::config::Workspace;
-use crate::runtime::clock::OffsetClock;
 use crate::runtime::engine::{Engine, Inbound};
 use crate::runtime::setup;
 use crate::runtime::state::{Author, Conversation, Input, Status};
@@ -25,6 +24,7 @@ use crate::syntax::parse_duration_text;
 use crate::zendesk::actions::credentials;
 use crate::zendesk::client::{Timeouts, ZendeskClient};
 use crate::zendesk::sandbox;
+use scenarist_base::clock::OffsetClock;
 
 #[derive(Debug, clap::Args)]
 pub struct ChatArgs {
@@ -387,7 +387,7 @@ impl Chat {
         };
         for turn in self.engine.history(&conversation)? {
             for message in &turn.messages {
-                let time = crate::runtime::clock::iso8601(message.at);
+                let time = scenarist_base::clock::iso8601(message.at);
                 let who = match &message.author {
                     Author::Contact => "you".to_owned(),
                     Author::Bot => "bot".to_owned(),

@@ -17,12 +17,12 @@ use super::zendesk::{WorkspaceArgs, data_dir, describe, org, runtime, workspace}
 use super::{ExitStatus, GlobalArgs};
 use crate::config::Workspace;
 use crate::diagnostic::did_you_mean;
-use crate::runtime::clock::iso8601;
 use crate::runtime::state::Contact;
 use crate::store::{KvStore, SledBackend, Store};
 use crate::zendesk::actions::{Org, UserSeed};
 use crate::zendesk::linking::{self, LinkError};
 use crate::zendesk::sandbox;
+use scenarist_base::clock::iso8601;
 
 #[derive(Debug, clap::Args)]
 pub struct ContactArgs {

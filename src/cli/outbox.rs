@@ -13,11 +13,11 @@ use super::contact::open_store;
 use super::zendesk::runtime;
 use super::{ExitStatus, GlobalArgs};
 use crate::actions::exec::BuiltinActions;
-use crate::runtime::clock::iso8601;
 use crate::runtime::engine::{Engine, EngineOptions};
 use crate::runtime::state::{Conversation, Input};
 use crate::runtime::{Clock, FlushPolicy, SystemClock};
 use crate::store::Store;
+use scenarist_base::clock::iso8601;
 
 #[derive(Debug, clap::Args)]
 pub struct OutboxArgs {

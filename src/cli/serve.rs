@@ -172,7 +172,7 @@ fn dev_token() -> anyhow::Result<Secret> {
     getrandom::fill(&mut bytes).map_err(|e| {
         anyhow::anyhow!("the operating system gave no random bytes for the --dev token: {e}")
     })?;
-    Ok(Secret::new(crate::hex::encode(&bytes)))
+    Ok(Secret::new(scenarist_base::hex::encode(&bytes)))
 }
 
 /// How long after SIGTERM requests are still taken (and answered 503 `shutting_down`): a

@@ -48,7 +48,7 @@ pub(super) fn run(args: &StoreArgs, _global: &GlobalArgs) -> anyhow::Result<Exit
             let stats = if let Some(path) = output.as_ref().filter(|p| p.as_os_str() != "-") {
                 // Owner-only, written beside the target and renamed (never through a link
                 // planted there), so a crash never leaves half a backup.
-                crate::private_file::write_with(path, |writer| {
+                scenarist_base::private_file::write_with(path, |writer| {
                     export(&backend, writer).map_err(anyhow::Error::from)
                 })
                 .with_context(|| format!("cannot write {}", path.display()))?

@@ -28,7 +28,7 @@ use crate::zendesk::base_url::hide_userinfo;
 use crate::zendesk::client::{Timeouts, ZendeskClient, ZendeskError};
 use crate::zendesk::model::User;
 use crate::zendesk::oauth::Connections;
-use crate::zendesk::standin::{StandIn, StandInConfig};
+use zendesk_standin::{StandIn, StandInConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct ZendeskArgs {

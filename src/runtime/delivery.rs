@@ -56,7 +56,7 @@ impl Delivery {
         let digest = Sha256::digest(request.as_bytes());
         Delivery::Event {
             key: key.to_owned(),
-            fingerprint: crate::hex::encode(digest.get(..8).unwrap_or_default()),
+            fingerprint: scenarist_base::hex::encode(digest.get(..8).unwrap_or_default()),
         }
     }
 

@@ -5,7 +5,7 @@
 //! of action calls. `clock` is the only source of time.
 
 mod catalog;
-pub mod clock;
+pub use scenarist_base::clock;
 pub mod delivery;
 mod dispatch;
 pub mod durability;

@@ -102,7 +102,7 @@ pub struct CompileError {
 /// The version id of a scenario's source: the first 16 hex digits of its SHA-256.
 pub fn version_of(source: &str) -> String {
     let digest = Sha256::digest(source.as_bytes());
-    crate::hex::encode(&digest[..8])
+    scenarist_base::hex::encode(&digest[..8])
 }
 
 impl Program {

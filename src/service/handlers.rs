@@ -15,10 +15,10 @@ use tracing::Instrument as _;
 use super::{ApiError, Service, parse, read_body};
 use crate::api::{Answer, InboundMessage, check_id};
 use crate::metrics::Outcome;
-use crate::runtime::clock::iso8601;
 use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::value::to_json;
 use crate::runtime::{Delivery, EngineError};
+use scenarist_base::clock::iso8601;
 
 type Reply = Result<Json<Json_>, ApiError>;
 /// The header that makes an advisor's event safe to send again (Stripe's and Zendesk's name).

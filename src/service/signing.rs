@@ -27,7 +27,7 @@ type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!(
         "sha256={}",
-        crate::hex::encode(&mac(secret, timestamp, body))
+        scenarist_base::hex::encode(&mac(secret, timestamp, body))
     )
 }
 
@@ -119,7 +119,7 @@ pub fn verify(
         )));
     }
     let mac = mac(secret.expose(), timestamp, body);
-    let expected = format!("sha256={}", crate::hex::encode(&mac));
+    let expected = format!("sha256={}", scenarist_base::hex::encode(&mac));
     if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
         return Err(refuse(
             "the signature does not match the body (the secret, or the bytes signed, differ)"

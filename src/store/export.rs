@@ -47,7 +47,7 @@ pub fn export(backend: &dyn Backend, out: &mut dyn Write) -> Result<ExportStats,
                 reason,
             })?;
             let line =
-                json!({ "tree": tree.as_str(), "key": crate::hex::encode(&key), "value": value })
+                json!({ "tree": tree.as_str(), "key": scenarist_base::hex::encode(&key), "value": value })
                     .to_string();
             hasher.update(line.as_bytes());
             writeln!(out, "{line}")?;
@@ -109,7 +109,7 @@ pub fn import(backend: &dyn Backend, input: &mut dyn BufRead) -> Result<ExportSt
             .ok_or_else(|| invalid(i + 2, "unknown tree"))?;
         let key = record["key"]
             .as_str()
-            .and_then(crate::hex::decode)
+            .and_then(scenarist_base::hex::decode)
             .ok_or_else(|| invalid(i + 2, "the key is not hex"))?;
         let bytes = from_json(tree, &record["value"]).map_err(|e| invalid(i + 2, &e))?;
         backend.insert(tree, &key, &bytes)?;

@@ -250,8 +250,8 @@ mod tests {
     use crate::store::{KvStore, MemoryBackend};
     use crate::zendesk::client::{Credentials, Timeouts, ZendeskClient};
     use crate::zendesk::secret::Secret;
-    use crate::zendesk::standin::{StandIn, StandInConfig};
     use serde_json::json;
+    use zendesk_standin::{StandIn, StandInConfig};
 
     fn org(url: &str, fields: FieldLists) -> Org {
         let credentials = Credentials::ApiToken {

@@ -15,6 +15,5 @@ pub mod oauth;
 pub mod organization_name;
 pub mod sandbox;
 pub mod secret;
-pub mod standin;
 pub mod sync;
 pub mod transcript;

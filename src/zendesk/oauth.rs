@@ -433,7 +433,7 @@ impl Connections {
         let mut text = serde_json::to_vec_pretty(self)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         text.push(b'\n');
-        crate::private_file::write(&Self::path(data_dir), &text)
+        scenarist_base::private_file::write(&Self::path(data_dir), &text)
     }
 }
 
@@ -575,13 +575,15 @@ mod tests {
     fn the_registry_round_trips_owner_only_and_never_through_a_symlink() {
         let mut random = [0u8; 8];
         getrandom::fill(&mut random).unwrap();
-        let dir =
-            std::env::temp_dir().join(format!("scenarist-oauth-{}", crate::hex::encode(&random)));
+        let dir = std::env::temp_dir().join(format!(
+            "scenarist-oauth-{}",
+            scenarist_base::hex::encode(&random)
+        ));
         assert_eq!(Connections::load(&dir).unwrap(), Connections::default());
         // The old writer's temp file, planted as a symlink: it must not be followed.
         let victim = std::env::temp_dir().join(format!(
             "scenarist-oauth-victim-{}",
-            crate::hex::encode(&random)
+            scenarist_base::hex::encode(&random)
         ));
         std::fs::write(&victim, "untouched\n").unwrap();
         std::fs::create_dir_all(dir.join("zendesk")).unwrap();

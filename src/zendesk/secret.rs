@@ -66,7 +66,7 @@ pub fn write_private(path: &Path, value: &Secret) -> std::io::Result<()> {
     let mut bytes = Vec::with_capacity(value.expose().len() + 1);
     bytes.extend_from_slice(value.expose().as_bytes());
     bytes.push(b'\n');
-    crate::private_file::write(path, &bytes)
+    scenarist_base::private_file::write(path, &bytes)
 }
 
 #[cfg(test)]
@@ -89,7 +89,7 @@ mod tests {
         getrandom::fill(&mut random).unwrap();
         let dir = std::env::temp_dir().join(format!(
             "scenarist-secret-{test}-{}",
-            crate::hex::encode(&random)
+            scenarist_base::hex::encode(&random)
         ));
         std::fs::create_dir(&dir).unwrap();
         dir

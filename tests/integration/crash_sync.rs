@@ -12,7 +12,7 @@
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
-use scenarist::zendesk::standin::{Fault, FaultKind, StandIn, StandInConfig};
+use zendesk_standin::{Fault, FaultKind, StandIn, StandInConfig};
 
 use crate::crash::{Channel, Random, feed, message_id, on_ack, spawn_pipe};
 use crate::support::{root, tempdir};

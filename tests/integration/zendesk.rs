@@ -19,7 +19,7 @@ use scenarist::source::SourceFile;
 use scenarist::store::{KvStore, MemoryBackend, Store};
 use scenarist::zendesk::actions::{Org, ZendeskActions, credentials};
 use scenarist::zendesk::client::{Timeouts, ZendeskClient};
-use scenarist::zendesk::standin::{Fault, FaultKind, StandIn, StandInConfig, TicketRecord};
+use zendesk_standin::{Fault, FaultKind, StandIn, StandInConfig, TicketRecord};
 
 use crate::support::{inbound as message, root, tempdir};
 use crate::zendesk_oas::assert_requests_follow_the_openapi;

@@ -19,8 +19,8 @@ use scenarist::runtime::{Clock, SystemClock};
 use scenarist::store::{KvStore, SledBackend, Store};
 use scenarist::zendesk::client::{Credentials, Timeouts, ZendeskClient};
 use scenarist::zendesk::secret::Secret;
-use scenarist::zendesk::standin::{StandIn, StandInConfig};
 use serde_json::json;
+use zendesk_standin::{StandIn, StandInConfig};
 
 use crate::support::{root, stdout, tempdir};
 

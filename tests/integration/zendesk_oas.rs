@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use jsonschema::Validator;
-use scenarist::zendesk::standin::RequestLog;
 use serde_json::{Value, json};
+use zendesk_standin::RequestLog;
 
 use crate::support::root;
 

@@ -11,8 +11,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use scenarist::config::Workspace;
 use scenarist::source::SourceFile;
 use scenarist::zendesk::sandbox;
-use scenarist::zendesk::standin::{StandIn, StandInConfig};
 use sha2::{Digest as _, Sha256};
+use zendesk_standin::{StandIn, StandInConfig};
 
 use crate::support::tempdir;
 use crate::zendesk_cli::{Authorizing, FIELDS, all, config, run, workspace};

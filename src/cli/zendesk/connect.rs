@@ -74,7 +74,7 @@ const DEFAULT_CLIENT_ID: &str = "scenarist";
 const DEFAULT_CLIENT_SECRET_ENV: &str = "ZENDESK_CLIENT_SECRET";
 
 fn now_iso() -> String {
-    crate::runtime::clock::iso8601(SystemClock.now())
+    scenarist_base::clock::iso8601(SystemClock.now())
 }
 
 pub(super) fn connect(args: &ConnectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {

@@ -279,7 +279,7 @@ impl State {
     }
 
     pub(crate) fn now_iso(&self) -> String {
-        crate::runtime::clock::iso8601(self.now().saturating_mul(1000))
+        scenarist_base::clock::iso8601(self.now().saturating_mul(1000))
     }
 
     pub(crate) fn advance_clock(&mut self, seconds: i64) {

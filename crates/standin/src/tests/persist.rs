@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use super::{Api, Got};
-use crate::zendesk::standin::{StandIn, StandInConfig, StateFileError};
+use crate::{StandIn, StandInConfig, StateFileError};
 
 /// A fresh, empty folder of the test's own under the system temp folder.
 fn folder(test: &str) -> PathBuf {

@@ -128,7 +128,7 @@ impl Persister {
             let mut bytes = serde_json::to_vec_pretty(&taken.snapshot)
                 .map_err(|e| write_error(io::Error::from(e)))?;
             bytes.push(b'\n');
-            crate::private_file::write(&self.path, &bytes).map_err(write_error)?;
+            scenarist_base::private_file::write(&self.path, &bytes).map_err(write_error)?;
             written.snapshot = Some(taken.snapshot);
         }
         written.generation = taken.generation;

@@ -24,7 +24,7 @@
 use serde_json::{Value, json};
 
 use super::Api;
-use crate::zendesk::standin::{StandIn, StandInConfig};
+use crate::{StandIn, StandInConfig};
 
 /// Arrays whose elements are not compared: the stand-in stores no attachments, and its
 /// dropdown fields have no configured options.
@@ -35,7 +35,7 @@ const EXEMPT: &[&str] = &[
 
 fn sample(name: &str) -> Value {
     let path = format!(
-        "{}/tests/fixtures/zendesk-samples/{name}",
+        "{}/../../tests/fixtures/zendesk-samples/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()

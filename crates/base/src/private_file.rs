@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 const ATTEMPTS: usize = 4;
 
 /// Creates `folder` and its missing parents, each new one 0700 (owner only).
-pub(crate) fn create_folder(folder: &Path) -> io::Result<()> {
+pub fn create_folder(folder: &Path) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -31,13 +31,13 @@ pub(crate) fn create_folder(folder: &Path) -> io::Result<()> {
 /// Replaces the file at `path` with `bytes`, readable and writable by its owner only (0600),
 /// atomically: a reader sees the old content or the new, never a mix. Missing folders are
 /// created 0700.
-pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_with(path, |file| file.write_all(bytes))
 }
 
 /// [`write`] with the content streamed by `content` (a backup too large to hold in memory).
 /// Nothing replaces the target unless `content` succeeds.
-pub(crate) fn write_with<T, E: From<io::Error>>(
+pub fn write_with<T, E: From<io::Error>>(
     path: &Path,
     content: impl FnOnce(&mut io::BufWriter<&File>) -> Result<T, E>,
 ) -> Result<T, E> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Api, start};
-use crate::zendesk::standin::{Fault, FaultKind};
+use crate::{Fault, FaultKind};
 
 fn fault(method: Option<&str>, prefix: &str, kind: FaultKind, times: u32) -> Fault {
     Fault {
