@@ -23,9 +23,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use scenarist::actions::exec::BuiltinActions;
 use scenarist::runtime::durability::Durability;
 use scenarist::runtime::engine::{Engine, EngineOptions, Inbound};
+use scenarist::runtime::runner::BuiltinActions;
 use scenarist::runtime::{Clock, FlushPolicy, SystemClock};
 use scenarist::store::{Backend, KvStore, SledBackend, Store, StoreError, TreeName};
 

@@ -1,26 +1,18 @@
-//! Scenarist: an engine for customer-service bot scenarios.
-//!
-//! The pipeline, one module per stage: `source` (files and spans) → `syntax` (text → AST,
-//! the only pest user) → `check` (AST → diagnostics, with the workspace `config` and the
-//! `actions` registry) → `fmt` and `graph` (tools for authors). `diagnostic` holds the
-//! findings and their renderers; `cli` is the edge.
+//! Scenarist: an engine for customer-service bot scenarios — the application. The layers are
+//! crates of the workspace (`crates/`): `scenarist-lang` (the language and the config),
+//! `scenarist-base`, `zendesk-standin`; this crate holds the runtime, the Zendesk connector,
+//! the service and the command line, and re-exports the language's modules under their
+//! names so that `scenarist::check`, `scenarist::config`… read as one API.
 
-pub mod actions;
+pub use scenarist_lang::{
+    actions, ast, check, config, diagnostic, fmt, graph, lint, source, syntax, types,
+};
+
 pub mod api;
-pub mod ast;
-pub mod check;
 pub mod cli;
-pub mod config;
-pub mod diagnostic;
-pub mod fmt;
-pub mod graph;
 pub mod harness;
-pub mod lint;
 pub mod metrics;
 pub mod runtime;
 pub mod service;
-pub mod source;
 pub mod store;
-pub mod syntax;
-pub mod types;
 pub mod zendesk;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::{ExitStatus, GlobalArgs, load};
-use crate::actions::exec::ActionRunner;
+use crate::runtime::runner::ActionRunner;
 use crate::runtime::setup::options;
 use crate::runtime::{Clock, Engine, SystemClock};
 use crate::service::{self, AccountGuards, Guards, Service};

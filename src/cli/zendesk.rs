@@ -24,10 +24,10 @@ use super::{ExitStatus, GlobalArgs};
 use crate::config::{self, Auth, Organization, SyncMode, Workspace};
 use crate::diagnostic::did_you_mean;
 use crate::zendesk::actions::{Org, credentials};
-use crate::zendesk::base_url::hide_userinfo;
 use crate::zendesk::client::{Timeouts, ZendeskClient, ZendeskError};
 use crate::zendesk::model::User;
 use crate::zendesk::oauth::Connections;
+use scenarist_lang::config::base_url::hide_userinfo;
 use zendesk_standin::{StandIn, StandInConfig};
 
 #[derive(Debug, clap::Args)]

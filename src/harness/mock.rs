@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 use super::transcript::MockSpec;
-use crate::actions::exec::{ActionFuture, ActionResult, ActionRunner, BuiltinActions};
+use crate::runtime::runner::{ActionFuture, ActionResult, ActionRunner, BuiltinActions};
 use crate::runtime::state::Effect;
 use crate::runtime::value::{from_json, to_json};
 

@@ -28,7 +28,7 @@ use super::lines::{Lines, Place};
 use super::program::Program;
 use super::state::{Contact, Conversation, Input, Status, Turn};
 use super::value::Value;
-use crate::actions::exec::ActionRunner;
+use crate::runtime::runner::ActionRunner;
 use crate::store::{Commit, Due, DueKind, Seen, Store, StoreError};
 use crate::zendesk::sync::{self, SyncTarget};
 

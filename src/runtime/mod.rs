@@ -14,6 +14,7 @@ pub mod eval;
 pub mod interpreter;
 mod lines;
 pub mod program;
+pub mod runner;
 pub mod setup;
 pub mod state;
 pub mod validate;

@@ -207,7 +207,7 @@ pub fn runner(
     workspace: &Workspace,
     store: std::sync::Arc<dyn crate::store::Store>,
 ) -> (
-    std::sync::Arc<dyn crate::actions::exec::ActionRunner>,
+    std::sync::Arc<dyn crate::runtime::runner::ActionRunner>,
     Vec<String>,
 ) {
     let (actions, problems) = crate::zendesk::actions::ZendeskActions::from_workspace(

@@ -18,12 +18,12 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::base_url::{BaseUrl, ForeignUrl, UrlProblem, hide_userinfo};
 use super::model::{
     Comment, CommentsPage, Ticket, TicketEnvelope, TicketsPage, User, UserEnvelope, UserField,
     UserFieldsPage, UsersPage,
 };
 use super::secret::Secret;
+use scenarist_lang::config::base_url::{BaseUrl, ForeignUrl, UrlProblem, hide_userinfo};
 
 /// How the client authenticates.
 #[derive(Clone)]

@@ -7,7 +7,6 @@
 //! (`standin`), run for sandbox organizations by `sandbox`.
 
 pub mod actions;
-pub mod base_url;
 pub mod client;
 pub mod linking;
 pub mod model;

@@ -35,10 +35,10 @@ use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::base_url::BaseUrl;
 use super::client::{ZendeskError, read_body};
 use super::organization_name::{self, OrganizationNameError};
 use super::secret::Secret;
+use scenarist_lang::config::base_url::BaseUrl;
 
 /// What Scenarist asks for: reading and writing users and tickets.
 pub(crate) const SCOPE: &str = "read write";

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use scenarist::actions::exec::{ActionFuture, ActionResult, ActionRunner, BuiltinActions};
 use scenarist::runtime::engine::{Engine, EngineError, EngineOptions, Inbound};
+use scenarist::runtime::runner::{ActionFuture, ActionResult, ActionRunner, BuiltinActions};
 use scenarist::runtime::state::{Author, Effect, Input, Status};
 use scenarist::runtime::value::Value;
 use scenarist::runtime::{Clock, FlushPolicy, ManualClock};

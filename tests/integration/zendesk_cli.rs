@@ -608,7 +608,7 @@ fn dead_letter(data: &Path, url: &str) {
             let engine = Engine::new(
                 Arc::clone(&store),
                 Arc::new(SystemClock) as Arc<dyn Clock>,
-                Arc::new(scenarist::actions::exec::BuiltinActions),
+                Arc::new(scenarist::runtime::runner::BuiltinActions),
                 setup::options(&workspace),
             );
             let source =

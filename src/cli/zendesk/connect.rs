@@ -21,12 +21,12 @@ use super::{
 use crate::cli::ExitStatus;
 use crate::config::{self, Auth, FieldType, Workspace};
 use crate::runtime::{Clock as _, SystemClock};
-use crate::zendesk::base_url::{BaseUrl, hide_userinfo};
 use crate::zendesk::client::{Credentials, Timeouts, ZendeskClient};
 use crate::zendesk::model::User;
 use crate::zendesk::oauth::{self, Connection, Connections, Pkce};
 use crate::zendesk::organization_name;
 use crate::zendesk::secret::{self, Secret};
+use scenarist_lang::config::base_url::{BaseUrl, hide_userinfo};
 
 #[derive(Debug, clap::Args)]
 pub struct ConnectArgs {

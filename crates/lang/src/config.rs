@@ -15,12 +15,13 @@ use serde::Deserialize;
 
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::source::{SourceFile, Span};
-use crate::zendesk::base_url::{BaseUrl, hide_userinfo};
+use base_url::{BaseUrl, hide_userinfo};
 
+pub mod base_url;
 mod paths;
 
 /// The example config shipped in `scenarios/`; the defaults when no `--config` is given.
-pub const DEFAULT_CONFIG: &str = include_str!("../scenarios/scenarist.yaml");
+pub const DEFAULT_CONFIG: &str = include_str!("../../../scenarios/scenarist.yaml");
 pub const DEFAULT_CONFIG_NAME: &str = "scenarios/scenarist.yaml (built-in default)";
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

@@ -37,7 +37,7 @@ macro_rules! codes {
 
             /// The long documentation (`docs/codes/<ID>.md`).
             pub fn explanation(self) -> &'static str {
-                match self { $(Code::$variant => include_str!(concat!("../../docs/codes/", $id, ".md")),)* }
+                match self { $(Code::$variant => include_str!(concat!("../../../../docs/codes/", $id, ".md")),)* }
             }
         }
     };

@@ -5,7 +5,7 @@
 use pest_derive::Parser;
 
 #[derive(Parser)]
-#[grammar = "grammar/scenario.pest"]
+#[grammar = "../../grammar/scenario.pest"]
 pub(crate) struct ScenarioParser;
 
 /// How a rule is named in "expected …" messages.

@@ -3,8 +3,6 @@
 //! result fields) and that the runtime will use to execute them through the outbox.
 //! Implementations come with the runtime and connector; this module is the contract.
 
-pub mod exec;
-
 use crate::types::{Record, Type};
 
 /// One parameter of an action.

@@ -89,8 +89,9 @@ fn scn_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The repository's root (this crate is in `crates/lang`).
+fn manifest_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 #[test]

@@ -1,0 +1,17 @@
+//! Scenarist's language, one module per stage of its pipeline: `source` (files and spans) →
+//! `syntax` (text → AST, the only pest user) → `check` (AST → diagnostics, with the workspace
+//! `config` and the `actions` contract) → `fmt` and `graph` (tools for authors) → `lint` (all
+//! of it over files). `diagnostic` holds the findings and their renderers; `types` the type
+//! system. No runtime, no I/O beyond reading the files it is given.
+
+pub mod actions;
+pub mod ast;
+pub mod check;
+pub mod config;
+pub mod diagnostic;
+pub mod fmt;
+pub mod graph;
+pub mod lint;
+pub mod source;
+pub mod syntax;
+pub mod types;
