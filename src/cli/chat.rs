@@ -98,7 +98,12 @@ async fn chat(
     options.default_scenario = Some(name.to_owned());
     options.flush = FlushPolicy::EveryMessage;
     let (actions, problems) = setup::runner(workspace, Arc::clone(&store));
-    let zendesk = match options.organizations.get(&args.account) {
+    let organization = workspace
+        .config
+        .accounts
+        .get(&args.account)
+        .and_then(|a| a.zendesk.as_ref());
+    let zendesk = match organization {
         Some(name) => {
             let mine = format!("Zendesk organization `{name}`");
             for problem in problems.iter().filter(|p| p.starts_with(&mine)) {

@@ -23,6 +23,7 @@ use super::catalog::Catalog;
 use super::clock::Clock;
 use super::delivery::{Delivery, Recognised};
 use super::durability::{Durability, FlushPolicy};
+use super::hook::AfterInput;
 use super::interpreter::{self, Trace, Transition};
 use super::lines::{Lines, Place};
 use super::program::Program;
@@ -30,7 +31,6 @@ use super::state::{Contact, Conversation, Input, Status, Turn};
 use super::value::Value;
 use crate::runtime::runner::ActionRunner;
 use crate::store::{Commit, Due, DueKind, Seen, Store, StoreError};
-use crate::zendesk::sync::{self, SyncTarget};
 
 /// A message from a contact, as a channel delivers it.
 #[derive(Clone, Debug, Default)]
@@ -104,10 +104,8 @@ pub struct EngineOptions {
     pub default_scenario: Option<String>,
     /// Receives what every applied input ran (coverage reports of `scenarist test`).
     pub trace: Option<Arc<Mutex<Vec<Trace>>>>,
-    /// Account → how it syncs to Zendesk (absent: the account never syncs).
-    pub sync: HashMap<String, SyncTarget>,
-    /// Account → its Zendesk organization (also for accounts whose sync is off).
-    pub organizations: HashMap<String, String>,
+    /// The connector's work after each input (the Zendesk sync), if any.
+    pub after_input: Option<Arc<dyn AfterInput>>,
     /// The contact fields the config declares: a channel's other fields are dropped, so a
     /// sender cannot grow a contact's record without bound. `None` (no config) keeps all.
     pub contact_fields: Option<Arc<BTreeSet<String>>>,
@@ -395,16 +393,17 @@ impl Engine {
             return Ok(None);
         };
         let options = self.options();
-        let account = transition.conversation.account.clone();
-        sync::after_input(
-            options.sync.get(&account),
-            options.organizations.get(&account).map(String::as_str),
-            &mut transition.conversation,
-            &mut transition.contact,
-            &input,
-            finished.as_ref(),
-            now,
-        );
+        if let Some(hook) = &options.after_input {
+            let account = transition.conversation.account.clone();
+            hook.after_input(
+                &account,
+                &mut transition.conversation,
+                &mut transition.contact,
+                &input,
+                finished.as_ref(),
+                now,
+            );
+        }
         for error in &transition.errors {
             tracing::error!(conversation = id, scenario = %program.name, "{error}");
         }

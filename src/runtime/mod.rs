@@ -11,6 +11,7 @@ mod dispatch;
 pub mod durability;
 pub mod engine;
 pub mod eval;
+pub mod hook;
 pub mod interpreter;
 mod lines;
 pub mod program;

@@ -10,7 +10,7 @@ use crate::config::{self, Workspace};
 use crate::diagnostic::{Code, Diagnostic, FileReport, did_you_mean};
 use crate::lint;
 use crate::source::SourceFile;
-use crate::zendesk::sync::SyncTarget;
+use crate::zendesk::sync::{SyncTarget, ZendeskSync};
 
 /// A scenario that passed lint.
 #[derive(Clone, Debug)]
@@ -160,13 +160,15 @@ pub fn options(workspace: &Workspace) -> EngineOptions {
     EngineOptions {
         flush: workspace.config.durability.into(),
         routes,
-        sync: sync_targets(workspace),
-        organizations: workspace
-            .config
-            .accounts
-            .iter()
-            .filter_map(|(id, account)| account.zendesk.clone().map(|org| (id.clone(), org)))
-            .collect(),
+        after_input: Some(std::sync::Arc::new(ZendeskSync {
+            targets: sync_targets(workspace),
+            organizations: workspace
+                .config
+                .accounts
+                .iter()
+                .filter_map(|(id, account)| account.zendesk.clone().map(|org| (id.clone(), org)))
+                .collect(),
+        })),
         contact_fields: Some(std::sync::Arc::new(
             workspace.config.contact_fields.keys().cloned().collect(),
         )),

@@ -97,8 +97,7 @@ fn reload_now(service: &Service) -> Result<Reloaded, ApiError> {
     let options = setup::options(&running);
     engine.reconfigure(|o| {
         o.routes = options.routes;
-        o.sync = options.sync;
-        o.organizations = options.organizations;
+        o.after_input = options.after_input;
         o.contact_fields = options.contact_fields;
     });
     service

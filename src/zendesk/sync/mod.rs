@@ -17,9 +17,10 @@
 //! never syncs. A ticket the scenario created itself (`zendesk.create_ticket`) counts as the
 //! conversation's ticket: no path creates a second one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::config::SyncMode;
+use crate::runtime::hook::AfterInput;
 use crate::runtime::state::{
     ActionOutcome, Contact, Conversation, DeadLetter, Effect, Input, SyncState,
 };
@@ -42,6 +43,37 @@ pub struct SyncTarget {
 
 /// The end of everything: "every message of a turn".
 pub const WHOLE_TURN: u32 = u32::MAX;
+
+/// The sync as the engine runs it after each input: each account's target and organization.
+#[derive(Debug, Default)]
+pub struct ZendeskSync {
+    /// Account → how it syncs (absent: the account never syncs).
+    pub targets: HashMap<String, SyncTarget>,
+    /// Account → its Zendesk organization (also for accounts whose sync is off).
+    pub organizations: HashMap<String, String>,
+}
+
+impl AfterInput for ZendeskSync {
+    fn after_input(
+        &self,
+        account: &str,
+        conversation: &mut Conversation,
+        contact: &mut Contact,
+        input: &Input,
+        finished: Option<&Effect>,
+        now: i64,
+    ) {
+        after_input(
+            self.targets.get(account),
+            self.organizations.get(account).map(String::as_str),
+            conversation,
+            contact,
+            input,
+            finished,
+            now,
+        );
+    }
+}
 
 /// Records what `finished` (the effect an `ActionDone` input resolved, if any) did, then plans
 /// the next sync effect. `organization` is the account's Zendesk organization (for linking
