@@ -1,6 +1,6 @@
 //! The documentation is tested like code: every `docs/codes/<ID>.md` page's example
 //! triggers its code and its fix is clean, so `lint --explain` never shows advice that the
-//! linter itself contradicts; every code has its row in the codes table; and the README's
+//! linter itself contradicts; every code has its row in the codes tables; and the README's
 //! quick start is what CI runs.
 
 use std::path::PathBuf;
@@ -71,9 +71,9 @@ fn every_documented_example_triggers_its_code_and_every_fix_is_clean() {
 }
 
 #[test]
-fn every_code_has_its_row_in_the_codes_page() {
+fn every_code_has_its_row_in_the_codes_page_and_in_the_language_reference() {
     let mut missing = Vec::new();
-    for page in ["docs/codes.md"] {
+    for page in ["docs/codes.md", "docs/language.md"] {
         let text = std::fs::read_to_string(root().join(page)).unwrap();
         for code in Code::ALL {
             let row = format!(
