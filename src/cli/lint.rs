@@ -10,7 +10,7 @@ use super::output::{self, Format};
 use super::{ExitStatus, GlobalArgs};
 use crate::diagnostic::{Code, FileReport, Severity};
 use crate::lint;
-use crate::runtime::setup;
+use crate::setup;
 
 #[derive(Debug, clap::Args)]
 pub struct LintArgs {

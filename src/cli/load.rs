@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use super::{ExitStatus, GlobalArgs, output};
 use crate::config::Workspace;
 use crate::diagnostic::FileReport;
-use crate::runtime::setup::{LoadError, ScenarioSource, load_scenarios, load_workspace_scenarios};
+use crate::setup::{LoadError, ScenarioSource, load_scenarios, load_workspace_scenarios};
 
 /// The config given, or the built-in default. A config with problems becomes a report.
 pub(crate) fn load_workspace(path: Option<&Path>) -> anyhow::Result<Result<Workspace, FileReport>> {

@@ -18,8 +18,8 @@ use super::load;
 use super::{ExitStatus, GlobalArgs};
 use crate::api::{Answer, InboundMessage};
 use crate::runtime::engine::{Engine, EngineOptions};
-use crate::runtime::setup::{self, options};
 use crate::runtime::{Clock, FlushPolicy, SystemClock};
+use crate::setup::{self, options};
 use crate::store::{KvStore, SledBackend, Store};
 use crate::zendesk::sandbox;
 

@@ -13,9 +13,9 @@ use anyhow::{Context as _, bail};
 
 use super::{ExitStatus, GlobalArgs, load};
 use crate::runtime::runner::ActionRunner;
-use crate::runtime::setup::options;
 use crate::runtime::{Clock, Engine, SystemClock};
 use crate::service::{self, AccountGuards, Guards, Service};
+use crate::setup::options;
 use crate::store::{KvStore, SledBackend, Store};
 use crate::zendesk::actions::ZendeskActions;
 use crate::zendesk::client::Timeouts;

@@ -18,7 +18,7 @@ use super::{AccountGuards, ApiError, Service};
 use crate::config::{Config, Workspace};
 use crate::diagnostic::Severity;
 use crate::diagnostic::render::render_plain;
-use crate::runtime::setup::{self, LoadError, load_workspace_scenarios};
+use crate::setup::{self, LoadError, load_workspace_scenarios};
 use crate::zendesk::actions::account_organizations;
 
 /// Where the config comes from, and the config the service started with.

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use scenarist::config::Workspace;
 use scenarist::runtime::engine::Engine;
-use scenarist::runtime::setup;
 use scenarist::runtime::state::{Contact, Input, Status};
 use scenarist::runtime::value::Value;
 use scenarist::runtime::{Clock, FlushPolicy, ManualClock};
+use scenarist::setup;
 use scenarist::source::SourceFile;
 use scenarist::store::{KvStore, MemoryBackend, Store};
 use scenarist::zendesk::actions::{Org, ZendeskActions, credentials};

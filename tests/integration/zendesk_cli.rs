@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use scenarist::config::Workspace;
 use scenarist::runtime::engine::{Engine, Inbound};
-use scenarist::runtime::setup;
 use scenarist::runtime::state::Contact;
 use scenarist::runtime::value::Value;
 use scenarist::runtime::{Clock, SystemClock};
+use scenarist::setup;
 use scenarist::store::{KvStore, SledBackend, Store};
 use scenarist::zendesk::client::{Credentials, Timeouts, ZendeskClient};
 use scenarist::zendesk::secret::Secret;

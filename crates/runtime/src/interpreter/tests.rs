@@ -1,12 +1,12 @@
 //! The interpreter, construct by construct, without any I/O.
 
 use super::{AskOutcome, Trace, Transition, apply};
-use crate::runtime::delivery::Delivery;
-use crate::runtime::program::Program;
-use crate::runtime::state::{ActionOutcome, Author, Contact, Conversation, Input, Status};
-use crate::runtime::value::Value;
-use crate::source::SourceFile;
-use crate::syntax::parse;
+use crate::delivery::Delivery;
+use crate::program::Program;
+use crate::state::{ActionOutcome, Author, Contact, Conversation, Input, Status};
+use crate::value::Value;
+use scenarist_lang::source::SourceFile;
+use scenarist_lang::syntax::parse;
 
 fn program(source: &str) -> Program {
     let parsed = parse(&SourceFile::new("t.scn", source)).unwrap();

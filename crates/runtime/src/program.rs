@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use regex::{Regex, RegexBuilder};
 use sha2::{Digest, Sha256};
 
-use crate::ast::{
+use scenarist_lang::ast::{
     AskOptionKind, Block, Expr, ExprKind, Jump, JumpKind, Path, Scenario, Stmt, StmtKind, Text,
     TextPart, Validator,
 };
-use crate::source::Span;
+use scenarist_lang::source::Span;
 
 /// A scenario ready to run.
 #[derive(Debug)]

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::engine::EngineOptions;
 use crate::config::{self, Workspace};
 use crate::diagnostic::{Code, Diagnostic, FileReport, did_you_mean};
 use crate::lint;
+use crate::runtime::engine::EngineOptions;
 use crate::source::SourceFile;
 use crate::zendesk::sync::{SyncTarget, ZendeskSync};
 

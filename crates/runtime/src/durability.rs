@@ -33,11 +33,11 @@ impl Default for FlushPolicy {
     }
 }
 
-impl From<crate::config::DurabilityConfig> for FlushPolicy {
-    fn from(config: crate::config::DurabilityConfig) -> Self {
+impl From<scenarist_lang::config::DurabilityConfig> for FlushPolicy {
+    fn from(config: scenarist_lang::config::DurabilityConfig) -> Self {
         match config.flush {
-            crate::config::FlushMode::EveryMessage => FlushPolicy::EveryMessage,
-            crate::config::FlushMode::GroupCommit => FlushPolicy::GroupCommit {
+            scenarist_lang::config::FlushMode::EveryMessage => FlushPolicy::EveryMessage,
+            scenarist_lang::config::FlushMode::GroupCommit => FlushPolicy::GroupCommit {
                 interval_ms: config.interval_ms,
             },
         }

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use super::backend::{Backend, TreeName};
 use super::envelope::{decode, encode};
 use super::{Commit, Due, Record, ScenarioVersion, Seen, Store, StoreError, keys};
-use crate::runtime::state::{Contact, Conversation, Turn};
+use crate::state::{Contact, Conversation, Turn};
 
 pub struct KvStore<B: Backend> {
     backend: B,

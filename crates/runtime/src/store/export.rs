@@ -12,7 +12,7 @@ use serde_json::json;
 use super::backend::{Backend, TreeName};
 use super::envelope::{decode, encode};
 use super::{Due, ScenarioVersion, Seen, StoreError};
-use crate::runtime::state::{Contact, Conversation, Turn};
+use crate::state::{Contact, Conversation, Turn};
 
 const FORMAT: &str = "scenarist-export";
 const VERSION: u32 = 1;

@@ -30,7 +30,7 @@ pub use kv::KvStore;
 pub use memory::MemoryBackend;
 pub use sled::SledBackend;
 
-use crate::runtime::state::{Contact, Conversation, Turn};
+use crate::state::{Contact, Conversation, Turn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use super::program::{Program, version_of};
-use crate::source::SourceFile;
 use crate::store::{ScenarioVersion, Store};
-use crate::syntax;
+use scenarist_lang::source::SourceFile;
+use scenarist_lang::syntax;
 
 #[derive(Default)]
 pub(super) struct Catalog {

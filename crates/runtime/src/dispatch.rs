@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::engine::{Engine, EngineError};
 use super::state::{ActionOutcome, Effect, Input};
-use crate::runtime::runner::ActionResult;
+use crate::runner::ActionResult;
 use crate::store::{Due, DueKind};
 
 /// Attempts after which a retryable failure becomes a failure for good.

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use super::program::{Program, pattern_key};
 use super::state::{Contact, Conversation};
 use super::value::Value;
-use crate::ast::{BinaryOp, Expr, ExprKind, Path, TestOp, Text, TextPart};
+use scenarist_lang::ast::{BinaryOp, Expr, ExprKind, Path, TestOp, Text, TextPart};
 
 /// What names resolve against.
 pub struct Env<'a> {

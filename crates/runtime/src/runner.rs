@@ -6,8 +6,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::runtime::state::Effect;
-use crate::runtime::value::Value;
+use crate::state::Effect;
+use crate::value::Value;
 
 /// What running an effect gave.
 #[derive(Clone, Debug, PartialEq)]

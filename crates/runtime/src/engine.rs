@@ -29,7 +29,7 @@ use super::lines::{Lines, Place};
 use super::program::Program;
 use super::state::{Contact, Conversation, Input, Status, Turn};
 use super::value::Value;
-use crate::runtime::runner::ActionRunner;
+use crate::runner::ActionRunner;
 use crate::store::{Commit, Due, DueKind, Seen, Store, StoreError};
 
 /// A message from a contact, as a channel delivers it.

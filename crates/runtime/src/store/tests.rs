@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::runtime::state::{Author, Message, Status, Timer};
-use crate::runtime::value::Value;
+use crate::state::{Author, Message, Status, Timer};
+use crate::value::Value;
 
 fn backends() -> Vec<(&'static str, Box<dyn Store>)> {
     vec![
