@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::runtime::state::{Contact, Conversation, Effect, Input};
+use scenarist_runtime::state::{Contact, Conversation, Effect, Input};
 
 fn target(mode: SyncMode, continue_after_ticket: bool) -> SyncTarget {
     SyncTarget {

@@ -397,9 +397,9 @@ impl ZendeskClient {
             // `Url` only comes from `new`, never from a call.
             Err(ZendeskError::Status { .. } | ZendeskError::Url(_)) => "refused",
         };
-        crate::metrics::metrics()
+        scenarist_runtime::metrics::metrics()
             .zendesk_calls
-            .get_or_create(&crate::metrics::Outcome { outcome })
+            .get_or_create(&scenarist_runtime::metrics::Outcome { outcome })
             .inc();
         result
     }
@@ -479,7 +479,7 @@ impl ZendeskClient {
 
 /// The body of `response`, read in chunks and refused as soon as it passes `limit` bytes
 /// (announced by `Content-Length` or not), so a hostile answer cannot fill the memory.
-pub(crate) async fn read_body(
+pub async fn read_body(
     mut response: reqwest::Response,
     limit: usize,
 ) -> Result<Vec<u8>, ZendeskError> {

@@ -41,17 +41,17 @@ use super::secret::Secret;
 use scenarist_lang::config::base_url::BaseUrl;
 
 /// What Scenarist asks for: reading and writing users and tickets.
-pub(crate) const SCOPE: &str = "read write";
+pub const SCOPE: &str = "read write";
 /// The longest request head the callback listener reads.
 const MAX_REQUEST: usize = 16 * 1024;
 /// The longest answer to the token exchange read (a token and a few fields; or an error).
 const MAX_TOKEN_ANSWER: usize = 64 * 1024;
 /// Random bytes in a `state` and in a PKCE verifier (RFC 7636 §7.1 asks 32 for the verifier;
 /// base64url makes them 43 characters, the shortest verifier RFC 7636 §4.1 allows).
-pub(crate) const RANDOM_BYTES: usize = 32;
+pub const RANDOM_BYTES: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum OAuthError {
+pub enum OAuthError {
     /// Nobody completed the authorization in time (the browser never came back).
     #[error(
         "no authorization arrived within {0} seconds; open the URL again, or run the command again"
@@ -86,7 +86,7 @@ pub(crate) enum OAuthError {
 
 /// The page that asks the admin to authorize Scenarist, with the PKCE challenge
 /// (`code_challenge_method=S256`, zendesk-api.md §1.3).
-pub(crate) fn authorize_url(
+pub fn authorize_url(
     base: &BaseUrl,
     client_id: &str,
     redirect_uri: &str,
@@ -112,20 +112,20 @@ fn random_text() -> Result<String, OAuthError> {
 }
 
 /// A fresh, unguessable `state` (CSRF protection of the callback).
-pub(crate) fn new_state() -> Result<String, OAuthError> {
+pub fn new_state() -> Result<String, OAuthError> {
     random_text()
 }
 
 /// A PKCE pair (RFC 7636, method S256): the verifier stays in this process until the token
 /// exchange; the challenge, `BASE64URL-no-pad(SHA-256(verifier))`, goes in the authorize URL.
-pub(crate) struct Pkce {
+pub struct Pkce {
     verifier: Secret,
     challenge: String,
 }
 
 impl Pkce {
     /// A pair with a fresh random verifier.
-    pub(crate) fn new() -> Result<Self, OAuthError> {
+    pub fn new() -> Result<Self, OAuthError> {
         Ok(Self::from_verifier(Secret::new(random_text()?)))
     }
 
@@ -137,18 +137,18 @@ impl Pkce {
         }
     }
 
-    pub(crate) fn challenge(&self) -> &str {
+    pub fn challenge(&self) -> &str {
         &self.challenge
     }
 
-    pub(crate) fn verifier(&self) -> &Secret {
+    pub fn verifier(&self) -> &Secret {
         &self.verifier
     }
 }
 
 /// Waits for the browser's redirect on `listener` and returns the authorization code.
 /// Requests that are not the callback (a favicon) get a 404 and the wait goes on.
-pub(crate) async fn receive_code(
+pub async fn receive_code(
     listener: TcpListener,
     state: &str,
     timeout: Duration,
@@ -284,7 +284,7 @@ fn denial(error: &str, description: &str) -> String {
 
 /// Trades an authorization code and the PKCE verifier of its authorize URL for an access
 /// token.
-pub(crate) async fn exchange_code(
+pub async fn exchange_code(
     base: &BaseUrl,
     client_id: &str,
     client_secret: &Secret,
@@ -371,46 +371,43 @@ fn exchange_problem(status: u16, error: &str, description: &str) -> String {
 
 /// Where an organization's OAuth token is kept: `<data_dir>/zendesk/<org>.token`. A name that
 /// could leave that folder or make an odd file name is refused (`organization_name`).
-pub(crate) fn token_path(
-    data_dir: &Path,
-    organization: &str,
-) -> Result<PathBuf, OrganizationNameError> {
+pub fn token_path(data_dir: &Path, organization: &str) -> Result<PathBuf, OrganizationNameError> {
     let name = organization_name::check(organization)?;
     Ok(data_dir.join("zendesk").join(format!("{name}.token")))
 }
 
 /// The connection registry: which organizations were connected, when and as whom.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Connections {
+pub struct Connections {
     #[serde(default)]
-    pub(crate) organizations: BTreeMap<String, Connection>,
+    pub organizations: BTreeMap<String, Connection>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Connection {
-    pub(crate) url: String,
+pub struct Connection {
+    pub url: String,
     /// ISO 8601 UTC.
-    pub(crate) connected_at: String,
+    pub connected_at: String,
     /// `oauth` or `api_token`.
     #[serde(default)]
-    pub(crate) auth: String,
+    pub auth: String,
     /// The Zendesk user the credentials act as (`users/me`).
     #[serde(default)]
-    pub(crate) agent_name: String,
+    pub agent_name: String,
     #[serde(default)]
-    pub(crate) agent_email: Option<String>,
+    pub agent_email: Option<String>,
     /// When `reauthorize` last replaced the token (ISO 8601 UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) reauthorized_at: Option<String>,
+    pub reauthorized_at: Option<String>,
 }
 
 impl Connections {
-    pub(crate) fn path(data_dir: &Path) -> PathBuf {
+    pub fn path(data_dir: &Path) -> PathBuf {
         data_dir.join("zendesk").join("connections.json")
     }
 
     /// The registry of `data_dir`; empty when there is none yet.
-    pub(crate) fn load(data_dir: &Path) -> std::io::Result<Self> {
+    pub fn load(data_dir: &Path) -> std::io::Result<Self> {
         let path = Self::path(data_dir);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -429,7 +426,7 @@ impl Connections {
 
     /// Writes the registry like a secret (`private_file::write`: owner-only, atomic, never
     /// through a symlink or a leftover temp file), so a crash never leaves half a file.
-    pub(crate) fn save(&self, data_dir: &Path) -> std::io::Result<()> {
+    pub fn save(&self, data_dir: &Path) -> std::io::Result<()> {
         let mut text = serde_json::to_vec_pretty(self)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         text.push(b'\n');

@@ -5,8 +5,8 @@
 
 use std::fmt::Write as _;
 
-use crate::runtime::state::{Author, Message};
 use scenarist_base::clock::iso8601;
+use scenarist_runtime::state::{Author, Message};
 
 /// Whether a message belongs on the ticket (the runtime's own notes do not).
 pub fn syncable(message: &Message) -> bool {

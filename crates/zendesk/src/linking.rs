@@ -20,32 +20,32 @@ use std::cmp::Reverse;
 use super::actions::{Org, UserSeed, new_user};
 use super::client::ZendeskError;
 use super::model::User;
-use crate::runtime::state::Contact;
-use crate::runtime::value::Value;
-use crate::store::{Store, StoreError};
+use scenarist_runtime::state::Contact;
+use scenarist_runtime::store::{Store, StoreError};
+use scenarist_runtime::value::Value;
 
 /// A Zendesk user that may be the contact, and why.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Candidate {
-    pub(crate) user: User,
+pub struct Candidate {
+    pub user: User,
     /// The search fields whose query found the user, in the order of the search list.
-    pub(crate) matched: Vec<FieldMatch>,
+    pub matched: Vec<FieldMatch>,
 }
 
 /// One search field that found a candidate.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct FieldMatch {
+pub struct FieldMatch {
     /// The Zendesk property (`email`, `user_fields.order_number`).
-    pub(crate) property: String,
+    pub property: String,
     /// The contact field it is mapped from.
-    pub(crate) contact_field: String,
+    pub contact_field: String,
     /// The user's property equals the contact's value (ignoring case), not merely a fuzzy hit.
-    pub(crate) exact: bool,
+    pub exact: bool,
 }
 
 impl Candidate {
     /// Whether any matched field is an exact match.
-    pub(crate) fn exact(&self) -> bool {
+    pub fn exact(&self) -> bool {
         self.matched.iter().any(|m| m.exact)
     }
 
@@ -55,7 +55,7 @@ impl Candidate {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum LinkError {
+pub enum LinkError {
     /// `link` with an id Zendesk does not know (404 on `users/{id}`).
     #[error("Zendesk has no user #{0} in this organization")]
     NoSuchUser(u64),
@@ -73,10 +73,7 @@ pub(crate) enum LinkError {
 
 /// The Zendesk users matching `contact` on the organization's search fields, exact matches
 /// first (more exact fields first, then more matched fields; otherwise Zendesk's order).
-pub(crate) async fn candidates(
-    org: &Org,
-    contact: &Contact,
-) -> Result<Vec<Candidate>, ZendeskError> {
+pub async fn candidates(org: &Org, contact: &Contact) -> Result<Vec<Candidate>, ZendeskError> {
     let mut found: Vec<Candidate> = Vec::new();
     for (property, field) in &org.fields.search {
         let Some(value) = contact_text(contact, field) else {
@@ -112,7 +109,7 @@ pub(crate) async fn candidates(
 
 /// Links the contact to the Zendesk user `user_id` of `org` (checked to exist first) and
 /// stores the contact. Returns the user.
-pub(crate) async fn link(
+pub async fn link(
     store: &dyn Store,
     org: &Org,
     contact: &Contact,
@@ -126,7 +123,7 @@ pub(crate) async fn link(
 }
 
 /// The Zendesk user `user_id` of `org`, or [`LinkError::NoSuchUser`].
-pub(crate) async fn existing_user(org: &Org, user_id: u64) -> Result<User, LinkError> {
+pub async fn existing_user(org: &Org, user_id: u64) -> Result<User, LinkError> {
     match org.client.user(user_id).await {
         Ok(user) => Ok(user),
         Err(error) if error.status() == Some(404) => Err(LinkError::NoSuchUser(user_id)),
@@ -138,7 +135,7 @@ pub(crate) async fn existing_user(org: &Org, user_id: u64) -> Result<User, LinkE
 /// email and phone over them (`create_or_update`: a user with the same email or external id
 /// is matched instead of duplicated), links the contact to it and stores the contact.
 /// Returns the user.
-pub(crate) async fn create_and_link(
+pub async fn create_and_link(
     store: &dyn Store,
     org: &Org,
     contact: &Contact,
@@ -153,7 +150,7 @@ pub(crate) async fn create_and_link(
 
 /// A Zendesk user made from the organization's create fields and the `seed` (matched, not
 /// duplicated, when one has the same email or external id), with its id.
-pub(crate) async fn create_user(
+pub async fn create_user(
     org: &Org,
     contact: &Contact,
     seed: &UserSeed,
@@ -166,7 +163,7 @@ pub(crate) async fn create_user(
 
 /// Removes the contact's link to `organization` and stores the contact. Returns the user it
 /// was linked to, if any (nothing is written when there was none).
-pub(crate) fn unlink(
+pub fn unlink(
     store: &dyn Store,
     contact: &Contact,
     organization: &str,
@@ -180,7 +177,7 @@ pub(crate) fn unlink(
 }
 
 /// The linked user and its display fields as (property, value), ordered by property.
-pub(crate) async fn display(
+pub async fn display(
     org: &Org,
     contact: &Contact,
 ) -> Result<(User, Vec<(String, Option<String>)>), LinkError> {
@@ -204,7 +201,7 @@ pub(crate) async fn display(
 
 /// A contact field as text (built-in `id`, `name`, `first_name`, or a custom field), if it
 /// has a value.
-pub(crate) fn contact_text(contact: &Contact, field: &str) -> Option<String> {
+pub fn contact_text(contact: &Contact, field: &str) -> Option<String> {
     let text = match field {
         "id" => contact.id.clone(),
         "name" => contact.name.clone(),
@@ -246,10 +243,10 @@ fn same_value(property: &str, user: Option<&str>, contact: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::FieldLists;
-    use crate::store::{KvStore, MemoryBackend};
-    use crate::zendesk::client::{Credentials, Timeouts, ZendeskClient};
-    use crate::zendesk::secret::Secret;
+    use crate::client::{Credentials, Timeouts, ZendeskClient};
+    use crate::secret::Secret;
+    use scenarist_lang::config::FieldLists;
+    use scenarist_runtime::store::{KvStore, MemoryBackend};
     use serde_json::json;
     use zendesk_standin::{StandIn, StandInConfig};
 

@@ -19,13 +19,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::config::SyncMode;
-use crate::runtime::hook::AfterInput;
-use crate::runtime::state::{
+use crate::actions::to_id;
+use scenarist_lang::config::SyncMode;
+use scenarist_runtime::hook::AfterInput;
+use scenarist_runtime::state::{
     ActionOutcome, Contact, Conversation, DeadLetter, Effect, Input, SyncState,
 };
-use crate::runtime::value::Value;
-use crate::zendesk::actions::to_id;
+use scenarist_runtime::value::Value;
 
 pub const CREATE: &str = "sync.create_ticket";
 pub const COMMENT: &str = "sync.comment";

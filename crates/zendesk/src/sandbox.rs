@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::client::Credentials;
 use super::organization_name::{self, OrganizationNameError};
 use super::secret::Secret;
-use crate::config::{Auth, Workspace};
+use scenarist_lang::config::{Auth, Workspace};
 use zendesk_standin::{StandIn, StandInConfig};
 
 /// The running sandboxes of a process; they stop when this is dropped.

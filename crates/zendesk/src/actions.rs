@@ -27,11 +27,11 @@ use super::model::{Ticket, User};
 use super::secret::Secret;
 use super::sync::{COMMENT, CREATE, SOLVE, WHOLE_TURN};
 use super::transcript::{self, MAX_COMMENT_BYTES};
-use crate::config::{Auth, FieldLists, Organization, Workspace};
-use crate::runtime::runner::{ActionFuture, ActionResult, ActionRunner, BuiltinActions};
-use crate::runtime::state::{Author, Contact, Effect, Message};
-use crate::runtime::value::Value;
-use crate::store::Store;
+use scenarist_lang::config::{Auth, FieldLists, Organization, Workspace};
+use scenarist_runtime::runner::{ActionFuture, ActionResult, ActionRunner, BuiltinActions};
+use scenarist_runtime::state::{Author, Contact, Effect, Message};
+use scenarist_runtime::store::Store;
+use scenarist_runtime::value::Value;
 
 /// One connected organization.
 pub struct Org {
@@ -72,9 +72,9 @@ pub fn credentials(
     organization: &Organization,
     base: &std::path::Path,
 ) -> Result<Credentials, String> {
-    let read = |secret: &crate::config::Secret| match secret {
-        crate::config::Secret::TokenEnv(name) => Secret::from_env(name),
-        crate::config::Secret::TokenFile(path) => Secret::from_file(&base.join(path)),
+    let read = |secret: &scenarist_lang::config::Secret| match secret {
+        scenarist_lang::config::Secret::TokenEnv(name) => Secret::from_env(name),
+        scenarist_lang::config::Secret::TokenFile(path) => Secret::from_file(&base.join(path)),
     };
     Ok(match &organization.auth {
         Auth::ApiToken { email, secret } => Credentials::ApiToken {
@@ -541,15 +541,15 @@ impl Work<'_> {
 
 /// What the caller knows of a user to create, over the configured create fields.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct UserSeed {
-    pub(crate) name: Option<String>,
-    pub(crate) email: Option<String>,
-    pub(crate) phone: Option<String>,
+pub struct UserSeed {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
 }
 
 /// The user with the seed's email (an exact match among the search results), else one
 /// created (or matched by email or external id) with `create_or_update` from `new_user`.
-pub(crate) async fn find_or_create_user(
+pub async fn find_or_create_user(
     org: &Org,
     contact: &Contact,
     seed: &UserSeed,
@@ -578,7 +578,7 @@ pub(crate) async fn find_or_create_user(
 /// The `{"user": …}` body that creates a user: the configured create fields filled from the
 /// contact, then the seed's name, email and phone over them. A user always gets a name (Zendesk
 /// requires one): the seed's, the contact's, the email's local part, or "Contact".
-pub(crate) fn new_user(fields: &FieldLists, contact: &Contact, seed: &UserSeed) -> Json {
+pub fn new_user(fields: &FieldLists, contact: &Contact, seed: &UserSeed) -> Json {
     let mut user = serde_json::Map::new();
     let mut user_fields = serde_json::Map::new();
     for (property, field) in &fields.create {
@@ -634,7 +634,7 @@ fn contact_value(contact: &Contact, field: &str) -> Option<Json> {
         other => contact
             .fields
             .get(other)
-            .map(crate::runtime::value::to_json),
+            .map(scenarist_runtime::value::to_json),
     }
 }
 
@@ -644,7 +644,7 @@ fn contact_value(contact: &Contact, field: &str) -> Option<Json> {
     reason = "Zendesk ids fit in 53 bits"
 )]
 /// A Zendesk id from a number of the runtime (a negative one reads as 0).
-pub(crate) fn to_id(n: f64) -> u64 {
+pub fn to_id(n: f64) -> u64 {
     n.max(0.0) as u64
 }
 
