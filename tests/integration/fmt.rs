@@ -1,6 +1,6 @@
 //! `scenarist fmt` as authors and CI use it: `--check` names the files that would change
 //! and shows the diff; reformatting a messy copy gives the same AST, and then `--check`
-//! passes. (The formatter's invariants are unit-tested in `src/fmt/tests.rs`.)
+//! passes. (The formatter's invariants are unit-tested in `crates/lang/src/fmt/tests.rs`.)
 
 use scenarist::ast::erase_spans;
 use scenarist::source::SourceFile;
