@@ -30,9 +30,6 @@ use scenarist_base::clock::OffsetClock;
 pub struct ChatArgs {
     /// The scenario to talk to.
     pub file: PathBuf,
-    /// The workspace config (contact fields, teams…); default: the example config.
-    #[arg(long, env = "SCENARIST_CONFIG")]
-    pub config: Option<PathBuf>,
     /// Where the conversation is kept.
     #[arg(long, default_value = "scenarist-data/chat")]
     pub data: PathBuf,
@@ -56,7 +53,7 @@ const HELP: &str = "Type a message to answer the bot. Commands:
   /quit            leave (the conversation is kept; run chat again to resume)";
 
 pub(super) fn run(args: &ChatArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let workspace = match load::workspace(args.config.as_deref(), global)? {
+    let workspace = match load::workspace(global.config.as_deref(), global)? {
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };

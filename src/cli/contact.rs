@@ -85,11 +85,11 @@ pub(super) fn run(args: &ContactArgs, global: &GlobalArgs) -> anyhow::Result<Exi
         | ContactCommand::Display(target)
         | ContactCommand::Link(LinkArgs { target, .. }) => (&target.contact, Some(target)),
     };
-    let workspace = match workspace(contact.workspace.config.as_deref(), global)? {
+    let workspace = match workspace(global.config.as_deref(), global)? {
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };
-    let data = data_dir(&contact.workspace, &workspace);
+    let data = data_dir(&contact.workspace, global, &workspace);
     let store = open_store(&data)?;
     let record = store.contact(&contact.account, &contact.id)?.ok_or_else(|| {
         anyhow!(

@@ -17,9 +17,6 @@ pub struct LintArgs {
     /// Scenario files or folders (searched recursively for `*.scn`).
     #[arg(required_unless_present = "explain")]
     pub paths: Vec<PathBuf>,
-    /// The workspace config (fields, teams, channels, accounts); default: the example config.
-    #[arg(long, env = "SCENARIST_CONFIG")]
-    pub config: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -36,7 +33,7 @@ pub(super) fn run(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         return explain(code);
     }
     let mut reports = Vec::new();
-    let workspace = match load_workspace(args.config.as_deref())? {
+    let workspace = match load_workspace(global.config.as_deref())? {
         Ok(workspace) => Some(workspace),
         Err(report) => {
             reports.push(report);

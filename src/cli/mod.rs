@@ -42,6 +42,10 @@ pub struct Cli {
 
 #[derive(Debug, clap::Args)]
 pub struct GlobalArgs {
+    /// The workspace config (`scenarist.yaml`: fields, teams, channels, accounts, Zendesk
+    /// organizations, the service); default: the example config built into the binary.
+    #[arg(long, global = true, env = "SCENARIST_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
     /// When to colour the output (`NO_COLOR` set in the environment means never).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -28,8 +28,6 @@ pub struct PipeArgs {
     /// Scenario files or folders; the config's accounts say which runs where.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    #[arg(long, env = "SCENARIST_CONFIG")]
-    pub config: Option<PathBuf>,
     /// The data directory (sled).
     #[arg(long, default_value = "scenarist-data")]
     pub data: PathBuf,
@@ -46,7 +44,7 @@ pub struct PipeArgs {
 }
 
 pub(super) fn run(args: &PipeArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let workspace = match load::workspace(args.config.as_deref(), global)? {
+    let workspace = match load::workspace(global.config.as_deref(), global)? {
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };

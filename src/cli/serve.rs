@@ -24,9 +24,6 @@ use crate::zendesk::secret::Secret;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// The workspace config; default: the example config (its sandbox Zendesk included).
-    #[arg(long, env = "SCENARIST_CONFIG")]
-    pub config: Option<PathBuf>,
     /// `host:port` to listen on; default: the config's `service.listen`.
     #[arg(long)]
     pub listen: Option<String>,
@@ -40,7 +37,7 @@ pub struct ServeArgs {
 }
 
 pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let workspace = match load::workspace(args.config.as_deref(), global)? {
+    let workspace = match load::workspace(global.config.as_deref(), global)? {
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };
@@ -79,7 +76,7 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         max_body_bytes: config.max_body_bytes,
         request_timeout: Duration::from_millis(config.request_timeout_ms),
         source: service::reload::Source {
-            path: args.config.clone(),
+            path: global.config.clone(),
             started: workspace.config.clone(),
         },
         routes: service::RouteLimits::new(

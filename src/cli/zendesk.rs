@@ -56,9 +56,6 @@ pub enum ZendeskCommand {
 /// The workspace and its data directory.
 #[derive(Debug, clap::Args)]
 pub struct WorkspaceArgs {
-    /// The workspace config (`scenarist.yaml`); default: the example config.
-    #[arg(long, env = "SCENARIST_CONFIG")]
-    pub config: Option<PathBuf>,
     /// The data directory; default: the config's `data_dir` (with --config), else
     /// `scenarist-data`.
     #[arg(long)]
@@ -98,8 +95,12 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// `--data`, else the config's `data_dir` when a config was given, else `scenarist-data`.
-pub(super) fn data_dir(args: &WorkspaceArgs, workspace: &Workspace) -> PathBuf {
-    match (&args.data, &args.config) {
+pub(super) fn data_dir(
+    args: &WorkspaceArgs,
+    global: &GlobalArgs,
+    workspace: &Workspace,
+) -> PathBuf {
+    match (&args.data, &global.config) {
         (Some(data), _) => data.clone(),
         (None, Some(_)) => workspace.base.join(&workspace.config.data_dir),
         (None, None) => PathBuf::from("scenarist-data"),
@@ -170,11 +171,11 @@ pub(super) fn describe(user: &User) -> String {
 }
 
 fn list(args: &WorkspaceArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let workspace = match workspace(args.config.as_deref(), global)? {
+    let workspace = match workspace(global.config.as_deref(), global)? {
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };
-    let data = data_dir(args, &workspace);
+    let data = data_dir(args, global, &workspace);
     let connections = Connections::load(&data).unwrap_or_else(|error| {
         eprintln!("warning: {error}");
         Connections::default()

@@ -6,8 +6,6 @@
 //! misspelt key. Exit 1 if anything is wrong.
 #![expect(clippy::print_stdout, reason = "check reports to the admin")]
 
-use std::path::PathBuf;
-
 use super::{GlobalArgs, agent, describe, org, organization, runtime, workspace};
 use crate::cli::ExitStatus;
 use crate::config::{Auth, Workspace};
@@ -19,9 +17,6 @@ use crate::zendesk::sandbox;
 pub struct CheckArgs {
     /// Only this organization; default: every configured one.
     pub org: Option<String>,
-    /// The workspace config (`scenarist.yaml`); default: the example config.
-    #[arg(long, env = "SCENARIST_CONFIG")]
-    pub config: Option<PathBuf>,
 }
 
 /// Standard user properties that can be written (and so searched, shown and created).
@@ -71,7 +66,7 @@ const READ_ONLY: &[&str] = &[
 const READABLE: &[&str] = &["name", "email", "phone", "external_id", "role"];
 
 pub(super) fn check(args: &CheckArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let workspace = match workspace(args.config.as_deref(), global)? {
+    let workspace = match workspace(global.config.as_deref(), global)? {
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };

@@ -91,11 +91,11 @@ pub(super) fn connect(args: &ConnectArgs, global: &GlobalArgs) -> anyhow::Result
     };
     // The name becomes the token file's name: checked before anything else happens.
     organization_name::check(&name).map_err(|e| anyhow!("{e} (--org NAME)"))?;
-    let workspace = match workspace(args.workspace.config.as_deref(), global)? {
+    let workspace = match workspace(global.config.as_deref(), global)? {
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };
-    let data = data_dir(&args.workspace, &workspace);
+    let data = data_dir(&args.workspace, global, &workspace);
     let runtime = runtime()?;
     if let (Some(var), Some(email)) = (&args.api_token_env, &args.email) {
         let token = Secret::from_env(var).map_err(|e| {
@@ -153,11 +153,7 @@ pub(super) fn connect(args: &ConnectArgs, global: &GlobalArgs) -> anyhow::Result
     );
     let mut auth = format!(
         "type: oauth\ntoken_file: {}",
-        yaml_scalar(&relative_to_config(
-            &token_file,
-            &workspace,
-            &args.workspace
-        ))
+        yaml_scalar(&relative_to_config(&token_file, &workspace, global))
     );
     if args.client_id != DEFAULT_CLIENT_ID {
         let _ = write!(auth, "\nclient_id: {}", yaml_scalar(&args.client_id));
@@ -293,9 +289,9 @@ fn default_org_name(url: &BaseUrl) -> String {
 
 /// The token file as the config names it: relative to the config's folder when a config was
 /// given, else absolute.
-fn relative_to_config(path: &Path, workspace: &Workspace, args: &WorkspaceArgs) -> String {
+fn relative_to_config(path: &Path, workspace: &Workspace, global: &GlobalArgs) -> String {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    if args.config.is_none() {
+    if global.config.is_none() {
         return absolute.display().to_string();
     }
     let base = std::path::absolute(&workspace.base).unwrap_or_else(|_| workspace.base.clone());
@@ -375,7 +371,7 @@ pub(super) fn reauthorize(
     args: &ReauthorizeArgs,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let workspace = match workspace(args.workspace.config.as_deref(), global)? {
+    let workspace = match workspace(global.config.as_deref(), global)? {
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };
@@ -394,7 +390,7 @@ pub(super) fn reauthorize(
             args.org
         );
     };
-    let data = data_dir(&args.workspace, &workspace);
+    let data = data_dir(&args.workspace, global, &workspace);
     let (token_file, moved) = match secret {
         config::Secret::TokenFile(path) => (workspace.base.join(path), false),
         config::Secret::TokenEnv(_) => (oauth::token_path(&data, &args.org)?, true),
@@ -437,7 +433,7 @@ pub(super) fn reauthorize(
         println!(
             "  The config reads this organization's token from an environment variable: set it \
              from that file, or use `token_file: {}`.",
-            relative_to_config(&token_file, &workspace, &args.workspace)
+            relative_to_config(&token_file, &workspace, global)
         );
     }
     Ok(ExitStatus::Success)

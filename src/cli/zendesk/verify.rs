@@ -10,7 +10,6 @@
 #![expect(clippy::print_stdout, reason = "verify reports to the admin")]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,9 +34,6 @@ use crate::zendesk::sandbox;
 pub struct VerifyArgs {
     /// The channel account to test (a key of `accounts`, e.g. `facebook:acme`).
     pub account: String,
-    /// The workspace config (`scenarist.yaml`); default: the example config.
-    #[arg(long, env = "SCENARIST_CONFIG")]
-    pub config: Option<PathBuf>,
     /// The test contact's email: the Zendesk user found or created for the ticket.
     #[arg(long, default_value = "verify@example.com")]
     pub email: String,
@@ -56,7 +52,7 @@ const BOT_WAIT: Duration = Duration::from_secs(20);
 const SYNC_WAIT: Duration = Duration::from_secs(30);
 
 pub(super) fn run(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let workspace = match super::workspace(args.config.as_deref(), global)? {
+    let workspace = match super::workspace(global.config.as_deref(), global)? {
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };
