@@ -219,3 +219,37 @@ pub fn runner(
     );
     (std::sync::Arc::new(actions), problems)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    use scenarist_lang::actions::ACTIONS;
+
+    use crate::runtime::interpreter::LOCAL_ACTIONS;
+    use crate::store::{KvStore, MemoryBackend, Store};
+
+    /// The contract written once: every built-in action the language declares has exactly the
+    /// executors the application assembles (the interpreter's local actions and the action
+    /// runner), and no executor runs an action without a spec.
+    #[test]
+    fn every_action_spec_has_an_executor_and_every_executor_a_spec() {
+        let workspace = crate::config::Workspace::default_workspace().unwrap();
+        let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
+        let (runner, _problems) = super::runner(&workspace, store);
+        let local: BTreeSet<&str> = LOCAL_ACTIONS.iter().copied().collect();
+        let outbox: BTreeSet<&str> = runner.executes().iter().copied().collect();
+        assert!(
+            local.is_disjoint(&outbox),
+            "run twice: {:?}",
+            local.intersection(&outbox)
+        );
+        let executed: BTreeSet<&str> = local.union(&outbox).copied().collect();
+        let specified: BTreeSet<&str> = ACTIONS.iter().map(|a| a.name).collect();
+        assert_eq!(
+            executed, specified,
+            "an action without an executor, or an executor without a spec"
+        );
+    }
+}

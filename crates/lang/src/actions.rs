@@ -74,17 +74,29 @@ const fn optional(name: &'static str, ty: Type, doc: &'static str) -> Param {
     }
 }
 
+/// The names of the built-in actions, written once: the specs below, the interpreter (which
+/// runs `contact.tag` inside the step) and the connectors' runners all use these constants,
+/// and a test of the application checks that every spec has an executor and every executor
+/// a spec.
+pub mod names {
+    pub const CONTACT_TAG: &str = "contact.tag";
+    pub const ZENDESK_FIND_OR_CREATE_USER: &str = "zendesk.find_or_create_user";
+    pub const ZENDESK_CREATE_TICKET: &str = "zendesk.create_ticket";
+    pub const ZENDESK_ADD_COMMENT: &str = "zendesk.add_comment";
+    pub const ZENDESK_SOLVE_TICKET: &str = "zendesk.solve_ticket";
+}
+
 /// Every built-in action.
 pub static ACTIONS: &[Action] = &[
     Action {
-        name: "contact.tag",
+        name: names::CONTACT_TAG,
         summary: "Adds a tag to the contact's record.",
         params: &[required("tag", Type::Text, "the tag to add")],
         result: None,
         fallible: false,
     },
     Action {
-        name: "zendesk.find_or_create_user",
+        name: names::ZENDESK_FIND_OR_CREATE_USER,
         summary: "Finds the Zendesk user with this email, or creates one.",
         params: &[
             required(
@@ -103,7 +115,7 @@ pub static ACTIONS: &[Action] = &[
         fallible: true,
     },
     Action {
-        name: "zendesk.create_ticket",
+        name: names::ZENDESK_CREATE_TICKET,
         summary: "Creates a ticket carrying the conversation's message history.",
         params: &[
             required(
@@ -119,7 +131,7 @@ pub static ACTIONS: &[Action] = &[
         fallible: true,
     },
     Action {
-        name: "zendesk.add_comment",
+        name: names::ZENDESK_ADD_COMMENT,
         summary: "Adds a comment to a ticket.",
         params: &[
             required(
@@ -138,7 +150,7 @@ pub static ACTIONS: &[Action] = &[
         fallible: true,
     },
     Action {
-        name: "zendesk.solve_ticket",
+        name: names::ZENDESK_SOLVE_TICKET,
         summary: "Marks a ticket solved.",
         params: &[required(
             "ticket",

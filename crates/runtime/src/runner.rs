@@ -28,6 +28,12 @@ pub type ActionFuture<'a> = Pin<Box<dyn Future<Output = ActionResult> + Send + '
 pub trait ActionRunner: Send + Sync + 'static {
     fn run<'a>(&'a self, effect: &'a Effect) -> ActionFuture<'a>;
 
+    /// The built-in actions (`scenarist_lang::actions::names`) this runner executes, for the
+    /// test that ties every spec to an executor.
+    fn executes(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Whether an attempt of `action` must be recorded as started before it runs: true for
     /// work that is not idempotent by itself, whose next attempt must first check whether the
     /// previous one got through (a comment, a ticket).

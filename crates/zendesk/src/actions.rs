@@ -27,6 +27,7 @@ use super::model::{Ticket, User};
 use super::secret::Secret;
 use super::sync::{COMMENT, CREATE, SOLVE, WHOLE_TURN};
 use super::transcript::{self, MAX_COMMENT_BYTES};
+use scenarist_lang::actions::names;
 use scenarist_lang::config::{Auth, FieldLists, Organization, Workspace};
 use scenarist_runtime::runner::{ActionFuture, ActionResult, ActionRunner, BuiltinActions};
 use scenarist_runtime::state::{Author, Contact, Effect, Message};
@@ -200,16 +201,16 @@ impl ZendeskActions {
             account: &conversation.account,
         };
         let result = match effect.action.as_str() {
-            "zendesk.find_or_create_user" => work
+            names::ZENDESK_FIND_OR_CREATE_USER => work
                 .find_or_create_user()
                 .await
                 .map(|user| Some(user_record(&user))),
-            "zendesk.create_ticket" => work
+            names::ZENDESK_CREATE_TICKET => work
                 .scenario_ticket()
                 .await
                 .map(|t| Some(ticket_record(&t))),
-            "zendesk.add_comment" => work.scenario_comment().await,
-            "zendesk.solve_ticket" | SOLVE => work.solve().await.map(|()| None),
+            names::ZENDESK_ADD_COMMENT => work.scenario_comment().await,
+            names::ZENDESK_SOLVE_TICKET | SOLVE => work.solve().await.map(|()| None),
             CREATE => work.sync_create().await.map(Some),
             COMMENT => work.sync_comment().await.map(Some),
             _ => return BuiltinActions.run(effect).await,
@@ -232,6 +233,15 @@ impl ZendeskActions {
 }
 
 impl ActionRunner for ZendeskActions {
+    fn executes(&self) -> &'static [&'static str] {
+        &[
+            names::ZENDESK_FIND_OR_CREATE_USER,
+            names::ZENDESK_CREATE_TICKET,
+            names::ZENDESK_ADD_COMMENT,
+            names::ZENDESK_SOLVE_TICKET,
+        ]
+    }
+
     fn run<'a>(&'a self, effect: &'a Effect) -> ActionFuture<'a> {
         Box::pin(self.run_effect(effect))
     }
@@ -239,7 +249,7 @@ impl ActionRunner for ZendeskActions {
     fn records_attempts(&self, action: &str) -> bool {
         matches!(
             action,
-            CREATE | COMMENT | "zendesk.create_ticket" | "zendesk.add_comment"
+            CREATE | COMMENT | names::ZENDESK_CREATE_TICKET | names::ZENDESK_ADD_COMMENT
         )
     }
 }

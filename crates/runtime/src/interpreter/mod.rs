@@ -15,6 +15,10 @@ use super::state::{
 };
 use super::validate::check_answer;
 use super::value::Value;
+use scenarist_lang::actions::names;
+
+/// The built-in actions the interpreter runs inside the step (no outbox, no runner).
+pub const LOCAL_ACTIONS: &[&str] = &[names::CONTACT_TAG];
 
 /// Instructions one input may run before the runtime decides the scenario loops.
 pub const MAX_INSTRUCTIONS: u32 = 10_000;
@@ -508,7 +512,7 @@ impl<'p> Machine<'p> {
             .filter_map(|(name, expr)| env.eval(expr).map(|v| (name.clone(), v)))
             .collect();
         // `contact.tag` changes only the contact record, written with this very step.
-        if call.action == "contact.tag" {
+        if call.action == names::CONTACT_TAG {
             if let Some(tag) = request.get("tag") {
                 self.contact.tags.insert(tag.to_string());
             }

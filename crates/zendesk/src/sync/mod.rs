@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::actions::to_id;
+use scenarist_lang::actions::names;
 use scenarist_lang::config::SyncMode;
 use scenarist_runtime::hook::AfterInput;
 use scenarist_runtime::state::{
@@ -176,12 +177,12 @@ fn record(
                 state.solved = true;
             }
         }
-        "zendesk.find_or_create_user" => {
+        names::ZENDESK_FIND_OR_CREATE_USER => {
             if let (Some(organization), Some(user)) = (organization, number("id")) {
                 contact.zendesk.insert(organization.to_owned(), user);
             }
         }
-        "zendesk.create_ticket" => {
+        names::ZENDESK_CREATE_TICKET => {
             // The scenario made the conversation's ticket: the sync continues on it.
             let ticket = number("id");
             let requester = effect
