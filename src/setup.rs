@@ -202,6 +202,30 @@ pub fn sync_targets(workspace: &Workspace) -> HashMap<String, SyncTarget> {
     targets
 }
 
+/// Opens the data directory's sled store — the one place the application does — saying
+/// plainly when another process holds it.
+pub fn open_data(data: &std::path::Path) -> anyhow::Result<crate::store::SledBackend> {
+    crate::store::SledBackend::open(data).map_err(|error| {
+        let text = error.to_string();
+        if text.contains("lock") || text.contains("WouldBlock") {
+            anyhow::anyhow!(
+                "the data directory {} is in use by another process (is `scenarist serve` or a \
+                 `chat` running?): stop it first, or use the HTTP API",
+                data.display()
+            )
+        } else {
+            anyhow::anyhow!("cannot open the data directory {}: {text}", data.display())
+        }
+    })
+}
+
+/// The tokio runtime of a command: the one place the application builds one.
+pub fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
 /// The action runner for a workspace: Zendesk actions for its organizations (falling back to
 /// the built-in runner for the rest), with the problems of organizations whose credentials
 /// cannot be read.

@@ -19,7 +19,7 @@ use crate::runtime::engine::{Engine, Inbound};
 use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::{Clock, FlushPolicy};
 use crate::setup;
-use crate::store::{KvStore, SledBackend, Store};
+use crate::store::{KvStore, Store};
 use crate::syntax::parse_duration_text;
 use crate::zendesk::actions::credentials;
 use crate::zendesk::client::{Timeouts, ZendeskClient};
@@ -66,9 +66,7 @@ pub(super) fn run(args: &ChatArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
     };
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create {}", args.data.display()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = setup::tokio_runtime()?;
     runtime.block_on(chat(args, &workspace, &scenario.source, &scenario.name))
 }
 
@@ -78,12 +76,7 @@ async fn chat(
     source: &str,
     name: &str,
 ) -> anyhow::Result<ExitStatus> {
-    let backend = SledBackend::open(&args.data).with_context(|| {
-        format!(
-            "cannot open the conversation store in {} (is another chat using it?)",
-            args.data.display()
-        )
-    })?;
+    let backend = setup::open_data(&args.data)?;
     let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
     // After the store: its lock keeps a second chat off the sandboxes' files too.
     let (workspace, sandboxes) = sandbox::start(workspace, Some(&args.data)).await?;

@@ -18,7 +18,7 @@ use super::{ExitStatus, GlobalArgs};
 use crate::config::Workspace;
 use crate::diagnostic::did_you_mean;
 use crate::runtime::state::Contact;
-use crate::store::{KvStore, SledBackend, Store};
+use crate::store::{KvStore, Store};
 use crate::zendesk::actions::{Org, UserSeed};
 use crate::zendesk::linking::{self, LinkError};
 use crate::zendesk::sandbox;
@@ -153,18 +153,7 @@ pub(super) fn open_store(data: &Path) -> anyhow::Result<Arc<dyn Store>> {
             data.display()
         );
     }
-    let backend = SledBackend::open(data).map_err(|error| {
-        let text = error.to_string();
-        if text.contains("lock") || text.contains("WouldBlock") {
-            anyhow!(
-                "the data directory {} is in use by another process (is `scenarist serve` \
-                 running?): stop it first, or use the HTTP API",
-                data.display()
-            )
-        } else {
-            anyhow!("cannot open the data directory {}: {text}", data.display())
-        }
-    })?;
+    let backend = crate::setup::open_data(data)?;
     Ok(Arc::new(KvStore::new(backend)))
 }
 

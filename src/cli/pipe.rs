@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use serde_json::json;
 use tokio::io::AsyncBufReadExt as _;
 
@@ -20,7 +19,7 @@ use crate::api::{Answer, InboundMessage};
 use crate::runtime::engine::{Engine, EngineOptions};
 use crate::runtime::{Clock, FlushPolicy, SystemClock};
 use crate::setup::{self, options};
-use crate::store::{KvStore, SledBackend, Store};
+use crate::store::{KvStore, Store};
 use crate::zendesk::sandbox;
 
 #[derive(Debug, clap::Args)]
@@ -64,10 +63,7 @@ pub(super) fn run(args: &PipeArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         Some(_) => options.flush = FlushPolicy::GroupCommit { interval_ms: 0 },
         None => {}
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = setup::tokio_runtime()?;
     runtime.block_on(pipe(
         args,
         &workspace,
@@ -82,8 +78,7 @@ async fn pipe(
     sources: Vec<String>,
     options: EngineOptions,
 ) -> anyhow::Result<ExitStatus> {
-    let backend = SledBackend::open(&args.data)
-        .with_context(|| format!("cannot open {}", args.data.display()))?;
+    let backend = setup::open_data(&args.data)?;
     let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
     // After the store: its lock keeps a second process off the sandboxes' files too.
     let (workspace, sandboxes) = sandbox::start(workspace, Some(&args.data)).await?;

@@ -16,7 +16,7 @@ use crate::runtime::runner::ActionRunner;
 use crate::runtime::{Clock, Engine, SystemClock};
 use crate::service::{self, AccountGuards, Guards, Service};
 use crate::setup::options;
-use crate::store::{KvStore, SledBackend, Store};
+use crate::store::{KvStore, Store};
 use crate::zendesk::actions::ZendeskActions;
 use crate::zendesk::client::Timeouts;
 use crate::zendesk::sandbox;
@@ -90,16 +90,9 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         .clone()
         .unwrap_or_else(|| workspace.base.join(&workspace.config.data_dir));
     std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::setup::tokio_runtime()?;
     runtime.block_on(async {
-        let backend = SledBackend::open(&data).with_context(|| {
-            format!(
-                "cannot open {} (is another Scenarist using it?)",
-                data.display()
-            )
-        })?;
+        let backend = crate::setup::open_data(&data)?;
         let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
         let (workspace, sandboxes) = sandbox::start(&workspace, Some(&data)).await?;
         let (zendesk, problems) =

@@ -72,10 +72,5 @@ pub(super) fn run(args: &StoreArgs, _global: &GlobalArgs) -> anyhow::Result<Exit
 }
 
 fn open(data: &std::path::Path) -> anyhow::Result<SledBackend> {
-    SledBackend::open(data).with_context(|| {
-        format!(
-            "cannot open the data directory {} (is the service running?)",
-            data.display()
-        )
-    })
+    crate::setup::open_data(data)
 }

@@ -32,9 +32,7 @@ pub(super) fn run(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
                 .join(", ")
         );
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::setup::tokio_runtime()?;
     let mut out = std::io::stdout().lock();
     let (mut passed, mut failed) = (0, 0);
     for path in &files {

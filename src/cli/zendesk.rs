@@ -86,12 +86,9 @@ pub(super) fn run(args: &ZendeskArgs, global: &GlobalArgs) -> anyhow::Result<Exi
     }
 }
 
-/// A two-thread runtime for one command.
+/// The runtime of one command.
 pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
+    crate::setup::tokio_runtime()
 }
 
 /// `--data`, else the config's `data_dir` when a config was given, else `scenarist-data`.
