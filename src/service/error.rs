@@ -14,6 +14,9 @@ pub struct ApiError {
     pub message: String,
     /// Seconds, sent as `Retry-After` (429).
     pub retry_after: Option<u64>,
+    /// A refused reload's findings, in the shape of `lint --format json`
+    /// (`schemas/lint-report.schema.json`), sent as `error.report`.
+    pub report: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -23,6 +26,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            report: None,
         }
     }
 
@@ -47,7 +51,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(report) = self.report {
+            error["report"] = report;
+        }
+        let body = json!({ "error": error });
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response

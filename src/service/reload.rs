@@ -16,8 +16,8 @@ use serde::Serialize;
 
 use super::{AccountGuards, ApiError, Service};
 use crate::config::{Config, Workspace};
-use crate::diagnostic::Severity;
 use crate::diagnostic::render::render_plain;
+use crate::diagnostic::{FileReport, Severity};
 use crate::setup::{self, LoadError, load_workspace_scenarios};
 use crate::zendesk::actions::account_organizations;
 
@@ -53,6 +53,11 @@ pub async fn reload(service: Arc<Service>) -> Result<Reloaded, ApiError> {
         .map_err(|e| refuse(format!("the reload stopped: {e}")))?
 }
 
+/// The findings as `lint --format json` reports them.
+fn lint_report(reports: &[FileReport]) -> Option<serde_json::Value> {
+    serde_json::to_value(crate::diagnostic::json::report(reports)).ok()
+}
+
 fn refuse(message: String) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "reload_refused", message)
 }
@@ -72,10 +77,12 @@ fn reload_now(service: &Service) -> Result<Reloaded, ApiError> {
                         .map(|d| render_plain(&r.file, d))
                 })
                 .collect();
-            return Err(refuse(format!(
+            let mut error = refuse(format!(
                 "the scenarios or the config have errors; everything running stays:\n{}",
                 text.join("\n")
-            )));
+            ));
+            error.report = lint_report(&reports);
+            return Err(error);
         }
         Err(LoadError::Io(e)) => {
             return Err(refuse(format!("cannot read the scenarios: {e}")));
@@ -122,10 +129,12 @@ fn read_config(source: &Source) -> Result<Workspace, ApiError> {
             Ok(Ok(workspace)) => Ok(workspace),
             Ok(Err((file, problems))) => {
                 let text: Vec<String> = problems.iter().map(|d| render_plain(&file, d)).collect();
-                Err(refuse(format!(
+                let mut error = refuse(format!(
                     "the config has problems; everything running stays:\n{}",
                     text.join("\n")
-                )))
+                ));
+                error.report = lint_report(&[FileReport::new(file, problems)]);
+                Err(error)
             }
             Err(e) => Err(refuse(format!("cannot read {}: {e}", path.display()))),
         },

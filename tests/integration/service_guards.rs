@@ -313,6 +313,19 @@ async fn reload_publishes_only_a_clean_set() {
         message.contains("nowhere") && message.contains("broken.scn"),
         "{message}"
     );
+    // The findings also come as the lint report's JSON, for tools.
+    let report = &answer["error"]["report"];
+    crate::support::assert_valid("schemas/lint-report.schema.json", report);
+    let finding = &report["diagnostics"][0];
+    assert!(
+        finding["file"].as_str().unwrap().ends_with("broken.scn"),
+        "{report}"
+    );
+    assert_eq!(finding["severity"], "error", "{report}");
+    assert!(
+        finding["code"].as_str().unwrap().starts_with('C'),
+        "{report}"
+    );
 
     // The running set still answers, and SIGHUP refuses the broken set too.
     assert!(
