@@ -13,6 +13,11 @@
 //! A storage error stops intake for good (`EngineError::Unavailable`): the process should
 //! be restarted, not retried (reliability.md §2.4). Timers and outbox effects are found
 //! through the store's due index by `run_due`, so they survive restarts.
+//!
+//! The parts: `intake` (steps 2–3: de-duplication, finding or starting the conversation,
+//! the declared contact fields), `commit` (step 5: the transition as one commit and its
+//! answer), and beside this module `dispatch` (the scheduler and the outbox), `lines` and
+//! `durability`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,16 +26,21 @@ use serde::Serialize;
 
 use super::catalog::Catalog;
 use super::clock::Clock;
-use super::delivery::{Delivery, Recognised};
+use super::delivery::Delivery;
 use super::durability::{Durability, FlushPolicy};
 use super::hook::AfterInput;
-use super::interpreter::{self, Trace, Transition};
+use super::interpreter::{self, Trace};
 use super::lines::{Lines, Place};
 use super::program::Program;
-use super::state::{Contact, Conversation, Input, Status, Turn};
+use super::state::{Contact, Conversation, Input, Turn};
 use super::value::Value;
 use crate::runner::ActionRunner;
-use crate::store::{Commit, Due, DueKind, Seen, Store, StoreError};
+
+mod commit;
+mod intake;
+
+use crate::store::{Store, StoreError};
+use commit::{Schedule, commit_of, outcome};
 
 /// A message from a contact, as a channel delivers it.
 #[derive(Clone, Debug, Default)]
@@ -238,20 +248,6 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// Drops the fields the config does not declare and returns their names.
-    fn keep_declared(&self, fields: &mut BTreeMap<String, Value>) -> Vec<String> {
-        let Some(declared) = self.options().contact_fields.clone() else {
-            return Vec::new();
-        };
-        let ignored: Vec<String> = fields
-            .keys()
-            .filter(|name| !declared.contains(*name))
-            .cloned()
-            .collect();
-        fields.retain(|name, _| declared.contains(name));
-        ignored
-    }
-
     /// Any other input (advisor message, team, return to bot, close, timer, action result).
     /// `Ok(None)`: the input no longer concerned the conversation and changed nothing. An
     /// advisor's message id seen before returns the first answer, like a contact's.
@@ -440,126 +436,6 @@ impl Engine {
         Ok(Some(outcome(&commit.conversation, turn, false, trace)))
     }
 
-    /// The first answer to a delivery seen before: from the record's recent window, or from
-    /// the long-term `seen` index (trusted only if the record confirms it). An event key
-    /// first used with another request is refused.
-    fn duplicate(
-        &self,
-        conversation: &Conversation,
-        delivery: &Delivery,
-    ) -> Result<Option<Outcome>, EngineError> {
-        let lookup = delivery.lookup();
-        if let Some(seq) = conversation.recent_turn(&lookup) {
-            if let Some(outcome) = self.replay(conversation, seq, delivery)? {
-                return Ok(Some(outcome));
-            }
-        }
-        // A window that never overflowed holds every id this conversation ever got.
-        if conversation.recent_is_complete() {
-            return Ok(None);
-        }
-        let seen = self
-            .inner
-            .store
-            .seen(&conversation.account, &lookup)
-            .map_err(|e| self.fail(&conversation.id, &e))?;
-        match seen {
-            Some(seen)
-                if seen.conversation == conversation.id && seen.seq <= conversation.last_seq =>
-            {
-                self.replay(conversation, seen.seq, delivery)
-            }
-            _ => Ok(None),
-        }
-    }
-
-    /// The answer of turn `seq`, if that turn was caused by `delivery`.
-    fn replay(
-        &self,
-        conversation: &Conversation,
-        seq: u64,
-        delivery: &Delivery,
-    ) -> Result<Option<Outcome>, EngineError> {
-        let turn = self
-            .inner
-            .store
-            .turn(&conversation.id, seq)
-            .map_err(|e| self.fail(&conversation.id, &e))?;
-        let Some(turn) = turn else { return Ok(None) };
-        match turn.message_id.as_deref().map(|id| delivery.recognise(id)) {
-            Some(Recognised::Same) => Ok(Some(outcome(conversation, &turn, true, Vec::new()))),
-            Some(Recognised::Conflict) => Err(EngineError::KeyReused(conversation.id.clone())),
-            _ => Ok(None),
-        }
-    }
-
-    fn prepare_contact(
-        &self,
-        existing: Option<Conversation>,
-        inbound: Inbound,
-    ) -> Result<(Conversation, Contact, Option<Contact>, Input), EngineError> {
-        let now = self.inner.clock.now();
-        let mut conversation = if let Some(conversation) = existing {
-            conversation
-        } else {
-            let program = self.newest_for(&inbound.account)?;
-            Conversation::new(
-                &inbound.conversation,
-                &inbound.account,
-                &inbound.contact_id,
-                &program.name,
-                &program.version,
-                now,
-            )
-        };
-        // A conversation starting over gets the newest version of its scenario.
-        if conversation.status == Status::Ended {
-            if let Some(program) = self.inner.catalog.newest(&conversation.scenario) {
-                conversation.version.clone_from(&program.version);
-            }
-        }
-        let stored = self.load_contact(&inbound.account, &inbound.contact_id)?;
-        let mut contact = stored
-            .clone()
-            .unwrap_or_else(|| Contact::new(&inbound.account, &inbound.contact_id, ""));
-        if !inbound.contact_name.is_empty() {
-            contact.name = inbound.contact_name;
-        }
-        contact.fields.extend(inbound.fields);
-        let input = Input::Contact {
-            message_id: inbound.message_id,
-            text: inbound.text,
-        };
-        Ok((conversation, contact, stored, input))
-    }
-
-    fn newest_for(&self, account: &str) -> Result<Arc<Program>, EngineError> {
-        let options = self.options();
-        let name = options
-            .routes
-            .get(account)
-            .or(options.default_scenario.as_ref())
-            .ok_or_else(|| EngineError::UnknownAccount(account.to_owned()))?;
-        self.inner.catalog.newest(name).ok_or_else(|| {
-            EngineError::Scenario(format!(
-                "scenario `{name}` of account `{account}` is not loaded"
-            ))
-        })
-    }
-
-    /// The stored contact record, if any.
-    fn load_contact(&self, account: &str, id: &str) -> Result<Option<Contact>, EngineError> {
-        match self.inner.store.contact(account, id) {
-            Ok(contact) => Ok(contact),
-            // A corrupt contact record is not worth stopping a conversation for: start anew.
-            Err(error) if error.is_corrupt() => {
-                tracing::error!(account, contact = id, %error, "corrupt contact record replaced");
-                Ok(None)
-            }
-            Err(error) => Err(self.storage(&error)),
-        }
-    }
-
     /// A corrupt value quarantines the conversation; anything else stops intake.
     fn fail(&self, id: &str, error: &StoreError) -> EngineError {
         if error.is_corrupt() {
@@ -639,122 +515,6 @@ impl Engine {
 
     pub(super) fn storage_error(&self, error: &StoreError) -> EngineError {
         self.storage(error)
-    }
-}
-
-/// What of a conversation's record the due index mirrors: its timer and outbox schedule.
-struct Schedule {
-    timer: Option<super::state::Timer>,
-    effects: Vec<(String, i64)>,
-}
-
-impl Schedule {
-    fn of(conversation: &Conversation) -> Self {
-        Self {
-            timer: conversation.timer.clone(),
-            effects: conversation
-                .pending
-                .iter()
-                .map(|e| (e.id.clone(), e.next_attempt_at))
-                .collect(),
-        }
-    }
-}
-
-/// The side records and the record of a transition, and its trace.
-fn commit_of(
-    before: &Schedule,
-    stored_contact: Option<&Contact>,
-    transition: Transition,
-    delivery: Option<&Delivery>,
-) -> (Commit, Vec<Trace>) {
-    let Transition {
-        conversation: after,
-        contact,
-        turn,
-        trace,
-        ..
-    } = transition;
-    let due_of = |what: DueKind, at: i64| Due {
-        at,
-        conversation: after.id.clone(),
-        what,
-    };
-    let mut due = Vec::new();
-    let mut undue = Vec::new();
-    if before.timer != after.timer {
-        if let Some(timer) = &before.timer {
-            undue.push(due_of(DueKind::Timer(timer.id), timer.due_at));
-        }
-        if let Some(timer) = &after.timer {
-            due.push(due_of(DueKind::Timer(timer.id), timer.due_at));
-        }
-    }
-    for effect in &after.pending {
-        let old = before.effects.iter().find(|(id, _)| *id == effect.id);
-        if old.is_none_or(|(_, at)| *at != effect.next_attempt_at) {
-            due.push(due_of(
-                DueKind::Effect(effect.id.clone()),
-                effect.next_attempt_at,
-            ));
-        }
-    }
-    for (id, at) in &before.effects {
-        let new = after.pending.iter().find(|e| e.id == *id);
-        if new.is_none_or(|new| new.next_attempt_at != *at) {
-            undue.push(due_of(DueKind::Effect(id.clone()), *at));
-        }
-    }
-    let seen = delivery
-        .map(|delivery| {
-            (
-                after.account.clone(),
-                delivery.lookup(),
-                Seen {
-                    conversation: after.id.clone(),
-                    seq: after.last_seq,
-                },
-            )
-        })
-        .into_iter()
-        .collect();
-    let contact = (Some(&contact) != stored_contact).then_some(contact);
-    // A turn with nothing in it (an effect retried or started) is not written.
-    let turn = turn.is_recorded().then_some(turn);
-    (
-        Commit {
-            turn,
-            contact,
-            seen,
-            due,
-            undue,
-            conversation: after,
-        },
-        trace,
-    )
-}
-
-fn outcome(
-    conversation: &Conversation,
-    turn: &Turn,
-    duplicate: bool,
-    trace: Vec<Trace>,
-) -> Outcome {
-    Outcome {
-        conversation: conversation.id.clone(),
-        replies: turn
-            .replies()
-            .map(|m| Reply {
-                text: m.text.clone(),
-                choices: m.choices.clone(),
-            })
-            .collect(),
-        status: conversation.status.name(),
-        team: conversation.team.clone(),
-        duplicate,
-        seq: turn.seq,
-        trace,
-        ignored_fields: Vec::new(),
     }
 }
 
