@@ -10,6 +10,21 @@ use crate::store::{ScenarioVersion, Store};
 use scenarist_lang::source::SourceFile;
 use scenarist_lang::syntax;
 
+/// Why a scenario version cannot be run.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("the scenario does not parse: {0}")]
+    Parse(String),
+    #[error("the scenario does not compile: {0}")]
+    Compile(String),
+    #[error("scenario version {0} is not in the store")]
+    MissingVersion(String),
+    #[error("scenario `{name}` of account `{account}` is not loaded")]
+    NotLoaded { name: String, account: String },
+    #[error("the scenario store failed: {0}")]
+    Storage(#[from] crate::store::StoreError),
+}
+
 #[derive(Default)]
 pub(super) struct Catalog {
     newest: RwLock<HashMap<String, Arc<Program>>>,
@@ -18,15 +33,17 @@ pub(super) struct Catalog {
 
 impl Catalog {
     /// Makes `source` the newest version of its scenario and stores it.
-    pub(super) fn publish(&self, store: &dyn Store, source: &str) -> Result<Arc<Program>, String> {
+    pub(super) fn publish(
+        &self,
+        store: &dyn Store,
+        source: &str,
+    ) -> Result<Arc<Program>, ScenarioError> {
         let program = Arc::new(compile(source)?);
-        store
-            .put_scenario(&ScenarioVersion {
-                name: program.name.clone(),
-                version: program.version.clone(),
-                source: source.to_owned(),
-            })
-            .map_err(|e| e.to_string())?;
+        store.put_scenario(&ScenarioVersion {
+            name: program.name.clone(),
+            version: program.version.clone(),
+            source: source.to_owned(),
+        })?;
         write(&self.versions).insert(program.version.clone(), Arc::clone(&program));
         write(&self.newest).insert(program.name.clone(), Arc::clone(&program));
         Ok(program)
@@ -37,25 +54,27 @@ impl Catalog {
     }
 
     /// The program of a version, compiled from the store if it is not loaded.
-    pub(super) fn version(&self, store: &dyn Store, version: &str) -> Result<Arc<Program>, String> {
+    pub(super) fn version(
+        &self,
+        store: &dyn Store,
+        version: &str,
+    ) -> Result<Arc<Program>, ScenarioError> {
         if let Some(program) = read(&self.versions).get(version) {
             return Ok(Arc::clone(program));
         }
         let stored = store
-            .scenario(version)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("scenario version {version} is not in the store"))?;
+            .scenario(version)?
+            .ok_or_else(|| ScenarioError::MissingVersion(version.to_owned()))?;
         let program = Arc::new(compile(&stored.source)?);
         write(&self.versions).insert(version.to_owned(), Arc::clone(&program));
         Ok(program)
     }
 }
 
-fn compile(source: &str) -> Result<Program, String> {
+fn compile(source: &str) -> Result<Program, ScenarioError> {
     let file = SourceFile::new(format!("scenario {}", version_of(source)), source);
-    let parsed =
-        syntax::parse(&file).map_err(|d| format!("the scenario does not parse: {}", d.message))?;
-    Program::compile(&parsed.scenario, source).map_err(|e| e.to_string())
+    let parsed = syntax::parse(&file).map_err(|d| ScenarioError::Parse(d.message))?;
+    Program::compile(&parsed.scenario, source).map_err(|e| ScenarioError::Compile(e.to_string()))
 }
 
 // A poisoned lock only means a panic elsewhere; the maps are always consistent.

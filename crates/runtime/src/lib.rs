@@ -24,6 +24,7 @@ pub mod store;
 pub mod validate;
 pub mod value;
 
+pub use catalog::ScenarioError;
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use delivery::Delivery;
 pub use dispatch::MAX_ATTEMPTS;

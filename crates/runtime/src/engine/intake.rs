@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::commit::outcome;
 use super::{Engine, EngineError, Inbound, Outcome};
+use crate::catalog::ScenarioError;
 use crate::delivery::{Delivery, Recognised};
 use crate::program::Program;
 use crate::state::{Contact, Conversation, Input, Status};
@@ -129,9 +130,10 @@ impl Engine {
             .or(options.default_scenario.as_ref())
             .ok_or_else(|| EngineError::UnknownAccount(account.to_owned()))?;
         self.inner.catalog.newest(name).ok_or_else(|| {
-            EngineError::Scenario(format!(
-                "scenario `{name}` of account `{account}` is not loaded"
-            ))
+            EngineError::Scenario(ScenarioError::NotLoaded {
+                name: name.clone(),
+                account: account.to_owned(),
+            })
         })
     }
 

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, ScenarioError};
 use super::clock::Clock;
 use super::delivery::Delivery;
 use super::durability::{Durability, FlushPolicy};
@@ -96,7 +96,7 @@ pub enum EngineError {
     Quarantined(String, String),
     /// The scenario version a conversation is pinned to cannot be loaded.
     #[error("scenario problem: {0}")]
-    Scenario(String),
+    Scenario(#[from] ScenarioError),
     /// An `Idempotency-Key` already applied to this conversation with another request.
     #[error(
         "this Idempotency-Key was already used on conversation `{0}` with another request; send a new key for a new request"
