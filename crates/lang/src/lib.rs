@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod ast;
+pub mod builtins;
 pub mod check;
 pub mod config;
 pub mod diagnostic;

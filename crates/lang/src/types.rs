@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::config::FieldType;
+use serde::Deserialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Type {
@@ -100,6 +100,31 @@ impl fmt::Display for Type {
             Type::TextList => f.write_str("list of texts"),
             Type::Record(record) => f.write_str(record.name),
             Type::Unknown => f.write_str("any value"),
+        }
+    }
+}
+
+/// The type of a contact field, as the config declares it (`contact_fields`).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    Text,
+    Email,
+    Phone,
+    Number,
+    Date,
+    Bool,
+}
+
+impl FieldType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Text => "text",
+            FieldType::Email => "email",
+            FieldType::Phone => "phone",
+            FieldType::Number => "number",
+            FieldType::Date => "date",
+            FieldType::Bool => "bool",
         }
     }
 }

@@ -8,6 +8,7 @@ use super::program::{Program, pattern_key};
 use super::state::{Contact, Conversation};
 use super::value::Value;
 use scenarist_lang::ast::{BinaryOp, Expr, ExprKind, Path, TestOp, Text, TextPart};
+use scenarist_lang::builtins::{self, contact, conversation};
 
 /// What names resolve against.
 pub struct Env<'a> {
@@ -110,16 +111,16 @@ impl Env<'_> {
     pub fn lookup(&self, path: &Path) -> Option<Value> {
         let segments: Vec<&str> = path.segments.iter().map(|n| n.text.as_str()).collect();
         match segments.as_slice() {
-            ["contact", field] => match *field {
-                "id" => Some(Value::text(&self.contact.id)),
-                "name" => non_empty(&self.contact.name),
-                "first_name" => non_empty(self.contact.first_name()),
+            [builtins::CONTACT, field] => match *field {
+                contact::ID => Some(Value::text(&self.contact.id)),
+                contact::NAME => non_empty(&self.contact.name),
+                contact::FIRST_NAME => non_empty(self.contact.first_name()),
                 other => self.contact.fields.get(other).cloned(),
             },
-            ["conversation", field] => match *field {
-                "id" => Some(Value::text(&self.conversation.id)),
-                "account" => Some(Value::text(&self.conversation.account)),
-                "channel" => Some(Value::text(channel_of(&self.conversation.account))),
+            [builtins::CONVERSATION, field] => match *field {
+                conversation::ID => Some(Value::text(&self.conversation.id)),
+                conversation::ACCOUNT => Some(Value::text(&self.conversation.account)),
+                conversation::CHANNEL => Some(Value::text(channel_of(&self.conversation.account))),
                 _ => None,
             },
             [variable, fields @ ..] => {

@@ -329,7 +329,9 @@ fn target(jump: &Jump) -> Target {
 
 fn save_to(path: &Path) -> Result<SaveTo, String> {
     match path.segments.as_slice() {
-        [root, field] if root.text == "contact" => Ok(SaveTo::Contact(field.text.clone())),
+        [root, field] if root.text == scenarist_lang::builtins::CONTACT => {
+            Ok(SaveTo::Contact(field.text.clone()))
+        }
         [name] => Ok(SaveTo::Variable(name.text.clone())),
         _ => Err(format!("cannot save into `{}`", path.dotted())),
     }

@@ -188,7 +188,7 @@ fn check_save(
 ) {
     let produced = validator_type(validator);
     match path.root() {
-        "contact" if path.segments.len() == 2 => {
+        crate::builtins::CONTACT if path.segments.len() == 2 => {
             let field = path.segments[1].text.as_str();
             if BUILTIN_CONTACT_FIELDS.contains(&field) {
                 out.push(read_only(
@@ -226,7 +226,7 @@ fn check_save(
                 );
             }
         }
-        "contact" => {
+        crate::builtins::CONTACT => {
             typer.path_type(path);
         }
         root if RESERVED_ROOTS.contains(&root) => {

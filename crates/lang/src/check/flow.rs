@@ -295,7 +295,7 @@ impl<'g> Walker<'g> {
     fn ask(&mut self, ask: &Ask, mut state: State) -> Option<State> {
         self.read_text(&ask.prompt, &state);
         let mut answered = state.clone();
-        self.assign(&mut answered, "answer");
+        self.assign(&mut answered, crate::builtins::ANSWER);
         // In the `invalid` message the answer is the rejected text.
         answered.answer = Type::Text;
         if let Some(text) = ask.invalid() {
@@ -306,7 +306,7 @@ impl<'g> Walker<'g> {
         if let Some(path) = ask.save() {
             match saved_variable(path) {
                 Some(name) => self.assign(&mut saved, name),
-                None if self.judged && path.root() == "contact" => {
+                None if self.judged && path.root() == crate::builtins::CONTACT => {
                     self.saved_fields.push(
                         path.segments
                             .get(1)
@@ -435,7 +435,7 @@ impl<'g> Walker<'g> {
 
     fn read_path(&mut self, path: &Path, state: &State) {
         let root = path.root();
-        if root == "answer" {
+        if root == crate::builtins::ANSWER {
             self.answer_types.insert(path.span.start, state.answer);
         }
         if let Some(bit) = self.vars.bit(root) {

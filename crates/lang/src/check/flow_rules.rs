@@ -31,10 +31,10 @@ pub(super) fn check(graph: &StepGraph<'_>, typer: &Typer<'_>, out: &mut Vec<Diag
     }
     for (span, name) in &graph.unset_reads {
         // `answer` is always a variable; other names must exist (else C109 reports them).
-        if name != "answer" && !typer.is_variable(name) {
+        if name != crate::builtins::ANSWER && !typer.is_variable(name) {
             continue;
         }
-        let help = if name == "answer" {
+        let help = if name == crate::builtins::ANSWER {
             "`answer` holds the reply to the last `ask`; read it after an `ask` on every path"
                 .to_owned()
         } else {

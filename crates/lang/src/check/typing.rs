@@ -13,12 +13,13 @@ use crate::ast::{
     AskOptionKind, BinaryOp, Expr, ExprKind, Path, RegexLit, Scenario, Stmt, StmtKind, Text,
     Validator, Visit, walk_stmt,
 };
+use crate::builtins;
 use crate::config::{BUILTIN_CONTACT_FIELDS, Workspace};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::source::Span;
 use crate::types::Type;
 
-pub(crate) const CONVERSATION_FIELDS: &[&str] = &["id", "account", "channel"];
+pub(crate) const CONVERSATION_FIELDS: &[&str] = builtins::conversation::FIELDS;
 
 /// Resolves names and types against the workspace; optionally reports what is wrong.
 pub(crate) struct Typer<'w> {
@@ -293,22 +294,24 @@ impl<'w> Typer<'w> {
         let segments = &path.segments;
         let root = path.root();
         match root {
-            "contact" => self.namespace_field(path, "contact", |typer, field| {
+            builtins::CONTACT => self.namespace_field(path, builtins::CONTACT, |typer, field| {
                 if BUILTIN_CONTACT_FIELDS.contains(&field) {
                     Some(Type::Text)
                 } else {
                     typer.workspace.field_type(field).map(Type::from)
                 }
             }),
-            "conversation" => self.namespace_field(path, "conversation", |_, field| {
-                CONVERSATION_FIELDS.contains(&field).then_some(Type::Text)
-            }),
-            "answer" if segments.len() == 1 => self
+            builtins::CONVERSATION => {
+                self.namespace_field(path, builtins::CONVERSATION, |_, field| {
+                    CONVERSATION_FIELDS.contains(&field).then_some(Type::Text)
+                })
+            }
+            builtins::ANSWER if segments.len() == 1 => self
                 .answer_types
                 .get(&path.span.start)
                 .copied()
                 .unwrap_or(Type::Unknown),
-            "answer" => {
+            builtins::ANSWER => {
                 self.report(
                     Diagnostic::new(Code::UnknownField, path.span, "`answer` has no fields")
                         .with_label("the answer is the text the contact typed")
@@ -327,7 +330,7 @@ impl<'w> Typer<'w> {
         lookup: impl Fn(&Self, &str) -> Option<Type>,
     ) -> Type {
         let Some(field) = path.segments.get(1) else {
-            let example = if namespace == "contact" {
+            let example = if namespace == builtins::CONTACT {
                 "contact.email"
             } else {
                 "conversation.id"
@@ -356,7 +359,7 @@ impl<'w> Typer<'w> {
         if let Some(ty) = lookup(self, &field.text) {
             return ty;
         }
-        let help = if namespace == "contact" {
+        let help = if namespace == builtins::CONTACT {
             let known: Vec<&str> = BUILTIN_CONTACT_FIELDS
                 .iter()
                 .copied()
@@ -527,7 +530,7 @@ fn describe(expr: &Expr, ty: Type) -> String {
 }
 
 fn is_contact_field(expr: &Expr) -> bool {
-    matches!(&expr.kind, ExprKind::Path(path) if path.root() == "contact")
+    matches!(&expr.kind, ExprKind::Path(path) if path.root() == builtins::CONTACT)
 }
 
 /// "show one of its fields instead, such as `{user.name}`".

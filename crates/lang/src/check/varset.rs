@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::ast::{AskOptionKind, Path, Scenario, Stmt, StmtKind, Visit, walk_stmt};
 
 /// Names that are not conversation variables: namespaces and the runtime's own values.
-pub(crate) const RESERVED_ROOTS: &[&str] = &["contact", "conversation", "answer"];
+pub(crate) const RESERVED_ROOTS: &[&str] = crate::builtins::RESERVED_ROOTS;
 
 /// Every variable of a scenario: `answer` (bit 0) and every name a `set`, `save` or
 /// `call … as` assigns.
@@ -19,7 +19,7 @@ pub(crate) struct VarIndex {
 impl VarIndex {
     pub(crate) fn collect(scenario: &Scenario) -> Self {
         let mut index = VarIndex::default();
-        index.add("answer");
+        index.add(crate::builtins::ANSWER);
         let mut collector = Collector { index: &mut index };
         for step in scenario.steps() {
             for stmt in &step.body.statements {

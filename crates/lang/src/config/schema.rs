@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+pub use crate::types::FieldType;
+
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -170,31 +172,6 @@ pub enum FlushMode {
     /// One fsync covers every message written while the previous one ran (after `interval_ms`).
     #[default]
     GroupCommit,
-}
-
-/// The type of a contact field.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum FieldType {
-    Text,
-    Email,
-    Phone,
-    Number,
-    Date,
-    Bool,
-}
-
-impl FieldType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FieldType::Text => "text",
-            FieldType::Email => "email",
-            FieldType::Phone => "phone",
-            FieldType::Number => "number",
-            FieldType::Date => "date",
-            FieldType::Bool => "bool",
-        }
-    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

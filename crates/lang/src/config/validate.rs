@@ -211,7 +211,7 @@ fn validate_sync(
 }
 
 /// Built-in contact fields every channel provides.
-pub const BUILTIN_CONTACT_FIELDS: &[&str] = &["id", "name", "first_name"];
+pub const BUILTIN_CONTACT_FIELDS: &[&str] = crate::builtins::contact::FIELDS;
 
 fn is_contact_field(config: &Config, name: &str) -> bool {
     config.contact_fields.contains_key(name) || BUILTIN_CONTACT_FIELDS.contains(&name)

@@ -16,6 +16,7 @@ use super::state::{
 use super::validate::check_answer;
 use super::value::Value;
 use scenarist_lang::actions::names;
+use scenarist_lang::builtins;
 
 /// The built-in actions the interpreter runs inside the step (no outbox, no runner).
 pub const LOCAL_ACTIONS: &[&str] = &[names::CONTACT_TAG];
@@ -285,7 +286,9 @@ impl<'p> Machine<'p> {
             index: at.index,
             outcome,
         });
-        self.conv.variables.insert("answer".into(), value.clone());
+        self.conv
+            .variables
+            .insert(builtins::ANSWER.into(), value.clone());
         match &ask.save {
             Some(SaveTo::Contact(field)) => {
                 self.contact.fields.insert(field.clone(), value);
@@ -337,7 +340,7 @@ impl<'p> Machine<'p> {
         let invalid = invalid + 1;
         self.conv
             .variables
-            .insert("answer".into(), Value::text(text.trim()));
+            .insert(builtins::ANSWER.into(), Value::text(text.trim()));
         if let Some((bound, target)) = &ask.attempts {
             if invalid >= *bound {
                 self.conv.timer = None;
