@@ -219,6 +219,27 @@ pub fn open_data(data: &std::path::Path) -> anyhow::Result<crate::store::SledBac
     })
 }
 
+/// A workspace running on its data: the store opened, the sandbox organizations started
+/// (their URLs put in the workspace).
+pub struct Opened {
+    pub store: std::sync::Arc<dyn crate::store::Store>,
+    pub workspace: Workspace,
+    pub sandboxes: crate::zendesk::sandbox::Sandboxes,
+}
+
+/// Opens `data`'s store, then starts the workspace's sandboxes beside it — in that order: the
+/// store's lock keeps a second process off the sandboxes' files too.
+pub async fn open(workspace: &Workspace, data: &std::path::Path) -> anyhow::Result<Opened> {
+    let store: std::sync::Arc<dyn crate::store::Store> =
+        std::sync::Arc::new(crate::store::KvStore::new(open_data(data)?));
+    let (workspace, sandboxes) = crate::zendesk::sandbox::start(workspace, Some(data)).await?;
+    Ok(Opened {
+        store,
+        workspace,
+        sandboxes,
+    })
+}
+
 /// The tokio runtime of a command: the one place the application builds one.
 pub fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

@@ -19,7 +19,6 @@ use crate::runtime::engine::{Engine, Inbound};
 use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::{Clock, FlushPolicy};
 use crate::setup;
-use crate::store::{KvStore, Store};
 use crate::syntax::parse_duration_text;
 use crate::zendesk::actions::credentials;
 use crate::zendesk::client::{Timeouts, ZendeskClient};
@@ -76,10 +75,11 @@ async fn chat(
     source: &str,
     name: &str,
 ) -> anyhow::Result<ExitStatus> {
-    let backend = setup::open_data(&args.data)?;
-    let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
-    // After the store: its lock keeps a second chat off the sandboxes' files too.
-    let (workspace, sandboxes) = sandbox::start(workspace, Some(&args.data)).await?;
+    let setup::Opened {
+        store,
+        workspace,
+        sandboxes,
+    } = setup::open(workspace, &args.data).await?;
     let workspace = &workspace;
     let clock = Arc::new(OffsetClock::default());
     // The account's Zendesk sync applies, but the conversation runs this file's scenario.

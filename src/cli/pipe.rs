@@ -19,8 +19,6 @@ use crate::api::{Answer, InboundMessage};
 use crate::runtime::engine::{Engine, EngineOptions};
 use crate::runtime::{Clock, FlushPolicy, SystemClock};
 use crate::setup::{self, options};
-use crate::store::{KvStore, Store};
-use crate::zendesk::sandbox;
 
 #[derive(Debug, clap::Args)]
 pub struct PipeArgs {
@@ -78,10 +76,11 @@ async fn pipe(
     sources: Vec<String>,
     options: EngineOptions,
 ) -> anyhow::Result<ExitStatus> {
-    let backend = setup::open_data(&args.data)?;
-    let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
-    // After the store: its lock keeps a second process off the sandboxes' files too.
-    let (workspace, sandboxes) = sandbox::start(workspace, Some(&args.data)).await?;
+    let setup::Opened {
+        store,
+        workspace,
+        sandboxes,
+    } = setup::open(workspace, &args.data).await?;
     for (name, url) in sandboxes.urls() {
         tracing::info!("Zendesk sandbox `{name}` at {url}");
     }

@@ -16,7 +16,6 @@ use crate::runtime::runner::ActionRunner;
 use crate::runtime::{Clock, Engine, SystemClock};
 use crate::service::{self, AccountGuards, Guards, Service};
 use crate::setup::options;
-use crate::store::{KvStore, Store};
 use crate::zendesk::actions::ZendeskActions;
 use crate::zendesk::client::Timeouts;
 use crate::zendesk::sandbox;
@@ -92,9 +91,11 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
     std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
     let runtime = crate::setup::tokio_runtime()?;
     runtime.block_on(async {
-        let backend = crate::setup::open_data(&data)?;
-        let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
-        let (workspace, sandboxes) = sandbox::start(&workspace, Some(&data)).await?;
+        let crate::setup::Opened {
+            store,
+            workspace,
+            sandboxes,
+        } = crate::setup::open(&workspace, &data).await?;
         let (zendesk, problems) =
             ZendeskActions::from_workspace(&workspace, Arc::clone(&store), Timeouts::default());
         let zendesk = Arc::new(zendesk);
