@@ -461,3 +461,46 @@ fn the_link_check_finds_every_dead_link_and_nothing_else() {
     assert_eq!(checked, 16);
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// The `service:` defaults the operations page documents are the ones the code applies.
+#[test]
+fn the_documented_service_defaults_are_the_real_ones() {
+    let defaults = scenarist::config::ServiceConfig::default();
+    let expected = [
+        ("listen", defaults.listen.clone()),
+        ("token_env", defaults.token_env.clone()),
+        ("max_body_bytes", defaults.max_body_bytes.to_string()),
+        (
+            "request_timeout_ms",
+            defaults.request_timeout_ms.to_string(),
+        ),
+        ("header_timeout_ms", defaults.header_timeout_ms.to_string()),
+        ("idle_timeout_ms", defaults.idle_timeout_ms.to_string()),
+        ("max_connections", defaults.max_connections.to_string()),
+        (
+            "max_requests_per_second",
+            defaults.max_requests_per_second.to_string(),
+        ),
+        (
+            "max_zendesk_requests_per_second",
+            defaults.max_zendesk_requests_per_second.to_string(),
+        ),
+        ("public_metrics", defaults.public_metrics.to_string()),
+    ];
+    let page = std::fs::read_to_string(root().join("docs/operations.md")).unwrap();
+    let mut wrong = Vec::new();
+    for (key, value) in expected {
+        let row = format!("| `{key}` | ");
+        let documented = page
+            .lines()
+            .find_map(|line| line.strip_prefix(&row))
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(|cell| cell.trim_matches('`').to_owned());
+        if documented.as_deref() != Some(value.as_str()) {
+            wrong.push(format!(
+                "{key}: documented {documented:?}, the code says {value}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "docs/operations.md: {}", wrong.join("; "));
+}
