@@ -53,9 +53,15 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
     let address: SocketAddr = listen
         .parse()
         .with_context(|| format!("`{listen}` is not a host:port address"))?;
+    // The token made up for a `--dev` run is printed in the welcome; the operator's never is.
+    let mut shown_token = None;
     let token = match (Secret::from_env(&config.token_env), args.dev) {
         (Ok(token), _) => token,
-        (Err(_), true) if address.ip().is_loopback() => dev_token()?,
+        (Err(_), true) if address.ip().is_loopback() => {
+            let token = dev_token()?;
+            shown_token = Some(token.expose().to_owned());
+            token
+        }
         (Err(_), true) => bail!(
             "--dev makes up its own API token and listens only on a loopback address, not {address}; set {} to serve elsewhere",
             config.token_env
@@ -65,9 +71,6 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             config.token_env
         ),
     };
-    // Printed in the welcome only when the service made it up (the operator's stays unseen).
-    let shown_token = (args.dev && Secret::from_env(&config.token_env).is_err())
-        .then(|| token.expose().to_owned());
     let mut guards = Guards {
         token,
         hosts: service::browsers::Hosts::any(),

@@ -299,14 +299,9 @@ impl std::io::Write for Captured {
 /// on a store whose disk is full, group commit as `serve` runs by default.
 #[tokio::test]
 async fn a_full_disk_is_answered_in_plain_words_once_with_the_detail_in_the_log() {
-    use std::collections::HashMap;
     use std::sync::Arc;
 
-    use scenarist::runtime::engine::{Engine, EngineOptions};
-    use scenarist::runtime::{Clock, SystemClock};
-    use scenarist::service::Service;
     use scenarist::store::{KvStore, MemoryBackend, Store};
-    use scenarist::zendesk::actions::ZendeskActions;
 
     const PLAIN: &str = "the service cannot write to its storage (the disk is full); nothing was recorded, try again later";
     let captured = Captured::default();
@@ -318,29 +313,12 @@ async fn a_full_disk_is_answered_in_plain_words_once_with_the_detail_in_the_log(
             .finish(),
     );
     let store: Arc<dyn Store> = Arc::new(KvStore::new(FullDisk(MemoryBackend::default())));
-    let zendesk = Arc::new(ZendeskActions::new(
-        HashMap::new(),
-        HashMap::new(),
-        Arc::clone(&store),
-    ));
-    let options = EngineOptions {
-        routes: HashMap::from([("facebook:acme".to_owned(), "zendesk_handoff".to_owned())]),
-        ..EngineOptions::default()
-    };
-    let engine = Engine::new(
+    let (_service, base) = crate::service_guards::in_process_on(
         store,
-        Arc::new(SystemClock) as Arc<dyn Clock>,
-        zendesk.clone(),
-        options,
-    );
-    let source = std::fs::read_to_string(root().join("scenarios/zendesk_handoff.scn")).unwrap();
-    engine.publish(&source).unwrap();
-    let guards = crate::service_guards::guards(std::time::Duration::from_secs(10));
-    let service = Service::new(engine, zendesk, guards);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = scenarist::service::router(Arc::clone(&service));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+        scenarist::runtime::FlushPolicy::default(),
+        std::time::Duration::from_secs(10),
+    )
+    .await;
 
     for id in ["m-1", "m-2"] {
         let (status, answer) = call(

@@ -221,15 +221,13 @@ async fn concurrent_deliveries_of_one_event_apply_it_once() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_repeat_after_a_kill_9_is_still_recognised() {
-    let data = tempdir().join("data");
-    let server = Server::start(&data);
-    with_ticket(&server, "c-1").await;
+/// Each event on `c-1` once, always with the same message id or key: an advisor message,
+/// team, return to bot, close.
+async fn every_event(server: &Server) -> [(u16, Value); 4] {
     let path = |event: &str| format!("/v1/conversations/c-1/{event}");
     let note = advisor("a-1", "Grace here");
     let team = json!({ "team": "Support" });
-    let answers = [
+    [
         server.post(&path("advisor-messages"), &note).await,
         server.post_keyed(&path("team"), &team, "team-1").await,
         server
@@ -238,7 +236,15 @@ async fn a_repeat_after_a_kill_9_is_still_recognised() {
         server
             .post_keyed(&path("close"), &json!({}), "close-1")
             .await,
-    ];
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_after_a_kill_9_is_still_recognised() {
+    let data = tempdir().join("data");
+    let server = Server::start(&data);
+    with_ticket(&server, "c-1").await;
+    let answers = every_event(&server).await;
     for (status, answer) in &answers {
         assert_eq!(
             (*status, &answer["duplicate"]),
@@ -250,16 +256,7 @@ async fn a_repeat_after_a_kill_9_is_still_recognised() {
     drop(server); // SIGKILL: no shutdown, no final flush.
 
     let server = Server::start(&data);
-    let again = [
-        server.post(&path("advisor-messages"), &note).await,
-        server.post_keyed(&path("team"), &team, "team-1").await,
-        server
-            .post_keyed(&path("return-to-bot"), &json!({}), "back-1")
-            .await,
-        server
-            .post_keyed(&path("close"), &json!({}), "close-1")
-            .await,
-    ];
+    let again = every_event(&server).await;
     for ((status, answer), (_, first)) in again.iter().zip(&answers) {
         assert_eq!(
             (*status, &answer["duplicate"]),

@@ -393,16 +393,25 @@ async fn in_process(
     flush: scenarist::runtime::FlushPolicy,
     timeout: std::time::Duration,
 ) -> (std::sync::Arc<scenarist::service::Service>, String) {
+    use scenarist::store::{KvStore, MemoryBackend};
+    let store = std::sync::Arc::new(KvStore::new(MemoryBackend::default()));
+    in_process_on(store, flush, timeout).await
+}
+
+/// The same over `store`, on `facebook:acme` running the example `zendesk_handoff`.
+pub(crate) async fn in_process_on(
+    store: std::sync::Arc<dyn scenarist::store::Store>,
+    flush: scenarist::runtime::FlushPolicy,
+    timeout: std::time::Duration,
+) -> (std::sync::Arc<scenarist::service::Service>, String) {
     use std::collections::HashMap;
     use std::sync::Arc;
 
     use scenarist::runtime::engine::{Engine, EngineOptions};
     use scenarist::runtime::{Clock, SystemClock};
     use scenarist::service::Service;
-    use scenarist::store::{KvStore, MemoryBackend, Store};
     use scenarist::zendesk::actions::ZendeskActions;
 
-    let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
     let zendesk = Arc::new(ZendeskActions::new(
         HashMap::new(),
         HashMap::new(),
