@@ -1,11 +1,11 @@
 //! `scenarist chat`: talk to a scenario in the terminal. One conversation, kept in sled in
-//! `--data DIR`: quit, come back, and it resumes where it waited. Lines starting with `/`
+//! `--data DIR` (default: `chat/` in the data directory): quit, come back, and it resumes where it waited. Lines starting with `/`
 //! are commands (`/help`); everything else is a message from you, the contact. Works the
 //! same with a pipe as stdin, so it can be scripted; the prompt is shown only on a terminal.
 #![expect(clippy::print_stdout, reason = "chat is a terminal program")]
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use crate::config::Workspace;
 use crate::runtime::engine::{Engine, Inbound};
 use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::{Clock, FlushPolicy};
-use crate::setup;
+use crate::setup::{self, Data};
 use crate::syntax::parse_duration_text;
 use crate::zendesk::actions::credentials;
 use crate::zendesk::client::{Timeouts, ZendeskClient};
@@ -29,9 +29,10 @@ use scenarist_base::clock::OffsetClock;
 pub struct ChatArgs {
     /// The scenario to talk to.
     pub file: PathBuf,
-    /// Where the conversation is kept.
-    #[arg(long, default_value = "scenarist-data/chat")]
-    pub data: PathBuf,
+    /// Where the conversation is kept; default: the `chat` folder in the config's
+    /// `data_dir` (so a chat can run while `serve` holds the data directory).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// Your name, as the channel would give it.
     #[arg(long, default_value = "Ada Lovelace")]
     pub name: String,
@@ -63,31 +64,35 @@ pub(super) fn run(args: &ChatArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         Ok(mut loaded) => loaded.pop().context("no scenario file given")?,
         Err(status) => return Ok(status),
     };
-    std::fs::create_dir_all(&args.data)
-        .with_context(|| format!("cannot create {}", args.data.display()))?;
+    let data = match &args.data {
+        Some(data) => data.clone(),
+        None => setup::data_dir(None, &workspace).join("chat"),
+    };
     let runtime = setup::tokio_runtime()?;
-    runtime.block_on(chat(args, &workspace, &scenario.source, &scenario.name))
+    runtime.block_on(chat(args, &workspace, &data, &scenario.source, &scenario.name))
 }
 
 async fn chat(
     args: &ChatArgs,
     workspace: &Workspace,
+    data: &Path,
     source: &str,
     name: &str,
 ) -> anyhow::Result<ExitStatus> {
-    let setup::Opened {
-        store,
-        workspace,
-        sandboxes,
-    } = setup::open(workspace, &args.data).await?;
-    let workspace = &workspace;
     let clock = Arc::new(OffsetClock::default());
     // The account's Zendesk sync applies, but the conversation runs this file's scenario.
-    let mut options = setup::options(workspace);
-    options.routes.clear();
-    options.default_scenario = Some(name.to_owned());
-    options.flush = FlushPolicy::EveryMessage;
-    let (actions, problems) = setup::runner(workspace, Arc::clone(&store));
+    let app = setup::start(
+        workspace,
+        Data::Dir(data),
+        Arc::clone(&clock) as Arc<dyn Clock>,
+        |options| {
+            options.routes.clear();
+            options.default_scenario = Some(name.to_owned());
+            options.flush = FlushPolicy::EveryMessage;
+        },
+    )
+    .await?;
+    let (workspace, sandboxes, problems) = (&app.workspace, &app.sandboxes, &app.problems);
     let organization = workspace
         .config
         .accounts
@@ -110,12 +115,7 @@ async fn chat(
         }
         None => None,
     };
-    let engine = Engine::new(
-        store,
-        Arc::clone(&clock) as Arc<dyn Clock>,
-        actions,
-        options,
-    );
+    let engine = app.engine;
     engine.publish(source)?;
     let id = format!("chat:{name}");
     let mut chat = Chat {

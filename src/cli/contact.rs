@@ -21,7 +21,6 @@ use crate::runtime::state::Contact;
 use crate::store::{KvStore, Store};
 use crate::zendesk::actions::{Org, UserSeed};
 use crate::zendesk::linking::{self, LinkError};
-use crate::zendesk::sandbox;
 use scenarist_base::clock::iso8601;
 
 #[derive(Debug, clap::Args)]
@@ -89,7 +88,7 @@ pub(super) fn run(args: &ContactArgs, global: &GlobalArgs) -> anyhow::Result<Exi
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };
-    let data = data_dir(&contact.workspace, global, &workspace);
+    let data = data_dir(&contact.workspace, &workspace);
     let store = open_store(&data)?;
     let record = store.contact(&contact.account, &contact.id)?.ok_or_else(|| {
         anyhow!(
@@ -123,7 +122,7 @@ pub(super) fn run(args: &ContactArgs, global: &GlobalArgs) -> anyhow::Result<Exi
             let runtime = runtime()?;
             // A sandbox organization runs here, on the data directory's sandbox data.
             let (workspace, _sandboxes) =
-                runtime.block_on(sandbox::start(&workspace, Some(&data)))?;
+                runtime.block_on(crate::setup::sandboxes(&workspace, Some(&data)))?;
             let org = org(&workspace, &org_name)?;
             runtime.block_on(async {
                 let result = match command {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::contact::open_store;
 use super::zendesk::runtime;
-use super::{ExitStatus, GlobalArgs};
+use super::{ExitStatus, GlobalArgs, load};
 use crate::runtime::engine::{Engine, EngineOptions};
 use crate::runtime::runner::BuiltinActions;
 use crate::runtime::state::{Conversation, Input};
@@ -29,15 +29,15 @@ pub struct OutboxArgs {
 pub enum OutboxCommand {
     /// List every pending effect and every dead letter.
     List {
-        /// The data directory (sled).
-        #[arg(long, default_value = "scenarist-data")]
-        data: PathBuf,
+        /// The data directory; default: the config's `data_dir`.
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
     /// Send dead letters back to the outbox (they run when the service runs).
     Retry {
-        /// The data directory (sled).
-        #[arg(long, default_value = "scenarist-data")]
-        data: PathBuf,
+        /// The data directory; default: the config's `data_dir`.
+        #[arg(long)]
+        data: Option<PathBuf>,
         /// The dead letters' effect ids (as `outbox list` shows them).
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         effects: Vec<String>,
@@ -47,14 +47,22 @@ pub enum OutboxCommand {
     },
 }
 
-pub(super) fn run(args: &OutboxArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(args: &OutboxArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     match &args.command {
         OutboxCommand::List { data } => {
-            let store = open_store(data)?;
+            let data = match load::data_dir(data.as_deref(), global)? {
+                Ok(data) => data,
+                Err(status) => return Ok(status),
+            };
+            let store = open_store(&data)?;
             list(store.as_ref())
         }
         OutboxCommand::Retry { data, effects, all } => {
-            let store = open_store(data)?;
+            let data = match load::data_dir(data.as_deref(), global)? {
+                Ok(data) => data,
+                Err(status) => return Ok(status),
+            };
+            let store = open_store(&data)?;
             runtime()?.block_on(retry(store, effects, *all))
         }
     }

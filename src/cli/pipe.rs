@@ -16,18 +16,18 @@ use tokio::io::AsyncBufReadExt as _;
 use super::load;
 use super::{ExitStatus, GlobalArgs};
 use crate::api::{Answer, InboundMessage};
-use crate::runtime::engine::{Engine, EngineOptions};
+use crate::runtime::engine::Engine;
 use crate::runtime::{Clock, FlushPolicy, SystemClock};
-use crate::setup::{self, options};
+use crate::setup::{self, Data};
 
 #[derive(Debug, clap::Args)]
 pub struct PipeArgs {
     /// Scenario files or folders; the config's accounts say which runs where.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// The data directory (sled).
-    #[arg(long, default_value = "scenarist-data")]
-    pub data: PathBuf,
+    /// The data directory; default: the config's `data_dir`.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// Run every account's messages on this scenario (by name), whatever the config says.
     #[arg(long)]
     pub scenario: Option<String>,
@@ -51,50 +51,39 @@ pub(super) fn run(args: &PipeArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
             Ok(scenarios) => scenarios,
             Err(status) => return Ok(status),
         };
-    let mut options: EngineOptions = options(&workspace);
-    if let Some(name) = &args.scenario {
-        options.routes.clear();
-        options.default_scenario = Some(name.clone());
-    }
-    match args.flush.as_deref() {
-        Some("every-message") => options.flush = FlushPolicy::EveryMessage,
-        Some(_) => options.flush = FlushPolicy::GroupCommit { interval_ms: 0 },
-        None => {}
-    }
+    let data = setup::data_dir(args.data.as_deref(), &workspace);
+    let sources: Vec<String> = scenarios.iter().map(|s| s.source.clone()).collect();
     let runtime = setup::tokio_runtime()?;
-    runtime.block_on(pipe(
-        args,
-        &workspace,
-        scenarios.iter().map(|s| s.source.clone()).collect(),
-        options,
-    ))
+    runtime.block_on(pipe(args, &workspace, &data, &sources))
 }
 
 async fn pipe(
     args: &PipeArgs,
     workspace: &crate::config::Workspace,
-    sources: Vec<String>,
-    options: EngineOptions,
+    data: &std::path::Path,
+    sources: &[String],
 ) -> anyhow::Result<ExitStatus> {
-    let setup::Opened {
-        store,
-        workspace,
-        sandboxes,
-    } = setup::open(workspace, &args.data).await?;
-    for (name, url) in sandboxes.urls() {
+    let clock = Arc::new(SystemClock) as Arc<dyn Clock>;
+    let app = setup::start(workspace, Data::Dir(data), clock, |options| {
+        if let Some(name) = &args.scenario {
+            options.routes.clear();
+            options.default_scenario = Some(name.clone());
+        }
+        match args.flush.as_deref() {
+            Some("every-message") => options.flush = FlushPolicy::EveryMessage,
+            Some(_) => options.flush = FlushPolicy::GroupCommit { interval_ms: 0 },
+            None => {}
+        }
+    })
+    .await?;
+    for (name, url) in app.sandboxes.urls() {
         tracing::info!("Zendesk sandbox `{name}` at {url}");
     }
-    let (actions, problems) = setup::runner(&workspace, Arc::clone(&store));
-    for problem in problems {
+    for problem in &app.problems {
         tracing::warn!("{problem}");
     }
-    let engine = Engine::new(
-        store,
-        Arc::new(SystemClock) as Arc<dyn Clock>,
-        actions,
-        options,
-    );
-    for source in &sources {
+    let engine = app.engine;
+    for source in sources {
         engine.publish(source)?;
     }
     engine.rearm()?;

@@ -12,12 +12,9 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::{ExitStatus, GlobalArgs, load};
-use crate::runtime::runner::ActionRunner;
-use crate::runtime::{Clock, Engine, SystemClock};
+use crate::runtime::{Clock, SystemClock};
 use crate::service::{self, AccountGuards, Guards, Service};
-use crate::setup::options;
-use crate::zendesk::actions::ZendeskActions;
-use crate::zendesk::client::Timeouts;
+use crate::setup::{self, Data};
 use crate::zendesk::sandbox;
 use crate::zendesk::secret::Secret;
 
@@ -87,30 +84,15 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         ),
         public_metrics: config.public_metrics,
     };
-    let data = args
-        .data
-        .clone()
-        .unwrap_or_else(|| workspace.base.join(&workspace.config.data_dir));
-    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    let data = crate::setup::data_dir(args.data.as_deref(), &workspace);
     let runtime = crate::setup::tokio_runtime()?;
     runtime.block_on(async {
-        let crate::setup::Opened {
-            store,
-            workspace,
-            sandboxes,
-        } = crate::setup::open(&workspace, &data).await?;
-        let (zendesk, problems) =
-            ZendeskActions::from_workspace(&workspace, Arc::clone(&store), Timeouts::default());
-        let zendesk = Arc::new(zendesk);
-        for problem in problems {
+        let clock = Arc::new(SystemClock) as Arc<dyn Clock>;
+        let app = setup::start(&workspace, Data::Dir(&data), clock, |_| {}).await?;
+        for problem in &app.problems {
             tracing::warn!("{problem}");
         }
-        let engine = Engine::new(
-            Arc::clone(&store),
-            Arc::new(SystemClock) as Arc<dyn Clock>,
-            Arc::clone(&zendesk) as Arc<dyn ActionRunner>,
-            options(&workspace),
-        );
+        let engine = app.engine;
         for scenario in &scenarios {
             engine.publish(&scenario.source)?;
         }
@@ -123,9 +105,9 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         if args.dev {
             guards.hosts = service::browsers::Hosts::loopback(local);
         }
-        let service = Service::new(engine.clone(), zendesk, guards);
+        let service = Service::new(engine.clone(), app.zendesk, guards);
         let hangups = tokio::spawn(reload_on_hangup(Arc::clone(&service)));
-        print_welcome(local, shown_token.as_deref(), &config.token_env, &sandboxes);
+        print_welcome(local, shown_token.as_deref(), &config.token_env, &app.sandboxes);
         let draining = Arc::clone(&service);
         let limits = connection_limits(config);
         service::connections::serve(

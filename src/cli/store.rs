@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::{ExitStatus, GlobalArgs};
+use super::{ExitStatus, GlobalArgs, load};
 use crate::store::{SledBackend, export, import};
 
 #[derive(Debug, clap::Args)]
@@ -20,18 +20,18 @@ pub struct StoreArgs {
 pub enum StoreCommand {
     /// Write every record of a data directory to a backup file (or stdout).
     Export {
-        /// The data directory (sled).
-        #[arg(long, default_value = "scenarist-data")]
-        data: PathBuf,
+        /// The data directory; default: the config's `data_dir`.
+        #[arg(long)]
+        data: Option<PathBuf>,
         /// The backup file; `-` or nothing for stdout.
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
     /// Restore a backup into an empty data directory.
     Import {
-        /// The data directory to fill; it must be empty or new.
-        #[arg(long, default_value = "scenarist-data")]
-        data: PathBuf,
+        /// The data directory to fill, empty or new; default: the config's `data_dir`.
+        #[arg(long)]
+        data: Option<PathBuf>,
         /// The backup file written by `export`.
         file: PathBuf,
     },
@@ -41,9 +41,14 @@ pub enum StoreCommand {
     clippy::print_stderr,
     reason = "the summary goes to stderr, the backup may go to stdout"
 )]
-pub(super) fn run(args: &StoreArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(args: &StoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let (StoreCommand::Export { data, .. } | StoreCommand::Import { data, .. }) = &args.command;
+    let data = &match load::data_dir(data.as_deref(), global)? {
+        Ok(data) => data,
+        Err(status) => return Ok(status),
+    };
     match &args.command {
-        StoreCommand::Export { data, output } => {
+        StoreCommand::Export { output, .. } => {
             let backend = open(data)?;
             let stats = if let Some(path) = output.as_ref().filter(|p| p.as_os_str() != "-") {
                 // Owner-only, written beside the target and renamed (never through a link
@@ -60,7 +65,7 @@ pub(super) fn run(args: &StoreArgs, _global: &GlobalArgs) -> anyhow::Result<Exit
             };
             eprintln!("exported {} records from {}", stats.records, data.display());
         }
-        StoreCommand::Import { data, file } => {
+        StoreCommand::Import { file, .. } => {
             let backend = open(data)?;
             let input = std::fs::File::open(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;

@@ -56,8 +56,7 @@ pub enum ZendeskCommand {
 /// The workspace and its data directory.
 #[derive(Debug, clap::Args)]
 pub struct WorkspaceArgs {
-    /// The data directory; default: the config's `data_dir` (with --config), else
-    /// `scenarist-data`.
+    /// The data directory; default: the config's `data_dir`.
     #[arg(long)]
     pub data: Option<PathBuf>,
 }
@@ -91,17 +90,9 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     crate::setup::tokio_runtime()
 }
 
-/// `--data`, else the config's `data_dir` when a config was given, else `scenarist-data`.
-pub(super) fn data_dir(
-    args: &WorkspaceArgs,
-    global: &GlobalArgs,
-    workspace: &Workspace,
-) -> PathBuf {
-    match (&args.data, &global.config) {
-        (Some(data), _) => data.clone(),
-        (None, Some(_)) => workspace.base.join(&workspace.config.data_dir),
-        (None, None) => PathBuf::from("scenarist-data"),
-    }
+/// The data directory of a command with a workspace ([`crate::setup::data_dir`]).
+pub(super) fn data_dir(args: &WorkspaceArgs, workspace: &Workspace) -> PathBuf {
+    crate::setup::data_dir(args.data.as_deref(), workspace)
 }
 
 /// The organization `name` of the config (a usage error otherwise).
@@ -172,7 +163,7 @@ fn list(args: &WorkspaceArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus>
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };
-    let data = data_dir(args, global, &workspace);
+    let data = data_dir(args, &workspace);
     let connections = Connections::load(&data).unwrap_or_else(|error| {
         eprintln!("warning: {error}");
         Connections::default()

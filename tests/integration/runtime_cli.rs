@@ -269,3 +269,68 @@ fn pipe_answers_each_line_and_store_export_import_round_trips() {
     assert_eq!(twice.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&twice.stderr).contains("not empty"));
 }
+
+/// One rule for the data directory: without `--data`, every command keeps its state in the
+/// config's `data_dir`, relative to the config's folder (not the current one).
+#[test]
+fn commands_without_data_use_the_configs_data_dir() {
+    let dir = tempdir();
+    let workspace = dir.join("workspace");
+    std::fs::create_dir(&workspace).unwrap();
+    for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, workspace.join(path.file_name().unwrap())).unwrap();
+    }
+    let config = workspace.join("scenarist.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("data_dir: ../scenarist-data", "data_dir: state"),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let message = r#"{"account":"facebook:acme","conversation":"c1","message_id":"m1","contact":{"id":"u1","name":"Ada"},"text":"Hi"}"#;
+    let piped = run_with_input(
+        &["pipe", "--config", config, workspace.to_str().unwrap()],
+        &format!("{message}\n"),
+    );
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    assert!(
+        workspace.join("state").join("db").exists(),
+        "pipe kept its state elsewhere than the config's data_dir"
+    );
+    let export = scenarist(&["store", "export", "--config", config]);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    assert!(
+        stdout(&export).contains("\"c1\""),
+        "the export read another store: {}",
+        stdout(&export)
+    );
+    let listed = scenarist(&["outbox", "list", "--config", config]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let shown = scenarist(&[
+        "contact",
+        "show",
+        "--config",
+        config,
+        "facebook:acme",
+        "u1",
+    ]);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+}

@@ -11,7 +11,6 @@ use crate::cli::ExitStatus;
 use crate::config::{Auth, Workspace};
 use crate::diagnostic::did_you_mean;
 use crate::zendesk::model::UserField;
-use crate::zendesk::sandbox;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -92,7 +91,7 @@ pub(super) fn check(args: &CheckArgs, global: &GlobalArgs) -> anyhow::Result<Exi
     }
     let runtime = runtime()?;
     // Sandbox organizations are checked against a fresh sandbox.
-    let (workspace, _sandboxes) = runtime.block_on(sandbox::start(&workspace, None))?;
+    let (workspace, _sandboxes) = runtime.block_on(crate::setup::sandboxes(&workspace, None))?;
     let mut problems = 0;
     for name in &names {
         problems += runtime.block_on(check_org(&workspace, name))?;

@@ -95,7 +95,7 @@ pub(super) fn connect(args: &ConnectArgs, global: &GlobalArgs) -> anyhow::Result
         Ok(workspace) => workspace,
         Err(status) => return Ok(status),
     };
-    let data = data_dir(&args.workspace, global, &workspace);
+    let data = data_dir(&args.workspace, &workspace);
     let runtime = runtime()?;
     if let (Some(var), Some(email)) = (&args.api_token_env, &args.email) {
         let token = Secret::from_env(var).map_err(|e| {
@@ -390,7 +390,7 @@ pub(super) fn reauthorize(
             args.org
         );
     };
-    let data = data_dir(&args.workspace, global, &workspace);
+    let data = data_dir(&args.workspace, &workspace);
     let (token_file, moved) = match secret {
         config::Secret::TokenFile(path) => (workspace.base.join(path), false),
         config::Secret::TokenEnv(_) => (oauth::token_path(&data, &args.org)?, true),

@@ -24,11 +24,9 @@ use crate::runtime::engine::{Engine, Inbound};
 use crate::runtime::state::{Author, Contact, Conversation, Input, Message, Status};
 use crate::runtime::value::Value;
 use crate::runtime::{Clock, SystemClock};
-use crate::setup::{self, ScenarioSource};
-use crate::store::{KvStore, MemoryBackend, Store};
+use crate::setup::{self, Data, ScenarioSource};
 use crate::zendesk::actions::{Org, UserSeed};
 use crate::zendesk::linking;
-use crate::zendesk::sandbox;
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
@@ -94,10 +92,12 @@ pub(super) fn run(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit
         );
     }
     let runtime = super::runtime()?;
-    // A sandbox organization is verified against a fresh sandbox.
-    let (workspace, _sandboxes) = runtime.block_on(sandbox::start(&workspace, None))?;
-    let organization = super::organization(&workspace, &org_name)?;
-    let org = match super::org(&workspace, &org_name) {
+    // On a memory store, so a sandbox organization is verified against a fresh sandbox.
+    let clock = Arc::new(SystemClock) as Arc<dyn Clock>;
+    let app = runtime.block_on(setup::start(&workspace, Data::Memory, clock, |_| {}))?;
+    let workspace = &app.workspace;
+    let organization = super::organization(workspace, &org_name)?;
+    let org = match super::org(workspace, &org_name) {
         Ok(org) => org,
         Err(error) => {
             println!("✗ {error:#}");
@@ -106,7 +106,8 @@ pub(super) fn run(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit
     };
     let check = Verification {
         args,
-        workspace: &workspace,
+        workspace,
+        engine: &app.engine,
         organization,
         org,
         sync_on: account.sync,
@@ -118,6 +119,7 @@ pub(super) fn run(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit
 struct Verification<'a> {
     args: &'a VerifyArgs,
     workspace: &'a Workspace,
+    engine: &'a Engine,
     organization: &'a Organization,
     org: Org,
     sync_on: bool,
@@ -126,14 +128,7 @@ struct Verification<'a> {
 
 impl Verification<'_> {
     async fn run(&self, scenarios: &[ScenarioSource]) -> anyhow::Result<ExitStatus> {
-        let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
-        let (runner, _problems) = setup::runner(self.workspace, Arc::clone(&store));
-        let engine = Engine::new(
-            Arc::clone(&store),
-            Arc::new(SystemClock) as Arc<dyn Clock>,
-            runner,
-            setup::options(self.workspace),
-        );
+        let engine = self.engine;
         for scenario in scenarios {
             engine.publish(&scenario.source)?;
         }
@@ -177,7 +172,7 @@ impl Verification<'_> {
                 email: Some(self.args.email.clone()),
                 phone: None,
             };
-            match linking::create_and_link(store.as_ref(), &self.org, &contact, &seed).await {
+            match linking::create_and_link(engine.store().as_ref(), &self.org, &contact, &seed).await {
                 Ok(user) => println!(
                     "✓ the test contact is linked to Zendesk user #{} ({})",
                     user.id.unwrap_or_default(),
@@ -207,7 +202,7 @@ impl Verification<'_> {
         let mut answers = 0;
         while answers < MAX_ANSWERS && Instant::now() < deadline {
             engine.settle(16).await?;
-            let conversation = self.current(&engine)?;
+            let conversation = self.current(engine)?;
             match conversation.status {
                 Status::Answer { .. } => {
                     let history = engine.history(&conversation)?;
@@ -238,7 +233,7 @@ impl Verification<'_> {
         let deadline = Instant::now() + SYNC_WAIT;
         let conversation = loop {
             engine.settle(16).await?;
-            let conversation = self.current(&engine)?;
+            let conversation = self.current(engine)?;
             let pending = conversation
                 .pending
                 .iter()

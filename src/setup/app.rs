@@ -1,0 +1,258 @@
+//! Opening a workspace on its data and starting the application over it.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::Workspace;
+use crate::runtime::engine::{Engine, EngineOptions};
+use crate::runtime::runner::ActionRunner;
+use crate::runtime::Clock;
+use crate::store::{KvStore, MemoryBackend, SledBackend, Store};
+use crate::zendesk::actions::ZendeskActions;
+use crate::zendesk::client::Timeouts;
+use crate::zendesk::sandbox::{self, Sandboxes};
+use crate::zendesk::sync::{SyncTarget, ZendeskSync};
+
+/// The data directory — the one rule every command follows: `--data` when given, else the
+/// config's `data_dir`, relative to the config's folder (the built-in config's is
+/// `scenarist-data` in the current folder).
+pub fn data_dir(flag: Option<&Path>, workspace: &Workspace) -> PathBuf {
+    match flag {
+        Some(data) => data.to_path_buf(),
+        None => lexical(&workspace.base.join(&workspace.config.data_dir)),
+    }
+}
+
+/// `a/../b` as `b`, without touching the disk (`scenarios/..` must not need `scenarios`).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
+}
+
+/// Opens the data directory's sled store — the one place the application does — saying
+/// plainly when another process holds it.
+pub fn open_data(data: &Path) -> anyhow::Result<SledBackend> {
+    SledBackend::open(data).map_err(|error| {
+        let text = error.to_string();
+        if text.contains("lock") || text.contains("WouldBlock") {
+            anyhow::anyhow!(
+                "the data directory {} is in use by another process (is `scenarist serve` or a \
+                 `chat` running?): stop it first, or use the HTTP API",
+                data.display()
+            )
+        } else {
+            anyhow::anyhow!("cannot open the data directory {}: {text}", data.display())
+        }
+    })
+}
+
+/// The workspace's sandbox organizations started (their URLs put in the workspace it
+/// answers), keeping their data in `data` when given, else in memory.
+pub async fn sandboxes(
+    workspace: &Workspace,
+    data: Option<&Path>,
+) -> anyhow::Result<(Workspace, Sandboxes)> {
+    Ok(sandbox::start(workspace, data).await?)
+}
+
+/// The tokio runtime of a command: the one place the application builds one.
+pub fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Where an application keeps its state.
+#[derive(Clone, Copy, Debug)]
+pub enum Data<'a> {
+    /// A sled data directory (created when missing); the sandboxes keep their data there.
+    Dir(&'a Path),
+    /// Nothing kept: a memory store and fresh sandboxes (`zendesk verify`).
+    Memory,
+}
+
+/// A running application: the engine on its store with the workspace's action runners.
+pub struct App {
+    pub engine: Engine,
+    pub store: Arc<dyn Store>,
+    /// The Zendesk runner the engine uses (the service also answers advisors' events with it).
+    pub zendesk: Arc<ZendeskActions>,
+    /// The workspace with the sandboxes' URLs in place of `sandbox:` organizations.
+    pub workspace: Workspace,
+    /// Kept alive as long as the application runs.
+    pub sandboxes: Sandboxes,
+    /// Organizations whose credentials cannot be read (their calls will fail).
+    pub problems: Vec<String>,
+}
+
+/// Starts `workspace` on `data`: the store opened first (its lock keeps a second process off
+/// the sandboxes' files too), then the sandboxes, the action runners and the engine, with
+/// the options of [`options`] adjusted by `adjust`. Nothing is published yet.
+pub async fn start(
+    workspace: &Workspace,
+    data: Data<'_>,
+    clock: Arc<dyn Clock>,
+    adjust: impl FnOnce(&mut EngineOptions),
+) -> anyhow::Result<App> {
+    let (store, sandbox_data): (Arc<dyn Store>, _) = match data {
+        Data::Dir(path) => {
+            std::fs::create_dir_all(path)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+            (Arc::new(KvStore::new(open_data(path)?)), Some(path))
+        }
+        Data::Memory => (Arc::new(KvStore::new(MemoryBackend::default())), None),
+    };
+    let (workspace, sandboxes) = sandboxes(workspace, sandbox_data).await?;
+    let (zendesk, problems) =
+        ZendeskActions::from_workspace(&workspace, Arc::clone(&store), Timeouts::default());
+    let zendesk = Arc::new(zendesk);
+    let mut options = options(&workspace);
+    adjust(&mut options);
+    let engine = Engine::new(
+        Arc::clone(&store),
+        clock,
+        Arc::clone(&zendesk) as Arc<dyn ActionRunner>,
+        options,
+    );
+    Ok(App {
+        engine,
+        store,
+        zendesk,
+        workspace,
+        sandboxes,
+        problems,
+    })
+}
+
+/// Routes, flush policy, declared contact fields and the Zendesk sync from the workspace
+/// config.
+pub fn options(workspace: &Workspace) -> EngineOptions {
+    let config = &workspace.config;
+    let routes: HashMap<String, String> = config
+        .accounts
+        .iter()
+        .map(|(id, account)| (id.clone(), account.scenario.clone()))
+        .collect();
+    EngineOptions {
+        flush: config.durability.into(),
+        routes,
+        after_input: Some(Arc::new(ZendeskSync {
+            targets: sync_targets(workspace),
+            organizations: config
+                .accounts
+                .iter()
+                .filter_map(|(id, account)| account.zendesk.clone().map(|org| (id.clone(), org)))
+                .collect(),
+        })),
+        contact_fields: Some(Arc::new(config.contact_fields.keys().cloned().collect())),
+        ..EngineOptions::default()
+    }
+}
+
+/// How each account syncs: only accounts linked to an organization with their toggle on.
+pub fn sync_targets(workspace: &Workspace) -> HashMap<String, SyncTarget> {
+    let config = &workspace.config;
+    let mut targets = HashMap::new();
+    for (id, account) in &config.accounts {
+        let Some(name) = account.zendesk.as_ref().filter(|_| account.sync) else {
+            continue;
+        };
+        let Some(organization) = config.zendesk.organizations.get(name) else {
+            continue;
+        };
+        let sync = &organization.sync;
+        targets.insert(
+            id.clone(),
+            SyncTarget {
+                organization: name.clone(),
+                mode: sync.mode,
+                team: sync.team.clone(),
+                email_field: sync.email_field.clone(),
+                continue_after_ticket: sync.continue_after_ticket,
+            },
+        );
+    }
+    targets
+}
+
+/// The action runner for a workspace: Zendesk actions for its organizations (falling back to
+/// the built-in runner for the rest), with the problems of organizations whose credentials
+/// cannot be read.
+pub fn runner(
+    workspace: &Workspace,
+    store: Arc<dyn Store>,
+) -> (Arc<dyn ActionRunner>, Vec<String>) {
+    let (actions, problems) = ZendeskActions::from_workspace(workspace, store, Timeouts::default());
+    (Arc::new(actions), problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use scenarist_lang::actions::ACTIONS;
+
+    use crate::runtime::interpreter::LOCAL_ACTIONS;
+    use crate::store::{KvStore, MemoryBackend, Store};
+
+    /// The contract written once: every built-in action the language declares has exactly the
+    /// executors the application assembles (the interpreter's local actions and the action
+    /// runner), and no executor runs an action without a spec.
+    #[test]
+    fn every_action_spec_has_an_executor_and_every_executor_a_spec() {
+        let workspace = crate::config::Workspace::default_workspace().unwrap();
+        let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
+        let (runner, _problems) = super::runner(&workspace, store);
+        let local: BTreeSet<&str> = LOCAL_ACTIONS.iter().copied().collect();
+        let outbox: BTreeSet<&str> = runner.executes().iter().copied().collect();
+        assert!(
+            local.is_disjoint(&outbox),
+            "run twice: {:?}",
+            local.intersection(&outbox)
+        );
+        let executed: BTreeSet<&str> = local.union(&outbox).copied().collect();
+        let specified: BTreeSet<&str> = ACTIONS.iter().map(|a| a.name).collect();
+        assert_eq!(
+            executed, specified,
+            "an action without an executor, or an executor without a spec"
+        );
+    }
+
+    /// One rule for the data directory: `--data`, else the config's `data_dir` from the
+    /// config's folder; the built-in config's is `scenarist-data` in the current folder.
+    #[test]
+    fn the_data_directory_is_the_flag_else_the_configs_data_dir() {
+        let mut workspace = crate::config::Workspace::default_workspace().unwrap();
+        assert_eq!(super::data_dir(None, &workspace), PathBuf::from("scenarist-data"));
+        assert_eq!(
+            super::data_dir(Some(Path::new("/srv/x")), &workspace),
+            PathBuf::from("/srv/x")
+        );
+        workspace.base = PathBuf::from("/etc/scenarist");
+        workspace.config.data_dir = PathBuf::from("state/../data");
+        assert_eq!(
+            super::data_dir(None, &workspace),
+            PathBuf::from("/etc/scenarist/data")
+        );
+        workspace.config.data_dir = PathBuf::from("../../var");
+        assert_eq!(super::data_dir(None, &workspace), PathBuf::from("/var"));
+    }
+}

@@ -1,0 +1,16 @@
+//! The assembly: the one place that turns a workspace and a mode into a running application.
+//! It chooses the data directory (one rule), opens the store, starts the sandbox
+//! organizations, builds the action runners, the engine and the tokio runtime; the commands,
+//! the service and the harness are thin edges over it.
+
+mod app;
+mod scenarios;
+
+pub use app::{
+    App, Data, data_dir, open_data, options, runner, sandboxes, start, sync_targets,
+    tokio_runtime,
+};
+pub use scenarios::{
+    LoadError, ScenarioSource, load_scenarios, load_workspace_scenarios, scenario_source,
+    scenarios_folder, workspace_problems,
+};
