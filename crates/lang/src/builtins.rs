@@ -26,3 +26,59 @@ pub mod conversation {
     pub const CHANNEL: &str = "channel";
     pub const FIELDS: &[&str] = &[ID, ACCOUNT, CHANNEL];
 }
+
+/// The validators an `ask` names (`expect email`): the checker types the answer with them, the
+/// runtime checks the answer with them. A `/regex/` is the other kind of validator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NamedValidator {
+    Email,
+    Phone,
+    Number,
+    Date,
+    Choice,
+    Text,
+}
+
+impl NamedValidator {
+    pub const ALL: &[Self] = &[
+        Self::Email,
+        Self::Phone,
+        Self::Number,
+        Self::Date,
+        Self::Choice,
+        Self::Text,
+    ];
+
+    /// The validator written `name` in `expect name`.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::Number => "number",
+            Self::Date => "date",
+            Self::Choice => "choice",
+            Self::Text => "text",
+        }
+    }
+
+    /// The type of an answer it accepted.
+    pub fn answer_type(self) -> crate::types::Type {
+        use crate::types::Type;
+        match self {
+            Self::Email => Type::Email,
+            Self::Phone => Type::Phone,
+            Self::Number => Type::Number,
+            Self::Date => Type::Date,
+            Self::Choice | Self::Text => Type::Text,
+        }
+    }
+
+    /// The names, for did-you-mean.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        Self::ALL.iter().map(|v| v.name())
+    }
+}

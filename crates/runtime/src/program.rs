@@ -13,6 +13,7 @@ use scenarist_lang::ast::{
     AskOptionKind, Block, Expr, ExprKind, Jump, JumpKind, Path, Scenario, Stmt, StmtKind, Text,
     TextPart, Validator,
 };
+use scenarist_lang::builtins::NamedValidator;
 use scenarist_lang::source::Span;
 
 /// A scenario ready to run.
@@ -96,7 +97,25 @@ pub struct CallInstr {
 #[error("cannot compile scenario `{scenario}`: {reason}")]
 pub struct CompileError {
     pub scenario: String,
-    pub reason: String,
+    pub reason: Unrunnable,
+}
+
+/// Why a scenario cannot become a program. The checker refuses each of these first; they
+/// reach here only from a source that skipped it.
+#[derive(Debug, thiserror::Error)]
+pub enum Unrunnable {
+    #[error("it has no `start`")]
+    NoStart,
+    #[error("the start step `{0}` does not exist")]
+    MissingStart(String),
+    #[error("cannot save into `{0}`")]
+    CannotSave(String),
+    #[error("a team name is computed")]
+    ComputedTeam,
+    #[error("unknown validator `{0}`")]
+    UnknownValidator(String),
+    #[error("invalid regex /{pattern}/: {reason}")]
+    InvalidRegex { pattern: String, reason: String },
 }
 
 /// The version id of a scenario's source: the first 16 hex digits of its SHA-256.
@@ -107,13 +126,13 @@ pub fn version_of(source: &str) -> String {
 
 impl Program {
     pub fn compile(scenario: &Scenario, source: &str) -> Result<Self, CompileError> {
-        let fail = |reason: String| CompileError {
+        let fail = |reason: Unrunnable| CompileError {
             scenario: scenario.name.text.clone(),
             reason,
         };
         let start = scenario
             .start()
-            .ok_or_else(|| fail("it has no `start`".into()))?
+            .ok_or_else(|| fail(Unrunnable::NoStart))?
             .text
             .clone();
         let mut program = Program {
@@ -134,10 +153,7 @@ impl Program {
             program.steps.insert(step.name.text.clone(), code);
         }
         if !program.steps.contains_key(&program.start) {
-            return Err(fail(format!(
-                "the start step `{}` does not exist",
-                program.start
-            )));
+            return Err(fail(Unrunnable::MissingStart(program.start)));
         }
         Ok(program)
     }
@@ -197,7 +213,7 @@ impl Code {
     }
 }
 
-fn compile_block(block: &Block, code: &mut Code, regexes: &mut Regexes) -> Result<(), String> {
+fn compile_block(block: &Block, code: &mut Code, regexes: &mut Regexes) -> Result<(), Unrunnable> {
     for stmt in &block.statements {
         compile_stmt(stmt, code, regexes)?;
     }
@@ -208,7 +224,7 @@ fn here(code: &Code) -> u32 {
     u32::try_from(code.len()).unwrap_or(u32::MAX)
 }
 
-fn compile_stmt(stmt: &Stmt, code: &mut Code, regexes: &mut Regexes) -> Result<(), String> {
+fn compile_stmt(stmt: &Stmt, code: &mut Code, regexes: &mut Regexes) -> Result<(), Unrunnable> {
     match &stmt.kind {
         StmtKind::Say(text) => {
             collect_text_regexes(text, regexes)?;
@@ -226,7 +242,7 @@ fn compile_stmt(stmt: &Stmt, code: &mut Code, regexes: &mut Regexes) -> Result<(
         }
         StmtKind::Goto(name) => code.push(Instr::Goto(name.text.clone()), stmt.span),
         StmtKind::RouteTeam(text) => {
-            let team = text.as_literal().ok_or("a team name is computed")?;
+            let team = text.as_literal().ok_or(Unrunnable::ComputedTeam)?;
             code.push(Instr::RouteTeam(team), stmt.span);
         }
         StmtKind::Handoff => code.push(Instr::Handoff, stmt.span),
@@ -327,31 +343,31 @@ fn target(jump: &Jump) -> Target {
     }
 }
 
-fn save_to(path: &Path) -> Result<SaveTo, String> {
+fn save_to(path: &Path) -> Result<SaveTo, Unrunnable> {
     match path.segments.as_slice() {
         [root, field] if root.text == scenarist_lang::builtins::CONTACT => {
             Ok(SaveTo::Contact(field.text.clone()))
         }
         [name] => Ok(SaveTo::Variable(name.text.clone())),
-        _ => Err(format!("cannot save into `{}`", path.dotted())),
+        _ => Err(Unrunnable::CannotSave(path.dotted())),
     }
 }
 
-fn check(validator: &Validator, regexes: &mut Regexes) -> Result<Check, String> {
+fn check(validator: &Validator, regexes: &mut Regexes) -> Result<Check, Unrunnable> {
     Ok(match validator {
         Validator::Regex(regex) => {
             let key = pattern_key(&regex.pattern, &regex.flags);
             compile_regex(&key, &regex.pattern, &regex.flags, regexes)?;
             Check::Pattern(key)
         }
-        Validator::Named(name) => match name.text.as_str() {
-            "email" => Check::Email,
-            "phone" => Check::Phone,
-            "number" => Check::Number,
-            "date" => Check::Date,
-            "choice" => Check::Choice,
-            "text" => Check::Text,
-            other => return Err(format!("unknown validator `{other}`")),
+        Validator::Named(name) => match NamedValidator::named(&name.text) {
+            Some(NamedValidator::Email) => Check::Email,
+            Some(NamedValidator::Phone) => Check::Phone,
+            Some(NamedValidator::Number) => Check::Number,
+            Some(NamedValidator::Date) => Check::Date,
+            Some(NamedValidator::Choice) => Check::Choice,
+            Some(NamedValidator::Text) => Check::Text,
+            None => return Err(Unrunnable::UnknownValidator(name.text.clone())),
         },
     })
 }
@@ -366,19 +382,22 @@ fn compile_regex(
     pattern: &str,
     flags: &str,
     regexes: &mut Regexes,
-) -> Result<(), String> {
+) -> Result<(), Unrunnable> {
     if !regexes.contains_key(key) {
         let regex = RegexBuilder::new(pattern)
             .case_insensitive(flags.contains('i'))
             .size_limit(1 << 20)
             .build()
-            .map_err(|e| format!("invalid regex /{pattern}/: {e}"))?;
+            .map_err(|e| Unrunnable::InvalidRegex {
+                pattern: pattern.to_owned(),
+                reason: e.to_string(),
+            })?;
         regexes.insert(key.to_owned(), regex);
     }
     Ok(())
 }
 
-fn collect_text_regexes(text: &Text, regexes: &mut Regexes) -> Result<(), String> {
+fn collect_text_regexes(text: &Text, regexes: &mut Regexes) -> Result<(), Unrunnable> {
     for part in &text.parts {
         if let TextPart::Interpolation(expr) = part {
             collect_regexes(expr, regexes)?;
@@ -387,7 +406,7 @@ fn collect_text_regexes(text: &Text, regexes: &mut Regexes) -> Result<(), String
     Ok(())
 }
 
-fn collect_regexes(expr: &Expr, regexes: &mut Regexes) -> Result<(), String> {
+fn collect_regexes(expr: &Expr, regexes: &mut Regexes) -> Result<(), Unrunnable> {
     match &expr.kind {
         ExprKind::Matches { operand, regex } => {
             compile_regex(

@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use super::typing::{Typer, VALIDATORS, article, validator_type};
+use super::typing::{Typer, article, validator_type};
+use crate::builtins::NamedValidator;
 use super::varset::RESERVED_ROOTS;
 use crate::ast::{Ask, AskOptionKind, Path, Scenario, StmtKind, Validator};
 use crate::config::BUILTIN_CONTACT_FIELDS;
@@ -50,10 +51,10 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
 
     let validator = ask.validator();
     if let Some(Validator::Named(name)) = validator {
-        if !VALIDATORS.contains(&name.text.as_str()) {
-            let help = did_you_mean(&name.text, VALIDATORS.iter().copied()).unwrap_or_else(|| {
-                "the validators are email, phone, number, date, choice and text, or a `/regex/`"
-                    .to_owned()
+        if NamedValidator::named(&name.text).is_none() {
+            let help = did_you_mean(&name.text, NamedValidator::names()).unwrap_or_else(|| {
+                let names: Vec<&str> = NamedValidator::names().collect();
+                format!("the validators are {}, or a `/regex/`", and_list(&names))
             });
             out.push(
                 Diagnostic::new(
@@ -67,9 +68,9 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
         }
     }
     let choices: Vec<_> = ask.choices().collect();
-    let expects_choice = matches!(validator, Some(Validator::Named(n)) if n.text == "choice");
+    let expects_choice = matches!(validator, Some(Validator::Named(n)) if NamedValidator::named(&n.text) == Some(NamedValidator::Choice));
     let checks_answers = (validator.is_some()
-        && !matches!(validator, Some(Validator::Named(n)) if n.text == "text"))
+        && !matches!(validator, Some(Validator::Named(n)) if NamedValidator::named(&n.text) == Some(NamedValidator::Text)))
         || !choices.is_empty();
     conflicts(ask, &choices, expects_choice, checks_answers, out);
 
@@ -249,4 +250,13 @@ fn read_only(path: &Path, message: &str) -> Diagnostic {
     Diagnostic::new(Code::ReadOnlyTarget, path.span, message).with_help(
         "save into a declared contact field (`contact.email`) or a variable (`save topic`)",
     )
+}
+
+/// `a, b and c`.
+fn and_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }

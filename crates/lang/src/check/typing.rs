@@ -13,7 +13,7 @@ use crate::ast::{
     AskOptionKind, BinaryOp, Expr, ExprKind, Path, RegexLit, Scenario, Stmt, StmtKind, Text,
     Validator, Visit, walk_stmt,
 };
-use crate::builtins;
+use crate::builtins::{self, NamedValidator};
 use crate::config::{BUILTIN_CONTACT_FIELDS, Workspace};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::source::Span;
@@ -460,19 +460,12 @@ impl<'w> Typer<'w> {
 /// The type an answer has once it passed `validator` (a text when there is none).
 pub(crate) fn validator_type(validator: Option<&Validator>) -> Type {
     match validator {
-        Some(Validator::Named(name)) => match name.text.as_str() {
-            "email" => Type::Email,
-            "phone" => Type::Phone,
-            "number" => Type::Number,
-            "date" => Type::Date,
-            "text" | "choice" => Type::Text,
-            _ => Type::Unknown,
-        },
+        Some(Validator::Named(name)) => {
+            NamedValidator::named(&name.text).map_or(Type::Unknown, NamedValidator::answer_type)
+        }
         Some(Validator::Regex(_)) | None => Type::Text,
     }
 }
-
-pub(crate) const VALIDATORS: &[&str] = &["email", "phone", "number", "date", "choice", "text"];
 
 /// Why a regex literal is refused, in one line, and where (the flags or the pattern).
 pub(crate) fn regex_problem(regex: &RegexLit) -> Option<(String, Span)> {
