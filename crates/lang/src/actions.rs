@@ -2,33 +2,43 @@
 //! the checker uses to verify calls (unknown action, missing/unknown/mistyped argument,
 //! result fields) and that the runtime will use to execute them through the outbox.
 //! Implementations come with the runtime and connector; this module is the contract.
+//!
+//! The built-in signatures are statics; the brand's own HTTP actions, declared in the
+//! workspace config (`apis:`), get the same `Action` built at run time (`declared`), which is
+//! why its texts and lists are `Cow`s: the checker reads both kinds through one type and one
+//! lookup (`Workspace::action`).
+
+use std::borrow::Cow;
 
 use crate::types::{Record, Type};
 
 /// One parameter of an action.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Param {
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     pub ty: Type,
     pub required: bool,
-    pub doc: &'static str,
+    pub doc: Cow<'static, str>,
 }
 
-/// The signature of a built-in action.
-#[derive(Debug)]
+/// The signature of an action: a built-in one (`ACTIONS`) or one declared in the config.
+#[derive(Clone, Debug)]
 pub struct Action {
-    /// Dotted name, e.g. `zendesk.create_ticket`.
-    pub name: &'static str,
-    pub summary: &'static str,
-    pub params: &'static [Param],
+    /// Dotted name, e.g. `zendesk.create_ticket` or `oms.get_order`.
+    pub name: Cow<'static, str>,
+    pub summary: Cow<'static, str>,
+    pub params: Cow<'static, [Param]>,
     /// The record bound by `as NAME`, if the action returns one.
     pub result: Option<&'static Record>,
     /// Whether the action can fail (a remote call); then `on error` is required.
     pub fallible: bool,
+    /// What the call reaches, for the message about a missing `on error` ("Zendesk", "the
+    /// `oms` API").
+    pub remote: Cow<'static, str>,
 }
 
 impl Action {
-    pub fn param(&self, name: &str) -> Option<&'static Param> {
+    pub fn param(&self, name: &str) -> Option<&Param> {
         self.params.iter().find(|p| p.name == name)
     }
 }
@@ -58,21 +68,24 @@ pub static ZENDESK_COMMENT: Record = Record {
 
 const fn required(name: &'static str, ty: Type, doc: &'static str) -> Param {
     Param {
-        name,
+        name: Cow::Borrowed(name),
         ty,
         required: true,
-        doc,
+        doc: Cow::Borrowed(doc),
     }
 }
 
 const fn optional(name: &'static str, ty: Type, doc: &'static str) -> Param {
     Param {
-        name,
+        name: Cow::Borrowed(name),
         ty,
         required: false,
-        doc,
+        doc: Cow::Borrowed(doc),
     }
 }
+
+/// What a built-in Zendesk action reaches.
+const ZENDESK: Cow<'static, str> = Cow::Borrowed("Zendesk");
 
 /// The names of the built-in actions, written once: the specs below, the interpreter (which
 /// runs `contact.tag` inside the step) and the connectors' runners all use these constants,
@@ -89,16 +102,17 @@ pub mod names {
 /// Every built-in action.
 pub static ACTIONS: &[Action] = &[
     Action {
-        name: names::CONTACT_TAG,
-        summary: "Adds a tag to the contact's record.",
-        params: &[required("tag", Type::Text, "the tag to add")],
+        name: Cow::Borrowed(names::CONTACT_TAG),
+        summary: Cow::Borrowed("Adds a tag to the contact's record."),
+        params: Cow::Borrowed(&[required("tag", Type::Text, "the tag to add")]),
         result: None,
         fallible: false,
+        remote: Cow::Borrowed("this conversation"),
     },
     Action {
-        name: names::ZENDESK_FIND_OR_CREATE_USER,
-        summary: "Finds the Zendesk user with this email, or creates one.",
-        params: &[
+        name: Cow::Borrowed(names::ZENDESK_FIND_OR_CREATE_USER),
+        summary: Cow::Borrowed("Finds the Zendesk user with this email, or creates one."),
+        params: Cow::Borrowed(&[
             required(
                 "email",
                 Type::Email,
@@ -110,14 +124,15 @@ pub static ACTIONS: &[Action] = &[
                 Type::Phone,
                 "the phone of a user created by the call",
             ),
-        ],
+        ]),
         result: Some(&ZENDESK_USER),
         fallible: true,
+        remote: ZENDESK,
     },
     Action {
-        name: names::ZENDESK_CREATE_TICKET,
-        summary: "Creates a ticket carrying the conversation's message history.",
-        params: &[
+        name: Cow::Borrowed(names::ZENDESK_CREATE_TICKET),
+        summary: Cow::Borrowed("Creates a ticket carrying the conversation's message history."),
+        params: Cow::Borrowed(&[
             required(
                 "requester",
                 Type::Record(&ZENDESK_USER),
@@ -126,14 +141,15 @@ pub static ACTIONS: &[Action] = &[
             required("subject", Type::Text, "the ticket's subject"),
             optional("comment", Type::Text, "a first comment before the history"),
             optional("tags", Type::TextList, "tags for the ticket"),
-        ],
+        ]),
         result: Some(&ZENDESK_TICKET),
         fallible: true,
+        remote: ZENDESK,
     },
     Action {
-        name: names::ZENDESK_ADD_COMMENT,
-        summary: "Adds a comment to a ticket.",
-        params: &[
+        name: Cow::Borrowed(names::ZENDESK_ADD_COMMENT),
+        summary: Cow::Borrowed("Adds a comment to a ticket."),
+        params: Cow::Borrowed(&[
             required(
                 "ticket",
                 Type::Record(&ZENDESK_TICKET),
@@ -145,23 +161,26 @@ pub static ACTIONS: &[Action] = &[
                 Type::Bool,
                 "whether the requester sees it (default: true)",
             ),
-        ],
+        ]),
         result: Some(&ZENDESK_COMMENT),
         fallible: true,
+        remote: ZENDESK,
     },
     Action {
-        name: names::ZENDESK_SOLVE_TICKET,
-        summary: "Marks a ticket solved.",
-        params: &[required(
+        name: Cow::Borrowed(names::ZENDESK_SOLVE_TICKET),
+        summary: Cow::Borrowed("Marks a ticket solved."),
+        params: Cow::Borrowed(&[required(
             "ticket",
             Type::Record(&ZENDESK_TICKET),
             "the ticket to solve",
-        )],
+        )]),
         result: None,
         fallible: true,
+        remote: ZENDESK,
     },
 ];
 
+/// A built-in action; `Workspace::action` also finds the declared ones.
 pub fn lookup(name: &str) -> Option<&'static Action> {
     ACTIONS.iter().find(|a| a.name == name)
 }

@@ -15,6 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::source::SourceFile;
 use base_url::hide_userinfo;
 
+pub mod apis;
 pub mod base_url;
 mod locate;
 mod paths;
@@ -64,6 +65,7 @@ impl Workspace {
         let config: Config =
             serde_yaml::from_str(file.text()).map_err(|e| vec![yaml_error(&file, &e)])?;
         let mut problems = validate(&config, &file);
+        problems.extend(apis::problems(&config.apis, &file));
         problems.extend(paths::problems(&config, &file, &base));
         if problems.is_empty() {
             Ok(Self { config, file, base })

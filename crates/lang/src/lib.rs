@@ -9,6 +9,7 @@ pub mod ast;
 pub mod builtins;
 pub mod check;
 pub mod config;
+pub mod declared;
 pub mod diagnostic;
 pub mod fmt;
 pub mod graph;

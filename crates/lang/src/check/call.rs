@@ -1,12 +1,13 @@
 //! `call` statements against the action registry: unknown action (C104), missing (C105),
 //! unknown (C106), mistyped (C107) or repeated (C117) arguments, a fallible action without
 //! `on error` (C116), and an `as` name that is reserved or names no result (C119, C121).
+//! Built-in actions and those the workspace declares under `apis:` are found by one lookup
+//! (`Workspace::action`) and checked alike.
 
 use std::collections::HashMap;
 
 use super::typing::{Typer, article};
 use super::varset::RESERVED_ROOTS;
-use crate::actions::{self, ACTIONS};
 use crate::ast::{Call, Scenario, StmtKind};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::source::Span;
@@ -33,12 +34,10 @@ fn check_call(call: &Call, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diag
             );
         }
     }
-    let Some(action) = actions::lookup(&call.action.text) else {
-        let help =
-            did_you_mean(&call.action.text, ACTIONS.iter().map(|a| a.name)).unwrap_or_else(|| {
-                let names: Vec<&str> = ACTIONS.iter().map(|a| a.name).collect();
-                format!("the built-in actions are {}", names.join(", "))
-            });
+    let Some(action) = typer.workspace.action(&call.action.text) else {
+        let names = typer.workspace.action_names();
+        let help = did_you_mean(&call.action.text, names.iter().map(String::as_str))
+            .unwrap_or_else(|| format!("the actions are {}", names.join(", ")));
         out.push(
             Diagnostic::new(
                 Code::UnknownAction,
@@ -73,9 +72,9 @@ fn check_call(call: &Call, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diag
         }
         given.insert(name, argument.name.span);
         let Some(param) = action.param(name) else {
-            let help =
-                did_you_mean(name, action.params.iter().map(|p| p.name)).unwrap_or_else(|| {
-                    let names: Vec<&str> = action.params.iter().map(|p| p.name).collect();
+            let help = did_you_mean(name, action.params.iter().map(|p| &*p.name))
+                .unwrap_or_else(|| {
+                    let names: Vec<&str> = action.params.iter().map(|p| &*p.name).collect();
                     format!("`{}` takes {}", action.name, names.join(", "))
                 });
             out.push(
@@ -108,8 +107,8 @@ fn check_call(call: &Call, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diag
     let missing: Vec<&str> = action
         .params
         .iter()
-        .filter(|p| p.required && !given.contains_key(p.name))
-        .map(|p| p.name)
+        .filter(|p| p.required && !given.contains_key(&*p.name))
+        .map(|p| &*p.name)
         .collect();
     if !missing.is_empty() {
         let list = missing
@@ -149,7 +148,10 @@ fn check_call(call: &Call, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diag
             )
             .with_secondary(
                 call.action.span,
-                "calls Zendesk, which may be down or refuse the request",
+                format!(
+                    "calls {}, which may be down or refuse the request",
+                    action.remote
+                ),
             )
             .with_help(
                 "add `{ on error goto STEP }` after the call (or `on error handoff advisor`)",

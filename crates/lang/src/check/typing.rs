@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use super::varset::{RESERVED_ROOTS, saved_variable};
-use crate::actions;
 use crate::ast::{
     AskOptionKind, BinaryOp, Expr, ExprKind, Path, RegexLit, Scenario, Stmt, StmtKind, Text,
     Validator, Visit, walk_stmt,
@@ -606,7 +605,10 @@ impl<'a> Visit<'a> for Assignments<'_, '_> {
             }
             StmtKind::Call(call) => {
                 if let Some(name) = &call.result {
-                    let ty = actions::lookup(&call.action.text)
+                    let ty = self
+                        .typer
+                        .workspace
+                        .action(&call.action.text)
                         .and_then(|a| a.result)
                         .map_or(Type::Unknown, Type::Record);
                     self.add(&name.text, ty);

@@ -39,6 +39,9 @@ pub struct Config {
     /// The HTTP service (`scenarist serve`).
     #[serde(default)]
     pub service: ServiceConfig,
+    /// The brand's own HTTP APIs and the actions scenarios may call on them (`apis`).
+    #[serde(default)]
+    pub apis: BTreeMap<String, super::apis::Api>,
 }
 
 /// `scenarist serve`: where it listens, how callers authenticate, and its limits.

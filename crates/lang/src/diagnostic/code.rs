@@ -90,6 +90,11 @@ codes! {
     ConfigSyntax = ("W401", "config-syntax", Error, "The workspace config is not valid YAML or does not have the expected shape.");
     ConfigInvalid = ("W402", "config-invalid", Error, "The workspace config is well-formed but contradicts itself.");
     ConfigPath = ("W403", "config-path", Error, "A path in the workspace config leads outside the config's folder, or `scenarios` names a file that is not a scenario.");
+    ApiUrl = ("W410", "api-url", Error, "The base URL of a declared API is not a fixed https:// origin (with an optional path prefix).");
+    ApiPath = ("W411", "api-path", Error, "The path of a declared HTTP action is malformed or names a parameter it does not declare.");
+    ApiParam = ("W412", "api-param", Error, "A parameter of a declared HTTP action is sent nowhere, twice, or in a body its method does not have.");
+    ApiPointer = ("W413", "api-pointer", Error, "A result field of a declared HTTP action has a JSON pointer that is not valid.");
+    ApiInvalid = ("W414", "api-invalid", Error, "A declared API or HTTP action has a name, limit or authentication that cannot be used.");
 }
 
 impl Code {
