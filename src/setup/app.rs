@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
+use super::runners::Runners;
 use crate::config::Workspace;
+use crate::http::HttpActions;
 use crate::runtime::engine::{Engine, EngineOptions};
 use crate::runtime::runner::ActionRunner;
 use crate::runtime::Clock;
@@ -119,17 +121,18 @@ pub async fn start(
         Data::Memory => (Arc::new(KvStore::new(MemoryBackend::default())), None),
     };
     let (workspace, sandboxes) = sandboxes(workspace, sandbox_data).await?;
-    let (zendesk, problems) =
+    let (zendesk, mut problems) =
         ZendeskActions::from_workspace(&workspace, Arc::clone(&store), Timeouts::default());
     let zendesk = Arc::new(zendesk);
+    let http = HttpActions::from_workspace(&workspace);
+    problems.extend(http.problems().iter().cloned());
+    let runner = Runners::new(
+        Arc::clone(&zendesk) as Arc<dyn ActionRunner>,
+        vec![Arc::new(http)],
+    );
     let mut options = options(&workspace);
     adjust(&mut options);
-    let engine = Engine::new(
-        Arc::clone(&store),
-        clock,
-        Arc::clone(&zendesk) as Arc<dyn ActionRunner>,
-        options,
-    );
+    let engine = Engine::new(Arc::clone(&store), clock, Arc::new(runner), options);
     Ok(App {
         engine,
         store,
@@ -191,15 +194,19 @@ pub fn sync_targets(workspace: &Workspace) -> HashMap<String, SyncTarget> {
     targets
 }
 
-/// The action runner for a workspace: Zendesk actions for its organizations (falling back to
-/// the built-in runner for the rest), with the problems of organizations whose credentials
-/// cannot be read.
+/// The action runner for a workspace: its declared HTTP actions (`apis:`), and the Zendesk
+/// actions for its organizations (falling back to the built-in runner for the rest), with the
+/// problems of organizations and APIs whose credentials cannot be read.
 pub fn runner(
     workspace: &Workspace,
     store: Arc<dyn Store>,
 ) -> (Arc<dyn ActionRunner>, Vec<String>) {
-    let (actions, problems) = ZendeskActions::from_workspace(workspace, store, Timeouts::default());
-    (Arc::new(actions), problems)
+    let (zendesk, mut problems) =
+        ZendeskActions::from_workspace(workspace, store, Timeouts::default());
+    let http = HttpActions::from_workspace(workspace);
+    problems.extend(http.problems().iter().cloned());
+    let runner = Runners::new(Arc::new(zendesk), vec![Arc::new(http)]);
+    (Arc::new(runner), problems)
 }
 
 #[cfg(test)]
@@ -208,28 +215,43 @@ mod tests {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
-    use scenarist_lang::actions::ACTIONS;
-
     use crate::runtime::interpreter::LOCAL_ACTIONS;
     use crate::store::{KvStore, MemoryBackend, Store};
 
-    /// The contract written once: every built-in action the language declares has exactly the
-    /// executors the application assembles (the interpreter's local actions and the action
-    /// runner), and no executor runs an action without a spec.
+    /// The contract written once: every action a workspace's scenarios may call — the
+    /// built-in ones and those its config declares under `apis:` — has exactly the executors
+    /// the application assembles (the interpreter's local actions and the action runner), and
+    /// no executor runs an action without a spec. Checked on the default workspace and on one
+    /// that declares an API of its own.
     #[test]
     fn every_action_spec_has_an_executor_and_every_executor_a_spec() {
-        let workspace = crate::config::Workspace::default_workspace().unwrap();
+        let default = crate::config::Workspace::default_workspace().unwrap();
+        let mut declaring = default.clone();
+        let api = "base_url: https://shop.example.com\nactions:\n  find_parcel: { method: GET, path: '/parcels/{id}', params: { id: text } }\n";
+        declaring
+            .config
+            .apis
+            .insert("shop".into(), serde_yaml::from_str(api).unwrap());
+        assert!(declaring.action("shop.find_parcel").is_some());
+        for workspace in [default, declaring] {
+            executors_match_specs(&workspace);
+        }
+    }
+
+    fn executors_match_specs(workspace: &crate::config::Workspace) {
         let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
-        let (runner, _problems) = super::runner(&workspace, store);
+        let (runner, _problems) = super::runner(workspace, store);
         let local: BTreeSet<&str> = LOCAL_ACTIONS.iter().copied().collect();
-        let outbox: BTreeSet<&str> = runner.executes().iter().copied().collect();
+        let executes = runner.executes();
+        let outbox: BTreeSet<&str> = executes.iter().map(String::as_str).collect();
         assert!(
             local.is_disjoint(&outbox),
             "run twice: {:?}",
             local.intersection(&outbox)
         );
         let executed: BTreeSet<&str> = local.union(&outbox).copied().collect();
-        let specified: BTreeSet<&str> = ACTIONS.iter().map(|a| a.name).collect();
+        let names = workspace.action_names();
+        let specified: BTreeSet<&str> = names.iter().map(String::as_str).collect();
         assert_eq!(
             executed, specified,
             "an action without an executor, or an executor without a spec"

@@ -4,12 +4,14 @@
 //! the service and the harness are thin edges over it.
 
 mod app;
+mod runners;
 mod scenarios;
 
 pub use app::{
     App, Data, data_dir, open_data, options, runner, sandboxes, start, sync_targets,
     tokio_runtime,
 };
+pub use runners::Runners;
 pub use scenarios::{
     LoadError, ScenarioSource, load_scenarios, load_workspace_scenarios, scenario_source,
     scenarios_folder, workspace_problems,

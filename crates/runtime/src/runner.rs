@@ -28,10 +28,11 @@ pub type ActionFuture<'a> = Pin<Box<dyn Future<Output = ActionResult> + Send + '
 pub trait ActionRunner: Send + Sync + 'static {
     fn run<'a>(&'a self, effect: &'a Effect) -> ActionFuture<'a>;
 
-    /// The built-in actions (`scenarist_lang::actions::names`) this runner executes, for the
-    /// test that ties every spec to an executor.
-    fn executes(&self) -> &'static [&'static str] {
-        &[]
+    /// The actions this runner executes — built-in ones (`scenarist_lang::actions::names`) or
+    /// declared ones (`oms.get_order`) — for dispatching by name and for the test that ties
+    /// every spec to an executor.
+    fn executes(&self) -> Vec<String> {
+        Vec::new()
     }
 
     /// Whether an attempt of `action` must be recorded as started before it runs: true for

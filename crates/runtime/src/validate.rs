@@ -41,7 +41,7 @@ pub fn is_email(text: &str) -> bool {
 
 /// A phone number: digits with optional spaces, dots, dashes, parentheses and a leading `+`;
 /// 6 to 15 digits (E.164's maximum). Kept as typed, trimmed.
-fn phone(text: &str) -> Option<String> {
+pub fn phone(text: &str) -> Option<String> {
     let mut digits = 0;
     for (i, c) in text.chars().enumerate() {
         match c {
@@ -66,7 +66,7 @@ fn number(text: &str) -> Option<f64> {
 
 /// A date as `YYYY-MM-DD`, from `2026-11-28`, `28/11/2026` or `28.11.2026` (day first, as in
 /// most of the world; an ambiguous US-style date is read day first).
-fn date(text: &str) -> Option<String> {
+pub fn date(text: &str) -> Option<String> {
     let parts: Vec<&str> = text.split(['-', '/', '.']).collect();
     let [a, b, c] = parts.as_slice() else {
         return None;

@@ -229,13 +229,15 @@ impl ZendeskActions {
 }
 
 impl ActionRunner for ZendeskActions {
-    fn executes(&self) -> &'static [&'static str] {
-        &[
+    fn executes(&self) -> Vec<String> {
+        [
             names::ZENDESK_FIND_OR_CREATE_USER,
             names::ZENDESK_CREATE_TICKET,
             names::ZENDESK_ADD_COMMENT,
             names::ZENDESK_SOLVE_TICKET,
         ]
+        .map(str::to_owned)
+        .to_vec()
     }
 
     fn run<'a>(&'a self, effect: &'a Effect) -> ActionFuture<'a> {
