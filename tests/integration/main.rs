@@ -13,6 +13,7 @@ mod crash;
 mod crash_sync;
 mod docs;
 mod fmt;
+mod http_actions;
 mod lint_fixtures;
 mod logs;
 mod robustness;

@@ -1,0 +1,421 @@
+//! The brand's declared HTTP actions (`apis:`) against a real HTTP server on loopback, started
+//! by each test: success, 4xx, 5xx then success, a timeout, malformed JSON, an oversized
+//! answer, a redirect, and parameters that try to leave their path segment; then a whole
+//! conversation through the engine and the assembled runner.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use scenarist::config::Workspace;
+use scenarist::http::HttpActions;
+use scenarist::runtime::engine::{Engine, EngineOptions};
+use scenarist::runtime::runner::{ActionResult, ActionRunner};
+use scenarist::runtime::state::Effect;
+use scenarist::runtime::value::Value;
+use scenarist::runtime::{Clock, ManualClock};
+use scenarist::source::SourceFile;
+use scenarist::store::{KvStore, MemoryBackend, Store};
+
+/// A request as the server saw it.
+#[derive(Clone, Debug)]
+struct Seen {
+    /// The path and query exactly as sent (still percent-encoded).
+    target: String,
+    idempotency_key: Option<String>,
+    authorization: Option<String>,
+    body: String,
+}
+
+#[derive(Clone, Default)]
+struct Server {
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Server {
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn count(&self, prefix: &str) -> usize {
+        self.seen()
+            .iter()
+            .filter(|s| s.target.starts_with(prefix))
+            .count()
+    }
+}
+
+async fn answer(State(server): State<Server>, uri: Uri, headers: HeaderMap, body: String) -> Response {
+    let target = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_owned(), ToString::to_string);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let earlier = server.count(&target);
+    server.seen.lock().unwrap().push(Seen {
+        target: target.clone(),
+        idempotency_key: header("idempotency-key"),
+        authorization: header("authorization"),
+        body,
+    });
+    let kind = uri.path().split('/').nth(2).unwrap_or_default();
+    match kind {
+        "orders" | "returns" => (
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"status": "shipped", "delivery": {"eta": "2026-12-08T10:00:00Z"}, "total": 42}"#,
+        )
+            .into_response(),
+        "missing" => (StatusCode::NOT_FOUND, r#"{"error": "no such order"}"#).into_response(),
+        "flaky" if earlier == 0 => (StatusCode::SERVICE_UNAVAILABLE, "down for a moment").into_response(),
+        "flaky" => r#"{"status": "late"}"#.into_response(),
+        "slow" => {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            r#"{"status": "slow"}"#.into_response()
+        }
+        "garbled" => r#"{"status": "shipp"#.into_response(),
+        "huge" => format!(r#"{{"status": "{}"}}"#, "x".repeat(2 * 1024 * 1024)).into_response(),
+        "moved" => (
+            StatusCode::FOUND,
+            [(header::LOCATION, "http://127.0.0.2:9/steal")],
+        )
+            .into_response(),
+        _ => StatusCode::IM_A_TEAPOT.into_response(),
+    }
+}
+
+/// The server on a free loopback port, and its base URL.
+async fn serve() -> (Server, String) {
+    let server = Server::default();
+    let app = Router::new().fallback(answer).with_state(server.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (server, format!("http://127.0.0.1:{port}/api"))
+}
+
+/// A workspace declaring `oms` (every endpoint of the server) and `slow` (a 200 ms timeout).
+fn workspace(base: &str) -> Workspace {
+    let action = |name: &str| {
+        format!(
+            "      {name}:\n        method: GET\n        path: /{name}/{{number}}\n        query: [locale]\n        params: {{ number: text, locale: {{ type: text, required: false }} }}\n        result:\n          status: {{ type: text, pointer: /status }}\n          eta: {{ type: date, pointer: /delivery/eta }}\n          total: {{ type: number, pointer: /total }}\n"
+        )
+    };
+    let mut text = format!(
+        "version: 1\napis:\n  oms:\n    base_url: {base}\n    auth: {{ bearer_env: OMS_TOKEN }}\n    timeout_ms: 5000\n    retry: {{ attempts: 3, backoff_ms: 500 }}\n    actions:\n"
+    );
+    for name in ["orders", "missing", "flaky", "garbled", "huge", "moved"] {
+        text.push_str(&action(name));
+    }
+    text.push_str("      create_return:\n        method: POST\n        path: /returns\n        body: [number, reason]\n        params: { number: text, reason: text }\n        result: { status: { type: text, pointer: /status } }\n");
+    text.push_str(&format!(
+        "  slow:\n    base_url: {base}\n    timeout_ms: 200\n    retry: {{ attempts: 2, backoff_ms: 100 }}\n    actions:\n{}",
+        action("slow")
+    ));
+    parse(&text)
+}
+
+fn parse(text: &str) -> Workspace {
+    Workspace::parse(SourceFile::new("scenarist.yaml", text), PathBuf::new())
+        .map_err(|problems| format!("{problems:?}"))
+        .unwrap()
+}
+
+fn runner(workspace: &Workspace) -> HttpActions {
+    HttpActions::with_env(workspace, |name| {
+        (name == "OMS_TOKEN").then(|| "s3cret-token".to_owned())
+    })
+}
+
+fn effect(action: &str, attempts: u32, args: &[(&str, &str)]) -> Effect {
+    Effect {
+        id: "whatsapp:acme:c1:7".into(),
+        conversation: "c1".into(),
+        action: action.into(),
+        request: args
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::text(*v)))
+            .collect(),
+        created_at: 0,
+        created_seq: 7,
+        attempts,
+        next_attempt_at: 0,
+        last_error: None,
+        started: false,
+    }
+}
+
+fn failed(result: ActionResult) -> String {
+    match result {
+        ActionResult::Failed(reason) => reason,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_declared_action_sends_its_request_and_returns_the_typed_fields() {
+    let (server, base) = serve().await;
+    let actions = runner(&workspace(&base));
+    let result = actions
+        .run(&effect("oms.orders", 0, &[("number", "A-12"), ("locale", "fr")]))
+        .await;
+    let ActionResult::Done(Some(Value::Record(record))) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(record["status"], Value::text("shipped"));
+    assert_eq!(record["eta"], Value::text("2026-12-08"));
+    assert_eq!(record["total"], Value::Number(42.0));
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].target, "/api/orders/A-12?locale=fr");
+    assert_eq!(seen[0].authorization.as_deref(), Some("Bearer s3cret-token"));
+    let key = seen[0].idempotency_key.clone().unwrap();
+    assert!(key.starts_with("scenarist-"), "{key}");
+    assert!(!format!("{actions:?}").contains("s3cret"), "a secret in Debug");
+}
+
+#[tokio::test]
+async fn a_post_sends_its_body_parameters_as_json() {
+    let (server, base) = serve().await;
+    let actions = runner(&workspace(&base));
+    let result = actions
+        .run(&effect(
+            "oms.create_return",
+            0,
+            &[("number", "A-12"), ("reason", "broken \"lid\"")],
+        ))
+        .await;
+    assert!(matches!(result, ActionResult::Done(Some(_))), "{result:?}");
+    let seen = server.seen();
+    assert_eq!(seen[0].target, "/api/returns");
+    let body: serde_json::Value = serde_json::from_str(&seen[0].body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"number": "A-12", "reason": "broken \"lid\""})
+    );
+}
+
+#[tokio::test]
+async fn a_4xx_fails_at_once_with_the_reason_and_is_not_retried() {
+    let (server, base) = serve().await;
+    let actions = runner(&workspace(&base));
+    let reason = failed(actions.run(&effect("oms.missing", 0, &[("number", "1")])).await);
+    assert_eq!(
+        reason,
+        r#"the `oms` API answered 404 Not Found: {"error": "no such order"}"#
+    );
+    assert_eq!(server.count("/api/missing"), 1);
+}
+
+#[tokio::test]
+async fn a_5xx_is_retried_after_the_backoff_with_the_same_idempotency_key() {
+    let (server, base) = serve().await;
+    let actions = runner(&workspace(&base));
+    let first = actions.run(&effect("oms.flaky", 0, &[("number", "1")])).await;
+    let ActionResult::Retry { after_ms, error } = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(after_ms, 500, "the declared backoff");
+    assert!(error.contains("503 Service Unavailable"), "{error}");
+    // The outbox runs the effect again, counting the attempt.
+    let second = actions.run(&effect("oms.flaky", 1, &[("number", "1")])).await;
+    let ActionResult::Done(Some(record)) = second else {
+        panic!("{second:?}")
+    };
+    assert_eq!(record.field("status"), Some(&Value::text("late")));
+    let keys: Vec<Option<String>> = server.seen().into_iter().map(|s| s.idempotency_key).collect();
+    assert_eq!(keys.len(), 2);
+    assert!(keys[0].is_some());
+    assert_eq!(keys[0], keys[1], "one effect, one key");
+    // Another effect has another key.
+    let mut other = effect("oms.orders", 0, &[("number", "1")]);
+    other.id = "whatsapp:acme:c1:8".into();
+    actions.run(&other).await;
+    assert_ne!(server.seen()[2].idempotency_key, keys[0]);
+}
+
+#[tokio::test]
+async fn the_declared_attempts_bound_the_retries() {
+    let (server, base) = serve().await;
+    let actions = runner(&workspace(&base));
+    // `flaky` fails its first request; as the third and last attempt it fails for good.
+    let reason = failed(actions.run(&effect("oms.flaky", 2, &[("number", "9")])).await);
+    assert_eq!(
+        reason,
+        "the `oms` API answered 503 Service Unavailable: down for a moment (gave up after 3 attempts)"
+    );
+    assert_eq!(server.count("/api/flaky/9"), 1);
+}
+
+#[tokio::test]
+async fn a_timeout_is_retryable_then_fails_with_the_reason() {
+    let (_server, base) = serve().await;
+    let actions = runner(&workspace(&base));
+    let first = actions.run(&effect("slow.slow", 0, &[("number", "1")])).await;
+    let ActionResult::Retry { error, after_ms } = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(error, "the `slow` API did not answer within 200 ms");
+    assert_eq!(after_ms, 100);
+    let last = failed(actions.run(&effect("slow.slow", 1, &[("number", "1")])).await);
+    assert_eq!(
+        last,
+        "the `slow` API did not answer within 200 ms (gave up after 2 attempts)"
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_fails_the_call() {
+    let (_server, base) = serve().await;
+    let actions = runner(&workspace(&base));
+    let reason = failed(actions.run(&effect("oms.garbled", 0, &[("number", "1")])).await);
+    assert!(
+        reason.starts_with("the `oms` API's answer is not JSON"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_answer_is_refused() {
+    let (_server, base) = serve().await;
+    let actions = runner(&workspace(&base));
+    let reason = failed(actions.run(&effect("oms.huge", 0, &[("number", "1")])).await);
+    assert_eq!(
+        reason,
+        format!(
+            "the answer is larger than {} bytes, more than Scenarist reads",
+            scenarist::http::MAX_RESPONSE_BYTES
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let (server, base) = serve().await;
+    let actions = runner(&workspace(&base));
+    let reason = failed(actions.run(&effect("oms.moved", 0, &[("number", "1")])).await);
+    assert_eq!(
+        reason,
+        "the `oms` API answered 302 Found (a redirect, which Scenarist does not follow)"
+    );
+    assert_eq!(server.seen().len(), 1, "nothing sent to the redirect's target");
+}
+
+#[tokio::test]
+async fn parameters_stay_inside_their_path_segment() {
+    let (server, base) = serve().await;
+    let actions = runner(&workspace(&base));
+    for (number, target) in [
+        ("a/b", "/api/orders/a%2Fb"),
+        ("x?admin=1", "/api/orders/x%3Fadmin%3D1"),
+        ("../../admin", "/api/orders/..%2F..%2Fadmin"),
+        ("#frag", "/api/orders/%23frag"),
+    ] {
+        let result = actions.run(&effect("oms.orders", 0, &[("number", number)])).await;
+        assert!(matches!(result, ActionResult::Done(_)), "{number}: {result:?}");
+        assert_eq!(server.seen().last().unwrap().target, target, "{number}");
+    }
+    let before = server.seen().len();
+    let reason = failed(actions.run(&effect("oms.orders", 0, &[("number", "..")])).await);
+    assert_eq!(
+        reason,
+        "the parameter `number` is `.` or `..`, which cannot be sent as a path segment"
+    );
+    assert_eq!(server.seen().len(), before, "nothing sent");
+}
+
+#[tokio::test]
+async fn a_missing_secret_fails_every_call_and_is_reported_at_start() {
+    let (server, base) = serve().await;
+    let actions = HttpActions::with_env(&workspace(&base), |_| None);
+    assert_eq!(
+        actions.problems(),
+        ["API `oms`: the environment variable OMS_TOKEN is not set"]
+    );
+    let reason = failed(actions.run(&effect("oms.orders", 0, &[("number", "1")])).await);
+    assert_eq!(reason, "the environment variable OMS_TOKEN is not set");
+    assert!(server.seen().is_empty());
+}
+
+const ORDER_LOOKUP: &str = r#"
+scenario lookup {
+  start ask_number
+
+  step ask_number {
+    ask "Your order number?" {
+      save number
+      timeout 15m then goto sorry
+    }
+    call oms.orders(number: number) as order { on error goto sorry }
+    say "Your order is {order.status}, due {order.eta}."
+    end
+  }
+
+  step sorry {
+    say "We cannot see your order right now."
+    end
+  }
+}
+"#;
+
+/// The whole path: the engine records the effect, the outbox runs it with the assembled
+/// runner (Zendesk's and the declared actions'), and the result is in the history; a failing
+/// call takes `on error`.
+#[tokio::test]
+async fn a_conversation_calls_a_declared_action_through_the_outbox() {
+    let (server, base) = serve().await;
+    // No secret to read from the environment (tests do not change it).
+    let text = workspace(&base).file.text().replace("    auth: { bearer_env: OMS_TOKEN }\n", "");
+    let workspace = parse(&text);
+    assert!(workspace.config.apis["oms"].auth.is_none());
+    let problems = scenarist::lint::lint_source(
+        "lookup.scn",
+        ORDER_LOOKUP.as_bytes().to_vec(),
+        &workspace,
+    )
+    .diagnostics;
+    assert!(problems.is_empty(), "{problems:?}");
+    let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
+    let (runner, _problems) = scenarist::setup::runner(&workspace, Arc::clone(&store));
+    let clock = Arc::new(ManualClock::new(1_795_860_000_000));
+    let options = EngineOptions {
+        default_scenario: Some("lookup".into()),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::new(store, Arc::clone(&clock) as Arc<dyn Clock>, runner, options);
+    engine.publish(ORDER_LOOKUP).unwrap();
+    let say = |conversation: &'static str, id: &'static str, text: &'static str| {
+        let engine = &engine;
+        async move {
+            engine
+                .handle(crate::support::inbound("whatsapp:acme", conversation, id, text))
+                .await
+                .unwrap();
+            engine.settle(8).await.unwrap();
+            let state = engine.conversation(conversation).unwrap().unwrap();
+            format!("{:?}", engine.history(&state).unwrap())
+        }
+    };
+    say("c1", "m1", "hi").await;
+    let history = say("c1", "m2", "A-12").await;
+    assert!(
+        history.contains("Your order is shipped, due 2026-12-08."),
+        "{history}"
+    );
+    assert_eq!(server.seen()[0].target, "/api/orders/A-12");
+    // A number the API does not know (the path `..` is refused before anything is sent).
+    say("c2", "m1", "hi").await;
+    let history = say("c2", "m2", "..").await;
+    assert!(
+        history.contains("We cannot see your order right now."),
+        "{history}"
+    );
+    assert_eq!(server.seen().len(), 1);
+}
