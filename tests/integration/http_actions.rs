@@ -419,3 +419,50 @@ async fn a_conversation_calls_a_declared_action_through_the_outbox() {
     );
     assert_eq!(server.seen().len(), 1);
 }
+
+const MOCKED: &str = r#"config: scenarist.yaml
+scenario: lookup.scn
+tests:
+  - name: a shipped order
+    actions:
+      oms.orders: { result: { status: shipped, eta: "2026-12-08" } }
+    transcript:
+      - contact: hi
+        bot: [Your order number?]
+      - contact: A-12
+        bot: ["Your order is shipped, due 2026-12-08."]
+        calls:
+          - action: oms.orders
+            args: { number: A-12 }
+        variables: { order: { status: shipped } }
+  - name: the API fails
+    actions:
+      oms.orders: { error: "the `oms` API answered 503 Service Unavailable" }
+    transcript:
+      - contact: hi
+        bot: [Your order number?]
+      - contact: A-12
+        bot: [We cannot see your order right now.]
+"#;
+
+/// `scenarist test` mocks declared actions by name, like the Zendesk ones; a transcript that
+/// expects another answer fails.
+#[tokio::test]
+async fn transcript_tests_mock_declared_actions_by_name() {
+    let dir = crate::support::tempdir();
+    let config = "version: 1\napis:\n  oms:\n    base_url: https://oms.example.com/api\n    actions:\n      orders:\n        method: GET\n        path: /orders/{number}\n        params: { number: text }\n        result:\n          status: { type: text, pointer: /status }\n          eta: { type: date, pointer: /delivery/eta }\n";
+    std::fs::write(dir.join("scenarist.yaml"), config).unwrap();
+    std::fs::write(dir.join("lookup.scn"), ORDER_LOOKUP).unwrap();
+    std::fs::write(dir.join("lookup.test.yaml"), MOCKED).unwrap();
+    let result = scenarist::harness::run_file(&dir.join("lookup.test.yaml")).await;
+    assert!(result.passed(), "{result:?}");
+    assert_eq!(result.tests.len(), 2);
+
+    let wrong = MOCKED.replace("Your order is shipped", "Your order is lost");
+    std::fs::write(dir.join("wrong.test.yaml"), wrong).unwrap();
+    let result = scenarist::harness::run_file(&dir.join("wrong.test.yaml")).await;
+    assert!(!result.passed());
+    assert!(result.tests[0].failure.is_some());
+    assert!(result.tests[1].failure.is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
