@@ -6,7 +6,8 @@
 //! theirs), the accounts (routes, Zendesk sync settings, signing secrets, rate limits) and
 //! the checks the lint makes (fields, teams, channels). Not applied until a restart, and
 //! listed in the answer: the listen address and limits (`service`), `data_dir`,
-//! `durability`, and a Zendesk organization's connection (new organizations included).
+//! `durability`, a Zendesk organization's connection (new organizations included) and the
+//! declared HTTP APIs (`apis`: their runner is built at start).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -173,6 +174,9 @@ fn restart_required(started: &Config, new: &Config) -> Vec<String> {
     }
     if started.durability != new.durability {
         changed.push("durability".to_owned());
+    }
+    if started.apis != new.apis {
+        changed.push("apis".to_owned());
     }
     for (name, organization) in &new.zendesk.organizations {
         match started.zendesk.organizations.get(name) {

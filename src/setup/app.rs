@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::runners::Runners;
 use crate::config::Workspace;
+use crate::config::apis::is_sandbox;
 use crate::http::HttpActions;
 use crate::runtime::engine::{Engine, EngineOptions};
 use crate::runtime::runner::ActionRunner;
@@ -15,6 +16,7 @@ use crate::zendesk::actions::ZendeskActions;
 use crate::zendesk::client::Timeouts;
 use crate::zendesk::sandbox::{self, Sandboxes};
 use crate::zendesk::sync::{SyncTarget, ZendeskSync};
+use zendesk_standin::DemoOrders;
 
 /// The data directory — the one rule every command follows: `--data` when given, else the
 /// config's `data_dir`, relative to the config's folder (the built-in config's is
@@ -99,6 +101,9 @@ pub struct App {
     pub workspace: Workspace,
     /// Kept alive as long as the application runs.
     pub sandboxes: Sandboxes,
+    /// The demo order system of APIs declared with `base_url: sandbox`, if any; kept alive
+    /// as long as the application runs.
+    pub demo_orders: Option<DemoOrders>,
     /// Organizations whose credentials cannot be read (their calls will fail).
     pub problems: Vec<String>,
 }
@@ -121,6 +126,7 @@ pub async fn start(
         Data::Memory => (Arc::new(KvStore::new(MemoryBackend::default())), None),
     };
     let (workspace, sandboxes) = sandboxes(workspace, sandbox_data).await?;
+    let (workspace, demo_orders) = demo_apis(workspace).await?;
     let (zendesk, mut problems) =
         ZendeskActions::from_workspace(&workspace, Arc::clone(&store), Timeouts::default());
     let zendesk = Arc::new(zendesk);
@@ -139,8 +145,27 @@ pub async fn start(
         zendesk,
         workspace,
         sandboxes,
+        demo_orders,
         problems,
     })
+}
+
+/// Starts the demo order system when an API of `workspace` is declared with
+/// `base_url: sandbox`, and answers the workspace with its URL in their place.
+pub async fn demo_apis(mut workspace: Workspace) -> anyhow::Result<(Workspace, Option<DemoOrders>)> {
+    let wanted = workspace.config.apis.values().any(|api| is_sandbox(&api.base_url));
+    if !wanted {
+        return Ok((workspace, None));
+    }
+    let demo = DemoOrders::start()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the demo order system: {e}"))?;
+    for api in workspace.config.apis.values_mut() {
+        if is_sandbox(&api.base_url) {
+            api.base_url = demo.url().to_owned();
+        }
+    }
+    Ok((workspace, Some(demo)))
 }
 
 /// Routes, flush policy, declared contact fields and the Zendesk sync from the workspace

@@ -8,7 +8,7 @@ mod runners;
 mod scenarios;
 
 pub use app::{
-    App, Data, data_dir, open_data, options, runner, sandboxes, start, sync_targets,
+    App, Data, data_dir, demo_apis, open_data, options, runner, sandboxes, start, sync_targets,
     tokio_runtime,
 };
 pub use runners::Runners;

@@ -466,3 +466,38 @@ async fn transcript_tests_mock_declared_actions_by_name() {
     assert!(result.tests[1].failure.is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The example config's `oms` is `base_url: sandbox`: the assembly starts the demo order
+/// system on loopback and the declared action reaches it, so the quick start's order lookup
+/// works offline.
+#[tokio::test]
+async fn the_example_configs_order_system_is_the_demo_started_by_the_assembly() {
+    let workspace = crate::support::default_workspace();
+    assert_eq!(workspace.config.apis["oms"].base_url, "sandbox");
+    let clock = Arc::new(ManualClock::new(1_795_860_000_000)) as Arc<dyn Clock>;
+    let app = scenarist::setup::start(&workspace, scenarist::setup::Data::Memory, clock, |_| {})
+        .await
+        .unwrap();
+    assert!(app.demo_orders.is_some());
+    let base = &app.workspace.config.apis["oms"].base_url;
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let actions = HttpActions::from_workspace(&app.workspace);
+    assert!(actions.problems().is_empty(), "{:?}", actions.problems());
+    let result = actions
+        .run(&effect("oms.get_order", 0, &[("number", "AB100001")]))
+        .await;
+    let ActionResult::Done(Some(order)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(order.field("status"), Some(&Value::text("shipped")));
+    assert_eq!(order.field("eta"), Some(&Value::text("2026-12-08")));
+    let unknown = failed(
+        actions
+            .run(&effect("oms.get_order", 0, &[("number", "ZZ000000")]))
+            .await,
+    );
+    assert!(unknown.contains("404 Not Found"), "{unknown}");
+    // Without the assembly, nothing runs at `sandbox`, and the runner says so.
+    let bare = HttpActions::from_workspace(&workspace);
+    assert_eq!(bare.problems().len(), 1, "{:?}", bare.problems());
+}

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use scenarist_lang::config::Workspace;
-use scenarist_lang::config::apis::{Api, HttpAction, api_url};
+use scenarist_lang::config::apis::{Api, HttpAction, SANDBOX, api_url, is_sandbox};
 use scenarist_runtime::runner::{ActionFuture, ActionResult, ActionRunner};
 use scenarist_runtime::state::Effect;
 
@@ -86,6 +86,12 @@ impl HttpActions {
         for (name, api) in &workspace.config.apis {
             let base = match api_url(&api.base_url) {
                 Ok(base) => base,
+                Err(_) if is_sandbox(&api.base_url) => {
+                    problems.push(format!(
+                        "API `{name}`: `{SANDBOX}` is the demo order system, which `serve`, `chat` and `pipe` start; it is not running here"
+                    ));
+                    continue;
+                }
                 Err(problem) => {
                     problems.push(format!("API `{name}`: the base URL {problem}"));
                     continue;

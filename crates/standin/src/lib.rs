@@ -17,6 +17,7 @@
 
 mod auth;
 mod comments;
+mod demo_orders;
 mod faults;
 mod oauth;
 mod persist;
@@ -41,6 +42,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use demo_orders::DemoOrders;
 pub use faults::{Fault, FaultKind};
 pub use persist::StateFileError;
 pub use state::{CommentRecord, RequestLog, TicketRecord, UserRecord};
