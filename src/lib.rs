@@ -9,9 +9,9 @@ pub use scenarist_lang::{
     actions, ast, check, config, diagnostic, fmt, graph, lint, source, syntax, types,
 };
 
+pub use scenarist_http as http;
 pub use scenarist_runtime as runtime;
 pub use scenarist_runtime::{metrics, store};
-pub use scenarist_http as http;
 pub use scenarist_zendesk as zendesk;
 
 pub mod api;

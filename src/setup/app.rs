@@ -152,8 +152,14 @@ pub async fn start(
 
 /// Starts the demo order system when an API of `workspace` is declared with
 /// `base_url: sandbox`, and answers the workspace with its URL in their place.
-pub async fn demo_apis(mut workspace: Workspace) -> anyhow::Result<(Workspace, Option<DemoOrders>)> {
-    let wanted = workspace.config.apis.values().any(|api| is_sandbox(&api.base_url));
+pub async fn demo_apis(
+    mut workspace: Workspace,
+) -> anyhow::Result<(Workspace, Option<DemoOrders>)> {
+    let wanted = workspace
+        .config
+        .apis
+        .values()
+        .any(|api| is_sandbox(&api.base_url));
     if !wanted {
         return Ok((workspace, None));
     }
@@ -162,7 +168,7 @@ pub async fn demo_apis(mut workspace: Workspace) -> anyhow::Result<(Workspace, O
         .map_err(|e| anyhow::anyhow!("cannot start the demo order system: {e}"))?;
     for api in workspace.config.apis.values_mut() {
         if is_sandbox(&api.base_url) {
-            api.base_url = demo.url().to_owned();
+            demo.url().clone_into(&mut api.base_url);
         }
     }
     Ok((workspace, Some(demo)))
@@ -267,8 +273,8 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
         let (runner, _problems) = super::runner(workspace, store);
         let local: BTreeSet<&str> = LOCAL_ACTIONS.iter().copied().collect();
-        let executes = runner.executes();
-        let outbox: BTreeSet<&str> = executes.iter().map(String::as_str).collect();
+        let run_by_runner = runner.executes();
+        let outbox: BTreeSet<&str> = run_by_runner.iter().map(String::as_str).collect();
         assert!(
             local.is_disjoint(&outbox),
             "run twice: {:?}",

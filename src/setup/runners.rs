@@ -97,13 +97,19 @@ mod tests {
             other => format!("{other:?}"),
         };
         assert_eq!(ran_by(runners.run(&effect("oms.get_order")).await), "http");
-        assert_eq!(ran_by(runners.run(&effect("zendesk.create_ticket")).await), "zendesk");
+        assert_eq!(
+            ran_by(runners.run(&effect("zendesk.create_ticket")).await),
+            "zendesk"
+        );
         assert_eq!(ran_by(runners.run(&effect("sync.create")).await), "zendesk");
         assert!(!runners.records_attempts("oms.get_order"));
         assert!(runners.records_attempts("zendesk.create_ticket"));
         assert_eq!(
             runners.executes(),
-            vec!["oms.get_order".to_owned(), "zendesk.create_ticket".to_owned()]
+            vec![
+                "oms.get_order".to_owned(),
+                "zendesk.create_ticket".to_owned()
+            ]
         );
     }
 }

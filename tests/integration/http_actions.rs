@@ -49,7 +49,12 @@ impl Server {
     }
 }
 
-async fn answer(State(server): State<Server>, uri: Uri, headers: HeaderMap, body: String) -> Response {
+async fn answer(
+    State(server): State<Server>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let target = uri
         .path_and_query()
         .map_or_else(|| uri.path().to_owned(), ToString::to_string);
@@ -74,7 +79,9 @@ async fn answer(State(server): State<Server>, uri: Uri, headers: HeaderMap, body
         )
             .into_response(),
         "missing" => (StatusCode::NOT_FOUND, r#"{"error": "no such order"}"#).into_response(),
-        "flaky" if earlier == 0 => (StatusCode::SERVICE_UNAVAILABLE, "down for a moment").into_response(),
+        "flaky" if earlier == 0 => {
+            (StatusCode::SERVICE_UNAVAILABLE, "down for a moment").into_response()
+        }
         "flaky" => r#"{"status": "late"}"#.into_response(),
         "slow" => {
             tokio::time::sleep(Duration::from_secs(5)).await;
@@ -115,10 +122,12 @@ fn workspace(base: &str) -> Workspace {
         text.push_str(&action(name));
     }
     text.push_str("      create_return:\n        method: POST\n        path: /returns\n        body: [number, reason]\n        params: { number: text, reason: text }\n        result: { status: { type: text, pointer: /status } }\n");
-    text.push_str(&format!(
-        "  slow:\n    base_url: {base}\n    timeout_ms: 200\n    retry: {{ attempts: 2, backoff_ms: 100 }}\n    actions:\n{}",
-        action("slow")
-    ));
+    text.push_str("  slow:\n    base_url: ");
+    text.push_str(base);
+    text.push_str(
+        "\n    timeout_ms: 200\n    retry: { attempts: 2, backoff_ms: 100 }\n    actions:\n",
+    );
+    text.push_str(&action("slow"));
     parse(&text)
 }
 
@@ -164,7 +173,11 @@ async fn a_declared_action_sends_its_request_and_returns_the_typed_fields() {
     let (server, base) = serve().await;
     let actions = runner(&workspace(&base));
     let result = actions
-        .run(&effect("oms.orders", 0, &[("number", "A-12"), ("locale", "fr")]))
+        .run(&effect(
+            "oms.orders",
+            0,
+            &[("number", "A-12"), ("locale", "fr")],
+        ))
         .await;
     let ActionResult::Done(Some(Value::Record(record))) = result else {
         panic!("{result:?}")
@@ -175,10 +188,16 @@ async fn a_declared_action_sends_its_request_and_returns_the_typed_fields() {
     let seen = server.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].target, "/api/orders/A-12?locale=fr");
-    assert_eq!(seen[0].authorization.as_deref(), Some("Bearer s3cret-token"));
+    assert_eq!(
+        seen[0].authorization.as_deref(),
+        Some("Bearer s3cret-token")
+    );
     let key = seen[0].idempotency_key.clone().unwrap();
     assert!(key.starts_with("scenarist-"), "{key}");
-    assert!(!format!("{actions:?}").contains("s3cret"), "a secret in Debug");
+    assert!(
+        !format!("{actions:?}").contains("s3cret"),
+        "a secret in Debug"
+    );
 }
 
 #[tokio::test]
@@ -206,7 +225,11 @@ async fn a_post_sends_its_body_parameters_as_json() {
 async fn a_4xx_fails_at_once_with_the_reason_and_is_not_retried() {
     let (server, base) = serve().await;
     let actions = runner(&workspace(&base));
-    let reason = failed(actions.run(&effect("oms.missing", 0, &[("number", "1")])).await);
+    let reason = failed(
+        actions
+            .run(&effect("oms.missing", 0, &[("number", "1")]))
+            .await,
+    );
     assert_eq!(
         reason,
         r#"the `oms` API answered 404 Not Found: {"error": "no such order"}"#
@@ -218,19 +241,27 @@ async fn a_4xx_fails_at_once_with_the_reason_and_is_not_retried() {
 async fn a_5xx_is_retried_after_the_backoff_with_the_same_idempotency_key() {
     let (server, base) = serve().await;
     let actions = runner(&workspace(&base));
-    let first = actions.run(&effect("oms.flaky", 0, &[("number", "1")])).await;
+    let first = actions
+        .run(&effect("oms.flaky", 0, &[("number", "1")]))
+        .await;
     let ActionResult::Retry { after_ms, error } = first else {
         panic!("{first:?}")
     };
     assert_eq!(after_ms, 500, "the declared backoff");
     assert!(error.contains("503 Service Unavailable"), "{error}");
     // The outbox runs the effect again, counting the attempt.
-    let second = actions.run(&effect("oms.flaky", 1, &[("number", "1")])).await;
+    let second = actions
+        .run(&effect("oms.flaky", 1, &[("number", "1")]))
+        .await;
     let ActionResult::Done(Some(record)) = second else {
         panic!("{second:?}")
     };
     assert_eq!(record.field("status"), Some(&Value::text("late")));
-    let keys: Vec<Option<String>> = server.seen().into_iter().map(|s| s.idempotency_key).collect();
+    let keys: Vec<Option<String>> = server
+        .seen()
+        .into_iter()
+        .map(|s| s.idempotency_key)
+        .collect();
     assert_eq!(keys.len(), 2);
     assert!(keys[0].is_some());
     assert_eq!(keys[0], keys[1], "one effect, one key");
@@ -246,7 +277,11 @@ async fn the_declared_attempts_bound_the_retries() {
     let (server, base) = serve().await;
     let actions = runner(&workspace(&base));
     // `flaky` fails its first request; as the third and last attempt it fails for good.
-    let reason = failed(actions.run(&effect("oms.flaky", 2, &[("number", "9")])).await);
+    let reason = failed(
+        actions
+            .run(&effect("oms.flaky", 2, &[("number", "9")]))
+            .await,
+    );
     assert_eq!(
         reason,
         "the `oms` API answered 503 Service Unavailable: down for a moment (gave up after 3 attempts)"
@@ -258,13 +293,19 @@ async fn the_declared_attempts_bound_the_retries() {
 async fn a_timeout_is_retryable_then_fails_with_the_reason() {
     let (_server, base) = serve().await;
     let actions = runner(&workspace(&base));
-    let first = actions.run(&effect("slow.slow", 0, &[("number", "1")])).await;
+    let first = actions
+        .run(&effect("slow.slow", 0, &[("number", "1")]))
+        .await;
     let ActionResult::Retry { error, after_ms } = first else {
         panic!("{first:?}")
     };
     assert_eq!(error, "the `slow` API did not answer within 200 ms");
     assert_eq!(after_ms, 100);
-    let last = failed(actions.run(&effect("slow.slow", 1, &[("number", "1")])).await);
+    let last = failed(
+        actions
+            .run(&effect("slow.slow", 1, &[("number", "1")]))
+            .await,
+    );
     assert_eq!(
         last,
         "the `slow` API did not answer within 200 ms (gave up after 2 attempts)"
@@ -275,7 +316,11 @@ async fn a_timeout_is_retryable_then_fails_with_the_reason() {
 async fn malformed_json_fails_the_call() {
     let (_server, base) = serve().await;
     let actions = runner(&workspace(&base));
-    let reason = failed(actions.run(&effect("oms.garbled", 0, &[("number", "1")])).await);
+    let reason = failed(
+        actions
+            .run(&effect("oms.garbled", 0, &[("number", "1")]))
+            .await,
+    );
     assert!(
         reason.starts_with("the `oms` API's answer is not JSON"),
         "{reason}"
@@ -286,7 +331,11 @@ async fn malformed_json_fails_the_call() {
 async fn an_oversized_answer_is_refused() {
     let (_server, base) = serve().await;
     let actions = runner(&workspace(&base));
-    let reason = failed(actions.run(&effect("oms.huge", 0, &[("number", "1")])).await);
+    let reason = failed(
+        actions
+            .run(&effect("oms.huge", 0, &[("number", "1")]))
+            .await,
+    );
     assert_eq!(
         reason,
         format!(
@@ -300,12 +349,20 @@ async fn an_oversized_answer_is_refused() {
 async fn a_redirect_is_not_followed() {
     let (server, base) = serve().await;
     let actions = runner(&workspace(&base));
-    let reason = failed(actions.run(&effect("oms.moved", 0, &[("number", "1")])).await);
+    let reason = failed(
+        actions
+            .run(&effect("oms.moved", 0, &[("number", "1")]))
+            .await,
+    );
     assert_eq!(
         reason,
         "the `oms` API answered 302 Found (a redirect, which Scenarist does not follow)"
     );
-    assert_eq!(server.seen().len(), 1, "nothing sent to the redirect's target");
+    assert_eq!(
+        server.seen().len(),
+        1,
+        "nothing sent to the redirect's target"
+    );
 }
 
 #[tokio::test]
@@ -318,12 +375,21 @@ async fn parameters_stay_inside_their_path_segment() {
         ("../../admin", "/api/orders/..%2F..%2Fadmin"),
         ("#frag", "/api/orders/%23frag"),
     ] {
-        let result = actions.run(&effect("oms.orders", 0, &[("number", number)])).await;
-        assert!(matches!(result, ActionResult::Done(_)), "{number}: {result:?}");
+        let result = actions
+            .run(&effect("oms.orders", 0, &[("number", number)]))
+            .await;
+        assert!(
+            matches!(result, ActionResult::Done(_)),
+            "{number}: {result:?}"
+        );
         assert_eq!(server.seen().last().unwrap().target, target, "{number}");
     }
     let before = server.seen().len();
-    let reason = failed(actions.run(&effect("oms.orders", 0, &[("number", "..")])).await);
+    let reason = failed(
+        actions
+            .run(&effect("oms.orders", 0, &[("number", "..")]))
+            .await,
+    );
     assert_eq!(
         reason,
         "the parameter `number` is `.` or `..`, which cannot be sent as a path segment"
@@ -339,7 +405,11 @@ async fn a_missing_secret_fails_every_call_and_is_reported_at_start() {
         actions.problems(),
         ["API `oms`: the environment variable OMS_TOKEN is not set"]
     );
-    let reason = failed(actions.run(&effect("oms.orders", 0, &[("number", "1")])).await);
+    let reason = failed(
+        actions
+            .run(&effect("oms.orders", 0, &[("number", "1")]))
+            .await,
+    );
     assert_eq!(reason, "the environment variable OMS_TOKEN is not set");
     assert!(server.seen().is_empty());
 }
@@ -372,15 +442,15 @@ scenario lookup {
 async fn a_conversation_calls_a_declared_action_through_the_outbox() {
     let (server, base) = serve().await;
     // No secret to read from the environment (tests do not change it).
-    let text = workspace(&base).file.text().replace("    auth: { bearer_env: OMS_TOKEN }\n", "");
+    let text = workspace(&base)
+        .file
+        .text()
+        .replace("    auth: { bearer_env: OMS_TOKEN }\n", "");
     let workspace = parse(&text);
     assert!(workspace.config.apis["oms"].auth.is_none());
-    let problems = scenarist::lint::lint_source(
-        "lookup.scn",
-        ORDER_LOOKUP.as_bytes().to_vec(),
-        &workspace,
-    )
-    .diagnostics;
+    let problems =
+        scenarist::lint::lint_source("lookup.scn", ORDER_LOOKUP.as_bytes().to_vec(), &workspace)
+            .diagnostics;
     assert!(problems.is_empty(), "{problems:?}");
     let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
     let (runner, _problems) = scenarist::setup::runner(&workspace, Arc::clone(&store));
@@ -395,7 +465,12 @@ async fn a_conversation_calls_a_declared_action_through_the_outbox() {
         let engine = &engine;
         async move {
             engine
-                .handle(crate::support::inbound("whatsapp:acme", conversation, id, text))
+                .handle(crate::support::inbound(
+                    "whatsapp:acme",
+                    conversation,
+                    id,
+                    text,
+                ))
                 .await
                 .unwrap();
             engine.settle(8).await.unwrap();
@@ -498,6 +573,12 @@ async fn the_example_configs_order_system_is_the_demo_started_by_the_assembly() 
     );
     assert!(unknown.contains("404 Not Found"), "{unknown}");
     // Without the assembly, nothing runs at `sandbox`, and the runner says so.
-    let bare = HttpActions::from_workspace(&workspace);
-    assert_eq!(bare.problems().len(), 1, "{:?}", bare.problems());
+    let unstarted = HttpActions::from_workspace(&workspace);
+    assert_eq!(unstarted.problems().len(), 1, "{:?}", unstarted.problems());
+    let reason = failed(
+        unstarted
+            .run(&effect("oms.get_order", 0, &[("number", "AB100001")]))
+            .await,
+    );
+    assert!(reason.contains("demo order system"), "{reason}");
 }

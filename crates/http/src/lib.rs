@@ -57,7 +57,8 @@ struct AuthHeader {
 #[derive(Debug)]
 struct Client {
     name: String,
-    base: String,
+    /// `Err` when the base URL cannot be used (every call then fails with the reason).
+    base: Result<String, String>,
     http: reqwest::Client,
     api: Api,
     /// `None` when `auth` names nothing; `Err` when its secret cannot be read (every call
@@ -84,19 +85,20 @@ impl HttpActions {
         let mut apis = HashMap::new();
         let mut problems = Vec::new();
         for (name, api) in &workspace.config.apis {
-            let base = match api_url(&api.base_url) {
-                Ok(base) => base,
-                Err(_) if is_sandbox(&api.base_url) => {
-                    problems.push(format!(
-                        "API `{name}`: `{SANDBOX}` is the demo order system, which `serve`, `chat` and `pipe` start; it is not running here"
-                    ));
-                    continue;
+            // An API whose base URL cannot be used still runs its actions: they fail with
+            // the reason, so every declared action has its executor.
+            let base = api_url(&api.base_url).map_err(|problem| {
+                if is_sandbox(&api.base_url) {
+                    format!(
+                        "`{SANDBOX}` is the demo order system, which `serve`, `chat` and `pipe` start; it is not running here"
+                    )
+                } else {
+                    format!("the base URL {problem}")
                 }
-                Err(problem) => {
-                    problems.push(format!("API `{name}`: the base URL {problem}"));
-                    continue;
-                }
-            };
+            });
+            if let Err(problem) = &base {
+                problems.push(format!("API `{name}`: {problem}"));
+            }
             let timeout = Duration::from_millis(api.timeout_ms);
             let built = reqwest::Client::builder()
                 .connect_timeout(timeout)
@@ -212,8 +214,9 @@ impl Client {
         action: &HttpAction,
         effect: &Effect,
     ) -> Result<Option<scenarist_runtime::value::Value>, Failure> {
+        let base = self.base.as_deref().map_err(|e| Failure::Final(e.to_owned()))?;
         let auth = self.auth.clone().map_err(Failure::Final)?;
-        let built = request::build(&self.base, action, &effect.request)
+        let built = request::build(base, action, &effect.request)
             .map_err(|problem| Failure::Final(problem.to_string()))?;
         let method = reqwest::Method::from_bytes(action.method.as_str().as_bytes())
             .map_err(|e| Failure::Final(e.to_string()))?;
@@ -233,15 +236,13 @@ impl Client {
         let response = request.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
         let retry_after = retry_after_ms(response.headers());
-        let body = read_body(response)
-            .await
-            .map_err(|failure| match failure {
-                Failure::Retryable { reason, .. } => Failure::Retryable {
-                    reason,
-                    after_ms: 0,
-                },
-                other => other,
-            })?;
+        let body = read_body(response).await.map_err(|failure| match failure {
+            Failure::Retryable { reason, .. } => Failure::Retryable {
+                reason,
+                after_ms: 0,
+            },
+            other @ Failure::Final(_) => other,
+        })?;
         if status.is_success() {
             if action.result.is_empty() {
                 return Ok(None);

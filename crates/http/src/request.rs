@@ -5,6 +5,7 @@
 //! still start with the base URL before anything is sent.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use scenarist_lang::config::apis::{HttpAction, Piece, template};
 use scenarist_runtime::value::{Value, to_json};
@@ -103,7 +104,7 @@ pub fn encode_segment(value: &str) -> String {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out
@@ -171,12 +172,7 @@ mod tests {
             build(base, &get, &args(&[("number", "")])).unwrap_err(),
             RequestProblem::EmptySegment("number".into())
         );
-        let request = build(
-            base,
-            &get,
-            &args(&[("number", "1"), ("locale", "fr&x=1")]),
-        )
-        .unwrap();
+        let request = build(base, &get, &args(&[("number", "1"), ("locale", "fr&x=1")])).unwrap();
         assert_eq!(request.url.query(), Some("locale=fr%26x%3D1"));
     }
 
@@ -190,8 +186,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(request.url.as_str(), "http://127.0.0.1:9/returns");
-        let body: serde_json::Value =
-            serde_json::from_slice(&request.body.unwrap()).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&request.body.unwrap()).unwrap();
         assert_eq!(body, serde_json::json!({"number": "1", "reason": "broken"}));
     }
 

@@ -136,8 +136,7 @@ mod tests {
 
     #[test]
     fn declared_actions_have_signatures_like_the_built_in_ones() {
-        let workspace =
-            Workspace::parse(SourceFile::new("c.yaml", OMS), PathBuf::new()).unwrap();
+        let workspace = Workspace::parse(SourceFile::new("c.yaml", OMS), PathBuf::new()).unwrap();
         let action = workspace.action("oms.get_order").unwrap();
         assert_eq!(action.name, "oms.get_order");
         assert!(action.fallible);
@@ -159,8 +158,7 @@ mod tests {
     }
 
     fn lint(body: &str) -> Vec<(crate::diagnostic::Code, String, Option<String>)> {
-        let workspace =
-            Workspace::parse(SourceFile::new("c.yaml", OMS), PathBuf::new()).unwrap();
+        let workspace = Workspace::parse(SourceFile::new("c.yaml", OMS), PathBuf::new()).unwrap();
         let text = format!(
             "scenario demo {{\n  start welcome\n\n  step welcome {{\n{body}\n    end\n  }}\n\n  step sorry {{\n    say \"Sorry.\"\n    end\n  }}\n}}\n"
         );

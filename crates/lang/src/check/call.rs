@@ -72,8 +72,8 @@ fn check_call(call: &Call, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diag
         }
         given.insert(name, argument.name.span);
         let Some(param) = action.param(name) else {
-            let help = did_you_mean(name, action.params.iter().map(|p| &*p.name))
-                .unwrap_or_else(|| {
+            let help =
+                did_you_mean(name, action.params.iter().map(|p| &*p.name)).unwrap_or_else(|| {
                     let names: Vec<&str> = action.params.iter().map(|p| &*p.name).collect();
                     format!("`{}` takes {}", action.name, names.join(", "))
                 });

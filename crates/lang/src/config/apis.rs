@@ -341,7 +341,9 @@ pub(super) fn problems(apis: &BTreeMap<String, Api>, file: &SourceFile) -> Vec<D
                 problem(
                     Code::ApiInvalid,
                     &at,
-                    format!("`{action_name}` cannot name an action: scenarios would call `{name}.{action_name}`"),
+                    format!(
+                        "`{action_name}` cannot name an action: scenarios would call `{name}.{action_name}`"
+                    ),
                     "use lower-case letters, digits and `_`",
                 );
             }
@@ -398,7 +400,10 @@ fn settings_problems(name: &str, api: &Api, problem: &mut impl FnMut(Code, &[&st
         problem(
             Code::ApiInvalid,
             &["apis", name, "retry", "backoff_ms"],
-            format!("`retry.backoff_ms` of `{name}` is {} ms", api.retry.backoff_ms),
+            format!(
+                "`retry.backoff_ms` of `{name}` is {} ms",
+                api.retry.backoff_ms
+            ),
             "use between 10 and 60000 (the default is 500)",
         );
     }
@@ -410,11 +415,10 @@ fn settings_problems(name: &str, api: &Api, problem: &mut impl FnMut(Code, &[&st
             (Some(env), None, None) | (None, Some(_), Some(env)) if !env_ok(env) => {
                 Some(format!("`{env}` is not an environment variable name"))
             }
-            (Some(_), None, None) => None,
             (None, Some(header), Some(_)) if !is_header_name(header) => Some(format!(
                 "`{header}` is not a header Scenarist may set with a secret"
             )),
-            (None, Some(_), Some(_)) => None,
+            (Some(_), None, None) | (None, Some(_), Some(_)) => None,
             _ => Some("needs either `bearer_env` alone, or `header` with `header_env`".to_owned()),
         };
         if let Some(reason) = reason {
@@ -473,7 +477,9 @@ fn action_problems(
                     None => problem(
                         Code::ApiPath,
                         &with("path"),
-                        format!("the path of `{name}` has `{{{param}}}`, which is not one of its `params`"),
+                        format!(
+                            "the path of `{name}` has `{{{param}}}`, which is not one of its `params`"
+                        ),
                         &did_you_mean(&param, action.params.keys().map(String::as_str))
                             .unwrap_or_else(|| format!("declare `{param}` under `params`")),
                     ),
@@ -496,7 +502,9 @@ fn action_problems(
                 problem(
                     Code::ApiParam,
                     &with(list),
-                    format!("`{list}` of `{name}` names `{param}`, which is not one of its `params`"),
+                    format!(
+                        "`{list}` of `{name}` names `{param}`, which is not one of its `params`"
+                    ),
                     &did_you_mean(param, action.params.keys().map(String::as_str))
                         .unwrap_or_else(|| format!("declare `{param}` under `params`")),
                 );
@@ -504,7 +512,9 @@ fn action_problems(
                 problem(
                     Code::ApiParam,
                     &with(list),
-                    format!("`{param}` of `{name}` is sent twice, in the {first} and in the {list}"),
+                    format!(
+                        "`{param}` of `{name}` is sent twice, in the {first} and in the {list}"
+                    ),
                     "send each parameter one way",
                 );
             }
@@ -514,7 +524,10 @@ fn action_problems(
         problem(
             Code::ApiParam,
             &with("body"),
-            format!("`{name}` is a {} request, which has no body", action.method.as_str()),
+            format!(
+                "`{name}` is a {} request, which has no body",
+                action.method.as_str()
+            ),
             "send these parameters with `query:`, or use POST, PUT or PATCH",
         );
     }
@@ -568,7 +581,10 @@ mod tests {
             ("/orders?x=1", TemplateProblem::Query('?')),
             ("/orders/{number", TemplateProblem::Unclosed),
             ("/orders/number}", TemplateProblem::Unopened),
-            ("/orders/{Number}", TemplateProblem::BadName("Number".into())),
+            (
+                "/orders/{Number}",
+                TemplateProblem::BadName("Number".into()),
+            ),
             ("/orders/{}", TemplateProblem::BadName(String::new())),
             ("/orders/../admin", TemplateProblem::DotSegment),
             ("/orders//x", TemplateProblem::EmptySegment),
@@ -607,7 +623,10 @@ mod tests {
         }
         assert!(is_sandbox("sandbox") && is_sandbox("sandbox:"));
         assert!(!is_sandbox("sandbox.example.com"));
-        assert!(api_url("sandbox").is_err(), "only `problems` lets it through");
+        assert!(
+            api_url("sandbox").is_err(),
+            "only `problems` lets it through"
+        );
         assert!(api_url("https://{shop}.example.com").is_err());
         assert!(api_url("https://oms.example.com/{shop}").is_err());
     }
