@@ -88,6 +88,17 @@ async fn answer(
             r#"{"status": "slow"}"#.into_response()
         }
         "garbled" => r#"{"status": "shipp"#.into_response(),
+        "busy" => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "7")],
+            "slow down",
+        )
+            .into_response(),
+        "keyed" => (
+            [(header::CONTENT_TYPE, "application/json")],
+            format!(r#"{{"status": "{}"}}"#, header("x-api-key").unwrap_or_default()),
+        )
+            .into_response(),
         "huge" => format!(r#"{{"status": "{}"}}"#, "x".repeat(2 * 1024 * 1024)).into_response(),
         "moved" => (
             StatusCode::FOUND,
@@ -118,10 +129,14 @@ fn workspace(base: &str) -> Workspace {
     let mut text = format!(
         "version: 1\napis:\n  oms:\n    base_url: {base}\n    auth: {{ bearer_env: OMS_TOKEN }}\n    timeout_ms: 5000\n    retry: {{ attempts: 3, backoff_ms: 500 }}\n    actions:\n"
     );
-    for name in ["orders", "missing", "flaky", "garbled", "huge", "moved"] {
+    for name in ["orders", "missing", "flaky", "garbled", "huge", "moved", "busy"] {
         text.push_str(&action(name));
     }
     text.push_str("      create_return:\n        method: POST\n        path: /returns\n        body: [number, reason]\n        params: { number: text, reason: text }\n        result: { status: { type: text, pointer: /status } }\n");
+    text.push_str("  keyed:\n    base_url: ");
+    text.push_str(base);
+    text.push_str("\n    auth: { header: X-Api-Key, header_env: KEYED_KEY }\n    actions:\n");
+    text.push_str(&action("keyed"));
     text.push_str("  slow:\n    base_url: ");
     text.push_str(base);
     text.push_str(
@@ -138,8 +153,10 @@ fn parse(text: &str) -> Workspace {
 }
 
 fn runner(workspace: &Workspace) -> HttpActions {
-    HttpActions::with_env(workspace, |name| {
-        (name == "OMS_TOKEN").then(|| "s3cret-token".to_owned())
+    HttpActions::with_env(workspace, |name| match name {
+        "OMS_TOKEN" => Some("s3cret-token".to_owned()),
+        "KEYED_KEY" => Some("k3y".to_owned()),
+        _ => None,
     })
 }
 
@@ -273,6 +290,30 @@ async fn a_5xx_is_retried_after_the_backoff_with_the_same_idempotency_key() {
 }
 
 #[tokio::test]
+async fn a_429_waits_at_least_its_retry_after() {
+    let (_server, base) = serve().await;
+    let actions = runner(&workspace(&base));
+    let result = actions.run(&effect("oms.busy", 0, &[("number", "1")])).await;
+    let ActionResult::Retry { after_ms, error } = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(after_ms, 7000, "Retry-After: 7, above the 500 ms backoff");
+    assert!(error.contains("429 Too Many Requests"), "{error}");
+}
+
+#[tokio::test]
+async fn a_header_secret_is_sent_in_its_header() {
+    let (server, base) = serve().await;
+    let actions = runner(&workspace(&base));
+    let result = actions.run(&effect("keyed.keyed", 0, &[("number", "1")])).await;
+    let ActionResult::Done(Some(record)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(record.field("status"), Some(&Value::text("k3y")));
+    assert_eq!(server.seen()[0].authorization, None);
+}
+
+#[tokio::test]
 async fn the_declared_attempts_bound_the_retries() {
     let (server, base) = serve().await;
     let actions = runner(&workspace(&base));
@@ -403,7 +444,10 @@ async fn a_missing_secret_fails_every_call_and_is_reported_at_start() {
     let actions = HttpActions::with_env(&workspace(&base), |_| None);
     assert_eq!(
         actions.problems(),
-        ["API `oms`: the environment variable OMS_TOKEN is not set"]
+        [
+            "API `keyed`: the environment variable KEYED_KEY is not set",
+            "API `oms`: the environment variable OMS_TOKEN is not set"
+        ]
     );
     let reason = failed(
         actions
