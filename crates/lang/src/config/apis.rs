@@ -222,6 +222,8 @@ pub enum TemplateProblem {
     DotSegment,
     #[error("has `//`, an empty segment")]
     EmptySegment,
+    #[error("has {0:?}, which a URL path cannot hold as written (percent-encode it, such as `%20` for a space)")]
+    Character(char),
 }
 
 /// Splits a path template (`/orders/{number}/lines`) into literal text and placeholders.
@@ -231,6 +233,13 @@ pub fn template(path: &str) -> Result<Vec<Piece>, TemplateProblem> {
     }
     if let Some(c) = path.chars().find(|c| matches!(c, '?' | '#')) {
         return Err(TemplateProblem::Query(c));
+    }
+    // RFC 3986 `pchar`s, `/`, and the braces of placeholders: what is sent as written.
+    if let Some(c) = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@%/{}".contains(*c)))
+    {
+        return Err(TemplateProblem::Character(c));
     }
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     for (i, segment) in segments.iter().enumerate() {
@@ -588,6 +597,8 @@ mod tests {
             ("/orders/{}", TemplateProblem::BadName(String::new())),
             ("/orders/../admin", TemplateProblem::DotSegment),
             ("/orders//x", TemplateProblem::EmptySegment),
+            ("/my orders/{n}", TemplateProblem::Character(' ')),
+            ("/commandes/é", TemplateProblem::Character('é')),
         ] {
             assert_eq!(template(bad), Err(problem), "{bad}");
         }
