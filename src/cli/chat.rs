@@ -69,7 +69,13 @@ pub(super) fn run(args: &ChatArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         None => setup::data_dir(None, &workspace).join("chat"),
     };
     let runtime = setup::tokio_runtime()?;
-    runtime.block_on(chat(args, &workspace, &data, &scenario.source, &scenario.name))
+    runtime.block_on(chat(
+        args,
+        &workspace,
+        &data,
+        &scenario.source,
+        &scenario.name,
+    ))
 }
 
 async fn chat(

@@ -7,7 +7,7 @@ mod app;
 mod scenarios;
 
 pub use app::{
-    App, Data, data_dir, open_data, options, runner, sandboxes, start, sync_targets,
+    App, Data, data_dir, open_data, options, runner, sandboxes, schedules, start, sync_targets,
     tokio_runtime,
 };
 pub use scenarios::{

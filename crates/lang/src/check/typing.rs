@@ -67,6 +67,10 @@ impl<'w> Typer<'w> {
         self.variables.contains_key(name)
     }
 
+    pub(crate) fn report_diagnostic(&mut self, diagnostic: Diagnostic) {
+        self.report(diagnostic);
+    }
+
     fn report(&mut self, diagnostic: Diagnostic) {
         if self.report {
             self.diagnostics.push(diagnostic);
@@ -119,12 +123,17 @@ impl<'w> Typer<'w> {
                 Type::Bool
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary_type(*op, lhs, rhs),
+            ExprKind::Call { function, args } => self.function_type(function, args),
+            ExprKind::Open(schedule) => self.open_type(schedule),
         }
     }
 
     fn binary_type(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Type {
         let (left, right) = (self.type_of(lhs), self.type_of(rhs));
         match op {
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
+                self.arithmetic_type(op, (lhs, left), (rhs, right))
+            }
             // `a or b` is also the fallback of a value (`contact.first_name or "there"`).
             BinaryOp::Or if left == Type::Bool || right == Type::Bool => {
                 self.expect_condition(
@@ -545,7 +554,7 @@ fn field_hint(expr: &Expr, ty: Type) -> String {
     }
 }
 
-fn mismatch(expr: &Expr, message: &str) -> Diagnostic {
+pub(crate) fn mismatch(expr: &Expr, message: &str) -> Diagnostic {
     Diagnostic::new(Code::TypeMismatch, expr.span, message)
 }
 

@@ -39,6 +39,9 @@ pub struct Config {
     /// The HTTP service (`scenarist serve`).
     #[serde(default)]
     pub service: ServiceConfig,
+    /// Opening hours by name (`open support`, `next_open(support)`).
+    #[serde(default)]
+    pub schedules: BTreeMap<String, crate::schedule::ScheduleSpec>,
 }
 
 /// `scenarist serve`: where it listens, how callers authenticate, and its limits.
@@ -321,6 +324,10 @@ pub struct Sync {
     pub email_field: Option<String>,
     #[serde(default = "yes")]
     pub continue_after_ticket: bool,
+    /// Mode B: the custom ticket fields a scenario may fill (`set ticket.fields.NAME = …`),
+    /// name → Zendesk ticket field id.
+    #[serde(default)]
+    pub ticket_fields: BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
