@@ -203,6 +203,7 @@ pub fn sync_targets(workspace: &Workspace) -> HashMap<String, SyncTarget> {
                 team: sync.team.clone(),
                 email_field: sync.email_field.clone(),
                 continue_after_ticket: sync.continue_after_ticket,
+                ticket_fields: sync.ticket_fields.clone(),
             },
         );
     }
