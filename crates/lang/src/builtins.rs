@@ -134,6 +134,9 @@ pub mod functions {
     pub const FORMAT_NUMBER: &str = "format_number";
     pub const FORMAT_DATE: &str = "format_date";
     pub const NEXT_OPEN: &str = "next_open";
+    pub const TODAY: &str = "today";
+    pub const WEEKDAY: &str = "weekday";
+    pub const HOUR: &str = "hour";
 
     const TEXT: Param = Param::Value(Type::Text);
     const NUMBER: Param = Param::Value(Type::Number);
@@ -192,6 +195,24 @@ pub mod functions {
             params: &[Param::Schedule],
             result: Type::Text,
             summary: "`next_open(schedule)`: when the schedule next opens, as the contact reads it (`Monday at 09:00`), in the conversation's language",
+        },
+        Function {
+            name: TODAY,
+            params: &[Param::Schedule],
+            result: Type::Date,
+            summary: "`today(schedule)`: today's date in the schedule's time zone (`2026-12-24`)",
+        },
+        Function {
+            name: WEEKDAY,
+            params: &[Param::Schedule],
+            result: Type::Text,
+            summary: "`weekday(schedule)`: today's day of the week in the schedule's time zone (`monday` … `sunday`)",
+        },
+        Function {
+            name: HOUR,
+            params: &[Param::Schedule],
+            result: Type::Number,
+            summary: "`hour(schedule)`: the hour of the day in the schedule's time zone (0 to 23)",
         },
     ];
 

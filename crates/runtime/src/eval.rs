@@ -78,6 +78,14 @@ impl Env<'_> {
         "en"
     }
 
+    /// The schedule a function's first argument names.
+    fn schedule_arg(&self, args: &[Expr]) -> Option<&OpeningHours> {
+        match args.first().map(|a| &a.kind) {
+            Some(ExprKind::Path(path)) => self.schedules.get(path.root()),
+            _ => None,
+        }
+    }
+
     /// A built-in function; nothing when an argument is nothing or not of its type.
     fn call(&self, name: &str, args: &[Expr]) -> Option<Value> {
         let arg = |index: usize| args.get(index).and_then(|a| self.eval(a));
@@ -121,10 +129,7 @@ impl Env<'_> {
                     .map(Value::Text)
             }
             f::NEXT_OPEN => {
-                let Some(ExprKind::Path(path)) = args.first().map(|a| &a.kind) else {
-                    return None;
-                };
-                let hours = self.schedules.get(path.root())?;
+                let hours = self.schedule_arg(args)?;
                 let opening = hours.next_open(self.now)?;
                 let now = hours.local(self.now)?;
                 Some(Value::Text(schedule::describe(
@@ -132,6 +137,19 @@ impl Env<'_> {
                     &now,
                     self.language(),
                 )))
+            }
+            f::TODAY => {
+                let now = self.schedule_arg(args)?.local(self.now)?;
+                Some(Value::Text(now.date().to_string()))
+            }
+            f::WEEKDAY => {
+                let now = self.schedule_arg(args)?.local(self.now)?;
+                let index = usize::try_from(now.date().weekday().to_monday_zero_offset()).ok()?;
+                schedule::DAYS.get(index).map(|day| Value::text(*day))
+            }
+            f::HOUR => {
+                let now = self.schedule_arg(args)?.local(self.now)?;
+                Some(Value::Number(f64::from(now.time().hour())))
             }
             _ => None,
         }

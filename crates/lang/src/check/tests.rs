@@ -105,6 +105,11 @@ fn schedules_are_names_of_the_config() {
         codes("    say \"{next_open(\"support\")}\""),
         [Code::FunctionArguments]
     );
+    assert_eq!(
+        codes("    if weekday(support) == \"sunday\" and hour(support) < 9 { say \"a\" }"),
+        []
+    );
+    assert_eq!(codes("    if today(support) >= \"2026-12-24\" { say \"a\" }"), []);
     // A schedule's name is not a variable read.
     assert_eq!(
         codes("    say \"{next_open(nope)}\""),

@@ -129,7 +129,13 @@ impl<'w> Typer<'w> {
     }
 
     fn binary_type(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Type {
-        let (left, right) = (self.type_of(lhs), self.type_of(rhs));
+        let (mut left, mut right) = (self.type_of(lhs), self.type_of(rhs));
+        // A date compares with a literal written `"2026-12-24"`.
+        if left == Type::Date && is_date_literal(rhs) {
+            right = Type::Date;
+        } else if right == Type::Date && is_date_literal(lhs) {
+            left = Type::Date;
+        }
         match op {
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
                 self.arithmetic_type(op, (lhs, left), (rhs, right))
@@ -625,4 +631,17 @@ impl<'a> Visit<'a> for Assignments<'_, '_> {
         }
         walk_stmt(self, stmt);
     }
+}
+
+/// A text literal that is a calendar date, `"2026-12-24"`.
+fn is_date_literal(expr: &Expr) -> bool {
+    let ExprKind::Text(text) = &expr.kind else {
+        return false;
+    };
+    text.as_literal().is_some_and(|literal| {
+        literal.len() == 10
+            && literal
+                .parse::<jiff::civil::Date>()
+                .is_ok_and(|date| date.to_string() == literal)
+    })
 }

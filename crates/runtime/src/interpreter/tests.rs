@@ -595,6 +595,7 @@ scenario s {
   start welcome
   step welcome {
     if open support { say "open" } else { say "closed until {next_open(support)}" }
+    say "{weekday(support)} {today(support)} {hour(support)}h"
     end
   }
 }
@@ -609,7 +610,10 @@ scenario s {
         .parse::<jiff::Timestamp>()
         .unwrap()
         .as_millisecond();
-    assert_eq!(run.send("hi"), ["closed until Monday at 09:00"]);
+    assert_eq!(
+        run.send("hi"),
+        ["closed until Monday at 09:00", "saturday 2026-12-05 19h"]
+    );
     // Monday 10:00 in Paris: a new conversation, open.
     let mut run2 = Run::new(source);
     run2.schedules = run.schedules.clone();
@@ -617,5 +621,5 @@ scenario s {
         .parse::<jiff::Timestamp>()
         .unwrap()
         .as_millisecond();
-    assert_eq!(run2.send("hi"), ["open"]);
+    assert_eq!(run2.send("hi"), ["open", "monday 2026-12-07 10h"]);
 }
