@@ -258,81 +258,95 @@ fn show_range(start: u16, end: u16) -> String {
     format!("{}-{}", show_clock(start), show_clock(end))
 }
 
+/// The words of a date as a contact reads it, in one language.
+struct Words {
+    today: &'static str,
+    tomorrow: &'static str,
+    at: &'static str,
+    days: [&'static str; 7],
+    months: [&'static str; 12],
+}
+
+const ENGLISH: Words = Words {
+    today: "today",
+    tomorrow: "tomorrow",
+    at: "at",
+    days: [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ],
+    months: [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+};
+
+const FRENCH: Words = Words {
+    today: "aujourd'hui",
+    tomorrow: "demain",
+    at: "à",
+    days: [
+        "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    ],
+    months: [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
+};
+
 /// When `opening` is, as a contact reads it from `now` (both in the schedule's zone), in
 /// `language` (`fr`, else English): `today at 14:00`, `tomorrow at 09:00`, `Monday at 09:00`,
 /// `Monday 4 January at 09:00`.
 pub fn describe(opening: &ZonedDateTime, now: &ZonedDateTime, language: &str) -> String {
-    let french =
-        language.eq_ignore_ascii_case("fr") || language.to_ascii_lowercase().starts_with("fr-");
-    let time = opening.time();
-    let clock = format!("{:02}:{:02}", time.hour(), time.minute());
-    let days = (opening.date() - now.date()).get_days();
-    let weekday = usize::try_from(opening.date().weekday().to_monday_zero_offset()).unwrap_or(0);
-    let month = usize::try_from(opening.date().month() - 1).unwrap_or(0);
-    let day = opening.date().day();
-    if french {
-        const JOURS: [&str; 7] = [
-            "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-        ];
-        const MOIS: [&str; 12] = [
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ];
-        match days {
-            0 => format!("aujourd'hui à {clock}"),
-            1 => format!("demain à {clock}"),
-            2..=6 => format!("{} à {clock}", JOURS.get(weekday).unwrap_or(&"")),
-            _ => format!(
-                "{} {day} {} à {clock}",
-                JOURS.get(weekday).unwrap_or(&""),
-                MOIS.get(month).unwrap_or(&"")
-            ),
-        }
+    let words = if language.to_ascii_lowercase().starts_with("fr") {
+        &FRENCH
     } else {
-        const DAYS_EN: [&str; 7] = [
-            "Monday",
-            "Tuesday",
-            "Wednesday",
-            "Thursday",
-            "Friday",
-            "Saturday",
-            "Sunday",
-        ];
-        const MONTHS: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
-        match days {
-            0 => format!("today at {clock}"),
-            1 => format!("tomorrow at {clock}"),
-            2..=6 => format!("{} at {clock}", DAYS_EN.get(weekday).unwrap_or(&"")),
-            _ => format!(
-                "{} {day} {} at {clock}",
-                DAYS_EN.get(weekday).unwrap_or(&""),
-                MONTHS.get(month).unwrap_or(&"")
-            ),
+        &ENGLISH
+    };
+    let date = opening.date();
+    let clock = format!(
+        "{:02}:{:02}",
+        opening.time().hour(),
+        opening.time().minute()
+    );
+    let weekday = usize::try_from(date.weekday().to_monday_zero_offset()).unwrap_or(0);
+    let day_name = words.days.get(weekday).copied().unwrap_or_default();
+    let when = match (date - now.date()).get_days() {
+        0 => words.today.to_owned(),
+        1 => words.tomorrow.to_owned(),
+        2..=6 => day_name.to_owned(),
+        _ => {
+            let month = usize::try_from(date.month() - 1).unwrap_or(0);
+            let month = words.months.get(month).copied().unwrap_or_default();
+            format!("{day_name} {} {month}", date.day())
         }
-    }
+    };
+    format!("{when} {} {clock}", words.at)
 }
 
 #[cfg(test)]

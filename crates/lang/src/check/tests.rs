@@ -109,7 +109,10 @@ fn schedules_are_names_of_the_config() {
         codes("    if weekday(support) == \"sunday\" and hour(support) < 9 { say \"a\" }"),
         []
     );
-    assert_eq!(codes("    if today(support) >= \"2026-12-24\" { say \"a\" }"), []);
+    assert_eq!(
+        codes("    if today(support) >= \"2026-12-24\" { say \"a\" }"),
+        []
+    );
     // A schedule's name is not a variable read.
     assert_eq!(
         codes("    say \"{next_open(nope)}\""),

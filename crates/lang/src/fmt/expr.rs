@@ -94,12 +94,7 @@ fn write(out: &mut String, expr: &Expr, indent: usize, min: u8, follow: u8) {
         }
         ExprKind::List(items) => {
             out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push_str(", ");
-                }
-                write(out, item, indent, 0, 0);
-            }
+            write_all(out, items, indent);
             out.push(']');
         }
         ExprKind::Text(literal) => out.push_str(&text(literal, indent)),
@@ -113,14 +108,19 @@ fn write(out: &mut String, expr: &Expr, indent: usize, min: u8, follow: u8) {
         ExprKind::Call { function, args } => {
             out.push_str(&function.text);
             out.push('(');
-            for (index, arg) in args.iter().enumerate() {
-                if index > 0 {
-                    out.push_str(", ");
-                }
-                write(out, arg, indent, 0, 0);
-            }
+            write_all(out, args, indent);
             out.push(')');
         }
+    }
+}
+
+/// `a, b, c`: the items of a list or the arguments of a call.
+fn write_all(out: &mut String, items: &[Expr], indent: usize) {
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            out.push_str(", ");
+        }
+        write(out, item, indent, 0, 0);
     }
 }
 
