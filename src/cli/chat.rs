@@ -4,6 +4,7 @@
 //! same with a pipe as stdin, so it can be scripted; the prompt is shown only on a terminal.
 #![expect(clippy::print_stdout, reason = "chat is a terminal program")]
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,10 +15,12 @@ use tokio::io::AsyncBufReadExt as _;
 
 use super::load;
 use super::{ExitStatus, GlobalArgs};
-use crate::config::Workspace;
+use crate::config::{FieldType, Workspace};
 use crate::runtime::engine::{Engine, Inbound};
 use crate::runtime::state::{Author, Conversation, Input, Status};
+use crate::runtime::value::Value;
 use crate::runtime::{Clock, FlushPolicy};
+use crate::setup::ScenarioSource;
 use crate::setup::{self, Data};
 use crate::syntax::parse_duration_text;
 use crate::zendesk::actions::credentials;
@@ -40,6 +43,14 @@ pub struct ChatArgs {
     /// apply (e.g. `facebook:acme` to see tickets appear in the Zendesk of its organization).
     #[arg(long, default_value = "chat:terminal")]
     pub account: String,
+    /// Start the clock at this time (`2026-12-05T19:30:00+01:00`), to try opening hours; it
+    /// runs on from there, and `/wait` moves it.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// A contact field the channel gives, `NAME=VALUE` (repeatable), e.g. `--field language=fr`;
+    /// the field must be declared in the config's `contact_fields`.
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
 }
 
 const HELP: &str = "Type a message to answer the bot. Commands:
@@ -64,22 +75,88 @@ pub(super) fn run(args: &ChatArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         Ok(mut loaded) => loaded.pop().context("no scenario file given")?,
         Err(status) => return Ok(status),
     };
+    let fields = match channel_fields(&args.fields, &workspace) {
+        Ok(fields) => fields,
+        Err(problem) => {
+            println!("✗ {problem}");
+            return Ok(ExitStatus::Error);
+        }
+    };
+    let at = match args
+        .at
+        .as_deref()
+        .map(scenarist_lang::schedule::parse_instant)
+    {
+        Some(Err(problem)) => {
+            println!("✗ --at: {problem}");
+            return Ok(ExitStatus::Error);
+        }
+        Some(Ok(at)) => Some(at),
+        None => None,
+    };
     let data = match &args.data {
         Some(data) => data.clone(),
         None => setup::data_dir(None, &workspace).join("chat"),
     };
     let runtime = setup::tokio_runtime()?;
-    runtime.block_on(chat(args, &workspace, &data, &scenario.source, &scenario.name))
+    let start = Start { at, fields };
+    runtime.block_on(chat(args, &workspace, &data, &scenario, start))
+}
+
+/// What `--at` and `--field` set for the run.
+struct Start {
+    at: Option<i64>,
+    fields: BTreeMap<String, Value>,
+}
+
+/// `--field NAME=VALUE`s, each a declared contact field, its value read as the field's type.
+fn channel_fields(
+    given: &[String],
+    workspace: &Workspace,
+) -> Result<BTreeMap<String, Value>, String> {
+    let mut fields = BTreeMap::new();
+    for pair in given {
+        let (name, value) = pair.split_once('=').ok_or_else(|| {
+            format!("--field `{pair}`: write it NAME=VALUE, e.g. --field language=fr")
+        })?;
+        let kind = workspace.field_type(name).ok_or_else(|| {
+            let hint = crate::diagnostic::did_you_mean(name, workspace.field_names())
+                .unwrap_or_else(|| {
+                    format!(
+                        "declare it under `contact_fields` in {}",
+                        workspace.file.name()
+                    )
+                });
+            format!("--field `{name}` is not a declared contact field; {hint}")
+        })?;
+        let value = match kind {
+            FieldType::Number => value.parse::<f64>().map(Value::Number).map_err(|_| {
+                format!("--field `{name}` is a number field, and `{value}` is not a number")
+            })?,
+            FieldType::Bool => match value {
+                "true" | "yes" => Value::Bool(true),
+                "false" | "no" => Value::Bool(false),
+                _ => return Err(format!("--field `{name}` is true or false, not `{value}`")),
+            },
+            _ => Value::text(value),
+        };
+        fields.insert(name.to_owned(), value);
+    }
+    Ok(fields)
 }
 
 async fn chat(
     args: &ChatArgs,
     workspace: &Workspace,
     data: &Path,
-    source: &str,
-    name: &str,
+    scenario: &ScenarioSource,
+    start: Start,
 ) -> anyhow::Result<ExitStatus> {
+    let (source, name) = (scenario.source.as_str(), scenario.name.as_str());
     let clock = Arc::new(OffsetClock::default());
+    if let Some(at) = start.at {
+        clock.advance(at.saturating_sub(clock.now()));
+    }
     // The account's Zendesk sync applies, but the conversation runs this file's scenario.
     let app = setup::start(
         workspace,
@@ -124,6 +201,7 @@ async fn chat(
         id,
         contact_name: args.name.clone(),
         account: args.account.clone(),
+        fields: start.fields,
         shown: 0,
         sent: 0,
         zendesk,
@@ -162,6 +240,8 @@ struct Chat {
     id: String,
     contact_name: String,
     account: String,
+    /// The contact fields the "channel" sends with every message (`--field`).
+    fields: BTreeMap<String, Value>,
     /// The last history turn shown.
     shown: u64,
     sent: u64,
@@ -275,7 +355,7 @@ impl Chat {
             contact_id: "you".into(),
             contact_name: self.contact_name.clone(),
             text: text.to_owned(),
-            ..Inbound::default()
+            fields: self.fields.clone(),
         };
         let outcome = self.engine.handle(inbound).await?;
         self.shown = self.shown.max(outcome.seq);

@@ -136,6 +136,7 @@ struct Loaded {
     source: SourceFile,
     program: Program,
     account: String,
+    schedules: Arc<crate::runtime::eval::Schedules>,
 }
 
 enum Problem {
@@ -189,6 +190,7 @@ fn load(path: &Path) -> Result<Loaded, Problem> {
         source,
         program,
         account,
+        schedules: crate::setup::schedules(&workspace),
     })
 }
 
@@ -197,13 +199,20 @@ async fn run_test(
     case: &TestCase,
 ) -> Result<(Option<Failure>, Vec<Trace>), String> {
     let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
-    let clock = Arc::new(ManualClock::new(START));
+    let start = match &case.at {
+        Some(at) => {
+            scenarist_lang::schedule::parse_instant(at).map_err(|e| format!("`at`: {e}"))?
+        }
+        None => START,
+    };
+    let clock = Arc::new(ManualClock::new(start));
     let actions = Arc::new(MockActions::new(case.actions.clone()));
     let trace = Arc::new(Mutex::new(Vec::new()));
     let options = EngineOptions {
         flush: FlushPolicy::EveryMessage,
         default_scenario: Some(loaded.program.name.clone()),
         trace: Some(Arc::clone(&trace)),
+        schedules: Arc::clone(&loaded.schedules),
         ..EngineOptions::default()
     };
     let engine = Engine::new(

@@ -46,6 +46,9 @@ pub struct TestCase {
     pub contact: ContactSpec,
     #[serde(default)]
     pub actions: BTreeMap<String, MockSpec>,
+    /// When the conversation starts (`2026-12-05T19:30:00+01:00`); `wait` moves the clock on.
+    #[serde(default)]
+    pub at: Option<String>,
     pub transcript: Vec<Entry>,
 }
 

@@ -8,9 +8,9 @@ use super::runners::Runners;
 use crate::config::Workspace;
 use crate::config::apis::is_sandbox;
 use crate::http::HttpActions;
+use crate::runtime::Clock;
 use crate::runtime::engine::{Engine, EngineOptions};
 use crate::runtime::runner::ActionRunner;
-use crate::runtime::Clock;
 use crate::store::{KvStore, MemoryBackend, SledBackend, Store};
 use crate::zendesk::actions::ZendeskActions;
 use crate::zendesk::client::Timeouts;
@@ -195,8 +195,26 @@ pub fn options(workspace: &Workspace) -> EngineOptions {
                 .collect(),
         })),
         contact_fields: Some(Arc::new(config.contact_fields.keys().cloned().collect())),
+        schedules: schedules(workspace),
         ..EngineOptions::default()
     }
+}
+
+/// The workspace's schedules, compiled. A workspace is validated before it runs, so every
+/// schedule compiles.
+pub fn schedules(workspace: &Workspace) -> Arc<crate::runtime::eval::Schedules> {
+    Arc::new(
+        workspace
+            .config
+            .schedules
+            .iter()
+            .filter_map(|(name, spec)| {
+                scenarist_lang::schedule::Schedule::compile(spec)
+                    .ok()
+                    .map(|hours| (name.clone(), hours))
+            })
+            .collect(),
+    )
 }
 
 /// How each account syncs: only accounts linked to an organization with their toggle on.
@@ -219,6 +237,7 @@ pub fn sync_targets(workspace: &Workspace) -> HashMap<String, SyncTarget> {
                 team: sync.team.clone(),
                 email_field: sync.email_field.clone(),
                 continue_after_ticket: sync.continue_after_ticket,
+                ticket_fields: sync.ticket_fields.clone(),
             },
         );
     }
@@ -294,7 +313,10 @@ mod tests {
     #[test]
     fn the_data_directory_is_the_flag_else_the_configs_data_dir() {
         let mut workspace = crate::config::Workspace::default_workspace().unwrap();
-        assert_eq!(super::data_dir(None, &workspace), PathBuf::from("scenarist-data"));
+        assert_eq!(
+            super::data_dir(None, &workspace),
+            PathBuf::from("scenarist-data")
+        );
         assert_eq!(
             super::data_dir(Some(Path::new("/srv/x")), &workspace),
             PathBuf::from("/srv/x")

@@ -8,8 +8,8 @@ mod runners;
 mod scenarios;
 
 pub use app::{
-    App, Data, data_dir, demo_apis, open_data, options, runner, sandboxes, start, sync_targets,
-    tokio_runtime,
+    App, Data, data_dir, demo_apis, open_data, options, runner, sandboxes, schedules, start,
+    sync_targets, tokio_runtime,
 };
 pub use runners::Runners;
 pub use scenarios::{

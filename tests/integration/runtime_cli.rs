@@ -320,17 +320,90 @@ fn commands_without_data_use_the_configs_data_dir() {
         "{}",
         String::from_utf8_lossy(&listed.stderr)
     );
-    let shown = scenarist(&[
-        "contact",
-        "show",
-        "--config",
-        config,
-        "facebook:acme",
-        "u1",
-    ]);
+    let shown = scenarist(&["contact", "show", "--config", config, "facebook:acme", "u1"]);
     assert!(
         shown.status.success(),
         "{}",
         String::from_utf8_lossy(&shown.stderr)
+    );
+}
+
+/// `chat --at` sets the clock (opening hours are tried at any time of day) and `--field`
+/// gives the contact fields a channel would.
+#[test]
+fn chat_starts_at_a_chosen_time_with_the_contacts_fields() {
+    let data = tempdir().join("chat");
+    let data = data.to_str().unwrap();
+    let args = [
+        "chat",
+        "--data",
+        data,
+        "--at",
+        "2026-12-05T19:30:00+01:00",
+        "--field",
+        "phone=+33 6 12 34 56 78",
+        "scenarios/after_hours.scn",
+    ];
+    let output = run_with_input(&args, "Hello\ncall me back\n");
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("we open again Monday at 09:00"), "{text}");
+    assert!(
+        text.contains("We will call you back at +33 6 12 34 56 78 Monday at 09:00."),
+        "{text}"
+    );
+
+    let open = tempdir().join("chat");
+    let open = open.to_str().unwrap();
+    let output = run_with_input(
+        &[
+            "chat",
+            "--data",
+            open,
+            "--at",
+            "2026-12-07T10:00:00+01:00",
+            "scenarios/after_hours.scn",
+        ],
+        "Hello\n",
+    );
+    assert!(
+        stdout(&output).contains("An advisor will answer you in a moment."),
+        "{}",
+        stdout(&output)
+    );
+
+    let wrong = run_with_input(
+        &[
+            "chat",
+            "--data",
+            open,
+            "--field",
+            "phnoe=1",
+            "scenarios/after_hours.scn",
+        ],
+        "",
+    );
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        stdout(&wrong).contains("did you mean `phone`?"),
+        "{}",
+        stdout(&wrong)
+    );
+    let late = run_with_input(
+        &[
+            "chat",
+            "--data",
+            open,
+            "--at",
+            "saturday",
+            "scenarios/after_hours.scn",
+        ],
+        "",
+    );
+    assert_eq!(late.status.code(), Some(2));
+    assert!(
+        stdout(&late).contains("is not a time with its offset"),
+        "{}",
+        stdout(&late)
     );
 }

@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod fmt;
 pub mod graph;
 pub mod lint;
+pub mod schedule;
 pub mod source;
 pub mod syntax;
 pub mod types;

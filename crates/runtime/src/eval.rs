@@ -3,18 +3,27 @@
 //! `or` takes its fallback, a message shows nothing in its place.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use super::program::{Program, pattern_key};
 use super::state::{Contact, Conversation};
 use super::value::Value;
 use scenarist_lang::ast::{BinaryOp, Expr, ExprKind, Path, TestOp, Text, TextPart};
+use scenarist_lang::builtins::functions as f;
 use scenarist_lang::builtins::{self, contact, conversation};
+use scenarist_lang::schedule::{self, Schedule as OpeningHours};
+
+/// The workspace's schedules by name, compiled.
+pub type Schedules = BTreeMap<String, OpeningHours>;
 
 /// What names resolve against.
 pub struct Env<'a> {
     pub program: &'a Program,
     pub conversation: &'a Conversation,
     pub contact: &'a Contact,
+    /// The time of the input being applied (the runtime's clock), in ms since the epoch.
+    pub now: i64,
+    pub schedules: &'a Schedules,
 }
 
 impl Env<'_> {
@@ -50,6 +59,99 @@ impl Env<'_> {
                 Some(Value::Bool(found))
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
+            ExprKind::Call { function, args } => self.call(&function.text, args),
+            ExprKind::Open(name) => Some(Value::Bool(
+                self.schedules
+                    .get(&name.text)
+                    .is_some_and(|hours| hours.is_open(self.now)),
+            )),
+        }
+    }
+
+    /// The language texts are written for (numbers and dates formatted for it).
+    #[expect(
+        clippy::unused_self,
+        clippy::unnecessary_literal_bound,
+        reason = "English until the conversation has a language (localisation)"
+    )]
+    fn language(&self) -> &str {
+        "en"
+    }
+
+    /// The schedule a function's first argument names.
+    fn schedule_arg(&self, args: &[Expr]) -> Option<&OpeningHours> {
+        match args.first().map(|a| &a.kind) {
+            Some(ExprKind::Path(path)) => self.schedules.get(path.root()),
+            _ => None,
+        }
+    }
+
+    /// A built-in function; nothing when an argument is nothing or not of its type.
+    fn call(&self, name: &str, args: &[Expr]) -> Option<Value> {
+        let arg = |index: usize| args.get(index).and_then(|a| self.eval(a));
+        let text = |index: usize| arg(index).map(|v| v.to_string());
+        let number = |index: usize| match arg(index) {
+            Some(Value::Number(n)) => Some(n),
+            _ => None,
+        };
+        match name {
+            f::LOWER => text(0).map(|t| Value::Text(t.to_lowercase())),
+            f::UPPER => text(0).map(|t| Value::Text(t.to_uppercase())),
+            f::TRIM => text(0).map(|t| Value::Text(t.trim().to_owned())),
+            f::LENGTH => match arg(0)? {
+                Value::List(items) => Some(Value::Number(count(items.len()))),
+                other => Some(Value::Number(count(other.to_string().chars().count()))),
+            },
+            f::CONTAINS => {
+                let needle = text(1)?;
+                Some(Value::Bool(match arg(0)? {
+                    Value::List(items) => items.iter().any(|i| i.to_string() == needle),
+                    other => other
+                        .to_string()
+                        .to_lowercase()
+                        .contains(&needle.to_lowercase()),
+                }))
+            }
+            f::ROUND => {
+                let factor = 10f64.powi(decimals(number(1)?));
+                Some(Value::Number((number(0)? * factor).round() / factor))
+            }
+            f::FORMAT_NUMBER => Some(Value::Text(format_number(
+                number(0)?,
+                decimals(number(1)?),
+                self.language(),
+            ))),
+            f::FORMAT_DATE => {
+                let date: jiff::civil::Date = text(0)?.parse().ok()?;
+                // A pattern that asks for more than a date has gives nothing.
+                jiff::fmt::strtime::format(text(1)?, date)
+                    .ok()
+                    .map(Value::Text)
+            }
+            f::NEXT_OPEN => {
+                let hours = self.schedule_arg(args)?;
+                let opening = hours.next_open(self.now)?;
+                let now = hours.local(self.now)?;
+                Some(Value::Text(schedule::describe(
+                    &opening,
+                    &now,
+                    self.language(),
+                )))
+            }
+            f::TODAY => {
+                let now = self.schedule_arg(args)?.local(self.now)?;
+                Some(Value::Text(now.date().to_string()))
+            }
+            f::WEEKDAY => {
+                let now = self.schedule_arg(args)?.local(self.now)?;
+                let index = usize::try_from(now.date().weekday().to_monday_zero_offset()).ok()?;
+                schedule::DAYS.get(index).map(|day| Value::text(*day))
+            }
+            f::HOUR => {
+                let now = self.schedule_arg(args)?.local(self.now)?;
+                Some(Value::Number(f64::from(now.time().hour())))
+            }
+            _ => None,
         }
     }
 
@@ -75,6 +177,21 @@ impl Env<'_> {
                 self.eval(lhs).as_ref(),
                 self.eval(rhs).as_ref(),
             ))),
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
+                let (Some(Value::Number(x)), Some(Value::Number(y))) =
+                    (self.eval(lhs), self.eval(rhs))
+                else {
+                    return None;
+                };
+                let result = match op {
+                    BinaryOp::Add => x + y,
+                    BinaryOp::Sub => x - y,
+                    BinaryOp::Mul => x * y,
+                    _ => x / y,
+                };
+                // A division by zero (or an overflow) is nothing, not infinity.
+                result.is_finite().then_some(Value::Number(result))
+            }
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
                 let ordering = compare(self.eval(lhs).as_ref(), self.eval(rhs).as_ref());
                 Some(Value::Bool(ordering.is_some_and(|o| match op {
@@ -165,5 +282,52 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> Option<Ordering> {
         (Value::Number(x), Value::Number(y)) => x.partial_cmp(y),
         (Value::Text(x), Value::Text(y)) => Some(x.cmp(y)),
         _ => None,
+    }
+}
+
+/// A count as a number value.
+fn count(n: usize) -> f64 {
+    f64::from(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// Decimals asked for, kept to 0..=10.
+fn decimals(n: f64) -> i32 {
+    if n.is_finite() {
+        // Truncation is the intent: `2.7` decimals means 2.
+        #[expect(clippy::cast_possible_truncation, reason = "clamped to 0..=10 first")]
+        let n = n.clamp(0.0, 10.0) as i32;
+        n
+    } else {
+        0
+    }
+}
+
+/// `1234.5` with 2 decimals: `1,234.50`, or `1 234,50` in French.
+pub fn format_number(n: f64, decimals: i32, language: &str) -> String {
+    let places = usize::try_from(decimals).unwrap_or(0);
+    let fixed = format!("{:.*}", places, n.abs());
+    let (whole, fraction) = fixed.split_once('.').unwrap_or((&fixed, ""));
+    let french = language.to_ascii_lowercase().starts_with("fr");
+    let (group, point) = if french {
+        ('\u{202F}', ',')
+    } else {
+        (',', '.')
+    };
+    let mut grouped = String::new();
+    for (index, digit) in whole.chars().enumerate() {
+        if index > 0 && (whole.len() - index) % 3 == 0 {
+            grouped.push(group);
+        }
+        grouped.push(digit);
+    }
+    let sign = if n < 0.0 && fixed.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    if fraction.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}{point}{fraction}")
     }
 }

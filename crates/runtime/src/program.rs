@@ -41,6 +41,11 @@ pub enum Instr {
         name: String,
         value: Expr,
     },
+    /// `set contact.language = …`, `set ticket.priority = …`.
+    SetField {
+        target: FieldTarget,
+        value: Expr,
+    },
     Goto(String),
     RouteTeam(String),
     Handoff,
@@ -66,6 +71,16 @@ pub enum Check {
     Text,
     Choice,
     Pattern(String),
+}
+
+/// A field `set` writes.
+#[derive(Debug)]
+pub enum FieldTarget {
+    /// A declared contact field.
+    Contact(String),
+    /// A value of the mode-B ticket, kept in the conversation's variables under its dotted
+    /// name (`ticket.priority`, `ticket.fields.order_number`) until the ticket is created.
+    Ticket(String),
 }
 
 #[derive(Debug)]
@@ -235,6 +250,25 @@ fn compile_stmt(stmt: &Stmt, code: &mut Code, regexes: &mut Regexes) -> Result<(
             code.push(
                 Instr::Set {
                     name: name.text.clone(),
+                    value: value.clone(),
+                },
+                stmt.span,
+            );
+        }
+        StmtKind::SetField { target, value } => {
+            collect_regexes(value, regexes)?;
+            let target = match target.segments.as_slice() {
+                [root, field] if root.text == scenarist_lang::builtins::CONTACT => {
+                    FieldTarget::Contact(field.text.clone())
+                }
+                [root, ..] if root.text == scenarist_lang::builtins::TICKET => {
+                    FieldTarget::Ticket(target.dotted())
+                }
+                _ => return Err(Unrunnable::CannotSave(target.dotted())),
+            };
+            code.push(
+                Instr::SetField {
+                    target,
                     value: value.clone(),
                 },
                 stmt.span,
@@ -428,6 +462,9 @@ fn collect_regexes(expr: &Expr, regexes: &mut Regexes) -> Result<(), Unrunnable>
             collect_regexes(lhs, regexes)?;
             collect_regexes(rhs, regexes)
         }
-        ExprKind::Number(_) | ExprKind::Bool(_) | ExprKind::Path(_) => Ok(()),
+        ExprKind::Call { args, .. } => args
+            .iter()
+            .try_for_each(|arg| collect_regexes(arg, regexes)),
+        ExprKind::Number(_) | ExprKind::Bool(_) | ExprKind::Path(_) | ExprKind::Open(_) => Ok(()),
     }
 }

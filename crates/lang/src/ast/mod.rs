@@ -124,6 +124,10 @@ pub enum StmtKind {
     If(If),
     /// `set name = value`
     Set { name: Name, value: Expr },
+    /// `set contact.language = value`, `set ticket.priority = value`: a field of a record
+    /// the conversation writes (the root is `contact` or `ticket`; the checker says which
+    /// fields).
+    SetField { target: Path, value: Expr },
     /// `goto step`
     Goto(Name),
     /// `route team "Zendesk"`
@@ -344,6 +348,13 @@ pub enum ExprKind {
         operand: Box<Expr>,
         regex: RegexLit,
     },
+    /// `lower(x)`, `next_open(support)`: a built-in function (`builtins::functions`).
+    Call {
+        function: Name,
+        args: Vec<Expr>,
+    },
+    /// `open support`: whether a schedule of the workspace config is open now.
+    Open(Name),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -356,6 +367,10 @@ pub enum BinaryOp {
     Le,
     Gt,
     Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
 }
 
 impl BinaryOp {
@@ -369,6 +384,10 @@ impl BinaryOp {
             BinaryOp::Le => "<=",
             BinaryOp::Gt => ">",
             BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
         }
     }
 }

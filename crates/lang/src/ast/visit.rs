@@ -51,7 +51,10 @@ pub fn walk_stmt<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, stmt: &'a Stmt) {
                 walk_block(visitor, block);
             }
         }
-        StmtKind::Set { value, .. } => visitor.visit_expr(value),
+        // A written field's path is not a read: the checker looks at it on its own.
+        StmtKind::Set { value, .. } | StmtKind::SetField { value, .. } => {
+            visitor.visit_expr(value);
+        }
         StmtKind::Call(call) => {
             for argument in &call.arguments {
                 visitor.visit_expr(&argument.value);
@@ -80,7 +83,15 @@ pub fn walk_expr<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, expr: &'a Expr) {
             visitor.visit_expr(lhs);
             visitor.visit_expr(rhs);
         }
-        ExprKind::Number(_) | ExprKind::Bool(_) => {}
+        // A schedule's name (`next_open(support)`) is not a value that is read.
+        ExprKind::Call { function, args } => {
+            for (index, arg) in args.iter().enumerate() {
+                if !crate::builtins::functions::is_schedule_arg(&function.text, index) {
+                    visitor.visit_expr(arg);
+                }
+            }
+        }
+        ExprKind::Number(_) | ExprKind::Bool(_) | ExprKind::Open(_) => {}
     }
 }
 
@@ -168,6 +179,10 @@ fn erase_stmt(stmt: &mut Stmt) {
             erase_name(name);
             erase_expr(value);
         }
+        StmtKind::SetField { target, value } => {
+            erase_path(target);
+            erase_expr(value);
+        }
         StmtKind::Goto(name) => erase_name(name),
         StmtKind::Call(call) => {
             erase_name(&mut call.action);
@@ -223,6 +238,11 @@ fn erase_expr(expr: &mut Expr) {
             erase_expr(lhs);
             erase_expr(rhs);
         }
+        ExprKind::Call { function, args } => {
+            erase_name(function);
+            args.iter_mut().for_each(erase_expr);
+        }
+        ExprKind::Open(schedule) => erase_name(schedule),
         ExprKind::Number(_) | ExprKind::Bool(_) => {}
     }
 }

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 
 use super::typing::{Typer, article, validator_type};
-use crate::builtins::NamedValidator;
 use super::varset::RESERVED_ROOTS;
 use crate::ast::{Ask, AskOptionKind, Path, Scenario, StmtKind, Validator};
+use crate::builtins::NamedValidator;
 use crate::config::BUILTIN_CONTACT_FIELDS;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::source::Span;

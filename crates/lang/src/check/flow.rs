@@ -244,6 +244,10 @@ impl<'g> Walker<'g> {
                 self.assign(&mut state, &name.text);
                 Some(state)
             }
+            StmtKind::SetField { value, .. } => {
+                self.read_expr(value, &state);
+                Some(state)
+            }
             StmtKind::Goto(name) => {
                 self.edge(self.target(name), Cause::Goto, false, stmt.span, &state);
                 None
@@ -429,7 +433,14 @@ impl<'g> Walker<'g> {
                 }
                 self.read_expr(rhs, state);
             }
-            ExprKind::Number(_) | ExprKind::Bool(_) => {}
+            ExprKind::Call { function, args } => {
+                for (index, arg) in args.iter().enumerate() {
+                    if !crate::builtins::functions::is_schedule_arg(&function.text, index) {
+                        self.read_expr(arg, state);
+                    }
+                }
+            }
+            ExprKind::Number(_) | ExprKind::Bool(_) | ExprKind::Open(_) => {}
         }
     }
 

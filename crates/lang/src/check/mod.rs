@@ -11,12 +11,14 @@ mod ask;
 mod call;
 pub mod flow;
 mod flow_rules;
+mod functions;
 mod messages;
 mod steps;
 mod sync;
 mod typing;
 mod variables;
 mod varset;
+mod writes;
 
 pub use flow::StepGraph;
 
@@ -53,6 +55,7 @@ fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
         StmtKind::Set { value, .. } => {
             typer.type_of(value);
         }
+        StmtKind::SetField { target, value } => typer.check_set_field(target, value),
         StmtKind::If(if_stmt) => {
             for branch in &if_stmt.branches {
                 let ty = typer.type_of(&branch.condition);
@@ -74,3 +77,6 @@ fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
         StmtKind::Call(_) | StmtKind::Goto(_) | StmtKind::Handoff | StmtKind::End => {}
     });
 }
+
+#[cfg(test)]
+mod tests;

@@ -127,6 +127,7 @@ fn targets(stmt: &Stmt) -> Vec<&Name> {
         StmtKind::If(_)
         | StmtKind::Say(_)
         | StmtKind::Set { .. }
+        | StmtKind::SetField { .. }
         | StmtKind::RouteTeam(_)
         | StmtKind::Handoff
         | StmtKind::End => Vec::new(),

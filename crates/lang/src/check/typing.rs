@@ -66,6 +66,10 @@ impl<'w> Typer<'w> {
         self.variables.contains_key(name)
     }
 
+    pub(crate) fn report_diagnostic(&mut self, diagnostic: Diagnostic) {
+        self.report(diagnostic);
+    }
+
     fn report(&mut self, diagnostic: Diagnostic) {
         if self.report {
             self.diagnostics.push(diagnostic);
@@ -118,12 +122,23 @@ impl<'w> Typer<'w> {
                 Type::Bool
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary_type(*op, lhs, rhs),
+            ExprKind::Call { function, args } => self.function_type(function, args),
+            ExprKind::Open(schedule) => self.open_type(schedule),
         }
     }
 
     fn binary_type(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Type {
-        let (left, right) = (self.type_of(lhs), self.type_of(rhs));
+        let (mut left, mut right) = (self.type_of(lhs), self.type_of(rhs));
+        // A date compares with a literal written `"2026-12-24"`.
+        if left == Type::Date && is_date_literal(rhs) {
+            right = Type::Date;
+        } else if right == Type::Date && is_date_literal(lhs) {
+            left = Type::Date;
+        }
         match op {
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
+                self.arithmetic_type(op, (lhs, left), (rhs, right))
+            }
             // `a or b` is also the fallback of a value (`contact.first_name or "there"`).
             BinaryOp::Or if left == Type::Bool || right == Type::Bool => {
                 self.expect_condition(
@@ -544,7 +559,7 @@ fn field_hint(expr: &Expr, ty: Type) -> String {
     }
 }
 
-fn mismatch(expr: &Expr, message: &str) -> Diagnostic {
+pub(crate) fn mismatch(expr: &Expr, message: &str) -> Diagnostic {
     Diagnostic::new(Code::TypeMismatch, expr.span, message)
 }
 
@@ -618,4 +633,17 @@ impl<'a> Visit<'a> for Assignments<'_, '_> {
         }
         walk_stmt(self, stmt);
     }
+}
+
+/// A text literal that is a calendar date, `"2026-12-24"`.
+fn is_date_literal(expr: &Expr) -> bool {
+    let ExprKind::Text(text) = &expr.kind else {
+        return false;
+    };
+    text.as_literal().is_some_and(|literal| {
+        literal.len() == 10
+            && literal
+                .parse::<jiff::civil::Date>()
+                .is_ok_and(|date| date.to_string() == literal)
+    })
 }

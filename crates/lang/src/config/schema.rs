@@ -42,6 +42,9 @@ pub struct Config {
     /// The brand's own HTTP APIs and the actions scenarios may call on them (`apis`).
     #[serde(default)]
     pub apis: BTreeMap<String, super::apis::Api>,
+    /// Opening hours by name (`open support`, `next_open(support)`).
+    #[serde(default)]
+    pub schedules: BTreeMap<String, crate::schedule::ScheduleSpec>,
 }
 
 /// `scenarist serve`: where it listens, how callers authenticate, and its limits.
@@ -324,6 +327,10 @@ pub struct Sync {
     pub email_field: Option<String>,
     #[serde(default = "yes")]
     pub continue_after_ticket: bool,
+    /// Mode B: the custom ticket fields a scenario may fill (`set ticket.fields.NAME = …`),
+    /// name → Zendesk ticket field id.
+    #[serde(default)]
+    pub ticket_fields: BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]

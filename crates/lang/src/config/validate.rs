@@ -60,6 +60,7 @@ pub(super) fn service_problems(service: &ServiceConfig) -> Vec<(&'static str, St
 
 /// Cross-reference checks that YAML types cannot express.
 pub(super) fn validate(config: &Config, file: &SourceFile) -> Vec<Diagnostic> {
+    let mut schedule_problems = Vec::new();
     let mut problems = Vec::new();
     let mut problem = |path: &[&str], message: String, help: String| {
         problems.push(
@@ -76,6 +77,22 @@ pub(super) fn validate(config: &Config, file: &SourceFile) -> Vec<Diagnostic> {
     }
     for (key, problem_text, help) in service_problems(&config.service) {
         problem(&["service", key], problem_text, help);
+    }
+    for (name, spec) in &config.schedules {
+        if let Err(found) = crate::schedule::Schedule::compile(spec) {
+            for found in found {
+                let mut at = vec!["schedules", name.as_str()];
+                at.extend(found.at.iter().map(String::as_str));
+                schedule_problems.push(
+                    Diagnostic::new(
+                        Code::ScheduleInvalid,
+                        locate(file.text(), &at),
+                        found.message,
+                    )
+                    .with_help(found.help),
+                );
+            }
+        }
     }
     for (name, channel) in &config.channels {
         if channel.max_message_length == 0 {
@@ -154,6 +171,7 @@ pub(super) fn validate(config: &Config, file: &SourceFile) -> Vec<Diagnostic> {
         }
         validate_sync(config, name, &org.sync, &mut problem);
     }
+    problems.append(&mut schedule_problems);
     problems
 }
 

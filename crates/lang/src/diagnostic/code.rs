@@ -73,6 +73,10 @@ codes! {
     ConflictingAskOptions = ("C120", "conflicting-ask-options", Error, "The options of an `ask` contradict each other.");
     UnknownAccount = ("C122", "unknown-account", Error, "A condition names a channel account or channel the workspace config does not declare.");
     TypeMismatch = ("C121", "type-mismatch", Error, "An operator or statement is given a value of a type it cannot use.");
+    UnknownFunction = ("C123", "unknown-function", Error, "An expression calls a function that does not exist.");
+    UnknownSchedule = ("C124", "unknown-schedule", Error, "`open` or `next_open` names a schedule the workspace config does not declare.");
+    FunctionArguments = ("C125", "function-arguments", Error, "A function is given too many or too few arguments, or a value where it takes a schedule's name.");
+    InvalidValue = ("C126", "invalid-value", Error, "A field is set to a value it does not accept, such as a ticket priority Zendesk does not know.");
 
     UnreachableStep = ("L201", "unreachable-step", Warning, "No path from the start step leads to this step.");
     AskWithoutAttempts = ("L202", "ask-without-attempts", Warning, "An `ask` with a validator has no `attempts ... then` bound.");
@@ -89,6 +93,7 @@ codes! {
 
     ConfigSyntax = ("W401", "config-syntax", Error, "The workspace config is not valid YAML or does not have the expected shape.");
     ConfigInvalid = ("W402", "config-invalid", Error, "The workspace config is well-formed but contradicts itself.");
+    ScheduleInvalid = ("W404", "schedule-invalid", Error, "A schedule of the workspace config has an unknown time zone, a malformed, inverted or overlapping range, or a date that does not exist.");
     ConfigPath = ("W403", "config-path", Error, "A path in the workspace config leads outside the config's folder, or `scenarios` names a file that is not a scenario.");
     ApiUrl = ("W410", "api-url", Error, "The base URL of a declared API is not a fixed https:// origin (with an optional path prefix).");
     ApiPath = ("W411", "api-path", Error, "The path of a declared HTTP action is malformed or names a parameter it does not declare.");

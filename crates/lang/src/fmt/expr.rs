@@ -20,6 +20,8 @@ const OR: u8 = 10;
 const AND: u8 = 20;
 const NOT: u8 = 30;
 const COMPARISON: u8 = 40;
+const ADDITIVE: u8 = 43;
+const MULTIPLICATIVE: u8 = 46;
 const POSTFIX: u8 = 50;
 
 /// `expr` printed for a line at `indent` (used by multi-line texts inside it).
@@ -36,6 +38,8 @@ fn precedence(op: BinaryOp) -> u8 {
         BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
             COMPARISON
         }
+        BinaryOp::Add | BinaryOp::Sub => ADDITIVE,
+        BinaryOp::Mul | BinaryOp::Div => MULTIPLICATIVE,
     }
 }
 
@@ -90,18 +94,33 @@ fn write(out: &mut String, expr: &Expr, indent: usize, min: u8, follow: u8) {
         }
         ExprKind::List(items) => {
             out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push_str(", ");
-                }
-                write(out, item, indent, 0, 0);
-            }
+            write_all(out, items, indent);
             out.push(']');
         }
         ExprKind::Text(literal) => out.push_str(&text(literal, indent)),
         ExprKind::Number(number) => out.push_str(&number.text),
         ExprKind::Bool(value) => out.push_str(if *value { "true" } else { "false" }),
         ExprKind::Path(path) => out.push_str(&path.dotted()),
+        ExprKind::Open(schedule) => {
+            out.push_str("open ");
+            out.push_str(&schedule.text);
+        }
+        ExprKind::Call { function, args } => {
+            out.push_str(&function.text);
+            out.push('(');
+            write_all(out, args, indent);
+            out.push(')');
+        }
+    }
+}
+
+/// `a, b, c`: the items of a list or the arguments of a call.
+fn write_all(out: &mut String, items: &[Expr], indent: usize) {
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            out.push_str(", ");
+        }
+        write(out, item, indent, 0, 0);
     }
 }
 

@@ -140,6 +140,12 @@ fn statement(p: &mut Printer<'_>, stmt: &Stmt, indent: usize) {
             p.push(" = ");
             p.push(&expr(value, indent));
         }
+        StmtKind::SetField { target, value } => {
+            p.push("set ");
+            p.push(&target.dotted());
+            p.push(" = ");
+            p.push(&expr(value, indent));
+        }
         StmtKind::Goto(step) => {
             p.push("goto ");
             p.push(&step.text);

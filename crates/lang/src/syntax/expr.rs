@@ -1,5 +1,6 @@
 //! Expressions: one `PrattParser` (STYLE C6), built once. Precedence, lowest first:
-//! `or`, `and`, `not`, comparisons (`==` `!=` `<` `<=` `>` `>=`), then the postfix tests
+//! `or`, `and`, `not`, comparisons (`==` `!=` `<` `<=` `>` `>=`), `+` `-`, `*` `/`, then the
+//! postfix tests
 //! (`is set`, `is not set`, `is empty`, `is not empty`, `matches /re/`).
 //!
 //! Chains such as `a or b or c …` build left-deep trees; their depth is capped so that the
@@ -30,6 +31,8 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
             | Op::infix(Rule::op_le, Assoc::Left)
             | Op::infix(Rule::op_gt, Assoc::Left)
             | Op::infix(Rule::op_ge, Assoc::Left))
+        .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
+        .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
         .op(Op::postfix(Rule::op_is_set)
             | Op::postfix(Rule::op_is_not_set)
             | Op::postfix(Rule::op_is_empty)
@@ -88,6 +91,10 @@ impl Lowerer {
                     Rule::op_le => BinaryOp::Le,
                     Rule::op_gt => BinaryOp::Gt,
                     Rule::op_ge => BinaryOp::Ge,
+                    Rule::op_add => BinaryOp::Add,
+                    Rule::op_sub => BinaryOp::Sub,
+                    Rule::op_mul => BinaryOp::Mul,
+                    Rule::op_div => BinaryOp::Div,
                     other => return Err(internal(span, &format!("infix: unexpected {other:?}"))),
                 };
                 let kind = ExprKind::Binary {
@@ -119,6 +126,22 @@ impl Lowerer {
                     .collect::<Lowered<_>>()?,
             ),
             Rule::path => ExprKind::Path(lower_path(pair)?),
+            Rule::open_test => {
+                let mut children = Children::of(pair);
+                let schedule = name(&children.child(Rule::schedule_ref)?);
+                children.finish()?;
+                ExprKind::Open(schedule)
+            }
+            Rule::function_call => {
+                let mut children = Children::of(pair);
+                let function = name(&children.child(Rule::function_name)?);
+                let mut args = Vec::new();
+                while let Some(arg) = children.optional(Rule::expr) {
+                    args.push(self.lower_expr(arg)?);
+                }
+                children.finish()?;
+                ExprKind::Call { function, args }
+            }
             other => return Err(internal(span, &format!("primary: unexpected {other:?}"))),
         };
         Ok(Expr { kind, span })

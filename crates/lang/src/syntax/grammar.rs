@@ -65,6 +65,14 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::op_ge => "`>=`",
         Rule::op_lt => "`<`",
         Rule::op_gt => "`>`",
+        Rule::op_add => "`+`",
+        Rule::op_sub => "`-`",
+        Rule::op_mul => "`*`",
+        Rule::op_div => "`/`",
+        Rule::open_test | Rule::kw_open => "`open` and a schedule",
+        Rule::function_call => "a function such as `lower(…)`",
+        Rule::function_name => "a function name",
+        Rule::schedule_ref => "a schedule name",
         Rule::op_is_set | Rule::op_is_not_set | Rule::op_is_empty | Rule::op_is_not_empty => {
             "`is set` or `is empty`"
         }
@@ -151,6 +159,7 @@ pub(crate) fn is_token(rule: Rule) -> bool {
             | Rule::kw_matches
             | Rule::kw_true
             | Rule::kw_false
+            | Rule::kw_open
             | Rule::lbrace
             | Rule::rbrace
             | Rule::lparen

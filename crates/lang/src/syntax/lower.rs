@@ -10,7 +10,7 @@ use super::expr::lower_path;
 use super::grammar::Rule;
 use crate::ast::{
     Argument, Ask, AskOption, AskOptionKind, Block, Branch, Call, Count, Duration, If, Item,
-    ItemKind, Jump, JumpKind, Name, Scenario, Step, Stmt, StmtKind, Validator,
+    ItemKind, Jump, JumpKind, Name, Path, Scenario, Step, Stmt, StmtKind, Validator,
 };
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -111,9 +111,18 @@ impl Lowerer {
             }
             Rule::if_stmt => StmtKind::If(self.lower_if(&mut children)?),
             Rule::set_stmt => {
-                let var = name(&children.child(Rule::var_name)?);
+                let target = super::expr::lower_path(children.child(Rule::path)?)?;
                 let value = self.lower_expr(children.child(Rule::expr)?)?;
-                StmtKind::Set { name: var, value }
+                match <[_; 1]>::try_from(target.segments) {
+                    Ok([name]) => StmtKind::Set { name, value },
+                    Err(segments) => StmtKind::SetField {
+                        target: Path {
+                            segments,
+                            span: target.span,
+                        },
+                        value,
+                    },
+                }
             }
             Rule::goto_stmt => StmtKind::Goto(name(&children.child(Rule::step_ref)?)),
             Rule::route_stmt => {

@@ -119,6 +119,8 @@ pub struct EngineOptions {
     /// The contact fields the config declares: a channel's other fields are dropped, so a
     /// sender cannot grow a contact's record without bound. `None` (no config) keeps all.
     pub contact_fields: Option<Arc<BTreeSet<String>>>,
+    /// The workspace's opening hours (`open support`, `next_open(support)`).
+    pub schedules: Arc<crate::eval::Schedules>,
 }
 
 #[derive(Clone)]
@@ -378,6 +380,7 @@ impl Engine {
             _ => None,
         };
         let now = self.inner.clock.now();
+        let options = self.options();
         let Some(mut transition) = interpreter::apply(
             &program,
             conversation,
@@ -385,10 +388,10 @@ impl Engine {
             &input,
             delivery.as_ref(),
             now,
+            &options.schedules,
         ) else {
             return Ok(None);
         };
-        let options = self.options();
         if let Some(hook) = &options.after_input {
             let account = transition.conversation.account.clone();
             hook.after_input(

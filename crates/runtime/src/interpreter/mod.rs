@@ -9,7 +9,8 @@
 
 use super::delivery::Delivery;
 use super::eval::Env;
-use super::program::{AskInstr, CallInstr, Instr, Program, SaveTo, Target};
+use super::eval::Schedules;
+use super::program::{AskInstr, CallInstr, FieldTarget, Instr, Program, SaveTo, Target};
 use super::state::{
     ActionOutcome, Author, Contact, Conversation, Effect, Input, Message, Pc, Status, Timer, Turn,
 };
@@ -79,8 +80,9 @@ pub fn apply(
     input: &Input,
     delivery: Option<&Delivery>,
     now: i64,
+    schedules: &Schedules,
 ) -> Option<Transition> {
-    let mut machine = Machine::new(program, conversation, contact, now);
+    let mut machine = Machine::new(program, conversation, contact, now, schedules);
     if let Some(delivery) = delivery {
         machine.turn.message_id = Some(delivery.stored());
         machine.conv.remember(&delivery.lookup(), machine.turn.seq);
@@ -94,6 +96,7 @@ struct Machine<'p> {
     conv: Conversation,
     contact: Contact,
     now: i64,
+    schedules: &'p Schedules,
     turn: Turn,
     trace: Vec<Trace>,
     errors: Vec<String>,
@@ -101,13 +104,20 @@ struct Machine<'p> {
 }
 
 impl<'p> Machine<'p> {
-    fn new(program: &'p Program, conv: Conversation, contact: Contact, now: i64) -> Self {
+    fn new(
+        program: &'p Program,
+        conv: Conversation,
+        contact: Contact,
+        now: i64,
+        schedules: &'p Schedules,
+    ) -> Self {
         let seq = conv.last_seq + 1;
         Self {
             program,
             conv,
             contact,
             now,
+            schedules,
             turn: Turn {
                 seq,
                 at: now,
@@ -441,6 +451,17 @@ impl<'p> Machine<'p> {
                     let text = self.env().render(text);
                     self.say(text, Vec::new());
                 }
+                Instr::SetField { target, value } => {
+                    let value = self.env().eval(value);
+                    let (map, key) = match target {
+                        FieldTarget::Contact(field) => (&mut self.contact.fields, field),
+                        FieldTarget::Ticket(key) => (&mut self.conv.variables, key),
+                    };
+                    match value {
+                        Some(value) => map.insert(key.clone(), value),
+                        None => map.remove(key),
+                    };
+                }
                 Instr::Set { name, value } => match self.env().eval(value) {
                     Some(value) => {
                         self.conv.variables.insert(name.clone(), value);
@@ -602,6 +623,8 @@ impl<'p> Machine<'p> {
             program: self.program,
             conversation: &self.conv,
             contact: &self.contact,
+            now: self.now,
+            schedules: self.schedules,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use super::{AskOutcome, Trace, Transition, apply};
 use crate::delivery::Delivery;
+use crate::eval::Schedules;
 use crate::program::Program;
 use crate::state::{ActionOutcome, Author, Contact, Conversation, Input, Status};
 use crate::value::Value;
@@ -19,6 +20,7 @@ struct Run {
     conversation: Conversation,
     contact: Contact,
     now: i64,
+    schedules: Schedules,
     messages: u32,
     last: Option<Transition>,
 }
@@ -39,6 +41,7 @@ impl Run {
             conversation,
             contact: Contact::new("facebook:acme", "u1", "Ada Lovelace"),
             now: 0,
+            schedules: Schedules::new(),
             messages: 0,
             last: None,
         }
@@ -52,6 +55,7 @@ impl Run {
             input,
             Delivery::of(input).as_ref(),
             self.now,
+            &self.schedules,
         )?;
         self.conversation = transition.conversation.clone();
         self.contact = transition.contact.clone();
@@ -492,6 +496,7 @@ fn the_same_input_on_the_same_state_gives_the_same_result() {
         &input,
         Delivery::of(&input).as_ref(),
         42,
+        &Schedules::new(),
     )
     .unwrap();
     let again = apply(
@@ -501,6 +506,7 @@ fn the_same_input_on_the_same_state_gives_the_same_result() {
         &input,
         Delivery::of(&input).as_ref(),
         42,
+        &Schedules::new(),
     )
     .unwrap();
     assert_eq!(once.conversation, again.conversation);
@@ -520,4 +526,100 @@ fn history_turns_record_every_author_with_sequence_numbers() {
     run.send("x");
     assert_eq!(run.conversation.last_seq, 2);
     assert_eq!(run.conversation.recent_turn("m1"), Some(1));
+}
+
+#[test]
+fn set_writes_contact_fields_and_the_tickets_values() {
+    let mut run = Run::new(
+        r#"
+scenario s {
+  start welcome
+  step welcome {
+    set contact.language = lower("FR")
+    set ticket.priority = "high"
+    set ticket.tags = ["order", "vip"]
+    set ticket.fields.order_number = "A-12"
+    set contact.vip = length(contact.name) > 3
+    set gone = 1 / 0
+    say "{contact.language} {gone or "nothing"}"
+    end
+  }
+}
+"#,
+    );
+    assert_eq!(run.send("hi"), ["fr nothing"]);
+    assert_eq!(run.field("language"), Some(&Value::text("fr")));
+    assert_eq!(run.field("vip"), Some(&Value::Bool(true)));
+    assert_eq!(run.var("ticket.priority"), Some(&Value::text("high")));
+    assert_eq!(
+        run.var("ticket.tags"),
+        Some(&Value::List(vec![Value::text("order"), Value::text("vip")]))
+    );
+    assert_eq!(
+        run.var("ticket.fields.order_number"),
+        Some(&Value::text("A-12"))
+    );
+    assert_eq!(run.var("gone"), None, "a division by zero is nothing");
+}
+
+#[test]
+fn arithmetic_and_functions_compute_what_the_docs_say() {
+    let mut run = Run::new(
+        r#"
+scenario s {
+  start welcome
+  step welcome {
+    set total = 2 + 3 * 4 - 10 / 4
+    say "{total}|{round(2.345, 2)}|{format_number(1234.5, 2)}|{upper(trim("  ada "))}"
+    say "{contains("Where is my order?", "ORDER")}|{contains(["a", "b"], "c")}|{length(["a", "b"])}"
+    say "{format_date("2026-12-05", "%d/%m/%Y")}|{format_date("nope", "%d")}|"
+    end
+  }
+}
+"#,
+    );
+    assert_eq!(
+        run.send("hi"),
+        ["11.5|2.35|1,234.50|ADA", "yes|no|2", "05/12/2026||"]
+    );
+}
+
+#[test]
+fn open_and_next_open_follow_the_clock_of_the_input() {
+    let spec: scenarist_lang::schedule::ScheduleSpec = serde_yaml::from_str(
+        "time_zone: Europe/Paris\nhours: { monday: 09:00-18:00, saturday: 10:00-13:00 }\n",
+    )
+    .unwrap();
+    let source = r#"
+scenario s {
+  start welcome
+  step welcome {
+    if open support { say "open" } else { say "closed until {next_open(support)}" }
+    say "{weekday(support)} {today(support)} {hour(support)}h"
+    end
+  }
+}
+"#;
+    let mut run = Run::new(source);
+    run.schedules.insert(
+        "support".into(),
+        scenarist_lang::schedule::Schedule::compile(&spec).unwrap(),
+    );
+    // Saturday 5 December 2026, 19:30 in Paris.
+    run.now = "2026-12-05T18:30:00Z"
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_millisecond();
+    assert_eq!(
+        run.send("hi"),
+        ["closed until Monday at 09:00", "saturday 2026-12-05 19h"]
+    );
+    // Monday 10:00 in Paris: a new conversation, open.
+    let mut run2 = Run::new(source);
+    run2.schedules = run.schedules.clone();
+    run2.now = "2026-12-07T09:00:00Z"
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_millisecond();
+    assert_eq!(run2.send("hi"), ["open", "monday 2026-12-07 10h"]);
 }

@@ -66,6 +66,7 @@ impl Work<'_> {
         contact_name: &str,
         extra: Option<&str>,
         tags: Vec<String>,
+        set: serde_json::Map<String, serde_json::Value>,
     ) -> Result<(Ticket, (u64, u32)), ZendeskError> {
         let history = self.history(self.effect.created_seq)?;
         let messages: Vec<&Message> = history.iter().map(|(_, _, m)| m).collect();
@@ -91,13 +92,17 @@ impl Work<'_> {
         if let Some(extra) = extra {
             html = format!("<p>{}</p>{html}", transcript::escape(extra));
         }
-        let body = json!({ "ticket": {
+        let mut ticket = json!({
             "subject": subject,
             "requester_id": requester,
             "external_id": external_id,
             "tags": tags,
             "comment": { "html_body": html, "public": true },
-        }});
+        });
+        if let Some(fields) = ticket.as_object_mut() {
+            fields.extend(set);
+        }
+        let body = json!({ "ticket": ticket });
         let bytes = serde_json::to_vec(&body).map_err(|e| ZendeskError::Decode(e.to_string()))?;
         let ticket = self
             .org
@@ -132,6 +137,7 @@ impl Work<'_> {
                 &name,
                 self.text("comment").as_deref(),
                 tags,
+                serde_json::Map::new(),
             )
             .await?;
         Ok(ticket)
@@ -153,14 +159,16 @@ impl Work<'_> {
             self.account
         );
         let channel = self.account.split(':').next().unwrap_or("chat").to_owned();
+        let mut tags = vec!["scenarist".to_owned(), channel];
+        if let Some(Value::List(set)) = self.effect.request.get("ticket_tags") {
+            for tag in set.iter().map(ToString::to_string) {
+                if !tags.contains(&tag) {
+                    tags.push(tag);
+                }
+            }
+        }
         let (ticket, (seq, index)) = self
-            .ticket(
-                user,
-                &subject,
-                &name,
-                None,
-                vec!["scenarist".into(), channel],
-            )
+            .ticket(user, &subject, &name, None, tags, self.scenario_set())
             .await?;
         Ok(record([
             ("ticket_id", ticket.id),
@@ -168,6 +176,30 @@ impl Work<'_> {
             ("seq", seq),
             ("index", u64::from(index)),
         ]))
+    }
+
+    /// What the scenario set on the mode-B ticket besides its tags: `priority`, `group_id`
+    /// and `custom_fields`, as Zendesk's ticket fields.
+    fn scenario_set(&self) -> serde_json::Map<String, serde_json::Value> {
+        let request = &self.effect.request;
+        let mut set = serde_json::Map::new();
+        if let Some(priority) = request.get("ticket_priority") {
+            set.insert("priority".into(), json!(priority.to_string()));
+        }
+        if let Some(group) = request.get("ticket_group_id").and_then(Value::as_number) {
+            set.insert("group_id".into(), json!(super::records::to_id(group)));
+        }
+        if let Some(Value::List(fields)) = request.get("ticket_custom_fields") {
+            let fields: Vec<serde_json::Value> = fields
+                .iter()
+                .filter_map(|field| {
+                    let id = super::records::to_id(field.field("id")?.as_number()?);
+                    Some(json!({ "id": id, "value": field.field("value").map(value_json) }))
+                })
+                .collect();
+            set.insert("custom_fields".into(), json!(fields));
+        }
+        set
     }
 
     /// The messages after the sync cursor become one comment: the longest run by the same
@@ -305,5 +337,14 @@ impl Work<'_> {
             })
             .filter(|(_, _, m)| transcript::syncable(m))
             .collect())
+    }
+}
+
+/// A scenario value as Zendesk reads a custom field's: text, number, boolean.
+fn value_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Number(n) => json!(n),
+        Value::Bool(b) => json!(b),
+        other => json!(other.to_string()),
     }
 }

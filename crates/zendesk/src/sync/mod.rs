@@ -40,6 +40,8 @@ pub struct SyncTarget {
     pub team: Option<String>,
     pub email_field: Option<String>,
     pub continue_after_ticket: bool,
+    /// `ticket.fields.NAME` → the Zendesk ticket field id (`sync.ticket_fields`).
+    pub ticket_fields: BTreeMap<String, u64>,
 }
 
 /// The end of everything: "every message of a turn".
@@ -249,6 +251,7 @@ fn plan(target: &SyncTarget, conversation: &mut Conversation, contact: &Contact,
                 }
             }
             request.insert("name".to_owned(), Value::text(&contact.name));
+            ticket_values(&conversation.variables, target, &mut request);
             CREATE
         }
         Some(_) if !target.continue_after_ticket => return,
@@ -286,3 +289,37 @@ fn plan(target: &SyncTarget, conversation: &mut Conversation, contact: &Contact,
 
 #[cfg(test)]
 mod tests;
+
+/// What the scenario set on the ticket (`set ticket.priority = …`, kept under dotted names
+/// among the variables) as the create request's `tags`, `priority`, `group_id` and
+/// `custom_fields` (each `{id, value}`, the id from `sync.ticket_fields`).
+fn ticket_values(
+    variables: &BTreeMap<String, Value>,
+    target: &SyncTarget,
+    request: &mut BTreeMap<String, Value>,
+) {
+    use scenarist_lang::builtins::ticket;
+    let mut custom = Vec::new();
+    for (key, value) in variables.range(ticket::PREFIX.to_owned()..) {
+        let Some(name) = key.strip_prefix(ticket::PREFIX) else {
+            break;
+        };
+        match name.split_once('.') {
+            Some((ticket::FIELDS, field)) => {
+                if let Some(id) = target.ticket_fields.get(field) {
+                    custom.push(Value::Record(BTreeMap::from([
+                        ("id".to_owned(), number(*id)),
+                        ("value".to_owned(), value.clone()),
+                    ])));
+                }
+            }
+            Some(_) => {}
+            None => {
+                request.insert(format!("ticket_{name}"), value.clone());
+            }
+        }
+    }
+    if !custom.is_empty() {
+        request.insert("ticket_custom_fields".to_owned(), Value::List(custom));
+    }
+}

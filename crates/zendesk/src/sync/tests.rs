@@ -12,6 +12,7 @@ fn target(mode: SyncMode, continue_after_ticket: bool) -> SyncTarget {
         team: Some("Zendesk".into()),
         email_field: Some("email".into()),
         continue_after_ticket,
+        ticket_fields: std::collections::BTreeMap::from([("order_number".to_owned(), 360_012_345)]),
     }
 }
 

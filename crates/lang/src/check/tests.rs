@@ -1,0 +1,121 @@
+//! The checks of writes and computed values, on small scenarios against the example config.
+
+use crate::config::Workspace;
+use crate::diagnostic::Code;
+use crate::source::SourceFile;
+use crate::syntax::parse;
+
+/// The codes and messages of a step body's findings.
+fn findings(body: &str) -> Vec<(Code, String)> {
+    let source = format!("scenario s {{\n  start a\n  step a {{\n{body}\n    end\n  }}\n}}\n");
+    let parsed = parse(&SourceFile::new("t.scn", source.as_str())).unwrap();
+    let workspace = Workspace::default_workspace().unwrap();
+    super::check(&parsed, &workspace)
+        .into_iter()
+        .map(|d| (d.code, d.message))
+        .collect()
+}
+
+fn codes(body: &str) -> Vec<Code> {
+    findings(body).into_iter().map(|(code, _)| code).collect()
+}
+
+#[test]
+fn declared_contact_fields_and_the_tickets_values_can_be_set() {
+    let clean = r#"
+    set contact.language = "fr"
+    set contact.order_number = upper(trim(" a-12 "))
+    set contact.vip = true
+    set ticket.priority = "urgent"
+    set ticket.tags = ["order", lower(contact.name)]
+    set ticket.group_id = 360001
+    set ticket.fields.order_number = contact.order_number"#;
+    assert_eq!(findings(clean), []);
+}
+
+#[test]
+fn writing_what_cannot_be_written_says_why() {
+    assert_eq!(codes(r#"    set contact.id = "x""#), [Code::ReadOnlyTarget]);
+    assert_eq!(
+        codes(r#"    set conversation.id = "x""#),
+        [Code::ReadOnlyTarget]
+    );
+    let found = findings(r#"    set contact.langage = "fr""#);
+    assert_eq!(found[0].0, Code::UnknownField);
+    let found = findings(r#"    set ticket.prority = "high""#);
+    assert_eq!(found[0].0, Code::UnknownField);
+    assert_eq!(
+        codes(r#"    set ticket.fields.nope = "x""#),
+        [Code::UnknownField]
+    );
+    // An email is checked when typed: a plain text does not become one.
+    let found = findings(r#"    set contact.email = "ada@example.com""#);
+    assert_eq!(found[0].0, Code::TypeMismatch, "{found:?}");
+    assert!(found[0].1.contains("an email"), "{found:?}");
+    assert_eq!(
+        codes(r#"    set contact.vip = "yes""#),
+        [Code::TypeMismatch]
+    );
+    assert_eq!(
+        codes(r#"    set ticket.tags = "order""#),
+        [Code::TypeMismatch]
+    );
+    assert_eq!(
+        codes(r#"    set ticket.priority = "asap""#),
+        [Code::InvalidValue]
+    );
+}
+
+#[test]
+fn arithmetic_and_functions_are_typed() {
+    assert_eq!(codes("    set n = 1 + 2 * 3\n    say \"{n}\""), []);
+    let found = findings("    set n = contact.name + 1\n    say \"{n}\"");
+    assert_eq!(found[0].0, Code::TypeMismatch);
+    assert!(
+        found[0].1.contains("`+` computes with numbers"),
+        "{found:?}"
+    );
+    assert_eq!(
+        codes("    say \"{lowercase(contact.name)}\""),
+        [Code::UnknownFunction]
+    );
+    assert_eq!(codes("    say \"{round(1)}\""), [Code::FunctionArguments]);
+    assert_eq!(codes("    say \"{round(\"1\", 2)}\""), [Code::TypeMismatch]);
+    assert_eq!(
+        codes("    if contains(contact.name, \"a\") { say \"a\" }"),
+        []
+    );
+    assert_eq!(
+        codes("    if length(contact.name) { say \"a\" }"),
+        [Code::TypeMismatch]
+    );
+}
+
+#[test]
+fn schedules_are_names_of_the_config() {
+    assert_eq!(
+        codes("    if open support { say \"{next_open(support)}\" }"),
+        []
+    );
+    assert_eq!(
+        codes("    if open suport { say \"a\" }"),
+        [Code::UnknownSchedule]
+    );
+    assert_eq!(
+        codes("    say \"{next_open(\"support\")}\""),
+        [Code::FunctionArguments]
+    );
+    assert_eq!(
+        codes("    if weekday(support) == \"sunday\" and hour(support) < 9 { say \"a\" }"),
+        []
+    );
+    assert_eq!(
+        codes("    if today(support) >= \"2026-12-24\" { say \"a\" }"),
+        []
+    );
+    // A schedule's name is not a variable read.
+    assert_eq!(
+        codes("    say \"{next_open(nope)}\""),
+        [Code::UnknownSchedule]
+    );
+}
