@@ -1,11 +1,17 @@
 //! The action runner of `scenarist test`: gives each call the result the transcript declares,
 //! records every call with its arguments, and for actions the transcript does not mock
 //! behaves as the production runner does (a Zendesk action fails: not configured).
+//!
+//! A mock is checked against the action's signature before any test runs (`mock_problem`):
+//! an action that does not exist, or a result field its result does not have, would make a
+//! transcript pass on values the real action can never give.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
-use super::transcript::MockSpec;
+use super::transcript::{MockSpec, TestFile};
+use crate::config::Workspace;
+use crate::diagnostic::did_you_mean;
 use crate::runtime::runner::{ActionFuture, ActionResult, ActionRunner, BuiltinActions};
 use crate::runtime::state::Effect;
 use crate::runtime::value::{from_json, to_json};
@@ -53,4 +59,39 @@ impl ActionRunner for MockActions {
             None => BuiltinActions.run(effect),
         }
     }
+}
+
+/// Why a mock of `file` cannot stand for its action in `workspace`, if one cannot.
+pub(super) fn mock_problem(file: &TestFile, workspace: &Workspace) -> Option<String> {
+    for case in &file.tests {
+        for (name, mock) in &case.actions {
+            let Some(action) = workspace.action(name) else {
+                let names = workspace.action_names();
+                let hint = did_you_mean(name, names.iter().map(String::as_str))
+                    .unwrap_or_else(|| format!("the actions are {}", names.join(", ")));
+                return Some(format!(
+                    "test `{}` mocks `{name}`, which is not an action: {hint}",
+                    case.name
+                ));
+            };
+            let Some(serde_json::Value::Object(fields)) = &mock.result else {
+                continue;
+            };
+            let Some(record) = action.result else {
+                return Some(format!(
+                    "test `{}` gives `{name}` a result, but it has none",
+                    case.name
+                ));
+            };
+            if let Some(field) = fields.keys().find(|f| record.field(f).is_none()) {
+                let known: Vec<&str> = record.fields.iter().map(|(n, _)| *n).collect();
+                return Some(format!(
+                    "test `{}` mocks `{name}` with `{field}`, which its result does not have (its fields: {})",
+                    case.name,
+                    known.join(", ")
+                ));
+            }
+        }
+    }
+    None
 }

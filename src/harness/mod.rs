@@ -166,6 +166,9 @@ fn load(path: &Path) -> Result<Loaded, Problem> {
             }
         },
     };
+    if let Some(problem) = mock::mock_problem(&file, &workspace) {
+        return Err(Problem::Message(problem));
+    }
     let scenario_path = base.join(&file.scenario);
     let bytes = std::fs::read(&scenario_path).map_err(|e| {
         Problem::Message(format!(

@@ -583,6 +583,25 @@ async fn transcript_tests_mock_declared_actions_by_name() {
     assert!(!result.passed());
     assert!(result.tests[0].failure.is_some());
     assert!(result.tests[1].failure.is_none());
+
+    // A mock is checked against the declaration: a field the result does not have, an
+    // action that does not exist.
+    for (from, to, problem) in [
+        (
+            "status: shipped, eta",
+            "staus: shipped, eta",
+            "test `a shipped order` mocks `oms.orders` with `staus`, which its result does not have (its fields: eta, status)",
+        ),
+        (
+            "      oms.orders: { error",
+            "      oms.order: { error",
+            "test `the API fails` mocks `oms.order`, which is not an action: did you mean `oms.orders`?",
+        ),
+    ] {
+        std::fs::write(dir.join("bad.test.yaml"), MOCKED.replacen(from, to, 1)).unwrap();
+        let result = scenarist::harness::run_file(&dir.join("bad.test.yaml")).await;
+        assert_eq!(result.error.as_deref(), Some(problem));
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
