@@ -166,6 +166,11 @@ pub async fn demo_apis(
     let demo = DemoOrders::start()
         .await
         .map_err(|e| anyhow::anyhow!("cannot start the demo order system: {e}"))?;
+    tracing::info!(
+        "demo order system (`base_url: sandbox`) at {} (curl {}/orders/AB100001)",
+        demo.url(),
+        demo.url()
+    );
     for api in workspace.config.apis.values_mut() {
         if is_sandbox(&api.base_url) {
             demo.url().clone_into(&mut api.base_url);
