@@ -380,7 +380,7 @@ async fn an_oversized_answer_is_refused() {
     assert_eq!(
         reason,
         format!(
-            "the answer is larger than {} bytes, more than Scenarist reads",
+            "the `oms` API's answer is larger than {} bytes, more than Scenarist reads",
             scenarist::http::MAX_RESPONSE_BYTES
         )
     );

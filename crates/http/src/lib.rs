@@ -236,13 +236,7 @@ impl Client {
         let response = request.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
         let retry_after = retry_after_ms(response.headers());
-        let body = read_body(response).await.map_err(|failure| match failure {
-            Failure::Retryable { reason, .. } => Failure::Retryable {
-                reason,
-                after_ms: 0,
-            },
-            other @ Failure::Final(_) => other,
-        })?;
+        let body = read_body(response, &self.name).await?;
         if status.is_success() {
             if action.result.is_empty() {
                 return Ok(None);
@@ -332,10 +326,10 @@ impl ActionRunner for HttpActions {
 }
 
 /// The body of `response`, refused as soon as it passes `MAX_RESPONSE_BYTES`.
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
+async fn read_body(mut response: reqwest::Response, api: &str) -> Result<Vec<u8>, Failure> {
     let too_large = || {
         Failure::Final(format!(
-            "the answer is larger than {MAX_RESPONSE_BYTES} bytes, more than Scenarist reads"
+            "the `{api}` API's answer is larger than {MAX_RESPONSE_BYTES} bytes, more than Scenarist reads"
         ))
     };
     if response
@@ -348,9 +342,9 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Failure> 
     loop {
         let chunk = response.chunk().await.map_err(|e| Failure::Retryable {
             reason: if e.is_timeout() {
-                "the answer did not arrive in time".to_owned()
+                format!("the `{api}` API's answer did not arrive in time")
             } else {
-                "the answer was cut off".to_owned()
+                format!("the `{api}` API's answer was cut off")
             },
             after_ms: 0,
         })?;
