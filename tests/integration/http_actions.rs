@@ -645,3 +645,112 @@ async fn the_example_configs_order_system_is_the_demo_started_by_the_assembly() 
     );
     assert!(reason.contains("demo order system"), "{reason}");
 }
+
+/// A server that answers every request with a chunked body of `size` bytes (no
+/// `Content-Length`, so the limit must be enforced while reading).
+async fn chunked_server(size: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = [0u8; 4096];
+                let _ = socket.read(&mut head).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await;
+                let chunk = vec![b' '; 64 * 1024];
+                let mut sent = 0;
+                while sent < size {
+                    let frame = format!("{:x}\r\n", chunk.len());
+                    if socket.write_all(frame.as_bytes()).await.is_err()
+                        || socket.write_all(&chunk).await.is_err()
+                        || socket.write_all(b"\r\n").await.is_err()
+                    {
+                        return;
+                    }
+                    sent += chunk.len();
+                }
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/api")
+}
+
+#[tokio::test]
+async fn an_answer_without_a_length_is_refused_once_it_passes_the_limit() {
+    let base = chunked_server(4 * scenarist::http::MAX_RESPONSE_BYTES).await;
+    let actions = runner(&workspace(&base));
+    let reason = failed(actions.run(&effect("oms.orders", 0, &[("number", "1")])).await);
+    assert!(reason.contains("larger than"), "{reason}");
+}
+
+const FLAKY_LOOKUP: &str = r#"
+scenario flaky_lookup {
+  start ask_number
+
+  step ask_number {
+    ask "Your order number?" {
+      save number
+      timeout 15m then end
+    }
+    call oms.flaky(number: number) as order { on error goto sorry }
+    say "Your order is {order.status}."
+    end
+  }
+
+  step sorry {
+    say "We cannot see your order right now."
+    end
+  }
+}
+"#;
+
+/// A 503 through the real outbox: the effect waits for its backoff on the engine's clock,
+/// then runs again with the same `Idempotency-Key`, and the conversation goes on with the
+/// result.
+#[tokio::test]
+async fn a_retry_through_the_outbox_sends_the_same_key_and_the_conversation_goes_on() {
+    let (server, base) = serve().await;
+    let text = workspace(&base)
+        .file
+        .text()
+        .replace("    auth: { bearer_env: OMS_TOKEN }\n", "");
+    let workspace = parse(&text);
+    let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
+    let (runner, _problems) = scenarist::setup::runner(&workspace, Arc::clone(&store));
+    let clock = Arc::new(ManualClock::new(1_795_860_000_000));
+    let options = EngineOptions {
+        default_scenario: Some("flaky_lookup".into()),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::new(store, Arc::clone(&clock) as Arc<dyn Clock>, runner, options);
+    engine.publish(FLAKY_LOOKUP).unwrap();
+    for (id, said) in [("m1", "hi"), ("m2", "B-7")] {
+        engine
+            .handle(crate::support::inbound("whatsapp:acme", "c1", id, said))
+            .await
+            .unwrap();
+    }
+    engine.settle(8).await.unwrap();
+    assert_eq!(server.count("/api/flaky/B-7"), 1, "the first attempt");
+    let waiting = engine.conversation("c1").unwrap().unwrap();
+    assert_eq!(waiting.pending.len(), 1, "the call waits for its retry");
+    assert_eq!(waiting.pending[0].attempts, 1);
+    clock.advance(60_000);
+    engine.settle(8).await.unwrap();
+    let done = engine.conversation("c1").unwrap().unwrap();
+    assert!(done.pending.is_empty());
+    let history = format!("{:?}", engine.history(&done).unwrap());
+    assert!(history.contains("Your order is late."), "{history}");
+    let keys: Vec<Option<String>> = server
+        .seen()
+        .into_iter()
+        .map(|s| s.idempotency_key)
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert!(keys[0].is_some());
+    assert_eq!(keys[0], keys[1], "both attempts carry the effect's key");
+}
