@@ -16,7 +16,7 @@ use serde_json::json;
 use super::faults::Fault;
 use super::reply::Reply;
 use super::state::Shared;
-use super::{comments, oauth, render, search, tickets, update, users};
+use super::{comments, oauth, render, search, ticket_fields, tickets, update, users};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -35,6 +35,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(tickets::show).put(update::update),
         )
         .route("/api/v2/tickets/{id}/comments", get(comments::list))
+        .route(
+            "/api/v2/ticket_fields",
+            get(ticket_fields::list).post(ticket_fields::create),
+        )
+        .route("/api/v2/ticket_fields/{id}", get(ticket_fields::show))
         .route("/oauth/authorizations/new", get(oauth::authorize))
         .route("/oauth/tokens", post(oauth::token))
         .route("/__standin/faults", post(add_fault))
