@@ -20,6 +20,34 @@ use crate::support::root;
 /// leaves out (reference/zendesk-api.md §3.1): custom audit metadata.
 const DOCUMENTED_EXTRAS: &[&str] = &["/ticket/metadata"];
 
+/// Zendesk's OpenAPI description contradicts itself on a ticket's custom field values:
+/// `TicketCreateInput` and `TicketUpdateInput` give the `custom_fields` items the schema of a
+/// field *definition* (`CustomFieldObject`: `key`, `type` and `title` required, no `value`),
+/// while `TicketObject` describes them as `{id, value}` — which is what Zendesk's guide
+/// "Setting custom field values" and every example write (reference/zendesk-api.md §3.2). The
+/// request schemas are checked with `TicketObject`'s items in their place; this is that
+/// schema's location, and the ones it replaces.
+const CUSTOM_FIELD_VALUES: &str = "/components/schemas/TicketObject/properties/custom_fields/items";
+const CUSTOM_FIELD_INPUTS: [&str; 2] = [
+    "/components/schemas/TicketCreateInput/properties/custom_fields/items",
+    "/components/schemas/TicketUpdateInput/properties/custom_fields/items",
+];
+
+/// The document with [`CUSTOM_FIELD_INPUTS`] read as [`CUSTOM_FIELD_VALUES`].
+fn corrected(mut document: Value) -> Value {
+    let values = document.pointer(CUSTOM_FIELD_VALUES).cloned().unwrap();
+    assert_eq!(values["properties"]["id"]["type"], "integer", "{values}");
+    for input in CUSTOM_FIELD_INPUTS {
+        let items = document.pointer_mut(input).unwrap();
+        assert_eq!(
+            items["$ref"], "#/components/schemas/CustomFieldObject",
+            "the description changed at {input}: is the correction still needed?"
+        );
+        *items = values.clone();
+    }
+    document
+}
+
 struct Oas {
     document: Value,
     validators: Vec<(&'static str, Validator)>,
@@ -29,7 +57,7 @@ fn oas() -> &'static Oas {
     static OAS: OnceLock<Oas> = OnceLock::new();
     OAS.get_or_init(|| {
         let text = std::fs::read_to_string(root().join("tests/schemas/zendesk-oas.yaml")).unwrap();
-        let document: Value = serde_yaml::from_str(&text).unwrap();
+        let document = corrected(serde_yaml::from_str(&text).unwrap());
         let validators = ["TicketCreateRequest", "TicketUpdateRequest", "UserRequest"]
             .into_iter()
             .map(|name| {
@@ -173,6 +201,25 @@ fn the_checks_refuse_bodies_zendesk_would_not_read() {
     let good = json!({ "ticket": { "comment": { "html_body": "<p>Hi</p>", "public": true },
         "requester_id": 7, "external_id": "scenarist-c1", "subject": "Chat" } });
     assert_eq!(problems("TicketCreateRequest", &good), Vec::<String>::new());
+    let triaged = json!({ "ticket": { "comment": { "html_body": "x" }, "priority": "high",
+        "group_id": 360_001, "custom_fields": [{ "id": 360_012_345, "value": "A-1001" }] } });
+    assert_eq!(
+        problems("TicketCreateRequest", &triaged),
+        Vec::<String>::new()
+    );
+    let wrong_fields = json!({ "ticket": { "priority": "critical",
+        "custom_fields": [{ "id": "order_number", "valeu": "A-1001" }] } });
+    let found = problems("TicketUpdateRequest", &wrong_fields);
+    for expected in [
+        "/ticket/priority",
+        "/ticket/custom_fields/0/id",
+        "/ticket/custom_fields/0/valeu: not a property",
+    ] {
+        assert!(
+            found.iter().any(|p| p.starts_with(expected)),
+            "{expected}: {found:#?}"
+        );
+    }
     let misspelt = json!({ "ticket": { "comment": { "html_body": "x" }, "requester_idd": 7 } });
     assert_eq!(
         problems("TicketCreateRequest", &misspelt),
