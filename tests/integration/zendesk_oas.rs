@@ -33,8 +33,27 @@ const CUSTOM_FIELD_INPUTS: [&str; 2] = [
     "/components/schemas/TicketUpdateInput/properties/custom_fields/items",
 ];
 
-/// The document with [`CUSTOM_FIELD_INPUTS`] read as [`CUSTOM_FIELD_VALUES`].
+/// OpenAPI 3.0's `nullable: true` as JSON Schema says it (`type: [T, "null"]`), which is what
+/// the validator reads.
+fn nullable_as_json_schema(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("nullable") == Some(&Value::Bool(true)) {
+                if let Some(Value::String(kind)) = map.get("type").cloned() {
+                    map.insert("type".to_owned(), json!([kind, "null"]));
+                }
+            }
+            map.values_mut().for_each(nullable_as_json_schema);
+        }
+        Value::Array(items) => items.iter_mut().for_each(nullable_as_json_schema),
+        _ => {}
+    }
+}
+
+/// The document with [`CUSTOM_FIELD_INPUTS`] read as [`CUSTOM_FIELD_VALUES`], and `nullable`
+/// in JSON Schema's words.
 fn corrected(mut document: Value) -> Value {
+    nullable_as_json_schema(&mut document);
     let values = document.pointer(CUSTOM_FIELD_VALUES).cloned().unwrap();
     assert_eq!(values["properties"]["id"]["type"], "integer", "{values}");
     for input in CUSTOM_FIELD_INPUTS {
@@ -58,16 +77,21 @@ fn oas() -> &'static Oas {
     OAS.get_or_init(|| {
         let text = std::fs::read_to_string(root().join("tests/schemas/zendesk-oas.yaml")).unwrap();
         let document = corrected(serde_yaml::from_str(&text).unwrap());
-        let validators = ["TicketCreateRequest", "TicketUpdateRequest", "UserRequest"]
-            .into_iter()
-            .map(|name| {
-                let schema = json!({
-                    "$ref": format!("#/components/schemas/{name}"),
-                    "components": document["components"],
-                });
-                (name, jsonschema::validator_for(&schema).unwrap())
-            })
-            .collect();
+        let validators = [
+            "TicketCreateRequest",
+            "TicketUpdateRequest",
+            "UserRequest",
+            "TicketFieldResponse",
+        ]
+        .into_iter()
+        .map(|name| {
+            let schema = json!({
+                "$ref": format!("#/components/schemas/{name}"),
+                "components": document["components"],
+            });
+            (name, jsonschema::validator_for(&schema).unwrap())
+        })
+        .collect();
         Oas {
             document,
             validators,
@@ -238,4 +262,66 @@ fn the_checks_refuse_bodies_zendesk_would_not_read() {
         !problems("UserRequest", &json!({ "name": "Ada" })).is_empty(),
         "the user envelope is required"
     );
+}
+
+/// The stand-in's ticket fields (what `zendesk check` reads) have the OpenAPI's shape, with no
+/// property it does not declare.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standins_ticket_fields_follow_the_openapi() {
+    let config = zendesk_standin::StandInConfig {
+        ticket_fields: vec![zendesk_standin::TicketFieldRecord {
+            id: 360_012_345,
+            kind: "text".into(),
+            title: "Order number".into(),
+            active: true,
+        }],
+        ..zendesk_standin::StandInConfig::default()
+    };
+    let standin = zendesk_standin::StandIn::start(0, config).await.unwrap();
+    let client = reqwest::Client::new();
+    let login = ("agent@acme.example/token", Some("standin-token"));
+    let created: Value = client
+        .post(format!("{}/api/v2/ticket_fields.json", standin.url()))
+        .basic_auth(login.0, login.1)
+        .json(&json!({"ticket_field": {"type": "tagger", "title": "Topic",
+            "custom_field_options": [{"name": "Returns", "value": "returns"}]}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shown: Value = client
+        .get(format!(
+            "{}/api/v2/ticket_fields/360012345.json",
+            standin.url()
+        ))
+        .basic_auth(login.0, login.1)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed: Value = client
+        .get(format!("{}/api/v2/ticket_fields.json", standin.url()))
+        .basic_auth(login.0, login.1)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fields = listed["ticket_fields"].as_array().unwrap();
+    assert_eq!(fields.len(), 2);
+    let mut bodies = vec![created, shown];
+    bodies.extend(fields.iter().map(|f| json!({ "ticket_field": f })));
+    for body in bodies {
+        assert_eq!(
+            problems("TicketFieldResponse", &body),
+            Vec::<String>::new(),
+            "{body:#}"
+        );
+    }
+    standin.stop().await;
 }

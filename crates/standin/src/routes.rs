@@ -68,7 +68,8 @@ async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Rep
     Ok(Reply::json(201, json!({"fault": echo})))
 }
 
-/// `GET /__standin/state`: tickets and users as the stand-in holds them, and pending faults.
+/// `GET /__standin/state`: tickets, users and ticket fields as the stand-in holds them, and
+/// pending faults.
 async fn state(State(shared): State<Arc<Shared>>) -> Reply {
     let data = shared.lock();
     Reply::json(
@@ -76,6 +77,7 @@ async fn state(State(shared): State<Arc<Shared>>) -> Reply {
         json!({
             "tickets": data.ticket_records(),
             "users": data.user_records(),
+            "ticket_fields": data.ticket_field_records(),
             "faults": data.faults,
             "requests": data.requests.len(),
         }),

@@ -1,5 +1,6 @@
-//! The stand-in's in-memory data: users, tickets with their comments, idempotency keys, OAuth
-//! codes and tokens, queued faults and the request log, all behind one mutex. Handlers lock,
+//! The stand-in's in-memory data: users, tickets with their comments, ticket fields,
+//! idempotency keys, OAuth codes and tokens, queued faults and the request log, all behind one
+//! mutex. Handlers lock,
 //! work synchronously and unlock — the lock is never held across an `await`, so a create is
 //! atomic even when two retries race. With a state file, `persist` keeps part of it on disk.
 //!

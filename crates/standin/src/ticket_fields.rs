@@ -69,12 +69,20 @@ fn invalid(field: &str) -> Reply {
     Reply::invalid(field, Some("InvalidValue"), &format!("{title}: is invalid"))
 }
 
-/// What a ticket create or update says about priority, group and custom fields. `None`: the
-/// request did not mention it; `Some(None)`: it cleared it (`null`).
+/// What a write says about one property: nothing, or its new value (`None`: cleared by
+/// `null`).
+#[derive(Debug, Default)]
+pub(crate) enum Written<T> {
+    #[default]
+    Absent,
+    Set(Option<T>),
+}
+
+/// What a ticket create or update says about priority, group and custom fields.
 #[derive(Debug, Default)]
 pub(crate) struct Triage {
-    pub(crate) priority: Option<Option<String>>,
-    pub(crate) group_id: Option<Option<u64>>,
+    pub(crate) priority: Written<String>,
+    pub(crate) group_id: Written<u64>,
     /// Known field id → new value (`Value::Null` clears it).
     pub(crate) custom_fields: BTreeMap<u64, Value>,
 }
@@ -83,15 +91,17 @@ impl Triage {
     /// Reads and checks the request's `priority`, `group_id` and `custom_fields`.
     pub(crate) fn parse(data: &Data, obj: &Map<String, Value>) -> Result<Self, Reply> {
         let priority = match obj.get("priority") {
-            None => None,
-            Some(Value::Null) => Some(None),
-            Some(Value::String(p)) if PRIORITIES.contains(&p.as_str()) => Some(Some(p.clone())),
+            None => Written::Absent,
+            Some(Value::Null) => Written::Set(None),
+            Some(Value::String(p)) if PRIORITIES.contains(&p.as_str()) => {
+                Written::Set(Some(p.clone()))
+            }
             Some(_) => return Err(invalid("priority")),
         };
         let group_id = if obj.contains_key("group_id") {
-            Some(opt_id(obj, "group_id")?)
+            Written::Set(opt_id(obj, "group_id")?)
         } else {
-            None
+            Written::Absent
         };
         let custom_fields = match obj.get("custom_fields") {
             None | Some(Value::Null) => BTreeMap::new(),
@@ -110,14 +120,14 @@ impl Triage {
     /// Custom fields are named by their id, as Zendesk's audits name them.
     pub(crate) fn apply(self, data: &mut Data, ticket: &mut Ticket, create: bool) -> Vec<Value> {
         let mut changes: Vec<(String, Value, Value)> = Vec::new();
-        if let Some(priority) = self.priority {
+        if let Written::Set(priority) = self.priority {
             // A create's `priority` event is in the caller's list, `null` when unset (recorded).
             if !create {
                 changes.push(("priority".into(), json!(priority), json!(ticket.priority)));
             }
             ticket.priority = priority;
         }
-        if let Some(group_id) = self.group_id {
+        if let Written::Set(group_id) = self.group_id {
             changes.push((
                 "group_id".into(),
                 id_value(group_id),
