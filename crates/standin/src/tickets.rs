@@ -193,6 +193,8 @@ fn create_ticket(
             "Description: cannot be blank",
         ));
     };
+    // Before the requester, who may be created: a refused request creates nothing.
+    let triage = Triage::parse(data, &obj)?;
     let submitter_id = opt_id(&obj, "submitter_id")?.unwrap_or(caller);
     check_user(data, submitter_id, "submitter_id", false)?;
     let requester_id = if let Some(id) = opt_id(&obj, "requester_id")? {
@@ -229,7 +231,6 @@ fn create_ticket(
             .collect()
     });
     let tags = tag_list(obj.get("tags"))?.unwrap_or_default();
-    let triage = Triage::parse(data, &obj)?;
     let custom = custom_metadata(&obj);
     let id = data.next_ticket_id();
     let audit_id = data.next_id();

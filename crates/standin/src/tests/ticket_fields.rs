@@ -164,7 +164,10 @@ async fn an_invalid_priority_or_custom_field_list_is_a_422() {
         json!({ "ticket": ticket })
     };
     for (extra, field) in [
-        (json!({"priority": "critical"}), "priority"),
+        (
+            json!({"priority": "critical", "requester": {"name": "New", "email": "new@example.com"}}),
+            "priority",
+        ),
         (json!({"priority": 3}), "priority"),
         (json!({"group_id": "sales"}), "group_id"),
         (json!({"custom_fields": {"id": ORDER}}), "custom_fields"),
@@ -182,6 +185,7 @@ async fn an_invalid_priority_or_custom_field_list_is_a_422() {
         );
     }
     assert!(standin.tickets().is_empty(), "nothing was created");
+    assert_eq!(standin.users().len(), 1, "not even the requester");
     assert_eq!(
         api.post("/api/v2/tickets.json", &create(json!({"priority": "High"})))
             .await
