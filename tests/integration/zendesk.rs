@@ -19,12 +19,14 @@ use scenarist::source::SourceFile;
 use scenarist::store::{KvStore, MemoryBackend, Store};
 use scenarist::zendesk::actions::{Org, ZendeskActions, credentials};
 use scenarist::zendesk::client::{Timeouts, ZendeskClient};
-use zendesk_standin::{Fault, FaultKind, StandIn, StandInConfig, TicketRecord};
+use zendesk_standin::{Fault, FaultKind, StandIn, StandInConfig, TicketFieldRecord, TicketRecord};
 
 use crate::support::{inbound as message, root, tempdir};
 use crate::zendesk_oas::assert_requests_follow_the_openapi;
 
 const START: i64 = 1_795_860_000_000;
+/// The Zendesk id of the custom ticket field `sync.ticket_fields.order_number`.
+const ORDER_FIELD: u64 = 360_012_345;
 
 /// A workspace whose organization `acme` is the stand-in, in `mode`.
 fn workspace(standin: &StandIn, mode: &str, continue_after_ticket: bool) -> Workspace {
@@ -49,6 +51,7 @@ accounts:
   instagram:acme: {{ channel: instagram, scenario: zendesk_handoff, zendesk: acme, sync: false }}
   whatsapp:acme: {{ channel: whatsapp, scenario: zendesk_handoff }}
   instagram:shop: {{ channel: instagram, scenario: ticket_sync, zendesk: acme, sync: true }}
+  facebook:triage: {{ channel: facebook, scenario: triage, zendesk: acme, sync: true }}
 zendesk:
   organizations:
     acme:
@@ -58,7 +61,7 @@ zendesk:
         search: {{ email: email }}
         display: {{ name: name, email: email }}
         create: {{ name: name, email: email, user_fields.order_number: order_number }}
-      sync: {{ mode: {mode}, team: Zendesk, email_field: email, continue_after_ticket: {continue_after_ticket} }}
+      sync: {{ mode: {mode}, team: Zendesk, email_field: email, continue_after_ticket: {continue_after_ticket}, ticket_fields: {{ order_number: {ORDER_FIELD} }} }}
 ",
         url = standin.url(),
         token = token.display(),
@@ -635,4 +638,77 @@ async fn a_scenario_that_creates_its_ticket_gets_one_ticket_only() {
     assert!(
         assert_requests_follow_the_openapi(&standin.requests()).contains("TicketCreateRequest")
     );
+}
+
+/// Mode B with what the bot learned on the ticket.
+const TRIAGE: &str = r#"
+scenario triage {
+  start welcome
+
+  step welcome {
+    set ticket.tags = ["order", "delivery", "scenarist"]
+    set ticket.priority = "high"
+    set ticket.group_id = 360001
+    set ticket.fields.order_number = contact.order_number
+    route team "Zendesk"
+    say "An advisor will answer you here."
+    handoff advisor
+  }
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mode_b_ticket_carries_the_tags_priority_group_and_fields_the_scenario_set() {
+    let config = StandInConfig {
+        ticket_fields: vec![TicketFieldRecord {
+            id: ORDER_FIELD,
+            kind: "text".into(),
+            title: "Order number".into(),
+            active: true,
+        }],
+        ..StandInConfig::default()
+    };
+    let standin = StandIn::start(0, config).await.unwrap();
+    let setup = engine(&workspace(&standin, "zendesk", true));
+    setup.engine.publish(TRIAGE).unwrap();
+    let mut first = message("facebook:triage", "t1", "m1", "My parcel is late");
+    first
+        .fields
+        .insert("email".into(), Value::text("ada@example.com"));
+    first
+        .fields
+        .insert("order_number".into(), Value::text("A-1001"));
+    setup.engine.handle(first).await.unwrap();
+    setup.settle().await;
+
+    let tickets = standin.tickets();
+    assert_eq!(tickets.len(), 1);
+    let ticket = &tickets[0];
+    assert_eq!(
+        ticket.tags,
+        ["scenarist", "facebook", "order", "delivery"],
+        "the scenario's tags after Scenarist's own, once each"
+    );
+    assert_eq!(ticket.priority.as_deref(), Some("high"));
+    assert_eq!(ticket.group_id, Some(360_001));
+    assert_eq!(
+        ticket.custom_fields,
+        std::collections::BTreeMap::from([(ORDER_FIELD, serde_json::json!("A-1001"))])
+    );
+
+    // The create request said so in Zendesk's words, and that body is among those checked
+    // against Zendesk's OpenAPI.
+    let requests = standin.requests();
+    let create = requests
+        .iter()
+        .find(|r| r.method == "POST" && r.path.starts_with("/api/v2/tickets"))
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
+    assert_eq!(body["ticket"]["priority"], "high");
+    assert_eq!(body["ticket"]["group_id"], 360_001);
+    assert_eq!(
+        body["ticket"]["custom_fields"],
+        serde_json::json!([{"id": ORDER_FIELD, "value": "A-1001"}])
+    );
+    assert!(assert_requests_follow_the_openapi(&requests).contains("TicketCreateRequest"));
 }

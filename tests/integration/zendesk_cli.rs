@@ -20,7 +20,7 @@ use scenarist::store::{KvStore, SledBackend, Store};
 use scenarist::zendesk::client::{Credentials, Timeouts, ZendeskClient};
 use scenarist::zendesk::secret::Secret;
 use serde_json::json;
-use zendesk_standin::{StandIn, StandInConfig};
+use zendesk_standin::{StandIn, StandInConfig, TicketFieldRecord};
 
 use crate::support::{root, stdout, tempdir};
 
@@ -374,6 +374,110 @@ async fn check_passes_then_catches_a_misspelt_user_field() {
         all(&anonymous)
     );
     standin.stop().await;
+}
+
+/// Adds `sync.ticket_fields: FIELDS` (a YAML flow mapping) to a fresh `workspace`.
+fn with_ticket_fields(dir: &Path, fields: &str) {
+    let file = dir.join("scenarist.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    let yaml = yaml.replace(
+        "email_field: email }",
+        &format!("email_field: email, ticket_fields: {fields} }}"),
+    );
+    assert!(yaml.contains(fields), "{yaml}");
+    std::fs::write(&file, yaml).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_missing_and_inactive_ticket_fields() {
+    let field = |id, title: &str, active| TicketFieldRecord {
+        id,
+        kind: "text".into(),
+        title: title.into(),
+        active,
+    };
+    let account = StandInConfig {
+        ticket_fields: vec![
+            field(360_012_345, "Order number", true),
+            field(360_077, "Old reason", false),
+        ],
+        ..StandInConfig::default()
+    };
+    let standin = StandIn::start(0, account).await.unwrap();
+    let dir = workspace(&standin.url(), API_TOKEN, FIELDS, "zendesk");
+    with_ticket_fields(&dir, "{ order_number: 360012345 }");
+    let passed = run_with_token(&["zendesk", "check", "--config", &config(&dir)]).await;
+    let text = stdout(&passed);
+    assert_eq!(passed.status.code(), Some(0), "{}", all(&passed));
+    assert!(
+        text.contains(
+            "✓ sync.ticket_fields order_number → ticket field 360012345 “Order number” (text)"
+        ),
+        "{text}"
+    );
+
+    let dir = workspace(&standin.url(), API_TOKEN, FIELDS, "zendesk");
+    with_ticket_fields(
+        &dir,
+        "{ order_number: 360012345, gift_wrap: 360099, reason: 360077 }",
+    );
+    let failed = run_with_token(&["zendesk", "check", "--config", &config(&dir)]).await;
+    let text = stdout(&failed);
+    assert_eq!(failed.status.code(), Some(1), "{}", all(&failed));
+    assert!(
+        text.contains(
+            "✗ sync.ticket_fields gift_wrap → ticket field 360099: Zendesk has no ticket field \
+             360099, so `ticket.fields.gift_wrap` would be dropped from every ticket; create the \
+             field in Admin Center → Objects and rules → Tickets → Fields and write its id under \
+             `sync.ticket_fields`, or correct the id"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ sync.ticket_fields reason → ticket field 360077: the ticket field “Old reason” is inactive"),
+        "{text}"
+    );
+    assert!(text.contains("2 problems found."), "{text}");
+    let asked: Vec<String> = standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/v2/ticket_fields/"))
+        .map(|r| r.path)
+        .collect();
+    assert!(
+        asked.contains(&"/api/v2/ticket_fields/360099".to_owned()),
+        "{asked:?}"
+    );
+
+    // Refused credentials: the ids are not asked about, and say so.
+    let anonymous = run(
+        &["zendesk", "check", "--config", &config(&dir)],
+        &[(TOKEN_ENV, "wrong")],
+    )
+    .await;
+    assert!(
+        stdout(&anonymous).contains(
+            "- sync.ticket_fields gift_wrap → ticket field 360099: not checked (Zendesk did not accept the credentials)"
+        ),
+        "{}",
+        all(&anonymous)
+    );
+    standin.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_has_the_ticket_fields_its_organization_names() {
+    let dir = workspace("http://127.0.0.1:0", "{ type: sandbox }", FIELDS, "zendesk");
+    with_ticket_fields(&dir, "{ order_number: 360012345, gift_wrap: 360099 }");
+    let checked = run(&["zendesk", "check", "--config", &config(&dir)], &[]).await;
+    let text = stdout(&checked);
+    assert_eq!(checked.status.code(), Some(0), "{}", all(&checked));
+    for line in [
+        "✓ sync.ticket_fields order_number → ticket field 360012345 “order_number” (text)",
+        "✓ sync.ticket_fields gift_wrap → ticket field 360099 “gift_wrap” (text)",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
 }
 
 /// Writes contact records into a fresh sled data directory, then closes it.

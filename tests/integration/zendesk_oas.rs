@@ -20,6 +20,53 @@ use crate::support::root;
 /// leaves out (reference/zendesk-api.md §3.1): custom audit metadata.
 const DOCUMENTED_EXTRAS: &[&str] = &["/ticket/metadata"];
 
+/// Zendesk's OpenAPI description contradicts itself on a ticket's custom field values:
+/// `TicketCreateInput` and `TicketUpdateInput` give the `custom_fields` items the schema of a
+/// field *definition* (`CustomFieldObject`: `key`, `type` and `title` required, no `value`),
+/// while `TicketObject` describes them as `{id, value}` — which is what Zendesk's guide
+/// "Setting custom field values" and every example write (reference/zendesk-api.md §3.2). The
+/// request schemas are checked with `TicketObject`'s items in their place; this is that
+/// schema's location, and the ones it replaces.
+const CUSTOM_FIELD_VALUES: &str = "/components/schemas/TicketObject/properties/custom_fields/items";
+const CUSTOM_FIELD_INPUTS: [&str; 2] = [
+    "/components/schemas/TicketCreateInput/properties/custom_fields/items",
+    "/components/schemas/TicketUpdateInput/properties/custom_fields/items",
+];
+
+/// OpenAPI 3.0's `nullable: true` as JSON Schema says it (`type: [T, "null"]`), which is what
+/// the validator reads.
+fn nullable_as_json_schema(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("nullable") == Some(&Value::Bool(true)) {
+                if let Some(Value::String(kind)) = map.get("type").cloned() {
+                    map.insert("type".to_owned(), json!([kind, "null"]));
+                }
+            }
+            map.values_mut().for_each(nullable_as_json_schema);
+        }
+        Value::Array(items) => items.iter_mut().for_each(nullable_as_json_schema),
+        _ => {}
+    }
+}
+
+/// The document with [`CUSTOM_FIELD_INPUTS`] read as [`CUSTOM_FIELD_VALUES`], and `nullable`
+/// in JSON Schema's words.
+fn corrected(mut document: Value) -> Value {
+    nullable_as_json_schema(&mut document);
+    let values = document.pointer(CUSTOM_FIELD_VALUES).cloned().unwrap();
+    assert_eq!(values["properties"]["id"]["type"], "integer", "{values}");
+    for input in CUSTOM_FIELD_INPUTS {
+        let items = document.pointer_mut(input).unwrap();
+        assert_eq!(
+            items["$ref"], "#/components/schemas/CustomFieldObject",
+            "the description changed at {input}: is the correction still needed?"
+        );
+        *items = values.clone();
+    }
+    document
+}
+
 struct Oas {
     document: Value,
     validators: Vec<(&'static str, Validator)>,
@@ -29,17 +76,22 @@ fn oas() -> &'static Oas {
     static OAS: OnceLock<Oas> = OnceLock::new();
     OAS.get_or_init(|| {
         let text = std::fs::read_to_string(root().join("tests/schemas/zendesk-oas.yaml")).unwrap();
-        let document: Value = serde_yaml::from_str(&text).unwrap();
-        let validators = ["TicketCreateRequest", "TicketUpdateRequest", "UserRequest"]
-            .into_iter()
-            .map(|name| {
-                let schema = json!({
-                    "$ref": format!("#/components/schemas/{name}"),
-                    "components": document["components"],
-                });
-                (name, jsonschema::validator_for(&schema).unwrap())
-            })
-            .collect();
+        let document = corrected(serde_yaml::from_str(&text).unwrap());
+        let validators = [
+            "TicketCreateRequest",
+            "TicketUpdateRequest",
+            "UserRequest",
+            "TicketFieldResponse",
+        ]
+        .into_iter()
+        .map(|name| {
+            let schema = json!({
+                "$ref": format!("#/components/schemas/{name}"),
+                "components": document["components"],
+            });
+            (name, jsonschema::validator_for(&schema).unwrap())
+        })
+        .collect();
         Oas {
             document,
             validators,
@@ -173,6 +225,25 @@ fn the_checks_refuse_bodies_zendesk_would_not_read() {
     let good = json!({ "ticket": { "comment": { "html_body": "<p>Hi</p>", "public": true },
         "requester_id": 7, "external_id": "scenarist-c1", "subject": "Chat" } });
     assert_eq!(problems("TicketCreateRequest", &good), Vec::<String>::new());
+    let triaged = json!({ "ticket": { "comment": { "html_body": "x" }, "priority": "high",
+        "group_id": 360_001, "custom_fields": [{ "id": 360_012_345, "value": "A-1001" }] } });
+    assert_eq!(
+        problems("TicketCreateRequest", &triaged),
+        Vec::<String>::new()
+    );
+    let wrong_fields = json!({ "ticket": { "priority": "critical",
+        "custom_fields": [{ "id": "order_number", "valeu": "A-1001" }] } });
+    let found = problems("TicketUpdateRequest", &wrong_fields);
+    for expected in [
+        "/ticket/priority",
+        "/ticket/custom_fields/0/id",
+        "/ticket/custom_fields/0/valeu: not a property",
+    ] {
+        assert!(
+            found.iter().any(|p| p.starts_with(expected)),
+            "{expected}: {found:#?}"
+        );
+    }
     let misspelt = json!({ "ticket": { "comment": { "html_body": "x" }, "requester_idd": 7 } });
     assert_eq!(
         problems("TicketCreateRequest", &misspelt),
@@ -191,4 +262,66 @@ fn the_checks_refuse_bodies_zendesk_would_not_read() {
         !problems("UserRequest", &json!({ "name": "Ada" })).is_empty(),
         "the user envelope is required"
     );
+}
+
+/// The stand-in's ticket fields (what `zendesk check` reads) have the OpenAPI's shape, with no
+/// property it does not declare.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standins_ticket_fields_follow_the_openapi() {
+    let config = zendesk_standin::StandInConfig {
+        ticket_fields: vec![zendesk_standin::TicketFieldRecord {
+            id: 360_012_345,
+            kind: "text".into(),
+            title: "Order number".into(),
+            active: true,
+        }],
+        ..zendesk_standin::StandInConfig::default()
+    };
+    let standin = zendesk_standin::StandIn::start(0, config).await.unwrap();
+    let client = reqwest::Client::new();
+    let login = ("agent@acme.example/token", Some("standin-token"));
+    let created: Value = client
+        .post(format!("{}/api/v2/ticket_fields.json", standin.url()))
+        .basic_auth(login.0, login.1)
+        .json(&json!({"ticket_field": {"type": "tagger", "title": "Topic",
+            "custom_field_options": [{"name": "Returns", "value": "returns"}]}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shown: Value = client
+        .get(format!(
+            "{}/api/v2/ticket_fields/360012345.json",
+            standin.url()
+        ))
+        .basic_auth(login.0, login.1)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed: Value = client
+        .get(format!("{}/api/v2/ticket_fields.json", standin.url()))
+        .basic_auth(login.0, login.1)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fields = listed["ticket_fields"].as_array().unwrap();
+    assert_eq!(fields.len(), 2);
+    let mut bodies = vec![created, shown];
+    bodies.extend(fields.iter().map(|f| json!({ "ticket_field": f })));
+    for body in bodies {
+        assert_eq!(
+            problems("TicketFieldResponse", &body),
+            Vec::<String>::new(),
+            "{body:#}"
+        );
+    }
+    standin.stop().await;
 }

@@ -1,15 +1,17 @@
 //! The Zendesk stand-in: a real HTTP server on loopback that speaks the Zendesk Support API
-//! endpoints the connector uses (users, user fields, tickets, comments, OAuth), keeps users
-//! and tickets in memory and injects faults on demand. Integration tests and the offline
-//! demo point the connector's base URL at it; no test reaches the real API (STYLE C15).
+//! endpoints the connector uses (users, user fields, tickets, ticket fields, comments, OAuth),
+//! keeps users, tickets and ticket fields in memory and injects faults on demand. Integration
+//! tests and the offline demo point the connector's base URL at it; no test reaches the real
+//! API (STYLE C15).
 //!
 //! Layout: `server` (accept loop and per-connection serving, so a fault can close a
 //! connection without a status line), `faults`, `auth`, `routes` (the router and small
-//! endpoints), `users`, `search`, `tickets`, `update`, `comments`, `oauth`, `render`
-//! (Zendesk-shaped JSON), `reply` (the response type and error envelopes), `state` (the
-//! data, behind one mutex that is never held across an `await`), `persist` (the optional
-//! state file that keeps users, tickets, ids, idempotency keys and tokens across restarts)
-//! and `snapshot` (that file's content).
+//! endpoints), `users`, `search`, `tickets`, `update`, `ticket_fields` (the custom ticket
+//! fields, and a ticket's priority, group and custom field values), `comments`, `oauth`,
+//! `render` (Zendesk-shaped JSON), `reply` (the response type and error envelopes), `state`
+//! (the data, behind one mutex that is never held across an `await`), `persist` (the optional
+//! state file that keeps users, tickets, ticket fields, ids, idempotency keys and tokens across
+//! restarts) and `snapshot` (that file's content).
 //!
 //! Invariants: every request is logged before anything else happens to it; a fault applies
 //! before authentication and routing; the stand-in's clock is the system clock plus an
@@ -28,6 +30,7 @@ mod search;
 mod server;
 mod snapshot;
 mod state;
+mod ticket_fields;
 mod tickets;
 mod update;
 mod users;
@@ -45,7 +48,7 @@ use tokio::task::JoinHandle;
 pub use demo_orders::DemoOrders;
 pub use faults::{Fault, FaultKind};
 pub use persist::StateFileError;
-pub use state::{CommentRecord, RequestLog, TicketRecord, UserRecord};
+pub use state::{CommentRecord, RequestLog, TicketFieldRecord, TicketRecord, UserRecord};
 
 use state::Shared;
 
@@ -62,6 +65,9 @@ pub struct StandInConfig {
     pub oauth_client_secret: String,
     /// Custom user fields as `(key, type)`, e.g. `("vip", "checkbox")`.
     pub user_fields: Vec<(String, String)>,
+    /// Custom ticket fields the account has from the start, with their ids; one missing from
+    /// the state file is added to it (the sandbox defines those `sync.ticket_fields` names).
+    pub ticket_fields: Vec<TicketFieldRecord>,
     /// Where to keep users, tickets, id counters, idempotency keys and issued OAuth tokens
     /// across restarts (JSON; loaded at start if it exists, rewritten atomically after every
     /// request that changed them). `None`: in memory only.
@@ -80,6 +86,7 @@ impl Default for StandInConfig {
                 ("order_number".to_owned(), "text".to_owned()),
                 ("vip".to_owned(), "checkbox".to_owned()),
             ],
+            ticket_fields: Vec::new(),
             state_file: None,
         }
     }
@@ -138,6 +145,11 @@ impl StandIn {
     /// A snapshot of the users (the agent included), ordered by id.
     pub fn users(&self) -> Vec<UserRecord> {
         self.shared.lock().user_records()
+    }
+
+    /// A snapshot of the custom ticket fields, ordered by id.
+    pub fn ticket_fields(&self) -> Vec<TicketFieldRecord> {
+        self.shared.lock().ticket_field_records()
     }
 
     /// Every request received so far, in order (control requests to `/__standin` included).

@@ -2,7 +2,7 @@
 //! sandbox durable like the conversation store beside it, so a restarted demo still finds the
 //! ticket it comments on.
 //!
-//! Kept: users, tickets with their comments (every field), the id counters, the agent's id,
+//! Kept: users, tickets with their comments (every field), ticket fields, the id counters, the agent's id,
 //! idempotency entries (a retry after a restart still replays within the 2 h retention) and the
 //! issued OAuth access tokens, with the refresh tokens that rotate them. Not kept: queued
 //! faults, the request log, the rate-limit window, OAuth codes (single-use, 120 s) and the
@@ -140,15 +140,17 @@ impl Persister {
 /// configuration names one that exists (and written back at once), fresh otherwise.
 pub(crate) async fn open(config: StandInConfig, base_url: String) -> io::Result<Shared> {
     let Some(path) = config.state_file.clone() else {
-        let state = State::new(&config);
+        let mut state = State::new(&config);
+        state.define_ticket_fields(&config.ticket_fields);
         return Ok(Shared::new(config, base_url, state, None));
     };
     // Reading, parsing and the first write block: keep them off the async workers.
     let opened = tokio::task::spawn_blocking(move || {
-        let state = match load(&path, &base_url)? {
+        let mut state = match load(&path, &base_url)? {
             Some(state) => state,
             None => State::new(&config),
         };
+        state.define_ticket_fields(&config.ticket_fields);
         // The first write creates a missing folder (0700).
         let persister = Persister::new(path);
         persister.write(persister.take(&state, &base_url))?;

@@ -1,4 +1,4 @@
-//! Zendesk-shaped JSON for the stand-in's users, tickets, comments and audits. The key sets
+//! Zendesk-shaped JSON for the stand-in's users, tickets, ticket fields, comments and audits. The key sets
 //! follow the recorded samples (`tests/fixtures/zendesk-samples/`); the shape test in
 //! `tests/shape.rs` keeps them in step. Values the stand-in does not model (time zone,
 //! brand, form, …) are fixed, plausible constants.
@@ -6,7 +6,8 @@
 use serde_json::{Map, Value, json};
 
 use super::state::{
-    BRAND_ID, CUSTOM_STATUS_BASE, Comment, STATUSES, Shared, TICKET_FORM_ID, Ticket, User,
+    BRAND_ID, CUSTOM_STATUS_BASE, Comment, STATUSES, Shared, TICKET_FORM_ID, Ticket, TicketField,
+    User,
 };
 
 /// `{"channel":"api","source":{…}}` — what API-created tickets and comments show.
@@ -170,6 +171,13 @@ fn custom_status_id(status: &str) -> u64 {
 
 pub(crate) fn ticket(shared: &Shared, ticket: &Ticket) -> Value {
     let first = ticket.comments.first();
+    // `fields` mirrors `custom_fields` (zendesk-api.md §3.1). Only the fields the ticket has a
+    // value for are listed.
+    let custom_fields: Vec<Value> = ticket
+        .custom_fields
+        .iter()
+        .map(|(id, value)| json!({"id": id, "value": value}))
+        .collect();
     json!({
         "url": ticket_url(shared, ticket.id),
         "id": ticket.id,
@@ -181,14 +189,14 @@ pub(crate) fn ticket(shared: &Shared, ticket: &Ticket) -> Value {
         "subject": ticket.subject,
         "raw_subject": ticket.subject,
         "description": first.map_or("", |c| c.rec.body.as_str()),
-        "priority": null,
+        "priority": ticket.priority,
         "status": ticket.status,
         "recipient": null,
         "requester_id": ticket.requester_id,
         "submitter_id": ticket.submitter_id,
         "assignee_id": ticket.assignee_id,
         "organization_id": ticket.organization_id,
-        "group_id": null,
+        "group_id": ticket.group_id,
         "collaborator_ids": [],
         "follower_ids": [],
         "email_cc_ids": [],
@@ -198,11 +206,11 @@ pub(crate) fn ticket(shared: &Shared, ticket: &Ticket) -> Value {
         "is_public": first.is_none_or(|c| c.rec.public),
         "due_at": null,
         "tags": ticket.tags,
-        "custom_fields": [],
+        "custom_fields": custom_fields,
         "satisfaction_rating": null,
         "sharing_agreement_ids": [],
         "custom_status_id": custom_status_id(&ticket.status),
-        "fields": [],
+        "fields": custom_fields,
         "followup_ids": [],
         "ticket_form_id": TICKET_FORM_ID,
         "brand_id": BRAND_ID,
@@ -214,6 +222,48 @@ pub(crate) fn ticket(shared: &Shared, ticket: &Ticket) -> Value {
 
 pub(crate) fn ticket_url(shared: &Shared, id: u64) -> String {
     format!("{}/api/v2/tickets/{id}.json", shared.base_url)
+}
+
+pub(crate) fn ticket_field_url(shared: &Shared, id: u64) -> String {
+    format!("{}/api/v2/ticket_fields/{id}.json", shared.base_url)
+}
+
+/// A custom ticket field as `GET /api/v2/ticket_fields/{id}` shows it (the OpenAPI's
+/// `TicketFieldObject`); `position` is its rank among the fields.
+pub(crate) fn ticket_field(shared: &Shared, field: &TicketField, position: usize) -> Value {
+    let rec = &field.rec;
+    let mut value = json!({
+        "url": ticket_field_url(shared, rec.id),
+        "id": rec.id,
+        "type": rec.kind,
+        "title": rec.title,
+        "raw_title": rec.title,
+        "description": field.description,
+        "raw_description": field.description,
+        "position": position,
+        "active": rec.active,
+        "required": false,
+        "collapsed_for_agents": false,
+        "regexp_for_validation": validation(&rec.kind),
+        "title_in_portal": rec.title,
+        "raw_title_in_portal": rec.title,
+        "visible_in_portal": false,
+        "editable_in_portal": false,
+        "required_in_portal": false,
+        "tag": null,
+        "created_at": field.created_at,
+        "updated_at": field.updated_at,
+        "removable": true,
+    });
+    if rec.kind == "tagger" || rec.kind == "multiselect" {
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert(
+                "custom_field_options".to_owned(),
+                Value::Array(field.options.clone()),
+            );
+        }
+    }
+    value
 }
 
 /// The `Comment` event of an audit.

@@ -16,7 +16,7 @@ use serde_json::json;
 use super::faults::Fault;
 use super::reply::Reply;
 use super::state::Shared;
-use super::{comments, oauth, render, search, tickets, update, users};
+use super::{comments, oauth, render, search, ticket_fields, tickets, update, users};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -35,6 +35,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(tickets::show).put(update::update),
         )
         .route("/api/v2/tickets/{id}/comments", get(comments::list))
+        .route(
+            "/api/v2/ticket_fields",
+            get(ticket_fields::list).post(ticket_fields::create),
+        )
+        .route("/api/v2/ticket_fields/{id}", get(ticket_fields::show))
         .route("/oauth/authorizations/new", get(oauth::authorize))
         .route("/oauth/tokens", post(oauth::token))
         .route("/__standin/faults", post(add_fault))
@@ -63,7 +68,8 @@ async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Rep
     Ok(Reply::json(201, json!({"fault": echo})))
 }
 
-/// `GET /__standin/state`: tickets and users as the stand-in holds them, and pending faults.
+/// `GET /__standin/state`: tickets, users and ticket fields as the stand-in holds them, and
+/// pending faults.
 async fn state(State(shared): State<Arc<Shared>>) -> Reply {
     let data = shared.lock();
     Reply::json(
@@ -71,6 +77,7 @@ async fn state(State(shared): State<Arc<Shared>>) -> Reply {
         json!({
             "tickets": data.ticket_records(),
             "users": data.user_records(),
+            "ticket_fields": data.ticket_field_records(),
             "faults": data.faults,
             "requests": data.requests.len(),
         }),

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::state::{
-    Comment, CommentRecord, IdempotencyEntry, RefreshGrant, State, Ticket, User, UserRecord,
+    Comment, CommentRecord, IdempotencyEntry, RefreshGrant, State, Ticket, TicketField,
+    TicketFieldRecord, User, UserRecord,
 };
 
 /// The format this build writes, and the only one it reads.
@@ -31,6 +32,9 @@ pub(crate) struct Snapshot {
     next_ticket_id: u64,
     users: Vec<UserSnapshot>,
     tickets: Vec<TicketSnapshot>,
+    /// Absent from files written before the stand-in had ticket fields.
+    #[serde(default)]
+    ticket_fields: Vec<TicketFieldSnapshot>,
     /// By `Idempotency-Key`.
     idempotency: BTreeMap<String, IdempotencySnapshot>,
     /// Issued access token → when it expires (Unix seconds on the stand-in clock), or `null`.
@@ -69,9 +73,30 @@ struct TicketSnapshot {
     assignee_id: Option<u64>,
     organization_id: Option<u64>,
     tags: Vec<String>,
+    /// This and the next two are absent from files written before the stand-in kept them.
+    #[serde(default)]
+    priority: Option<String>,
+    #[serde(default)]
+    group_id: Option<u64>,
+    /// Ticket field id → value.
+    #[serde(default)]
+    custom_fields: BTreeMap<u64, Value>,
     created_at: String,
     updated_at: String,
     comments: Vec<CommentSnapshot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TicketFieldSnapshot {
+    id: u64,
+    #[serde(rename = "type")]
+    kind: String,
+    title: String,
+    description: String,
+    active: bool,
+    options: Vec<Value>,
+    created_at: String,
+    updated_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +142,11 @@ impl Snapshot {
             next_ticket_id,
             users: data.users.values().map(UserSnapshot::from).collect(),
             tickets: data.tickets.values().map(TicketSnapshot::from).collect(),
+            ticket_fields: data
+                .ticket_fields
+                .values()
+                .map(TicketFieldSnapshot::from)
+                .collect(),
             idempotency: data
                 .idempotency
                 .iter()
@@ -161,6 +191,18 @@ impl Snapshot {
             let id = ticket.id;
             if state.tickets.insert(id, Ticket::from(ticket)).is_some() {
                 return Err(format!("ticket {id} appears twice"));
+            }
+        }
+        // Not counted against `next_id`: configured fields bring ids of their own, and new
+        // field ids skip taken ones (`State::next_ticket_field_id`).
+        for field in self.ticket_fields {
+            let id = field.id;
+            if state
+                .ticket_fields
+                .insert(id, TicketField::from(field))
+                .is_some()
+            {
+                return Err(format!("ticket field {id} appears twice"));
             }
         }
         if self.next_ticket_id <= largest_ticket_id {
@@ -259,6 +301,9 @@ impl From<&Ticket> for TicketSnapshot {
             assignee_id: ticket.assignee_id,
             organization_id: ticket.organization_id,
             tags: ticket.tags.clone(),
+            priority: ticket.priority.clone(),
+            group_id: ticket.group_id,
+            custom_fields: ticket.custom_fields.clone(),
             created_at: ticket.created_at.clone(),
             updated_at: ticket.updated_at.clone(),
             comments: ticket.comments.iter().map(CommentSnapshot::from).collect(),
@@ -278,9 +323,44 @@ impl From<TicketSnapshot> for Ticket {
             assignee_id: ticket.assignee_id,
             organization_id: ticket.organization_id,
             tags: ticket.tags,
+            priority: ticket.priority,
+            group_id: ticket.group_id,
+            custom_fields: ticket.custom_fields,
             comments: ticket.comments.into_iter().map(Comment::from).collect(),
             created_at: ticket.created_at,
             updated_at: ticket.updated_at,
+        }
+    }
+}
+
+impl From<&TicketField> for TicketFieldSnapshot {
+    fn from(field: &TicketField) -> Self {
+        TicketFieldSnapshot {
+            id: field.rec.id,
+            kind: field.rec.kind.clone(),
+            title: field.rec.title.clone(),
+            description: field.description.clone(),
+            active: field.rec.active,
+            options: field.options.clone(),
+            created_at: field.created_at.clone(),
+            updated_at: field.updated_at.clone(),
+        }
+    }
+}
+
+impl From<TicketFieldSnapshot> for TicketField {
+    fn from(field: TicketFieldSnapshot) -> Self {
+        TicketField {
+            rec: TicketFieldRecord {
+                id: field.id,
+                kind: field.kind,
+                title: field.title,
+                active: field.active,
+            },
+            description: field.description,
+            options: field.options,
+            created_at: field.created_at,
+            updated_at: field.updated_at,
         }
     }
 }

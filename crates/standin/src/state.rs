@@ -1,5 +1,6 @@
-//! The stand-in's in-memory data: users, tickets with their comments, idempotency keys, OAuth
-//! codes and tokens, queued faults and the request log, all behind one mutex. Handlers lock,
+//! The stand-in's in-memory data: users, tickets with their comments, ticket fields,
+//! idempotency keys, OAuth codes and tokens, queued faults and the request log, all behind one
+//! mutex. Handlers lock,
 //! work synchronously and unlock — the lock is never held across an `await`, so a create is
 //! atomic even when two retries race. With a state file, `persist` keeps part of it on disk.
 //!
@@ -31,6 +32,8 @@ pub(crate) const IDEMPOTENCY_RETENTION: i64 = 2 * 3600;
 /// OAuth authorization codes live 120 s (zendesk-api.md §1.3).
 pub(crate) const CODE_LIFETIME: i64 = 120;
 pub(crate) const STATUSES: [&str; 6] = ["new", "open", "pending", "hold", "solved", "closed"];
+/// A ticket's priorities (zendesk-api.md §3.1; the OpenAPI's `TicketCreateInput.priority`).
+pub(crate) const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 
 /// A ticket as the stand-in holds it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,7 +45,25 @@ pub struct TicketRecord {
     pub requester_id: u64,
     pub assignee_id: Option<u64>,
     pub tags: Vec<String>,
+    /// `low`, `normal`, `high` or `urgent`.
+    pub priority: Option<String>,
+    pub group_id: Option<u64>,
+    /// Custom ticket field id → value, for the fields the stand-in knows (others are dropped,
+    /// as Zendesk drops what is not in its data model).
+    pub custom_fields: BTreeMap<u64, Value>,
     pub comments: Vec<CommentRecord>,
+}
+
+/// A custom ticket field: the stand-in's configured ones (`StandInConfig::ticket_fields`,
+/// created at start when missing) and those created with `POST /api/v2/ticket_fields`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketFieldRecord {
+    pub id: u64,
+    /// Zendesk's field type: `text`, `textarea`, `checkbox`, `date`, `integer`, `decimal`,
+    /// `regexp`, `partialcreditcard`, `multiselect`, `tagger` or `lookup`.
+    pub kind: String,
+    pub title: String,
+    pub active: bool,
 }
 
 /// One comment; `body` is the plain text, `html_body` the stored (wrapped) HTML.
@@ -115,7 +136,21 @@ pub(crate) struct Ticket {
     pub(crate) assignee_id: Option<u64>,
     pub(crate) organization_id: Option<u64>,
     pub(crate) tags: Vec<String>,
+    pub(crate) priority: Option<String>,
+    pub(crate) group_id: Option<u64>,
+    pub(crate) custom_fields: BTreeMap<u64, Value>,
     pub(crate) comments: Vec<Comment>,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
+}
+
+/// A custom ticket field as the stand-in holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct TicketField {
+    pub(crate) rec: TicketFieldRecord,
+    pub(crate) description: String,
+    /// `custom_field_options` as sent (`[{name, value}]`), for dropdowns.
+    pub(crate) options: Vec<Value>,
     pub(crate) created_at: String,
     pub(crate) updated_at: String,
 }
@@ -130,6 +165,9 @@ impl Ticket {
             requester_id: self.requester_id,
             assignee_id: self.assignee_id,
             tags: self.tags.clone(),
+            priority: self.priority.clone(),
+            group_id: self.group_id,
+            custom_fields: self.custom_fields.clone(),
             comments: self.comments.iter().map(|c| c.rec.clone()).collect(),
         }
     }
@@ -166,6 +204,7 @@ pub(crate) struct RefreshGrant {
 pub(crate) struct State {
     pub(crate) users: BTreeMap<u64, User>,
     pub(crate) tickets: BTreeMap<u64, Ticket>,
+    pub(crate) ticket_fields: BTreeMap<u64, TicketField>,
     pub(crate) agent_id: u64,
     next_id: u64,
     next_ticket_id: u64,
@@ -188,6 +227,7 @@ impl State {
         State {
             users: BTreeMap::new(),
             tickets: BTreeMap::new(),
+            ticket_fields: BTreeMap::new(),
             agent_id: 0,
             next_id: FIRST_ID,
             next_ticket_id: FIRST_TICKET_ID,
@@ -375,6 +415,38 @@ impl State {
 
     pub(crate) fn ticket_records(&self) -> Vec<TicketRecord> {
         self.tickets.values().map(Ticket::record).collect()
+    }
+
+    pub(crate) fn ticket_field_records(&self) -> Vec<TicketFieldRecord> {
+        self.ticket_fields.values().map(|f| f.rec.clone()).collect()
+    }
+
+    /// Adds the configured ticket fields that are missing (by id); one already there, from
+    /// the state file, is left as it is.
+    pub(crate) fn define_ticket_fields(&mut self, fields: &[TicketFieldRecord]) {
+        let now = self.now_iso();
+        for field in fields {
+            self.ticket_fields
+                .entry(field.id)
+                .or_insert_with(|| TicketField {
+                    rec: field.clone(),
+                    description: String::new(),
+                    options: Vec::new(),
+                    created_at: now.clone(),
+                    updated_at: now.clone(),
+                });
+        }
+    }
+
+    /// A fresh ticket field id: the next id not already taken by a ticket field (configured
+    /// fields bring ids of their own).
+    pub(crate) fn next_ticket_field_id(&mut self) -> u64 {
+        loop {
+            let id = self.next_id();
+            if !self.ticket_fields.contains_key(&id) {
+                return id;
+            }
+        }
     }
 
     pub(crate) fn user_records(&self) -> Vec<UserRecord> {

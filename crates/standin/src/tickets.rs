@@ -1,8 +1,10 @@
 //! Tickets: `POST /api/v2/tickets` (with the Idempotency-Key contract of zendesk-api.md
 //! §3.3), `GET /api/v2/tickets?external_id=`, `GET`/`PUT /api/v2/tickets/{id}` (one comment
 //! per update, custom audit `metadata`, the solve-needs-an-assignee rule and the terminal
-//! `closed` status of §3.5). Every write answers `{"ticket":…,"audit":…}`.
+//! `closed` status of §3.5; `priority`, `group_id` and `custom_fields` as `ticket_fields`
+//! checks them). Every write answers `{"ticket":…,"audit":…}`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -20,6 +22,7 @@ use super::reply::{Handler, Reply, opt_id, opt_str, path_id, query_params, tag_l
 use super::state::{
     Comment, CommentRecord, IdempotencyEntry, STATUSES, Shared, State as Data, Ticket,
 };
+use super::ticket_fields::Triage;
 use super::users::find_or_create;
 
 pub(crate) fn user_agent(headers: &HeaderMap) -> String {
@@ -190,6 +193,8 @@ fn create_ticket(
             "Description: cannot be blank",
         ));
     };
+    // Before the requester, who may be created: a refused request creates nothing.
+    let triage = Triage::parse(data, &obj)?;
     let submitter_id = opt_id(&obj, "submitter_id")?.unwrap_or(caller);
     check_user(data, submitter_id, "submitter_id", false)?;
     let requester_id = if let Some(id) = opt_id(&obj, "requester_id")? {
@@ -243,7 +248,7 @@ fn create_ticket(
         .get(&requester_id)
         .and_then(|u| u.organization_id);
     let now = data.now_iso();
-    let ticket = Ticket {
+    let mut ticket = Ticket {
         id,
         external_id: opt_str(&obj, "external_id")?,
         subject,
@@ -253,15 +258,19 @@ fn create_ticket(
         assignee_id,
         organization_id,
         tags,
+        priority: None,
+        group_id: None,
+        custom_fields: BTreeMap::new(),
         comments: vec![first],
         created_at: now.clone(),
         updated_at: now.clone(),
     };
+    let triage_events = triage.apply(data, &mut ticket, true);
     let mut events = vec![render::comment_event(&ticket.comments[0])];
     let creates = [
         ("subject", json!(ticket.subject)),
         ("requester_id", id_value(Some(requester_id))),
-        ("priority", Value::Null),
+        ("priority", json!(ticket.priority)),
         ("type", Value::Null),
         ("status", json!(ticket.status)),
         ("organization_id", id_value(organization_id)),
@@ -275,6 +284,7 @@ fn create_ticket(
             events.push(event(data, "Create", field, &value, None));
         }
     }
+    events.extend(triage_events);
     let audit = Audit {
         id: audit_id,
         ticket_id: id,

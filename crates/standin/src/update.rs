@@ -1,8 +1,9 @@
 //! `PUT /api/v2/tickets/{id}`: at most one comment per update (its `public` defaulting to the
 //! first comment's, as Zendesk's does), status, assignee, subject, `tags` (replace) or
-//! `additional_tags`/`remove_tags`, `external_id`, and custom audit `metadata`, kept on the
-//! comment. Solving or closing needs an assignee (already set, or set by the same request);
-//! a `closed` ticket refuses every update (zendesk-api.md §3.4–3.5).
+//! `additional_tags`/`remove_tags`, `external_id`, `priority`, `group_id`, `custom_fields`
+//! (merged by id; see `ticket_fields`), and custom audit `metadata`, kept on the comment.
+//! Solving or closing needs an assignee (already set, or set by the same request); a `closed`
+//! ticket refuses every update (zendesk-api.md §3.4–3.5).
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use super::comments::parse_comment;
 use super::render::{self, Audit};
 use super::reply::{Handler, Reply, add_tags, opt_id, opt_str, path_id, tag_list, wrapped};
 use super::state::Shared;
+use super::ticket_fields::Triage;
 use super::tickets::{
     assignee_required, check_status, check_user, custom_metadata, event, id_value, new_comment,
     user_agent,
@@ -82,6 +84,7 @@ pub(crate) async fn update(
     } else {
         ticket.external_id.clone()
     };
+    let triage = Triage::parse(&data, &obj)?;
     let custom = custom_metadata(&obj);
     let audit_id = data.next_id();
     let now = data.now_iso();
@@ -114,6 +117,8 @@ pub(crate) async fn update(
             events.push(event(&mut data, "Change", field, &value, Some(previous)));
         }
     }
+    let triage_events = triage.apply(&mut data, &mut updated, false);
+    events.extend(triage_events);
     updated.status = new_status;
     updated.assignee_id = assignee;
     updated.subject = subject;

@@ -19,8 +19,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::model::{
-    Comment, CommentsPage, Ticket, TicketEnvelope, TicketsPage, User, UserEnvelope, UserField,
-    UserFieldsPage, UsersPage,
+    Comment, CommentsPage, Ticket, TicketEnvelope, TicketField, TicketFieldEnvelope, TicketsPage,
+    User, UserEnvelope, UserField, UserFieldsPage, UsersPage,
 };
 use super::secret::Secret;
 use scenarist_lang::config::base_url::{BaseUrl, ForeignUrl, UrlProblem, hide_userinfo};
@@ -235,6 +235,19 @@ impl ZendeskClient {
                 return Ok(fields);
             }
             page += 1;
+        }
+    }
+
+    /// The ticket field with this id, or `None` when the instance has none (404).
+    pub async fn ticket_field(&self, id: u64) -> Result<Option<TicketField>, ZendeskError> {
+        let path = format!("/api/v2/ticket_fields/{id}");
+        match self
+            .json::<TicketFieldEnvelope>(Method::GET, &path, &[], None, None)
+            .await
+        {
+            Ok(envelope) => Ok(Some(envelope.ticket_field)),
+            Err(error) if error.status() == Some(404) => Ok(None),
+            Err(error) => Err(error),
         }
     }
 

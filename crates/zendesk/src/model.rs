@@ -82,6 +82,23 @@ pub struct UserFieldsPage {
     pub next_page: Option<String>,
 }
 
+/// A ticket field (`GET /api/v2/ticket_fields/{id}`): what `zendesk check` reads of it.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct TicketField {
+    pub id: u64,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TicketFieldEnvelope {
+    pub ticket_field: TicketField,
+}
+
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct Ticket {
     pub id: u64,

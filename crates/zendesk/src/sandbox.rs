@@ -2,15 +2,18 @@
 //! built-in stand-in for each on its loopback URL, with its users and tickets kept in the
 //! data directory beside the conversations, and reaches it over real HTTP through the same
 //! client as a real instance. This is what lets the quick start show tickets appearing
-//! without a Zendesk account.
+//! without a Zendesk account. A sandbox has the custom ticket fields its organization's
+//! `sync.ticket_fields` names, with those ids, so a scenario's `ticket.fields.NAME` lands on
+//! its tickets and `zendesk check` finds them.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::client::Credentials;
 use super::organization_name::{self, OrganizationNameError};
 use super::secret::Secret;
 use scenarist_lang::config::{Auth, Workspace};
-use zendesk_standin::{StandIn, StandInConfig};
+use zendesk_standin::{StandIn, StandInConfig, TicketFieldRecord};
 
 /// The running sandboxes of a process; they stop when this is dropped.
 #[derive(Default)]
@@ -94,8 +97,10 @@ pub async fn start(
             .map(|dir| state_file(dir, name))
             .transpose()
             .map_err(|e| error(e.to_string()))?;
+        let ticket_fields = sandbox_ticket_fields(&organization.sync.ticket_fields);
         let config = || StandInConfig {
             state_file: state_file.clone(),
+            ticket_fields: ticket_fields.clone(),
             ..StandInConfig::default()
         };
         let standin = match StandIn::start(port, config()).await {
@@ -116,4 +121,20 @@ pub async fn start(
         sandboxes.running.push((name.clone(), standin));
     }
     Ok((workspace, sandboxes))
+}
+
+/// The ticket fields a sandbox has from the start: those the organization's
+/// `sync.ticket_fields` names, with their ids (it stands in for the Zendesk the admin
+/// configured), as text fields titled with their name. A field already in the sandbox's state
+/// file is left as it is.
+fn sandbox_ticket_fields(names: &BTreeMap<String, u64>) -> Vec<TicketFieldRecord> {
+    names
+        .iter()
+        .map(|(name, id)| TicketFieldRecord {
+            id: *id,
+            kind: "text".to_owned(),
+            title: name.clone(),
+            active: true,
+        })
+        .collect()
 }

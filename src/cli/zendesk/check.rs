@@ -3,13 +3,19 @@
 //! credentials with an anonymous user, not a 401), and does every property of the search,
 //! display and create lists exist: standard properties from a known list, custom ones
 //! (`user_fields.<key>`) against the instance's active user fields, with a did-you-mean for a
-//! misspelt key. Exit 1 if anything is wrong.
+//! misspelt key; and does every custom ticket field of `sync.ticket_fields` exist and is it
+//! active (`GET /api/v2/ticket_fields/{id}`), so a scenario's `ticket.fields.NAME` is not
+//! silently dropped by Zendesk. Exit 1 if anything is wrong.
 #![expect(clippy::print_stdout, reason = "check reports to the admin")]
+
+use std::collections::BTreeMap;
 
 use super::{GlobalArgs, agent, describe, org, organization, runtime, workspace};
 use crate::cli::ExitStatus;
 use crate::config::{Auth, Workspace};
 use crate::diagnostic::did_you_mean;
+use crate::zendesk::actions::Org;
+use crate::zendesk::client::ZendeskClient;
 use crate::zendesk::model::UserField;
 
 #[derive(Debug, clap::Args)]
@@ -114,6 +120,7 @@ async fn check_org(workspace: &Workspace, name: &str) -> anyhow::Result<usize> {
     println!("{name} ({})", organization.url);
     let mut problems = 0;
     let mut custom: Option<Vec<UserField>> = None;
+    let mut connected: Option<Org> = None;
     match org(workspace, name) {
         Err(error) => {
             println!("  ✗ {error:#}");
@@ -146,6 +153,7 @@ async fn check_org(workspace: &Workspace, name: &str) -> anyhow::Result<usize> {
                             problems += 1;
                         }
                     }
+                    connected = Some(org);
                 }
                 Err(problem) => {
                     println!("  ✗ {problem}");
@@ -175,7 +183,55 @@ async fn check_org(workspace: &Workspace, name: &str) -> anyhow::Result<usize> {
             }
         }
     }
+    let client = connected.as_ref().map(|org| &org.client);
+    problems += check_ticket_fields(client, &organization.sync.ticket_fields).await;
     Ok(problems)
+}
+
+/// Where an admin creates and finds ticket fields and their ids.
+const TICKET_FIELDS_PAGE: &str = "Admin Center → Objects and rules → Tickets → Fields";
+
+/// Checks each `sync.ticket_fields` id against the instance (`None`: the credentials were not
+/// accepted, nothing is asked) and returns how many problems there are.
+async fn check_ticket_fields(
+    client: Option<&ZendeskClient>,
+    fields: &BTreeMap<String, u64>,
+) -> usize {
+    let mut problems = 0;
+    for (name, id) in fields {
+        let line = format!("sync.ticket_fields {name} → ticket field {id}");
+        let Some(client) = client else {
+            println!("  - {line}: not checked (Zendesk did not accept the credentials)");
+            continue;
+        };
+        match client.ticket_field(*id).await {
+            Ok(Some(field)) if field.active => {
+                println!("  ✓ {line} “{}” ({})", field.title, field.kind);
+            }
+            Ok(Some(field)) => {
+                println!(
+                    "  ✗ {line}: the ticket field “{}” is inactive in Zendesk, which ignores \
+                     values for it; reactivate it in {TICKET_FIELDS_PAGE}",
+                    field.title
+                );
+                problems += 1;
+            }
+            Ok(None) => {
+                println!(
+                    "  ✗ {line}: Zendesk has no ticket field {id}, so `ticket.fields.{name}` \
+                     would be dropped from every ticket; create the field in \
+                     {TICKET_FIELDS_PAGE} and write its id under `sync.ticket_fields`, or \
+                     correct the id"
+                );
+                problems += 1;
+            }
+            Err(error) => {
+                println!("  ✗ {line}: cannot read the ticket field: {error}");
+                problems += 1;
+            }
+        }
+    }
+    problems
 }
 
 enum FieldCheck {

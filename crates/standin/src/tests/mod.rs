@@ -6,6 +6,7 @@ mod faults;
 mod oauth;
 mod persist;
 mod shape;
+mod ticket_fields;
 mod tickets;
 
 use base64::Engine;
