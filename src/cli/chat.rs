@@ -15,10 +15,15 @@ use tokio::io::AsyncBufReadExt as _;
 use super::load;
 use super::{ExitStatus, GlobalArgs};
 use crate::config::Workspace;
+use crate::harness;
 use crate::runtime::engine::{Engine, Inbound};
+use crate::runtime::program::Program;
 use crate::runtime::state::{Author, Conversation, Input, Status};
+use crate::runtime::value::Value;
 use crate::runtime::{Clock, FlushPolicy};
 use crate::setup::{self, Data};
+use crate::source::SourceFile;
+use crate::syntax::parse;
 use crate::syntax::parse_duration_text;
 use crate::zendesk::actions::credentials;
 use crate::zendesk::client::{Timeouts, ZendeskClient};
@@ -40,6 +45,10 @@ pub struct ChatArgs {
     /// apply (e.g. `facebook:acme` to see tickets appear in the Zendesk of its organization).
     #[arg(long, default_value = "chat:terminal")]
     pub account: String,
+    /// The conversation's language, one of the scenario's `languages` (e.g. `en`): sets the
+    /// contact field its `language from` names, with your first message of this run.
+    #[arg(long)]
+    pub lang: Option<String>,
 }
 
 const HELP: &str = "Type a message to answer the bot. Commands:
@@ -64,20 +73,40 @@ pub(super) fn run(args: &ChatArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         Ok(mut loaded) => loaded.pop().context("no scenario file given")?,
         Err(status) => return Ok(status),
     };
+    let language = match &args.lang {
+        Some(language) => Some(language_field(&scenario.source, &scenario.name, language)?),
+        None => None,
+    };
     let data = match &args.data {
         Some(data) => data.clone(),
         None => setup::data_dir(None, &workspace).join("chat"),
     };
     let runtime = setup::tokio_runtime()?;
-    runtime.block_on(chat(args, &workspace, &data, &scenario.source, &scenario.name))
+    runtime.block_on(chat(
+        args,
+        &workspace,
+        &data,
+        (&scenario.source, &scenario.name),
+        language,
+    ))
+}
+
+/// The contact field and value that put the conversation in `language` (`--lang`).
+fn language_field(source: &str, name: &str, language: &str) -> anyhow::Result<(String, Value)> {
+    let file = SourceFile::new(name, source.to_owned());
+    let parsed = parse(&file).map_err(|d| anyhow::anyhow!("{}", d.message))?;
+    let program = Program::compile(&parsed.scenario, source)?;
+    let field =
+        harness::language_field(&program, language).map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
+    Ok((field, Value::text(language)))
 }
 
 async fn chat(
     args: &ChatArgs,
     workspace: &Workspace,
     data: &Path,
-    source: &str,
-    name: &str,
+    (source, name): (&str, &str),
+    language: Option<(String, Value)>,
 ) -> anyhow::Result<ExitStatus> {
     let clock = Arc::new(OffsetClock::default());
     // The account's Zendesk sync applies, but the conversation runs this file's scenario.
@@ -129,6 +158,7 @@ async fn chat(
         zendesk,
         ticket: None,
         sync_error: None,
+        language,
     };
     chat.greet()?;
 
@@ -170,6 +200,8 @@ struct Chat {
     /// The ticket and sync error last reported.
     ticket: Option<u64>,
     sync_error: Option<String>,
+    /// `--lang`: the contact field to set with the first message of this run.
+    language: Option<(String, Value)>,
 }
 
 impl Chat {
@@ -275,6 +307,7 @@ impl Chat {
             contact_id: "you".into(),
             contact_name: self.contact_name.clone(),
             text: text.to_owned(),
+            fields: self.language.take().into_iter().collect(),
             ..Inbound::default()
         };
         let outcome = self.engine.handle(inbound).await?;

@@ -1,6 +1,12 @@
 //! Which parts of a scenario the transcripts reached: every step, both outcomes of every
 //! `if` test, every outcome an `ask` can have (a valid answer or each choice, an invalid one,
 //! attempts running out, the timeout) and both outcomes of a fallible `call`.
+//!
+//! In a scenario with `languages` and `language from`, the points that send text — steps and
+//! the outcomes of an `ask` — are counted once per language: each must be reached by a
+//! conversation in that language (a choice picked in `fr` and never in `en` is reported for
+//! `en`). Tests and calls count once, in any language: a test such as
+//! `conversation.language == "en"` can only be true in one.
 
 use std::collections::BTreeSet;
 
@@ -71,6 +77,34 @@ pub fn points(program: &Program) -> Vec<Trace> {
     points
 }
 
+/// The languages whose conversations must reach each text-bearing point: every declared
+/// language when the scenario says where the language comes from, else only the default (or
+/// `None`, for a scenario without languages).
+pub fn languages(program: &Program) -> Vec<Option<String>> {
+    match (program.languages.first(), &program.language_from) {
+        (None, _) => vec![None],
+        (Some(default), None) => vec![Some(default.clone())],
+        (Some(_), Some(_)) => program.languages.iter().cloned().map(Some).collect(),
+    }
+}
+
+/// Whether a point is counted per language.
+fn per_language(point: &Trace) -> bool {
+    matches!(point, Trace::Step(_) | Trace::Ask { .. })
+}
+
+/// The points of a run's trace, each with the language the conversation was in.
+pub fn attribute(trace: Vec<Trace>) -> impl Iterator<Item = (Option<String>, Trace)> {
+    let mut language = None;
+    trace.into_iter().filter_map(move |point| match point {
+        Trace::Language(next) => {
+            language = Some(next);
+            None
+        }
+        point => Some((language.clone(), point)),
+    })
+}
+
 /// The coverage of one scenario by a set of runs.
 #[derive(Debug)]
 pub struct Coverage {
@@ -79,17 +113,37 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    pub fn compute(program: &Program, file: &SourceFile, reached: &BTreeSet<Trace>) -> Self {
-        let all = points(program);
-        let missed = all
-            .iter()
-            .filter(|p| !reached.contains(p))
-            .map(|p| describe(program, file, p))
-            .collect();
-        Self {
-            total: all.len(),
-            missed,
+    /// `reached`: the points the runs reached, each with its language (`attribute`).
+    pub fn compute(
+        program: &Program,
+        file: &SourceFile,
+        reached: &BTreeSet<(Option<String>, Trace)>,
+    ) -> Self {
+        let languages = languages(program);
+        let anywhere: BTreeSet<&Trace> = reached.iter().map(|(_, point)| point).collect();
+        let mut total = 0;
+        let mut missed = Vec::new();
+        for point in points(program) {
+            if !per_language(&point) {
+                total += 1;
+                if !anywhere.contains(&point) {
+                    missed.push(describe(program, file, &point));
+                }
+                continue;
+            }
+            for language in &languages {
+                total += 1;
+                if reached.contains(&(language.clone(), point.clone())) {
+                    continue;
+                }
+                let mut sentence = describe(program, file, &point);
+                if let (Some(language), true) = (language, languages.len() > 1) {
+                    sentence.push_str(&format!(" in `{language}`"));
+                }
+                missed.push(sentence);
+            }
         }
+        Self { total, missed }
     }
 
     pub fn reached(&self) -> usize {
@@ -105,6 +159,7 @@ fn describe(program: &Program, file: &SourceFile, point: &Trace) -> String {
         })
     };
     match point {
+        Trace::Language(language) => format!("the language `{language}`"),
         Trace::Step(step) => format!("step `{step}` was never reached"),
         Trace::Branch { step, index, taken } => {
             let never = if *taken { "true" } else { "false" };
@@ -126,7 +181,7 @@ fn describe(program: &Program, file: &SourceFile, point: &Trace) -> String {
                         let label = ask
                             .choices
                             .get(*i)
-                            .and_then(|(t, _)| t.as_literal())
+                            .and_then(|(t, _)| t.text.as_literal())
                             .unwrap_or_default();
                         format!("never had the choice \"{label}\" picked")
                     }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod fmt;
 pub mod graph;
+pub mod language;
 pub mod lint;
 pub mod source;
 pub mod syntax;

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use super::program::{Program, pattern_key};
 use super::state::{Contact, Conversation};
 use super::value::Value;
-use scenarist_lang::ast::{BinaryOp, Expr, ExprKind, Path, TestOp, Text, TextPart};
+use scenarist_lang::ast::{BinaryOp, Expr, ExprKind, Message, Path, TestOp, Text, TextPart};
 use scenarist_lang::builtins::{self, contact, conversation};
 
 /// What names resolve against.
@@ -108,6 +108,30 @@ impl Env<'_> {
         out
     }
 
+    /// The conversation's language: the one the `language from` field names among the
+    /// scenario's languages, else the default; `None` in a scenario without languages. Read at
+    /// each text, so a change of the field takes effect at the next message.
+    pub fn language(&self) -> Option<&str> {
+        let program = self.program;
+        let default = program.languages.first()?;
+        let declared: Vec<&str> = program.languages.iter().map(String::as_str).collect();
+        let chosen = program
+            .language_from
+            .as_ref()
+            .and_then(|field| self.contact.fields.get(field))
+            .and_then(|value| scenarist_lang::language::resolve(&declared, &value.to_string()));
+        Some(chosen.unwrap_or(default))
+    }
+
+    /// A message in the conversation's language, its interpolations filled in.
+    pub fn localize(&self, message: &Message) -> String {
+        let text = self
+            .language()
+            .and_then(|language| message.translation(language))
+            .unwrap_or(&message.text);
+        self.render(text)
+    }
+
     pub fn lookup(&self, path: &Path) -> Option<Value> {
         let segments: Vec<&str> = path.segments.iter().map(|n| n.text.as_str()).collect();
         match segments.as_slice() {
@@ -121,6 +145,7 @@ impl Env<'_> {
                 conversation::ID => Some(Value::text(&self.conversation.id)),
                 conversation::ACCOUNT => Some(Value::text(&self.conversation.account)),
                 conversation::CHANNEL => Some(Value::text(channel_of(&self.conversation.account))),
+                conversation::LANGUAGE => self.language().map(Value::text),
                 _ => None,
             },
             [variable, fields @ ..] => {
