@@ -308,7 +308,6 @@ impl Chat {
             contact_name: self.contact_name.clone(),
             text: text.to_owned(),
             fields: self.language.take().into_iter().collect(),
-            ..Inbound::default()
         };
         let outcome = self.engine.handle(inbound).await?;
         self.shown = self.shown.max(outcome.seq);

@@ -136,11 +136,11 @@ impl Coverage {
                 if reached.contains(&(language.clone(), point.clone())) {
                     continue;
                 }
-                let mut sentence = describe(program, file, &point);
-                if let (Some(language), true) = (language, languages.len() > 1) {
-                    sentence.push_str(&format!(" in `{language}`"));
-                }
-                missed.push(sentence);
+                let sentence = describe(program, file, &point);
+                missed.push(match (language, languages.len() > 1) {
+                    (Some(language), true) => format!("{sentence} in `{language}`"),
+                    _ => sentence,
+                });
             }
         }
         Self { total, missed }

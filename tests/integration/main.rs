@@ -13,6 +13,7 @@ mod crash;
 mod crash_sync;
 mod docs;
 mod fmt;
+mod languages;
 mod lint_fixtures;
 mod logs;
 mod robustness;

@@ -135,9 +135,11 @@ fn duplicate_choices(choices: &[(&Message, Option<&Name>)], out: &mut Vec<Diagno
                                 format!("the choice \"{literal}\" is offered twice{within}"),
                             )
                             .with_secondary(first, "first offered here")
-                            .with_help(
-                                "answers are matched without regard to case, in the conversation's language and the default one; give each choice its own text",
-                            ),
+                            .with_help(if language.is_some() {
+                                "answers are matched without regard to case, in the conversation's language and the default one; give each choice its own text"
+                            } else {
+                                "answers are matched without regard to case; give each choice its own text"
+                            }),
                         );
                     }
                     Some(_) => {}

@@ -250,6 +250,7 @@ fn placeholders(default: &Text, translation: &Text, language: &str, out: &mut Ve
                 translation.span,
                 format!("the `{language}` text leaves out `{{{missing}}}`"),
             )
+            .with_label(format!("no `{{{missing}}}` here"))
             .with_secondary(default.span, "the default text shows it")
             .with_help(format!(
                 "show `{{{missing}}}` in the `{language}` text too, so every contact gets the same information"
