@@ -211,3 +211,68 @@ fn describe(program: &Program, file: &SourceFile, point: &Trace) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{attribute, languages};
+    use crate::harness::language_field;
+    use crate::runtime::interpreter::Trace;
+    use crate::runtime::program::Program;
+    use crate::source::SourceFile;
+    use crate::syntax::parse;
+
+    fn program(header: &str) -> Program {
+        let source = format!("scenario s {{ {header} start a step a {{ end }} }}");
+        let parsed = parse(&SourceFile::new("s.scn", source.clone())).unwrap();
+        Program::compile(&parsed.scenario, &source).unwrap()
+    }
+
+    #[test]
+    fn only_the_languages_a_conversation_can_be_in_are_covered() {
+        let some = |tags: &[&str]| {
+            tags.iter()
+                .map(|t| Some((*t).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(languages(&program("")), vec![None]);
+        assert_eq!(languages(&program("languages fr, en")), some(&["fr"]));
+        assert_eq!(
+            languages(&program("languages fr, en language from contact.language")),
+            some(&["fr", "en"])
+        );
+    }
+
+    #[test]
+    fn each_point_is_attributed_to_the_language_before_it() {
+        let trace = vec![
+            Trace::Language("fr".into()),
+            Trace::Step("a".into()),
+            Trace::Language("en".into()),
+            Trace::Step("b".into()),
+        ];
+        let points: Vec<_> = attribute(trace).collect();
+        assert_eq!(
+            points,
+            [
+                (Some("fr".to_owned()), Trace::Step("a".into())),
+                (Some("en".to_owned()), Trace::Step("b".into())),
+            ]
+        );
+        assert_eq!(
+            attribute(vec![Trace::Step("a".into())]).collect::<Vec<_>>(),
+            [(None, Trace::Step("a".into()))]
+        );
+    }
+
+    #[test]
+    fn a_language_is_set_through_the_language_from_field_only() {
+        let full = program("languages fr, en language from contact.language");
+        assert_eq!(language_field(&full, "en"), Ok("language".to_owned()));
+        let error = language_field(&full, "de").unwrap_err();
+        assert!(error.contains("its languages are fr, en"), "{error}");
+        let error = language_field(&program("languages fr, en"), "en").unwrap_err();
+        assert!(error.contains("has no `language from`"), "{error}");
+        let error = language_field(&program(""), "en").unwrap_err();
+        assert!(error.contains("declares no languages"), "{error}");
+    }
+}
