@@ -5,6 +5,9 @@
 //! before each `step`, at most one blank line where the author left some between two
 //! statements, none after `{` or before `}`, `{}` for an empty block, and a `call` whose
 //! line would pass 100 columns (or that has a `"""` argument) gets one argument per line.
+//! A text's translations (`en "…"`) go one per line, one level deeper than the statement,
+//! except a choice's, which stay on the choice's line when it fits in 100 columns and no
+//! comment stands between them.
 //! The source is otherwise only consulted for byte offsets: where comments and blank lines
 //! were (`printer.rs`).
 //!
