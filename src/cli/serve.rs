@@ -107,12 +107,7 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         }
         let service = Service::new(engine.clone(), app.zendesk, guards);
         let hangups = tokio::spawn(reload_on_hangup(Arc::clone(&service)));
-        print_welcome(
-            local,
-            shown_token.as_deref(),
-            &config.token_env,
-            &app.sandboxes,
-        );
+        print_welcome(local, shown_token.as_deref(), &config.token_env, &app.sandboxes);
         let draining = Arc::clone(&service);
         let limits = connection_limits(config);
         service::connections::serve(

@@ -5,9 +5,9 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::Workspace;
-use crate::runtime::Clock;
 use crate::runtime::engine::{Engine, EngineOptions};
 use crate::runtime::runner::ActionRunner;
+use crate::runtime::Clock;
 use crate::store::{KvStore, MemoryBackend, SledBackend, Store};
 use crate::zendesk::actions::ZendeskActions;
 use crate::zendesk::client::Timeouts;
@@ -241,10 +241,7 @@ mod tests {
     #[test]
     fn the_data_directory_is_the_flag_else_the_configs_data_dir() {
         let mut workspace = crate::config::Workspace::default_workspace().unwrap();
-        assert_eq!(
-            super::data_dir(None, &workspace),
-            PathBuf::from("scenarist-data")
-        );
+        assert_eq!(super::data_dir(None, &workspace), PathBuf::from("scenarist-data"));
         assert_eq!(
             super::data_dir(Some(Path::new("/srv/x")), &workspace),
             PathBuf::from("/srv/x")

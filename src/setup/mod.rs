@@ -7,7 +7,8 @@ mod app;
 mod scenarios;
 
 pub use app::{
-    App, Data, data_dir, open_data, options, runner, sandboxes, start, sync_targets, tokio_runtime,
+    App, Data, data_dir, open_data, options, runner, sandboxes, start, sync_targets,
+    tokio_runtime,
 };
 pub use scenarios::{
     LoadError, ScenarioSource, load_scenarios, load_workspace_scenarios, scenario_source,

@@ -172,9 +172,7 @@ impl Verification<'_> {
                 email: Some(self.args.email.clone()),
                 phone: None,
             };
-            match linking::create_and_link(engine.store().as_ref(), &self.org, &contact, &seed)
-                .await
-            {
+            match linking::create_and_link(engine.store().as_ref(), &self.org, &contact, &seed).await {
                 Ok(user) => println!(
                     "✓ the test contact is linked to Zendesk user #{} ({})",
                     user.id.unwrap_or_default(),
