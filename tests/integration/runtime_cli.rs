@@ -320,7 +320,14 @@ fn commands_without_data_use_the_configs_data_dir() {
         "{}",
         String::from_utf8_lossy(&listed.stderr)
     );
-    let shown = scenarist(&["contact", "show", "--config", config, "facebook:acme", "u1"]);
+    let shown = scenarist(&[
+        "contact",
+        "show",
+        "--config",
+        config,
+        "facebook:acme",
+        "u1",
+    ]);
     assert!(
         shown.status.success(),
         "{}",

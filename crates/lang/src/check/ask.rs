@@ -115,18 +115,22 @@ fn duplicate_choices(choices: &[(&Message, Option<&Name>)], out: &mut Vec<Diagno
     }
     // The default labels alone, then each language's labels with the default ones.
     for language in std::iter::once(None).chain(languages.into_iter().map(Some)) {
-        let mut seen: HashMap<String, (usize, Span)> = HashMap::new();
+        // Each label seen: its choice, its place, and whether it is a translation.
+        let mut seen: HashMap<String, (usize, Span, bool)> = HashMap::new();
         for (index, (label, _)) in choices.iter().enumerate() {
             let translated = language.and_then(|l| label.translation(l));
-            let texts = std::iter::once((&label.text, language.is_none()))
-                .chain(translated.map(|t| (t, true)));
-            for (text, judged) in texts {
+            let texts = std::iter::once((&label.text, false)).chain(translated.map(|t| (t, true)));
+            for (text, translation) in texts {
                 let Some(literal) = text.as_literal() else {
                     continue;
                 };
                 let key = literal.trim().to_lowercase();
                 match seen.get(&key) {
-                    Some(&(first_index, first)) if first_index != index && judged => {
+                    // Two default labels are compared once, in the first pass.
+                    Some(&(first_index, first, first_translation))
+                        if first_index != index
+                            && (language.is_none() || translation || first_translation) =>
+                    {
                         let within = language.map_or_else(String::new, |l| format!(" in `{l}`"));
                         out.push(
                             Diagnostic::new(
@@ -144,7 +148,7 @@ fn duplicate_choices(choices: &[(&Message, Option<&Name>)], out: &mut Vec<Diagno
                     }
                     Some(_) => {}
                     None => {
-                        seen.insert(key, (index, text.span));
+                        seen.insert(key, (index, text.span, translation));
                     }
                 }
             }

@@ -273,3 +273,66 @@ fn placeholders(default: &Text, translation: &Text, language: &str, out: &mut Ve
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Workspace;
+    use crate::lint::lint_source;
+
+    /// The codes found in a scenario, with their line and column.
+    fn codes(text: &str) -> Vec<(String, usize, usize)> {
+        let workspace = Workspace::default_workspace().unwrap();
+        let report = lint_source("t.scn", text.as_bytes().to_vec(), &workspace);
+        report
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let at = report.file.line_column(d.primary.span.start as usize);
+                (d.code.id().to_owned(), at.line, at.column)
+            })
+            .collect()
+    }
+
+    fn scenario(header: &str, body: &str) -> String {
+        format!("scenario t {{\n{header}\n  start a\n  step a {{\n{body}\n    end\n  }}\n}}\n")
+    }
+
+    const BOTH: &str = "  languages fr, en\n  language from contact.language";
+
+    #[test]
+    fn a_translated_fallback_shows_the_same_value() {
+        let body = "    say \"Bonjour {contact.first_name or \"à vous\"} ({conversation.language})\"\n      en \"Hello {contact.first_name or \"there\"} ({conversation.language})\"";
+        assert_eq!(codes(&scenario(BOTH, body)), []);
+    }
+
+    #[test]
+    fn a_translation_needs_declared_languages() {
+        let text = scenario("", "    say \"Bonjour\" en \"Hello\"");
+        assert_eq!(codes(&text), [("C136".to_owned(), 5, 19)]);
+        let text = scenario("  language from contact.language", "    say \"Bonjour\"");
+        assert_eq!(codes(&text), [("C138".to_owned(), 2, 17)]);
+    }
+
+    #[test]
+    fn a_default_label_equal_to_another_choices_translation_is_a_duplicate() {
+        let body = "    ask \"Q\" en \"Q\" {\n      choice \"A\" en \"B\" -> a\n      choice \"B\" en \"C\" -> a\n      attempts 2 then end\n      timeout 1m then end\n    }";
+        let found = codes(&scenario(BOTH, body));
+        let duplicates: Vec<_> = found.iter().filter(|(code, _, _)| code == "L209").collect();
+        assert_eq!(duplicates, [&("L209".to_owned(), 8, 14)], "{found:?}");
+    }
+
+    #[test]
+    fn the_language_field_must_be_a_declared_text_field_of_the_contact() {
+        for from in ["contact.vip", "contact.name", "topic", "contact.nope"] {
+            let text = scenario(
+                &format!("  languages fr, en\n  language from {from}"),
+                "    say \"Bonjour\" en \"Hello\"",
+            );
+            let found = codes(&text);
+            assert!(
+                found.iter().any(|(code, _, _)| code == "C138"),
+                "{from}: {found:?}"
+            );
+        }
+    }
+}
