@@ -16,12 +16,16 @@ use tokio::io::AsyncBufReadExt as _;
 use super::load;
 use super::{ExitStatus, GlobalArgs};
 use crate::config::{FieldType, Workspace};
+use crate::harness;
 use crate::runtime::engine::{Engine, Inbound};
+use crate::runtime::program::Program;
 use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::value::Value;
 use crate::runtime::{Clock, FlushPolicy};
 use crate::setup::ScenarioSource;
 use crate::setup::{self, Data};
+use crate::source::SourceFile;
+use crate::syntax::parse;
 use crate::syntax::parse_duration_text;
 use crate::zendesk::actions::credentials;
 use crate::zendesk::client::{Timeouts, ZendeskClient};
@@ -51,6 +55,10 @@ pub struct ChatArgs {
     /// the field must be declared in the config's `contact_fields`.
     #[arg(long = "field", value_name = "NAME=VALUE")]
     pub fields: Vec<String>,
+    /// The conversation's language, one of the scenario's `languages` (e.g. `en`): sets the
+    /// contact field its `language from` names, with your first message of this run.
+    #[arg(long)]
+    pub lang: Option<String>,
 }
 
 const HELP: &str = "Type a message to answer the bot. Commands:
@@ -75,7 +83,7 @@ pub(super) fn run(args: &ChatArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         Ok(mut loaded) => loaded.pop().context("no scenario file given")?,
         Err(status) => return Ok(status),
     };
-    let fields = match channel_fields(&args.fields, &workspace) {
+    let mut fields = match channel_fields(&args.fields, &workspace) {
         Ok(fields) => fields,
         Err(problem) => {
             println!("✗ {problem}");
@@ -99,11 +107,25 @@ pub(super) fn run(args: &ChatArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         None => setup::data_dir(None, &workspace).join("chat"),
     };
     let runtime = setup::tokio_runtime()?;
+    if let Some(language) = &args.lang {
+        let (field, value) = language_field(&scenario.source, &scenario.name, language)?;
+        fields.insert(field, value);
+    }
     let start = Start { at, fields };
     runtime.block_on(chat(args, &workspace, &data, &scenario, start))
 }
 
-/// What `--at` and `--field` set for the run.
+/// The contact field and value that put the conversation in `language` (`--lang`).
+fn language_field(source: &str, name: &str, language: &str) -> anyhow::Result<(String, Value)> {
+    let file = SourceFile::new(name, source.to_owned());
+    let parsed = parse(&file).map_err(|d| anyhow::anyhow!("{}", d.message))?;
+    let program = Program::compile(&parsed.scenario, source)?;
+    let field =
+        harness::language_field(&program, language).map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
+    Ok((field, Value::text(language)))
+}
+
+/// What `--at`, `--field` and `--lang` set for the run.
 struct Start {
     at: Option<i64>,
     fields: BTreeMap<String, Value>,
@@ -240,7 +262,8 @@ struct Chat {
     id: String,
     contact_name: String,
     account: String,
-    /// The contact fields the "channel" sends with every message (`--field`).
+    /// The contact fields the "channel" gives with the first message of the run (`--field`,
+    /// `--lang`).
     fields: BTreeMap<String, Value>,
     /// The last history turn shown.
     shown: u64,
@@ -355,7 +378,9 @@ impl Chat {
             contact_id: "you".into(),
             contact_name: self.contact_name.clone(),
             text: text.to_owned(),
-            fields: self.fields.clone(),
+            // Given with the first message of the run, as a channel does when the contact
+            // arrives; the scenario may change them afterwards.
+            fields: std::mem::take(&mut self.fields),
         };
         let outcome = self.engine.handle(inbound).await?;
         self.shown = self.shown.max(outcome.seq);

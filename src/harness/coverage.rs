@@ -1,6 +1,12 @@
 //! Which parts of a scenario the transcripts reached: every step, both outcomes of every
 //! `if` test, every outcome an `ask` can have (a valid answer or each choice, an invalid one,
 //! attempts running out, the timeout) and both outcomes of a fallible `call`.
+//!
+//! In a scenario with `languages` and `language from`, the points that send text — steps and
+//! the outcomes of an `ask` — are counted once per language: each must be reached by a
+//! conversation in that language (a choice picked in `fr` and never in `en` is reported for
+//! `en`). Tests and calls count once, in any language: a test such as
+//! `conversation.language == "en"` can only be true in one.
 
 use std::collections::BTreeSet;
 
@@ -71,6 +77,34 @@ pub fn points(program: &Program) -> Vec<Trace> {
     points
 }
 
+/// The languages whose conversations must reach each text-bearing point: every declared
+/// language when the scenario says where the language comes from, else only the default (or
+/// `None`, for a scenario without languages).
+pub fn languages(program: &Program) -> Vec<Option<String>> {
+    match (program.languages.first(), &program.language_from) {
+        (None, _) => vec![None],
+        (Some(default), None) => vec![Some(default.clone())],
+        (Some(_), Some(_)) => program.languages.iter().cloned().map(Some).collect(),
+    }
+}
+
+/// Whether a point is counted per language.
+fn per_language(point: &Trace) -> bool {
+    matches!(point, Trace::Step(_) | Trace::Ask { .. })
+}
+
+/// The points of a run's trace, each with the language the conversation was in.
+pub fn attribute(trace: Vec<Trace>) -> impl Iterator<Item = (Option<String>, Trace)> {
+    let mut language = None;
+    trace.into_iter().filter_map(move |point| match point {
+        Trace::Language(next) => {
+            language = Some(next);
+            None
+        }
+        point => Some((language.clone(), point)),
+    })
+}
+
 /// The coverage of one scenario by a set of runs.
 #[derive(Debug)]
 pub struct Coverage {
@@ -79,17 +113,37 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    pub fn compute(program: &Program, file: &SourceFile, reached: &BTreeSet<Trace>) -> Self {
-        let all = points(program);
-        let missed = all
-            .iter()
-            .filter(|p| !reached.contains(p))
-            .map(|p| describe(program, file, p))
-            .collect();
-        Self {
-            total: all.len(),
-            missed,
+    /// `reached`: the points the runs reached, each with its language (`attribute`).
+    pub fn compute(
+        program: &Program,
+        file: &SourceFile,
+        reached: &BTreeSet<(Option<String>, Trace)>,
+    ) -> Self {
+        let languages = languages(program);
+        let anywhere: BTreeSet<&Trace> = reached.iter().map(|(_, point)| point).collect();
+        let mut total = 0;
+        let mut missed = Vec::new();
+        for point in points(program) {
+            if !per_language(&point) {
+                total += 1;
+                if !anywhere.contains(&point) {
+                    missed.push(describe(program, file, &point));
+                }
+                continue;
+            }
+            for language in &languages {
+                total += 1;
+                if reached.contains(&(language.clone(), point.clone())) {
+                    continue;
+                }
+                let sentence = describe(program, file, &point);
+                missed.push(match (language, languages.len() > 1) {
+                    (Some(language), true) => format!("{sentence} in `{language}`"),
+                    _ => sentence,
+                });
+            }
         }
+        Self { total, missed }
     }
 
     pub fn reached(&self) -> usize {
@@ -105,6 +159,7 @@ fn describe(program: &Program, file: &SourceFile, point: &Trace) -> String {
         })
     };
     match point {
+        Trace::Language(language) => format!("the language `{language}`"),
         Trace::Step(step) => format!("step `{step}` was never reached"),
         Trace::Branch { step, index, taken } => {
             let never = if *taken { "true" } else { "false" };
@@ -126,7 +181,7 @@ fn describe(program: &Program, file: &SourceFile, point: &Trace) -> String {
                         let label = ask
                             .choices
                             .get(*i)
-                            .and_then(|(t, _)| t.as_literal())
+                            .and_then(|(t, _)| t.text.as_literal())
                             .unwrap_or_default();
                         format!("never had the choice \"{label}\" picked")
                     }
@@ -154,5 +209,70 @@ fn describe(program: &Program, file: &SourceFile, point: &Trace) -> String {
             };
             format!("{}`{action}` in step `{step}` {what}", at(step, *index))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{attribute, languages};
+    use crate::harness::language_field;
+    use crate::runtime::interpreter::Trace;
+    use crate::runtime::program::Program;
+    use crate::source::SourceFile;
+    use crate::syntax::parse;
+
+    fn program(header: &str) -> Program {
+        let source = format!("scenario s {{ {header} start a step a {{ end }} }}");
+        let parsed = parse(&SourceFile::new("s.scn", source.clone())).unwrap();
+        Program::compile(&parsed.scenario, &source).unwrap()
+    }
+
+    #[test]
+    fn only_the_languages_a_conversation_can_be_in_are_covered() {
+        let some = |tags: &[&str]| {
+            tags.iter()
+                .map(|t| Some((*t).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(languages(&program("")), vec![None]);
+        assert_eq!(languages(&program("languages fr, en")), some(&["fr"]));
+        assert_eq!(
+            languages(&program("languages fr, en language from contact.language")),
+            some(&["fr", "en"])
+        );
+    }
+
+    #[test]
+    fn each_point_is_attributed_to_the_language_before_it() {
+        let trace = vec![
+            Trace::Language("fr".into()),
+            Trace::Step("a".into()),
+            Trace::Language("en".into()),
+            Trace::Step("b".into()),
+        ];
+        let points: Vec<_> = attribute(trace).collect();
+        assert_eq!(
+            points,
+            [
+                (Some("fr".to_owned()), Trace::Step("a".into())),
+                (Some("en".to_owned()), Trace::Step("b".into())),
+            ]
+        );
+        assert_eq!(
+            attribute(vec![Trace::Step("a".into())]).collect::<Vec<_>>(),
+            [(None, Trace::Step("a".into()))]
+        );
+    }
+
+    #[test]
+    fn a_language_is_set_through_the_language_from_field_only() {
+        let full = program("languages fr, en language from contact.language");
+        assert_eq!(language_field(&full, "en"), Ok("language".to_owned()));
+        let error = language_field(&full, "de").unwrap_err();
+        assert!(error.contains("its languages are fr, en"), "{error}");
+        let error = language_field(&program("languages fr, en"), "en").unwrap_err();
+        assert!(error.contains("has no `language from`"), "{error}");
+        let error = language_field(&program(""), "en").unwrap_err();
+        assert!(error.contains("declares no languages"), "{error}");
     }
 }

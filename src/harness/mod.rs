@@ -121,7 +121,7 @@ pub async fn run_file(path: &Path) -> FileResult {
                 Vec::new(),
             ),
         };
-        reached.extend(trace);
+        reached.extend(coverage::attribute(trace));
         result.tests.push(TestResult {
             name: case.name.clone(),
             failure,
@@ -296,12 +296,18 @@ impl Runner<'_> {
         let input = if let Some(text) = &entry.contact {
             self.messages += 1;
             let fields: BTreeMap<String, Value> = if self.messages == 1 {
-                self.case
+                let mut fields: BTreeMap<String, Value> = self
+                    .case
                     .contact
                     .fields
                     .iter()
                     .filter_map(|(k, v)| from_json(v).map(|v| (k.clone(), v)))
-                    .collect()
+                    .collect();
+                if let Some(language) = &self.case.language {
+                    let field = language_field(&self.loaded.program, language)?;
+                    fields.insert(field, Value::text(language));
+                }
+                fields
             } else {
                 BTreeMap::new()
             };
@@ -440,6 +446,30 @@ impl Runner<'_> {
             })
             .collect()
     }
+}
+
+/// The contact field that sets a conversation's language to `language`, or why there is none.
+pub fn language_field(program: &Program, language: &str) -> Result<String, String> {
+    if program.languages.is_empty() {
+        return Err(format!(
+            "the scenario `{}` declares no languages, so it cannot run in `{language}`",
+            program.name
+        ));
+    }
+    if !program.languages.iter().any(|l| l == language) {
+        return Err(format!(
+            "the scenario `{}` is not written in `{language}`; its languages are {}",
+            program.name,
+            program.languages.join(", ")
+        ));
+    }
+    program.language_from.clone().ok_or_else(|| {
+        format!(
+            "the scenario `{}` has no `language from`: every conversation is in `{}`",
+            program.name,
+            program.languages.first().map_or("", String::as_str)
+        )
+    })
 }
 
 fn compare_values(

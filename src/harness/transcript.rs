@@ -5,6 +5,7 @@
 //! config: scenarist.yaml               # optional; default: the built-in example config
 //! tests:
 //!   - name: a valid email on the second try
+//!     language: en                     # optional: the conversation's language (`language from`)
 //!     contact: { name: Ada Lovelace, fields: { email: null } }
 //!     actions:                         # results of `call`s, by action name
 //!       zendesk.create_ticket: { result: { id: 42 } }   # or { error: "…" }
@@ -42,6 +43,10 @@ pub struct TestFile {
 #[serde(deny_unknown_fields)]
 pub struct TestCase {
     pub name: String,
+    /// The conversation's language: sets the contact field the scenario's `language from`
+    /// names before the first message.
+    #[serde(default)]
+    pub language: Option<String>,
     #[serde(default)]
     pub contact: ContactSpec,
     #[serde(default)]

@@ -96,7 +96,10 @@ async fn answer(
             .into_response(),
         "keyed" => (
             [(header::CONTENT_TYPE, "application/json")],
-            format!(r#"{{"status": "{}"}}"#, header("x-api-key").unwrap_or_default()),
+            format!(
+                r#"{{"status": "{}"}}"#,
+                header("x-api-key").unwrap_or_default()
+            ),
         )
             .into_response(),
         "huge" => format!(r#"{{"status": "{}"}}"#, "x".repeat(2 * 1024 * 1024)).into_response(),
@@ -129,7 +132,9 @@ fn workspace(base: &str) -> Workspace {
     let mut text = format!(
         "version: 1\napis:\n  oms:\n    base_url: {base}\n    auth: {{ bearer_env: OMS_TOKEN }}\n    timeout_ms: 5000\n    retry: {{ attempts: 3, backoff_ms: 500 }}\n    actions:\n"
     );
-    for name in ["orders", "missing", "flaky", "garbled", "huge", "moved", "busy"] {
+    for name in [
+        "orders", "missing", "flaky", "garbled", "huge", "moved", "busy",
+    ] {
         text.push_str(&action(name));
     }
     text.push_str("      create_return:\n        method: POST\n        path: /returns\n        body: [number, reason]\n        params: { number: text, reason: text }\n        result: { status: { type: text, pointer: /status } }\n");
@@ -293,7 +298,9 @@ async fn a_5xx_is_retried_after_the_backoff_with_the_same_idempotency_key() {
 async fn a_429_waits_at_least_its_retry_after() {
     let (_server, base) = serve().await;
     let actions = runner(&workspace(&base));
-    let result = actions.run(&effect("oms.busy", 0, &[("number", "1")])).await;
+    let result = actions
+        .run(&effect("oms.busy", 0, &[("number", "1")]))
+        .await;
     let ActionResult::Retry { after_ms, error } = result else {
         panic!("{result:?}")
     };
@@ -305,7 +312,9 @@ async fn a_429_waits_at_least_its_retry_after() {
 async fn a_header_secret_is_sent_in_its_header() {
     let (server, base) = serve().await;
     let actions = runner(&workspace(&base));
-    let result = actions.run(&effect("keyed.keyed", 0, &[("number", "1")])).await;
+    let result = actions
+        .run(&effect("keyed.keyed", 0, &[("number", "1")]))
+        .await;
     let ActionResult::Done(Some(record)) = result else {
         panic!("{result:?}")
     };
@@ -683,7 +692,11 @@ async fn chunked_server(size: usize) -> String {
 async fn an_answer_without_a_length_is_refused_once_it_passes_the_limit() {
     let base = chunked_server(4 * scenarist::http::MAX_RESPONSE_BYTES).await;
     let actions = runner(&workspace(&base));
-    let reason = failed(actions.run(&effect("oms.orders", 0, &[("number", "1")])).await);
+    let reason = failed(
+        actions
+            .run(&effect("oms.orders", 0, &[("number", "1")]))
+            .await,
+    );
     assert!(reason.contains("larger than"), "{reason}");
 }
 

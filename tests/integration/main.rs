@@ -14,6 +14,7 @@ mod crash_sync;
 mod docs;
 mod fmt;
 mod http_actions;
+mod languages;
 mod lint_fixtures;
 mod logs;
 mod robustness;

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use crate::support::{root, scenarist, stdout, tempdir};
 
-fn run_with_input(args: &[&str], input: &str) -> std::process::Output {
+pub(crate) fn run_with_input(args: &[&str], input: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scenarist"))
         .args(args)
         .current_dir(root())
@@ -30,8 +30,8 @@ fn the_shipped_transcripts_pass_with_full_coverage() {
     let output = scenarist(&["test", "--coverage", "scenarios/"]);
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{text}");
-    assert!(text.contains("0 failed, in 5 files."), "{text}");
-    assert_eq!(text.matches("(100%)").count(), 5, "{text}");
+    assert!(text.contains("0 failed, in 6 files."), "{text}");
+    assert_eq!(text.matches("(100%)").count(), 6, "{text}");
 }
 
 #[test]

@@ -214,7 +214,10 @@ impl Client {
         action: &HttpAction,
         effect: &Effect,
     ) -> Result<Option<scenarist_runtime::value::Value>, Failure> {
-        let base = self.base.as_deref().map_err(|e| Failure::Final(e.to_owned()))?;
+        let base = self
+            .base
+            .as_deref()
+            .map_err(|e| Failure::Final(e.to_owned()))?;
         let auth = self.auth.clone().map_err(Failure::Final)?;
         let built = request::build(base, action, &effect.request)
             .map_err(|problem| Failure::Final(problem.to_string()))?;

@@ -43,7 +43,10 @@ pub mod conversation {
     pub const ID: &str = "id";
     pub const ACCOUNT: &str = "account";
     pub const CHANNEL: &str = "channel";
-    pub const FIELDS: &[&str] = &[ID, ACCOUNT, CHANNEL];
+    /// The language the conversation is in: one of the scenario's `languages` (the one its
+    /// `language from` field names, else the default); empty in a scenario without languages.
+    pub const LANGUAGE: &str = "language";
+    pub const FIELDS: &[&str] = &[ID, ACCOUNT, CHANNEL, LANGUAGE];
 }
 
 /// The validators an `ask` names (`expect email`): the checker types the answer with them, the

@@ -13,6 +13,7 @@ pub mod declared;
 pub mod diagnostic;
 pub mod fmt;
 pub mod graph;
+pub mod language;
 pub mod lint;
 pub mod schedule;
 pub mod source;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::program::{Program, pattern_key};
 use super::state::{Contact, Conversation};
 use super::value::Value;
-use scenarist_lang::ast::{BinaryOp, Expr, ExprKind, Path, TestOp, Text, TextPart};
+use scenarist_lang::ast::{BinaryOp, Expr, ExprKind, Message, Path, TestOp, Text, TextPart};
 use scenarist_lang::builtins::functions as f;
 use scenarist_lang::builtins::{self, contact, conversation};
 use scenarist_lang::schedule::{self, Schedule as OpeningHours};
@@ -68,14 +68,9 @@ impl Env<'_> {
         }
     }
 
-    /// The language texts are written for (numbers and dates formatted for it).
-    #[expect(
-        clippy::unused_self,
-        clippy::unnecessary_literal_bound,
-        reason = "English until the conversation has a language (localisation)"
-    )]
-    fn language(&self) -> &str {
-        "en"
+    /// The language numbers and dates are written in: the conversation's, else English.
+    fn written_in(&self) -> &str {
+        self.language().unwrap_or("en")
     }
 
     /// The schedule a function's first argument names.
@@ -119,7 +114,7 @@ impl Env<'_> {
             f::FORMAT_NUMBER => Some(Value::Text(format_number(
                 number(0)?,
                 decimals(number(1)?),
-                self.language(),
+                self.written_in(),
             ))),
             f::FORMAT_DATE => {
                 let date: jiff::civil::Date = text(0)?.parse().ok()?;
@@ -135,7 +130,7 @@ impl Env<'_> {
                 Some(Value::Text(schedule::describe(
                     &opening,
                     &now,
-                    self.language(),
+                    self.written_in(),
                 )))
             }
             f::TODAY => {
@@ -225,6 +220,30 @@ impl Env<'_> {
         out
     }
 
+    /// The conversation's language: the one the `language from` field names among the
+    /// scenario's languages, else the default; `None` in a scenario without languages. Read at
+    /// each text, so a change of the field takes effect at the next message.
+    pub fn language(&self) -> Option<&str> {
+        let program = self.program;
+        let default = program.languages.first()?;
+        let declared: Vec<&str> = program.languages.iter().map(String::as_str).collect();
+        let chosen = program
+            .language_from
+            .as_ref()
+            .and_then(|field| self.contact.fields.get(field))
+            .and_then(|value| scenarist_lang::language::resolve(&declared, &value.to_string()));
+        Some(chosen.unwrap_or(default))
+    }
+
+    /// A message in the conversation's language, its interpolations filled in.
+    pub fn localize(&self, message: &Message) -> String {
+        let text = self
+            .language()
+            .and_then(|language| message.translation(language))
+            .unwrap_or(&message.text);
+        self.render(text)
+    }
+
     pub fn lookup(&self, path: &Path) -> Option<Value> {
         let segments: Vec<&str> = path.segments.iter().map(|n| n.text.as_str()).collect();
         match segments.as_slice() {
@@ -238,6 +257,7 @@ impl Env<'_> {
                 conversation::ID => Some(Value::text(&self.conversation.id)),
                 conversation::ACCOUNT => Some(Value::text(&self.conversation.account)),
                 conversation::CHANNEL => Some(Value::text(channel_of(&self.conversation.account))),
+                conversation::LANGUAGE => self.language().map(Value::text),
                 _ => None,
             },
             [variable, fields @ ..] => {

@@ -10,8 +10,8 @@ use regex::{Regex, RegexBuilder};
 use sha2::{Digest, Sha256};
 
 use scenarist_lang::ast::{
-    AskOptionKind, Block, Expr, ExprKind, Jump, JumpKind, Path, Scenario, Stmt, StmtKind, Text,
-    TextPart, Validator,
+    AskOptionKind, Block, Expr, ExprKind, Jump, JumpKind, Message, Path, Scenario, Stmt, StmtKind,
+    Text, TextPart, Validator,
 };
 use scenarist_lang::builtins::NamedValidator;
 use scenarist_lang::source::Span;
@@ -23,13 +23,17 @@ pub struct Program {
     /// The hash of the source this program was compiled from.
     pub version: String,
     pub start: String,
+    /// The scenario's `languages`, the default first; empty without languages.
+    pub languages: Vec<String>,
+    /// The contact field of `language from`.
+    pub language_from: Option<String>,
     steps: HashMap<String, Code>,
     regexes: HashMap<String, Regex>,
 }
 
 #[derive(Debug)]
 pub enum Instr {
-    Say(Text),
+    Say(Message),
     Ask(Box<AskInstr>),
     /// Jump to `target` (an index in the same step) unless `condition` holds.
     JumpUnless {
@@ -91,13 +95,13 @@ pub enum SaveTo {
 
 #[derive(Debug)]
 pub struct AskInstr {
-    pub prompt: Text,
+    pub prompt: Message,
     pub check: Check,
     pub save: Option<SaveTo>,
-    pub invalid: Option<Text>,
+    pub invalid: Option<Message>,
     pub attempts: Option<(u32, Target)>,
     pub timeout: Option<(u64, Target)>,
-    pub choices: Vec<(Text, Option<String>)>,
+    pub choices: Vec<(Message, Option<String>)>,
 }
 
 #[derive(Debug)]
@@ -154,6 +158,15 @@ impl Program {
             name: scenario.name.text.clone(),
             version: version_of(source),
             start,
+            languages: scenario
+                .languages()
+                .iter()
+                .map(|l| l.text.clone())
+                .collect(),
+            language_from: scenario
+                .language_from()
+                .and_then(|path| path.segments.get(1))
+                .map(|field| field.text.clone()),
             steps: HashMap::new(),
             regexes: HashMap::new(),
         };
@@ -241,9 +254,9 @@ fn here(code: &Code) -> u32 {
 
 fn compile_stmt(stmt: &Stmt, code: &mut Code, regexes: &mut Regexes) -> Result<(), Unrunnable> {
     match &stmt.kind {
-        StmtKind::Say(text) => {
-            collect_text_regexes(text, regexes)?;
-            code.push(Instr::Say(text.clone()), stmt.span);
+        StmtKind::Say(message) => {
+            collect_message_regexes(message, regexes)?;
+            code.push(Instr::Say(message.clone()), stmt.span);
         }
         StmtKind::Set { name, value } => {
             collect_regexes(value, regexes)?;
@@ -314,7 +327,7 @@ fn compile_stmt(stmt: &Stmt, code: &mut Code, regexes: &mut Regexes) -> Result<(
             }
         }
         StmtKind::Ask(ask) => {
-            collect_text_regexes(&ask.prompt, regexes)?;
+            collect_message_regexes(&ask.prompt, regexes)?;
             let mut instr = AskInstr {
                 prompt: ask.prompt.clone(),
                 check: Check::Text,
@@ -328,7 +341,10 @@ fn compile_stmt(stmt: &Stmt, code: &mut Code, regexes: &mut Regexes) -> Result<(
                 match &option.kind {
                     AskOptionKind::Expect(validator) => instr.check = check(validator, regexes)?,
                     AskOptionKind::Save(path) => instr.save = Some(save_to(path)?),
-                    AskOptionKind::Invalid(text) => instr.invalid = Some(text.clone()),
+                    AskOptionKind::Invalid(message) => {
+                        collect_message_regexes(message, regexes)?;
+                        instr.invalid = Some(message.clone());
+                    }
                     AskOptionKind::Attempts { count, then } => {
                         instr.attempts = Some((count.value, target(then)));
                     }
@@ -336,6 +352,7 @@ fn compile_stmt(stmt: &Stmt, code: &mut Code, regexes: &mut Regexes) -> Result<(
                         instr.timeout = Some((duration.seconds, target(then)));
                     }
                     AskOptionKind::Choice { label, target } => {
+                        collect_message_regexes(label, regexes)?;
                         instr
                             .choices
                             .push((label.clone(), target.as_ref().map(|n| n.text.clone())));
@@ -429,6 +446,12 @@ fn compile_regex(
         regexes.insert(key.to_owned(), regex);
     }
     Ok(())
+}
+
+fn collect_message_regexes(message: &Message, regexes: &mut Regexes) -> Result<(), Unrunnable> {
+    message
+        .texts()
+        .try_for_each(|text| collect_text_regexes(text, regexes))
 }
 
 fn collect_text_regexes(text: &Text, regexes: &mut Regexes) -> Result<(), Unrunnable> {

@@ -7,7 +7,7 @@
 
 mod visit;
 
-pub use visit::{Visit, erase_spans, walk_block, walk_expr, walk_stmt, walk_text};
+pub use visit::{Visit, erase_spans, walk_block, walk_expr, walk_message, walk_stmt, walk_text};
 
 use crate::source::Span;
 
@@ -39,6 +39,26 @@ impl Scenario {
     pub fn description(&self) -> Option<&Text> {
         self.items.iter().find_map(|item| match &item.kind {
             ItemKind::Description(text) => Some(text),
+            _ => None,
+        })
+    }
+
+    /// The languages of the first `languages` declaration, the default first; empty when
+    /// the scenario declares none (it then speaks only the language its texts are written in).
+    pub fn languages(&self) -> &[Name] {
+        self.items
+            .iter()
+            .find_map(|item| match &item.kind {
+                ItemKind::Languages(languages) => Some(languages.as_slice()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// The contact field of the first `language from`.
+    pub fn language_from(&self) -> Option<&Path> {
+        self.items.iter().find_map(|item| match &item.kind {
+            ItemKind::LanguageFrom(path) => Some(path),
             _ => None,
         })
     }
@@ -83,6 +103,10 @@ pub enum ItemKind {
     Description(Text),
     /// `start welcome`
     Start(Name),
+    /// `languages fr, en`: the first is the default.
+    Languages(Vec<Name>),
+    /// `language from contact.language`
+    LanguageFrom(Path),
     /// `step welcome { … }`
     Step(Step),
 }
@@ -116,8 +140,8 @@ pub struct Stmt {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum StmtKind {
-    /// `say "…"`
-    Say(Text),
+    /// `say "…" en "…"`
+    Say(Message),
     /// `ask "…" { options }`
     Ask(Ask),
     /// `if c { } else if c { } else { }`
@@ -142,7 +166,7 @@ pub enum StmtKind {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ask {
-    pub prompt: Text,
+    pub prompt: Message,
     /// The options in source order (the formatter keeps it).
     pub options: Vec<AskOption>,
 }
@@ -162,7 +186,7 @@ impl Ask {
         })
     }
 
-    pub fn invalid(&self) -> Option<&Text> {
+    pub fn invalid(&self) -> Option<&Message> {
         self.options.iter().find_map(|o| match &o.kind {
             AskOptionKind::Invalid(t) => Some(t),
             _ => None,
@@ -183,7 +207,7 @@ impl Ask {
         })
     }
 
-    pub fn choices(&self) -> impl Iterator<Item = (&Text, Option<&Name>)> {
+    pub fn choices(&self) -> impl Iterator<Item = (&Message, Option<&Name>)> {
         self.options.iter().filter_map(|o| match &o.kind {
             AskOptionKind::Choice { label, target } => Some((label, target.as_ref())),
             _ => None,
@@ -203,14 +227,17 @@ pub enum AskOptionKind {
     Expect(Validator),
     /// `save contact.email`
     Save(Path),
-    /// `invalid "…"`
-    Invalid(Text),
+    /// `invalid "…" en "…"`
+    Invalid(Message),
     /// `attempts 3 then goto route`
     Attempts { count: Count, then: Jump },
     /// `timeout 15m then goto route`
     Timeout { duration: Duration, then: Jump },
-    /// `choice "Orders" -> orders`
-    Choice { label: Text, target: Option<Name> },
+    /// `choice "Commandes" en "Orders" -> orders`
+    Choice {
+        label: Message,
+        target: Option<Name>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -270,6 +297,47 @@ pub struct Call {
 pub struct Argument {
     pub name: Name,
     pub value: Expr,
+    pub span: Span,
+}
+
+/// A text the bot sends (`say`, `ask`, `invalid`, `choice`): written in the default
+/// language, then once in each other language of the scenario (`say "Bonjour" en "Hello"`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    /// The text in the default language (the only one of a scenario without `languages`).
+    pub text: Text,
+    /// The other languages' texts, in source order.
+    pub translations: Vec<Translation>,
+}
+
+impl Message {
+    /// The text in `language`, if written.
+    pub fn translation(&self, language: &str) -> Option<&Text> {
+        self.translations
+            .iter()
+            .find(|t| t.language.text == language)
+            .map(|t| &t.text)
+    }
+
+    /// Every text: the default's, then the translations'.
+    pub fn texts(&self) -> impl Iterator<Item = &Text> {
+        std::iter::once(&self.text).chain(self.translations.iter().map(|t| &t.text))
+    }
+
+    /// Where the message's code ends: its last text.
+    pub fn end(&self) -> u32 {
+        self.translations
+            .last()
+            .map_or(self.text.span.end, |t| t.text.span.end)
+    }
+}
+
+/// `en "Hello"`: a message's text in another language.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Translation {
+    /// `en`, `pt-BR`.
+    pub language: Name,
+    pub text: Text,
     pub span: Span,
 }
 

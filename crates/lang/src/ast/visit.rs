@@ -4,8 +4,8 @@
 //! formatter's round-trip test).
 
 use super::{
-    AskOptionKind, Block, Expr, ExprKind, ItemKind, Jump, JumpKind, Name, Path, RegexLit, Scenario,
-    Stmt, StmtKind, Text, TextPart, Validator,
+    AskOptionKind, Block, Expr, ExprKind, ItemKind, Jump, JumpKind, Message, Name, Path, RegexLit,
+    Scenario, Stmt, StmtKind, Text, TextPart, Validator,
 };
 use crate::source::Span;
 
@@ -25,16 +25,25 @@ pub trait Visit<'a> {
     fn visit_path(&mut self, _path: &'a Path) {}
 }
 
+/// Visits every text of a message, the translations' included.
+pub fn walk_message<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, message: &'a Message) {
+    for text in message.texts() {
+        visitor.visit_text(text);
+    }
+}
+
 pub fn walk_stmt<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, stmt: &'a Stmt) {
     match &stmt.kind {
-        StmtKind::Say(text) | StmtKind::RouteTeam(text) => visitor.visit_text(text),
+        StmtKind::Say(message) => walk_message(visitor, message),
+        StmtKind::RouteTeam(text) => visitor.visit_text(text),
         StmtKind::Ask(ask) => {
-            visitor.visit_text(&ask.prompt);
+            walk_message(visitor, &ask.prompt);
             for option in &ask.options {
                 match &option.kind {
                     AskOptionKind::Save(path) => visitor.visit_path(path),
-                    AskOptionKind::Invalid(text) | AskOptionKind::Choice { label: text, .. } => {
-                        visitor.visit_text(text);
+                    AskOptionKind::Invalid(message)
+                    | AskOptionKind::Choice { label: message, .. } => {
+                        walk_message(visitor, message);
                     }
                     AskOptionKind::Expect(_)
                     | AskOptionKind::Attempts { .. }
@@ -110,6 +119,8 @@ pub fn erase_spans(scenario: &mut Scenario) {
         match &mut item.kind {
             ItemKind::Description(text) => erase_text(text),
             ItemKind::Start(name) => erase_name(name),
+            ItemKind::Languages(languages) => languages.iter_mut().for_each(erase_name),
+            ItemKind::LanguageFrom(path) => erase_path(path),
             ItemKind::Step(step) => {
                 step.span = Span::default();
                 erase_name(&mut step.name);
@@ -138,16 +149,17 @@ fn erase_jump(jump: &mut Jump) {
 fn erase_stmt(stmt: &mut Stmt) {
     stmt.span = Span::default();
     match &mut stmt.kind {
-        StmtKind::Say(text) | StmtKind::RouteTeam(text) => erase_text(text),
+        StmtKind::Say(message) => erase_message(message),
+        StmtKind::RouteTeam(text) => erase_text(text),
         StmtKind::Ask(ask) => {
-            erase_text(&mut ask.prompt);
+            erase_message(&mut ask.prompt);
             for option in &mut ask.options {
                 option.span = Span::default();
                 match &mut option.kind {
                     AskOptionKind::Expect(Validator::Named(name)) => erase_name(name),
                     AskOptionKind::Expect(Validator::Regex(regex)) => erase_regex(regex),
                     AskOptionKind::Save(path) => erase_path(path),
-                    AskOptionKind::Invalid(text) => erase_text(text),
+                    AskOptionKind::Invalid(message) => erase_message(message),
                     AskOptionKind::Attempts { count, then } => {
                         count.span = Span::default();
                         erase_jump(then);
@@ -157,7 +169,7 @@ fn erase_stmt(stmt: &mut Stmt) {
                         erase_jump(then);
                     }
                     AskOptionKind::Choice { label, target } => {
-                        erase_text(label);
+                        erase_message(label);
                         if let Some(name) = target {
                             erase_name(name);
                         }
@@ -199,6 +211,15 @@ fn erase_stmt(stmt: &mut Stmt) {
             }
         }
         StmtKind::Handoff | StmtKind::End => {}
+    }
+}
+
+fn erase_message(message: &mut Message) {
+    erase_text(&mut message.text);
+    for translation in &mut message.translations {
+        translation.span = Span::default();
+        erase_name(&mut translation.language);
+        erase_text(&mut translation.text);
     }
 }
 

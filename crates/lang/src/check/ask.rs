@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::typing::{Typer, article, validator_type};
 use super::varset::RESERVED_ROOTS;
-use crate::ast::{Ask, AskOptionKind, Path, Scenario, StmtKind, Validator};
+use crate::ast::{Ask, AskOptionKind, Message, Name, Path, Scenario, StmtKind, Validator};
 use crate::builtins::NamedValidator;
 use crate::config::BUILTIN_CONTACT_FIELDS;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
@@ -99,33 +99,66 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
             .with_help("add `timeout 15m then goto STEP` (or `then handoff advisor`)"),
         );
     }
-    let mut labels: HashMap<String, Span> = HashMap::new();
-    for (label, _) in &choices {
-        let Some(text) = label.as_literal() else {
-            continue;
-        };
-        let key = text.trim().to_lowercase();
-        if let Some(first) = labels.get(&key) {
-            out.push(
-                Diagnostic::new(
-                    Code::DuplicateChoice,
-                    label.span,
-                    format!("the choice \"{text}\" is offered twice"),
-                )
-                .with_secondary(*first, "first offered here")
-                .with_help(
-                    "answers are matched without regard to case; give each choice its own text",
-                ),
-            );
-        } else {
-            labels.insert(key, label.span);
+    duplicate_choices(&choices, out);
+}
+
+/// L209: two choices with the same text, in the default language or in any translation (a
+/// contact writing in a language may answer with its label or the default's).
+fn duplicate_choices(choices: &[(&Message, Option<&Name>)], out: &mut Vec<Diagnostic>) {
+    let mut languages: Vec<&str> = Vec::new();
+    for (label, _) in choices {
+        for translation in &label.translations {
+            if !languages.contains(&translation.language.text.as_str()) {
+                languages.push(&translation.language.text);
+            }
+        }
+    }
+    // The default labels alone, then each language's labels with the default ones.
+    for language in std::iter::once(None).chain(languages.into_iter().map(Some)) {
+        // Each label seen: its choice, its place, and whether it is a translation.
+        let mut seen: HashMap<String, (usize, Span, bool)> = HashMap::new();
+        for (index, (label, _)) in choices.iter().enumerate() {
+            let translated = language.and_then(|l| label.translation(l));
+            let texts = std::iter::once((&label.text, false)).chain(translated.map(|t| (t, true)));
+            for (text, translation) in texts {
+                let Some(literal) = text.as_literal() else {
+                    continue;
+                };
+                let key = literal.trim().to_lowercase();
+                match seen.get(&key) {
+                    // Two default labels are compared once, in the first pass.
+                    Some(&(first_index, first, first_translation))
+                        if first_index != index
+                            && (language.is_none() || translation || first_translation) =>
+                    {
+                        let within = language.map_or_else(String::new, |l| format!(" in `{l}`"));
+                        out.push(
+                            Diagnostic::new(
+                                Code::DuplicateChoice,
+                                text.span,
+                                format!("the choice \"{literal}\" is offered twice{within}"),
+                            )
+                            .with_secondary(first, "first offered here")
+                            .with_help(if language.is_some() {
+                                "answers are matched without regard to case, in the conversation's language and the default one; give each choice its own text"
+                            } else {
+                                "answers are matched without regard to case; give each choice its own text"
+                            }),
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert(key, (index, text.span, translation));
+                    }
+                }
+            }
         }
     }
 }
 
 fn conflicts(
     ask: &Ask,
-    choices: &[(&crate::ast::Text, Option<&crate::ast::Name>)],
+    choices: &[(&Message, Option<&Name>)],
     expects_choice: bool,
     checks_answers: bool,
     out: &mut Vec<Diagnostic>,

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use super::typing::validator_type;
 use super::varset::{VarIndex, VarSet, saved_variable};
 use crate::ast::{
-    Ask, BinaryOp, Block, Call, Expr, ExprKind, If, Jump, JumpKind, Name, Path, Scenario, Step,
-    Stmt, StmtKind, TestOp, Text, TextPart,
+    Ask, BinaryOp, Block, Call, Expr, ExprKind, If, Jump, JumpKind, Message, Name, Path, Scenario,
+    Step, Stmt, StmtKind, TestOp, Text, TextPart,
 };
 use crate::source::Span;
 use crate::types::Type;
@@ -228,8 +228,8 @@ impl<'g> Walker<'g> {
 
     fn stmt(&mut self, stmt: &Stmt, mut state: State) -> Option<State> {
         match &stmt.kind {
-            StmtKind::Say(text) => {
-                self.read_text(text, &state);
+            StmtKind::Say(message) => {
+                self.read_message(message, &state);
                 Some(state)
             }
             StmtKind::RouteTeam(text) => {
@@ -297,13 +297,13 @@ impl<'g> Walker<'g> {
     }
 
     fn ask(&mut self, ask: &Ask, mut state: State) -> Option<State> {
-        self.read_text(&ask.prompt, &state);
+        self.read_message(&ask.prompt, &state);
         let mut answered = state.clone();
         self.assign(&mut answered, crate::builtins::ANSWER);
         // In the `invalid` message the answer is the rejected text.
         answered.answer = Type::Text;
-        if let Some(text) = ask.invalid() {
-            self.read_text(text, &answered);
+        if let Some(message) = ask.invalid() {
+            self.read_message(message, &answered);
         }
         answered.answer = validator_type(ask.validator());
         let mut saved = answered.clone();
@@ -325,10 +325,11 @@ impl<'g> Walker<'g> {
         let mut any_choice = false;
         for (label, target) in ask.choices() {
             any_choice = true;
-            self.read_text(label, &state);
+            self.read_message(label, &state);
             match target {
                 Some(name) => {
-                    let cause = Cause::Choice(label.as_literal().unwrap_or_else(|| "…".into()));
+                    let cause =
+                        Cause::Choice(label.text.as_literal().unwrap_or_else(|| "…".into()));
                     self.edge(self.target(name), cause, true, name.span, &saved);
                 }
                 None => all_choices_jump = false,
@@ -395,6 +396,12 @@ impl<'g> Walker<'g> {
     fn assign(&self, state: &mut State, name: &str) {
         if let Some(bit) = self.vars.bit(name) {
             state.assigned.insert(bit);
+        }
+    }
+
+    fn read_message(&mut self, message: &Message, state: &State) {
+        for text in message.texts() {
+            self.read_text(text, state);
         }
     }
 

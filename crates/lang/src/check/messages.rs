@@ -2,7 +2,7 @@
 //! written out (C121), and messages or choice labels longer than a channel the scenario
 //! runs on accepts (L205), and more choices than its buttons can show (L210).
 
-use crate::ast::{AskOptionKind, Scenario, Stmt, StmtKind, Text, TextPart};
+use crate::ast::{AskOptionKind, Message, Scenario, Stmt, StmtKind, Text, TextPart};
 use crate::config::Workspace;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 
@@ -41,17 +41,17 @@ struct Checker<'a> {
 impl Checker<'_> {
     fn statement(&mut self, stmt: &Stmt) {
         match &stmt.kind {
-            StmtKind::Say(text) => self.length(text, self.message_limit, "message"),
+            StmtKind::Say(message) => self.lengths(message, self.message_limit, "message"),
             StmtKind::Ask(ask) => {
-                self.length(&ask.prompt, self.message_limit, "question");
+                self.lengths(&ask.prompt, self.message_limit, "question");
                 self.choice_count(ask);
                 for option in &ask.options {
                     match &option.kind {
-                        AskOptionKind::Invalid(text) => {
-                            self.length(text, self.message_limit, "message");
+                        AskOptionKind::Invalid(message) => {
+                            self.lengths(message, self.message_limit, "message");
                         }
                         AskOptionKind::Choice { label, .. } => {
-                            self.length(label, self.choice_limit, "choice label");
+                            self.lengths(label, self.choice_limit, "choice label");
                         }
                         _ => {}
                     }
@@ -99,7 +99,7 @@ impl Checker<'_> {
         let Some((limit, channel)) = self.choice_count_limit else {
             return;
         };
-        let labels: Vec<&Text> = ask.choices().map(|(label, _)| label).collect();
+        let labels: Vec<&Text> = ask.choices().map(|(label, _)| &label.text).collect();
         if let Some(first_extra) = labels.get(limit) {
             self.out.push(
                 Diagnostic::new(
@@ -118,7 +118,16 @@ impl Checker<'_> {
         }
     }
 
-    fn length(&mut self, text: &Text, limit: Option<(usize, &str)>, what: &str) {
+    /// L205 for every text of a message: a translation can be longer than its original.
+    fn lengths(&mut self, message: &Message, limit: Option<(usize, &str)>, what: &str) {
+        self.length(&message.text, limit, what, "");
+        for translation in &message.translations {
+            let language = format!(" (`{}`)", translation.language.text);
+            self.length(&translation.text, limit, what, &language);
+        }
+    }
+
+    fn length(&mut self, text: &Text, limit: Option<(usize, &str)>, what: &str, language: &str) {
         let Some((limit, channel)) = limit else {
             return;
         };
@@ -137,7 +146,7 @@ impl Checker<'_> {
                 ""
             };
             self.out.push(
-                Diagnostic::new(Code::MessageTooLong, text.span, format!("this {what} is {at_least}{length} characters long; {channel} accepts {limit}"))
+                Diagnostic::new(Code::MessageTooLong, text.span, format!("this {what}{language} is {at_least}{length} characters long; {channel} accepts {limit}"))
                     .with_label(format!("longer than {limit} characters"))
                     .with_help(if what == "choice label" {
                         format!("shorten the label to {limit} characters; {channel} cuts or refuses longer buttons")

@@ -5,13 +5,14 @@
 //! The checks, one file per concern: `steps` (names and declarations), `flow` (the step
 //! graph and definite assignment) with `flow_rules` (what it finds), `typing` (names and
 //! types of expressions), `ask`, `call`, `messages` (teams and channel limits),
-//! `variables` (unused and read-only), `sync` (mode-B duties).
+//! `variables` (unused and read-only), `sync` (mode-B duties), `languages` (translations).
 
 mod ask;
 mod call;
 pub mod flow;
 mod flow_rules;
 mod functions;
+mod languages;
 mod messages;
 mod steps;
 mod sync;
@@ -41,6 +42,7 @@ pub fn check(parsed: &Parsed, workspace: &Workspace) -> Vec<Diagnostic> {
     ask::check(scenario, &mut typer, &mut diagnostics);
     call::check(scenario, &mut typer, &mut diagnostics);
     messages::check(scenario, workspace, &mut diagnostics);
+    languages::check(scenario, workspace, &mut diagnostics);
     variables::check(scenario, &mut diagnostics);
     sync::check(scenario, &graph, workspace, &mut diagnostics);
     diagnostics.append(&mut typer.diagnostics);
@@ -51,7 +53,8 @@ pub fn check(parsed: &Parsed, workspace: &Workspace) -> Vec<Diagnostic> {
 /// (Call arguments are typed against their parameters in `call`.)
 fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
     scenario.for_each_statement(&mut |stmt| match &stmt.kind {
-        StmtKind::Say(text) | StmtKind::RouteTeam(text) => typer.check_text(text),
+        StmtKind::Say(message) => message.texts().for_each(|text| typer.check_text(text)),
+        StmtKind::RouteTeam(text) => typer.check_text(text),
         StmtKind::Set { value, .. } => {
             typer.type_of(value);
         }
@@ -63,11 +66,12 @@ fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
             }
         }
         StmtKind::Ask(ask) => {
-            typer.check_text(&ask.prompt);
+            ask.prompt.texts().for_each(|text| typer.check_text(text));
             for option in &ask.options {
                 match &option.kind {
-                    AskOptionKind::Invalid(text) | AskOptionKind::Choice { label: text, .. } => {
-                        typer.check_text(text);
+                    AskOptionKind::Invalid(message)
+                    | AskOptionKind::Choice { label: message, .. } => {
+                        message.texts().for_each(|text| typer.check_text(text));
                     }
                     AskOptionKind::Expect(Validator::Regex(regex)) => typer.check_regex(regex),
                     _ => {}

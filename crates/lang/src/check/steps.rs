@@ -1,5 +1,6 @@
 //! Step names and scenario declarations: unknown step (C101), duplicate step (C102),
-//! missing start (C103), `start` or `description` declared twice (C117).
+//! missing start (C103), `start`, `description`, `languages` or `language from` declared
+//! twice (C117).
 
 use std::collections::HashMap;
 
@@ -11,6 +12,8 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
     let mut first_step: HashMap<&str, &Name> = HashMap::new();
     let mut first_start = None;
     let mut first_description = None;
+    let mut first_languages = None;
+    let mut first_language_from = None;
     for item in &scenario.items {
         match &item.kind {
             ItemKind::Step(step) => {
@@ -32,6 +35,10 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
             ItemKind::Start(_) => duplicate(&mut first_start, item.span, "start", out),
             ItemKind::Description(_) => {
                 duplicate(&mut first_description, item.span, "description", out);
+            }
+            ItemKind::Languages(_) => duplicate(&mut first_languages, item.span, "languages", out),
+            ItemKind::LanguageFrom(_) => {
+                duplicate(&mut first_language_from, item.span, "language from", out);
             }
         }
     }

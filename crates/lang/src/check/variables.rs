@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use super::varset::{RESERVED_ROOTS, saved_variable};
-use crate::ast::{AskOptionKind, Name, Path, Scenario, Stmt, StmtKind, Visit, walk_stmt};
+use crate::ast::{
+    AskOptionKind, Name, Path, Scenario, Stmt, StmtKind, Visit, walk_message, walk_stmt,
+};
 use crate::diagnostic::{Code, Diagnostic};
 
 pub(super) fn check(scenario: &Scenario, out: &mut Vec<Diagnostic>) {
@@ -85,12 +87,12 @@ impl<'a> Visit<'a> for Uses<'a> {
                     }
                 }
                 // Reads inside the ask's texts.
-                self.visit_text(&ask.prompt);
+                walk_message(self, &ask.prompt);
                 for option in &ask.options {
-                    if let AskOptionKind::Invalid(text)
-                    | AskOptionKind::Choice { label: text, .. } = &option.kind
+                    if let AskOptionKind::Invalid(message)
+                    | AskOptionKind::Choice { label: message, .. } = &option.kind
                     {
-                        self.visit_text(text);
+                        walk_message(self, message);
                     }
                 }
                 return;

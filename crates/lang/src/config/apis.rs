@@ -222,7 +222,9 @@ pub enum TemplateProblem {
     DotSegment,
     #[error("has `//`, an empty segment")]
     EmptySegment,
-    #[error("has {0:?}, which a URL path cannot hold as written (percent-encode it, such as `%20` for a space)")]
+    #[error(
+        "has {0:?}, which a URL path cannot hold as written (percent-encode it, such as `%20` for a space)"
+    )]
     Character(char),
 }
 

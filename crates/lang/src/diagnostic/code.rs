@@ -77,6 +77,10 @@ codes! {
     UnknownSchedule = ("C124", "unknown-schedule", Error, "`open` or `next_open` names a schedule the workspace config does not declare.");
     FunctionArguments = ("C125", "function-arguments", Error, "A function is given too many or too few arguments, or a value where it takes a schedule's name.");
     InvalidValue = ("C126", "invalid-value", Error, "A field is set to a value it does not accept, such as a ticket priority Zendesk does not know.");
+    MissingTranslation = ("C135", "missing-translation", Error, "A text is not written in every language the scenario declares.");
+    UndeclaredLanguage = ("C136", "undeclared-language", Error, "A text is translated into a language the scenario does not declare.");
+    PlaceholderMismatch = ("C137", "placeholder-mismatch", Error, "A placeholder `{…}` is in one language's text and not in another's.");
+    InvalidLanguageSource = ("C138", "invalid-language-source", Error, "`language from` names something other than a declared text field of the contact.");
 
     UnreachableStep = ("L201", "unreachable-step", Warning, "No path from the start step leads to this step.");
     AskWithoutAttempts = ("L202", "ask-without-attempts", Warning, "An `ask` with a validator has no `attempts ... then` bound.");
@@ -88,6 +92,7 @@ codes! {
     UnreachableStatement = ("L208", "unreachable-statement", Warning, "A statement follows a `goto`, `handoff advisor` or `end` and never runs.");
     TooManyChoices = ("L210", "too-many-choices", Warning, "A question offers more choices than a channel it runs on can show.");
     DuplicateChoice = ("L209", "duplicate-choice", Warning, "Two choices of one `ask` have the same text; the second can never be picked.");
+    LanguageNeverChosen = ("L215", "language-never-chosen", Warning, "The scenario declares several languages but never says where a conversation's language comes from.");
 
     Internal = ("I001", "internal-error", Error, "Scenarist itself failed on this input; this is a bug to report.");
 

@@ -5,6 +5,9 @@
 //! before each `step`, at most one blank line where the author left some between two
 //! statements, none after `{` or before `}`, `{}` for an empty block, and a `call` whose
 //! line would pass 100 columns (or that has a `"""` argument) gets one argument per line.
+//! A text's translations (`en "…"`) go one per line, one level deeper than the statement,
+//! except a choice's, which stay on the choice's line when it fits in 100 columns and no
+//! comment stands between them.
 //! The source is otherwise only consulted for byte offsets: where comments and blank lines
 //! were (`printer.rs`).
 //!
@@ -20,8 +23,8 @@ mod text;
 mod tests;
 
 use crate::ast::{
-    AskOption, AskOptionKind, Block, Call, If, Item, ItemKind, Jump, JumpKind, Scenario, Stmt,
-    StmtKind, Validator,
+    AskOption, AskOptionKind, Block, Call, If, Item, ItemKind, Jump, JumpKind, Message, Scenario,
+    Stmt, StmtKind, Validator,
 };
 use crate::source::SourceFile;
 use crate::syntax::Parsed;
@@ -81,6 +84,15 @@ fn item(p: &mut Printer<'_>, item: &Item, blank: Blank) {
             p.push("start ");
             p.push(&step.text);
         }
+        ItemKind::Languages(languages) => {
+            let tags: Vec<&str> = languages.iter().map(|l| l.text.as_str()).collect();
+            p.push("languages ");
+            p.push(&tags.join(", "));
+        }
+        ItemKind::LanguageFrom(path) => {
+            p.push("language from ");
+            p.push(&path.dotted());
+        }
         ItemKind::Step(step) => {
             p.push("step ");
             p.push(&step.name.text);
@@ -116,14 +128,14 @@ fn statement(p: &mut Printer<'_>, stmt: &Stmt, indent: usize) {
     match &stmt.kind {
         StmtKind::Say(message) => {
             p.push("say ");
-            p.push(&text(message, indent));
+            self::message(p, message, indent, Layout::Lines);
         }
         StmtKind::Ask(ask) => {
             p.push("ask ");
-            p.push(&text(&ask.prompt, indent));
+            message(p, &ask.prompt, indent, Layout::Lines);
             if !ask.options.is_empty() {
                 p.push(" {");
-                let open = p.next_token(ask.prompt.span.end as usize);
+                let open = p.next_token(ask.prompt.end() as usize);
                 p.close(open + 1);
                 for option in &ask.options {
                     ask_option(p, option, indent + 1);
@@ -191,9 +203,9 @@ fn ask_option(p: &mut Printer<'_>, option: &AskOption, indent: usize) {
             p.push("save ");
             p.push(&path.dotted());
         }
-        AskOptionKind::Invalid(message) => {
+        AskOptionKind::Invalid(invalid) => {
             p.push("invalid ");
-            p.push(&text(message, indent));
+            message(p, invalid, indent, Layout::Lines);
         }
         AskOptionKind::Attempts { count, then } => {
             p.push(&format!("attempts {} then {}", count.value, jump(then)));
@@ -203,7 +215,8 @@ fn ask_option(p: &mut Printer<'_>, option: &AskOption, indent: usize) {
         }
         AskOptionKind::Choice { label, target } => {
             p.push("choice ");
-            p.push(&text(label, indent));
+            let arrow = target.as_ref().map_or(0, |t| t.text.len() + 4);
+            message(p, label, indent, Layout::JoinedIfFits(arrow));
             if let Some(target) = target {
                 p.push(" -> ");
                 p.push(&target.text);
@@ -211,6 +224,54 @@ fn ask_option(p: &mut Printer<'_>, option: &AskOption, indent: usize) {
         }
     }
     p.close(p.code_end(option.span));
+}
+
+/// How a message's translations are laid out.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// Each translation on a line of its own, one level deeper (`say`, `ask`, `invalid`:
+    /// the texts of one message read one under the other).
+    Lines,
+    /// On the line of the default text when the whole line, with this many more columns,
+    /// fits (a choice's short labels); else as `Lines`.
+    JoinedIfFits(usize),
+}
+
+/// Prints a message's default text, then its translations; the line of the default text is
+/// begun, and the line of the last text is left open for the caller (` {`, ` -> step`).
+fn message(p: &mut Printer<'_>, message: &Message, indent: usize, layout: Layout) {
+    p.push(&text(&message.text, indent));
+    if message.translations.is_empty() {
+        return;
+    }
+    let texts: Vec<String> = message
+        .translations
+        .iter()
+        .map(|t| format!("{} {}", t.language.text, text(&t.text, indent + 1)))
+        .collect();
+    // A comment between two texts keeps them on their lines, so it stays between them (one
+    // inside a translation, between its language and its text, goes after the option).
+    let mut before = message.text.span.end as usize;
+    let commented = message.translations.iter().any(|t| {
+        let gap = p.has_comment_in(before, t.span.start as usize);
+        before = t.text.span.end as usize;
+        gap
+    });
+    if let (Layout::JoinedIfFits(more), false) = (layout, commented) {
+        let joined = format!(" {}", texts.join(" "));
+        let wide = width(indent, p.line_so_far()) + joined.chars().count() + more;
+        if !joined.contains('\n') && wide <= MAX_WIDTH {
+            p.push(&joined);
+            return;
+        }
+    }
+    let mut end = message.text.span.end as usize;
+    for (translation, printed) in message.translations.iter().zip(texts) {
+        p.close(end);
+        p.start_node(translation.span.start as usize, indent + 1, Blank::Never);
+        p.push(&printed);
+        end = translation.text.span.end as usize;
+    }
 }
 
 fn jump(jump: &Jump) -> String {

@@ -126,6 +126,11 @@ impl<'a> Printer<'a> {
         self.line.clear();
     }
 
+    /// The line being built, without its indentation.
+    pub(crate) fn line_so_far(&self) -> &str {
+        &self.line
+    }
+
     pub(crate) fn push(&mut self, text: &str) {
         self.line.push_str(text);
     }

@@ -335,3 +335,32 @@ fn crlf_and_byte_order_mark() {
     let expected = "# top\nscenario s {\n  step a { # why\n    goto a\n  }\n}\n";
     assert_eq!(check("crlf", input), expected);
 }
+
+#[test]
+fn translations_stay_with_their_text() {
+    let input = "scenario s { languages fr,en language   from contact.language start a\n step a { say \"Bonjour\" en \"Hello\" # hi\n ask \"Q ?\" en \"Q?\" { choice \"Oui\"\n en \"Yes\" -> a\n choice \"Non\" # why\n en \"No\"\n invalid \"\"\"\n  Pardon\n  \"\"\" en \"Sorry\" } } }\n";
+    let expected = "scenario s {\n  languages fr, en\n  language from contact.language\n  start a\n\n  step a {\n    say \"Bonjour\"\n      en \"Hello\" # hi\n    ask \"Q ?\"\n      en \"Q?\" {\n      choice \"Oui\" en \"Yes\" -> a\n      choice \"Non\" # why\n        en \"No\"\n      invalid \"\"\"\n        Pardon\n        \"\"\"\n        en \"Sorry\"\n    }\n  }\n}\n";
+    assert_eq!(check("translations", input), expected);
+}
+
+#[test]
+fn a_choice_too_wide_for_one_line_puts_its_translations_below() {
+    let long = "x".repeat(40);
+    let input = format!(
+        "scenario s {{ step a {{ ask \"Q\" {{ choice \"{long}\" en \"{long}\" -> a }} }} }}\n"
+    );
+    let out = check("wide choice", &input);
+    assert!(
+        out.contains(&format!("choice \"{long}\"\n        en \"{long}\" -> a\n")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_statement_after_a_text_is_not_a_translation() {
+    let out = check(
+        "two says",
+        "scenario s { step a { say \"a\" say \"b\" end } }\n",
+    );
+    assert!(out.contains("    say \"a\"\n    say \"b\"\n"), "{out}");
+}

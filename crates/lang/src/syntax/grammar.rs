@@ -18,7 +18,8 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::EOI => "the end of the file",
         // Silent rules: never reported by pest, named for completeness.
         Rule::WHITESPACE | Rule::COMMENT => "a space or comment",
-        Rule::scenario_item => "`step`, `start` or `description`",
+        Rule::scenario_item => "`step`, `start`, `description`, `languages` or `language from`",
+        Rule::text_keyword => "a statement",
         Rule::statement => "a statement",
         Rule::ask_option => "an option of `ask`",
         Rule::jump => "`goto`, `handoff advisor` or `end`",
@@ -29,6 +30,11 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::description | Rule::kw_description => "`description`",
         Rule::start_decl | Rule::kw_start => "`start`",
         Rule::step_decl | Rule::kw_step => "`step`",
+        Rule::languages_decl | Rule::kw_languages => "`languages`",
+        Rule::language_from | Rule::kw_language => "`language from`",
+        Rule::kw_from => "`from`",
+        Rule::translation => "a translation such as `en \"Hello\"`",
+        Rule::language_tag => "a language such as `en` or `pt-BR`",
         Rule::block => "a block `{ … }`",
         Rule::say_stmt | Rule::kw_say => "`say`",
         Rule::ask_stmt | Rule::kw_ask => "`ask`",
@@ -129,6 +135,9 @@ pub(crate) fn is_token(rule: Rule) -> bool {
             | Rule::kw_description
             | Rule::kw_start
             | Rule::kw_step
+            | Rule::kw_languages
+            | Rule::kw_language
+            | Rule::kw_from
             | Rule::kw_say
             | Rule::kw_ask
             | Rule::kw_if

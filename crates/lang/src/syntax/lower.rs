@@ -10,7 +10,8 @@ use super::expr::lower_path;
 use super::grammar::Rule;
 use crate::ast::{
     Argument, Ask, AskOption, AskOptionKind, Block, Branch, Call, Count, Duration, If, Item,
-    ItemKind, Jump, JumpKind, Name, Path, Scenario, Step, Stmt, StmtKind, Validator,
+    ItemKind, Jump, JumpKind, Message, Name, Path, Scenario, Step, Stmt, StmtKind, Translation,
+    Validator,
 };
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -60,6 +61,16 @@ impl Lowerer {
                 children.finish()?;
                 ItemKind::Start(step)
             }
+            Rule::languages_decl => {
+                let languages = Children::of(pair).map(|tag| name(&tag)).collect();
+                ItemKind::Languages(languages)
+            }
+            Rule::language_from => {
+                let mut children = Children::of(pair);
+                let path = lower_path(children.child(Rule::path)?)?;
+                children.finish()?;
+                ItemKind::LanguageFrom(path)
+            }
             Rule::step_decl => ItemKind::Step(self.lower_step_decl(pair)?),
             other => {
                 return Err(internal(
@@ -98,9 +109,9 @@ impl Lowerer {
         let rule = pair.as_rule();
         let mut children = Children::of(pair);
         let kind = match rule {
-            Rule::say_stmt => StmtKind::Say(self.lower_string(children.child(Rule::string)?)?),
+            Rule::say_stmt => StmtKind::Say(self.lower_message(&mut children)?),
             Rule::ask_stmt => {
-                let prompt = self.lower_string(children.child(Rule::string)?)?;
+                let prompt = self.lower_message(&mut children)?;
                 let options = match children.optional(Rule::ask_block) {
                     Some(block) => Children::of(block)
                         .map(|option| self.lower_ask_option(option))
@@ -225,9 +236,7 @@ impl Lowerer {
                 }
             }
             Rule::save_opt => AskOptionKind::Save(lower_path(children.child(Rule::path)?)?),
-            Rule::invalid_opt => {
-                AskOptionKind::Invalid(self.lower_string(children.child(Rule::string)?)?)
-            }
+            Rule::invalid_opt => AskOptionKind::Invalid(self.lower_message(&mut children)?),
             Rule::attempts_opt => {
                 let count = self.lower_count(&children.child(Rule::integer)?);
                 let then = lower_jump(children.any_child()?)?;
@@ -239,7 +248,7 @@ impl Lowerer {
                 AskOptionKind::Timeout { duration, then }
             }
             Rule::choice_opt => {
-                let label = self.lower_string(children.child(Rule::string)?)?;
+                let label = self.lower_message(&mut children)?;
                 let target = children.optional(Rule::step_ref).map(|pair| name(&pair));
                 AskOptionKind::Choice { label, target }
             }
@@ -247,6 +256,25 @@ impl Lowerer {
         };
         children.finish()?;
         Ok(AskOption { kind, span })
+    }
+
+    /// A text and the translations after it: `"Bonjour" en "Hello"`.
+    fn lower_message(&mut self, children: &mut Children<'_>) -> Lowered<Message> {
+        let text = self.lower_string(children.child(Rule::string)?)?;
+        let mut translations = Vec::new();
+        while let Some(pair) = children.optional(Rule::translation) {
+            let span = span_of(&pair);
+            let mut inner = Children::of(pair);
+            let language = name(&inner.child(Rule::language_tag)?);
+            let text = self.lower_string(inner.child(Rule::string)?)?;
+            inner.finish()?;
+            translations.push(Translation {
+                language,
+                text,
+                span,
+            });
+        }
+        Ok(Message { text, translations })
     }
 
     fn lower_count(&mut self, pair: &Pair<'_, Rule>) -> Count {

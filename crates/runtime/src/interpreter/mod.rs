@@ -41,6 +41,9 @@ pub struct Transition {
 /// A point of the scenario reached while running.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Trace {
+    /// From here on the conversation is in this language (scenarios with `languages` only):
+    /// written before the first point of each input, and again when the language changes.
+    Language(String),
     Step(String),
     /// The `if` test at this instruction held (`true`) or not.
     Branch {
@@ -101,6 +104,8 @@ struct Machine<'p> {
     trace: Vec<Trace>,
     errors: Vec<String>,
     budget: u32,
+    /// The language of the last `Trace::Language`.
+    language: Option<String>,
 }
 
 impl<'p> Machine<'p> {
@@ -127,6 +132,7 @@ impl<'p> Machine<'p> {
             trace: Vec::new(),
             errors: Vec::new(),
             budget: MAX_INSTRUCTIONS,
+            language: None,
         }
     }
 
@@ -208,7 +214,7 @@ impl<'p> Machine<'p> {
                     return None;
                 };
                 self.conv.timer = None;
-                self.trace.push(Trace::Ask {
+                self.mark(Trace::Ask {
                     step: at.step.clone(),
                     index: at.index,
                     outcome: AskOutcome::TimedOut,
@@ -291,7 +297,7 @@ impl<'p> Machine<'p> {
         };
         self.conv.timer = None;
         let outcome = choice.map_or(AskOutcome::Valid, AskOutcome::Choice);
-        self.trace.push(Trace::Ask {
+        self.mark(Trace::Ask {
             step: at.step.clone(),
             index: at.index,
             outcome,
@@ -320,28 +326,37 @@ impl<'p> Machine<'p> {
         }
     }
 
-    /// The answer's value if valid, and which choice it picked (by text, ignoring case, or
-    /// by its number).
+    /// The answer's value if valid, and which choice it picked (by its label in the
+    /// conversation's language or in the default one, ignoring case, or by its number). A
+    /// choice's value is its label in the default language, so conditions on it read the same
+    /// whatever the conversation's language.
     fn check(&self, ask: &AskInstr, text: &str) -> (Option<Value>, Option<usize>) {
         if ask.choices.is_empty() {
             return (check_answer(self.program, &ask.check, text), None);
         }
-        let answer = text.trim();
-        let labels: Vec<String> = ask
+        let answer = text.trim().to_lowercase();
+        let env = self.env();
+        let defaults: Vec<String> = ask
             .choices
             .iter()
-            .map(|(label, _)| self.env().render(label))
+            .map(|(label, _)| env.render(&label.text))
             .collect();
-        let by_text = labels
-            .iter()
-            .position(|l| l.trim().to_lowercase() == answer.to_lowercase());
-        let by_number = answer
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=labels.len()).contains(n))
-            .map(|n| n - 1);
-        match by_text.or(by_number) {
-            Some(i) => (labels.get(i).map(|l| Value::text(l.trim())), Some(i)),
+        let same = |label: &str| label.trim().to_lowercase() == answer;
+        let by_language = || {
+            ask.choices
+                .iter()
+                .position(|(label, _)| same(&env.localize(label)))
+        };
+        let by_default = || defaults.iter().position(|l| same(l));
+        let by_number = || {
+            answer
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=defaults.len()).contains(n))
+                .map(|n| n - 1)
+        };
+        match by_language().or_else(by_default).or_else(by_number) {
+            Some(i) => (defaults.get(i).map(|l| Value::text(l.trim())), Some(i)),
             None => (None, None),
         }
     }
@@ -354,7 +369,7 @@ impl<'p> Machine<'p> {
         if let Some((bound, target)) = &ask.attempts {
             if invalid >= *bound {
                 self.conv.timer = None;
-                self.trace.push(Trace::Ask {
+                self.mark(Trace::Ask {
                     step: at.step.clone(),
                     index: at.index,
                     outcome: AskOutcome::Exhausted,
@@ -362,14 +377,14 @@ impl<'p> Machine<'p> {
                 return self.jump(target);
             }
         }
-        self.trace.push(Trace::Ask {
+        self.mark(Trace::Ask {
             step: at.step.clone(),
             index: at.index,
             outcome: AskOutcome::Invalid,
         });
         match &ask.invalid {
             Some(message) => {
-                let text = self.env().render(message);
+                let text = self.env().localize(message);
                 self.say(text, Vec::new());
             }
             // Without an `invalid` message, asking again is the clearest answer.
@@ -400,7 +415,7 @@ impl<'p> Machine<'p> {
             return Some(());
         };
         let failed = matches!(outcome, ActionOutcome::Failed(_));
-        self.trace.push(Trace::Call {
+        self.mark(Trace::Call {
             step: at.step.clone(),
             index: at.index,
             failed,
@@ -447,8 +462,8 @@ impl<'p> Machine<'p> {
                 return self.stop(Status::WithAdvisor);
             };
             match instr {
-                Instr::Say(text) => {
-                    let text = self.env().render(text);
+                Instr::Say(message) => {
+                    let text = self.env().localize(message);
                     self.say(text, Vec::new());
                 }
                 Instr::SetField { target, value } => {
@@ -472,7 +487,7 @@ impl<'p> Machine<'p> {
                 },
                 Instr::JumpUnless { condition, target } => {
                     let taken = self.env().holds(condition);
-                    self.trace.push(Trace::Branch {
+                    self.mark(Trace::Branch {
                         step: pc.step.clone(),
                         index: pc.index,
                         taken,
@@ -491,7 +506,7 @@ impl<'p> Machine<'p> {
                         self.error(format!("`goto {step}`: no such step"));
                         return self.stop(Status::WithAdvisor);
                     }
-                    self.trace.push(Trace::Step(step.clone()));
+                    self.mark(Trace::Step(step.clone()));
                     pc = Pc {
                         step: step.clone(),
                         index: 0,
@@ -540,7 +555,7 @@ impl<'p> Machine<'p> {
             if let Some(tag) = request.get("tag") {
                 self.contact.tags.insert(tag.to_string());
             }
-            self.trace.push(Trace::Call {
+            self.mark(Trace::Call {
                 step: pc.step.clone(),
                 index: pc.index,
                 failed: false,
@@ -577,7 +592,7 @@ impl<'p> Machine<'p> {
     }
 
     fn goto(&mut self, step: &str) {
-        self.trace.push(Trace::Step(step.to_owned()));
+        self.mark(Trace::Step(step.to_owned()));
         self.run(Pc {
             step: step.to_owned(),
             index: 0,
@@ -597,11 +612,11 @@ impl<'p> Machine<'p> {
 
     fn prompt(&mut self, ask: &AskInstr) {
         let env = self.env();
-        let text = env.render(&ask.prompt);
+        let text = env.localize(&ask.prompt);
         let choices = ask
             .choices
             .iter()
-            .map(|(label, _)| env.render(label))
+            .map(|(label, _)| env.localize(label))
             .collect();
         self.say(text, choices);
     }
@@ -616,6 +631,19 @@ impl<'p> Machine<'p> {
                 due_at: self.now.saturating_add(millis),
             }
         });
+    }
+
+    /// Records a point reached, after the conversation's language if it is not the last one
+    /// recorded.
+    fn mark(&mut self, point: Trace) {
+        if let Some(language) = self.env().language() {
+            if self.language.as_deref() != Some(language) {
+                let language = language.to_owned();
+                self.trace.push(Trace::Language(language.clone()));
+                self.language = Some(language);
+            }
+        }
+        self.trace.push(point);
     }
 
     fn env(&self) -> Env<'_> {

@@ -623,3 +623,89 @@ scenario s {
         .as_millisecond();
     assert_eq!(run2.send("hi"), ["open", "monday 2026-12-07 10h"]);
 }
+
+const BILINGUAL: &str = r#"
+scenario s {
+  languages fr, en
+  language from contact.language
+  start menu
+  step menu {
+    say "Bonjour {contact.first_name} ({conversation.language})" en "Hello {contact.first_name} ({conversation.language})"
+    ask "Quoi ?" en "What?" {
+      choice "Commande" en "Order" -> order
+      choice "Autre" en "Other" -> order
+      invalid "Pardon ?" en "Sorry?"
+      attempts 3 then end
+    }
+  }
+  step order { say "{answer}" end }
+}
+"#;
+
+#[test]
+fn texts_are_sent_in_the_language_the_contact_field_names() {
+    let mut run = Run::new(BILINGUAL);
+    run.contact
+        .fields
+        .insert("language".into(), Value::text("en"));
+    assert_eq!(run.send("hi"), ["Hello Ada (en)", "What?"]);
+    let question = &run.last.as_ref().unwrap().turn.messages;
+    let choices = &question.last().unwrap().choices;
+    assert_eq!(choices, &["Order".to_owned(), "Other".to_owned()]);
+    assert_eq!(run.send("??"), ["Sorry?"]);
+    assert_eq!(run.trace().first(), Some(&Trace::Language("en".into())));
+}
+
+#[test]
+fn an_unset_or_unknown_language_falls_back_to_the_default_and_a_region_finds_its_language() {
+    let mut run = Run::new(BILINGUAL);
+    assert_eq!(run.send("hi"), ["Bonjour Ada (fr)", "Quoi ?"]);
+    let mut run = Run::new(BILINGUAL);
+    run.contact
+        .fields
+        .insert("language".into(), Value::text("de"));
+    assert_eq!(run.send("hi")[0], "Bonjour Ada (fr)");
+    let mut run = Run::new(BILINGUAL);
+    run.contact
+        .fields
+        .insert("language".into(), Value::text("EN-us"));
+    assert_eq!(run.send("hi")[0], "Hello Ada (en)");
+}
+
+#[test]
+fn a_choice_is_picked_by_its_label_in_the_conversation_language_or_the_default_and_saves_the_default()
+ {
+    for answer in ["order", "COMMANDE", "1"] {
+        let mut run = Run::new(BILINGUAL);
+        run.contact
+            .fields
+            .insert("language".into(), Value::text("en"));
+        run.send("hi");
+        assert_eq!(run.send(answer), ["Commande"], "{answer}");
+    }
+    // Another language's label is not an answer in this one.
+    let mut run = Run::new(BILINGUAL);
+    run.send("hi");
+    assert_eq!(run.send("order"), ["Pardon ?"]);
+}
+
+#[test]
+fn a_change_of_the_language_field_takes_effect_at_the_next_text() {
+    let mut run = Run::new(BILINGUAL);
+    assert_eq!(run.send("hi")[1], "Quoi ?");
+    run.contact
+        .fields
+        .insert("language".into(), Value::text("en"));
+    assert_eq!(run.send("??"), ["Sorry?"]);
+}
+
+#[test]
+fn a_scenario_without_languages_has_no_conversation_language() {
+    let mut run =
+        Run::new(r#"scenario s { start a step a { say "[{conversation.language}]" end } }"#);
+    assert_eq!(run.send("hi"), ["[]"]);
+    assert!(
+        !run.trace().iter().any(|t| matches!(t, Trace::Language(_))),
+        "no language marks without languages"
+    );
+}
