@@ -709,3 +709,39 @@ fn a_scenario_without_languages_has_no_conversation_language() {
         "no language marks without languages"
     );
 }
+
+#[test]
+fn next_open_and_numbers_are_written_in_the_conversations_language() {
+    let spec: scenarist_lang::schedule::ScheduleSpec =
+        serde_yaml::from_str("time_zone: Europe/Paris\nhours: { monday: 09:00-18:00 }\n").unwrap();
+    let source = r#"
+scenario s {
+  languages fr, en
+  language from contact.language
+  start welcome
+  step welcome {
+    say "Ouvert {next_open(support)}, {format_number(1234.5, 2)}"
+      en "Open {next_open(support)}, {format_number(1234.5, 2)}"
+    end
+  }
+}
+"#;
+    let mut run = Run::new(source);
+    run.schedules.insert(
+        "support".into(),
+        scenarist_lang::schedule::Schedule::compile(&spec).unwrap(),
+    );
+    run.now = "2026-12-05T18:30:00Z"
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_millisecond();
+    assert_eq!(run.send("hi"), ["Ouvert lundi à 09:00, 1\u{202f}234,50"]);
+    let mut english = Run::new(source);
+    english.schedules = run.schedules.clone();
+    english.now = run.now;
+    english
+        .contact
+        .fields
+        .insert("language".into(), Value::text("en"));
+    assert_eq!(english.send("hi"), ["Open Monday at 09:00, 1,234.50"]);
+}
