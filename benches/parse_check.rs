@@ -41,7 +41,8 @@ fn bilingual(steps: usize) -> String {
     )
 }
 
-/// A lint-clean scenario of `steps` steps, 10 lines each, using every construct.
+/// A lint-clean scenario of `steps` steps, using every construct (since language v2 also values
+/// written with `set`, arithmetic, functions, opening hours and a declared HTTP action).
 fn generate(steps: usize) -> String {
     let mut text = String::from(
         "# Generated for the parse+check benchmark.\nscenario generated {\n  description \"A long generated flow\"\n  start step_0\n",
@@ -54,7 +55,7 @@ fn generate(steps: usize) -> String {
         };
         let _ = write!(
             text,
-            "\n  step step_{i} {{\n    say \"Hello {{contact.first_name or \"there\"}}, this is step {i}.\"\n    ask \"Your order number?\" {{\n      expect /^[A-Z]{{2}}[0-9]{{6}}$/\n      save order_{i}\n      invalid \"\\\"{{answer}}\\\" is not an order number.\"\n      attempts 3 then goto step_{i}_help\n      timeout 15m then handoff advisor\n    }}\n    if order_{i} matches /^FR/ and contact.vip is set {{\n      say \"Merci, {{order_{i}}}!\"\n    }} else {{\n      route team \"Orders\"\n    }}\n    {next}\n  }}\n\n  step step_{i}_help {{\n    say \"An advisor will help you with step {i}.\"\n    handoff advisor\n  }}\n"
+            "\n  step step_{i} {{\n    say \"Hello {{contact.first_name or \"there\"}}, this is step {i}.\"\n    ask \"Your order number?\" {{\n      expect /^[A-Z]{{2}}[0-9]{{6}}$/\n      save order_{i}\n      invalid \"\\\"{{answer}}\\\" is not an order number.\"\n      attempts 3 then goto step_{i}_help\n      timeout 15m then handoff advisor\n    }}\n    if order_{i} matches /^FR/ and contact.vip is set {{\n      say \"Merci, {{order_{i}}}!\"\n    }} else {{\n      route team \"Orders\"\n    }}\n    set total_{i} = length(order_{i}) * 2 + 1\n    set contact.language = lower(trim(\"FR \"))\n    set ticket.priority = \"high\"\n    set ticket.fields.order_number = upper(order_{i})\n    if open support and total_{i} > 3 {{\n      say \"Open {{next_open(support)}}: {{format_number(total_{i}, 2)}}.\"\n    }}\n    call oms.get_order(number: order_{i}) as found_{i} {{ on error goto step_{i}_help }}\n    say \"Status: {{found_{i}.status}}\"\n    {next}\n  }}\n\n  step step_{i}_help {{\n    say \"An advisor will help you with step {i}.\"\n    handoff advisor\n  }}\n"
         );
     }
     text.push_str("}\n");
