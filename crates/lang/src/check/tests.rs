@@ -119,3 +119,17 @@ fn schedules_are_names_of_the_config() {
         [Code::UnknownSchedule]
     );
 }
+
+#[test]
+fn a_bad_pattern_used_twice_is_reported_at_each_place() {
+    let source = "scenario s {\n  start a\n  step a {\n    if contact.name matches /(/ { say \"x\" }\n    if contact.name matches /(/ { say \"y\" }\n    end\n  }\n}\n";
+    let parsed = parse(&SourceFile::new("t.scn", source)).unwrap();
+    let workspace = Workspace::default_workspace().unwrap();
+    let spans: Vec<_> = super::check(&parsed, &workspace)
+        .into_iter()
+        .filter(|d| d.code == Code::InvalidRegex)
+        .map(|d| d.primary.span)
+        .collect();
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    assert_ne!(spans[0], spans[1], "each occurrence at its own place");
+}

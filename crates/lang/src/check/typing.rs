@@ -29,6 +29,8 @@ pub(crate) struct Typer<'w> {
     /// Findings; only filled when `report` is on, so a type can be asked twice quietly.
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) report: bool,
+    /// What is wrong with each pattern already compiled (case-insensitive or not), if anything.
+    regexes: HashMap<(bool, String), Option<String>>,
 }
 
 impl<'w> Typer<'w> {
@@ -44,6 +46,7 @@ impl<'w> Typer<'w> {
             variables: HashMap::new(),
             diagnostics: Vec::new(),
             report: false,
+            regexes: HashMap::new(),
         };
         for _ in 0..2 {
             let mut assigned: HashMap<String, Type> = HashMap::new();
@@ -295,7 +298,24 @@ impl<'w> Typer<'w> {
     }
 
     pub(crate) fn check_regex(&mut self, regex: &RegexLit) {
-        if let Some((problem, span)) = regex_problem(regex) {
+        let problem = match flag_problem(regex) {
+            Some(problem) => Some(problem),
+            None => {
+                // A pattern used in many steps is compiled once: compiling is most of a
+                // check's cost.
+                let key = (regex.flags.contains('i'), regex.pattern.clone());
+                let found = match self.regexes.get(&key) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let found = compile_problem(&regex.pattern, key.0);
+                        self.regexes.insert(key, found.clone());
+                        found
+                    }
+                };
+                found.map(|problem| (problem, regex.pattern_span))
+            }
+        };
+        if let Some((problem, span)) = problem {
             self.report(
                 Diagnostic::new(Code::InvalidRegex, span, "this regular expression is not valid")
                     .with_label(problem)
@@ -481,14 +501,17 @@ pub(crate) fn validator_type(validator: Option<&Validator>) -> Type {
     }
 }
 
-/// Why a regex literal is refused, in one line, and where (the flags or the pattern).
-pub(crate) fn regex_problem(regex: &RegexLit) -> Option<(String, Span)> {
-    if let Some(flag) = regex.flags.chars().find(|c| *c != 'i') {
-        let flags = Span::new(regex.pattern_span.end as usize + 1, regex.span.end as usize);
-        return Some((format!("unknown flag `{flag}`"), flags));
-    }
-    let built = regex::RegexBuilder::new(&regex.pattern)
-        .case_insensitive(regex.flags.contains('i'))
+/// An unknown flag, and where the flags are.
+fn flag_problem(regex: &RegexLit) -> Option<(String, Span)> {
+    let flag = regex.flags.chars().find(|c| *c != 'i')?;
+    let flags = Span::new(regex.pattern_span.end as usize + 1, regex.span.end as usize);
+    Some((format!("unknown flag `{flag}`"), flags))
+}
+
+/// Why a pattern does not compile, in one line.
+fn compile_problem(pattern: &str, case_insensitive: bool) -> Option<String> {
+    let built = regex::RegexBuilder::new(pattern)
+        .case_insensitive(case_insensitive)
         .size_limit(1 << 20)
         .build();
     let problem = match built {
@@ -504,7 +527,7 @@ pub(crate) fn regex_problem(regex: &RegexLit) -> Option<(String, Span)> {
                 |line| line.trim_start_matches("error: ").to_owned(),
             ),
     };
-    Some((problem, regex.pattern_span))
+    Some(problem)
 }
 
 /// Whether `==` between the two types can ever hold: validated texts and dates are texts.
