@@ -298,23 +298,16 @@ impl<'w> Typer<'w> {
     }
 
     pub(crate) fn check_regex(&mut self, regex: &RegexLit) {
-        let problem = match flag_problem(regex) {
-            Some(problem) => Some(problem),
-            None => {
-                // A pattern used in many steps is compiled once: compiling is most of a
-                // check's cost.
-                let key = (regex.flags.contains('i'), regex.pattern.clone());
-                let found = match self.regexes.get(&key) {
-                    Some(known) => known.clone(),
-                    None => {
-                        let found = compile_problem(&regex.pattern, key.0);
-                        self.regexes.insert(key, found.clone());
-                        found
-                    }
-                };
-                found.map(|problem| (problem, regex.pattern_span))
-            }
-        };
+        // A pattern used in many steps is compiled once: compiling is most of a check's cost.
+        let problem = flag_problem(regex).or_else(|| {
+            let key = (regex.flags.contains('i'), regex.pattern.clone());
+            let found = self
+                .regexes
+                .entry(key)
+                .or_insert_with_key(|(insensitive, pattern)| compile_problem(pattern, *insensitive))
+                .clone();
+            found.map(|problem| (problem, regex.pattern_span))
+        });
         if let Some((problem, span)) = problem {
             self.report(
                 Diagnostic::new(Code::InvalidRegex, span, "this regular expression is not valid")
