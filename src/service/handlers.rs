@@ -208,6 +208,18 @@ pub(super) async fn return_to_bot(
                 ),
             ));
         }
+        let entries = service.engine.entry_points(&conversation.version)?;
+        if !entries.contains(step) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_an_entry_point",
+                format!(
+                    "`{step}` is not an entry point of the scenario `{}`; the conversation can be handed back at {} (declare others with `entry`)",
+                    conversation.scenario,
+                    entries.join(", ")
+                ),
+            ));
+        }
     }
     let input = Input::ReturnToBot { step: body.step };
     apply(&service, &id, "return-to-bot", input, key).await

@@ -20,6 +20,7 @@ const START: i64 = 1_795_860_000_000;
 const ECHO: &str = r#"
 scenario echo {
   start listen
+  entry bye
   step listen {
     ask "Say something." {
       save said

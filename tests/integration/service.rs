@@ -254,6 +254,21 @@ async fn the_verification_flow_over_http_creates_the_ticket_and_advisors_act() {
         .post("/v1/conversations/c-1/advisor-messages", &advisor)
         .await;
     assert_eq!(status, 200);
+    // Only the start and the `entry` steps take a conversation back.
+    let (status, refused) = server
+        .post(
+            "/v1/conversations/c-1/return-to-bot",
+            &json!({ "step": "route" }),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["code"], "not_an_entry_point", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("welcome, ask_email")),
+        "{refused}"
+    );
     let (status, back) = server
         .post(
             "/v1/conversations/c-1/return-to-bot",

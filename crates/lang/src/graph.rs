@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use crate::ast::Scenario;
+use crate::ast::{Hook, Name, Scenario};
 use crate::check::flow::{Cause, Edge, StepGraph, Target};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub fn render(scenario: &Scenario, format: GraphFormat) -> String {
     let edges = distinct_edges(&graph);
     match format {
         GraphFormat::Dot => dot(scenario, &graph, &edges),
-        GraphFormat::Mermaid => mermaid(&graph, &edges),
+        GraphFormat::Mermaid => mermaid(scenario, &graph, &edges),
     }
 }
 
@@ -46,6 +46,30 @@ fn label(cause: &Cause) -> String {
         Cause::Timeout(duration) => format!("timeout {duration}"),
         Cause::OnError(action) => format!("on error ({action})"),
     }
+}
+
+/// Where else a conversation begins running besides the start: (node id, node label, step
+/// index) for each `entry` step (an advisor's tool hands the conversation back there) and each
+/// hook (`on close goto survey`).
+fn other_beginnings(
+    scenario: &Scenario,
+    graph: &StepGraph<'_>,
+) -> Vec<(&'static str, &'static str, usize)> {
+    let mut found = Vec::new();
+    let index = |name: &Name| graph.index.get(name.text.as_str()).copied();
+    for step in scenario.entries().filter_map(index) {
+        found.push(("entry", "advisor returns", step));
+    }
+    for hook in Hook::ALL {
+        if let Some(step) = scenario.hook(hook).and_then(index) {
+            let (id, label) = match hook {
+                Hook::Close => ("on_close", "on close"),
+                Hook::Resume => ("on_resume", "on resume"),
+            };
+            found.push((id, label, step));
+        }
+    }
+    found
 }
 
 /// A plain `handoff advisor` or `end`: the node says it all, the edge needs no label.
@@ -74,6 +98,21 @@ fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
             out,
             "  __start -> {};",
             dot_id(&graph.steps[start].name.text)
+        );
+    }
+    let mut declared = HashSet::new();
+    for (id, label, step) in other_beginnings(scenario, graph) {
+        if declared.insert(id) {
+            let _ = writeln!(
+                out,
+                "  __{id} [label={}, shape=ellipse, style=dashed];",
+                dot_string(label)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  __{id} -> {} [style=dashed];",
+            dot_id(&graph.steps[step].name.text)
         );
     }
     for (i, edge) in edges.iter().enumerate() {
@@ -124,7 +163,7 @@ fn dot_string(text: &str) -> String {
     )
 }
 
-fn mermaid(graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
+fn mermaid(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
     let mut out = String::from("flowchart TD\n");
     out.push_str("  start([start])\n");
     for (i, step) in graph.steps.iter().enumerate() {
@@ -138,6 +177,13 @@ fn mermaid(graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
     }
     if let Some(start) = graph.start {
         let _ = writeln!(out, "  start --> s{start}");
+    }
+    let mut declared = HashSet::new();
+    for (id, label, step) in other_beginnings(scenario, graph) {
+        if declared.insert(id) {
+            let _ = writeln!(out, "  {id}([\"{label}\"])");
+        }
+        let _ = writeln!(out, "  {id} -.-> s{step}");
     }
     for (i, edge) in edges.iter().enumerate() {
         let to = match edge.to {
@@ -209,5 +255,21 @@ mod tests {
             "{mermaid}"
         );
         assert!(mermaid.contains("choice #quot;Yes"), "{mermaid}");
+    }
+
+    #[test]
+    fn entry_points_and_hooks_are_drawn_as_beginnings() {
+        let s = scenario(
+            "scenario s { start a\n entry b\n on close goto c\n step a { handoff advisor }\n step b { end }\n step c { end } }",
+        );
+        let dot = render(&s, GraphFormat::Dot);
+        assert!(dot.contains("__entry -> \"b\" [style=dashed];"), "{dot}");
+        assert!(dot.contains("__on_close [label=\"on close\""), "{dot}");
+        let mermaid = render(&s, GraphFormat::Mermaid);
+        assert!(
+            mermaid.contains("entry([\"advisor returns\"])"),
+            "{mermaid}"
+        );
+        assert!(mermaid.contains("on_close -.-> s2"), "{mermaid}");
     }
 }

@@ -10,8 +10,8 @@ use regex::{Regex, RegexBuilder};
 use sha2::{Digest, Sha256};
 
 use scenarist_lang::ast::{
-    AskOptionKind, Block, Expr, ExprKind, Jump, JumpKind, Message, Path, Scenario, Stmt, StmtKind,
-    Text, TextPart, Validator,
+    AskOptionKind, Block, Expr, ExprKind, Hook, Jump, JumpKind, Message, Path, Scenario, Stmt,
+    StmtKind, Text, TextPart, Validator,
 };
 use scenarist_lang::builtins::NamedValidator;
 use scenarist_lang::source::Span;
@@ -23,6 +23,13 @@ pub struct Program {
     /// The hash of the source this program was compiled from.
     pub version: String,
     pub start: String,
+    /// The steps `entry` declares: advisors' tools may hand the conversation back there (and
+    /// at the start).
+    pub entries: Vec<String>,
+    /// `on close goto STEP`: where the bot goes when an advisor closes the conversation.
+    pub on_close: Option<String>,
+    /// `on resume goto STEP`: where a conversation that ended starts again.
+    pub on_resume: Option<String>,
     /// The scenario's `languages`, the default first; empty without languages.
     pub languages: Vec<String>,
     /// The contact field of `language from`.
@@ -158,6 +165,9 @@ impl Program {
             name: scenario.name.text.clone(),
             version: version_of(source),
             start,
+            entries: scenario.entries().map(|n| n.text.clone()).collect(),
+            on_close: scenario.hook(Hook::Close).map(|n| n.text.clone()),
+            on_resume: scenario.hook(Hook::Resume).map(|n| n.text.clone()),
             languages: scenario
                 .languages()
                 .iter()
@@ -184,6 +194,18 @@ impl Program {
             return Err(fail(Unrunnable::MissingStart(program.start)));
         }
         Ok(program)
+    }
+
+    /// Whether advisors' tools may hand the conversation back at `step`.
+    pub fn is_entry(&self, step: &str) -> bool {
+        step == self.start || self.entries.iter().any(|entry| entry == step)
+    }
+
+    /// The steps a conversation may be handed back at: the start, then the `entry` steps.
+    pub fn entry_points(&self) -> Vec<String> {
+        std::iter::once(self.start.clone())
+            .chain(self.entries.iter().filter(|e| **e != self.start).cloned())
+            .collect()
     }
 
     pub fn instr(&self, step: &str, index: u32) -> Option<&Instr> {

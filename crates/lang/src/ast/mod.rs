@@ -19,7 +19,44 @@ pub struct Scenario {
     pub span: Span,
 }
 
+/// A moment of a conversation's life a scenario can answer (`on close goto survey`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Hook {
+    /// An advisor closes the conversation.
+    Close,
+    /// The contact writes again after the conversation ended.
+    Resume,
+}
+
+impl Hook {
+    pub const ALL: [Hook; 2] = [Hook::Close, Hook::Resume];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Hook::Close => "close",
+            Hook::Resume => "resume",
+        }
+    }
+}
+
 impl Scenario {
+    /// The steps `entry` declares (the start step is an entry point too, see
+    /// [`Scenario::entry_points`]).
+    pub fn entries(&self) -> impl Iterator<Item = &Name> {
+        self.items.iter().flat_map(|item| match &item.kind {
+            ItemKind::Entry(names) => names.as_slice(),
+            _ => &[],
+        })
+    }
+
+    /// The step a hook goes to, if the scenario declares it.
+    pub fn hook(&self, event: Hook) -> Option<&Name> {
+        self.items.iter().find_map(|item| match &item.kind {
+            ItemKind::Hook { event: e, step } if *e == event => Some(step),
+            _ => None,
+        })
+    }
+
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
         self.items.iter().filter_map(|item| match &item.kind {
             ItemKind::Step(step) => Some(step),
@@ -103,6 +140,10 @@ pub enum ItemKind {
     Description(Text),
     /// `start welcome`
     Start(Name),
+    /// `entry survey, feedback`: where advisors' tools may hand the conversation back.
+    Entry(Vec<Name>),
+    /// `on close goto survey`
+    Hook { event: Hook, step: Name },
     /// `languages fr, en`: the first is the default.
     Languages(Vec<Name>),
     /// `language from contact.language`

@@ -118,7 +118,8 @@ pub fn erase_spans(scenario: &mut Scenario) {
         item.span = Span::default();
         match &mut item.kind {
             ItemKind::Description(text) => erase_text(text),
-            ItemKind::Start(name) => erase_name(name),
+            ItemKind::Start(name) | ItemKind::Hook { step: name, .. } => erase_name(name),
+            ItemKind::Entry(names) => names.iter_mut().for_each(erase_name),
             ItemKind::Languages(languages) => languages.iter_mut().for_each(erase_name),
             ItemKind::LanguageFrom(path) => erase_path(path),
             ItemKind::Step(step) => {

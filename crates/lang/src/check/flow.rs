@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use super::typing::validator_type;
 use super::varset::{VarIndex, VarSet, saved_variable};
 use crate::ast::{
-    Ask, BinaryOp, Block, Call, Expr, ExprKind, If, Jump, JumpKind, Message, Name, Path, Scenario,
-    Step, Stmt, StmtKind, TestOp, Text, TextPart,
+    Ask, BinaryOp, Block, Call, Expr, ExprKind, Hook, If, Jump, JumpKind, Message, Name, Path,
+    Scenario, Step, Stmt, StmtKind, TestOp, Text, TextPart,
 };
 use crate::source::Span;
 use crate::types::Type;
@@ -59,6 +59,8 @@ pub struct StepGraph<'a> {
     pub steps: Vec<&'a Step>,
     pub index: HashMap<&'a str, usize>,
     pub start: Option<usize>,
+    /// Where a conversation may also begin running: `entry` steps and hooks' steps.
+    pub entries: Vec<usize>,
     pub edges: Vec<Edge>,
     /// Per step, whether the start reaches it.
     pub reachable: Vec<bool>,
@@ -88,6 +90,11 @@ impl<'a> StepGraph<'a> {
         graph.start = scenario
             .start()
             .and_then(|name| graph.index.get(name.text.as_str()).copied());
+        graph.entries = scenario
+            .entries()
+            .chain(Hook::ALL.iter().filter_map(|hook| scenario.hook(*hook)))
+            .filter_map(|name| graph.index.get(name.text.as_str()).copied())
+            .collect();
         let entry = graph.entry_sets(&vars);
         graph.reachable = entry.iter().map(Option::is_some).collect();
         for (i, step) in graph.steps.iter().enumerate() {
@@ -109,14 +116,18 @@ impl<'a> StepGraph<'a> {
         graph
     }
 
-    /// The entry set of every step reached from the start (`None`: never reached).
+    /// The entry set of every step reached from the start or an entry point (`None`: never
+    /// reached). A conversation handed back at an entry point may have set nothing yet.
     fn entry_sets(&self, vars: &VarIndex) -> Vec<Option<VarSet>> {
         let mut entry: Vec<Option<VarSet>> = vec![None; self.steps.len()];
         let Some(start) = self.start else {
             return entry;
         };
-        entry[start] = Some(vars.empty_set());
         let mut work = vec![start];
+        work.extend(&self.entries);
+        for root in &work {
+            entry[*root] = Some(vars.empty_set());
+        }
         while let Some(i) = work.pop() {
             let Some(set) = entry[i].clone() else {
                 continue;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::flow::StepGraph;
-use crate::ast::{AskOptionKind, ItemKind, Jump, JumpKind, Name, Scenario, Stmt, StmtKind};
+use crate::ast::{AskOptionKind, Hook, ItemKind, Jump, JumpKind, Name, Scenario, Stmt, StmtKind};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 
 pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Diagnostic>) {
@@ -14,6 +14,7 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
     let mut first_description = None;
     let mut first_languages = None;
     let mut first_language_from = None;
+    let (mut first_close, mut first_resume) = (None, None);
     for item in &scenario.items {
         match &item.kind {
             ItemKind::Step(step) => {
@@ -37,6 +38,14 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
                 duplicate(&mut first_description, item.span, "description", out);
             }
             ItemKind::Languages(_) => duplicate(&mut first_languages, item.span, "languages", out),
+            ItemKind::Entry(_) => {}
+            ItemKind::Hook { event, .. } => {
+                let first = match event {
+                    Hook::Close => &mut first_close,
+                    Hook::Resume => &mut first_resume,
+                };
+                duplicate(first, item.span, &format!("on {}", event.word()), out);
+            }
             ItemKind::LanguageFrom(_) => {
                 duplicate(&mut first_language_from, item.span, "language from", out);
             }
@@ -63,6 +72,12 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
             }),
         ),
         Some(name) => unknown(name, &step_names, out),
+    }
+    for name in scenario
+        .entries()
+        .chain(Hook::ALL.iter().filter_map(|h| scenario.hook(*h)))
+    {
+        unknown(name, &step_names, out);
     }
     scenario.for_each_statement(&mut |stmt| {
         for name in targets(stmt) {

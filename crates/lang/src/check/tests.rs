@@ -133,3 +133,29 @@ fn a_bad_pattern_used_twice_is_reported_at_each_place() {
     assert_eq!(spans.len(), 2, "{spans:?}");
     assert_ne!(spans[0], spans[1], "each occurrence at its own place");
 }
+
+#[test]
+fn entry_points_and_hooks_are_roots_of_the_flow() {
+    let check = |source: &str| -> Vec<Code> {
+        let parsed = parse(&SourceFile::new("t.scn", source)).unwrap();
+        super::check(&parsed, &Workspace::default_workspace().unwrap())
+            .into_iter()
+            .map(|d| d.code)
+            .collect()
+    };
+    // A survey reached only by an advisor's return or by closing is not "never reached".
+    let clean = "scenario s {\n  start a\n  entry survey\n  on close goto thanks\n  on resume goto a\n  step a {\n    end\n  }\n  step survey {\n    end\n  }\n  step thanks {\n    end\n  }\n}\n";
+    assert_eq!(check(clean), []);
+    let unknown = "scenario s {\n  start a\n  entry survy\n  on close goto nowhere\n  step a {\n    end\n  }\n  step survey {\n    end\n  }\n}\n";
+    let codes = check(unknown);
+    assert_eq!(
+        codes.iter().filter(|c| **c == Code::UnknownStep).count(),
+        2,
+        "{codes:?}"
+    );
+    let twice = "scenario s {\n  start a\n  on close goto a\n  on close goto a\n  step a {\n    end\n  }\n}\n";
+    assert_eq!(check(twice), [Code::DuplicateDeclaration]);
+    // A variable set before the handoff may be unset when an advisor hands back at an entry.
+    let unset = "scenario s {\n  start a\n  entry b\n  step a {\n    set topic = \"x\"\n    goto b\n  }\n  step b {\n    say \"{topic}\"\n    end\n  }\n}\n";
+    assert_eq!(check(unset), [Code::PossiblyUnsetVariable]);
+}

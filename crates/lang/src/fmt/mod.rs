@@ -84,6 +84,17 @@ fn item(p: &mut Printer<'_>, item: &Item, blank: Blank) {
             p.push("start ");
             p.push(&step.text);
         }
+        ItemKind::Entry(steps) => {
+            let names: Vec<&str> = steps.iter().map(|s| s.text.as_str()).collect();
+            p.push("entry ");
+            p.push(&names.join(", "));
+        }
+        ItemKind::Hook { event, step } => {
+            p.push("on ");
+            p.push(event.word());
+            p.push(" goto ");
+            p.push(&step.text);
+        }
         ItemKind::Languages(languages) => {
             let tags: Vec<&str> = languages.iter().map(|l| l.text.as_str()).collect();
             p.push("languages ");

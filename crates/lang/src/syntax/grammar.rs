@@ -78,6 +78,9 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::open_test | Rule::kw_open => "`open` and a schedule",
         Rule::function_call => "a function such as `lower(…)`",
         Rule::function_name => "a function name",
+        Rule::entry_decl | Rule::kw_entry => "`entry` and the steps it names",
+        Rule::hook_decl => "`on close goto STEP` or `on resume goto STEP`",
+        Rule::hook_event => "`close` or `resume`",
         Rule::schedule_ref => "a schedule name",
         Rule::op_is_set | Rule::op_is_not_set | Rule::op_is_empty | Rule::op_is_not_empty => {
             "`is set` or `is empty`"
@@ -169,6 +172,7 @@ pub(crate) fn is_token(rule: Rule) -> bool {
             | Rule::kw_true
             | Rule::kw_false
             | Rule::kw_open
+            | Rule::kw_entry
             | Rule::lbrace
             | Rule::rbrace
             | Rule::lparen

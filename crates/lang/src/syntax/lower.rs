@@ -9,7 +9,7 @@ use super::cursor::{Children, internal, span_of};
 use super::expr::lower_path;
 use super::grammar::Rule;
 use crate::ast::{
-    Argument, Ask, AskOption, AskOptionKind, Block, Branch, Call, Count, Duration, If, Item,
+    Argument, Ask, AskOption, AskOptionKind, Block, Branch, Call, Count, Duration, Hook, If, Item,
     ItemKind, Jump, JumpKind, Message, Name, Path, Scenario, Step, Stmt, StmtKind, Translation,
     Validator,
 };
@@ -60,6 +60,19 @@ impl Lowerer {
                 let step = name(&children.child(Rule::step_ref)?);
                 children.finish()?;
                 ItemKind::Start(step)
+            }
+            Rule::entry_decl => {
+                ItemKind::Entry(Children::of(pair).map(|step| name(&step)).collect())
+            }
+            Rule::hook_decl => {
+                let mut children = Children::of(pair);
+                let event = match children.child(Rule::hook_event)?.as_str() {
+                    "close" => Hook::Close,
+                    _ => Hook::Resume,
+                };
+                let step = name(&children.child(Rule::step_ref)?);
+                children.finish()?;
+                ItemKind::Hook { event, step }
             }
             Rule::languages_decl => {
                 let languages = Children::of(pair).map(|tag| name(&tag)).collect();

@@ -305,6 +305,16 @@ impl Engine {
         Ok(program.has_step(step))
     }
 
+    /// The steps a conversation of this scenario version may be handed back at.
+    pub fn entry_points(&self, version: &str) -> Result<Vec<String>, EngineError> {
+        let program = self
+            .inner
+            .catalog
+            .version(self.inner.store.as_ref(), version)
+            .map_err(EngineError::Scenario)?;
+        Ok(program.entry_points())
+    }
+
     async fn process(
         &self,
         place: Place,

@@ -189,6 +189,13 @@ impl<'p> Machine<'p> {
                     ));
                     return Some(());
                 }
+                if !self.program.is_entry(&step) {
+                    self.error(format!(
+                        "cannot return to the bot at `{step}`: it is not an entry point (the entry points are {})",
+                        self.program.entry_points().join(", ")
+                    ));
+                    return Some(());
+                }
                 self.note("returned to the bot");
                 self.goto(&step);
             }
@@ -199,6 +206,10 @@ impl<'p> Machine<'p> {
                 self.conv.timer = None;
                 self.conv.status = Status::Ended;
                 self.note("conversation closed");
+                // `on close goto survey`: the bot speaks once more (a satisfaction survey).
+                if let Some(step) = self.program.on_close.clone() {
+                    self.goto(&step);
+                }
             }
             Input::Timer { id } => {
                 let (Some(timer), Status::Answer { at, .. }) =
@@ -270,7 +281,11 @@ impl<'p> Machine<'p> {
                 // A new message after the end: the scenario starts over, with fresh variables.
                 self.conv.variables.clear();
                 self.conv.episode += 1;
-                self.start();
+                // `on resume goto welcome_back`: a returning contact may be greeted apart.
+                match self.program.on_resume.clone() {
+                    Some(step) => self.goto(&step),
+                    None => self.start(),
+                }
             }
             Status::Answer { at, invalid } => self.answer(&at, invalid, text),
             // Waiting for an action or with an advisor: the message is kept, the bot is silent.

@@ -89,6 +89,7 @@ impl Run {
 const EMAIL: &str = r#"
 scenario s {
   start welcome
+  entry gave_up
   step welcome {
     say "Hello {contact.first_name or "there"}!"
     if contact.email is set { goto done }
@@ -744,4 +745,71 @@ scenario s {
         .fields
         .insert("language".into(), Value::text("en"));
     assert_eq!(english.send("hi"), ["Open Monday at 09:00, 1,234.50"]);
+}
+
+const HOOKS: &str = r#"
+scenario s {
+  start welcome
+  entry survey
+  on close goto survey
+  on resume goto welcome_back
+  step welcome {
+    say "Hello!"
+    handoff advisor
+  }
+  step welcome_back {
+    say "Welcome back!"
+    handoff advisor
+  }
+  step survey {
+    ask "How did we do?" {
+      save rating
+      timeout 1h then end
+    }
+    say "Thanks: {rating}"
+    end
+  }
+  step internal {
+    say "Never handed back here."
+    end
+  }
+}
+"#;
+
+#[test]
+fn closing_runs_the_close_hook_and_a_returning_contact_resumes_at_its_step() {
+    let mut run = Run::new(HOOKS);
+    assert_eq!(run.send("hi"), ["Hello!"]);
+    assert_eq!(run.input(&Input::Close).unwrap(), ["How did we do?"]);
+    assert!(matches!(run.conversation.status, Status::Answer { .. }));
+    assert_eq!(run.send("great"), ["Thanks: great"]);
+    assert_eq!(run.conversation.status, Status::Ended);
+    // A new message after the end starts at `on resume`, not at the start.
+    assert_eq!(run.send("me again"), ["Welcome back!"]);
+}
+
+#[test]
+fn only_entry_points_take_a_conversation_back() {
+    let mut run = Run::new(HOOKS);
+    run.send("hi");
+    let refused = run
+        .input(&Input::ReturnToBot {
+            step: Some("internal".into()),
+        })
+        .unwrap();
+    assert!(refused.is_empty());
+    assert_eq!(run.conversation.status, Status::WithAdvisor);
+    let errors = &run.last.as_ref().unwrap().errors;
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("not an entry point") && e.contains("welcome, survey")),
+        "{errors:?}"
+    );
+    let back = run
+        .input(&Input::ReturnToBot {
+            step: Some("survey".into()),
+        })
+        .unwrap();
+    assert_eq!(back, ["How did we do?"]);
 }
