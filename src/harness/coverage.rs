@@ -1,6 +1,6 @@
 //! Which parts of a scenario the transcripts reached: every step, both outcomes of every
 //! `if` test, every outcome an `ask` can have (a valid answer or each choice, an invalid one,
-//! attempts running out, the timeout) and both outcomes of a fallible `call`.
+//! each `when` pattern, attempts running out, the timeout), the `escape` words once, and both outcomes of a fallible `call`.
 //!
 //! In a scenario with `languages` and `language from`, the points that send text — steps and
 //! the outcomes of an `ask` — are counted once per language: each must be reached by a
@@ -41,6 +41,7 @@ pub fn points(program: &Program) -> Vec<Trace> {
                     } else {
                         outcomes.extend((0..ask.choices.len()).map(AskOutcome::Choice));
                     }
+                    outcomes.extend((0..ask.patterns.len()).map(AskOutcome::Pattern));
                     if !matches!(ask.check, Check::Text) || !ask.choices.is_empty() {
                         outcomes.push(AskOutcome::Invalid);
                     }
@@ -73,6 +74,9 @@ pub fn points(program: &Program) -> Vec<Trace> {
                 _ => {}
             }
         }
+    }
+    if program.escape.is_some() {
+        points.push(Trace::Escape);
     }
     points
 }
@@ -187,12 +191,24 @@ fn describe(program: &Program, file: &SourceFile, point: &Trace) -> String {
                     }
                     _ => format!("never had choice {} picked", i + 1),
                 },
+                AskOutcome::Pattern(i) => match program.instr(step, *index) {
+                    Some(Instr::Ask(ask)) => {
+                        let pattern = ask
+                            .patterns
+                            .get(*i)
+                            .map(|(key, _)| key.split_once('/').map_or(key.as_str(), |(_, p)| p))
+                            .unwrap_or_default();
+                        format!("never had an answer matching /{pattern}/")
+                    }
+                    _ => format!("never had an answer matching pattern {}", i + 1),
+                },
                 AskOutcome::Invalid => "never got an invalid answer".to_owned(),
                 AskOutcome::Exhausted => "never ran out of attempts".to_owned(),
                 AskOutcome::TimedOut => "never timed out".to_owned(),
             };
             format!("{}the question in step `{step}` {what}", at(step, *index))
         }
+        Trace::Escape => "the scenario's `escape` words were never used".to_owned(),
         Trace::Call {
             step,
             index,

@@ -45,6 +45,8 @@ fn label(cause: &Cause) -> String {
         ),
         Cause::Timeout(duration) => format!("timeout {duration}"),
         Cause::OnError(action) => format!("on error ({action})"),
+        Cause::When(pattern) => format!("when {pattern}"),
+        Cause::Escape => "escape".to_owned(),
     }
 }
 
@@ -91,7 +93,8 @@ fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
             }
         };
         let style = match edge.cause {
-            Cause::Goto | Cause::Choice(_) => "",
+            Cause::Goto | Cause::Choice(_) | Cause::When(_) => "",
+            Cause::Escape => ", style=dashed, color=gray",
             Cause::Attempts(_) => ", style=dashed",
             Cause::Timeout(_) => ", style=dotted",
             Cause::OnError(_) => ", color=red, fontcolor=red",
@@ -150,7 +153,8 @@ fn mermaid(graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
             }
         };
         let arrow = match edge.cause {
-            Cause::Goto | Cause::Choice(_) | Cause::OnError(_) => "-->",
+            Cause::Goto | Cause::Choice(_) | Cause::When(_) | Cause::OnError(_) => "-->",
+            Cause::Escape => "-.->",
             Cause::Attempts(_) | Cause::Timeout(_) => "-.->",
         };
         if stops(edge) {

@@ -14,6 +14,7 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
     let mut first_description = None;
     let mut first_languages = None;
     let mut first_language_from = None;
+    let mut first_escape = None;
     for item in &scenario.items {
         match &item.kind {
             ItemKind::Step(step) => {
@@ -40,6 +41,7 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
             ItemKind::LanguageFrom(_) => {
                 duplicate(&mut first_language_from, item.span, "language from", out);
             }
+            ItemKind::Escape(_) => duplicate(&mut first_escape, item.span, "escape", out),
         }
     }
 
@@ -63,6 +65,9 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
             }),
         ),
         Some(name) => unknown(name, &step_names, out),
+    }
+    if let Some(name) = scenario.escape().and_then(|escape| goto(&escape.target)) {
+        unknown(name, &step_names, out);
     }
     scenario.for_each_statement(&mut |stmt| {
         for name in targets(stmt) {
@@ -127,6 +132,7 @@ fn targets(stmt: &Stmt) -> Vec<&Name> {
                     goto(then)
                 }
                 AskOptionKind::Choice { target, .. } => target.as_ref(),
+                AskOptionKind::When { target, .. } => Some(target),
                 _ => None,
             })
             .collect(),

@@ -1,0 +1,104 @@
+//! What an `ask` accepts beyond its validator: a range that cannot hold an answer (C140),
+//! choices that save the same value or a `one of` that lists an answer twice (C141), and
+//! `when` patterns an earlier one hides (L220).
+
+use std::collections::HashMap;
+
+use crate::answers::normalize;
+use crate::ast::{Ask, AskOptionKind, Name, Range, Text, Validator};
+use crate::builtins::NamedValidator;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::Span;
+
+/// C140: `expect number 5..1`, `expect integer 1.2..1.8`, `expect email 1..5`.
+pub(super) fn check_range(name: &Name, range: &Range, out: &mut Vec<Diagnostic>) {
+    let (low, high) = (range.low.value, range.high.value);
+    let problem = match NamedValidator::named(&name.text) {
+        // Unknown validators are reported by the caller.
+        None => return,
+        Some(NamedValidator::Number | NamedValidator::Integer) if low > high => {
+            format!("the range {}..{} is inverted", range.low.text, range.high.text)
+        }
+        Some(NamedValidator::Integer) if low.ceil() > high.floor() => format!(
+            "no whole number lies in {}..{}",
+            range.low.text, range.high.text
+        ),
+        Some(NamedValidator::Number | NamedValidator::Integer) => return,
+        Some(other) => format!("`expect {}` cannot have a range", other.name()),
+    };
+    out.push(
+        Diagnostic::new(Code::InvalidRange, range.span, problem)
+            .with_label("no answer could ever fit")
+            .with_help("write the lowest accepted value first, such as `expect integer 1..5`; only `number` and `integer` take a range"),
+    );
+}
+
+/// C141: two choices saving the same value, or an answer listed twice in `one of`.
+pub(super) fn duplicate_values(ask: &Ask, out: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    let mut report = |text: &Text, what: &str| {
+        let Some(literal) = text.as_literal() else {
+            return;
+        };
+        let key = normalize(&literal);
+        if let Some(first) = seen.get(&key) {
+            out.push(
+                Diagnostic::new(
+                    Code::DuplicateChoiceValue,
+                    text.span,
+                    format!("the {what} \"{literal}\" is given twice"),
+                )
+                .with_secondary(*first, "first given here")
+                .with_help("answers are compared trimmed, ignoring case and accents; give each its own value"),
+            );
+        } else {
+            seen.insert(key, text.span);
+        }
+    };
+    for option in &ask.options {
+        match &option.kind {
+            AskOptionKind::Choice {
+                value: Some(value), ..
+            } => report(value, "value"),
+            AskOptionKind::Expect(Validator::OneOf(texts)) => {
+                texts.iter().for_each(|text| report(text, "answer"));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// L220: a `when` pattern after an identical one, or after one that matches every answer
+/// (it matches both the empty text and an ordinary sentence, such as `/.*/`).
+pub(super) fn shadowed_patterns(ask: &Ask, out: &mut Vec<Diagnostic>) {
+    let mut earlier: Vec<(String, Span, bool)> = Vec::new();
+    for (regex, _) in ask.patterns() {
+        let key = format!("{}/{}", regex.flags, regex.pattern);
+        let hiding = earlier
+            .iter()
+            .find(|(other, _, catch_all)| *catch_all || *other == key);
+        if let Some((other, span, _)) = hiding {
+            let why = if *other == key {
+                "the same pattern comes earlier"
+            } else {
+                "an earlier pattern matches every answer"
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::ShadowedPattern,
+                    regex.span,
+                    "this pattern can never be chosen",
+                )
+                .with_label(why)
+                .with_secondary(*span, "this one is tried first")
+                .with_help("patterns are tried in order and the first match wins; remove this one or move it before the broader one"),
+            );
+        }
+        let catch_all = regex::RegexBuilder::new(&regex.pattern)
+            .case_insensitive(regex.flags.contains('i'))
+            .size_limit(1 << 20)
+            .build()
+            .is_ok_and(|r| r.is_match("") && r.is_match("Where is my order? 42"));
+        earlier.push((key, regex.span, catch_all));
+    }
+}
