@@ -6,7 +6,7 @@
 //! The rule, stated in docs/language.md ("How answers are matched"): both sides are trimmed,
 //! runs of spaces become one space, letters are lower-cased, accents are removed from Latin
 //! letters (`é` → `e`, `ç` → `c`, `œ` → `oe`, `ß` → `ss`), and the apostrophe and quote
-//! variants (`’ ‘ ʼ ´ \``, `“ ” « »`) become `'` and `"`. Nothing else is changed:
+//! variants (`’`, `‘`, `ʼ`, `´`, the backtick; `“ ” « »`) become `'` and `"`. Nothing else is changed:
 //! "Where is my order?" and "Where's my order?" stay different answers.
 
 /// The form of `text` that answers are compared in.
@@ -75,7 +75,10 @@ mod tests {
         assert_eq!(normalize("Where’s   my\torder?"), "where's my order?");
         assert_eq!(normalize("Œuvre ÉTÉ Straße"), "oeuvre ete strasse");
         assert_eq!(normalize("«oui»"), "\"oui\"");
-        assert_ne!(normalize("Where is my order?"), normalize("Where's my order?"));
+        assert_ne!(
+            normalize("Where is my order?"),
+            normalize("Where's my order?")
+        );
         assert_eq!(normalize("日本"), "日本");
     }
 }

@@ -154,8 +154,7 @@ fn mermaid(graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
         };
         let arrow = match edge.cause {
             Cause::Goto | Cause::Choice(_) | Cause::When(_) | Cause::OnError(_) => "-->",
-            Cause::Escape => "-.->",
-            Cause::Attempts(_) | Cause::Timeout(_) => "-.->",
+            Cause::Attempts(_) | Cause::Timeout(_) | Cause::Escape => "-.->",
         };
         if stops(edge) {
             let _ = writeln!(out, "  s{} --> {to}", edge.from);
@@ -185,6 +184,24 @@ mod tests {
         crate::syntax::parse(&SourceFile::new("t.scn", text))
             .unwrap()
             .scenario
+    }
+
+    #[test]
+    fn patterns_and_the_escape_are_drawn() {
+        let s = scenario(
+            "scenario s { escape \"agent\" -> handoff advisor start a\n step a { ask \"q?\" { when /refund/i -> b } end }\n step b { end } }",
+        );
+        let dot = render(&s, GraphFormat::Dot);
+        assert!(
+            dot.contains(r#""a" -> "b" [label="when /refund/i"];"#),
+            "{dot}"
+        );
+        assert!(
+            dot.contains(r#""a" -> __handoff [label="escape", style=dashed, color=gray];"#),
+            "{dot}"
+        );
+        let mermaid = render(&s, GraphFormat::Mermaid);
+        assert!(mermaid.contains("-.->|\"escape\"|"), "{mermaid}");
     }
 
     #[test]

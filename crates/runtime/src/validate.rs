@@ -79,19 +79,13 @@ pub fn phone(text: &str) -> Option<String> {
             _ => return None,
         }
     }
-    if !plus {
-        if let Some(international) = digits.strip_prefix("00") {
-            digits = international.to_owned();
-            plus = true;
-        }
+    if !plus && digits.starts_with("00") {
+        digits.drain(..2);
+        plus = true;
     }
-    (6..=15).contains(&digits.len()).then(|| {
-        if plus {
-            format!("+{digits}")
-        } else {
-            digits
-        }
-    })
+    (6..=15)
+        .contains(&digits.len())
+        .then(|| if plus { format!("+{digits}") } else { digits })
 }
 
 /// A number, accepting a `,` decimal mark and spaces between thousands.
@@ -158,7 +152,10 @@ mod tests {
     #[test]
     fn phones_numbers_dates() {
         assert_eq!(phone("+33 6 12 34 56 78").as_deref(), Some("+33612345678"));
-        assert_eq!(phone("0033 (6) 12-34-56-78").as_deref(), Some("+33612345678"));
+        assert_eq!(
+            phone("0033 (6) 12-34-56-78").as_deref(),
+            Some("+33612345678")
+        );
         assert_eq!(phone("06 12 34 56 78").as_deref(), Some("0612345678"));
         assert_eq!(email("Ada.L@Example.COM"), "Ada.L@example.com");
         assert!(within(5.0, Some((1.0, 5.0))) && !within(5.5, Some((1.0, 5.0))));

@@ -46,7 +46,9 @@ pub fn walk_stmt<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, stmt: &'a Stmt) {
                         walk_message(visitor, message);
                     }
                     AskOptionKind::Expect(Validator::OneOf(texts)) => {
-                        texts.iter().for_each(|text| visitor.visit_text(text));
+                        for text in texts {
+                            visitor.visit_text(text);
+                        }
                     }
                     AskOptionKind::Expect(_)
                     | AskOptionKind::When { .. }

@@ -14,16 +14,18 @@ use crate::source::Span;
 pub(super) fn check_range(name: &Name, range: &Range, out: &mut Vec<Diagnostic>) {
     let (low, high) = (range.low.value, range.high.value);
     let problem = match NamedValidator::named(&name.text) {
-        // Unknown validators are reported by the caller.
-        None => return,
         Some(NamedValidator::Number | NamedValidator::Integer) if low > high => {
-            format!("the range {}..{} is inverted", range.low.text, range.high.text)
+            format!(
+                "the range {}..{} is inverted",
+                range.low.text, range.high.text
+            )
         }
         Some(NamedValidator::Integer) if low.ceil() > high.floor() => format!(
             "no whole number lies in {}..{}",
             range.low.text, range.high.text
         ),
-        Some(NamedValidator::Number | NamedValidator::Integer) => return,
+        // Unknown validators are reported by the caller.
+        None | Some(NamedValidator::Number | NamedValidator::Integer) => return,
         Some(other) => format!("`expect {}` cannot have a range", other.name()),
     };
     out.push(
@@ -61,7 +63,9 @@ pub(super) fn duplicate_values(ask: &Ask, out: &mut Vec<Diagnostic>) {
                 value: Some(value), ..
             } => report(value, "value"),
             AskOptionKind::Expect(Validator::OneOf(texts)) => {
-                texts.iter().for_each(|text| report(text, "answer"));
+                for text in texts {
+                    report(text, "answer");
+                }
             }
             _ => {}
         }

@@ -348,9 +348,12 @@ impl<'g> Walker<'g> {
                 None => all_choices_jump = false,
             }
         }
+        // A pattern's answer is the text as typed, whatever the validator.
+        let mut matched = answered.clone();
+        matched.answer = Type::Text;
         for (regex, target) in ask.patterns() {
             let cause = Cause::When(format!("/{}/{}", regex.pattern, regex.flags));
-            self.edge(self.target(target), cause, true, target.span, &answered);
+            self.edge(self.target(target), cause, true, target.span, &matched);
         }
         if let Some(escape) = self.escape {
             self.jump(escape, Cause::Escape, true, &state);

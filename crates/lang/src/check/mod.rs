@@ -77,7 +77,9 @@ fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
                     AskOptionKind::Expect(Validator::Regex(regex))
                     | AskOptionKind::When { regex, .. } => typer.check_regex(regex),
                     AskOptionKind::Expect(Validator::OneOf(texts)) => {
-                        texts.iter().for_each(|text| typer.check_text(text));
+                        for text in texts {
+                            typer.check_text(text);
+                        }
                     }
                     _ => {}
                 }

@@ -133,3 +133,73 @@ fn a_bad_pattern_used_twice_is_reported_at_each_place() {
     assert_eq!(spans.len(), 2, "{spans:?}");
     assert_ne!(spans[0], spans[1], "each occurrence at its own place");
 }
+
+/// An `ask` with these options and the bounds every checked `ask` needs.
+fn ask_codes(options: &str) -> Vec<Code> {
+    codes(&format!(
+        "    ask \"Q\" {{\n      {options}\n      attempts 2 then end\n      timeout 1h then end\n    }}"
+    ))
+}
+
+#[test]
+fn ranges_that_hold_no_answer_are_errors() {
+    assert_eq!(ask_codes("expect integer 1..5"), []);
+    assert_eq!(ask_codes("expect number 0.5..0.5"), []);
+    assert_eq!(ask_codes("expect number 5..1"), [Code::InvalidRange]);
+    assert_eq!(ask_codes("expect integer 1.2..1.8"), [Code::InvalidRange]);
+    assert_eq!(ask_codes("expect email 1..5"), [Code::InvalidRange]);
+    assert_eq!(ask_codes("expect nombre 1..5"), [Code::UnknownValidator]);
+}
+
+#[test]
+fn repeated_values_and_answers_are_errors_compared_as_answers_are() {
+    assert_eq!(
+        ask_codes(r#"choice "A" = "fr" choice "B" = "FR ""#),
+        [Code::DuplicateChoiceValue]
+    );
+    assert_eq!(
+        ask_codes(r#"expect one of "Oui", "non", "oui""#),
+        [Code::DuplicateChoiceValue]
+    );
+    assert_eq!(ask_codes(r#"choice "A" = "fr" choice "B" = "en""#), []);
+}
+
+#[test]
+fn a_pattern_after_the_same_or_a_catch_all_one_is_shadowed() {
+    let asked = |options: &str| {
+        codes(&format!(
+            "    ask \"Q\" {{\n      {options}\n      timeout 1h then end\n    }}"
+        ))
+    };
+    assert_eq!(asked("when /a/ -> a when /b/i -> a"), []);
+    assert_eq!(
+        asked("when /a/ -> a when /a/ -> a"),
+        [Code::ShadowedPattern]
+    );
+    assert_eq!(
+        asked("when /x*/ -> a when /b/ -> a"),
+        [Code::ShadowedPattern]
+    );
+    assert_eq!(asked("when /^$/ -> a when /b/ -> a"), []);
+    assert_eq!(asked("when /(/ -> a"), [Code::InvalidRegex]);
+}
+
+#[test]
+fn the_escape_target_must_exist_and_the_escape_is_declared_once() {
+    let check = |items: &str| {
+        let source = format!("scenario s {{\n  {items}\n  start a\n  step a {{ end }}\n}}\n");
+        let parsed = parse(&SourceFile::new("t.scn", source.as_str())).unwrap();
+        let workspace = Workspace::default_workspace().unwrap();
+        super::check(&parsed, &workspace)
+            .into_iter()
+            .map(|d| d.code)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(check(r#"escape "agent" -> a"#), []);
+    assert_eq!(check(r#"escape "agent" -> handoff advisor"#), []);
+    assert_eq!(check(r#"escape "agent" -> nowhere"#), [Code::UnknownStep]);
+    assert_eq!(
+        check(r#"escape "agent" -> a escape "human" -> a"#),
+        [Code::DuplicateDeclaration]
+    );
+}
