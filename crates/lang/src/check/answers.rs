@@ -1,11 +1,11 @@
 //! What an `ask` accepts beyond its validator: a range that cannot hold an answer (C140),
 //! choices that save the same value or a `one of` that lists an answer twice (C141), and
-//! `when` patterns an earlier one hides (L220).
+//! `when` patterns an earlier one hides (L220), and answers the `escape` words take (L221).
 
 use std::collections::HashMap;
 
 use crate::answers::normalize;
-use crate::ast::{Ask, AskOptionKind, Name, Range, Text, Validator};
+use crate::ast::{Ask, AskOptionKind, Escape, Name, Range, Text, Validator};
 use crate::builtins::NamedValidator;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
@@ -68,6 +68,41 @@ pub(super) fn duplicate_values(ask: &Ask, out: &mut Vec<Diagnostic>) {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// L221: a choice label (in any language) or a `one of` answer that is an `escape` word: the
+/// escape is tried first, so the answer always leaves the question.
+pub(super) fn escape_hides_answers(escape: &Escape, ask: &Ask, out: &mut Vec<Diagnostic>) {
+    let words: Vec<(String, Span)> = escape
+        .words
+        .iter()
+        .filter_map(|word| word.as_literal().map(|w| (normalize(&w), word.span)))
+        .collect();
+    let mut answers: Vec<&Text> = Vec::new();
+    for option in &ask.options {
+        match &option.kind {
+            AskOptionKind::Choice { label, .. } => answers.extend(label.texts()),
+            AskOptionKind::Expect(Validator::OneOf(texts)) => answers.extend(texts),
+            _ => {}
+        }
+    }
+    for text in answers {
+        let Some(literal) = text.as_literal() else {
+            continue;
+        };
+        let key = normalize(&literal);
+        if let Some((_, word)) = words.iter().find(|(w, _)| *w == key) {
+            out.push(
+                Diagnostic::new(
+                    Code::EscapeHidesAnswer,
+                    text.span,
+                    format!("\"{literal}\" is also an `escape` word: it can never be picked"),
+                )
+                .with_secondary(*word, "the escape takes this answer first")
+                .with_help("rename the choice, or remove the word from `escape` if the choice should handle it"),
+            );
         }
     }
 }

@@ -18,6 +18,9 @@ pub(super) fn check(scenario: &Scenario, typer: &mut Typer<'_>, out: &mut Vec<Di
     scenario.for_each_statement(&mut |stmt| {
         if let StmtKind::Ask(ask) = &stmt.kind {
             check_ask(ask, stmt.span, typer, out);
+            if let Some(escape) = scenario.escape() {
+                super::answers::escape_hides_answers(escape, ask, out);
+            }
         }
     });
 }

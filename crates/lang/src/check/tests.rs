@@ -203,3 +203,34 @@ fn the_escape_target_must_exist_and_the_escape_is_declared_once() {
         [Code::DuplicateDeclaration]
     );
 }
+
+#[test]
+fn a_choice_taken_by_the_escape_words_is_reported() {
+    let check = |options: &str| {
+        let source = format!(
+            "scenario s {{\n  escape \"agent\" -> handoff advisor\n  start a\n  step a {{\n    ask \"Q\" {{ {options} attempts 2 then end timeout 1h then end }}\n    end\n  }}\n}}\n"
+        );
+        let parsed = parse(&SourceFile::new("t.scn", source.as_str())).unwrap();
+        let workspace = Workspace::default_workspace().unwrap();
+        super::check(&parsed, &workspace)
+            .into_iter()
+            .map(|d| d.code)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(check(r#"choice "Other""#), []);
+    assert_eq!(check(r#"choice " AGÉNT ""#), [Code::EscapeHidesAnswer]);
+    assert_eq!(
+        check(r#"expect one of "yes", "Agent""#),
+        [Code::EscapeHidesAnswer]
+    );
+}
+
+#[test]
+fn a_choice_value_is_a_text_for_the_field_it_is_saved_into() {
+    let options = r#"choice "Yes" = "1" choice "No" = "0""#;
+    assert_eq!(ask_codes(&format!("{options} save contact.language")), []);
+    assert_eq!(
+        ask_codes(&format!("{options} save contact.vip")),
+        [Code::ValidatorTypeMismatch]
+    );
+}

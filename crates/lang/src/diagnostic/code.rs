@@ -95,6 +95,7 @@ codes! {
     TooManyChoices = ("L210", "too-many-choices", Warning, "A question offers more choices than a channel it runs on can show.");
     DuplicateChoice = ("L209", "duplicate-choice", Warning, "Two choices of one `ask` have the same text; the second can never be picked.");
     ShadowedPattern = ("L220", "shadowed-pattern", Warning, "A `when` pattern of an `ask` can never be chosen: an earlier one is the same or matches every answer.");
+    EscapeHidesAnswer = ("L221", "escape-hides-answer", Warning, "A choice or `one of` answer is also an `escape` word, so it can never be picked.");
     LanguageNeverChosen = ("L215", "language-never-chosen", Warning, "The scenario declares several languages but never says where a conversation's language comes from.");
 
     Internal = ("I001", "internal-error", Error, "Scenarist itself failed on this input; this is a bug to report.");
