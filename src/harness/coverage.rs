@@ -193,12 +193,13 @@ fn describe(program: &Program, file: &SourceFile, point: &Trace) -> String {
                 },
                 AskOutcome::Pattern(i) => match program.instr(step, *index) {
                     Some(Instr::Ask(ask)) => {
-                        let pattern = ask
+                        // The key is `flags/pattern` (`program::pattern_key`).
+                        let (flags, pattern) = ask
                             .patterns
                             .get(*i)
-                            .map(|(key, _)| key.split_once('/').map_or(key.as_str(), |(_, p)| p))
+                            .and_then(|(key, _)| key.split_once('/'))
                             .unwrap_or_default();
-                        format!("never had an answer matching /{pattern}/")
+                        format!("never had an answer matching /{pattern}/{flags}")
                     }
                     _ => format!("never had an answer matching pattern {}", i + 1),
                 },
@@ -232,7 +233,7 @@ fn describe(program: &Program, file: &SourceFile, point: &Trace) -> String {
 mod tests {
     use super::{attribute, languages};
     use crate::harness::language_field;
-    use crate::runtime::interpreter::Trace;
+    use crate::runtime::interpreter::{AskOutcome, Trace};
     use crate::runtime::program::Program;
     use crate::source::SourceFile;
     use crate::syntax::parse;
@@ -241,6 +242,30 @@ mod tests {
         let source = format!("scenario s {{ {header} start a step a {{ end }} }}");
         let parsed = parse(&SourceFile::new("s.scn", source.clone())).unwrap();
         Program::compile(&parsed.scenario, &source).unwrap()
+    }
+
+    #[test]
+    fn each_when_pattern_and_the_escape_are_points_to_cover() {
+        let source = "scenario s { escape \"agent\" -> handoff advisor start a\n step a { ask \"q\" { when /refund/i -> a timeout 1m then end } end } }";
+        let parsed = parse(&SourceFile::new("s.scn", source)).unwrap();
+        let program = Program::compile(&parsed.scenario, source).unwrap();
+        let file = SourceFile::new("s.scn", source);
+        let points = super::points(&program);
+        let pattern = Trace::Ask {
+            step: "a".into(),
+            index: 0,
+            outcome: AskOutcome::Pattern(0),
+        };
+        assert!(points.contains(&pattern), "{points:?}");
+        assert!(points.contains(&Trace::Escape), "{points:?}");
+        assert_eq!(
+            super::describe(&program, &file, &pattern),
+            "s.scn:2: the question in step `a` never had an answer matching /refund/i"
+        );
+        assert_eq!(
+            super::describe(&program, &file, &Trace::Escape),
+            "the scenario's `escape` words were never used"
+        );
     }
 
     #[test]

@@ -170,9 +170,12 @@ fn mermaid(graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
     out
 }
 
-/// Mermaid's quoted text takes HTML entities for quotes.
+/// Mermaid's quoted text takes HTML entities for quotes, and for `|`, which would end an
+/// edge's label (a `when /a|b/` pattern).
 fn mermaid_text(text: &str) -> String {
-    text.replace('"', "#quot;").replace('\n', " ")
+    text.replace('"', "#quot;")
+        .replace('|', "#124;")
+        .replace('\n', " ")
 }
 
 #[cfg(test)]
@@ -189,11 +192,11 @@ mod tests {
     #[test]
     fn patterns_and_the_escape_are_drawn() {
         let s = scenario(
-            "scenario s { escape \"agent\" -> handoff advisor start a\n step a { ask \"q?\" { when /refund/i -> b } end }\n step b { end } }",
+            "scenario s { escape \"agent\" -> handoff advisor start a\n step a { ask \"q?\" { when /refund|return/i -> b } end }\n step b { end } }",
         );
         let dot = render(&s, GraphFormat::Dot);
         assert!(
-            dot.contains(r#""a" -> "b" [label="when /refund/i"];"#),
+            dot.contains(r#""a" -> "b" [label="when /refund|return/i"];"#),
             "{dot}"
         );
         assert!(
@@ -202,6 +205,10 @@ mod tests {
         );
         let mermaid = render(&s, GraphFormat::Mermaid);
         assert!(mermaid.contains("-.->|\"escape\"|"), "{mermaid}");
+        assert!(
+            mermaid.contains("-->|\"when /refund#124;return/i\"| s1"),
+            "{mermaid}"
+        );
     }
 
     #[test]
