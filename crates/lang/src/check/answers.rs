@@ -1,6 +1,7 @@
 //! What an `ask` accepts beyond its validator: a range that cannot hold an answer (C140),
 //! choices that save the same value or a `one of` that lists an answer twice (C141), and
-//! `when` patterns an earlier one hides (L220), and answers the `escape` words take (L221).
+//! `when` patterns an earlier one hides (L220), answers the `escape` words take (L221), and
+//! answers written with a `{…}` value (C142: the runtime compares written-out texts only).
 
 use std::collections::HashMap;
 
@@ -69,6 +70,38 @@ pub(super) fn duplicate_values(ask: &Ask, out: &mut Vec<Diagnostic>) {
             }
             _ => {}
         }
+    }
+}
+
+/// C142: every text an answer is compared with or saved as must be written out.
+pub(super) fn computed_answers(scenario: &crate::ast::Scenario, out: &mut Vec<Diagnostic>) {
+    let mut texts: Vec<&Text> = scenario
+        .escape()
+        .map(|escape| escape.words.iter().collect())
+        .unwrap_or_default();
+    scenario.for_each_statement(&mut |stmt| {
+        if let crate::ast::StmtKind::Ask(ask) = &stmt.kind {
+            for option in &ask.options {
+                match &option.kind {
+                    AskOptionKind::Choice {
+                        value: Some(value), ..
+                    } => texts.push(value),
+                    AskOptionKind::Expect(Validator::OneOf(answers)) => texts.extend(answers),
+                    _ => {}
+                }
+            }
+        }
+    });
+    for text in texts.into_iter().filter(|t| t.as_literal().is_none()) {
+        out.push(
+            Diagnostic::new(
+                Code::ComputedAnswer,
+                text.span,
+                "an answer to compare with must be written out",
+            )
+            .with_label("this text holds a `{…}` value")
+            .with_help("write the text as it is, without `{…}`; decide on computed values with `if` after the `ask`"),
+        );
     }
 }
 

@@ -15,6 +15,7 @@ use crate::source::Span;
 use crate::types::Type;
 
 pub(super) fn check(scenario: &Scenario, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
+    super::answers::computed_answers(scenario, out);
     scenario.for_each_statement(&mut |stmt| {
         if let StmtKind::Ask(ask) = &stmt.kind {
             check_ask(ask, stmt.span, typer, out);

@@ -234,3 +234,15 @@ fn a_choice_value_is_a_text_for_the_field_it_is_saved_into() {
         [Code::ValidatorTypeMismatch]
     );
 }
+
+#[test]
+fn answers_to_compare_with_are_written_out() {
+    assert_eq!(
+        ask_codes(r#"choice "A" = "{contact.name}" choice "B""#),
+        [Code::ComputedAnswer]
+    );
+    assert_eq!(
+        ask_codes(r#"expect one of "yes", "{contact.name}""#),
+        [Code::ComputedAnswer]
+    );
+}

@@ -82,6 +82,7 @@ codes! {
     PlaceholderMismatch = ("C137", "placeholder-mismatch", Error, "A placeholder `{…}` is in one language's text and not in another's.");
     InvalidRange = ("C140", "invalid-range", Error, "A range of `expect` is inverted, holds no whole number for `integer`, or follows a validator that is not `number` or `integer`.");
     DuplicateChoiceValue = ("C141", "duplicate-choice-value", Error, "Two choices of one `ask` save the same value, or `one of` lists the same answer twice.");
+    ComputedAnswer = ("C142", "computed-answer", Error, "A choice's value, a `one of` answer or an `escape` word holds a `{…}` value; answers are compared with texts written out.");
     InvalidLanguageSource = ("C138", "invalid-language-source", Error, "`language from` names something other than a declared text field of the contact.");
 
     UnreachableStep = ("L201", "unreachable-step", Warning, "No path from the start step leads to this step.");
