@@ -45,6 +45,8 @@ fn label(cause: &Cause) -> String {
         ),
         Cause::Timeout(duration) => format!("timeout {duration}"),
         Cause::OnError(action) => format!("on error ({action})"),
+        Cause::When(pattern) => format!("when {pattern}"),
+        Cause::Escape => "escape".to_owned(),
     }
 }
 
@@ -130,7 +132,8 @@ fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
             }
         };
         let style = match edge.cause {
-            Cause::Goto | Cause::Choice(_) => "",
+            Cause::Goto | Cause::Choice(_) | Cause::When(_) => "",
+            Cause::Escape => ", style=dashed, color=gray",
             Cause::Attempts(_) => ", style=dashed",
             Cause::Timeout(_) => ", style=dotted",
             Cause::OnError(_) => ", color=red, fontcolor=red",
@@ -196,8 +199,8 @@ fn mermaid(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> Strin
             }
         };
         let arrow = match edge.cause {
-            Cause::Goto | Cause::Choice(_) | Cause::OnError(_) => "-->",
-            Cause::Attempts(_) | Cause::Timeout(_) => "-.->",
+            Cause::Goto | Cause::Choice(_) | Cause::When(_) | Cause::OnError(_) => "-->",
+            Cause::Attempts(_) | Cause::Timeout(_) | Cause::Escape => "-.->",
         };
         if stops(edge) {
             let _ = writeln!(out, "  s{} --> {to}", edge.from);
@@ -213,9 +216,12 @@ fn mermaid(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> Strin
     out
 }
 
-/// Mermaid's quoted text takes HTML entities for quotes.
+/// Mermaid's quoted text takes HTML entities for quotes, and for `|`, which would end an
+/// edge's label (a `when /a|b/` pattern).
 fn mermaid_text(text: &str) -> String {
-    text.replace('"', "#quot;").replace('\n', " ")
+    text.replace('"', "#quot;")
+        .replace('|', "#124;")
+        .replace('\n', " ")
 }
 
 #[cfg(test)]
@@ -227,6 +233,28 @@ mod tests {
         crate::syntax::parse(&SourceFile::new("t.scn", text))
             .unwrap()
             .scenario
+    }
+
+    #[test]
+    fn patterns_and_the_escape_are_drawn() {
+        let s = scenario(
+            "scenario s { escape \"agent\" -> handoff advisor start a\n step a { ask \"q?\" { when /refund|return/i -> b } end }\n step b { end } }",
+        );
+        let dot = render(&s, GraphFormat::Dot);
+        assert!(
+            dot.contains(r#""a" -> "b" [label="when /refund|return/i"];"#),
+            "{dot}"
+        );
+        assert!(
+            dot.contains(r#""a" -> __handoff [label="escape", style=dashed, color=gray];"#),
+            "{dot}"
+        );
+        let mermaid = render(&s, GraphFormat::Mermaid);
+        assert!(mermaid.contains("-.->|\"escape\"|"), "{mermaid}");
+        assert!(
+            mermaid.contains("-->|\"when /refund#124;return/i\"| s1"),
+            "{mermaid}"
+        );
     }
 
     #[test]
