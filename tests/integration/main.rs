@@ -28,6 +28,7 @@ mod service_guards;
 mod service_limits;
 mod service_openapi;
 mod support;
+mod traps;
 mod zendesk;
 mod zendesk_cli;
 mod zendesk_oas;
