@@ -174,3 +174,65 @@ fn counts_are_singular_for_one() {
 ");
     assert!(test.contains("1 passed, 0 failed, in 1 file."), "{test}");
 }
+
+/// The quick start's first screen: `serve --dev` on the example workspace warns of nothing
+/// (its second Zendesk organization used to be an OAuth one never connected). The copy only
+/// moves the sandboxes to free ports, so that tests running alongside cannot collide.
+#[test]
+fn serve_dev_on_the_example_workspace_starts_without_a_warning() {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+    let dir = tempdir();
+    let scenarios = dir.join("scenarios");
+    std::fs::create_dir(&scenarios).unwrap();
+    for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, scenarios.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let config = scenarios.join("scenarist.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("127.0.0.1:8788"),
+        "the example's sandbox moved"
+    );
+    let text = text
+        .replace("127.0.0.1:8788", "127.0.0.1:0")
+        .replace("127.0.0.1:8789", "127.0.0.1:0");
+    std::fs::write(&config, text).unwrap();
+    let log = dir.join("serve.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scenarist"))
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .env_remove("SCENARIST_API_TOKEN")
+        .env_remove("SCENARIST_LOG")
+        .env_remove("SCENARIST_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut screen = String::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        screen.push_str(&line);
+        screen.push('\n');
+        if line.starts_with("Ctrl-C stops it") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(screen.contains("Ctrl-C stops it"), "{screen}\n{log}");
+    assert!(
+        !log.contains("WARN") && !log.to_lowercase().contains("warning"),
+        "{log}"
+    );
+    assert!(
+        screen.contains("Zendesk sandbox `acme_shop`"),
+        "both organizations are sandboxes: {screen}"
+    );
+}
