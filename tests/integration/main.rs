@@ -8,6 +8,7 @@
 )]
 
 mod audit;
+mod chat_terminal;
 mod cli;
 mod crash;
 mod crash_sync;

@@ -57,13 +57,13 @@ fn the_scenario_under_test_passes_as_written() {
 
 #[test]
 fn a_return_to_a_step_that_does_not_exist_fails_the_test() {
-    let (code, text) = run(r#"
+    let (code, text) = run(r"
   - name: back to a missing step
     transcript:
       - contact: Hi
       - advisor: Hello
       - return_to_bot: survay
-"#);
+");
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("✗ back to a missing step"), "{text}");
     assert!(
@@ -105,13 +105,13 @@ fn an_undeclared_contact_field_is_an_error_with_a_did_you_mean() {
 
 #[test]
 fn values_in_diffs_are_written_as_in_a_scenario() {
-    let (code, text) = run(r#"
+    let (code, text) = run(r"
   - name: wrong values
     transcript:
       - contact: Hi
       - contact: AB123456
         variables: { priority: low, count: 4, tags: [a], vip: false }
-"#);
+");
     assert_eq!(code, Some(1), "{text}");
     for (expected, actual) in [
         ("\"low\"", "\"high\""),
@@ -132,13 +132,13 @@ fn values_in_diffs_are_written_as_in_a_scenario() {
 
 #[test]
 fn whitespace_differences_are_made_visible() {
-    let (code, text) = run(r#"
+    let (code, text) = run(r"
   - name: spaces and lines
     transcript:
       - contact: Hi
       - contact: AB123456
         bot: [Noted, Line one, Line two]
-"#);
+");
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("- Noted\n"), "{text}");
     assert!(

@@ -473,9 +473,10 @@ mod tests {
     }
 
     fn error(text: &str) -> Diagnostic {
-        crate::syntax::parse(&crate::source::SourceFile::new("t.scn", text.to_owned()))
-            .err()
-            .expect("a parse error")
+        match crate::syntax::parse(&crate::source::SourceFile::new("t.scn", text.to_owned())) {
+            Err(diagnostic) => diagnostic,
+            Ok(_) => panic!("a parse error expected"),
+        }
     }
 
     #[test]
