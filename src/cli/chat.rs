@@ -241,7 +241,14 @@ async fn chat(
     chat.greet()?;
 
     if std::io::stdin().is_terminal() {
-        return terminal(chat).await;
+        match editor() {
+            Ok((editor, printer)) => {
+                chat.printer = Some(printer);
+                return terminal(chat, editor).await;
+            }
+            // A terminal rustyline cannot drive: read it as a pipe rather than fail.
+            Err(error) => tracing::debug!("no line editing on this terminal: {error}"),
+        }
     }
     // Scripted: every line of stdin in order, no prompt, no clock ticking.
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
@@ -261,10 +268,20 @@ enum Read {
 
 /// The terminal loop: lines from a rustyline editor on a blocking thread; every second
 /// without one, what became due fires and is printed above the line being typed.
-async fn terminal(mut chat: Chat) -> anyhow::Result<ExitStatus> {
-    use rustyline::error::ReadlineError;
+type Printer = Box<dyn rustyline::ExternalPrinter + Send>;
+
+/// The line editor and its printer for what comes while a line is being typed.
+fn editor() -> rustyline::Result<(rustyline::DefaultEditor, Printer)> {
     let mut editor = rustyline::DefaultEditor::new()?;
-    chat.printer = Some(Box::new(editor.create_external_printer()?));
+    let printer = Box::new(editor.create_external_printer()?);
+    Ok((editor, printer))
+}
+
+async fn terminal(
+    mut chat: Chat,
+    mut editor: rustyline::DefaultEditor,
+) -> anyhow::Result<ExitStatus> {
+    use rustyline::error::ReadlineError;
     let (lines, mut read) = tokio::sync::mpsc::channel::<Read>(1);
     let (handled, next) = std::sync::mpsc::channel::<()>();
     let reader = std::thread::spawn(move || {
@@ -333,7 +350,7 @@ struct Chat {
     sync_error: Option<String>,
     /// On a terminal, the line editor's printer: what the bot says while a line is being typed
     /// goes above it. `None` in scripted mode: plain stdout.
-    printer: Option<Box<dyn rustyline::ExternalPrinter + Send>>,
+    printer: Option<Printer>,
 }
 
 impl Chat {
