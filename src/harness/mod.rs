@@ -313,20 +313,12 @@ impl Runner<'_> {
                 format!("{} of them", entry.actions()),
             )];
         }
-        if let Some(step) = entry.return_to_bot.as_ref().and_then(|s| s.as_str()) {
-            if !self.loaded.program.has_step(step) {
-                let steps = self.loaded.program.step_names();
-                let hint = crate::diagnostic::did_you_mean(step, steps.iter().copied())
-                    .unwrap_or_else(|| format!("its steps are {}", steps.join(", ")));
-                return vec![Mismatch::new(
-                    "return_to_bot",
-                    "a step of the scenario",
-                    format!(
-                        "the scenario `{}` has no step `{step}`; {hint}",
-                        self.loaded.program.name
-                    ),
-                )];
-            }
+        if let Some(problem) = self.return_problem(entry) {
+            return vec![Mismatch::new(
+                "return_to_bot",
+                "an entry point of the scenario",
+                problem,
+            )];
         }
         let before = self.conversation().map_or(0, |c| c.last_seq);
         if let Err(error) = self.perform(entry).await {
@@ -348,6 +340,29 @@ impl Runner<'_> {
             )];
         };
         self.compare(entry, &conversation, before, &calls)
+    }
+
+    /// Why a `return_to_bot: STEP` cannot happen: the step does not exist, or it is not an
+    /// entry point. The engine only logs these; a test must fail on them.
+    fn return_problem(&self, entry: &Entry) -> Option<String> {
+        let step = entry.return_to_bot.as_ref()?.as_str()?;
+        let program = &self.loaded.program;
+        let entries = program.entry_points().join(", ");
+        if !program.has_step(step) {
+            let steps = program.step_names();
+            let hint = crate::diagnostic::did_you_mean(step, steps.iter().copied())
+                .unwrap_or_else(|| format!("its entry points are {entries}"));
+            return Some(format!(
+                "the scenario `{}` has no step `{step}`; {hint}",
+                program.name
+            ));
+        }
+        (!program.is_entry(step)).then(|| {
+            format!(
+                "`{step}` is not an entry point of the scenario `{}`, so an advisor cannot return there; its entry points are {entries} (declare `entry {step}`)",
+                program.name
+            )
+        })
     }
 
     async fn perform(&mut self, entry: &Entry) -> Result<(), String> {

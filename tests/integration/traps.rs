@@ -5,6 +5,7 @@ use crate::support::{root, scenarist, stdout, tempdir};
 
 const SCENARIO: &str = r#"scenario traps {
   start welcome
+  entry survey
 
   step welcome {
     set priority = "high"
@@ -22,6 +23,10 @@ const SCENARIO: &str = r#"scenario traps {
 
   step survey {
     end
+  }
+
+  step welcome2 {
+    goto welcome
   }
 }
 "#;
@@ -72,6 +77,18 @@ fn a_return_to_a_step_that_does_not_exist_fails_the_test() {
     );
     assert!(
         text.contains("the scenario `traps` has no step `survay`; did you mean `survey`?"),
+        "{text}"
+    );
+    let (code, text) = run(r"
+  - name: back to a step that is not an entry point
+    transcript:
+      - contact: Hi
+      - advisor: Hello
+      - return_to_bot: welcome2
+");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("`welcome2` is not an entry point of the scenario `traps`, so an advisor cannot return there; its entry points are welcome, survey"),
         "{text}"
     );
 }
