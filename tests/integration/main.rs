@@ -8,6 +8,7 @@
 )]
 
 mod audit;
+mod chat_terminal;
 mod cli;
 mod crash;
 mod crash_sync;
@@ -28,6 +29,7 @@ mod service_guards;
 mod service_limits;
 mod service_openapi;
 mod support;
+mod traps;
 mod zendesk;
 mod zendesk_cli;
 mod zendesk_oas;

@@ -36,6 +36,11 @@ use text::text;
 const MAX_WIDTH: usize = 100;
 
 /// Formats a parsed scenario in the canonical layout, keeping every comment.
+/// An expression as the formatter writes it on one line, e.g. for a graph's edge label.
+pub(crate) fn expression(e: &crate::ast::Expr) -> String {
+    expr(e, 0)
+}
+
 pub fn format(parsed: &Parsed, source: &SourceFile) -> String {
     let mut printer = Printer::new(source.text(), &parsed.comments);
     scenario(&mut printer, &parsed.scenario);
