@@ -232,10 +232,31 @@ pub enum Author {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub author: Author,
+    /// The text; for a rich message, its plain-text fallback (what a text-only channel shows).
     pub text: String,
     /// Quick replies offered with a bot question.
     pub choices: Vec<String>,
     pub at: i64,
+    /// What a rich message shows besides text (`link`, `image`, `card`); empty for text.
+    /// (Absent from exports written before rich messages: empty.)
+    #[serde(default)]
+    pub parts: Vec<Part>,
+}
+
+/// A part of a rich message, its texts and URLs rendered for the conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Part {
+    /// A button that opens a URL.
+    Link { label: String, url: String },
+    /// A picture and the text that describes it.
+    Image { url: String, alt: String },
+    /// A title, an optional body and picture, and link buttons.
+    Card {
+        title: String,
+        text: Option<String>,
+        image: Option<(String, String)>,
+        links: Vec<(String, String)>,
+    },
 }
 
 /// Everything one input did: the message that came in (if any) and what followed. Written
@@ -258,6 +279,28 @@ impl Turn {
     /// The bot's replies in this turn.
     pub fn replies(&self) -> impl Iterator<Item = &Message> {
         self.messages.iter().filter(|m| m.author == Author::Bot)
+    }
+}
+
+impl Part {
+    /// What a client that shows only text shows instead: the texts, each URL after its label.
+    pub fn fallback(&self) -> String {
+        match self {
+            Part::Link { label, url } => format!("{label}: {url}"),
+            Part::Image { url, alt } => format!("{alt}: {url}"),
+            Part::Card {
+                title,
+                text,
+                image,
+                links,
+            } => {
+                let mut lines = vec![title.clone()];
+                lines.extend(text.iter().cloned());
+                lines.extend(image.iter().map(|(url, alt)| format!("{alt}: {url}")));
+                lines.extend(links.iter().map(|(label, url)| format!("{label}: {url}")));
+                lines.join("\n")
+            }
+        }
     }
 }
 
