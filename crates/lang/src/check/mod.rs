@@ -14,6 +14,7 @@ mod flow_rules;
 mod functions;
 mod languages;
 mod messages;
+mod rich;
 mod steps;
 mod sync;
 mod typing;
@@ -42,6 +43,7 @@ pub fn check(parsed: &Parsed, workspace: &Workspace) -> Vec<Diagnostic> {
     ask::check(scenario, &mut typer, &mut diagnostics);
     call::check(scenario, &mut typer, &mut diagnostics);
     messages::check(scenario, workspace, &mut diagnostics);
+    rich::check(scenario, workspace, &mut diagnostics);
     languages::check(scenario, workspace, &mut diagnostics);
     variables::check(scenario, &mut diagnostics);
     sync::check(scenario, &graph, workspace, &mut diagnostics);

@@ -81,6 +81,8 @@ codes! {
     UndeclaredLanguage = ("C136", "undeclared-language", Error, "A text is translated into a language the scenario does not declare.");
     PlaceholderMismatch = ("C137", "placeholder-mismatch", Error, "A placeholder `{…}` is in one language's text and not in another's.");
     InvalidLanguageSource = ("C138", "invalid-language-source", Error, "`language from` names something other than a declared text field of the contact.");
+    UnsupportedRichMessage = ("C147", "unsupported-rich-message", Error, "An image or a card is sent on a channel that cannot show it.");
+    InvalidUrl = ("C148", "invalid-url", Error, "The URL of a link or an image is not an http:// or https:// address.");
 
     UnreachableStep = ("L201", "unreachable-step", Warning, "No path from the start step leads to this step.");
     AskWithoutAttempts = ("L202", "ask-without-attempts", Warning, "An `ask` with a validator has no `attempts ... then` bound.");
@@ -93,6 +95,7 @@ codes! {
     TooManyChoices = ("L210", "too-many-choices", Warning, "A question offers more choices than a channel it runs on can show.");
     DuplicateChoice = ("L209", "duplicate-choice", Warning, "Two choices of one `ask` have the same text; the second can never be picked.");
     LanguageNeverChosen = ("L215", "language-never-chosen", Warning, "The scenario declares several languages but never says where a conversation's language comes from.");
+    DuplicateVariant = ("L224", "duplicate-variant", Warning, "Two variants of `say one of` are the same text, so one is shown more often.");
 
     Internal = ("I001", "internal-error", Error, "Scenarist itself failed on this input; this is a bug to report.");
 
