@@ -202,7 +202,9 @@ fn one_of(p: &mut Printer<'_>, variants: &[Message], span: Span, indent: usize) 
         p.push(&joined);
         return;
     }
-    let mut end = span.start as usize + "say".len();
+    // The line of `say one of` ends after `of` (a comment after it stays on that line).
+    let one = p.next_token(span.start as usize + "say".len());
+    let mut end = p.next_token(one + "one".len()) + "of".len();
     for (index, variant) in variants.iter().enumerate() {
         p.close(end);
         p.start_node(variant.text.span.start as usize, indent + 1, Blank::Never);

@@ -364,3 +364,35 @@ fn a_statement_after_a_text_is_not_a_translation() {
     );
     assert!(out.contains("    say \"a\"\n    say \"b\"\n"), "{out}");
 }
+
+#[test]
+fn rich_messages_and_variants_have_one_layout() {
+    let input = std::fs::read_to_string(manifest_dir().join("tests/fixtures/fmt/messy_rich.scn")).unwrap();
+    let expected = r#"# Rich messages and variants, written carelessly.
+scenario rich {
+  languages fr, en
+  language from contact.language
+  start welcome
+
+  step welcome {
+    say one of
+      "Bonjour !" en "Hello!",
+      "Salut !" en "Hi!" # greeting
+    say one of "A", "B"
+    link "Suivre" en "Track" "https://acme.example/t/{contact.order_number or "x"}"
+    image "https://acme.example/map.png" "Plan" en "Map" # the map
+    card "Votre commande"
+      en "Your order" { # a card
+      text "Expédiée"
+        en "Shipped"
+      image "https://acme.example/p.png" "Colis" en "Parcel"
+      # buttons
+      link "Suivre" en "Track" "https://acme.example/t"
+      link "Aide" en "Help" "https://acme.example/help"
+    }
+    end
+  }
+}
+"#;
+    assert_eq!(check("messy_rich", &input), expected);
+}
