@@ -235,7 +235,10 @@ impl Env<'_> {
                             if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
                                 out.push(char::from(byte));
                             } else {
-                                out.push_str(&format!("%{byte:02X}"));
+                                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                                out.push('%');
+                                out.push(char::from(HEX[usize::from(byte >> 4)]));
+                                out.push(char::from(HEX[usize::from(byte & 0xF)]));
                             }
                         }
                     }
