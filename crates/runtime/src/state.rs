@@ -361,3 +361,33 @@ pub fn id_hash(text: &str) -> u64 {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Author, Message, Part};
+
+    #[test]
+    fn an_export_written_before_rich_messages_reads_with_no_parts() {
+        let old = r#"{"author":"Bot","text":"Hello","choices":[],"at":3}"#;
+        let message: Message = serde_json::from_str(old).unwrap();
+        assert_eq!(message.author, Author::Bot);
+        assert!(message.parts.is_empty());
+    }
+
+    #[test]
+    fn a_card_falls_back_to_its_texts_one_per_line() {
+        let card = Part::Card {
+            title: "Your order".into(),
+            text: None,
+            image: None,
+            links: vec![
+                ("Track".into(), "https://a.example/t".into()),
+                ("Help".into(), "https://a.example/h".into()),
+            ],
+        };
+        assert_eq!(
+            card.fallback(),
+            "Your order\nTrack: https://a.example/t\nHelp: https://a.example/h"
+        );
+    }
+}
