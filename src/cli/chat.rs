@@ -2,9 +2,16 @@
 //! `--data DIR` (default: `chat/` in the data directory): quit, come back, and it resumes where it waited. Lines starting with `/`
 //! are commands (`/help`); everything else is a message from you, the contact. Works the
 //! same with a pipe as stdin, so it can be scripted; the prompt is shown only on a terminal.
+//!
+//! On a terminal, lines are read by rustyline (line editing, history) on a thread of their
+//! own, while this task fires what becomes due every second; what the bot says meanwhile is
+//! printed through the editor's external printer, above the line being typed, which stays
+//! as it was. The reader waits for each line to be handled before it shows the prompt again,
+//! so the bot's answer comes before the next prompt.
 #![expect(clippy::print_stdout, reason = "chat is a terminal program")]
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -229,30 +236,98 @@ async fn chat(
         zendesk,
         ticket: None,
         sync_error: None,
+        printer: None,
     };
     chat.greet()?;
 
-    let interactive = std::io::stdin().is_terminal();
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    loop {
-        if interactive {
-            use std::io::Write as _;
-            print!("you> ");
-            std::io::stdout().flush()?;
-        }
-        let line = tokio::select! {
-            line = lines.next_line() => line?,
-            () = tokio::time::sleep(Duration::from_secs(1)), if interactive => {
-                // Real time passes in a terminal: fire what became due.
-                chat.settle().await?;
-                continue;
+    if std::io::stdin().is_terminal() {
+        match editor() {
+            Ok((editor, printer)) => {
+                chat.printer = Some(printer);
+                return terminal(chat, editor).await;
             }
-        };
-        let Some(line) = line else { break };
+            // A terminal rustyline cannot drive: read it as a pipe rather than fail.
+            Err(error) => tracing::debug!("no line editing on this terminal: {error}"),
+        }
+    }
+    // Scripted: every line of stdin in order, no prompt, no clock ticking.
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
         if !chat.command(line.trim()).await? {
             break;
         }
     }
+    Ok(ExitStatus::Success)
+}
+
+/// What the line reader hands over: a line, or the end (Ctrl-D, Ctrl-C, an error).
+enum Read {
+    Line(String),
+    End,
+}
+
+/// The terminal loop: lines from a rustyline editor on a blocking thread; every second
+/// without one, what became due fires and is printed above the line being typed.
+type Printer = Box<dyn rustyline::ExternalPrinter + Send>;
+
+/// The line editor and its printer for what comes while a line is being typed.
+fn editor() -> rustyline::Result<(rustyline::DefaultEditor, Printer)> {
+    let mut editor = rustyline::DefaultEditor::new()?;
+    let printer = Box::new(editor.create_external_printer()?);
+    Ok((editor, printer))
+}
+
+async fn terminal(
+    mut chat: Chat,
+    mut editor: rustyline::DefaultEditor,
+) -> anyhow::Result<ExitStatus> {
+    use rustyline::error::ReadlineError;
+    let (lines, mut read) = tokio::sync::mpsc::channel::<Read>(1);
+    let (handled, next) = std::sync::mpsc::channel::<()>();
+    let reader = std::thread::spawn(move || {
+        loop {
+            let line = match editor.readline("you> ") {
+                Ok(line) => {
+                    if !line.trim().is_empty() {
+                        let _ = editor.add_history_entry(line.as_str());
+                    }
+                    Read::Line(line)
+                }
+                Err(ReadlineError::Eof | ReadlineError::Interrupted) => Read::End,
+                Err(error) => {
+                    tracing::warn!("cannot read the terminal: {error}");
+                    Read::End
+                }
+            };
+            let end = matches!(line, Read::End);
+            // Stop when the chat is gone, or after the end; else wait until the line is
+            // handled, so the prompt comes after the bot's answer.
+            if end || lines.blocking_send(line).is_err() || next.recv().is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        tokio::select! {
+            line = read.recv() => {
+                let Some(Read::Line(line)) = line else { break };
+                if !chat.command(line.trim()).await? {
+                    break;
+                }
+                if handled.send(()).is_err() {
+                    break;
+                }
+            }
+            () = tokio::time::sleep(Duration::from_secs(1)) => {
+                // Real time passes in a terminal: fire what became due.
+                chat.settle().await?;
+            }
+        }
+    }
+    // The reader is done (it read the end) or waits for `handled`, which dropping ends.
+    drop(handled);
+    drop(read);
+    let _ = tokio::task::spawn_blocking(move || reader.join()).await;
     Ok(ExitStatus::Success)
 }
 
@@ -273,6 +348,9 @@ struct Chat {
     /// The ticket and sync error last reported.
     ticket: Option<u64>,
     sync_error: Option<String>,
+    /// On a terminal, the line editor's printer: what the bot says while a line is being typed
+    /// goes above it. `None` in scripted mode: plain stdout.
+    printer: Option<Printer>,
 }
 
 impl Chat {
@@ -396,37 +474,57 @@ impl Chat {
         let Some(conversation) = self.engine.conversation(&self.id)? else {
             return Ok(());
         };
-        self.report_sync(&conversation);
-        if conversation.last_seq <= self.shown {
-            return Ok(());
-        }
-        for turn in self
-            .engine
-            .history(&conversation)?
-            .iter()
-            .filter(|t| t.seq > self.shown)
-        {
-            for message in &turn.messages {
-                match &message.author {
-                    Author::Bot => print_bot(&message.text, &message.choices),
-                    Author::System => println!("  ({})", message.text),
-                    Author::Contact | Author::Advisor { .. } => {}
+        let mut out = self.report_sync(&conversation);
+        if conversation.last_seq > self.shown {
+            for turn in self
+                .engine
+                .history(&conversation)?
+                .iter()
+                .filter(|t| t.seq > self.shown)
+            {
+                for message in &turn.messages {
+                    match &message.author {
+                        Author::Bot => out.push_str(&bot_lines(&message.text, &message.choices)),
+                        Author::System => {
+                            let _ = writeln!(out, "  ({})", message.text);
+                        }
+                        Author::Contact | Author::Advisor { .. } => {}
+                    }
                 }
             }
+            self.shown = conversation.last_seq;
         }
-        self.shown = conversation.last_seq;
+        self.emit(&out);
         Ok(())
     }
 
-    /// Tells when the conversation's ticket appears or its sync fails.
-    fn report_sync(&mut self, conversation: &Conversation) {
-        let Some(sync) = &conversation.sync else {
+    /// Prints lines that may come while a line is being typed: above it, on a terminal.
+    fn emit(&mut self, text: &str) {
+        if text.is_empty() {
             return;
+        }
+        match &mut self.printer {
+            Some(printer) => {
+                if let Err(error) = printer.print(text.to_owned()) {
+                    tracing::debug!("the line editor's printer failed: {error}");
+                    print!("{text}");
+                }
+            }
+            None => print!("{text}"),
+        }
+    }
+
+    /// What to tell when the conversation's ticket appears or its sync fails.
+    fn report_sync(&mut self, conversation: &Conversation) -> String {
+        let mut out = String::new();
+        let Some(sync) = &conversation.sync else {
+            return out;
         };
         if sync.ticket_id.is_some() && sync.ticket_id != self.ticket {
             self.ticket = sync.ticket_id;
             if let Some(id) = self.ticket {
-                println!(
+                let _ = writeln!(
+                    out,
                     "  (Zendesk: ticket #{id} created with the conversation so far; /ticket shows it)"
                 );
             }
@@ -434,11 +532,13 @@ impl Chat {
         if sync.last_error.is_some() && sync.last_error != self.sync_error {
             self.sync_error.clone_from(&sync.last_error);
             if let Some(error) = &self.sync_error {
-                println!(
+                let _ = writeln!(
+                    out,
                     "  (Zendesk sync failed: {error}; `scenarist outbox list` shows what waits)"
                 );
             }
         }
+        out
     }
 
     /// The conversation's ticket as Zendesk has it, read back through the API.
@@ -505,12 +605,19 @@ impl Chat {
 }
 
 fn print_bot(text: &str, choices: &[String]) {
+    print!("{}", bot_lines(text, choices));
+}
+
+/// A bot message as chat shows it: `bot: ` before each line, then the numbered choices.
+fn bot_lines(text: &str, choices: &[String]) -> String {
+    let mut out = String::new();
     for line in text.lines() {
-        println!("bot: {line}");
+        let _ = writeln!(out, "bot: {line}");
     }
     for (i, choice) in choices.iter().enumerate() {
-        println!("     [{}] {choice}", i + 1);
+        let _ = writeln!(out, "     [{}] {choice}", i + 1);
     }
+    out
 }
 
 /// A client for the organization `name`, if its credentials can be read.

@@ -70,8 +70,8 @@ pub(super) fn run(args: &FmtArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
     };
     writeln!(
         stdout,
-        "{} files checked: {changed} {verb}, {broken} could not be parsed.",
-        files.len()
+        "{} checked: {changed} {verb}, {broken} could not be parsed.",
+        super::output::plural(files.len(), "file")
     )?;
     Ok(if broken > 0 || (args.check && changed > 0) {
         ExitStatus::Failure

@@ -21,8 +21,8 @@ pub(crate) fn load_workspace(path: Option<&Path>) -> anyhow::Result<Result<Works
         }
         None => Workspace::default_workspace().map(Ok).map_err(|problems| {
             anyhow::anyhow!(
-                "the built-in default config is invalid ({} problems); this is a bug",
-                problems.len()
+                "the built-in default config is invalid ({}); this is a bug",
+                super::output::plural(problems.len(), "problem")
             )
         }),
     }

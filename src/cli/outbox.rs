@@ -176,7 +176,11 @@ async fn retry(store: Arc<dyn Store>, wanted: &[String], all: bool) -> anyhow::R
     if letters.is_empty() && unknown.is_empty() {
         println!("There is no dead letter to retry.");
     } else if revived > 0 {
-        println!("{revived} effect(s) back in the outbox; they run when the service runs.");
+        println!(
+            "{} back in the outbox; {} when the service runs.",
+            super::output::plural(revived, "effect"),
+            if revived == 1 { "it runs" } else { "they run" }
+        );
     }
     Ok(if unknown.is_empty() && revived == letters.len() {
         ExitStatus::Success

@@ -70,7 +70,8 @@ pub(super) fn summary(reports: &[FileReport]) -> String {
     )
 }
 
-fn plural(n: usize, word: &str) -> String {
+/// "1 file", "2 files": a count and its noun, singular only for one.
+pub(super) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {

@@ -63,14 +63,28 @@ pub(super) fn run(args: &StoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
                 stdout.flush()?;
                 stats
             };
-            eprintln!("exported {} records from {}", stats.records, data.display());
+            eprintln!(
+                "exported {} from {}",
+                super::output::plural(
+                    usize::try_from(stats.records).unwrap_or(usize::MAX),
+                    "record"
+                ),
+                data.display()
+            );
         }
         StoreCommand::Import { file, .. } => {
             let backend = open(data)?;
             let input = std::fs::File::open(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let stats = import(&backend, &mut BufReader::new(input))?;
-            eprintln!("imported {} records into {}", stats.records, data.display());
+            eprintln!(
+                "imported {} into {}",
+                super::output::plural(
+                    usize::try_from(stats.records).unwrap_or(usize::MAX),
+                    "record"
+                ),
+                data.display()
+            );
         }
     }
     Ok(ExitStatus::Success)

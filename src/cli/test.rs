@@ -51,11 +51,8 @@ pub(super) fn run(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
     }
     writeln!(
         out,
-        "\n{} passed, {} failed, in {} file{}.",
-        passed,
-        failed,
-        files.len(),
-        if files.len() == 1 { "" } else { "s" }
+        "\n{passed} passed, {failed} failed, in {}.",
+        output::plural(files.len(), "file")
     )?;
     Ok(if failed == 0 {
         ExitStatus::Success
@@ -105,9 +102,9 @@ fn print_file(
             .unwrap_or(100);
         writeln!(
             out,
-            "  coverage: {} of {} points reached ({percent}%)",
+            "  coverage: {} of {} reached ({percent}%)",
             coverage.reached(),
-            coverage.total
+            output::plural(coverage.total, "point")
         )?;
         for missed in &coverage.missed {
             writeln!(out, "    - {missed}")?;

@@ -1,6 +1,6 @@
 //! Which parts of a scenario the transcripts reached: every step, both outcomes of every
 //! `if` test, every outcome an `ask` can have (a valid answer or each choice, an invalid one,
-//! attempts running out, the timeout) and both outcomes of a fallible `call`.
+//! each `when` pattern, attempts running out, the timeout), the `escape` words once, and both outcomes of a fallible `call`.
 //!
 //! In a scenario with `languages` and `language from`, the points that send text — steps and
 //! the outcomes of an `ask` — are counted once per language: each must be reached by a
@@ -41,6 +41,7 @@ pub fn points(program: &Program) -> Vec<Trace> {
                     } else {
                         outcomes.extend((0..ask.choices.len()).map(AskOutcome::Choice));
                     }
+                    outcomes.extend((0..ask.patterns.len()).map(AskOutcome::Pattern));
                     if !matches!(ask.check, Check::Text) || !ask.choices.is_empty() {
                         outcomes.push(AskOutcome::Invalid);
                     }
@@ -73,6 +74,9 @@ pub fn points(program: &Program) -> Vec<Trace> {
                 _ => {}
             }
         }
+    }
+    if program.escape.is_some() {
+        points.push(Trace::Escape);
     }
     points
 }
@@ -187,12 +191,25 @@ fn describe(program: &Program, file: &SourceFile, point: &Trace) -> String {
                     }
                     _ => format!("never had choice {} picked", i + 1),
                 },
+                AskOutcome::Pattern(i) => match program.instr(step, *index) {
+                    Some(Instr::Ask(ask)) => {
+                        // The key is `flags/pattern` (`program::pattern_key`).
+                        let (flags, pattern) = ask
+                            .patterns
+                            .get(*i)
+                            .and_then(|(key, _)| key.split_once('/'))
+                            .unwrap_or_default();
+                        format!("never had an answer matching /{pattern}/{flags}")
+                    }
+                    _ => format!("never had an answer matching pattern {}", i + 1),
+                },
                 AskOutcome::Invalid => "never got an invalid answer".to_owned(),
                 AskOutcome::Exhausted => "never ran out of attempts".to_owned(),
                 AskOutcome::TimedOut => "never timed out".to_owned(),
             };
             format!("{}the question in step `{step}` {what}", at(step, *index))
         }
+        Trace::Escape => "the scenario's `escape` words were never used".to_owned(),
         Trace::Call {
             step,
             index,
@@ -216,7 +233,7 @@ fn describe(program: &Program, file: &SourceFile, point: &Trace) -> String {
 mod tests {
     use super::{attribute, languages};
     use crate::harness::language_field;
-    use crate::runtime::interpreter::Trace;
+    use crate::runtime::interpreter::{AskOutcome, Trace};
     use crate::runtime::program::Program;
     use crate::source::SourceFile;
     use crate::syntax::parse;
@@ -225,6 +242,30 @@ mod tests {
         let source = format!("scenario s {{ {header} start a step a {{ end }} }}");
         let parsed = parse(&SourceFile::new("s.scn", source.clone())).unwrap();
         Program::compile(&parsed.scenario, &source).unwrap()
+    }
+
+    #[test]
+    fn each_when_pattern_and_the_escape_are_points_to_cover() {
+        let source = "scenario s { escape \"agent\" -> handoff advisor start a\n step a { ask \"q\" { when /refund/i -> a timeout 1m then end } end } }";
+        let parsed = parse(&SourceFile::new("s.scn", source)).unwrap();
+        let program = Program::compile(&parsed.scenario, source).unwrap();
+        let file = SourceFile::new("s.scn", source);
+        let points = super::points(&program);
+        let pattern = Trace::Ask {
+            step: "a".into(),
+            index: 0,
+            outcome: AskOutcome::Pattern(0),
+        };
+        assert!(points.contains(&pattern), "{points:?}");
+        assert!(points.contains(&Trace::Escape), "{points:?}");
+        assert_eq!(
+            super::describe(&program, &file, &pattern),
+            "s.scn:2: the question in step `a` never had an answer matching /refund/i"
+        );
+        assert_eq!(
+            super::describe(&program, &file, &Trace::Escape),
+            "the scenario's `escape` words were never used"
+        );
     }
 
     #[test]

@@ -169,6 +169,9 @@ fn load(path: &Path) -> Result<Loaded, Problem> {
     if let Some(problem) = mock::mock_problem(&file, &workspace) {
         return Err(Problem::Message(problem));
     }
+    if let Some(problem) = field_problem(&file, &workspace) {
+        return Err(Problem::Message(problem));
+    }
     let scenario_path = base.join(&file.scenario);
     let bytes = std::fs::read(&scenario_path).map_err(|e| {
         Problem::Message(format!(
@@ -195,6 +198,46 @@ fn load(path: &Path) -> Result<Loaded, Problem> {
         account,
         schedules: crate::setup::schedules(&workspace),
     })
+}
+
+/// A contact field that a test starts with (`contact: {fields: …}`) or expects (`fields:`)
+/// but the config does not declare: such a test could only pass by accident.
+fn field_problem(file: &TestFile, workspace: &Workspace) -> Option<String> {
+    let declared = |name: &str| {
+        workspace.field_type(name).is_some()
+            || crate::config::BUILTIN_CONTACT_FIELDS.contains(&name)
+    };
+    for case in &file.tests {
+        let starting = case
+            .contact
+            .fields
+            .keys()
+            .map(|n| (n, "`contact: {fields: …}`"));
+        let expected = case
+            .transcript
+            .iter()
+            .flat_map(|entry| entry.fields.iter().flat_map(BTreeMap::keys))
+            .map(|n| (n, "`fields:`"));
+        for (name, place) in starting.chain(expected) {
+            if declared(name) {
+                continue;
+            }
+            let names = workspace
+                .field_names()
+                .chain(crate::config::BUILTIN_CONTACT_FIELDS.iter().copied());
+            let hint = crate::diagnostic::did_you_mean(name, names).unwrap_or_else(|| {
+                format!(
+                    "declare it under `contact_fields` in {}",
+                    workspace.file.name()
+                )
+            });
+            return Some(format!(
+                "test `{}`: {place} names the contact field `{name}`, which the config does not declare; {hint}",
+                case.name
+            ));
+        }
+    }
+    None
 }
 
 async fn run_test(
@@ -270,6 +313,13 @@ impl Runner<'_> {
                 format!("{} of them", entry.actions()),
             )];
         }
+        if let Some(problem) = self.return_problem(entry) {
+            return vec![Mismatch::new(
+                "return_to_bot",
+                "an entry point of the scenario",
+                problem,
+            )];
+        }
         let before = self.conversation().map_or(0, |c| c.last_seq);
         if let Err(error) = self.perform(entry).await {
             return vec![Mismatch::new("running the entry", "no error", error)];
@@ -290,6 +340,29 @@ impl Runner<'_> {
             )];
         };
         self.compare(entry, &conversation, before, &calls)
+    }
+
+    /// Why a `return_to_bot: STEP` cannot happen: the step does not exist, or it is not an
+    /// entry point. The engine only logs these; a test must fail on them.
+    fn return_problem(&self, entry: &Entry) -> Option<String> {
+        let step = entry.return_to_bot.as_ref()?.as_str()?;
+        let program = &self.loaded.program;
+        let entries = program.entry_points().join(", ");
+        if !program.has_step(step) {
+            let steps = program.step_names();
+            let hint = crate::diagnostic::did_you_mean(step, steps.iter().copied())
+                .unwrap_or_else(|| format!("its entry points are {entries}"));
+            return Some(format!(
+                "the scenario `{}` has no step `{step}`; {hint}",
+                program.name
+            ));
+        }
+        (!program.is_entry(step)).then(|| {
+            format!(
+                "`{step}` is not an entry point of the scenario `{}`, so an advisor cannot return there; its entry points are {entries} (declare `entry {step}`)",
+                program.name
+            )
+        })
     }
 
     async fn perform(&mut self, entry: &Entry) -> Result<(), String> {
@@ -373,8 +446,8 @@ impl Runner<'_> {
             if *expected != actual {
                 mismatches.push(Mismatch {
                     what: "the bot's messages".into(),
-                    expected: expected.clone(),
-                    actual,
+                    expected: expected.iter().map(|m| visible(m)).collect(),
+                    actual: actual.iter().map(|m| visible(m)).collect(),
                 });
             }
         }
@@ -509,8 +582,7 @@ fn compare_values(
         let want = from_json(value);
         let have = actual.get(name);
         if !fits(want.as_ref(), have) {
-            let show =
-                |v: Option<&Value>| v.map_or_else(|| "not set".to_owned(), |v| format!("{v:?}"));
+            let show = |v: Option<&Value>| v.map_or_else(|| "not set".to_owned(), literal);
             out.push(Mismatch::new(
                 format!("{kind} `{name}`"),
                 show(want.as_ref()),
@@ -518,6 +590,44 @@ fn compare_values(
             ));
         }
     }
+}
+
+/// A value as a scenario writes it: `3`, `4.5`, `"high"` (quoted, so spaces show),
+/// `true`, `["a", "b"]`, and a record `{id: 42, status: "open"}`.
+pub fn literal(value: &Value) -> String {
+    match value {
+        Value::Text(text) => serde_json::Value::String(text.clone()).to_string(),
+        Value::Number(n) => crate::runtime::value::format_number(*n),
+        Value::Bool(b) => b.to_string(),
+        Value::List(items) => format!(
+            "[{}]",
+            items.iter().map(literal).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Record(fields) => format!(
+            "{{{}}}",
+            fields
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", literal(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A bot message for a diff, one message a line, its whitespace made visible: a line break
+/// inside it is `⏎`, a tab `→`, and a space at the end of a line `·` (so `"Hi "` and `"Hi"`,
+/// or one message over two lines and two messages, do not look the same).
+pub fn visible(message: &str) -> String {
+    let lines: Vec<String> = message
+        .split('\n')
+        .map(|line| {
+            let line = line.replace('\t', "→");
+            let kept = line.trim_end_matches(' ');
+            let trailing = line.len() - kept.len();
+            format!("{kept}{}", "·".repeat(trailing))
+        })
+        .collect();
+    lines.join("⏎")
 }
 
 /// Whether an actual value matches an expectation: equal, except that an expected record

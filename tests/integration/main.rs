@@ -8,6 +8,7 @@
 )]
 
 mod audit;
+mod chat_terminal;
 mod cli;
 mod crash;
 mod crash_sync;
@@ -29,6 +30,7 @@ mod service_limits;
 mod service_openapi;
 mod service_rich;
 mod support;
+mod traps;
 mod zendesk;
 mod zendesk_cli;
 mod zendesk_oas;

@@ -30,8 +30,8 @@ fn the_shipped_transcripts_pass_with_full_coverage() {
     let output = scenarist(&["test", "--coverage", "scenarios/"]);
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{text}");
-    assert!(text.contains("0 failed, in 6 files."), "{text}");
-    assert_eq!(text.matches("(100%)").count(), 6, "{text}");
+    assert!(text.contains("0 failed, in 8 files."), "{text}");
+    assert_eq!(text.matches("(100%)").count(), 8, "{text}");
 }
 
 #[test]

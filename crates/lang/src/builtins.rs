@@ -56,6 +56,8 @@ pub enum NamedValidator {
     Email,
     Phone,
     Number,
+    /// A whole number (`expect integer`), saved as a number.
+    Integer,
     Date,
     Choice,
     Text,
@@ -66,6 +68,7 @@ impl NamedValidator {
         Self::Email,
         Self::Phone,
         Self::Number,
+        Self::Integer,
         Self::Date,
         Self::Choice,
         Self::Text,
@@ -81,6 +84,7 @@ impl NamedValidator {
             Self::Email => "email",
             Self::Phone => "phone",
             Self::Number => "number",
+            Self::Integer => "integer",
             Self::Date => "date",
             Self::Choice => "choice",
             Self::Text => "text",
@@ -93,7 +97,7 @@ impl NamedValidator {
         match self {
             Self::Email => Type::Email,
             Self::Phone => Type::Phone,
-            Self::Number => Type::Number,
+            Self::Number | Self::Integer => Type::Number,
             Self::Date => Type::Date,
             Self::Choice | Self::Text => Type::Text,
         }

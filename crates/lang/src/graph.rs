@@ -1,14 +1,16 @@
 //! The step graph of a scenario as Graphviz DOT or a Mermaid flowchart, for authors to see
 //! their flow. Nodes are steps (the start one marked), plus "handoff advisor" and "end";
 //! edges carry their cause: goto, a choice's text, invalid after N attempts, a timeout, or
-//! an action's failure. The edges come from the checker's flow analysis (`check::flow`), so
+//! an action's failure, preceded by the conditions of the `if`s they are inside (`if x > 3`,
+//! `else if …`, `else`). The edges come from the checker's flow analysis (`check::flow`), so
 //! the picture and the lint agree.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use crate::ast::{Hook, Name, Scenario};
+use crate::ast::{Block, Hook, Name, Scenario, StmtKind};
 use crate::check::flow::{Cause, Edge, StepGraph, Target};
+use crate::source::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GraphFormat {
@@ -18,21 +20,68 @@ pub enum GraphFormat {
 
 pub fn render(scenario: &Scenario, format: GraphFormat) -> String {
     let graph = StepGraph::build(scenario);
-    let edges = distinct_edges(&graph);
+    let edges = distinct_edges(&graph, &guards(scenario));
     match format {
         GraphFormat::Dot => dot(scenario, &graph, &edges),
         GraphFormat::Mermaid => mermaid(scenario, &graph, &edges),
     }
 }
 
-/// The same cause between the same steps is drawn once (two `goto route` in an if/else).
-fn distinct_edges<'g>(graph: &'g StepGraph<'_>) -> Vec<&'g Edge> {
+/// An edge to draw and its label; `None` for a plain `handoff advisor` or `end` outside any
+/// `if` (the node says it all).
+type Drawn<'g> = (&'g Edge, Option<String>);
+
+/// The same label between the same steps is drawn once.
+fn distinct_edges<'g>(graph: &'g StepGraph<'_>, guards: &[(Span, String)]) -> Vec<Drawn<'g>> {
     let mut seen = HashSet::new();
     graph
         .edges
         .iter()
-        .filter(|e| seen.insert((e.from, format!("{:?}", e.to), label(&e.cause))))
+        .map(|e| (e, edge_label(e, guards)))
+        .filter(|(e, label)| seen.insert((e.from, format!("{:?}", e.to), label.clone())))
         .collect()
+}
+
+/// The `if` branches of the scenario, outermost first: the span of each guarded block and
+/// how it is entered (`if c`, `else if c`, `else`).
+fn guards(scenario: &Scenario) -> Vec<(Span, String)> {
+    fn walk(block: &Block, out: &mut Vec<(Span, String)>) {
+        for stmt in &block.statements {
+            if let StmtKind::If(if_stmt) = &stmt.kind {
+                for (i, branch) in if_stmt.branches.iter().enumerate() {
+                    let keyword = if i == 0 { "if" } else { "else if" };
+                    let condition = crate::fmt::expression(&branch.condition);
+                    out.push((branch.body.span, format!("{keyword} {condition}")));
+                    walk(&branch.body, out);
+                }
+                if let Some(otherwise) = &if_stmt.otherwise {
+                    out.push((otherwise.span, "else".to_owned()));
+                    walk(otherwise, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for step in scenario.steps() {
+        walk(&step.body, &mut out);
+    }
+    out
+}
+
+/// The edge's label: the conditions it is under, then its cause.
+fn edge_label(edge: &Edge, guards: &[(Span, String)]) -> Option<String> {
+    let conditions: Vec<&str> = guards
+        .iter()
+        .filter(|(span, _)| span.start <= edge.span.start && edge.span.end <= span.end)
+        .map(|(_, condition)| condition.as_str())
+        .collect();
+    let plain = edge.cause == Cause::Goto;
+    match (conditions.is_empty(), plain) {
+        (true, true) if matches!(edge.to, Target::Handoff | Target::End) => None,
+        (true, _) => Some(label(&edge.cause)),
+        (false, true) => Some(conditions.join(", ")),
+        (false, false) => Some(format!("{}: {}", conditions.join(", "), label(&edge.cause))),
+    }
 }
 
 fn label(cause: &Cause) -> String {
@@ -45,6 +94,8 @@ fn label(cause: &Cause) -> String {
         ),
         Cause::Timeout(duration) => format!("timeout {duration}"),
         Cause::OnError(action) => format!("on error ({action})"),
+        Cause::When(pattern) => format!("when {pattern}"),
+        Cause::Escape => "escape".to_owned(),
     }
 }
 
@@ -72,12 +123,7 @@ fn other_beginnings(
     found
 }
 
-/// A plain `handoff advisor` or `end`: the node says it all, the edge needs no label.
-fn stops(edge: &Edge) -> bool {
-    edge.cause == Cause::Goto && matches!(edge.to, Target::Handoff | Target::End)
-}
-
-fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
+fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[Drawn<'_>]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "digraph {} {{", dot_id(&scenario.name.text));
     out.push_str("  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
@@ -86,7 +132,7 @@ fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
     for step in &graph.steps {
         let _ = writeln!(out, "  {};", dot_id(&step.name.text));
     }
-    let uses = |target: Target| edges.iter().any(|e| e.to == target);
+    let uses = |target: Target| edges.iter().any(|(e, _)| e.to == target);
     if uses(Target::Handoff) {
         out.push_str("  __handoff [label=\"handoff advisor\", shape=ellipse, style=filled, fillcolor=\"#dbeafe\"];\n");
     }
@@ -115,7 +161,7 @@ fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
             dot_id(&graph.steps[step].name.text)
         );
     }
-    for (i, edge) in edges.iter().enumerate() {
+    for (i, (edge, label)) in edges.iter().enumerate() {
         let to = match edge.to {
             Target::Step(t) => dot_id(&graph.steps[t].name.text),
             Target::Handoff => "__handoff".to_owned(),
@@ -130,20 +176,24 @@ fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
             }
         };
         let style = match edge.cause {
-            Cause::Goto | Cause::Choice(_) => "",
+            Cause::Goto | Cause::Choice(_) | Cause::When(_) => "",
+            Cause::Escape => ", style=dashed, color=gray",
             Cause::Attempts(_) => ", style=dashed",
             Cause::Timeout(_) => ", style=dotted",
             Cause::OnError(_) => ", color=red, fontcolor=red",
         };
         let from = dot_id(&graph.steps[edge.from].name.text);
-        if stops(edge) {
-            let _ = writeln!(out, "  {from} -> {to};");
-        } else {
-            let _ = writeln!(
-                out,
-                "  {from} -> {to} [label={}{style}];",
-                dot_string(&label(&edge.cause))
-            );
+        match label {
+            None => {
+                let _ = writeln!(out, "  {from} -> {to};");
+            }
+            Some(label) => {
+                let _ = writeln!(
+                    out,
+                    "  {from} -> {to} [label={}{style}];",
+                    dot_string(label)
+                );
+            }
         }
     }
     out.push_str("}\n");
@@ -163,16 +213,16 @@ fn dot_string(text: &str) -> String {
     )
 }
 
-fn mermaid(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> String {
+fn mermaid(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[Drawn<'_>]) -> String {
     let mut out = String::from("flowchart TD\n");
     out.push_str("  start([start])\n");
     for (i, step) in graph.steps.iter().enumerate() {
         let _ = writeln!(out, "  s{i}[\"{}\"]", mermaid_text(&step.name.text));
     }
-    if edges.iter().any(|e| e.to == Target::Handoff) {
+    if edges.iter().any(|(e, _)| e.to == Target::Handoff) {
         out.push_str("  handoff([\"handoff advisor\"])\n");
     }
-    if edges.iter().any(|e| e.to == Target::End) {
+    if edges.iter().any(|(e, _)| e.to == Target::End) {
         out.push_str("  finish((\"end\"))\n");
     }
     if let Some(start) = graph.start {
@@ -185,7 +235,7 @@ fn mermaid(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> Strin
         }
         let _ = writeln!(out, "  {id} -.-> s{step}");
     }
-    for (i, edge) in edges.iter().enumerate() {
+    for (i, (edge, label)) in edges.iter().enumerate() {
         let to = match edge.to {
             Target::Step(t) => format!("s{t}"),
             Target::Handoff => "handoff".to_owned(),
@@ -196,26 +246,36 @@ fn mermaid(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[&Edge]) -> Strin
             }
         };
         let arrow = match edge.cause {
-            Cause::Goto | Cause::Choice(_) | Cause::OnError(_) => "-->",
-            Cause::Attempts(_) | Cause::Timeout(_) => "-.->",
+            Cause::Goto | Cause::Choice(_) | Cause::When(_) | Cause::OnError(_) => "-->",
+            Cause::Attempts(_) | Cause::Timeout(_) | Cause::Escape => "-.->",
         };
-        if stops(edge) {
-            let _ = writeln!(out, "  s{} --> {to}", edge.from);
-        } else {
-            let _ = writeln!(
-                out,
-                "  s{} {arrow}|\"{}\"| {to}",
-                edge.from,
-                mermaid_text(&label(&edge.cause))
-            );
+        match label {
+            None => {
+                let _ = writeln!(out, "  s{} --> {to}", edge.from);
+            }
+            Some(label) => {
+                let _ = writeln!(
+                    out,
+                    "  s{} {arrow}|\"{}\"| {to}",
+                    edge.from,
+                    mermaid_text(label)
+                );
+            }
         }
     }
     out
 }
 
-/// Mermaid's quoted text takes HTML entities for quotes.
+/// Mermaid's quoted text takes entity codes for what it would read as markup: `#` itself,
+/// quotes, angle brackets (`if n > 3`) and `|`, which would end an edge's label (a `when /a|b/`
+/// pattern).
 fn mermaid_text(text: &str) -> String {
-    text.replace('"', "#quot;").replace('\n', " ")
+    text.replace('#', "#35;")
+        .replace('"', "#quot;")
+        .replace('<', "#lt;")
+        .replace('>', "#gt;")
+        .replace('|', "#124;")
+        .replace('\n', " ")
 }
 
 #[cfg(test)]
@@ -227,6 +287,28 @@ mod tests {
         crate::syntax::parse(&SourceFile::new("t.scn", text))
             .unwrap()
             .scenario
+    }
+
+    #[test]
+    fn patterns_and_the_escape_are_drawn() {
+        let s = scenario(
+            "scenario s { escape \"agent\" -> handoff advisor start a\n step a { ask \"q?\" { when /refund|return/i -> b } end }\n step b { end } }",
+        );
+        let dot = render(&s, GraphFormat::Dot);
+        assert!(
+            dot.contains(r#""a" -> "b" [label="when /refund|return/i"];"#),
+            "{dot}"
+        );
+        assert!(
+            dot.contains(r#""a" -> __handoff [label="escape", style=dashed, color=gray];"#),
+            "{dot}"
+        );
+        let mermaid = render(&s, GraphFormat::Mermaid);
+        assert!(mermaid.contains("-.->|\"escape\"|"), "{mermaid}");
+        assert!(
+            mermaid.contains("-->|\"when /refund#124;return/i\"| s1"),
+            "{mermaid}"
+        );
     }
 
     #[test]
@@ -271,5 +353,33 @@ mod tests {
             "{mermaid}"
         );
         assert!(mermaid.contains("on_close -.-> s2"), "{mermaid}");
+    }
+
+    #[test]
+    fn edges_out_of_an_if_carry_its_condition() {
+        let s = scenario(
+            "scenario s { start a\n step a { set n = 4\n if n > 3 { goto b } else if name == \"x\\\"y\" { handoff advisor } else { if n == 1 { end }\n goto b } }\n step b { ask \"q?\" { choice \"ok\" -> a } } }",
+        );
+        let dot = render(&s, GraphFormat::Dot);
+        assert!(dot.contains(r#""a" -> "b" [label="if n > 3"];"#), "{dot}");
+        assert!(
+            dot.contains(r#""a" -> __handoff [label="else if name == \"x\\\"y\""];"#),
+            "{dot}"
+        );
+        assert!(
+            dot.contains(r#""a" -> __end [label="else, if n == 1"];"#),
+            "{dot}"
+        );
+        assert!(dot.contains(r#""a" -> "b" [label="else"];"#), "{dot}");
+        let mermaid = render(&s, GraphFormat::Mermaid);
+        assert!(mermaid.contains("s0 -->|\"if n #gt; 3\"| s1"), "{mermaid}");
+        assert!(
+            mermaid.contains("s0 -->|\"else if name == #quot;x\\#quot;y#quot;\"| handoff"),
+            "{mermaid}"
+        );
+        assert!(
+            mermaid.contains("s0 -->|\"else, if n == 1\"| finish"),
+            "{mermaid}"
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! system. No runtime, no I/O beyond reading the files it is given.
 
 pub mod actions;
+pub mod answers;
 pub mod ast;
 pub mod builtins;
 pub mod check;

@@ -34,6 +34,8 @@ pub struct Program {
     pub languages: Vec<String>,
     /// The contact field of `language from`.
     pub language_from: Option<String>,
+    /// The `escape` words, normalised (`answers::normalize`), and where they lead.
+    pub escape: Option<(Vec<String>, Target)>,
     steps: HashMap<String, Code>,
     regexes: HashMap<String, Regex>,
 }
@@ -81,7 +83,12 @@ pub enum Target {
 pub enum Check {
     Email,
     Phone,
-    Number,
+    /// A number, within the bounds when given (both included).
+    Number(Option<(f64, f64)>),
+    /// A whole number, within the bounds when given.
+    Integer(Option<(f64, f64)>),
+    /// One of these texts, normalised; the value saved is the text as the scenario writes it.
+    OneOf(Vec<(String, String)>),
     Date,
     Text,
     Choice,
@@ -113,6 +120,10 @@ pub struct AskInstr {
     pub attempts: Option<(u32, Target)>,
     pub timeout: Option<(u64, Target)>,
     pub choices: Vec<(Message, Option<String>)>,
+    /// Each choice's `= "value"`, in the order of `choices`.
+    pub choice_values: Vec<Option<String>>,
+    /// The `when` patterns in order: the regex key and the step.
+    pub patterns: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -181,6 +192,15 @@ impl Program {
                 .language_from()
                 .and_then(|path| path.segments.get(1))
                 .map(|field| field.text.clone()),
+            escape: scenario.escape().map(|escape| {
+                let words = escape
+                    .words
+                    .iter()
+                    .filter_map(Text::as_literal)
+                    .map(|word| scenarist_lang::answers::normalize(&word))
+                    .collect();
+                (words, target(&escape.target))
+            }),
             steps: HashMap::new(),
             regexes: HashMap::new(),
         };
@@ -377,6 +397,8 @@ fn compile_stmt(stmt: &Stmt, code: &mut Code, regexes: &mut Regexes) -> Result<(
                 attempts: None,
                 timeout: None,
                 choices: Vec::new(),
+                choice_values: Vec::new(),
+                patterns: Vec::new(),
             };
             for option in &ask.options {
                 match &option.kind {
@@ -392,11 +414,23 @@ fn compile_stmt(stmt: &Stmt, code: &mut Code, regexes: &mut Regexes) -> Result<(
                     AskOptionKind::Timeout { duration, then } => {
                         instr.timeout = Some((duration.seconds, target(then)));
                     }
-                    AskOptionKind::Choice { label, target } => {
+                    AskOptionKind::Choice {
+                        label,
+                        value,
+                        target,
+                    } => {
                         collect_message_regexes(label, regexes)?;
                         instr
                             .choices
                             .push((label.clone(), target.as_ref().map(|n| n.text.clone())));
+                        instr
+                            .choice_values
+                            .push(value.as_ref().and_then(Text::as_literal));
+                    }
+                    AskOptionKind::When { regex, target } => {
+                        let key = pattern_key(&regex.pattern, &regex.flags);
+                        compile_regex(&key, &regex.pattern, &regex.flags, regexes)?;
+                        instr.patterns.push((key, target.text.clone()));
                     }
                 }
             }
@@ -452,10 +486,26 @@ fn check(validator: &Validator, regexes: &mut Regexes) -> Result<Check, Unrunnab
             compile_regex(&key, &regex.pattern, &regex.flags, regexes)?;
             Check::Pattern(key)
         }
+        Validator::OneOf(texts) => Check::OneOf(
+            texts
+                .iter()
+                .filter_map(Text::as_literal)
+                .map(|text| (scenarist_lang::answers::normalize(&text), text))
+                .collect(),
+        ),
+        Validator::Ranged(name, range) => {
+            let bounds = Some((range.low.value, range.high.value));
+            match NamedValidator::named(&name.text) {
+                Some(NamedValidator::Number) => Check::Number(bounds),
+                Some(NamedValidator::Integer) => Check::Integer(bounds),
+                _ => return Err(Unrunnable::UnknownValidator(name.text.clone())),
+            }
+        }
         Validator::Named(name) => match NamedValidator::named(&name.text) {
             Some(NamedValidator::Email) => Check::Email,
             Some(NamedValidator::Phone) => Check::Phone,
-            Some(NamedValidator::Number) => Check::Number,
+            Some(NamedValidator::Number) => Check::Number(None),
+            Some(NamedValidator::Integer) => Check::Integer(None),
             Some(NamedValidator::Date) => Check::Date,
             Some(NamedValidator::Choice) => Check::Choice,
             Some(NamedValidator::Text) => Check::Text,

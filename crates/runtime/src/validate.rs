@@ -11,9 +11,21 @@ pub fn check_answer(program: &Program, check: &Check, answer: &str) -> Option<Va
     let answer = answer.trim();
     match check {
         Check::Text | Check::Choice => (!answer.is_empty()).then(|| Value::text(answer)),
-        Check::Email => is_email(answer).then(|| Value::text(answer)),
+        Check::Email => is_email(answer).then(|| Value::Text(email(answer))),
         Check::Phone => phone(answer).map(Value::Text),
-        Check::Number => number(answer).map(Value::Number),
+        Check::Number(bounds) => number(answer)
+            .filter(|n| within(*n, *bounds))
+            .map(Value::Number),
+        Check::Integer(bounds) => number(answer)
+            .filter(|n| n.fract() == 0.0 && within(*n, *bounds))
+            .map(Value::Number),
+        Check::OneOf(texts) => {
+            let answer = scenarist_lang::answers::normalize(answer);
+            texts
+                .iter()
+                .find(|(normal, _)| *normal == answer)
+                .map(|(_, text)| Value::text(text))
+        }
         Check::Date => date(answer).map(Value::Text),
         Check::Pattern(key) => program
             .regex(key)
@@ -39,19 +51,41 @@ pub fn is_email(text: &str) -> bool {
         && text.len() <= 254
 }
 
-/// A phone number: digits with optional spaces, dots, dashes, parentheses and a leading `+`;
-/// 6 to 15 digits (E.164's maximum). Kept as typed, trimmed.
+/// Whether `n` lies within the bounds (both included), when there are bounds.
+fn within(n: f64, bounds: Option<(f64, f64)>) -> bool {
+    bounds.is_none_or(|(low, high)| low <= n && n <= high)
+}
+
+/// An email as saved: the domain lower-cased (domains ignore case; the local part may not).
+fn email(text: &str) -> String {
+    match text.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_lowercase()),
+        None => text.to_owned(),
+    }
+}
+
+/// A phone number: digits with optional spaces, dots, dashes, parentheses and a leading `+`
+/// (or `00`); 6 to 15 digits (E.164's maximum). Saved without its separators: in E.164
+/// (`+33612345678`) when it carries a country code (`+33 6 12…` or `0033 6 12…`), else as
+/// the national digits (`0612345678`): no country is assumed.
 pub fn phone(text: &str) -> Option<String> {
-    let mut digits = 0;
+    let mut digits = String::new();
+    let mut plus = false;
     for (i, c) in text.chars().enumerate() {
         match c {
-            '0'..='9' => digits += 1,
-            '+' if i == 0 => {}
+            '0'..='9' => digits.push(c),
+            '+' if i == 0 => plus = true,
             ' ' | '.' | '-' | '(' | ')' => {}
             _ => return None,
         }
     }
-    (6..=15).contains(&digits).then(|| text.to_owned())
+    if !plus && digits.starts_with("00") {
+        digits.drain(..2);
+        plus = true;
+    }
+    (6..=15)
+        .contains(&digits.len())
+        .then(|| if plus { format!("+{digits}") } else { digits })
 }
 
 /// A number, accepting a `,` decimal mark and spaces between thousands.
@@ -117,10 +151,14 @@ mod tests {
 
     #[test]
     fn phones_numbers_dates() {
+        assert_eq!(phone("+33 6 12 34 56 78").as_deref(), Some("+33612345678"));
         assert_eq!(
-            phone("+33 6 12 34 56 78").as_deref(),
-            Some("+33 6 12 34 56 78")
+            phone("0033 (6) 12-34-56-78").as_deref(),
+            Some("+33612345678")
         );
+        assert_eq!(phone("06 12 34 56 78").as_deref(), Some("0612345678"));
+        assert_eq!(email("Ada.L@Example.COM"), "Ada.L@example.com");
+        assert!(within(5.0, Some((1.0, 5.0))) && !within(5.5, Some((1.0, 5.0))));
         assert_eq!(phone("12345"), None);
         assert_eq!(phone("call me"), None);
         assert_eq!(number("3,5"), Some(3.5));

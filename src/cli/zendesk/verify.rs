@@ -408,11 +408,14 @@ impl Verification<'_> {
             .filter(|e| e.action.starts_with("sync."))
         {
             reasons.push(format!(
-                "{} ({}) still pending after {} s, {} attempt(s){}",
+                "{} ({}) still pending after {} s, {}{}",
                 effect.id,
                 effect.action,
                 SYNC_WAIT.as_secs(),
-                effect.attempts,
+                crate::cli::output::plural(
+                    usize::try_from(effect.attempts).unwrap_or(usize::MAX),
+                    "attempt"
+                ),
                 effect
                     .last_error
                     .as_deref()

@@ -82,6 +82,14 @@ impl Scenario {
 
     /// The languages of the first `languages` declaration, the default first; empty when
     /// the scenario declares none (it then speaks only the language its texts are written in).
+    /// The first `escape` declaration.
+    pub fn escape(&self) -> Option<&Escape> {
+        self.items.iter().find_map(|item| match &item.kind {
+            ItemKind::Escape(escape) => Some(escape),
+            _ => None,
+        })
+    }
+
     pub fn languages(&self) -> &[Name] {
         self.items
             .iter()
@@ -150,6 +158,17 @@ pub enum ItemKind {
     LanguageFrom(Path),
     /// `step welcome { … }`
     Step(Step),
+    /// `escape "agent", "human" -> handoff advisor`: words that leave any question.
+    Escape(Escape),
+}
+
+/// `escape "agent", "conseiller" -> handoff advisor` (or `-> STEP`): an answer that is one
+/// of the words (normalised as choice labels are) leaves the question for the target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Escape {
+    pub words: Vec<Text>,
+    /// `Goto(step)` or `Handoff`.
+    pub target: Jump,
 }
 
 /// An identifier with its span: a step, variable, field, action or argument name.
@@ -254,7 +273,23 @@ impl Ask {
 
     pub fn choices(&self) -> impl Iterator<Item = (&Message, Option<&Name>)> {
         self.options.iter().filter_map(|o| match &o.kind {
-            AskOptionKind::Choice { label, target } => Some((label, target.as_ref())),
+            AskOptionKind::Choice { label, target, .. } => Some((label, target.as_ref())),
+            _ => None,
+        })
+    }
+
+    /// The `= "value"` of each choice that has one.
+    pub fn choice_values(&self) -> impl Iterator<Item = &Text> {
+        self.options.iter().filter_map(|o| match &o.kind {
+            AskOptionKind::Choice { value, .. } => value.as_ref(),
+            _ => None,
+        })
+    }
+
+    /// The `when /re/ -> step` options, in order.
+    pub fn patterns(&self) -> impl Iterator<Item = (&RegexLit, &Name)> {
+        self.options.iter().filter_map(|o| match &o.kind {
+            AskOptionKind::When { regex, target } => Some((regex, target)),
             _ => None,
         })
     }
@@ -278,11 +313,15 @@ pub enum AskOptionKind {
     Attempts { count: Count, then: Jump },
     /// `timeout 15m then goto route`
     Timeout { duration: Duration, then: Jump },
-    /// `choice "Commandes" en "Orders" -> orders`
+    /// `choice "Commandes" en "Orders" = "orders" -> orders`
     Choice {
         label: Message,
+        /// What `save` and `answer` hold; the label in the default language without it.
+        value: Option<Text>,
         target: Option<Name>,
     },
+    /// `when /refund|return/i -> returns`: a free answer matching goes to the step.
+    When { regex: RegexLit, target: Name },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -291,6 +330,28 @@ pub enum Validator {
     Named(Name),
     /// `/^[0-9]{6}$/`
     Regex(RegexLit),
+    /// `number 1..5`, `integer 0..10`: a named validator and the bounds its value must fit.
+    Ranged(Name, Range),
+    /// `one of "yes", "no"`: one of the texts, normalised as choice labels are.
+    OneOf(Vec<Text>),
+}
+
+impl Validator {
+    /// The validator's name, with or without a range.
+    pub fn name(&self) -> Option<&Name> {
+        match self {
+            Validator::Named(name) | Validator::Ranged(name, _) => Some(name),
+            Validator::Regex(_) | Validator::OneOf(_) => None,
+        }
+    }
+}
+
+/// `1..5`: both bounds included.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Range {
+    pub low: Number,
+    pub high: Number,
+    pub span: Span,
 }
 
 /// A whole number written in the source, e.g. the `3` of `attempts 3`.

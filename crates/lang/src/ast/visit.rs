@@ -58,7 +58,13 @@ pub fn walk_stmt<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, stmt: &'a Stmt) {
                     | AskOptionKind::Choice { label: message, .. } => {
                         walk_message(visitor, message);
                     }
+                    AskOptionKind::Expect(Validator::OneOf(texts)) => {
+                        for text in texts {
+                            visitor.visit_text(text);
+                        }
+                    }
                     AskOptionKind::Expect(_)
+                    | AskOptionKind::When { .. }
                     | AskOptionKind::Attempts { .. }
                     | AskOptionKind::Timeout { .. } => {}
                 }
@@ -135,6 +141,10 @@ pub fn erase_spans(scenario: &mut Scenario) {
             ItemKind::Entry(names) => names.iter_mut().for_each(erase_name),
             ItemKind::Languages(languages) => languages.iter_mut().for_each(erase_name),
             ItemKind::LanguageFrom(path) => erase_path(path),
+            ItemKind::Escape(escape) => {
+                escape.words.iter_mut().for_each(erase_text);
+                erase_jump(&mut escape.target);
+            }
             ItemKind::Step(step) => {
                 step.span = Span::default();
                 erase_name(&mut step.name);
@@ -204,6 +214,17 @@ fn erase_stmt(stmt: &mut Stmt) {
                 match &mut option.kind {
                     AskOptionKind::Expect(Validator::Named(name)) => erase_name(name),
                     AskOptionKind::Expect(Validator::Regex(regex)) => erase_regex(regex),
+                    AskOptionKind::Expect(Validator::Ranged(name, range)) => {
+                        erase_name(name);
+                        range.span = Span::default();
+                    }
+                    AskOptionKind::Expect(Validator::OneOf(texts)) => {
+                        texts.iter_mut().for_each(erase_text);
+                    }
+                    AskOptionKind::When { regex, target } => {
+                        erase_regex(regex);
+                        erase_name(target);
+                    }
                     AskOptionKind::Save(path) => erase_path(path),
                     AskOptionKind::Invalid(message) => erase_message(message),
                     AskOptionKind::Attempts { count, then } => {
@@ -214,8 +235,15 @@ fn erase_stmt(stmt: &mut Stmt) {
                         duration.span = Span::default();
                         erase_jump(then);
                     }
-                    AskOptionKind::Choice { label, target } => {
+                    AskOptionKind::Choice {
+                        label,
+                        value,
+                        target,
+                    } => {
                         erase_message(label);
+                        if let Some(value) = value {
+                            erase_text(value);
+                        }
                         if let Some(name) = target {
                             erase_name(name);
                         }

@@ -15,9 +15,13 @@ use crate::source::Span;
 use crate::types::Type;
 
 pub(super) fn check(scenario: &Scenario, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
+    super::answers::computed_answers(scenario, out);
     scenario.for_each_statement(&mut |stmt| {
         if let StmtKind::Ask(ask) = &stmt.kind {
             check_ask(ask, stmt.span, typer, out);
+            if let Some(escape) = scenario.escape() {
+                super::answers::escape_hides_answers(escape, ask, out);
+            }
         }
     });
 }
@@ -32,7 +36,7 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
             AskOptionKind::Invalid(_) => "invalid",
             AskOptionKind::Attempts { .. } => "attempts",
             AskOptionKind::Timeout { .. } => "timeout",
-            AskOptionKind::Choice { .. } => continue,
+            AskOptionKind::Choice { .. } | AskOptionKind::When { .. } => continue,
         };
         if let Some(first) = seen.get(name) {
             out.push(
@@ -50,7 +54,7 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
     }
 
     let validator = ask.validator();
-    if let Some(Validator::Named(name)) = validator {
+    if let Some(name) = validator.and_then(Validator::name) {
         if NamedValidator::named(&name.text).is_none() {
             let help = did_you_mean(&name.text, NamedValidator::names()).unwrap_or_else(|| {
                 let names: Vec<&str> = NamedValidator::names().collect();
@@ -68,9 +72,9 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
         }
     }
     let choices: Vec<_> = ask.choices().collect();
-    let expects_choice = matches!(validator, Some(Validator::Named(n)) if NamedValidator::named(&n.text) == Some(NamedValidator::Choice));
+    let expects_choice = matches!(validator.and_then(Validator::name), Some(n) if NamedValidator::named(&n.text) == Some(NamedValidator::Choice));
     let checks_answers = (validator.is_some()
-        && !matches!(validator, Some(Validator::Named(n)) if NamedValidator::named(&n.text) == Some(NamedValidator::Text)))
+        && !matches!(validator.and_then(Validator::name), Some(n) if NamedValidator::named(&n.text) == Some(NamedValidator::Text)))
         || !choices.is_empty();
     conflicts(ask, &choices, expects_choice, checks_answers, out);
 
@@ -100,6 +104,11 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
         );
     }
     duplicate_choices(&choices, out);
+    if let Some(Validator::Ranged(name, range)) = validator {
+        super::answers::check_range(name, range, out);
+    }
+    super::answers::duplicate_values(ask, out);
+    super::answers::shadowed_patterns(ask, out);
 }
 
 /// L209: two choices with the same text, in the default language or in any translation (a
@@ -170,8 +179,11 @@ fn conflicts(
         match &option.kind {
             AskOptionKind::Expect(validator) if !choices.is_empty() && !expects_choice => {
                 let what = match validator {
-                    Validator::Named(name) => format!("`expect {}`", name.text),
+                    Validator::Named(name) | Validator::Ranged(name, _) => {
+                        format!("`expect {}`", name.text)
+                    }
                     Validator::Regex(_) => "a `/regex/`".to_owned(),
+                    Validator::OneOf(_) => "`expect one of`".to_owned(),
                 };
                 out.push(conflict(
                     option.span,

@@ -39,6 +39,10 @@ pub enum Cause {
     Timeout(String),
     /// The named action failed.
     OnError(String),
+    /// A free answer matched this `when` pattern (as written, `/refund/i`).
+    When(String),
+    /// An answer was one of the scenario's `escape` words.
+    Escape,
 }
 
 #[derive(Clone, Debug)]
@@ -75,12 +79,17 @@ pub struct StepGraph<'a> {
     /// Teams routed to and contact fields saved in reachable code.
     pub routed_teams: Vec<String>,
     pub saved_fields: Vec<String>,
+    /// Where the scenario's `escape` words lead: an edge from every question.
+    pub escape: Option<&'a Jump>,
 }
 
 impl<'a> StepGraph<'a> {
     pub fn build(scenario: &'a Scenario) -> Self {
         let vars = VarIndex::collect(scenario);
-        let mut graph = StepGraph::default();
+        let mut graph = StepGraph {
+            escape: scenario.escape().map(|escape| &escape.target),
+            ..StepGraph::default()
+        };
         for step in scenario.steps() {
             if !graph.index.contains_key(step.name.text.as_str()) {
                 graph.index.insert(&step.name.text, graph.steps.len());
@@ -101,6 +110,7 @@ impl<'a> StepGraph<'a> {
             let judged = entry[i].is_some();
             let set = entry[i].clone().unwrap_or_else(|| vars.empty_set());
             let mut walker = Walker::new(&graph.index, &vars, i, judged);
+            walker.escape = graph.escape;
             if walker.block(&step.body, State::entry(set)).is_some() {
                 graph.falls_off.push(i);
             }
@@ -133,6 +143,7 @@ impl<'a> StepGraph<'a> {
                 continue;
             };
             let mut walker = Walker::new(&self.index, vars, i, false);
+            walker.escape = self.escape;
             walker.block(&self.steps[i].body, State::entry(set));
             for (edge, assigned) in walker.edges {
                 let Target::Step(to) = edge.to else { continue };
@@ -201,6 +212,7 @@ struct Walker<'g> {
     answer_types: HashMap<u32, Type>,
     routed_teams: Vec<String>,
     saved_fields: Vec<String>,
+    escape: Option<&'g Jump>,
 }
 
 impl<'g> Walker<'g> {
@@ -221,6 +233,7 @@ impl<'g> Walker<'g> {
             answer_types: HashMap::new(),
             routed_teams: Vec::new(),
             saved_fields: Vec::new(),
+            escape: None,
         }
     }
 
@@ -360,6 +373,16 @@ impl<'g> Walker<'g> {
                 }
                 None => all_choices_jump = false,
             }
+        }
+        // A pattern's answer is the text as typed, whatever the validator.
+        let mut matched = answered.clone();
+        matched.answer = Type::Text;
+        for (regex, target) in ask.patterns() {
+            let cause = Cause::When(format!("/{}/{}", regex.pattern, regex.flags));
+            self.edge(self.target(target), cause, true, target.span, &matched);
+        }
+        if let Some(escape) = self.escape {
+            self.jump(escape, Cause::Escape, true, &state);
         }
         if let Some((count, then)) = ask.attempts() {
             self.jump(then, Cause::Attempts(count.value), true, &answered);

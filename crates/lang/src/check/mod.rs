@@ -7,6 +7,7 @@
 //! types of expressions), `ask`, `call`, `messages` (teams and channel limits),
 //! `variables` (unused and read-only), `sync` (mode-B duties), `languages` (translations).
 
+mod answers;
 mod ask;
 mod call;
 pub mod flow;
@@ -84,7 +85,13 @@ fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
                     | AskOptionKind::Choice { label: message, .. } => {
                         message.texts().for_each(|text| typer.check_text(text));
                     }
-                    AskOptionKind::Expect(Validator::Regex(regex)) => typer.check_regex(regex),
+                    AskOptionKind::Expect(Validator::Regex(regex))
+                    | AskOptionKind::When { regex, .. } => typer.check_regex(regex),
+                    AskOptionKind::Expect(Validator::OneOf(texts)) => {
+                        for text in texts {
+                            typer.check_text(text);
+                        }
+                    }
                     _ => {}
                 }
             }

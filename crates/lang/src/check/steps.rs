@@ -15,6 +15,7 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
     let mut first_languages = None;
     let mut first_language_from = None;
     let (mut first_close, mut first_resume) = (None, None);
+    let mut first_escape = None;
     for item in &scenario.items {
         match &item.kind {
             ItemKind::Step(step) => {
@@ -49,6 +50,7 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
             ItemKind::LanguageFrom(_) => {
                 duplicate(&mut first_language_from, item.span, "language from", out);
             }
+            ItemKind::Escape(_) => duplicate(&mut first_escape, item.span, "escape", out),
         }
     }
 
@@ -76,6 +78,7 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
     for name in scenario
         .entries()
         .chain(Hook::ALL.iter().filter_map(|h| scenario.hook(*h)))
+        .chain(scenario.escape().and_then(|escape| goto(&escape.target)))
     {
         unknown(name, &step_names, out);
     }
@@ -142,6 +145,7 @@ fn targets(stmt: &Stmt) -> Vec<&Name> {
                     goto(then)
                 }
                 AskOptionKind::Choice { target, .. } => target.as_ref(),
+                AskOptionKind::When { target, .. } => Some(target),
                 _ => None,
             })
             .collect(),

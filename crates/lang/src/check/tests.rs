@@ -160,6 +160,119 @@ fn entry_points_and_hooks_are_roots_of_the_flow() {
     assert_eq!(check(unset), [Code::PossiblyUnsetVariable]);
 }
 
+/// An `ask` with these options and the bounds every checked `ask` needs.
+fn ask_codes(options: &str) -> Vec<Code> {
+    codes(&format!(
+        "    ask \"Q\" {{\n      {options}\n      attempts 2 then end\n      timeout 1h then end\n    }}"
+    ))
+}
+
+#[test]
+fn ranges_that_hold_no_answer_are_errors() {
+    assert_eq!(ask_codes("expect integer 1..5"), []);
+    assert_eq!(ask_codes("expect number 0.5..0.5"), []);
+    assert_eq!(ask_codes("expect number 5..1"), [Code::InvalidRange]);
+    assert_eq!(ask_codes("expect integer 1.2..1.8"), [Code::InvalidRange]);
+    assert_eq!(ask_codes("expect email 1..5"), [Code::InvalidRange]);
+    assert_eq!(ask_codes("expect nombre 1..5"), [Code::UnknownValidator]);
+}
+
+#[test]
+fn repeated_values_and_answers_are_errors_compared_as_answers_are() {
+    assert_eq!(
+        ask_codes(r#"choice "A" = "fr" choice "B" = "FR ""#),
+        [Code::DuplicateChoiceValue]
+    );
+    assert_eq!(
+        ask_codes(r#"expect one of "Oui", "non", "oui""#),
+        [Code::DuplicateChoiceValue]
+    );
+    assert_eq!(ask_codes(r#"choice "A" = "fr" choice "B" = "en""#), []);
+}
+
+#[test]
+fn a_pattern_after_the_same_or_a_catch_all_one_is_shadowed() {
+    let asked = |options: &str| {
+        codes(&format!(
+            "    ask \"Q\" {{\n      {options}\n      timeout 1h then end\n    }}"
+        ))
+    };
+    assert_eq!(asked("when /a/ -> a when /b/i -> a"), []);
+    assert_eq!(
+        asked("when /a/ -> a when /a/ -> a"),
+        [Code::ShadowedPattern]
+    );
+    assert_eq!(
+        asked("when /x*/ -> a when /b/ -> a"),
+        [Code::ShadowedPattern]
+    );
+    assert_eq!(asked("when /^$/ -> a when /b/ -> a"), []);
+    assert_eq!(asked("when /(/ -> a"), [Code::InvalidRegex]);
+}
+
+#[test]
+fn the_escape_target_must_exist_and_the_escape_is_declared_once() {
+    let check = |items: &str| {
+        let source = format!("scenario s {{\n  {items}\n  start a\n  step a {{ end }}\n}}\n");
+        let parsed = parse(&SourceFile::new("t.scn", source.as_str())).unwrap();
+        let workspace = Workspace::default_workspace().unwrap();
+        super::check(&parsed, &workspace)
+            .into_iter()
+            .map(|d| d.code)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(check(r#"escape "agent" -> a"#), []);
+    assert_eq!(check(r#"escape "agent" -> handoff advisor"#), []);
+    assert_eq!(check(r#"escape "agent" -> nowhere"#), [Code::UnknownStep]);
+    assert_eq!(
+        check(r#"escape "agent" -> a escape "human" -> a"#),
+        [Code::DuplicateDeclaration]
+    );
+}
+
+#[test]
+fn a_choice_taken_by_the_escape_words_is_reported() {
+    let check = |options: &str| {
+        let source = format!(
+            "scenario s {{\n  escape \"agent\" -> handoff advisor\n  start a\n  step a {{\n    ask \"Q\" {{ {options} attempts 2 then end timeout 1h then end }}\n    end\n  }}\n}}\n"
+        );
+        let parsed = parse(&SourceFile::new("t.scn", source.as_str())).unwrap();
+        let workspace = Workspace::default_workspace().unwrap();
+        super::check(&parsed, &workspace)
+            .into_iter()
+            .map(|d| d.code)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(check(r#"choice "Other""#), []);
+    assert_eq!(check(r#"choice " AGÉNT ""#), [Code::EscapeHidesAnswer]);
+    assert_eq!(
+        check(r#"expect one of "yes", "Agent""#),
+        [Code::EscapeHidesAnswer]
+    );
+}
+
+#[test]
+fn a_choice_value_is_a_text_for_the_field_it_is_saved_into() {
+    let options = r#"choice "Yes" = "1" choice "No" = "0""#;
+    assert_eq!(ask_codes(&format!("{options} save contact.language")), []);
+    assert_eq!(
+        ask_codes(&format!("{options} save contact.vip")),
+        [Code::ValidatorTypeMismatch]
+    );
+}
+
+#[test]
+fn answers_to_compare_with_are_written_out() {
+    assert_eq!(
+        ask_codes(r#"choice "A" = "{contact.name}" choice "B""#),
+        [Code::ComputedAnswer]
+    );
+    assert_eq!(
+        ask_codes(r#"expect one of "yes", "{contact.name}""#),
+        [Code::ComputedAnswer]
+    );
+}
+
 #[test]
 fn links_and_images_with_http_urls_are_clean_everywhere() {
     let clean = r#"

@@ -80,6 +80,9 @@ codes! {
     MissingTranslation = ("C135", "missing-translation", Error, "A text is not written in every language the scenario declares.");
     UndeclaredLanguage = ("C136", "undeclared-language", Error, "A text is translated into a language the scenario does not declare.");
     PlaceholderMismatch = ("C137", "placeholder-mismatch", Error, "A placeholder `{…}` is in one language's text and not in another's.");
+    InvalidRange = ("C140", "invalid-range", Error, "A range of `expect` is inverted, holds no whole number for `integer`, or follows a validator that is not `number` or `integer`.");
+    DuplicateChoiceValue = ("C141", "duplicate-choice-value", Error, "Two choices of one `ask` save the same value, or `one of` lists the same answer twice.");
+    ComputedAnswer = ("C142", "computed-answer", Error, "A choice's value, a `one of` answer or an `escape` word holds a `{…}` value; answers are compared with texts written out.");
     InvalidLanguageSource = ("C138", "invalid-language-source", Error, "`language from` names something other than a declared text field of the contact.");
     UnsupportedRichMessage = ("C147", "unsupported-rich-message", Error, "An image or a card is sent on a channel that cannot show it.");
     InvalidUrl = ("C148", "invalid-url", Error, "The URL of a link or an image is not an http:// or https:// address.");
@@ -94,6 +97,8 @@ codes! {
     UnreachableStatement = ("L208", "unreachable-statement", Warning, "A statement follows a `goto`, `handoff advisor` or `end` and never runs.");
     TooManyChoices = ("L210", "too-many-choices", Warning, "A question offers more choices than a channel it runs on can show.");
     DuplicateChoice = ("L209", "duplicate-choice", Warning, "Two choices of one `ask` have the same text; the second can never be picked.");
+    ShadowedPattern = ("L220", "shadowed-pattern", Warning, "A `when` pattern of an `ask` can never be chosen: an earlier one is the same or matches every answer.");
+    EscapeHidesAnswer = ("L221", "escape-hides-answer", Warning, "A choice or `one of` answer is also an `escape` word, so it can never be picked.");
     LanguageNeverChosen = ("L215", "language-never-chosen", Warning, "The scenario declares several languages but never says where a conversation's language comes from.");
     DuplicateVariant = ("L224", "duplicate-variant", Warning, "Two variants of `say one of` are the same text, so one is shown more often.");
 

@@ -36,6 +36,11 @@ use text::text;
 const MAX_WIDTH: usize = 100;
 
 /// Formats a parsed scenario in the canonical layout, keeping every comment.
+/// An expression as the formatter writes it on one line, e.g. for a graph's edge label.
+pub(crate) fn expression(e: &crate::ast::Expr) -> String {
+    expr(e, 0)
+}
+
 pub fn format(parsed: &Parsed, source: &SourceFile) -> String {
     let mut printer = Printer::new(source.text(), &parsed.comments);
     scenario(&mut printer, &parsed.scenario);
@@ -103,6 +108,16 @@ fn item(p: &mut Printer<'_>, item: &Item, blank: Blank) {
         ItemKind::LanguageFrom(path) => {
             p.push("language from ");
             p.push(&path.dotted());
+        }
+        ItemKind::Escape(escape) => {
+            let words: Vec<String> = escape.words.iter().map(|w| text(w, 1)).collect();
+            p.push("escape ");
+            p.push(&words.join(", "));
+            p.push(" -> ");
+            p.push(&match &escape.target.kind {
+                JumpKind::Goto(step) => step.text.clone(),
+                JumpKind::Handoff | JumpKind::End => jump(&escape.target),
+            });
         }
         ItemKind::Step(step) => {
             p.push("step ");
@@ -283,6 +298,23 @@ fn ask_option(p: &mut Printer<'_>, option: &AskOption, indent: usize) {
             p.push("expect ");
             p.push(&name.text);
         }
+        AskOptionKind::Expect(Validator::Ranged(name, range)) => {
+            p.push(&format!(
+                "expect {} {}..{}",
+                name.text, range.low.text, range.high.text
+            ));
+        }
+        AskOptionKind::Expect(Validator::OneOf(texts)) => {
+            let texts: Vec<String> = texts.iter().map(|t| text(t, indent)).collect();
+            p.push("expect one of ");
+            p.push(&texts.join(", "));
+        }
+        AskOptionKind::When { regex, target } => {
+            p.push(&format!(
+                "when /{}/{} -> {}",
+                regex.pattern, regex.flags, target.text
+            ));
+        }
         AskOptionKind::Expect(Validator::Regex(regex)) => {
             p.push("expect /");
             p.push(&regex.pattern);
@@ -303,10 +335,19 @@ fn ask_option(p: &mut Printer<'_>, option: &AskOption, indent: usize) {
         AskOptionKind::Timeout { duration, then } => {
             p.push(&format!("timeout {} then {}", duration.text, jump(then)));
         }
-        AskOptionKind::Choice { label, target } => {
+        AskOptionKind::Choice {
+            label,
+            value,
+            target,
+        } => {
             p.push("choice ");
-            let arrow = target.as_ref().map_or(0, |t| t.text.len() + 4);
+            let value = value.as_ref().map(|v| format!(" = {}", text(v, indent)));
+            let arrow = target.as_ref().map_or(0, |t| t.text.len() + 4)
+                + value.as_ref().map_or(0, String::len);
             message(p, label, indent, Layout::JoinedIfFits(arrow));
+            if let Some(value) = value {
+                p.push(&value);
+            }
             if let Some(target) = target {
                 p.push(" -> ");
                 p.push(&target.text);

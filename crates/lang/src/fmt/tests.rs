@@ -271,7 +271,9 @@ impl<'a> Visit<'a> for Literals {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         if let StmtKind::Ask(ask) = &stmt.kind {
             for option in &ask.options {
-                if let AskOptionKind::Expect(Validator::Regex(regex)) = &option.kind {
+                if let AskOptionKind::Expect(Validator::Regex(regex))
+                | AskOptionKind::When { regex, .. } = &option.kind
+                {
                     self.0.push(regex.span);
                 }
             }
@@ -304,6 +306,12 @@ fn comments_between_any_two_tokens_survive() {
         }
         if let Some(description) = parsed.scenario.description() {
             literals.visit_text(description);
+        }
+        if let Some(escape) = parsed.scenario.escape() {
+            escape
+                .words
+                .iter()
+                .for_each(|word| literals.visit_text(word));
         }
         let inside = |at: usize| {
             let covered = |span: &Span| span.range().contains(&at);
@@ -363,6 +371,13 @@ fn a_statement_after_a_text_is_not_a_translation() {
         "scenario s { step a { say \"a\" say \"b\" end } }\n",
     );
     assert!(out.contains("    say \"a\"\n    say \"b\"\n"), "{out}");
+}
+
+#[test]
+fn answer_options_and_the_escape_print_canonically() {
+    let input = "scenario s { escape \"agent\" ,\"human\"->handoff   advisor\nescape \"x\" -> a start a step a { ask \"Q\" { choice \"Français\" en \"French\"=\"fr\" ->a\n expect  integer 1 ..5 expect one   of \"a\" ,\"b\" when /re|x/i->a } } }\n";
+    let expected = "scenario s {\n  escape \"agent\", \"human\" -> handoff advisor\n  escape \"x\" -> a\n  start a\n\n  step a {\n    ask \"Q\" {\n      choice \"Français\" en \"French\" = \"fr\" -> a\n      expect integer 1..5\n      expect one of \"a\", \"b\"\n      when /re|x/i -> a\n    }\n  }\n}\n";
+    assert_eq!(check("answers", input), expected);
 }
 
 #[test]

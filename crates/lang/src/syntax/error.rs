@@ -90,12 +90,29 @@ const KEYWORDS: &[&str] = &[
 /// Words that cannot be names (`grammar/scenario.pest`, rule `keyword`).
 const RESERVED: &[&str] = &["true", "false", "not", "and", "or", "is", "matches"];
 
-pub(crate) fn from_pest(error: &pest::error::Error<Rule>, text: &str) -> Diagnostic {
+/// `braces`: each block's `{` and its `}`, from the prescan.
+pub(crate) fn from_pest(
+    error: &pest::error::Error<Rule>,
+    text: &str,
+    braces: &[(usize, Option<usize>)],
+) -> Diagnostic {
     let pos = match error.location {
         InputLocation::Pos(pos) | InputLocation::Span((pos, _)) => pos.min(text.len()),
     };
     match &error.variant {
-        ErrorVariant::ParsingError { positives, .. } => describe(positives, pos, text),
+        ErrorVariant::ParsingError { positives, .. } => {
+            let found = token_at(text, pos);
+            if let Some(diagnostic) = hyphenated_name(text, pos, found) {
+                return diagnostic;
+            }
+            let closes = phrases(positives).iter().any(|p| p == "`}`");
+            if closes && found.is_none_or(|t| t == "step") {
+                if let Some(diagnostic) = unclosed(text, pos, found, braces) {
+                    return diagnostic;
+                }
+            }
+            describe(positives, pos, text)
+        }
         ErrorVariant::CustomError { message } => {
             Diagnostic::new(Code::SyntaxError, Span::at(pos), message.clone())
         }
@@ -150,6 +167,98 @@ fn describe(positives: &[Rule], pos: usize, text: &str) -> Diagnostic {
     let diagnostic = Diagnostic::new(Code::SyntaxError, found_span, message)
         .with_label(format!("expected {expected} here"));
     diagnostic.with_help(help(positives, &phrases, found, before))
+}
+
+/// `ask-email` where a name or statement goes: names cannot contain `-`.
+fn hyphenated_name(text: &str, pos: usize, found: Option<&str>) -> Option<Diagnostic> {
+    let is_name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = text.as_bytes();
+    let joined = found == Some("-")
+        && pos > 0
+        && is_name_byte(bytes[pos - 1])
+        && bytes.get(pos + 1).is_some_and(u8::is_ascii_alphabetic);
+    if !joined {
+        return None;
+    }
+    let start = text[..pos]
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let end = text[pos..]
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .map_or(text.len(), |i| pos + i);
+    let name = &text[start..end];
+    let fixed = name.replace('-', "_");
+    Some(
+        Diagnostic::new(
+            Code::SyntaxError,
+            Span::new(start, end),
+            format!("names cannot contain `-`: `{name}` is not a name"),
+        )
+        .with_label("`-` is not allowed in a name")
+        .with_help(format!(
+            "names use only ASCII letters, digits and `_`: write `{fixed}` (here and wherever it is used)"
+        )),
+    )
+}
+
+/// A `}` is missing: names the `{` left open rather than the `step` (or the end of the file)
+/// where pest noticed. The block left open is the first inside the innermost open one whose
+/// `}` stands at another indentation than the line that opened it (that `}` was meant for an
+/// outer block), else the innermost open block itself.
+fn unclosed(
+    text: &str,
+    pos: usize,
+    found: Option<&str>,
+    braces: &[(usize, Option<usize>)],
+) -> Option<Diagnostic> {
+    let innermost = braces
+        .iter()
+        .filter(|(open, close)| *open < pos && close.is_none_or(|c| c >= pos))
+        .map(|(open, _)| *open)
+        .max()?;
+    let misplaced = braces.iter().find_map(|(open, close)| {
+        let close = (*close)?;
+        let inside = *open > innermost && close < pos;
+        let own_line = text[line_start(text, close)..close].trim().is_empty();
+        (inside && own_line && indent(text, *open) != indent(text, close)).then_some(*open)
+    });
+    let open = misplaced.unwrap_or(innermost);
+    let line = |offset: usize| text[..offset].matches('\n').count() + 1;
+    let opened = text[line_start(text, open)..=open].trim();
+    let (where_, span) = match found {
+        Some(word) => (
+            format!("`{word}` on line {}", line(pos)),
+            Span::new(pos, pos + word.len()),
+        ),
+        None => ("the end of the file".to_owned(), Span::at(pos)),
+    };
+    Some(
+        Diagnostic::new(
+            Code::SyntaxError,
+            Span::new(open, open + 1),
+            format!(
+                "missing `}}`: the `{{` of `{opened}` on line {} is still open at {where_}",
+                line(open)
+            ),
+        )
+        .with_label("this `{` is never closed")
+        .with_secondary(span, "expected `}` before this")
+        .with_help(
+            "add the `}` that closes this block, at the indentation of the line that opens it",
+        ),
+    )
+}
+
+fn line_start(text: &str, offset: usize) -> usize {
+    text[..offset].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// The indentation of the line holding `offset`.
+fn indent(text: &str, offset: usize) -> usize {
+    let start = line_start(text, offset);
+    text[start..]
+        .find(|c: char| c != ' ' && c != '\t')
+        .unwrap_or(0)
 }
 
 /// The phrases for the expected rules, de-duplicated and folded into groups.
@@ -361,5 +470,51 @@ mod tests {
         assert_eq!(token_at("x", 1), None);
         assert_eq!(previous_word("goto   }", 7), Some("goto"));
         assert_eq!(previous_word("\"a\" }", 4), None);
+    }
+
+    fn error(text: &str) -> Diagnostic {
+        match crate::syntax::parse(&crate::source::SourceFile::new("t.scn", text.to_owned())) {
+            Err(diagnostic) => diagnostic,
+            Ok(_) => panic!("a parse error expected"),
+        }
+    }
+
+    #[test]
+    fn a_missing_brace_names_the_block_it_leaves_open() {
+        let text = "scenario s {\n  start a\n  step a {\n    if contact.name is set {\n      say \"hi\"\n    goto b\n  }\n  step b {\n    end\n  }\n}\n";
+        let error = error(text);
+        let if_brace = text.find("set {").unwrap() + 4;
+        assert_eq!(error.primary.span, Span::new(if_brace, if_brace + 1));
+        assert_eq!(
+            error.message,
+            "missing `}`: the `{` of `if contact.name is set {` on line 4 is still open at `step` on line 8"
+        );
+        let step_b = text.find("step b").unwrap();
+        assert_eq!(error.secondary[0].span, Span::new(step_b, step_b + 4));
+
+        // At the end of the file, with nothing misplaced: the innermost open block.
+        let error = self::error("scenario s {\n  start a\n  step a {\n    end\n");
+        assert_eq!(
+            error.message,
+            "missing `}`: the `{` of `step a {` on line 3 is still open at the end of the file"
+        );
+    }
+
+    #[test]
+    fn a_hyphen_in_a_name_says_names_cannot_contain_it() {
+        for text in [
+            "scenario s {\n  start a\n  step ask-email {\n    end\n  }\n}\n",
+            "scenario s {\n  start ask-email\n  step ask_email {\n    end\n  }\n}\n",
+            "scenario s {\n  start a\n  step a {\n    goto ask-email\n  }\n}\n",
+        ] {
+            let error = error(text);
+            assert_eq!(
+                error.message, "names cannot contain `-`: `ask-email` is not a name",
+                "{text}"
+            );
+            let start = text.find("ask-email").unwrap();
+            assert_eq!(error.primary.span, Span::new(start, start + 9));
+            assert!(error.help.as_deref().unwrap().contains("`ask_email`"));
+        }
     }
 }

@@ -180,7 +180,7 @@ fn deeper(kind: ExprKind, span: crate::source::Span, depth: u32) -> Lowered<Deep
     Ok((Expr { kind, span }, depth))
 }
 
-fn lower_number(pair: &Pair<'_, Rule>) -> Lowered<Number> {
+pub(crate) fn lower_number(pair: &Pair<'_, Rule>) -> Lowered<Number> {
     let text = pair.as_str();
     match text.parse::<f64>() {
         Ok(value) if value.is_finite() && value.abs() < 1e15 => Ok(Number {

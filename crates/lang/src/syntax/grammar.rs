@@ -18,7 +18,15 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::EOI => "the end of the file",
         // Silent rules: never reported by pest, named for completeness.
         Rule::WHITESPACE | Rule::COMMENT => "a space or comment",
-        Rule::scenario_item => "`step`, `start`, `description`, `languages` or `language from`",
+        Rule::scenario_item => {
+            "`step`, `start`, `description`, `languages`, `language from` or `escape`"
+        }
+        Rule::escape_decl | Rule::kw_escape => "`escape`",
+        Rule::when_opt | Rule::kw_when => "`when`",
+        Rule::one_of | Rule::kw_one => "`one of`",
+        Rule::kw_of => "`of`",
+        Rule::range => "a range such as `1..5`",
+        Rule::range_dots => "`..`",
         Rule::text_keyword => "a statement",
         Rule::statement => "a statement",
         Rule::ask_option => "an option of `ask`",
@@ -81,8 +89,7 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::entry_decl | Rule::kw_entry => "`entry` and the steps it names",
         Rule::hook_decl => "`on close goto STEP` or `on resume goto STEP`",
         Rule::hook_event => "`close` or `resume`",
-        Rule::one_of | Rule::kw_one => "`one of` and its texts",
-        Rule::kw_of => "`of`",
+        Rule::say_one_of => "`one of` and its texts",
         Rule::variant => "a text in quotes",
         Rule::link_stmt | Rule::kw_link => "`link \"LABEL\" \"URL\"`",
         Rule::image_stmt | Rule::kw_image => "`image \"URL\" \"ALT TEXT\"`",
@@ -121,7 +128,7 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::var_name => "a variable name",
         Rule::field_name => "a field name",
         Rule::validator_name => {
-            "a validator (`email`, `phone`, `number`, `date`, `choice`, `text`) or `/regex/`"
+            "a validator (`email`, `phone`, `number`, `integer`, `date`, `choice`, `text`), `one of` or `/regex/`"
         }
         Rule::action_name => "an action name such as `zendesk.create_ticket`",
         Rule::arg_name => "an argument name",
@@ -172,6 +179,11 @@ pub(crate) fn is_token(rule: Rule) -> bool {
             | Rule::kw_then
             | Rule::kw_timeout
             | Rule::kw_choice
+            | Rule::kw_when
+            | Rule::kw_escape
+            | Rule::kw_one
+            | Rule::kw_of
+            | Rule::range_dots
             | Rule::kw_and
             | Rule::kw_or
             | Rule::kw_not
@@ -182,8 +194,6 @@ pub(crate) fn is_token(rule: Rule) -> bool {
             | Rule::kw_false
             | Rule::kw_open
             | Rule::kw_entry
-            | Rule::kw_one
-            | Rule::kw_of
             | Rule::kw_link
             | Rule::kw_image
             | Rule::kw_card

@@ -75,6 +75,23 @@ impl Lowerer {
                 children.finish()?;
                 ItemKind::Hook { event, step }
             }
+            Rule::escape_decl => {
+                let mut children = Children::of(pair);
+                let mut words = Vec::new();
+                while let Some(word) = children.optional(Rule::string) {
+                    words.push(self.lower_string(word)?);
+                }
+                let last = children.any_child()?;
+                let target = match last.as_rule() {
+                    Rule::step_ref => Jump {
+                        span: span_of(&last),
+                        kind: JumpKind::Goto(name(&last)),
+                    },
+                    _ => lower_jump(last)?,
+                };
+                children.finish()?;
+                ItemKind::Escape(crate::ast::Escape { words, target })
+            }
             Rule::languages_decl => {
                 let languages = Children::of(pair).map(|tag| name(&tag)).collect();
                 ItemKind::Languages(languages)
@@ -123,7 +140,7 @@ impl Lowerer {
         let rule = pair.as_rule();
         let mut children = Children::of(pair);
         let kind = match rule {
-            Rule::say_stmt => match children.optional(Rule::one_of) {
+            Rule::say_stmt => match children.optional(Rule::say_one_of) {
                 Some(one_of) => StmtKind::SayOneOf(
                     Children::of(one_of)
                         .map(|variant| {
@@ -260,7 +277,31 @@ impl Lowerer {
                 let inner = children.any_child()?;
                 match inner.as_rule() {
                     Rule::regex => AskOptionKind::Expect(Validator::Regex(lower_regex(inner)?)),
-                    Rule::validator_name => AskOptionKind::Expect(Validator::Named(name(&inner))),
+                    Rule::validator_name => match children.optional(Rule::range) {
+                        Some(range) => {
+                            let range_span = span_of(&range);
+                            let mut bounds = Children::of(range);
+                            let low = super::expr::lower_number(&bounds.child(Rule::number)?)?;
+                            let high = super::expr::lower_number(&bounds.child(Rule::number)?)?;
+                            bounds.finish()?;
+                            AskOptionKind::Expect(Validator::Ranged(
+                                name(&inner),
+                                crate::ast::Range {
+                                    low,
+                                    high,
+                                    span: range_span,
+                                },
+                            ))
+                        }
+                        None => AskOptionKind::Expect(Validator::Named(name(&inner))),
+                    },
+                    Rule::one_of => {
+                        let mut texts = Vec::new();
+                        for text in Children::of(inner) {
+                            texts.push(self.lower_string(text)?);
+                        }
+                        AskOptionKind::Expect(Validator::OneOf(texts))
+                    }
                     other => {
                         return Err(internal(span, &format!("expect: unexpected {other:?}")));
                     }
@@ -280,8 +321,21 @@ impl Lowerer {
             }
             Rule::choice_opt => {
                 let label = self.lower_message(&mut children)?;
+                let value = match children.optional(Rule::string) {
+                    Some(pair) => Some(self.lower_string(pair)?),
+                    None => None,
+                };
                 let target = children.optional(Rule::step_ref).map(|pair| name(&pair));
-                AskOptionKind::Choice { label, target }
+                AskOptionKind::Choice {
+                    label,
+                    value,
+                    target,
+                }
+            }
+            Rule::when_opt => {
+                let regex = lower_regex(children.child(Rule::regex)?)?;
+                let target = name(&children.child(Rule::step_ref)?);
+                AskOptionKind::When { regex, target }
             }
             other => return Err(internal(span, &format!("ask option: unexpected {other:?}"))),
         };

@@ -45,8 +45,8 @@ pub fn parse(file: &SourceFile) -> Result<Parsed, Diagnostic> {
         );
     }
     let trivia = prescan::prescan(text)?;
-    let mut pairs =
-        ScenarioParser::parse(Rule::file, text).map_err(|e| error::from_pest(&e, text))?;
+    let mut pairs = ScenarioParser::parse(Rule::file, text)
+        .map_err(|e| error::from_pest(&e, text, &trivia.braces))?;
     let file_pair = pairs
         .next()
         .ok_or_else(|| cursor::internal(Span::at(0), "the parser returned nothing"))?;

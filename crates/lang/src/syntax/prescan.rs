@@ -28,6 +28,9 @@ enum Frame {
 pub(crate) struct Trivia {
     /// Each comment's span, from `#` to the end of its line (newline excluded).
     pub(crate) comments: Vec<Span>,
+    /// Each block's `{` and the `}` that closes it, if any, in the order they open: a
+    /// parse error that expected a `}` names the `{` left open (`error::unclosed`).
+    pub(crate) braces: Vec<(usize, Option<usize>)>,
 }
 
 /// The open constructs, innermost last, with where each was opened.
@@ -93,10 +96,21 @@ pub(crate) fn prescan(text: &str) -> Result<Trivia, Diagnostic> {
                 continue;
             }
             b'"' => stack.push(Frame::LineString, i)?,
-            b'{' => stack.push(Frame::Brace, i)?,
+            b'{' => {
+                stack.push(Frame::Brace, i)?;
+                trivia.braces.push((i, None));
+            }
             b'(' => stack.push(Frame::Paren, i)?,
             b'[' => stack.push(Frame::Bracket, i)?,
-            b'}' => stack.pop_if(|f| matches!(f, Frame::Brace | Frame::Interpolation)),
+            b'}' => {
+                if stack.top() == Some(Frame::Brace) {
+                    // The innermost block still open is the last one without its `}`.
+                    if let Some(open) = trivia.braces.iter_mut().rev().find(|b| b.1.is_none()) {
+                        open.1 = Some(i);
+                    }
+                }
+                stack.pop_if(|f| matches!(f, Frame::Brace | Frame::Interpolation));
+            }
             b')' => stack.pop_if(|f| f == Frame::Paren),
             b']' => stack.pop_if(|f| f == Frame::Bracket),
             // Code inside a one-line text's `{…}` is part of that line: the parser and this

@@ -62,12 +62,16 @@ pub enum Trace {
         index: u32,
         failed: bool,
     },
+    /// An answer was one of the scenario's `escape` words.
+    Escape,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AskOutcome {
     Valid,
     Choice(usize),
+    /// The answer matched the `when` pattern with this index.
+    Pattern(usize),
     Invalid,
     Exhausted,
     TimedOut,
@@ -307,7 +311,36 @@ impl<'p> Machine<'p> {
             ));
             return self.stop(Status::WithAdvisor);
         };
+        if let Some((words, target)) = &self.program.escape {
+            if words.contains(&scenarist_lang::answers::normalize(text)) {
+                self.conv.timer = None;
+                self.mark(Trace::Escape);
+                self.conv
+                    .variables
+                    .insert(builtins::ANSWER.into(), Value::text(text.trim()));
+                return self.jump(target);
+            }
+        }
         let (value, choice) = self.check(ask, text);
+        if choice.is_none() {
+            let matched = ask.patterns.iter().enumerate().find(|(_, (key, _))| {
+                self.program
+                    .regex(key)
+                    .is_some_and(|regex| regex.is_match(text.trim()))
+            });
+            if let Some((i, (_, step))) = matched {
+                self.conv.timer = None;
+                self.mark(Trace::Ask {
+                    step: at.step.clone(),
+                    index: at.index,
+                    outcome: AskOutcome::Pattern(i),
+                });
+                self.conv
+                    .variables
+                    .insert(builtins::ANSWER.into(), Value::text(text.trim()));
+                return self.goto(step);
+            }
+        }
         let Some(value) = value else {
             return self.invalid(at, ask, invalid, text);
         };
@@ -350,14 +383,14 @@ impl<'p> Machine<'p> {
         if ask.choices.is_empty() {
             return (check_answer(self.program, &ask.check, text), None);
         }
-        let answer = text.trim().to_lowercase();
+        let answer = scenarist_lang::answers::normalize(text);
         let env = self.env();
         let defaults: Vec<String> = ask
             .choices
             .iter()
             .map(|(label, _)| env.render(&label.text))
             .collect();
-        let same = |label: &str| label.trim().to_lowercase() == answer;
+        let same = |label: &str| scenarist_lang::answers::normalize(label) == answer;
         let by_language = || {
             ask.choices
                 .iter()
@@ -372,7 +405,13 @@ impl<'p> Machine<'p> {
                 .map(|n| n - 1)
         };
         match by_language().or_else(by_default).or_else(by_number) {
-            Some(i) => (defaults.get(i).map(|l| Value::text(l.trim())), Some(i)),
+            Some(i) => {
+                let value = match ask.choice_values.get(i) {
+                    Some(Some(value)) => Some(Value::text(value)),
+                    _ => defaults.get(i).map(|l| Value::text(l.trim())),
+                };
+                (value, Some(i))
+            }
             None => (None, None),
         }
     }

@@ -306,7 +306,7 @@ scenario s {
     assert_eq!(run.send("ab123456"), ["Order?"]);
     assert_eq!(
         run.send("AB123456"),
-        ["2.5 2026-12-31 +33 6 12 34 56 78 AB123456"]
+        ["2.5 2026-12-31 +33612345678 AB123456"]
     );
     assert_eq!(run.var("count"), Some(&Value::Number(2.5)));
 }
@@ -745,6 +745,174 @@ scenario s {
         .fields
         .insert("language".into(), Value::text("en"));
     assert_eq!(english.send("hi"), ["Open Monday at 09:00, 1,234.50"]);
+}
+
+const SURVEY: &str = r#"
+scenario s {
+  start rate
+  step rate {
+    ask "1 to 5?" {
+      expect integer 1..5
+      save rating
+      invalid "From 1 to 5, please."
+      attempts 3 then end
+    }
+    say "Got {rating}."
+    end
+  }
+}
+"#;
+
+#[test]
+fn a_ranged_integer_refuses_answers_outside_and_saves_a_number() {
+    let mut run = Run::new(SURVEY);
+    run.send("hi");
+    for wrong in ["7", "4.5"] {
+        assert_eq!(run.send(wrong), ["From 1 to 5, please."], "{wrong}");
+        assert_eq!(run.var("rating"), None, "{wrong} must not be saved");
+    }
+    assert_eq!(run.send(" 5 "), ["Got 5."]);
+    assert_eq!(run.var("rating"), Some(&Value::Number(5.0)));
+}
+
+#[test]
+fn a_ranged_number_takes_decimals_within_the_bounds() {
+    let source = SURVEY.replace("integer 1..5", "number 0.5..2");
+    let mut run = Run::new(&source);
+    run.send("hi");
+    assert_eq!(run.send("2,5"), ["From 1 to 5, please."]);
+    assert_eq!(run.send("1,5"), ["Got 1.5."]);
+    assert_eq!(run.var("rating"), Some(&Value::Number(1.5)));
+}
+
+const LANGUAGE: &str = r#"
+scenario s {
+  start pick
+  escape "agent", "conseiller" -> human
+  step pick {
+    ask "Language?" {
+      choice "Français" = "fr" -> done
+      choice "English" = "en" -> done
+      save lang
+      attempts 3 then end
+    }
+  }
+  step done { say "Lang {lang}, answer {answer}." end }
+  step human { say "An advisor is coming." handoff advisor }
+}
+"#;
+
+#[test]
+fn a_choice_saves_its_value_and_matches_without_accents_or_case() {
+    let mut run = Run::new(LANGUAGE);
+    run.send("hi");
+    assert_eq!(run.send("  FRANCAIS "), ["Lang fr, answer fr."]);
+    assert_eq!(run.var("lang"), Some(&Value::text("fr")));
+    assert!(run.trace().contains(&Trace::Ask {
+        step: "pick".into(),
+        index: 0,
+        outcome: AskOutcome::Choice(0),
+    }));
+}
+
+#[test]
+fn an_escape_word_leaves_any_question_for_its_target() {
+    let mut run = Run::new(LANGUAGE);
+    run.send("hi");
+    assert_eq!(run.send("Conseillér"), ["An advisor is coming."]);
+    assert_eq!(run.conversation.status, Status::WithAdvisor);
+    assert!(run.trace().contains(&Trace::Escape));
+    assert_eq!(run.var("lang"), None);
+}
+
+const ONE_OF: &str = r#"
+scenario s {
+  start q
+  step q {
+    ask "Sure?" {
+      expect one of "Oui", "Non"
+      save sure
+      attempts 3 then end
+    }
+    say "{sure}"
+    end
+  }
+}
+"#;
+
+#[test]
+fn one_of_accepts_a_listed_answer_as_written_in_the_scenario() {
+    let mut run = Run::new(ONE_OF);
+    run.send("hi");
+    assert_eq!(run.send("peut-être"), ["Sure?"]);
+    assert_eq!(run.var("sure"), None);
+    assert_eq!(run.send(" OUI"), ["Oui"]);
+}
+
+const FAQ: &str = r#"
+scenario s {
+  start q
+  step q {
+    ask "Question?" {
+      when /refund|return/i -> returns
+      when /return|deliver/i -> delivery
+    }
+    say "No match: {answer}."
+    end
+  }
+  step returns { say "Returns: {answer}." end }
+  step delivery { say "Delivery." end }
+}
+"#;
+
+#[test]
+fn the_first_matching_pattern_wins_and_free_text_goes_on() {
+    let mut run = Run::new(FAQ);
+    run.send("hi");
+    assert_eq!(
+        run.send("I want to RETURN it"),
+        ["Returns: I want to RETURN it."]
+    );
+    assert!(run.trace().contains(&Trace::Ask {
+        step: "q".into(),
+        index: 0,
+        outcome: AskOutcome::Pattern(0),
+    }));
+    run.conversation.status = Status::Fresh;
+    run.send("hi");
+    assert_eq!(run.send("delivery time?"), ["Delivery."]);
+    run.conversation.status = Status::Fresh;
+    run.send("hi");
+    assert_eq!(run.send("gift cards"), ["No match: gift cards."]);
+}
+
+const CONTACT: &str = r#"
+scenario s {
+  start q
+  step q {
+    ask "Phone?" { expect phone save contact.phone attempts 2 then end }
+    ask "Email?" { expect email save contact.email attempts 2 then end }
+    say "{contact.phone} {contact.email}"
+    end
+  }
+}
+"#;
+
+#[test]
+fn phones_and_emails_are_saved_in_a_normal_form_and_typed_as_sent() {
+    let mut run = Run::new(CONTACT);
+    run.send("hi");
+    run.send("0033 6 12-34-56-78");
+    assert_eq!(run.field("phone"), Some(&Value::text("+33612345678")));
+    let typed = run.last.as_ref().unwrap().turn.messages[0].text.clone();
+    assert_eq!(
+        typed, "0033 6 12-34-56-78",
+        "the history keeps the original"
+    );
+    assert_eq!(
+        run.send("Ada.L@Example.COM"),
+        ["+33612345678 Ada.L@example.com"]
+    );
 }
 
 const HOOKS: &str = r#"
