@@ -21,7 +21,7 @@ use crate::lint::lint_source;
 use crate::runtime::engine::{Engine, EngineOptions, Inbound};
 use crate::runtime::interpreter::Trace;
 use crate::runtime::program::Program;
-use crate::runtime::state::{Author, Conversation, Input};
+use crate::runtime::state::{Author, Conversation, Input, Part};
 use crate::runtime::value::{Value, from_json};
 use crate::runtime::{Clock, FlushPolicy, ManualClock};
 use crate::source::SourceFile;
@@ -511,13 +511,40 @@ impl Runner<'_> {
             .flat_map(|turn| &turn.messages)
             .filter(|m| m.author == Author::Bot)
             .map(|m| {
-                if m.choices.is_empty() {
+                if !m.parts.is_empty() {
+                    let parts: Vec<String> = m.parts.iter().map(transcript_form).collect();
+                    parts.join(" ")
+                } else if m.choices.is_empty() {
                     m.text.clone()
                 } else {
                     format!("{} [{}]", m.text, m.choices.join(" | "))
                 }
             })
             .collect()
+    }
+}
+
+/// How a transcript writes a rich message: on one line, each URL after `->`:
+/// `link: Track it -> https://…`, `image: Map -> https://…`,
+/// `card: Title | Text | image: Alt -> https://… | link: Label -> https://…`.
+pub fn transcript_form(part: &Part) -> String {
+    let link = |(label, url): &(String, String)| format!("link: {label} -> {url}");
+    let image = |(url, alt): &(String, String)| format!("image: {alt} -> {url}");
+    match part {
+        Part::Link { label, url } => link(&(label.clone(), url.clone())),
+        Part::Image { url, alt } => image(&(url.clone(), alt.clone())),
+        Part::Card {
+            title,
+            text,
+            image: picture,
+            links,
+        } => {
+            let mut pieces = vec![title.clone()];
+            pieces.extend(text.iter().cloned());
+            pieces.extend(picture.iter().map(image));
+            pieces.extend(links.iter().map(link));
+            format!("card: {}", pieces.join(" | "))
+        }
     }
 }
 

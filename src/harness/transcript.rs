@@ -18,7 +18,9 @@
 //!         team: Zendesk
 //! ```
 //!
-//! A bot message with choices is written `Text [First | Second]`.
+//! A bot message with choices is written `Text [First | Second]`; a rich message on one line,
+//! each URL after `->`: `link: Track it -> https://…`, `image: Map -> https://…`,
+//! `card: Title | Text | image: Alt -> https://… | link: Label -> https://…`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

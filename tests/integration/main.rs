@@ -28,6 +28,7 @@ mod service_events;
 mod service_guards;
 mod service_limits;
 mod service_openapi;
+mod service_rich;
 mod support;
 mod traps;
 mod zendesk;

@@ -407,3 +407,51 @@ fn chat_starts_at_a_chosen_time_with_the_contacts_fields() {
         stdout(&late)
     );
 }
+
+/// A transcript sees the same variant of `say one of` on every run (the harness's
+/// conversation id is fixed), and expects rich messages in their one-line form.
+#[test]
+fn transcripts_see_a_fixed_variant_and_rich_messages() {
+    let dir = tempdir();
+    std::fs::write(
+        dir.join("rich.scn"),
+        r#"scenario rich {
+  start welcome
+
+  step welcome {
+    say one of "Hello!", "Hi there!", "Welcome!", "Good day!"
+    link "Track it" "https://acme.example/t/{contact.order_number}"
+    image "https://acme.example/map.png" "Map"
+    end
+  }
+}
+"#,
+    )
+    .unwrap();
+    let test = |greeting: &str| {
+        format!(
+            r#"scenario: rich.scn
+tests:
+  - name: greeted
+    contact: {{ fields: {{ order_number: AB 1 }} }}
+    transcript:
+      - contact: hi
+        bot:
+          - "{greeting}"
+          - "link: Track it -> https://acme.example/t/AB%201"
+          - "image: Map -> https://acme.example/map.png"
+"#
+        )
+    };
+    // FNV-1a of "transcript", the step and the index, modulo 4, is 1: "Hi there!".
+    let path = dir.join("rich.test.yaml");
+    std::fs::write(&path, test("Hi there!")).unwrap();
+    for _ in 0..2 {
+        let output = scenarist(&["test", path.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    }
+    std::fs::write(&path, test("Hello!")).unwrap();
+    let output = scenarist(&["test", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains("+ Hi there!"), "{}", stdout(&output));
+}

@@ -6,9 +6,11 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use super::program::{Program, pattern_key};
-use super::state::{Contact, Conversation};
+use super::state::{Contact, Conversation, Part};
 use super::value::Value;
-use scenarist_lang::ast::{BinaryOp, Expr, ExprKind, Message, Path, TestOp, Text, TextPart};
+use scenarist_lang::ast::{
+    BinaryOp, Expr, ExprKind, Image, Link, Message, Path, Rich, TestOp, Text, TextPart,
+};
 use scenarist_lang::builtins::functions as f;
 use scenarist_lang::builtins::{self, contact, conversation};
 use scenarist_lang::schedule::{self, Schedule as OpeningHours};
@@ -218,6 +220,54 @@ impl Env<'_> {
             }
         }
         out
+    }
+
+    /// A URL: like [`Env::render`], but each value shown is percent-encoded (all but
+    /// `A-Z a-z 0-9 - . _ ~`), so an order number with a space or a `/` stays one segment.
+    pub fn render_url(&self, text: &Text) -> String {
+        let mut out = String::new();
+        for part in &text.parts {
+            match part {
+                TextPart::Literal(literal) => out.push_str(literal),
+                TextPart::Interpolation(expr) => {
+                    if let Some(value) = self.eval(expr) {
+                        for byte in value.to_string().bytes() {
+                            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                                out.push(char::from(byte));
+                            } else {
+                                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                                out.push('%');
+                                out.push(char::from(HEX[usize::from(byte >> 4)]));
+                                out.push(char::from(HEX[usize::from(byte & 0xF)]));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A rich message's part: its texts in the conversation's language, its URLs rendered.
+    pub fn part(&self, rich: &Rich) -> Part {
+        let link = |link: &Link| (self.localize(&link.label), self.render_url(&link.url));
+        let image = |image: &Image| (self.render_url(&image.url), self.localize(&image.alt));
+        match rich {
+            Rich::Link(l) => {
+                let (label, url) = link(l);
+                Part::Link { label, url }
+            }
+            Rich::Image(i) => {
+                let (url, alt) = image(i);
+                Part::Image { url, alt }
+            }
+            Rich::Card(card) => Part::Card {
+                title: self.localize(&card.title),
+                text: card.text.as_ref().map(|text| self.localize(text)),
+                image: card.image.as_ref().map(image),
+                links: card.links.iter().map(link).collect(),
+            },
+        }
     }
 
     /// The conversation's language: the one the `language from` field names among the

@@ -10,8 +10,8 @@ use regex::{Regex, RegexBuilder};
 use sha2::{Digest, Sha256};
 
 use scenarist_lang::ast::{
-    AskOptionKind, Block, Expr, ExprKind, Hook, Jump, JumpKind, Message, Path, Scenario, Stmt,
-    StmtKind, Text, TextPart, Validator,
+    AskOptionKind, Block, Expr, ExprKind, Hook, Jump, JumpKind, Message, Path, Rich, Scenario,
+    Stmt, StmtKind, Text, TextPart, Validator,
 };
 use scenarist_lang::builtins::NamedValidator;
 use scenarist_lang::source::Span;
@@ -43,6 +43,10 @@ pub struct Program {
 #[derive(Debug)]
 pub enum Instr {
     Say(Message),
+    /// `say one of …`: one variant, chosen per conversation and position.
+    SayOneOf(Vec<Message>),
+    /// `link`, `image`, `card`.
+    Rich(Rich),
     Ask(Box<AskInstr>),
     /// Jump to `target` (an index in the same step) unless `condition` holds.
     JumpUnless {
@@ -299,6 +303,21 @@ fn compile_stmt(stmt: &Stmt, code: &mut Code, regexes: &mut Regexes) -> Result<(
         StmtKind::Say(message) => {
             collect_message_regexes(message, regexes)?;
             code.push(Instr::Say(message.clone()), stmt.span);
+        }
+        StmtKind::SayOneOf(variants) => {
+            for message in variants {
+                collect_message_regexes(message, regexes)?;
+            }
+            code.push(Instr::SayOneOf(variants.clone()), stmt.span);
+        }
+        StmtKind::Rich(rich) => {
+            for message in rich.messages() {
+                collect_message_regexes(message, regexes)?;
+            }
+            for url in rich.urls() {
+                collect_text_regexes(url, regexes)?;
+            }
+            code.push(Instr::Rich(rich.clone()), stmt.span);
         }
         StmtKind::Set { name, value } => {
             collect_regexes(value, regexes)?;

@@ -232,10 +232,31 @@ pub enum Author {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub author: Author,
+    /// The text; for a rich message, its plain-text fallback (what a text-only channel shows).
     pub text: String,
     /// Quick replies offered with a bot question.
     pub choices: Vec<String>,
     pub at: i64,
+    /// What a rich message shows besides text (`link`, `image`, `card`); empty for text.
+    /// (Absent from exports written before rich messages: empty.)
+    #[serde(default)]
+    pub parts: Vec<Part>,
+}
+
+/// A part of a rich message, its texts and URLs rendered for the conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Part {
+    /// A button that opens a URL.
+    Link { label: String, url: String },
+    /// A picture and the text that describes it.
+    Image { url: String, alt: String },
+    /// A title, an optional body and picture, and link buttons.
+    Card {
+        title: String,
+        text: Option<String>,
+        image: Option<(String, String)>,
+        links: Vec<(String, String)>,
+    },
 }
 
 /// Everything one input did: the message that came in (if any) and what followed. Written
@@ -258,6 +279,28 @@ impl Turn {
     /// The bot's replies in this turn.
     pub fn replies(&self) -> impl Iterator<Item = &Message> {
         self.messages.iter().filter(|m| m.author == Author::Bot)
+    }
+}
+
+impl Part {
+    /// What a client that shows only text shows instead: the texts, each URL after its label.
+    pub fn fallback(&self) -> String {
+        match self {
+            Part::Link { label, url } => format!("{label}: {url}"),
+            Part::Image { url, alt } => format!("{alt}: {url}"),
+            Part::Card {
+                title,
+                text,
+                image,
+                links,
+            } => {
+                let mut lines = vec![title.clone()];
+                lines.extend(text.iter().cloned());
+                lines.extend(image.iter().map(|(url, alt)| format!("{alt}: {url}")));
+                lines.extend(links.iter().map(|(label, url)| format!("{label}: {url}")));
+                lines.join("\n")
+            }
+        }
     }
 }
 
@@ -317,4 +360,34 @@ pub fn id_hash(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Author, Message, Part};
+
+    #[test]
+    fn an_export_written_before_rich_messages_reads_with_no_parts() {
+        let old = r#"{"author":"Bot","text":"Hello","choices":[],"at":3}"#;
+        let message: Message = serde_json::from_str(old).unwrap();
+        assert_eq!(message.author, Author::Bot);
+        assert!(message.parts.is_empty());
+    }
+
+    #[test]
+    fn a_card_falls_back_to_its_texts_one_per_line() {
+        let card = Part::Card {
+            title: "Your order".into(),
+            text: None,
+            image: None,
+            links: vec![
+                ("Track".into(), "https://a.example/t".into()),
+                ("Help".into(), "https://a.example/h".into()),
+            ],
+        };
+        assert_eq!(
+            card.fallback(),
+            "Your order\nTrack: https://a.example/t\nHelp: https://a.example/h"
+        );
+    }
 }

@@ -94,6 +94,7 @@ mod tests {
             author,
             text: text.into(),
             choices: vec![],
+            parts: vec![],
             at: 1_795_860_000_000,
         }
     }

@@ -460,6 +460,7 @@ mod tests {
             author: Author::Bot,
             text: text.into(),
             choices: choices.iter().map(|c| (*c).to_owned()).collect(),
+            parts: Vec::new(),
             at: 0,
         }
     }

@@ -202,6 +202,10 @@ pub struct Stmt {
 pub enum StmtKind {
     /// `say "…" en "…"`
     Say(Message),
+    /// `say one of "Hello!", "Hi there!"`: one variant, chosen per conversation.
+    SayOneOf(Vec<Message>),
+    /// `link …`, `image …`, `card … { … }`: a rich message.
+    Rich(Rich),
     /// `ask "…" { options }`
     Ask(Ask),
     /// `if c { } else if c { } else { }`
@@ -431,6 +435,91 @@ impl Message {
         self.translations
             .last()
             .map_or(self.text.span.end, |t| t.text.span.end)
+    }
+}
+
+/// A message with more than text: channels show it as a button, a picture or a card, and
+/// the API gives its plain-text fallback to clients that show only text.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rich {
+    Link(Link),
+    Image(Image),
+    Card(Card),
+}
+
+/// `link "Track it" "https://acme.example/t/{contact.order_number}"`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Link {
+    pub label: Message,
+    pub url: Text,
+    pub span: Span,
+}
+
+/// `image "https://acme.example/map.png" "Map of the shop"`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image {
+    pub url: Text,
+    pub alt: Message,
+    pub span: Span,
+}
+
+/// `card "Your order" { text "…" image "…" "…" link "…" "…" }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Card {
+    pub title: Message,
+    pub text: Option<Message>,
+    pub image: Option<Image>,
+    pub links: Vec<Link>,
+    /// The `{ … }` of the card.
+    pub body: Span,
+}
+
+impl Rich {
+    /// Every translatable text (labels, alt texts, titles), in source order.
+    pub fn messages(&self) -> Vec<&Message> {
+        match self {
+            Rich::Link(link) => vec![&link.label],
+            Rich::Image(image) => vec![&image.alt],
+            Rich::Card(card) => {
+                let mut out = vec![&card.title];
+                out.extend(&card.text);
+                out.extend(card.image.iter().map(|i| &i.alt));
+                out.extend(card.links.iter().map(|l| &l.label));
+                out
+            }
+        }
+    }
+
+    /// Every URL, in source order.
+    pub fn urls(&self) -> Vec<&Text> {
+        match self {
+            Rich::Link(link) => vec![&link.url],
+            Rich::Image(image) => vec![&image.url],
+            Rich::Card(card) => card
+                .image
+                .iter()
+                .map(|i| &i.url)
+                .chain(card.links.iter().map(|l| &l.url))
+                .collect(),
+        }
+    }
+
+    /// The links (buttons), in source order.
+    pub fn links(&self) -> Vec<&Link> {
+        match self {
+            Rich::Link(link) => vec![link],
+            Rich::Image(_) => Vec::new(),
+            Rich::Card(card) => card.links.iter().collect(),
+        }
+    }
+
+    /// `link`, `image` or `card`: the word that writes it, and the channel capability it needs.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Rich::Link(_) => "link",
+            Rich::Image(_) => "image",
+            Rich::Card(_) => "card",
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 //! formatter's round-trip test).
 
 use super::{
-    AskOptionKind, Block, Expr, ExprKind, ItemKind, Jump, JumpKind, Message, Name, Path, RegexLit,
-    Scenario, Stmt, StmtKind, Text, TextPart, Validator,
+    AskOptionKind, Block, Expr, ExprKind, Image, ItemKind, Jump, JumpKind, Link, Message, Name,
+    Path, RegexLit, Rich, Scenario, Stmt, StmtKind, Text, TextPart, Validator,
 };
 use crate::source::Span;
 
@@ -35,6 +35,19 @@ pub fn walk_message<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, message: &'a Mes
 pub fn walk_stmt<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, stmt: &'a Stmt) {
     match &stmt.kind {
         StmtKind::Say(message) => walk_message(visitor, message),
+        StmtKind::SayOneOf(variants) => {
+            for message in variants {
+                walk_message(visitor, message);
+            }
+        }
+        StmtKind::Rich(rich) => {
+            for message in rich.messages() {
+                walk_message(visitor, message);
+            }
+            for url in rich.urls() {
+                visitor.visit_text(url);
+            }
+        }
         StmtKind::RouteTeam(text) => visitor.visit_text(text),
         StmtKind::Ask(ask) => {
             walk_message(visitor, &ask.prompt);
@@ -157,10 +170,42 @@ fn erase_jump(jump: &mut Jump) {
     }
 }
 
+fn erase_link(link: &mut Link) {
+    link.span = Span::default();
+    erase_message(&mut link.label);
+    erase_text(&mut link.url);
+}
+
+fn erase_image(image: &mut Image) {
+    image.span = Span::default();
+    erase_text(&mut image.url);
+    erase_message(&mut image.alt);
+}
+
+fn erase_rich(rich: &mut Rich) {
+    match rich {
+        Rich::Link(link) => erase_link(link),
+        Rich::Image(image) => erase_image(image),
+        Rich::Card(card) => {
+            card.body = Span::default();
+            erase_message(&mut card.title);
+            if let Some(text) = &mut card.text {
+                erase_message(text);
+            }
+            if let Some(image) = &mut card.image {
+                erase_image(image);
+            }
+            card.links.iter_mut().for_each(erase_link);
+        }
+    }
+}
+
 fn erase_stmt(stmt: &mut Stmt) {
     stmt.span = Span::default();
     match &mut stmt.kind {
         StmtKind::Say(message) => erase_message(message),
+        StmtKind::SayOneOf(variants) => variants.iter_mut().for_each(erase_message),
+        StmtKind::Rich(rich) => erase_rich(rich),
         StmtKind::RouteTeam(text) => erase_text(text),
         StmtKind::Ask(ask) => {
             erase_message(&mut ask.prompt);

@@ -256,6 +256,21 @@ impl<'g> Walker<'g> {
                 self.read_message(message, &state);
                 Some(state)
             }
+            StmtKind::SayOneOf(variants) => {
+                for message in variants {
+                    self.read_message(message, &state);
+                }
+                Some(state)
+            }
+            StmtKind::Rich(rich) => {
+                for message in rich.messages() {
+                    self.read_message(message, &state);
+                }
+                for url in rich.urls() {
+                    self.read_text(url, &state);
+                }
+                Some(state)
+            }
             StmtKind::RouteTeam(text) => {
                 self.read_text(text, &state);
                 if self.judged {

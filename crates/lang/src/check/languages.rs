@@ -25,6 +25,8 @@ pub(super) fn check(scenario: &Scenario, workspace: &Workspace, out: &mut Vec<Di
         let mut message = |message: &Message| self::message(message, &declared, out);
         match &stmt.kind {
             StmtKind::Say(text) => message(text),
+            StmtKind::SayOneOf(variants) => variants.iter().for_each(message),
+            StmtKind::Rich(rich) => rich.messages().into_iter().for_each(message),
             StmtKind::Ask(ask) => {
                 message(&ask.prompt);
                 for option in &ask.options {

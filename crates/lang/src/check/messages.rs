@@ -1,8 +1,9 @@
 //! What the scenario sends and where: a team the config does not know (C115) or not
 //! written out (C121), and messages or choice labels longer than a channel the scenario
-//! runs on accepts (L205), and more choices than its buttons can show (L210).
+//! runs on accepts (L205: each variant of `say one of`, link labels against the button limit,
+//! card titles and texts too), and more choices than its buttons can show (L210).
 
-use crate::ast::{AskOptionKind, Message, Scenario, Stmt, StmtKind, Text, TextPart};
+use crate::ast::{AskOptionKind, Message, Rich, Scenario, Stmt, StmtKind, Text, TextPart};
 use crate::config::Workspace;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 
@@ -54,6 +55,22 @@ impl Checker<'_> {
                             self.lengths(label, self.choice_limit, "choice label");
                         }
                         _ => {}
+                    }
+                }
+            }
+            StmtKind::SayOneOf(variants) => {
+                for variant in variants {
+                    self.lengths(variant, self.message_limit, "message");
+                }
+            }
+            StmtKind::Rich(rich) => {
+                for link in rich.links() {
+                    self.lengths(&link.label, self.choice_limit, "link label");
+                }
+                if let Rich::Card(card) = rich {
+                    self.lengths(&card.title, self.message_limit, "card title");
+                    if let Some(text) = &card.text {
+                        self.lengths(text, self.message_limit, "card text");
                     }
                 }
             }
@@ -148,7 +165,7 @@ impl Checker<'_> {
             self.out.push(
                 Diagnostic::new(Code::MessageTooLong, text.span, format!("this {what}{language} is {at_least}{length} characters long; {channel} accepts {limit}"))
                     .with_label(format!("longer than {limit} characters"))
-                    .with_help(if what == "choice label" {
+                    .with_help(if what == "choice label" || what == "link label" {
                         format!("shorten the label to {limit} characters; {channel} cuts or refuses longer buttons")
                     } else {
                         "shorten it or split it into several `say` lines; the channel would cut or refuse it".to_owned()

@@ -15,6 +15,7 @@ mod flow_rules;
 mod functions;
 mod languages;
 mod messages;
+mod rich;
 mod steps;
 mod sync;
 mod typing;
@@ -24,7 +25,7 @@ mod writes;
 
 pub use flow::StepGraph;
 
-use crate::ast::{AskOptionKind, Scenario, StmtKind, Validator};
+use crate::ast::{AskOptionKind, Message, Scenario, StmtKind, Validator};
 use crate::config::Workspace;
 use crate::diagnostic::Diagnostic;
 use crate::syntax::Parsed;
@@ -43,6 +44,7 @@ pub fn check(parsed: &Parsed, workspace: &Workspace) -> Vec<Diagnostic> {
     ask::check(scenario, &mut typer, &mut diagnostics);
     call::check(scenario, &mut typer, &mut diagnostics);
     messages::check(scenario, workspace, &mut diagnostics);
+    rich::check(scenario, workspace, &mut diagnostics);
     languages::check(scenario, workspace, &mut diagnostics);
     variables::check(scenario, &mut diagnostics);
     sync::check(scenario, &graph, workspace, &mut diagnostics);
@@ -55,6 +57,15 @@ pub fn check(parsed: &Parsed, workspace: &Workspace) -> Vec<Diagnostic> {
 fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
     scenario.for_each_statement(&mut |stmt| match &stmt.kind {
         StmtKind::Say(message) => message.texts().for_each(|text| typer.check_text(text)),
+        StmtKind::SayOneOf(variants) => variants
+            .iter()
+            .flat_map(Message::texts)
+            .for_each(|text| typer.check_text(text)),
+        StmtKind::Rich(rich) => {
+            let messages = rich.messages();
+            let texts = messages.iter().flat_map(|m| m.texts());
+            texts.chain(rich.urls()).for_each(|text| typer.check_text(text));
+        }
         StmtKind::RouteTeam(text) => typer.check_text(text),
         StmtKind::Set { value, .. } => {
             typer.type_of(value);

@@ -152,6 +152,8 @@ fn targets(stmt: &Stmt) -> Vec<&Name> {
         StmtKind::Call(call) => call.on_error.as_ref().and_then(goto).into_iter().collect(),
         StmtKind::If(_)
         | StmtKind::Say(_)
+        | StmtKind::SayOneOf(_)
+        | StmtKind::Rich(_)
         | StmtKind::Set { .. }
         | StmtKind::SetField { .. }
         | StmtKind::RouteTeam(_)

@@ -272,3 +272,75 @@ fn answers_to_compare_with_are_written_out() {
         [Code::ComputedAnswer]
     );
 }
+
+#[test]
+fn links_and_images_with_http_urls_are_clean_everywhere() {
+    let clean = r#"
+    say one of "Hello!", "Hi {contact.first_name or "there"}!"
+    link "Track it" "https://acme.example/t/{contact.order_number}"
+    link "Help" "HTTP://acme.example/help?x=1"
+    image "https://acme.example/map.png" "Map of the shop""#;
+    assert_eq!(findings(clean), []);
+}
+
+#[test]
+fn a_url_must_be_http_or_https_written_out() {
+    for bad in [
+        "javascript:alert(1)",
+        "acme.example/t",
+        "https://",
+        "{contact.order_number}",
+        "ftp://acme.example/file",
+    ] {
+        let found = findings(&format!("    link \"Go\" \"{bad}\""));
+        assert_eq!(
+            found.iter().map(|f| f.0).collect::<Vec<_>>(),
+            [Code::InvalidUrl],
+            "{bad}: {found:?}"
+        );
+    }
+    assert_eq!(
+        codes(r#"    image "mailto:a@b.c" "A""#),
+        [Code::InvalidUrl]
+    );
+}
+
+#[test]
+fn a_card_is_reported_only_for_channels_that_cannot_show_it() {
+    // Unattached: checked against every channel; instagram and whatsapp show no cards.
+    let found = findings(r#"    card "Order" { link "Track" "https://acme.example/t" }"#);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Code::UnsupportedRichMessage);
+    assert!(found[0].1.contains("instagram, whatsapp"), "{found:?}");
+    // `after_hours` runs on webchat only, which shows cards.
+    let source = "scenario after_hours {\n  start a\n  step a {\n    card \"Order\" { text \"Shipped\" image \"https://acme.example/p.png\" \"Parcel\" }\n    end\n  }\n}\n";
+    let parsed = parse(&SourceFile::new("t.scn", source)).unwrap();
+    let workspace = Workspace::default_workspace().unwrap();
+    let codes: Vec<Code> = super::check(&parsed, &workspace)
+        .into_iter()
+        .map(|d| d.code)
+        .collect();
+    assert_eq!(codes, []);
+}
+
+#[test]
+fn variants_and_labels_are_messages_for_limits_and_placeholders() {
+    assert_eq!(
+        codes(r#"    say one of "Hello!", "Hi {nobody}!""#),
+        [Code::UnknownVariable]
+    );
+    let long = "x".repeat(30);
+    assert_eq!(
+        codes(&format!("    link \"{long}\" \"https://acme.example\"")),
+        [Code::MessageTooLong]
+    );
+    let very_long = "x".repeat(1001);
+    assert_eq!(
+        codes(&format!("    say one of \"Hi\", \"{very_long}\"")),
+        [Code::MessageTooLong]
+    );
+    assert_eq!(
+        codes(r#"    say one of "Hi", " Hi ""#),
+        [Code::DuplicateVariant]
+    );
+}

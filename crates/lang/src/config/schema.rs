@@ -219,6 +219,34 @@ pub struct Channel {
     /// The most quick-reply choices one question may show (`WhatsApp` buttons: 3).
     #[serde(default)]
     pub max_choices: Option<usize>,
+    /// The rich messages the channel can show; left out, links only (a link degrades to
+    /// text, an image or a card does not).
+    #[serde(default = "links_only")]
+    pub supports: Vec<Capability>,
+}
+
+/// A kind of rich message a channel can show (`supports: [links, images, cards]`).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    Links,
+    Images,
+    Cards,
+}
+
+impl Capability {
+    /// The word of `supports:`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Capability::Links => "links",
+            Capability::Images => "images",
+            Capability::Cards => "cards",
+        }
+    }
+}
+
+fn links_only() -> Vec<Capability> {
+    vec![Capability::Links]
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

@@ -84,6 +84,8 @@ codes! {
     DuplicateChoiceValue = ("C141", "duplicate-choice-value", Error, "Two choices of one `ask` save the same value, or `one of` lists the same answer twice.");
     ComputedAnswer = ("C142", "computed-answer", Error, "A choice's value, a `one of` answer or an `escape` word holds a `{…}` value; answers are compared with texts written out.");
     InvalidLanguageSource = ("C138", "invalid-language-source", Error, "`language from` names something other than a declared text field of the contact.");
+    UnsupportedRichMessage = ("C147", "unsupported-rich-message", Error, "An image or a card is sent on a channel that cannot show it.");
+    InvalidUrl = ("C148", "invalid-url", Error, "The URL of a link or an image is not an http:// or https:// address.");
 
     UnreachableStep = ("L201", "unreachable-step", Warning, "No path from the start step leads to this step.");
     AskWithoutAttempts = ("L202", "ask-without-attempts", Warning, "An `ask` with a validator has no `attempts ... then` bound.");
@@ -98,6 +100,7 @@ codes! {
     ShadowedPattern = ("L220", "shadowed-pattern", Warning, "A `when` pattern of an `ask` can never be chosen: an earlier one is the same or matches every answer.");
     EscapeHidesAnswer = ("L221", "escape-hides-answer", Warning, "A choice or `one of` answer is also an `escape` word, so it can never be picked.");
     LanguageNeverChosen = ("L215", "language-never-chosen", Warning, "The scenario declares several languages but never says where a conversation's language comes from.");
+    DuplicateVariant = ("L224", "duplicate-variant", Warning, "Two variants of `say one of` are the same text, so one is shown more often.");
 
     Internal = ("I001", "internal-error", Error, "Scenarist itself failed on this input; this is a bug to report.");
 

@@ -23,10 +23,10 @@ mod text;
 mod tests;
 
 use crate::ast::{
-    AskOption, AskOptionKind, Block, Call, If, Item, ItemKind, Jump, JumpKind, Message, Scenario,
-    Stmt, StmtKind, Validator,
+    AskOption, AskOptionKind, Block, Call, Card, If, Image, Item, ItemKind, Jump, JumpKind, Link,
+    Message, Rich, Scenario, Stmt, StmtKind, Validator,
 };
-use crate::source::SourceFile;
+use crate::source::{SourceFile, Span};
 use crate::syntax::Parsed;
 use expr::expr;
 use printer::{Blank, Printer, width};
@@ -156,6 +156,10 @@ fn statement(p: &mut Printer<'_>, stmt: &Stmt, indent: usize) {
             p.push("say ");
             self::message(p, message, indent, Layout::Lines);
         }
+        StmtKind::SayOneOf(variants) => one_of(p, variants, stmt.span, indent),
+        StmtKind::Rich(Rich::Link(link)) => self::link(p, link, indent),
+        StmtKind::Rich(Rich::Image(image)) => self::image(p, image, indent),
+        StmtKind::Rich(Rich::Card(card)) => self::card(p, card, indent),
         StmtKind::Ask(ask) => {
             p.push("ask ");
             message(p, &ask.prompt, indent, Layout::Lines);
@@ -197,6 +201,81 @@ fn statement(p: &mut Printer<'_>, stmt: &Stmt, indent: usize) {
         StmtKind::Call(call) => self::call(p, call, indent),
     }
     p.close(end);
+}
+
+/// `say one of "A", "B"` on one line when it fits and no variant is translated; else one
+/// variant per line, one level deeper, each but the last followed by `,`.
+fn one_of(p: &mut Printer<'_>, variants: &[Message], span: Span, indent: usize) {
+    p.push("say one of");
+    let texts: Vec<String> = variants.iter().map(|v| text(&v.text, indent + 1)).collect();
+    let joined = format!(" {}", texts.join(", "));
+    let simple = variants.iter().all(|v| v.translations.is_empty())
+        && !joined.contains('\n')
+        && !p.has_comment_in(span.start as usize, p.code_end(span))
+        && width(indent, p.line_so_far()) + joined.chars().count() <= MAX_WIDTH;
+    if simple {
+        p.push(&joined);
+        return;
+    }
+    // The line of `say one of` ends after `of` (a comment after it stays on that line).
+    let one = p.next_token(span.start as usize + "say".len());
+    let mut end = p.next_token(one + "one".len()) + "of".len();
+    for (index, variant) in variants.iter().enumerate() {
+        p.close(end);
+        p.start_node(variant.text.span.start as usize, indent + 1, Blank::Never);
+        let last = index + 1 == variants.len();
+        message(p, variant, indent + 1, Layout::JoinedIfFits(usize::from(!last)));
+        if !last {
+            p.push(",");
+        }
+        end = variant.end() as usize;
+    }
+}
+
+/// `link "LABEL" "URL"`; translations of the label stay on its line when they fit.
+fn link(p: &mut Printer<'_>, link: &Link, indent: usize) {
+    p.push("link ");
+    let url = text(&link.url, indent + 1);
+    message(p, &link.label, indent, Layout::JoinedIfFits(url.chars().count() + 1));
+    p.push(" ");
+    p.push(&url);
+}
+
+/// `image "URL" "ALT"`.
+fn image(p: &mut Printer<'_>, image: &Image, indent: usize) {
+    p.push("image ");
+    p.push(&text(&image.url, indent + 1));
+    p.push(" ");
+    message(p, &image.alt, indent, Layout::JoinedIfFits(0));
+}
+
+/// `card "TITLE" {`, then `text`, `image` and each `link` on a line of its own, then `}`.
+fn card(p: &mut Printer<'_>, card: &Card, indent: usize) {
+    p.push("card ");
+    message(p, &card.title, indent, Layout::Lines);
+    p.push(" {");
+    let open = card.body.start as usize;
+    let close = p.code_end(card.body).saturating_sub(1);
+    p.close(open + 1);
+    if let Some(body) = &card.text {
+        p.start_node(body.text.span.start as usize, indent + 1, Blank::Keep);
+        p.push("text ");
+        message(p, body, indent + 1, Layout::Lines);
+        p.close(body.end() as usize);
+    }
+    if let Some(picture) = &card.image {
+        p.start_node(picture.span.start as usize, indent + 1, Blank::Keep);
+        image(p, picture, indent + 1);
+        p.close(picture.span.end as usize);
+    }
+    for button in &card.links {
+        p.start_node(button.span.start as usize, indent + 1, Blank::Keep);
+        link(p, button, indent + 1);
+        p.close(button.span.end as usize);
+    }
+    p.flush_comments(close, indent + 1, Blank::Keep);
+    p.open(indent);
+    p.push("}");
 }
 
 fn if_chain(p: &mut Printer<'_>, if_stmt: &If, indent: usize) {

@@ -379,3 +379,35 @@ fn answer_options_and_the_escape_print_canonically() {
     let expected = "scenario s {\n  escape \"agent\", \"human\" -> handoff advisor\n  escape \"x\" -> a\n  start a\n\n  step a {\n    ask \"Q\" {\n      choice \"Français\" en \"French\" = \"fr\" -> a\n      expect integer 1..5\n      expect one of \"a\", \"b\"\n      when /re|x/i -> a\n    }\n  }\n}\n";
     assert_eq!(check("answers", input), expected);
 }
+
+#[test]
+fn rich_messages_and_variants_have_one_layout() {
+    let input = std::fs::read_to_string(manifest_dir().join("tests/fixtures/fmt/messy_rich.scn")).unwrap();
+    let expected = r#"# Rich messages and variants, written carelessly.
+scenario rich {
+  languages fr, en
+  language from contact.language
+  start welcome
+
+  step welcome {
+    say one of
+      "Bonjour !" en "Hello!",
+      "Salut !" en "Hi!" # greeting
+    say one of "A", "B"
+    link "Suivre" en "Track" "https://acme.example/t/{contact.order_number or "x"}"
+    image "https://acme.example/map.png" "Plan" en "Map" # the map
+    card "Votre commande"
+      en "Your order" { # a card
+      text "Expédiée"
+        en "Shipped"
+      image "https://acme.example/p.png" "Colis" en "Parcel"
+      # buttons
+      link "Suivre" en "Track" "https://acme.example/t"
+      link "Aide" en "Help" "https://acme.example/help"
+    }
+    end
+  }
+}
+"#;
+    assert_eq!(check("messy_rich", &input), expected);
+}

@@ -89,6 +89,14 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::entry_decl | Rule::kw_entry => "`entry` and the steps it names",
         Rule::hook_decl => "`on close goto STEP` or `on resume goto STEP`",
         Rule::hook_event => "`close` or `resume`",
+        Rule::say_one_of => "`one of` and its texts",
+        Rule::variant => "a text in quotes",
+        Rule::link_stmt | Rule::kw_link => "`link \"LABEL\" \"URL\"`",
+        Rule::image_stmt | Rule::kw_image => "`image \"URL\" \"ALT TEXT\"`",
+        Rule::card_stmt | Rule::kw_card => "`card \"TITLE\" { … }`",
+        Rule::card_block => "`{` and the card's `text`, `image` and `link` lines",
+        Rule::card_text | Rule::kw_text => "`text \"…\"`",
+        Rule::url => "a URL in quotes",
         Rule::schedule_ref => "a schedule name",
         Rule::op_is_set | Rule::op_is_not_set | Rule::op_is_empty | Rule::op_is_not_empty => {
             "`is set` or `is empty`"
@@ -186,6 +194,10 @@ pub(crate) fn is_token(rule: Rule) -> bool {
             | Rule::kw_false
             | Rule::kw_open
             | Rule::kw_entry
+            | Rule::kw_link
+            | Rule::kw_image
+            | Rule::kw_card
+            | Rule::kw_text
             | Rule::lbrace
             | Rule::rbrace
             | Rule::lparen

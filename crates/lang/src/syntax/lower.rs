@@ -9,11 +9,12 @@ use super::cursor::{Children, internal, span_of};
 use super::expr::lower_path;
 use super::grammar::Rule;
 use crate::ast::{
-    Argument, Ask, AskOption, AskOptionKind, Block, Branch, Call, Count, Duration, Hook, If, Item,
-    ItemKind, Jump, JumpKind, Message, Name, Path, Scenario, Step, Stmt, StmtKind, Translation,
-    Validator,
+    Argument, Ask, AskOption, AskOptionKind, Block, Branch, Call, Card, Count, Duration, Hook, If,
+    Image, Item, ItemKind, Jump, JumpKind, Link, Message, Name, Path, Rich, Scenario, Step, Stmt,
+    StmtKind, Text, Translation, Validator,
 };
 use crate::diagnostic::{Code, Diagnostic};
+use crate::source::Span;
 
 pub(crate) type Lowered<T> = Result<T, Diagnostic>;
 
@@ -139,7 +140,24 @@ impl Lowerer {
         let rule = pair.as_rule();
         let mut children = Children::of(pair);
         let kind = match rule {
-            Rule::say_stmt => StmtKind::Say(self.lower_message(&mut children)?),
+            Rule::say_stmt => match children.optional(Rule::say_one_of) {
+                Some(one_of) => StmtKind::SayOneOf(
+                    Children::of(one_of)
+                        .map(|variant| {
+                            let mut texts = Children::of(variant);
+                            let message = self.lower_message(&mut texts)?;
+                            texts.finish()?;
+                            Ok(message)
+                        })
+                        .collect::<Lowered<_>>()?,
+                ),
+                None => StmtKind::Say(self.lower_message(&mut children)?),
+            },
+            Rule::link_stmt => StmtKind::Rich(Rich::Link(self.lower_link(&mut children, span)?)),
+            Rule::image_stmt => {
+                StmtKind::Rich(Rich::Image(self.lower_image(&mut children, span)?))
+            }
+            Rule::card_stmt => StmtKind::Rich(Rich::Card(self.lower_card(&mut children)?)),
             Rule::ask_stmt => {
                 let prompt = self.lower_message(&mut children)?;
                 let options = match children.optional(Rule::ask_block) {
@@ -326,6 +344,66 @@ impl Lowerer {
     }
 
     /// A text and the translations after it: `"Bonjour" en "Hello"`.
+    fn lower_url(&mut self, children: &mut Children<'_>) -> Lowered<Text> {
+        let mut inner = Children::of(children.child(Rule::url)?);
+        let url = self.lower_string(inner.child(Rule::string)?)?;
+        inner.finish()?;
+        Ok(url)
+    }
+
+    fn lower_link(&mut self, children: &mut Children<'_>, span: Span) -> Lowered<Link> {
+        let label = self.lower_message(children)?;
+        let url = self.lower_url(children)?;
+        Ok(Link { label, url, span })
+    }
+
+    fn lower_image(&mut self, children: &mut Children<'_>, span: Span) -> Lowered<Image> {
+        let url = self.lower_url(children)?;
+        let alt = self.lower_message(children)?;
+        Ok(Image { url, alt, span })
+    }
+
+    fn lower_card(&mut self, children: &mut Children<'_>) -> Lowered<Card> {
+        let title = self.lower_message(children)?;
+        let block = children.child(Rule::card_block)?;
+        let body = span_of(&block);
+        let mut inner = Children::of(block);
+        let text = match inner.optional(Rule::card_text) {
+            Some(pair) => {
+                let mut text = Children::of(pair);
+                let message = self.lower_message(&mut text)?;
+                text.finish()?;
+                Some(message)
+            }
+            None => None,
+        };
+        let image = match inner.optional(Rule::image_stmt) {
+            Some(pair) => {
+                let span = span_of(&pair);
+                let mut parts = Children::of(pair);
+                let image = self.lower_image(&mut parts, span)?;
+                parts.finish()?;
+                Some(image)
+            }
+            None => None,
+        };
+        let mut links = Vec::new();
+        while let Some(pair) = inner.optional(Rule::link_stmt) {
+            let span = span_of(&pair);
+            let mut parts = Children::of(pair);
+            links.push(self.lower_link(&mut parts, span)?);
+            parts.finish()?;
+        }
+        inner.finish()?;
+        Ok(Card {
+            title,
+            text,
+            image,
+            links,
+            body,
+        })
+    }
+
     fn lower_message(&mut self, children: &mut Children<'_>) -> Lowered<Message> {
         let text = self.lower_string(children.child(Rule::string)?)?;
         let mut translations = Vec::new();

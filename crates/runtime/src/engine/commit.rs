@@ -6,7 +6,7 @@ use crate::interpreter::{Trace, Transition};
 use crate::state::{Contact, Conversation, Turn};
 use crate::store::{Commit, Due, DueKind, Seen};
 
-use super::{Outcome, Reply};
+use super::{Outcome, Reply, ReplyPart};
 
 /// What of a conversation's record the due index mirrors: its timer and outbox schedule.
 pub(super) struct Schedule {
@@ -113,6 +113,7 @@ pub(super) fn outcome(
             .map(|m| Reply {
                 text: m.text.clone(),
                 choices: m.choices.clone(),
+                parts: m.parts.iter().map(ReplyPart::from).collect(),
             })
             .collect(),
         status: conversation.status.name(),

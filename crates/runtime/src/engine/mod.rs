@@ -32,7 +32,7 @@ use super::hook::AfterInput;
 use super::interpreter::{self, Trace};
 use super::lines::{Lines, Place};
 use super::program::Program;
-use super::state::{Contact, Conversation, Input, Turn};
+use super::state::{Contact, Conversation, Input, Part, Turn};
 use super::value::Value;
 use crate::runner::ActionRunner;
 
@@ -58,8 +58,68 @@ pub struct Inbound {
 /// A bot message as channels show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Reply {
+    /// The text; for a rich message its plain-text fallback, so clients that read only
+    /// `text` still show something sensible.
     pub text: String,
     pub choices: Vec<String>,
+    /// What a rich message shows besides text; empty for a plain message.
+    pub parts: Vec<ReplyPart>,
+}
+
+/// A part of a rich message as the API gives it: `{"type": "link", "label": …, "url": …}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ReplyPart {
+    Link(LinkPart),
+    Image(ImagePart),
+    Card {
+        title: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        image: Option<ImagePart>,
+        links: Vec<LinkPart>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LinkPart {
+    pub label: String,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImagePart {
+    pub url: String,
+    pub alt: String,
+}
+
+impl From<&Part> for ReplyPart {
+    fn from(part: &Part) -> Self {
+        let link = |(label, url): &(String, String)| LinkPart {
+            label: label.clone(),
+            url: url.clone(),
+        };
+        let image = |(url, alt): &(String, String)| ImagePart {
+            url: url.clone(),
+            alt: alt.clone(),
+        };
+        match part {
+            Part::Link { label, url } => ReplyPart::Link(link(&(label.clone(), url.clone()))),
+            Part::Image { url, alt } => ReplyPart::Image(image(&(url.clone(), alt.clone()))),
+            Part::Card {
+                title,
+                text,
+                image: picture,
+                links,
+            } => ReplyPart::Card {
+                title: title.clone(),
+                text: text.clone(),
+                image: picture.as_ref().map(image),
+                links: links.iter().map(link).collect(),
+            },
+        }
+    }
 }
 
 /// The answer to an input.

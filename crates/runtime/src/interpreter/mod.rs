@@ -17,6 +17,7 @@ use super::state::{
 use super::validate::check_answer;
 use super::value::Value;
 use scenarist_lang::actions::names;
+use scenarist_lang::ast::Rich;
 use scenarist_lang::builtins;
 
 /// The built-in actions the interpreter runs inside the step (no outbox, no runner).
@@ -520,6 +521,14 @@ impl<'p> Machine<'p> {
                     let text = self.env().localize(message);
                     self.say(text, Vec::new());
                 }
+                Instr::SayOneOf(variants) => {
+                    let chosen = variant_index(&self.conv.id, &pc, variants.len());
+                    if let Some(message) = variants.get(chosen) {
+                        let text = self.env().localize(message);
+                        self.say(text, Vec::new());
+                    }
+                }
+                Instr::Rich(rich) => self.say_rich(rich),
                 Instr::SetField { target, value } => {
                     let value = self.env().eval(value);
                     let (map, key) = match target {
@@ -716,6 +725,19 @@ impl<'p> Machine<'p> {
             text,
             choices,
             at: self.now,
+            parts: Vec::new(),
+        });
+    }
+
+    /// Sends a rich message: its part, with a plain-text fallback for text-only clients.
+    fn say_rich(&mut self, rich: &Rich) {
+        let part = self.env().part(rich);
+        self.turn.messages.push(Message {
+            author: Author::Bot,
+            text: part.fallback(),
+            choices: Vec::new(),
+            at: self.now,
+            parts: vec![part],
         });
     }
 
@@ -725,6 +747,7 @@ impl<'p> Machine<'p> {
             text: text.to_owned(),
             choices,
             at: self.now,
+            parts: Vec::new(),
         });
     }
 
@@ -736,6 +759,24 @@ impl<'p> Machine<'p> {
         self.note(&format!("error: {text}"));
         self.errors.push(text);
     }
+}
+
+/// Which variant of `say one of` a conversation sees at `pc`: FNV-1a of the conversation id
+/// and the statement's place, so a conversation sees the same variant each time (replays and
+/// transcripts are stable) while different conversations see different ones. FNV-1a is
+/// written out because `std`'s hasher is not guaranteed stable across Rust releases.
+pub(crate) fn variant_index(conversation: &str, pc: &Pc, count: usize) -> usize {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let bytes = conversation
+        .bytes()
+        .chain([0])
+        .chain(pc.step.bytes())
+        .chain([0])
+        .chain(pc.index.to_le_bytes());
+    let hash = bytes.fold(OFFSET, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME));
+    let count = u64::try_from(count.max(1)).unwrap_or(u64::MAX);
+    usize::try_from(hash % count).unwrap_or(0)
 }
 
 #[cfg(test)]

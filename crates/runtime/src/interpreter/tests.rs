@@ -981,3 +981,104 @@ fn only_entry_points_take_a_conversation_back() {
         .unwrap();
     assert_eq!(back, ["How did we do?"]);
 }
+
+const RICH: &str = r#"
+scenario s {
+  start welcome
+  step welcome {
+    say one of "Hello!", "Hi there!", "Welcome!", "Good day!"
+    link "Track it" "https://acme.example/t/{order}"
+    image "https://acme.example/map.png" "Map of the shop"
+    card "Your order" {
+      text "Shipped today"
+      image "https://acme.example/p.png" "Parcel"
+      link "Track" "https://acme.example/t"
+    }
+    end
+  }
+}
+"#;
+
+#[test]
+fn rich_messages_carry_parts_and_a_text_fallback() {
+    use crate::state::Part;
+    let mut run = Run::new(RICH);
+    run.conversation
+        .variables
+        .insert("order".into(), Value::text("AB 12/3"));
+    let texts = run.send("hi");
+    assert_eq!(
+        texts[1..],
+        [
+            "Track it: https://acme.example/t/AB%2012%2F3",
+            "Map of the shop: https://acme.example/map.png",
+            "Your order\nShipped today\nParcel: https://acme.example/p.png\nTrack: https://acme.example/t",
+        ]
+    );
+    let parts: Vec<Vec<Part>> = run
+        .last
+        .as_ref()
+        .unwrap()
+        .turn
+        .replies()
+        .map(|m| m.parts.clone())
+        .collect();
+    assert!(parts[0].is_empty(), "a variant is plain text");
+    assert_eq!(
+        parts[1],
+        [Part::Link {
+            label: "Track it".into(),
+            url: "https://acme.example/t/AB%2012%2F3".into()
+        }]
+    );
+    assert_eq!(
+        parts[3],
+        [Part::Card {
+            title: "Your order".into(),
+            text: Some("Shipped today".into()),
+            image: Some(("https://acme.example/p.png".into(), "Parcel".into())),
+            links: vec![("Track".into(), "https://acme.example/t".into())],
+        }]
+    );
+}
+
+#[test]
+fn a_variant_is_chosen_per_conversation_and_stays_the_same() {
+    let variants = ["Hello!", "Hi there!", "Welcome!", "Good day!"];
+    let greeting = |id: &str| {
+        let mut run = Run::new(RICH);
+        run.conversation.id = id.into();
+        run.conversation
+            .variables
+            .insert("order".into(), Value::text("1"));
+        run.send("hi")[0].clone()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for n in 0..20 {
+        let id = format!("c{n}");
+        let first = greeting(&id);
+        assert!(variants.contains(&first.as_str()));
+        assert_eq!(greeting(&id), first, "the same conversation sees the same variant");
+        seen.insert(first);
+    }
+    assert!(seen.len() > 1, "different conversations see different variants: {seen:?}");
+}
+
+#[test]
+fn variant_index_is_fnv1a_of_the_conversation_and_the_place() {
+    use crate::state::Pc;
+    let pc = Pc {
+        step: "welcome".into(),
+        index: 0,
+    };
+    // Pinned: a change of the hash would change the variant of every live conversation.
+    let picks: Vec<usize> = ["c1", "c2", "c3", "c4"]
+        .iter()
+        .map(|id| super::variant_index(id, &pc, 3))
+        .collect();
+    assert_eq!(picks, PINNED_PICKS);
+    assert_eq!(super::variant_index("c1", &pc, 1), 0);
+}
+
+// Computed independently (Python: FNV-1a 64 over `id \0 step \0 index-LE`, mod 3).
+const PINNED_PICKS: [usize; 4] = [2, 1, 1, 0];

@@ -8,7 +8,9 @@ use serde::de::DeserializeOwned;
 use super::StoreError;
 
 /// Bumped on any incompatible change of a stored type; old values then need a migration.
-pub(super) const FORMAT_VERSION: u8 = 1;
+/// 2: bot messages carry rich parts (`state::Message::parts`); a data folder of version 1 is
+/// carried over by `export` with the old build and `import` with this one.
+pub(super) const FORMAT_VERSION: u8 = 2;
 const HEADER: usize = 5;
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {

@@ -36,6 +36,7 @@ fn turn(seq: u64) -> Turn {
             author: Author::Contact,
             text: format!("hello {seq}"),
             choices: vec![],
+            parts: vec![],
             at: 5,
         }],
     }
