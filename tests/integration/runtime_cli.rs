@@ -453,5 +453,9 @@ tests:
     std::fs::write(&path, test("Hello!")).unwrap();
     let output = scenarist(&["test", path.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
-    assert!(stdout(&output).contains("+ Hi there!"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("+ Hi there!"),
+        "{}",
+        stdout(&output)
+    );
 }

@@ -37,7 +37,10 @@ fn config(dir: &std::path::Path) -> std::path::PathBuf {
     std::fs::write(dir.join("rich.scn"), RICH).unwrap();
     let example = std::fs::read_to_string(root().join("scenarios/scenarist.yaml")).unwrap();
     let attached = "  webchat:acme:\n    channel: webchat\n    scenario: after_hours\n";
-    assert!(example.contains(attached), "the example's webchat account changed");
+    assert!(
+        example.contains(attached),
+        "the example's webchat account changed"
+    );
     let config = example.replace(
         attached,
         "  webchat:acme:\n    channel: webchat\n    scenario: rich\n",
@@ -87,11 +90,17 @@ async fn the_answer_carries_typed_parts_and_a_text_fallback() {
         }])
     );
     assert!(
-        replies[3]["text"].as_str().unwrap().starts_with("Your order\nShipped today"),
+        replies[3]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Your order\nShipped today"),
         "{answer}"
     );
 
     let (_, again): (u16, Value) = server.post("/v1/messages", &message).await;
     assert_eq!(again["duplicate"], true);
-    assert_eq!(again["replies"], answer["replies"], "the history keeps the parts");
+    assert_eq!(
+        again["replies"], answer["replies"],
+        "the history keeps the parts"
+    );
 }

@@ -64,7 +64,9 @@ fn type_everything(scenario: &Scenario, typer: &mut Typer<'_>) {
         StmtKind::Rich(rich) => {
             let messages = rich.messages();
             let texts = messages.iter().flat_map(|m| m.texts());
-            texts.chain(rich.urls()).for_each(|text| typer.check_text(text));
+            texts
+                .chain(rich.urls())
+                .for_each(|text| typer.check_text(text));
         }
         StmtKind::RouteTeam(text) => typer.check_text(text),
         StmtKind::Set { value, .. } => {

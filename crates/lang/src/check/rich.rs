@@ -5,8 +5,8 @@
 //! (L224). Lengths of labels and variants are `messages`' (L205).
 
 use crate::ast::{Rich, Scenario, StmtKind, Text, TextPart};
-use crate::config::Workspace;
 use crate::config::Capability;
+use crate::config::Workspace;
 use crate::diagnostic::{Code, Diagnostic};
 
 pub(super) fn check(scenario: &Scenario, workspace: &Workspace, out: &mut Vec<Diagnostic>) {
@@ -74,7 +74,11 @@ fn unsupported(
     unable: &[&str],
     first: &str,
 ) -> Diagnostic {
-    let what = if word == "image" { "an image" } else { "a card" };
+    let what = if word == "image" {
+        "an image"
+    } else {
+        "a card"
+    };
     Diagnostic::new(
         Code::UnsupportedRichMessage,
         span,

@@ -299,10 +299,7 @@ fn a_url_must_be_http_or_https_written_out() {
             "{bad}: {found:?}"
         );
     }
-    assert_eq!(
-        codes(r#"    image "mailto:a@b.c" "A""#),
-        [Code::InvalidUrl]
-    );
+    assert_eq!(codes(r#"    image "mailto:a@b.c" "A""#), [Code::InvalidUrl]);
 }
 
 #[test]

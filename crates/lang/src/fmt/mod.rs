@@ -224,7 +224,12 @@ fn one_of(p: &mut Printer<'_>, variants: &[Message], span: Span, indent: usize) 
         p.close(end);
         p.start_node(variant.text.span.start as usize, indent + 1, Blank::Never);
         let last = index + 1 == variants.len();
-        message(p, variant, indent + 1, Layout::JoinedIfFits(usize::from(!last)));
+        message(
+            p,
+            variant,
+            indent + 1,
+            Layout::JoinedIfFits(usize::from(!last)),
+        );
         if !last {
             p.push(",");
         }
@@ -236,7 +241,12 @@ fn one_of(p: &mut Printer<'_>, variants: &[Message], span: Span, indent: usize) 
 fn link(p: &mut Printer<'_>, link: &Link, indent: usize) {
     p.push("link ");
     let url = text(&link.url, indent + 1);
-    message(p, &link.label, indent, Layout::JoinedIfFits(url.chars().count() + 1));
+    message(
+        p,
+        &link.label,
+        indent,
+        Layout::JoinedIfFits(url.chars().count() + 1),
+    );
     p.push(" ");
     p.push(&url);
 }

@@ -382,7 +382,8 @@ fn answer_options_and_the_escape_print_canonically() {
 
 #[test]
 fn rich_messages_and_variants_have_one_layout() {
-    let input = std::fs::read_to_string(manifest_dir().join("tests/fixtures/fmt/messy_rich.scn")).unwrap();
+    let input =
+        std::fs::read_to_string(manifest_dir().join("tests/fixtures/fmt/messy_rich.scn")).unwrap();
     let expected = r#"# Rich messages and variants, written carelessly.
 scenario rich {
   languages fr, en

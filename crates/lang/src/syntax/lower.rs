@@ -154,9 +154,7 @@ impl Lowerer {
                 None => StmtKind::Say(self.lower_message(&mut children)?),
             },
             Rule::link_stmt => StmtKind::Rich(Rich::Link(self.lower_link(&mut children, span)?)),
-            Rule::image_stmt => {
-                StmtKind::Rich(Rich::Image(self.lower_image(&mut children, span)?))
-            }
+            Rule::image_stmt => StmtKind::Rich(Rich::Image(self.lower_image(&mut children, span)?)),
             Rule::card_stmt => StmtKind::Rich(Rich::Card(self.lower_card(&mut children)?)),
             Rule::ask_stmt => {
                 let prompt = self.lower_message(&mut children)?;

@@ -774,7 +774,9 @@ pub(crate) fn variant_index(conversation: &str, pc: &Pc, count: usize) -> usize 
         .chain(pc.step.bytes())
         .chain([0])
         .chain(pc.index.to_le_bytes());
-    let hash = bytes.fold(OFFSET, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME));
+    let hash = bytes.fold(OFFSET, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+    });
     let count = u64::try_from(count.max(1)).unwrap_or(u64::MAX);
     usize::try_from(hash % count).unwrap_or(0)
 }

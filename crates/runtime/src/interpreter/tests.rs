@@ -1058,10 +1058,17 @@ fn a_variant_is_chosen_per_conversation_and_stays_the_same() {
         let id = format!("c{n}");
         let first = greeting(&id);
         assert!(variants.contains(&first.as_str()));
-        assert_eq!(greeting(&id), first, "the same conversation sees the same variant");
+        assert_eq!(
+            greeting(&id),
+            first,
+            "the same conversation sees the same variant"
+        );
         seen.insert(first);
     }
-    assert!(seen.len() > 1, "different conversations see different variants: {seen:?}");
+    assert!(
+        seen.len() > 1,
+        "different conversations see different variants: {seen:?}"
+    );
 }
 
 #[test]

@@ -6,11 +6,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::StoreError;
+use super::legacy::TurnV1;
+use crate::state::Turn;
 
-/// Bumped on any incompatible change of a stored type; old values then need a migration.
-/// 2: bot messages carry rich parts (`state::Message::parts`); a data folder of version 1 is
-/// carried over by `export` with the old build and `import` with this one.
+/// Bumped on any incompatible change of a stored type, with a reader of the old layout in
+/// `legacy` (so a data folder opens as it is after an upgrade). 2: bot messages carry rich
+/// parts (`state::Message::parts`).
 pub(super) const FORMAT_VERSION: u8 = 2;
+/// The oldest format this build still reads.
+const OLDEST_READ: u8 = 1;
 const HEADER: usize = 5;
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -25,16 +29,35 @@ pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     Ok(bytes)
 }
 
-/// Why bytes are not a valid value (the caller adds where they were).
+/// A value of any type whose layout no format changed. Why bytes are not a valid value (the
+/// caller adds where they were).
 pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let (_, payload) = open(bytes)?;
+    postcard::from_bytes(payload).map_err(|e| format!("undecodable payload: {e}"))
+}
+
+/// A history turn, in whichever format it was written.
+pub(super) fn decode_turn(bytes: &[u8]) -> Result<Turn, String> {
+    let (version, payload) = open(bytes)?;
+    let undecodable = |e: postcard::Error| format!("undecodable payload: {e}");
+    if version == 1 {
+        return postcard::from_bytes::<TurnV1>(payload)
+            .map(Turn::from)
+            .map_err(undecodable);
+    }
+    postcard::from_bytes(payload).map_err(undecodable)
+}
+
+/// The version and the payload of a checked envelope.
+fn open(bytes: &[u8]) -> Result<(u8, &[u8]), String> {
     let (Some(&version), Some(crc), Some(payload)) =
         (bytes.first(), bytes.get(1..HEADER), bytes.get(HEADER..))
     else {
         return Err(format!("{} bytes, too short for an envelope", bytes.len()));
     };
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READ..=FORMAT_VERSION).contains(&version) {
         return Err(format!(
-            "format version {version}, this build reads {FORMAT_VERSION}"
+            "format version {version}, this build reads {OLDEST_READ} to {FORMAT_VERSION}"
         ));
     }
     let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
@@ -44,7 +67,7 @@ pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
             "checksum mismatch (stored {stored:08x}, computed {actual:08x})"
         ));
     }
-    postcard::from_bytes(payload).map_err(|e| format!("undecodable payload: {e}"))
+    Ok((version, payload))
 }
 
 #[cfg(test)]

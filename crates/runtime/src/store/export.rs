@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::backend::{Backend, TreeName};
-use super::envelope::{decode, encode};
+use super::envelope::{decode, decode_turn, encode};
 use super::{Due, ScenarioVersion, Seen, StoreError};
 use crate::state::{Contact, Conversation, Turn};
 
@@ -126,7 +126,8 @@ fn to_json(tree: TreeName, bytes: &[u8]) -> Result<serde_json::Value, String> {
     }
     match tree {
         TreeName::Conversations => as_json::<Conversation>(bytes),
-        TreeName::History => as_json::<Turn>(bytes),
+        TreeName::History => decode_turn(bytes)
+            .and_then(|turn| serde_json::to_value(turn).map_err(|e| e.to_string())),
         TreeName::Contacts => as_json::<Contact>(bytes),
         TreeName::Seen => as_json::<Seen>(bytes),
         TreeName::Due => as_json::<Due>(bytes),

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::backend::{Backend, TreeName};
-use super::envelope::{decode, encode};
+use super::envelope::{decode, decode_turn, encode};
 use super::{Commit, Due, Record, ScenarioVersion, Seen, Store, StoreError, keys};
 use crate::state::{Contact, Conversation, Turn};
 
@@ -63,8 +63,8 @@ impl<B: Backend> Store for KvStore<B> {
             .backend
             .scan_prefix(TreeName::History, &keys::history_prefix(conversation))?
         {
-            let turn: Turn =
-                decode(&bytes).map_err(|reason| corrupt(TreeName::History, &key, reason))?;
+            let turn =
+                decode_turn(&bytes).map_err(|reason| corrupt(TreeName::History, &key, reason))?;
             // Turns past the record's last sequence number were never committed.
             if turn.seq <= upto {
                 turns.push(turn);
@@ -74,7 +74,13 @@ impl<B: Backend> Store for KvStore<B> {
     }
 
     fn turn(&self, conversation: &str, seq: u64) -> Result<Option<Turn>, StoreError> {
-        self.read(TreeName::History, &keys::turn(conversation, seq))
+        let key = keys::turn(conversation, seq);
+        match self.backend.get(TreeName::History, &key)? {
+            None => Ok(None),
+            Some(bytes) => decode_turn(&bytes)
+                .map(Some)
+                .map_err(|reason| corrupt(TreeName::History, &key, reason)),
+        }
     }
 
     fn seen(&self, account: &str, message_id: &str) -> Result<Option<Seen>, StoreError> {

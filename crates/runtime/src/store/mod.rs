@@ -20,6 +20,7 @@ mod export;
 mod fault;
 mod keys;
 mod kv;
+mod legacy;
 mod memory;
 mod sled;
 
