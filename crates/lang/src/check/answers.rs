@@ -38,10 +38,35 @@ pub(super) fn check_range(name: &Name, range: &Range, out: &mut Vec<Diagnostic>)
 
 /// C141: two choices saving the same value, or an answer listed twice in `one of`.
 pub(super) fn duplicate_values(ask: &Ask, out: &mut Vec<Diagnostic>) {
+    let mut given = Vec::new();
+    for option in &ask.options {
+        match &option.kind {
+            AskOptionKind::Choice {
+                value: Some(value), ..
+            } => given.push((value, "value")),
+            AskOptionKind::Expect(Validator::OneOf(texts)) => {
+                given.extend(texts.iter().map(|text| (text, "answer")));
+            }
+            _ => {}
+        }
+    }
+    repeated(given, out);
+}
+
+/// C141: an escape word listed twice (compared as answers are).
+pub(super) fn duplicate_escape_words(escape: &Escape, out: &mut Vec<Diagnostic>) {
+    repeated(escape.words.iter().map(|word| (word, "escape word")), out);
+}
+
+/// Reports each text that repeats an earlier one, compared as answers are.
+fn repeated<'a>(
+    texts: impl IntoIterator<Item = (&'a Text, &'static str)>,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut seen: HashMap<String, Span> = HashMap::new();
-    let mut report = |text: &Text, what: &str| {
+    for (text, what) in texts {
         let Some(literal) = text.as_literal() else {
-            return;
+            continue;
         };
         let key = normalize(&literal);
         if let Some(first) = seen.get(&key) {
@@ -56,19 +81,6 @@ pub(super) fn duplicate_values(ask: &Ask, out: &mut Vec<Diagnostic>) {
             );
         } else {
             seen.insert(key, text.span);
-        }
-    };
-    for option in &ask.options {
-        match &option.kind {
-            AskOptionKind::Choice {
-                value: Some(value), ..
-            } => report(value, "value"),
-            AskOptionKind::Expect(Validator::OneOf(texts)) => {
-                for text in texts {
-                    report(text, "answer");
-                }
-            }
-            _ => {}
         }
     }
 }

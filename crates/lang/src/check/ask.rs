@@ -16,6 +16,9 @@ use crate::types::Type;
 
 pub(super) fn check(scenario: &Scenario, typer: &mut Typer<'_>, out: &mut Vec<Diagnostic>) {
     super::answers::computed_answers(scenario, out);
+    if let Some(escape) = scenario.escape() {
+        super::answers::duplicate_escape_words(escape, out);
+    }
     scenario.for_each_statement(&mut |stmt| {
         if let StmtKind::Ask(ask) = &stmt.kind {
             check_ask(ask, stmt.span, typer, out);

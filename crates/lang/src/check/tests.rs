@@ -341,3 +341,16 @@ fn variants_and_labels_are_messages_for_limits_and_placeholders() {
         [Code::DuplicateVariant]
     );
 }
+
+#[test]
+fn an_escape_word_listed_twice_is_reported() {
+    let source = "scenario s {\n  start a\n  escape \"agent\", \"Agent \" -> handoff advisor\n  step a {\n    end\n  }\n}\n";
+    let parsed = parse(&SourceFile::new("t.scn", source)).unwrap();
+    let found: Vec<_> = super::check(&parsed, &Workspace::default_workspace().unwrap())
+        .into_iter()
+        .map(|d| (d.code, d.message))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Code::DuplicateChoiceValue);
+    assert!(found[0].1.contains("escape word"), "{found:?}");
+}

@@ -81,7 +81,7 @@ codes! {
     UndeclaredLanguage = ("C136", "undeclared-language", Error, "A text is translated into a language the scenario does not declare.");
     PlaceholderMismatch = ("C137", "placeholder-mismatch", Error, "A placeholder `{…}` is in one language's text and not in another's.");
     InvalidRange = ("C140", "invalid-range", Error, "A range of `expect` is inverted, holds no whole number for `integer`, or follows a validator that is not `number` or `integer`.");
-    DuplicateChoiceValue = ("C141", "duplicate-choice-value", Error, "Two choices of one `ask` save the same value, or `one of` lists the same answer twice.");
+    DuplicateChoiceValue = ("C141", "duplicate-choice-value", Error, "Two choices of one `ask` save the same value, or `one of` or `escape` lists the same answer twice.");
     ComputedAnswer = ("C142", "computed-answer", Error, "A choice's value, a `one of` answer or an `escape` word holds a `{…}` value; answers are compared with texts written out.");
     InvalidLanguageSource = ("C138", "invalid-language-source", Error, "`language from` names something other than a declared text field of the contact.");
     UnsupportedRichMessage = ("C147", "unsupported-rich-message", Error, "An image or a card is sent on a channel that cannot show it.");
