@@ -14,6 +14,7 @@ use tracing::Instrument as _;
 
 use super::{ApiError, Service, parse, read_body};
 use crate::api::{Answer, InboundMessage, check_id};
+use crate::runtime::engine::ReplyPart;
 use crate::metrics::Outcome;
 use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::value::to_json;
@@ -313,7 +314,8 @@ pub(super) async fn conversation(
                 Author::Advisor { id, name } => ("advisor", Some(json!({ "id": id, "name": name }))),
                 Author::System => ("system", None),
             };
-            json!({ "author": author, "advisor": advisor, "text": m.text, "choices": m.choices, "at": iso8601(m.at) })
+            let parts: Vec<ReplyPart> = m.parts.iter().map(ReplyPart::from).collect();
+            json!({ "author": author, "advisor": advisor, "text": m.text, "choices": m.choices, "parts": parts, "at": iso8601(m.at) })
         })
         .collect();
     let step = match &conversation.status {

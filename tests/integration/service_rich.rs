@@ -103,4 +103,17 @@ async fn the_answer_carries_typed_parts_and_a_text_fallback() {
         again["replies"], answer["replies"],
         "the history keeps the parts"
     );
+
+    // The conversation's history shows them too, as the OpenAPI document describes.
+    let (status, conversation) = server.get("/v1/conversations/r-1").await;
+    Doc::load().check_response("get", "/v1/conversations/{id}", status, &conversation);
+    let bot: Vec<&Value> = conversation["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["author"] == "bot")
+        .collect();
+    assert_eq!(bot.len(), 4, "{conversation}");
+    assert_eq!(bot[1]["parts"], replies[1]["parts"], "{conversation}");
+    assert_eq!(bot[3]["parts"][0]["type"], "card", "{conversation}");
 }
