@@ -14,8 +14,8 @@ use tracing::Instrument as _;
 
 use super::{ApiError, Service, parse, read_body};
 use crate::api::{Answer, InboundMessage, check_id};
-use crate::runtime::engine::ReplyPart;
 use crate::metrics::Outcome;
+use crate::runtime::engine::ReplyPart;
 use crate::runtime::state::{Author, Conversation, Input, Status};
 use crate::runtime::value::to_json;
 use crate::runtime::{Delivery, EngineError};

@@ -151,6 +151,31 @@ fn workspace(base: &str) -> Workspace {
     parse(&text)
 }
 
+/// An engine running `source` (lint-clean) on a memory store, with the runners the
+/// application assembles for the test API at `base` (no secret to read from the environment:
+/// tests do not change it), on a manual clock.
+fn engine_on(base: &str, scenario: &str, source: &str) -> (Engine, Arc<ManualClock>) {
+    let text = workspace(base)
+        .file
+        .text()
+        .replace("    auth: { bearer_env: OMS_TOKEN }\n", "");
+    let workspace = parse(&text);
+    assert!(workspace.config.apis["oms"].auth.is_none());
+    let problems =
+        scenarist::lint::lint_source("t.scn", source.as_bytes().to_vec(), &workspace).diagnostics;
+    assert!(problems.is_empty(), "{problems:?}");
+    let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
+    let (runner, _problems) = scenarist::setup::runner(&workspace, Arc::clone(&store));
+    let clock = Arc::new(ManualClock::new(1_795_860_000_000));
+    let options = EngineOptions {
+        default_scenario: Some(scenario.into()),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::new(store, Arc::clone(&clock) as Arc<dyn Clock>, runner, options);
+    engine.publish(source).unwrap();
+    (engine, clock)
+}
+
 fn parse(text: &str) -> Workspace {
     Workspace::parse(SourceFile::new("scenarist.yaml", text), PathBuf::new())
         .map_err(|problems| format!("{problems:?}"))
@@ -494,26 +519,7 @@ scenario lookup {
 #[tokio::test]
 async fn a_conversation_calls_a_declared_action_through_the_outbox() {
     let (server, base) = serve().await;
-    // No secret to read from the environment (tests do not change it).
-    let text = workspace(&base)
-        .file
-        .text()
-        .replace("    auth: { bearer_env: OMS_TOKEN }\n", "");
-    let workspace = parse(&text);
-    assert!(workspace.config.apis["oms"].auth.is_none());
-    let problems =
-        scenarist::lint::lint_source("lookup.scn", ORDER_LOOKUP.as_bytes().to_vec(), &workspace)
-            .diagnostics;
-    assert!(problems.is_empty(), "{problems:?}");
-    let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
-    let (runner, _problems) = scenarist::setup::runner(&workspace, Arc::clone(&store));
-    let clock = Arc::new(ManualClock::new(1_795_860_000_000));
-    let options = EngineOptions {
-        default_scenario: Some("lookup".into()),
-        ..EngineOptions::default()
-    };
-    let engine = Engine::new(store, Arc::clone(&clock) as Arc<dyn Clock>, runner, options);
-    engine.publish(ORDER_LOOKUP).unwrap();
+    let (engine, _clock) = engine_on(&base, "lookup", ORDER_LOOKUP);
     let say = |conversation: &'static str, id: &'static str, text: &'static str| {
         let engine = &engine;
         async move {
@@ -727,20 +733,7 @@ scenario flaky_lookup {
 #[tokio::test]
 async fn a_retry_through_the_outbox_sends_the_same_key_and_the_conversation_goes_on() {
     let (server, base) = serve().await;
-    let text = workspace(&base)
-        .file
-        .text()
-        .replace("    auth: { bearer_env: OMS_TOKEN }\n", "");
-    let workspace = parse(&text);
-    let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
-    let (runner, _problems) = scenarist::setup::runner(&workspace, Arc::clone(&store));
-    let clock = Arc::new(ManualClock::new(1_795_860_000_000));
-    let options = EngineOptions {
-        default_scenario: Some("flaky_lookup".into()),
-        ..EngineOptions::default()
-    };
-    let engine = Engine::new(store, Arc::clone(&clock) as Arc<dyn Clock>, runner, options);
-    engine.publish(FLAKY_LOOKUP).unwrap();
+    let (engine, clock) = engine_on(&base, "flaky_lookup", FLAKY_LOOKUP);
     for (id, said) in [("m1", "hi"), ("m2", "B-7")] {
         engine
             .handle(crate::support::inbound("whatsapp:acme", "c1", id, said))
