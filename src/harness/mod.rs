@@ -144,6 +144,14 @@ enum Problem {
     Lint(Vec<FileReport>),
 }
 
+/// Why a path the test file names is not read.
+fn outside(key: &str, path: &Path) -> String {
+    format!(
+        "`{key}: {}` leads outside the test file's folder; it was not read (keep the scenario and the config beside the test file or below it)",
+        path.display()
+    )
+}
+
 fn load(path: &Path) -> Result<Loaded, Problem> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Problem::Message(format!("cannot read it: {e}")))?;
@@ -153,6 +161,9 @@ fn load(path: &Path) -> Result<Loaded, Problem> {
     let workspace = match &file.config {
         None => Workspace::default_workspace()
             .map_err(|_| Problem::Message("the built-in config is invalid".into()))?,
+        Some(config) if !crate::config::stays_inside(base, &base.join(config)) => {
+            return Err(Problem::Message(outside("config", config)));
+        }
         Some(config) => match Workspace::load(&base.join(config)) {
             Ok(Ok(workspace)) => workspace,
             Ok(Err((file, problems))) => {
@@ -173,6 +184,10 @@ fn load(path: &Path) -> Result<Loaded, Problem> {
         return Err(Problem::Message(problem));
     }
     let scenario_path = base.join(&file.scenario);
+    if !crate::config::stays_inside(base, &scenario_path) {
+        // Its content could be anything (`../../etc/shadow`): not read, never quoted.
+        return Err(Problem::Message(outside("scenario", &file.scenario)));
+    }
     let bytes = std::fs::read(&scenario_path).map_err(|e| {
         Problem::Message(format!(
             "cannot read the scenario {}: {e}",

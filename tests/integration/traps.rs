@@ -253,3 +253,44 @@ fn serve_dev_on_the_example_workspace_starts_without_a_warning() {
         "both organizations are sandboxes: {screen}"
     );
 }
+
+/// A transcript test names files to read: they stay in the test file's folder (a test file
+/// from a pull request must not make CI print `/etc/shadow`), symbolic links followed.
+#[test]
+fn a_test_file_cannot_make_the_harness_read_outside_its_folder() {
+    let dir = crate::support::tempdir();
+    let inner = dir.join("inner");
+    std::fs::create_dir(&inner).unwrap();
+    std::fs::write(
+        dir.join("secret.scn"),
+        "scenario secret {\n  start a\n  step a {\n    say \"TOP SECRET TEXT\"\n    end\n  }\n}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.join("secret.scn"), inner.join("link.scn")).unwrap();
+    let test = |scenario: &str, config: &str| {
+        std::fs::write(
+            inner.join("t.test.yaml"),
+            format!(
+                "scenario: {scenario}\n{config}tests:\n  - name: x\n    transcript:\n      - contact: hi\n"
+            ),
+        )
+        .unwrap();
+        crate::support::scenarist(&["test", inner.to_str().unwrap()])
+    };
+    for (scenario, config, key) in [
+        ("../secret.scn", "", "scenario"),
+        ("link.scn", "", "scenario"),
+        ("link.scn", "config: ../../etc/passwd\n", "config"),
+    ] {
+        let output = test(scenario, config);
+        let text = crate::support::stdout(&output);
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        assert!(text.contains(&format!("`{key}: ")), "{text}");
+        assert!(
+            text.contains("leads outside the test file's folder"),
+            "{text}"
+        );
+        assert!(!text.contains("TOP SECRET"), "{text}");
+        assert!(!text.contains("root:"), "{text}");
+    }
+}

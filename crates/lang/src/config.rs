@@ -26,6 +26,12 @@ pub use locate::locate;
 use locate::yaml_error;
 pub use schema::*;
 pub use validate::BUILTIN_CONTACT_FIELDS;
+
+/// Whether `path` (already joined to `base`) stays in the folder `base`, symbolic links
+/// followed: the rule of config paths (`W403`), also for the files a transcript test names.
+pub fn stays_inside(base: &std::path::Path, path: &std::path::Path) -> bool {
+    paths::inside(base, path)
+}
 use validate::validate;
 
 /// The example config shipped in `scenarios/`; the defaults when no `--config` is given.
