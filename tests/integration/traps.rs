@@ -283,14 +283,14 @@ fn a_test_file_cannot_make_the_harness_read_outside_its_folder() {
         ("link.scn", "config: ../../etc/passwd\n", "config"),
     ] {
         let output = test(scenario, config);
-        let text = crate::support::stdout(&output);
-        assert_eq!(output.status.code(), Some(1), "{text}");
-        assert!(text.contains(&format!("`{key}: ")), "{text}");
+        let shown = crate::support::stdout(&output);
+        assert_eq!(output.status.code(), Some(1), "{shown}");
+        assert!(shown.contains(&format!("`{key}: ")), "{shown}");
         assert!(
-            text.contains("leads outside the test file's folder"),
-            "{text}"
+            shown.contains("leads outside the test file's folder"),
+            "{shown}"
         );
-        assert!(!text.contains("TOP SECRET"), "{text}");
-        assert!(!text.contains("root:"), "{text}");
+        assert!(!shown.contains("TOP SECRET"), "{shown}");
+        assert!(!shown.contains("root:"), "{shown}");
     }
 }
