@@ -127,15 +127,7 @@ pub async fn start(
     };
     let (workspace, sandboxes) = sandboxes(workspace, sandbox_data).await?;
     let (workspace, demo_orders) = demo_apis(workspace).await?;
-    let (zendesk, mut problems) =
-        ZendeskActions::from_workspace(&workspace, Arc::clone(&store), Timeouts::default());
-    let zendesk = Arc::new(zendesk);
-    let http = HttpActions::from_workspace(&workspace);
-    problems.extend(http.problems().iter().cloned());
-    let runner = Runners::new(
-        Arc::clone(&zendesk) as Arc<dyn ActionRunner>,
-        vec![Arc::new(http)],
-    );
+    let (zendesk, runner, problems) = runners(&workspace, Arc::clone(&store));
     let mut options = options(&workspace);
     adjust(&mut options);
     let engine = Engine::new(Arc::clone(&store), clock, Arc::new(runner), options);
@@ -256,12 +248,26 @@ pub fn runner(
     workspace: &Workspace,
     store: Arc<dyn Store>,
 ) -> (Arc<dyn ActionRunner>, Vec<String>) {
+    let (_, runner, problems) = runners(workspace, store);
+    (Arc::new(runner), problems)
+}
+
+/// The Zendesk runner (the service answers advisors' events with it too) and the runner the
+/// engine uses — Zendesk's and the declared APIs' together — with their problems.
+fn runners(
+    workspace: &Workspace,
+    store: Arc<dyn Store>,
+) -> (Arc<ZendeskActions>, Runners, Vec<String>) {
     let (zendesk, mut problems) =
         ZendeskActions::from_workspace(workspace, store, Timeouts::default());
+    let zendesk = Arc::new(zendesk);
     let http = HttpActions::from_workspace(workspace);
     problems.extend(http.problems().iter().cloned());
-    let runner = Runners::new(Arc::new(zendesk), vec![Arc::new(http)]);
-    (Arc::new(runner), problems)
+    let runner = Runners::new(
+        Arc::clone(&zendesk) as Arc<dyn ActionRunner>,
+        vec![Arc::new(http)],
+    );
+    (zendesk, runner, problems)
 }
 
 #[cfg(test)]

@@ -5,14 +5,15 @@
 /// The declared language `value` names: the same tag ignoring case (`EN` is `en`), else the
 /// tag's primary language (`fr-CA` is `fr` when only `fr` is declared). `None` when `value`
 /// names none of them: the conversation then speaks the default.
-pub fn resolve<'a>(declared: &[&'a str], value: &str) -> Option<&'a str> {
+pub fn resolve<'a, S: AsRef<str>>(declared: &'a [S], value: &str) -> Option<&'a str> {
     let value = value.trim();
-    let exact = declared.iter().find(|tag| tag.eq_ignore_ascii_case(value));
-    let primary = || {
-        let head = value.split(['-', '_']).next().unwrap_or(value);
-        declared.iter().find(|tag| tag.eq_ignore_ascii_case(head))
+    let find = |wanted: &str| {
+        declared
+            .iter()
+            .map(AsRef::as_ref)
+            .find(|tag| tag.eq_ignore_ascii_case(wanted))
     };
-    exact.or_else(primary).copied()
+    find(value).or_else(|| find(value.split(['-', '_']).next().unwrap_or(value)))
 }
 
 #[cfg(test)]

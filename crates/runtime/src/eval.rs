@@ -276,12 +276,13 @@ impl Env<'_> {
     pub fn language(&self) -> Option<&str> {
         let program = self.program;
         let default = program.languages.first()?;
-        let declared: Vec<&str> = program.languages.iter().map(String::as_str).collect();
         let chosen = program
             .language_from
             .as_ref()
             .and_then(|field| self.contact.fields.get(field))
-            .and_then(|value| scenarist_lang::language::resolve(&declared, &value.to_string()));
+            .and_then(|value| {
+                scenarist_lang::language::resolve(&program.languages, &value.to_string())
+            });
         Some(chosen.unwrap_or(default))
     }
 

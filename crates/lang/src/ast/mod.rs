@@ -49,6 +49,13 @@ impl Scenario {
         })
     }
 
+    /// Where a conversation may begin running besides the start: the `entry` steps, then the
+    /// hooks' steps.
+    pub fn other_beginnings(&self) -> impl Iterator<Item = &Name> {
+        self.entries()
+            .chain(Hook::ALL.iter().filter_map(|hook| self.hook(*hook)))
+    }
+
     /// The step a hook goes to, if the scenario declares it.
     pub fn hook(&self, event: Hook) -> Option<&Name> {
         self.items.iter().find_map(|item| match &item.kind {

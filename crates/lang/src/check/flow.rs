@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use super::typing::validator_type;
 use super::varset::{VarIndex, VarSet, saved_variable};
 use crate::ast::{
-    Ask, BinaryOp, Block, Call, Expr, ExprKind, Hook, If, Jump, JumpKind, Message, Name, Path,
-    Scenario, Step, Stmt, StmtKind, TestOp, Text, TextPart,
+    Ask, BinaryOp, Block, Call, Expr, ExprKind, If, Jump, JumpKind, Message, Name, Path, Scenario,
+    Step, Stmt, StmtKind, TestOp, Text, TextPart,
 };
 use crate::source::Span;
 use crate::types::Type;
@@ -100,8 +100,7 @@ impl<'a> StepGraph<'a> {
             .start()
             .and_then(|name| graph.index.get(name.text.as_str()).copied());
         graph.entries = scenario
-            .entries()
-            .chain(Hook::ALL.iter().filter_map(|hook| scenario.hook(*hook)))
+            .other_beginnings()
             .filter_map(|name| graph.index.get(name.text.as_str()).copied())
             .collect();
         let entry = graph.entry_sets(&vars);

@@ -22,7 +22,7 @@ impl Typer<'_> {
                 } else {
                     "arithmetic applies to numbers; an answer becomes a number with `expect number`, a contact field with the type `number` in the workspace config"
                 };
-                self.report_diagnostic(
+                self.report(
                     mismatch(
                         side,
                         &format!(
@@ -46,7 +46,7 @@ impl Typer<'_> {
                     let names: Vec<&str> = functions::FUNCTIONS.iter().map(|f| f.name).collect();
                     format!("the functions are {}", names.join(", "))
                 });
-            self.report_diagnostic(
+            self.report(
                 Diagnostic::new(
                     Code::UnknownFunction,
                     name.span,
@@ -61,7 +61,7 @@ impl Typer<'_> {
             return Type::Unknown;
         };
         if args.len() != function.params.len() {
-            self.report_diagnostic(
+            self.report(
                 Diagnostic::new(
                     Code::FunctionArguments,
                     name.span,
@@ -89,7 +89,7 @@ impl Typer<'_> {
                         _ => ty.fits(*expected),
                     };
                     if !fits {
-                        self.report_diagnostic(
+                        self.report(
                             mismatch(
                                 arg,
                                 &format!(
@@ -120,7 +120,7 @@ impl Typer<'_> {
                     self.check_schedule(name);
                 }
             }
-            _ => self.report_diagnostic(
+            _ => self.report(
                 Diagnostic::new(
                     Code::FunctionArguments,
                     arg.span,
@@ -157,7 +157,7 @@ impl Typer<'_> {
                     format!("the schedules are {}", names.join(", "))
                 }
             });
-        self.report_diagnostic(
+        self.report(
             Diagnostic::new(
                 Code::UnknownSchedule,
                 name.span,

@@ -76,8 +76,7 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
         Some(name) => unknown(name, &step_names, out),
     }
     for name in scenario
-        .entries()
-        .chain(Hook::ALL.iter().filter_map(|h| scenario.hook(*h)))
+        .other_beginnings()
         .chain(scenario.escape().and_then(|escape| goto(&escape.target)))
     {
         unknown(name, &step_names, out);

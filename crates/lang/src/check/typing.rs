@@ -69,11 +69,7 @@ impl<'w> Typer<'w> {
         self.variables.contains_key(name)
     }
 
-    pub(crate) fn report_diagnostic(&mut self, diagnostic: Diagnostic) {
-        self.report(diagnostic);
-    }
-
-    fn report(&mut self, diagnostic: Diagnostic) {
+    pub(crate) fn report(&mut self, diagnostic: Diagnostic) {
         if self.report {
             self.diagnostics.push(diagnostic);
         }

@@ -24,7 +24,7 @@ impl Typer<'_> {
                 Type::TextList => "write a list of texts, e.g. `[\"order\", \"vip\"]`".to_owned(),
                 _ => format!("give it {}", article(expected)),
             };
-            self.report_diagnostic(
+            self.report(
                 mismatch(
                     value,
                     &format!(
@@ -75,7 +75,7 @@ impl Typer<'_> {
                 } else {
                     format!("`{root}` is a variable; a field of a variable cannot be set")
                 };
-                self.report_diagnostic(
+                self.report(
                     Diagnostic::new(
                         Code::ReadOnlyTarget,
                         target.span,
@@ -91,7 +91,7 @@ impl Typer<'_> {
 
     fn contact_field(&mut self, target: &Path, field: &str) -> Option<Type> {
         if BUILTIN_CONTACT_FIELDS.contains(&field) {
-            self.report_diagnostic(
+            self.report(
                 Diagnostic::new(
                     Code::ReadOnlyTarget,
                     target.span,
@@ -140,7 +140,7 @@ impl Typer<'_> {
 
     fn unknown(&mut self, target: &Path, what: &str, help: String) {
         let last = target.segments.last().map_or(target.span, |n| n.span);
-        self.report_diagnostic(
+        self.report(
             Diagnostic::new(
                 Code::UnknownField,
                 last,
@@ -166,7 +166,7 @@ impl Typer<'_> {
             did_you_mean(&literal, ticket::PRIORITIES.iter().copied()).unwrap_or_else(|| {
                 format!("Zendesk's priorities are {}", ticket::PRIORITIES.join(", "))
             });
-        self.report_diagnostic(
+        self.report(
             Diagnostic::new(
                 Code::InvalidValue,
                 value.span,
