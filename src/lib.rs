@@ -6,7 +6,8 @@
 //! their names so that `scenarist::check`, `scenarist::runtime`… read as one API.
 
 pub use scenarist_lang::{
-    actions, ast, check, config, diagnostic, fmt, graph, lint, source, syntax, types,
+    actions, ast, check, config, diagnostic, fmt, graph, include, library, lint, source, syntax,
+    types,
 };
 
 pub use scenarist_http as http;

@@ -32,7 +32,6 @@ use crate::runtime::{Clock, FlushPolicy};
 use crate::setup::ScenarioSource;
 use crate::setup::{self, Data};
 use crate::source::SourceFile;
-use crate::syntax::parse;
 use crate::syntax::parse_duration_text;
 use crate::zendesk::actions::credentials;
 use crate::zendesk::client::{Timeouts, ZendeskClient};
@@ -125,8 +124,8 @@ pub(super) fn run(args: &ChatArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
 /// The contact field and value that put the conversation in `language` (`--lang`).
 fn language_field(source: &str, name: &str, language: &str) -> anyhow::Result<(String, Value)> {
     let file = SourceFile::new(name, source.to_owned());
-    let parsed = parse(&file).map_err(|d| anyhow::anyhow!("{}", d.message))?;
-    let program = Program::compile(&parsed.scenario, source)?;
+    let scenario = crate::include::runnable(&file).map_err(|d| anyhow::anyhow!("{}", d.message))?;
+    let program = Program::compile(&scenario, source)?;
     let field =
         harness::language_field(&program, language).map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
     Ok((field, Value::text(language)))

@@ -8,7 +8,8 @@ use anyhow::{Context as _, bail};
 use super::load::load_workspace;
 use super::output::{self, Format};
 use super::{ExitStatus, GlobalArgs};
-use crate::diagnostic::{Code, FileReport, Severity};
+use crate::diagnostic::{Code, Severity};
+use crate::library::{self, Library};
 use crate::lint;
 use crate::setup;
 
@@ -44,11 +45,14 @@ pub(super) fn run(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         let files =
             lint::scenario_files(&args.paths).context("cannot find the scenarios to lint")?;
         let mut sources = Vec::new();
+        let mut libraries = lint::Libraries::default();
         for path in files {
-            let report = lint::lint_file(&path, workspace)
+            let linted = lint::lint_path(&path, workspace, &mut libraries)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            sources.extend(setup::scenario_source(path, &report.file));
-            reports.push(report);
+            if let Some(bundle) = &linted.bundle {
+                sources.extend(setup::scenario_source(path, &bundle.file));
+            }
+            reports.extend(linted.reports);
         }
         // Linting the config's own scenarios folder also checks it as a whole, as `serve` does.
         let folder = std::fs::canonicalize(setup::scenarios_folder(workspace)).ok();
@@ -57,21 +61,13 @@ pub(super) fn run(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
             .iter()
             .any(|p| folder.is_some() && std::fs::canonicalize(p).ok() == folder);
         if whole {
-            for problems in setup::workspace_problems(workspace, &sources) {
-                match reports
-                    .iter_mut()
-                    .find(|r| r.file.name() == problems.file.name())
-                {
-                    Some(report) => {
-                        let mut all = std::mem::take(&mut report.diagnostics);
-                        all.extend(problems.diagnostics);
-                        *report = FileReport::new(report.file.clone(), all);
-                    }
-                    None => reports.push(problems),
-                }
-            }
+            let folder = setup::scenarios_folder(workspace);
+            let library = Library::load(&folder)
+                .with_context(|| format!("cannot read {}", folder.display()))?;
+            reports.extend(setup::workspace_problems(workspace, &sources, &library));
         }
     }
+    let reports = library::merge(reports);
     let mut stdout = std::io::stdout().lock();
     output::write_reports(&mut stdout, &reports, args.format, global.color_stdout())?;
     let errors = reports.iter().any(|r| r.errors() > 0);

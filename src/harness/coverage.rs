@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use crate::runtime::interpreter::{AskOutcome, Trace};
 use crate::runtime::program::{Check, Instr, Program};
-use crate::source::SourceFile;
+use crate::library::Bundle;
 
 /// The points that can be reached, with a sentence for each one that was not.
 pub fn points(program: &Program) -> Vec<Trace> {
@@ -120,7 +120,7 @@ impl Coverage {
     /// `reached`: the points the runs reached, each with its language (`attribute`).
     pub fn compute(
         program: &Program,
-        file: &SourceFile,
+        file: &Bundle,
         reached: &BTreeSet<(Option<String>, Trace)>,
     ) -> Self {
         let languages = languages(program);
@@ -155,13 +155,15 @@ impl Coverage {
     }
 }
 
-fn describe(program: &Program, file: &SourceFile, point: &Trace) -> String {
+fn describe(program: &Program, bundle: &Bundle, point: &Trace) -> String {
+    // A flow's line is in the flow's own file.
     let at = |step: &str, index: u32| {
         program.span(step, index).map_or_else(String::new, |span| {
-            let position = file.line_column(span.start as usize);
+            let (file, position) = bundle.locate(span.start as usize);
             format!("{}:{}: ", file.name(), position.line)
         })
     };
+    let file = &bundle.file;
     match point {
         Trace::Language(language) => format!("the language `{language}`"),
         Trace::Step(step) => format!("step `{step}` was never reached"),
@@ -241,15 +243,15 @@ mod tests {
     fn program(header: &str) -> Program {
         let source = format!("scenario s {{ {header} start a step a {{ end }} }}");
         let parsed = parse(&SourceFile::new("s.scn", source.clone())).unwrap();
-        Program::compile(&parsed.scenario, &source).unwrap()
+        Program::compile(parsed.scenario.as_ref().unwrap(), &source).unwrap()
     }
 
     #[test]
     fn each_when_pattern_and_the_escape_are_points_to_cover() {
         let source = "scenario s { escape \"agent\" -> handoff advisor start a\n step a { ask \"q\" { when /refund/i -> a timeout 1m then end } end } }";
         let parsed = parse(&SourceFile::new("s.scn", source)).unwrap();
-        let program = Program::compile(&parsed.scenario, source).unwrap();
-        let file = SourceFile::new("s.scn", source);
+        let program = Program::compile(parsed.scenario.as_ref().unwrap(), source).unwrap();
+        let file = crate::library::Bundle::plain(SourceFile::new("s.scn", source));
         let points = super::points(&program);
         let pattern = Trace::Ask {
             step: "a".into(),

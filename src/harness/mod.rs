@@ -17,16 +17,16 @@ use transcript::{CallSpec, Entry, TestCase, TestFile};
 
 use crate::config::Workspace;
 use crate::diagnostic::FileReport;
-use crate::lint::lint_source;
+use crate::library::{Bundle, Library};
+use crate::lint::lint_bytes;
 use crate::runtime::engine::{Engine, EngineOptions, Inbound};
 use crate::runtime::interpreter::Trace;
 use crate::runtime::program::Program;
 use crate::runtime::state::{Author, Conversation, Input, Part};
 use crate::runtime::value::{Value, from_json};
 use crate::runtime::{Clock, FlushPolicy, ManualClock};
-use crate::source::SourceFile;
 use crate::store::{KvStore, MemoryBackend, Store};
-use crate::syntax::{parse, parse_duration_text};
+use crate::syntax::parse_duration_text;
 
 /// Monday 5 January 2026, 09:00 UTC: where every transcript's clock starts.
 pub const START: i64 = 1_767_603_600_000;
@@ -133,7 +133,8 @@ pub async fn run_file(path: &Path) -> FileResult {
 
 struct Loaded {
     file: TestFile,
-    source: SourceFile,
+    /// The scenario with the files of the flows it includes.
+    source: Bundle,
     program: Program,
     account: String,
     schedules: Arc<crate::runtime::eval::Schedules>,
@@ -194,13 +195,22 @@ fn load(path: &Path) -> Result<Loaded, Problem> {
             scenario_path.display()
         ))
     })?;
-    let report = lint_source(&scenario_path.display().to_string(), bytes, &workspace);
-    if report.errors() > 0 {
-        return Err(Problem::Lint(vec![report]));
+    // The flows it includes come from the test file's folder too.
+    let library = Library::load(base).map_err(|e| {
+        Problem::Message(format!("cannot read the flows of {}: {e}", base.display()))
+    })?;
+    let linted = lint_bytes(&scenario_path.display().to_string(), bytes, &workspace, &library);
+    if linted.reports.iter().any(|report| report.errors() > 0) {
+        return Err(Problem::Lint(linted.reports));
     }
-    let source = report.file.clone();
-    let parsed = parse(&source).map_err(|d| Problem::Message(d.message))?;
-    let program = Program::compile(&parsed.scenario, source.text())
+    let Some(source) = linted.bundle else {
+        return Err(Problem::Message(format!(
+            "{} holds flows but no scenario; test a scenario that includes them",
+            scenario_path.display()
+        )));
+    };
+    let scenario = crate::include::runnable(&source.file).map_err(|d| Problem::Message(d.message))?;
+    let program = Program::compile(&scenario, source.file.text())
         .map_err(|e| Problem::Message(e.to_string()))?;
     let account = file
         .account
@@ -283,7 +293,7 @@ async fn run_test(
         options,
     );
     engine
-        .publish(loaded.source.text())
+        .publish(loaded.source.file.text())
         .map_err(|e| e.to_string())?;
     let mut runner = Runner {
         engine,

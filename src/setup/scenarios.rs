@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::config::{self, Workspace};
 use crate::diagnostic::{Code, Diagnostic, FileReport, did_you_mean};
+use crate::library::{self, Library};
 use crate::lint;
 use crate::source::SourceFile;
 
@@ -17,7 +18,11 @@ pub struct ScenarioSource {
     pub name: String,
     /// Where the name is declared (`scenario <name>`).
     pub name_span: crate::source::Span,
+    /// What runs: the file's text, then the texts of the files of the flows it includes
+    /// (`library::Bundle`).
     pub source: String,
+    /// The flows it includes.
+    pub flows: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,19 +41,22 @@ pub fn load_scenarios(
 ) -> Result<Vec<ScenarioSource>, LoadError> {
     let mut loaded = Vec::new();
     let mut failed = Vec::new();
+    let mut libraries = lint::Libraries::default();
     for path in lint::scenario_files(paths)? {
-        let report = lint::lint_file(&path, workspace)?;
-        if report.errors() > 0 {
-            failed.push(report);
+        let linted = lint::lint_path(&path, workspace, &mut libraries)?;
+        if linted.reports.iter().any(|report| report.errors() > 0) {
+            failed.extend(linted.reports);
             continue;
         }
-        // A file without errors parses.
-        loaded.extend(scenario_source(path, &report.file));
+        // A scenario without errors parses; a file of flows has no bundle.
+        if let Some(bundle) = &linted.bundle {
+            loaded.extend(scenario_source(path, &bundle.file));
+        }
     }
     if failed.is_empty() {
         Ok(loaded)
     } else {
-        Err(LoadError::Invalid(failed))
+        Err(LoadError::Invalid(library::merge(failed)))
     }
 }
 
@@ -68,7 +76,11 @@ pub fn load_workspace_scenarios(workspace: &Workspace) -> Result<Vec<ScenarioSou
         )));
     }
     let scenarios = load_scenarios(workspace, &files)?;
-    let reports = workspace_problems(workspace, &scenarios);
+    let library = Library::load(&folder)?;
+    let reports: Vec<FileReport> = workspace_problems(workspace, &scenarios, &library)
+        .into_iter()
+        .filter(|report| report.errors() > 0)
+        .collect();
     if reports.is_empty() {
         Ok(scenarios)
     } else {
@@ -87,10 +99,15 @@ pub fn scenarios_folder(workspace: &Workspace) -> PathBuf {
 
 /// What is wrong with the folder's scenarios as a whole: a scenario name declared by two
 /// files (one would silently replace the other), an account whose scenario no file declares
-/// (its messages would all fail).
-pub fn workspace_problems(workspace: &Workspace, scenarios: &[ScenarioSource]) -> Vec<FileReport> {
+/// (its messages would all fail), a flow declared by two files or included by no scenario.
+pub fn workspace_problems(
+    workspace: &Workspace,
+    scenarios: &[ScenarioSource],
+    library: &Library,
+) -> Vec<FileReport> {
     let folder = scenarios_folder(workspace);
-    let mut reports = Vec::new();
+    let mut reports = library.problems().to_vec();
+    reports.extend(unused_flows(scenarios, library));
     let mut declared: HashMap<&str, &ScenarioSource> = HashMap::new();
     for scenario in scenarios {
         if let Some(first) = declared.insert(&scenario.name, scenario) {
@@ -136,13 +153,44 @@ pub fn workspace_problems(workspace: &Workspace, scenarios: &[ScenarioSource]) -
     reports
 }
 
-/// A linted file as a scenario source, if it parses.
-pub fn scenario_source(path: PathBuf, file: &SourceFile) -> Option<ScenarioSource> {
-    let parsed = crate::syntax::parse(file).ok()?;
+/// L216 for each flow of the folder that no scenario includes.
+fn unused_flows(scenarios: &[ScenarioSource], library: &Library) -> Vec<FileReport> {
+    let mut reports: Vec<FileReport> = Vec::new();
+    for (name, file) in library.flows() {
+        if scenarios.iter().any(|s| s.flows.iter().any(|f| f == name)) {
+            continue;
+        }
+        let Some(flow) = crate::syntax::parse(file)
+            .ok()
+            .and_then(|parsed| parsed.flows.into_iter().find(|f| f.name.text == name))
+        else {
+            continue;
+        };
+        let problem = Diagnostic::new(
+            Code::UnusedFlow,
+            flow.name.span,
+            format!("flow `{name}` is included by no scenario"),
+        )
+        .with_help(format!(
+            "include it in a scenario (`include {name}(…)`), or remove it"
+        ));
+        reports.push(FileReport::new(file.clone(), vec![problem]));
+    }
+    library::merge(reports)
+}
+
+/// A linted scenario's bundle (`Linted::bundle`) as a scenario source, if it parses.
+pub fn scenario_source(path: PathBuf, bundle: &SourceFile) -> Option<ScenarioSource> {
+    let parsed = crate::syntax::parse(bundle).ok()?;
+    let scenario = parsed.scenario?;
     Some(ScenarioSource {
         path,
-        name: parsed.scenario.name.text,
-        name_span: parsed.scenario.name.span,
-        source: file.text().to_owned(),
+        name: scenario.name.text.clone(),
+        name_span: scenario.name.span,
+        source: bundle.text().to_owned(),
+        flows: scenario
+            .includes()
+            .map(|(include, _)| include.flow.text.clone())
+            .collect(),
     })
 }

@@ -24,7 +24,12 @@ fn block<'a>(page: &'a str, section: &str, language: &str) -> Option<&'a str> {
     Some(&after[start..=(start + end)])
 }
 
+/// The codes of a scenario example; an example of several files (each begun by a line
+/// `# file: NAME.scn`) is written to a folder and linted as a whole, as `lint scenarios/` does.
 fn codes_in_scenario(text: &str) -> Vec<&'static str> {
+    if text.contains("# file: ") {
+        return codes_in_folder(text);
+    }
     lint_source(
         "example.scn",
         text.as_bytes().to_vec(),
@@ -34,6 +39,41 @@ fn codes_in_scenario(text: &str) -> Vec<&'static str> {
     .iter()
     .map(|d| d.code.id())
     .collect()
+}
+
+fn codes_in_folder(text: &str) -> Vec<&'static str> {
+    let dir = tempdir();
+    let mut files = Vec::new();
+    for part in text.split("# file: ").skip(1) {
+        let (name, body) = part.split_once('\n').unwrap();
+        let path = dir.join(name.trim());
+        std::fs::write(&path, body).unwrap();
+        files.push(path);
+    }
+    let workspace = default_workspace();
+    let mut libraries = scenarist::lint::Libraries::default();
+    let mut reports = Vec::new();
+    let mut sources = Vec::new();
+    for path in &files {
+        let linted = scenarist::lint::lint_path(path, &workspace, &mut libraries).unwrap();
+        if let Some(bundle) = &linted.bundle {
+            sources.extend(scenarist::setup::scenario_source(path.clone(), &bundle.file));
+        }
+        reports.extend(linted.reports);
+    }
+    let library = scenarist::library::Library::load(&dir).unwrap();
+    // The default config's accounts name scenarios this example does not declare: only the
+    // example's own files count.
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    reports.extend(
+        scenarist::setup::workspace_problems(&workspace, &sources, &library)
+            .into_iter()
+            .filter(|r| names.iter().any(|n| n == r.file.name())),
+    );
+    reports
+        .iter()
+        .flat_map(|r| r.diagnostics.iter().map(|d| d.code.id()))
+        .collect()
 }
 
 fn codes_in_config(text: &str) -> Vec<&'static str> {

@@ -1,12 +1,11 @@
 //! The shipped scenarios are examples admins copy: each lints with no finding at all and
 //! draws as a graph in both formats.
 
-use scenarist::graph::{GraphFormat, render};
-use scenarist::lint::lint_file;
-use scenarist::source::SourceFile;
+use scenarist::graph::{GraphFormat, render_parsed};
+use scenarist::lint::{Libraries, lint_file, lint_path};
 use scenarist::syntax::parse;
 
-use crate::support::{default_workspace, fixtures, root};
+use crate::support::{default_workspace, fixtures};
 
 #[test]
 fn every_scenario_is_lint_clean() {
@@ -30,12 +29,18 @@ fn there_are_at_least_four_scenarios_including_the_seed_flow() {
 
 #[test]
 fn every_scenario_draws() {
+    let workspace = default_workspace();
+    let mut drawn = 0;
     for path in fixtures("scenarios", "scn") {
-        let text = std::fs::read_to_string(root().join(&path)).unwrap();
-        let parsed = parse(&SourceFile::new(path.display().to_string(), text)).unwrap();
-        let dot = render(&parsed.scenario, GraphFormat::Dot);
-        let mermaid = render(&parsed.scenario, GraphFormat::Mermaid);
-        for step in parsed.scenario.steps() {
+        let linted = lint_path(&path, &workspace, &mut Libraries::default()).unwrap();
+        // A file of shared flows is drawn in the scenarios that include it.
+        let Some(bundle) = linted.bundle else { continue };
+        let parsed = parse(&bundle.file).unwrap();
+        let dot = render_parsed(&parsed, GraphFormat::Dot).unwrap();
+        let mermaid = render_parsed(&parsed, GraphFormat::Mermaid).unwrap();
+        drawn += 1;
+        let expanded = scenarist::include::expand(parsed.scenario.as_ref().unwrap(), &parsed.flows);
+        for step in expanded.scenario.steps() {
             assert!(
                 dot.contains(&format!("\"{}\"", step.name.text)),
                 "{}: {dot}",
@@ -48,4 +53,5 @@ fn every_scenario_draws() {
             );
         }
     }
+    assert!(drawn >= 8, "only {drawn} scenarios drawn");
 }

@@ -150,3 +150,16 @@ fn unique() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
+
+/// The text the service runs for shipped scenario `name`: its file, then the files of the
+/// flows it includes (`library::Bundle`).
+pub(crate) fn scenario_bundle(name: &str) -> String {
+    let path = Path::new("scenarios").join(format!("{name}.scn"));
+    let linted = scenarist::lint::lint_path(
+        &path,
+        &default_workspace(),
+        &mut scenarist::lint::Libraries::default(),
+    )
+    .unwrap();
+    linted.bundle.unwrap().file.text().to_owned()
+}

@@ -21,7 +21,7 @@ use scenarist::zendesk::actions::{Org, ZendeskActions, credentials};
 use scenarist::zendesk::client::{Timeouts, ZendeskClient};
 use zendesk_standin::{Fault, FaultKind, StandIn, StandInConfig, TicketFieldRecord, TicketRecord};
 
-use crate::support::{inbound as message, root, tempdir};
+use crate::support::{inbound as message, scenario_bundle, tempdir};
 use crate::zendesk_oas::assert_requests_follow_the_openapi;
 
 const START: i64 = 1_795_860_000_000;
@@ -111,9 +111,7 @@ fn engine(workspace: &Workspace) -> Setup {
     );
     for name in ["zendesk_handoff", "ticket_sync"] {
         engine
-            .publish(
-                &std::fs::read_to_string(root().join(format!("scenarios/{name}.scn"))).unwrap(),
-            )
+            .publish(&scenario_bundle(name))
             .unwrap();
     }
     Setup {

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use crate::ast::{Block, Hook, Name, Scenario, StmtKind};
 use crate::check::flow::{Cause, Edge, StepGraph, Target};
+use crate::include::Site;
 use crate::source::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,12 +20,32 @@ pub enum GraphFormat {
 }
 
 pub fn render(scenario: &Scenario, format: GraphFormat) -> String {
+    render_with(scenario, &[], format)
+}
+
+/// Draws a parsed file's scenario with its includes expanded, each included flow in a box
+/// of its own; `None` for a file of flows alone.
+pub fn render_parsed(parsed: &crate::syntax::Parsed, format: GraphFormat) -> Option<String> {
+    let expansion = crate::include::expand(parsed.scenario.as_ref()?, &parsed.flows);
+    Some(render_with(&expansion.scenario, &expansion.sites, format))
+}
+
+fn render_with(scenario: &Scenario, sites: &[Site], format: GraphFormat) -> String {
     let graph = StepGraph::build(scenario);
     let edges = distinct_edges(&graph, &guards(scenario));
     match format {
-        GraphFormat::Dot => dot(scenario, &graph, &edges),
-        GraphFormat::Mermaid => mermaid(scenario, &graph, &edges),
+        GraphFormat::Dot => dot(scenario, &graph, &edges, sites),
+        GraphFormat::Mermaid => mermaid(scenario, &graph, &edges, sites),
     }
+}
+
+/// The include that owns step `name`, if any.
+fn site_of(sites: &[Site], name: &str) -> Option<usize> {
+    sites.iter().position(|site| site.owns(name))
+}
+
+fn cluster_label(site: &Site) -> String {
+    format!("{}: flow {}", site.alias, site.flow)
 }
 
 /// An edge to draw and its label; `None` for a plain `handoff advisor` or `end` outside any
@@ -123,14 +144,25 @@ fn other_beginnings(
     found
 }
 
-fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[Drawn<'_>]) -> String {
+fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[Drawn<'_>], sites: &[Site]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "digraph {} {{", dot_id(&scenario.name.text));
     out.push_str("  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
     out.push_str("  edge [fontname=\"Helvetica\", fontsize=10];\n");
     out.push_str("  __start [shape=point, width=0.15];\n");
-    for step in &graph.steps {
+    for step in graph.steps.iter().filter(|s| site_of(sites, &s.name.text).is_none()) {
         let _ = writeln!(out, "  {};", dot_id(&step.name.text));
+    }
+    for (i, site) in sites.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  subgraph \"cluster_{i}\" {{\n    label={};\n    style=dashed;",
+            dot_string(&cluster_label(site))
+        );
+        for step in graph.steps.iter().filter(|s| site_of(sites, &s.name.text) == Some(i)) {
+            let _ = writeln!(out, "    {};", dot_id(&step.name.text));
+        }
+        out.push_str("  }\n");
     }
     let uses = |target: Target| edges.iter().any(|(e, _)| e.to == target);
     if uses(Target::Handoff) {
@@ -213,11 +245,27 @@ fn dot_string(text: &str) -> String {
     )
 }
 
-fn mermaid(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[Drawn<'_>]) -> String {
+fn mermaid(
+    scenario: &Scenario,
+    graph: &StepGraph<'_>,
+    edges: &[Drawn<'_>],
+    sites: &[Site],
+) -> String {
     let mut out = String::from("flowchart TD\n");
     out.push_str("  start([start])\n");
     for (i, step) in graph.steps.iter().enumerate() {
-        let _ = writeln!(out, "  s{i}[\"{}\"]", mermaid_text(&step.name.text));
+        if site_of(sites, &step.name.text).is_none() {
+            let _ = writeln!(out, "  s{i}[\"{}\"]", mermaid_text(&step.name.text));
+        }
+    }
+    for (c, site) in sites.iter().enumerate() {
+        let _ = writeln!(out, "  subgraph flow{c}[\"{}\"]", mermaid_text(&cluster_label(site)));
+        for (i, step) in graph.steps.iter().enumerate() {
+            if site_of(sites, &step.name.text) == Some(c) {
+                let _ = writeln!(out, "    s{i}[\"{}\"]", mermaid_text(&step.name.text));
+            }
+        }
+        out.push_str("  end\n");
     }
     if edges.iter().any(|(e, _)| e.to == Target::Handoff) {
         out.push_str("  handoff([\"handoff advisor\"])\n");
@@ -287,6 +335,7 @@ mod tests {
         crate::syntax::parse(&SourceFile::new("t.scn", text))
             .unwrap()
             .scenario
+            .unwrap()
     }
 
     #[test]

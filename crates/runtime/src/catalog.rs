@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use super::program::{Program, version_of};
 use crate::store::{ScenarioVersion, Store};
 use scenarist_lang::source::SourceFile;
-use scenarist_lang::syntax;
+use scenarist_lang::include;
 
 /// Why a scenario version cannot be run.
 #[derive(Debug, thiserror::Error)]
@@ -73,8 +73,8 @@ impl Catalog {
 
 fn compile(source: &str) -> Result<Program, ScenarioError> {
     let file = SourceFile::new(format!("scenario {}", version_of(source)), source);
-    let parsed = syntax::parse(&file).map_err(|d| ScenarioError::Parse(d.message))?;
-    Program::compile(&parsed.scenario, source).map_err(|e| ScenarioError::Compile(e.to_string()))
+    let scenario = include::runnable(&file).map_err(|d| ScenarioError::Parse(d.message))?;
+    Program::compile(&scenario, source).map_err(|e| ScenarioError::Compile(e.to_string()))
 }
 
 // A poisoned lock only means a panic elsewhere; the maps are always consistent.

@@ -7,7 +7,10 @@
 
 mod visit;
 
-pub use visit::{Visit, erase_spans, walk_block, walk_expr, walk_message, walk_stmt, walk_text};
+pub use visit::{
+    Visit, VisitMut, erase_flow_spans, erase_spans, walk_block, walk_expr, walk_expr_mut, walk_items_mut,
+    walk_message, walk_stmt, walk_stmt_mut, walk_step_mut, walk_text,
+};
 
 use crate::source::Span;
 
@@ -75,6 +78,14 @@ impl Scenario {
     pub fn start(&self) -> Option<&Name> {
         self.items.iter().find_map(|item| match &item.kind {
             ItemKind::Start(name) => Some(name),
+            _ => None,
+        })
+    }
+
+    /// The `include` declarations.
+    pub fn includes(&self) -> impl Iterator<Item = (&Include, Span)> {
+        self.items.iter().filter_map(|item| match &item.kind {
+            ItemKind::Include(include) => Some((include, item.span)),
             _ => None,
         })
     }
@@ -167,6 +178,90 @@ pub enum ItemKind {
     Step(Step),
     /// `escape "agent", "human" -> handoff advisor`: words that leave any question.
     Escape(Escape),
+    /// `include email_capture(save_to: contact.email, done: route) as capture`
+    Include(Include),
+}
+
+/// `flow email_capture(save_to: field, done: step) { start ask step ask { … } }`: steps
+/// written once and included by several scenarios. Its items are `description`, `start`
+/// and `step`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flow {
+    pub name: Name,
+    pub params: Vec<Param>,
+    /// `( … )`, the parameters with their parentheses.
+    pub params_span: Span,
+    pub items: Vec<Item>,
+    pub span: Span,
+}
+
+impl Flow {
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.items.iter().filter_map(|item| match &item.kind {
+            ItemKind::Step(step) => Some(step),
+            _ => None,
+        })
+    }
+
+    /// The first `start` declaration.
+    pub fn start(&self) -> Option<&Name> {
+        self.items.iter().find_map(|item| match &item.kind {
+            ItemKind::Start(name) => Some(name),
+            _ => None,
+        })
+    }
+
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|param| param.name.text == name)
+    }
+}
+
+/// `done: step`: a name the including scenario gives a value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: Name,
+    pub kind: ParamKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A step of the including scenario (`goto done`).
+    Step,
+    /// A contact field or a variable (`save save_to`, `{save_to}`).
+    Field,
+}
+
+impl ParamKind {
+    pub fn word(self) -> &'static str {
+        match self {
+            ParamKind::Step => "step",
+            ParamKind::Field => "field",
+        }
+    }
+}
+
+/// `include email_capture(save_to: contact.email, done: route) as capture`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Include {
+    pub flow: Name,
+    pub args: Vec<IncludeArg>,
+    pub alias: Option<Name>,
+}
+
+impl Include {
+    /// The name the scenario's steps go to: the alias, else the flow's name.
+    pub fn name(&self) -> &Name {
+        self.alias.as_ref().unwrap_or(&self.flow)
+    }
+}
+
+/// `done: route` in an `include`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncludeArg {
+    pub name: Name,
+    pub value: Path,
+    pub span: Span,
 }
 
 /// `escape "agent", "conseiller" -> handoff advisor` (or `-> STEP`): an answer that is one

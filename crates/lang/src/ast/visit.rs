@@ -1,11 +1,12 @@
 //! Walking the tree. `Visit` visits every statement, expression, text and path in source
 //! order; override what you need and call the `walk_*` function to keep descending.
-//! `erase_spans` zeroes every span, so two trees can be compared for structure alone (the
-//! formatter's round-trip test).
+//! `VisitMut` reaches every span, step reference and path to change them (`erase_spans`
+//! zeroes every span, so two trees can be compared for structure alone — the formatter's
+//! round-trip test; an `include` renames a flow's steps and fills in its parameters).
 
 use super::{
-    AskOptionKind, Block, Expr, ExprKind, Image, ItemKind, Jump, JumpKind, Link, Message, Name,
-    Path, RegexLit, Rich, Scenario, Stmt, StmtKind, Text, TextPart, Validator,
+    AskOptionKind, Block, Expr, ExprKind, Flow, Image, Item, ItemKind, Jump, JumpKind, Link,
+    Message, Name, Path, RegexLit, Rich, Scenario, Step, Stmt, StmtKind, Text, TextPart, Validator,
 };
 use crate::source::Span;
 
@@ -129,123 +130,190 @@ pub fn walk_text<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, text: &'a Text) {
     }
 }
 
+/// Changes a tree in place. Every span is passed to `span`, every step reference (`goto`,
+/// `->`, `start`, `entry`, hooks, `then`) to `step_ref`, every path — read or written — to
+/// `path`, every statement to `stmt` before its parts.
+pub trait VisitMut {
+    fn span(&mut self, _span: &mut Span) {}
+
+    fn step_ref(&mut self, name: &mut Name) {
+        self.span(&mut name.span);
+    }
+
+    fn path(&mut self, path: &mut Path) {
+        self.span(&mut path.span);
+        for segment in &mut path.segments {
+            self.span(&mut segment.span);
+        }
+    }
+
+    fn stmt(&mut self, stmt: &mut Stmt) {
+        walk_stmt_mut(self, stmt);
+    }
+}
+
 /// Sets every span in the tree to `Span::default()`.
 pub fn erase_spans(scenario: &mut Scenario) {
-    erase_name(&mut scenario.name);
-    scenario.span = Span::default();
-    for item in &mut scenario.items {
-        item.span = Span::default();
+    struct Eraser;
+    impl VisitMut for Eraser {
+        fn span(&mut self, span: &mut Span) {
+            *span = Span::default();
+        }
+    }
+    let eraser = &mut Eraser;
+    eraser.span(&mut scenario.name.span);
+    eraser.span(&mut scenario.span);
+    walk_items_mut(eraser, &mut scenario.items);
+}
+
+/// Sets every span of a flow to `Span::default()`.
+pub fn erase_flow_spans(flow: &mut Flow) {
+    let mut scenario = Scenario {
+        name: flow.name.clone(),
+        items: std::mem::take(&mut flow.items),
+        span: flow.span,
+    };
+    erase_spans(&mut scenario);
+    flow.items = scenario.items;
+    flow.name = scenario.name;
+    flow.span = Span::default();
+    flow.params_span = Span::default();
+    for param in &mut flow.params {
+        param.span = Span::default();
+        param.name.span = Span::default();
+    }
+}
+
+pub fn walk_items_mut<V: VisitMut + ?Sized>(v: &mut V, items: &mut [Item]) {
+    for item in items {
+        v.span(&mut item.span);
         match &mut item.kind {
-            ItemKind::Description(text) => erase_text(text),
-            ItemKind::Start(name) | ItemKind::Hook { step: name, .. } => erase_name(name),
-            ItemKind::Entry(names) => names.iter_mut().for_each(erase_name),
-            ItemKind::Languages(languages) => languages.iter_mut().for_each(erase_name),
-            ItemKind::LanguageFrom(path) => erase_path(path),
-            ItemKind::Escape(escape) => {
-                escape.words.iter_mut().for_each(erase_text);
-                erase_jump(&mut escape.target);
+            ItemKind::Description(text) => walk_text_mut(v, text),
+            ItemKind::Start(name) | ItemKind::Hook { step: name, .. } => v.step_ref(name),
+            ItemKind::Entry(names) => names.iter_mut().for_each(|name| v.step_ref(name)),
+            ItemKind::Languages(languages) => {
+                for name in languages.iter_mut() {
+                    v.span(&mut name.span);
+                }
             }
-            ItemKind::Step(step) => {
-                step.span = Span::default();
-                erase_name(&mut step.name);
-                erase_block(&mut step.body);
+            ItemKind::LanguageFrom(path) => v.path(path),
+            ItemKind::Escape(escape) => {
+                escape.words.iter_mut().for_each(|text| walk_text_mut(v, text));
+                walk_jump_mut(v, &mut escape.target);
+            }
+            ItemKind::Step(step) => walk_step_mut(v, step),
+            ItemKind::Include(include) => {
+                v.span(&mut include.flow.span);
+                for arg in &mut include.args {
+                    v.span(&mut arg.span);
+                    v.span(&mut arg.name.span);
+                    v.path(&mut arg.value);
+                }
+                if let Some(alias) = &mut include.alias {
+                    v.span(&mut alias.span);
+                }
             }
         }
     }
 }
 
-fn erase_name(name: &mut Name) {
-    name.span = Span::default();
+/// The step's name is a declaration: only its span is visited.
+pub fn walk_step_mut<V: VisitMut + ?Sized>(v: &mut V, step: &mut Step) {
+    v.span(&mut step.span);
+    v.span(&mut step.name.span);
+    walk_block_mut(v, &mut step.body);
 }
 
-fn erase_block(block: &mut Block) {
-    block.span = Span::default();
-    block.statements.iter_mut().for_each(erase_stmt);
+fn walk_block_mut<V: VisitMut + ?Sized>(v: &mut V, block: &mut Block) {
+    v.span(&mut block.span);
+    block.statements.iter_mut().for_each(|stmt| v.stmt(stmt));
 }
 
-fn erase_jump(jump: &mut Jump) {
-    jump.span = Span::default();
+fn walk_jump_mut<V: VisitMut + ?Sized>(v: &mut V, jump: &mut Jump) {
+    v.span(&mut jump.span);
     if let JumpKind::Goto(name) = &mut jump.kind {
-        erase_name(name);
+        v.step_ref(name);
     }
 }
 
-fn erase_link(link: &mut Link) {
-    link.span = Span::default();
-    erase_message(&mut link.label);
-    erase_text(&mut link.url);
+fn walk_link_mut<V: VisitMut + ?Sized>(v: &mut V, link: &mut Link) {
+    v.span(&mut link.span);
+    walk_message_mut(v, &mut link.label);
+    walk_text_mut(v, &mut link.url);
 }
 
-fn erase_image(image: &mut Image) {
-    image.span = Span::default();
-    erase_text(&mut image.url);
-    erase_message(&mut image.alt);
+fn walk_image_mut<V: VisitMut + ?Sized>(v: &mut V, image: &mut Image) {
+    v.span(&mut image.span);
+    walk_text_mut(v, &mut image.url);
+    walk_message_mut(v, &mut image.alt);
 }
 
-fn erase_rich(rich: &mut Rich) {
+fn walk_rich_mut<V: VisitMut + ?Sized>(v: &mut V, rich: &mut Rich) {
     match rich {
-        Rich::Link(link) => erase_link(link),
-        Rich::Image(image) => erase_image(image),
+        Rich::Link(link) => walk_link_mut(v, link),
+        Rich::Image(image) => walk_image_mut(v, image),
         Rich::Card(card) => {
-            card.body = Span::default();
-            erase_message(&mut card.title);
+            v.span(&mut card.body);
+            walk_message_mut(v, &mut card.title);
             if let Some(text) = &mut card.text {
-                erase_message(text);
+                walk_message_mut(v, text);
             }
             if let Some(image) = &mut card.image {
-                erase_image(image);
+                walk_image_mut(v, image);
             }
-            card.links.iter_mut().for_each(erase_link);
+            card.links.iter_mut().for_each(|link| walk_link_mut(v, link));
         }
     }
 }
 
-fn erase_stmt(stmt: &mut Stmt) {
-    stmt.span = Span::default();
+pub fn walk_stmt_mut<V: VisitMut + ?Sized>(v: &mut V, stmt: &mut Stmt) {
+    v.span(&mut stmt.span);
     match &mut stmt.kind {
-        StmtKind::Say(message) => erase_message(message),
-        StmtKind::SayOneOf(variants) => variants.iter_mut().for_each(erase_message),
-        StmtKind::Rich(rich) => erase_rich(rich),
-        StmtKind::RouteTeam(text) => erase_text(text),
+        StmtKind::Say(message) => walk_message_mut(v, message),
+        StmtKind::SayOneOf(variants) => variants.iter_mut().for_each(|m| walk_message_mut(v, m)),
+        StmtKind::Rich(rich) => walk_rich_mut(v, rich),
+        StmtKind::RouteTeam(text) => walk_text_mut(v, text),
         StmtKind::Ask(ask) => {
-            erase_message(&mut ask.prompt);
+            walk_message_mut(v, &mut ask.prompt);
             for option in &mut ask.options {
-                option.span = Span::default();
+                v.span(&mut option.span);
                 match &mut option.kind {
-                    AskOptionKind::Expect(Validator::Named(name)) => erase_name(name),
-                    AskOptionKind::Expect(Validator::Regex(regex)) => erase_regex(regex),
+                    AskOptionKind::Expect(Validator::Named(name)) => v.span(&mut name.span),
+                    AskOptionKind::Expect(Validator::Regex(regex)) => walk_regex_mut(v, regex),
                     AskOptionKind::Expect(Validator::Ranged(name, range)) => {
-                        erase_name(name);
-                        range.span = Span::default();
+                        v.span(&mut name.span);
+                        v.span(&mut range.span);
                     }
                     AskOptionKind::Expect(Validator::OneOf(texts)) => {
-                        texts.iter_mut().for_each(erase_text);
+                        for text in texts.iter_mut() {
+                            walk_text_mut(v, text);
+                        }
                     }
                     AskOptionKind::When { regex, target } => {
-                        erase_regex(regex);
-                        erase_name(target);
+                        walk_regex_mut(v, regex);
+                        v.step_ref(target);
                     }
-                    AskOptionKind::Save(path) => erase_path(path),
-                    AskOptionKind::Invalid(message) => erase_message(message),
+                    AskOptionKind::Save(path) => v.path(path),
+                    AskOptionKind::Invalid(message) => walk_message_mut(v, message),
                     AskOptionKind::Attempts { count, then } => {
-                        count.span = Span::default();
-                        erase_jump(then);
+                        v.span(&mut count.span);
+                        walk_jump_mut(v, then);
                     }
                     AskOptionKind::Timeout { duration, then } => {
-                        duration.span = Span::default();
-                        erase_jump(then);
+                        v.span(&mut duration.span);
+                        walk_jump_mut(v, then);
                     }
                     AskOptionKind::Choice {
                         label,
                         value,
                         target,
                     } => {
-                        erase_message(label);
+                        walk_message_mut(v, label);
                         if let Some(value) = value {
-                            erase_text(value);
+                            walk_text_mut(v, value);
                         }
                         if let Some(name) = target {
-                            erase_name(name);
+                            v.step_ref(name);
                         }
                     }
                 }
@@ -253,91 +321,88 @@ fn erase_stmt(stmt: &mut Stmt) {
         }
         StmtKind::If(if_stmt) => {
             for branch in &mut if_stmt.branches {
-                branch.span = Span::default();
-                erase_expr(&mut branch.condition);
-                erase_block(&mut branch.body);
+                v.span(&mut branch.span);
+                walk_expr_mut(v, &mut branch.condition);
+                walk_block_mut(v, &mut branch.body);
             }
             if let Some(block) = &mut if_stmt.otherwise {
-                erase_block(block);
+                walk_block_mut(v, block);
             }
         }
         StmtKind::Set { name, value } => {
-            erase_name(name);
-            erase_expr(value);
+            v.span(&mut name.span);
+            walk_expr_mut(v, value);
         }
         StmtKind::SetField { target, value } => {
-            erase_path(target);
-            erase_expr(value);
+            v.path(target);
+            walk_expr_mut(v, value);
         }
-        StmtKind::Goto(name) => erase_name(name),
+        StmtKind::Goto(name) => v.step_ref(name),
         StmtKind::Call(call) => {
-            erase_name(&mut call.action);
+            v.span(&mut call.action.span);
             for argument in &mut call.arguments {
-                argument.span = Span::default();
-                erase_name(&mut argument.name);
-                erase_expr(&mut argument.value);
+                v.span(&mut argument.span);
+                v.span(&mut argument.name.span);
+                walk_expr_mut(v, &mut argument.value);
             }
             if let Some(name) = &mut call.result {
-                erase_name(name);
+                v.span(&mut name.span);
             }
             if let Some(jump) = &mut call.on_error {
-                erase_jump(jump);
+                walk_jump_mut(v, jump);
             }
         }
         StmtKind::Handoff | StmtKind::End => {}
     }
 }
 
-fn erase_message(message: &mut Message) {
-    erase_text(&mut message.text);
+fn walk_message_mut<V: VisitMut + ?Sized>(v: &mut V, message: &mut Message) {
+    walk_text_mut(v, &mut message.text);
     for translation in &mut message.translations {
-        translation.span = Span::default();
-        erase_name(&mut translation.language);
-        erase_text(&mut translation.text);
+        v.span(&mut translation.span);
+        v.span(&mut translation.language.span);
+        walk_text_mut(v, &mut translation.text);
     }
 }
 
-fn erase_text(text: &mut Text) {
-    text.span = Span::default();
+fn walk_text_mut<V: VisitMut + ?Sized>(v: &mut V, text: &mut Text) {
+    v.span(&mut text.span);
     for part in &mut text.parts {
         if let TextPart::Interpolation(expr) = part {
-            erase_expr(expr);
+            walk_expr_mut(v, expr);
         }
     }
 }
 
-fn erase_path(path: &mut Path) {
-    path.span = Span::default();
-    path.segments.iter_mut().for_each(erase_name);
+fn walk_regex_mut<V: VisitMut + ?Sized>(v: &mut V, regex: &mut RegexLit) {
+    v.span(&mut regex.span);
+    v.span(&mut regex.pattern_span);
 }
 
-fn erase_regex(regex: &mut RegexLit) {
-    regex.span = Span::default();
-    regex.pattern_span = Span::default();
-}
-
-fn erase_expr(expr: &mut Expr) {
-    expr.span = Span::default();
+pub fn walk_expr_mut<V: VisitMut + ?Sized>(v: &mut V, expr: &mut Expr) {
+    v.span(&mut expr.span);
     match &mut expr.kind {
-        ExprKind::Text(text) => erase_text(text),
-        ExprKind::Path(path) => erase_path(path),
-        ExprKind::List(items) => items.iter_mut().for_each(erase_expr),
+        ExprKind::Text(text) => walk_text_mut(v, text),
+        ExprKind::Path(path) => v.path(path),
+        ExprKind::List(items) => items.iter_mut().for_each(|item| walk_expr_mut(v, item)),
         ExprKind::Paren(inner) | ExprKind::Not(inner) | ExprKind::Test { operand: inner, .. } => {
-            erase_expr(inner);
+            walk_expr_mut(v, inner);
         }
         ExprKind::Matches { operand, regex } => {
-            erase_expr(operand);
-            erase_regex(regex);
+            walk_expr_mut(v, operand);
+            walk_regex_mut(v, regex);
         }
         ExprKind::Binary { lhs, rhs, .. } => {
-            erase_expr(lhs);
-            erase_expr(rhs);
+            walk_expr_mut(v, lhs);
+            walk_expr_mut(v, rhs);
         }
         ExprKind::Call { function, args } => {
-            erase_name(function);
-            args.iter_mut().for_each(erase_expr);
+            v.span(&mut function.span);
+            for arg in args.iter_mut() {
+                walk_expr_mut(v, arg);
+            }
         }
-        ExprKind::Open(schedule) => erase_name(schedule),
+        ExprKind::Open(schedule) => v.span(&mut schedule.span),
         ExprKind::Number(_) | ExprKind::Bool(_) => {}
     }
 }

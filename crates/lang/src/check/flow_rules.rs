@@ -5,9 +5,15 @@
 use super::flow::{Cause, StepGraph, Target};
 use super::typing::Typer;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::include::Site;
 use crate::source::Span;
 
-pub(super) fn check(graph: &StepGraph<'_>, typer: &Typer<'_>, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(
+    graph: &StepGraph<'_>,
+    typer: &Typer<'_>,
+    sites: &[Site],
+    out: &mut Vec<Diagnostic>,
+) {
     for &i in &graph.falls_off {
         let step = graph.steps[i];
         let close = Span::new(step.body.span.end as usize - 1, step.body.span.end as usize);
@@ -53,8 +59,43 @@ pub(super) fn check(graph: &StepGraph<'_>, typer: &Typer<'_>, out: &mut Vec<Diag
         );
     }
     if graph.start.is_some() {
+        unreachable(graph, sites, out);
+    }
+    cycles(graph, out);
+}
+
+/// L201 for each step no path reaches; for an included flow that is never entered, once at
+/// its `include` rather than once per step of the flow.
+fn unreachable(graph: &StepGraph<'_>, sites: &[Site], out: &mut Vec<Diagnostic>) {
+    let reached = |name: &str| {
+        graph
+            .steps
+            .iter()
+            .zip(&graph.reachable)
+            .any(|(step, reached)| *reached && step.name.text == name)
+    };
+    let unentered: Vec<&Site> = sites
+        .iter()
+        .filter(|site| site.start.as_deref().is_some_and(|start| !reached(start)))
+        .collect();
+    for site in &unentered {
+        out.push(
+            Diagnostic::new(
+                Code::UnreachableStep,
+                site.name_span,
+                format!("`{}` (flow `{}`) is never entered", site.alias, site.flow),
+            )
+            .with_label("no path from the start leads here")
+            .with_help(format!(
+                "`goto {}` from a reachable step, or remove the `include`",
+                site.alias
+            )),
+        );
+    }
+    // Where an include stands for its flow, which steps the flow reaches is not known yet.
+    if sites.iter().all(|site| site.expanded) {
         for (i, step) in graph.steps.iter().enumerate() {
-            if !graph.reachable[i] {
+            if !graph.reachable[i] && !unentered.iter().any(|site| site.owns(&step.name.text)) {
                 out.push(
                     Diagnostic::new(
                         Code::UnreachableStep,
@@ -70,7 +111,6 @@ pub(super) fn check(graph: &StepGraph<'_>, typer: &Typer<'_>, out: &mut Vec<Diag
             }
         }
     }
-    cycles(graph, out);
 }
 
 /// Finds the strongly connected components of the graph of edges that do not wait for the

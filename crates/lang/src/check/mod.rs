@@ -12,6 +12,7 @@ mod ask;
 mod call;
 pub mod flow;
 mod flow_rules;
+mod flows;
 mod functions;
 mod languages;
 mod messages;
@@ -25,22 +26,53 @@ mod writes;
 
 pub use flow::StepGraph;
 
+use std::collections::HashSet;
+
 use crate::ast::{AskOptionKind, Message, Scenario, StmtKind, Validator};
 use crate::config::Workspace;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::include::{self, Site};
+use crate::source::Span;
 use crate::syntax::Parsed;
 use typing::Typer;
 
-/// Checks a parsed scenario; returns every finding, lowering's included.
+/// Checks a parsed file: its flows on their own, and its scenario with the flows it
+/// includes (from `parsed.flows`) expanded; returns every finding, lowering's included.
 pub fn check(parsed: &Parsed, workspace: &Workspace) -> Vec<Diagnostic> {
-    let scenario = &parsed.scenario;
     let mut diagnostics = parsed.diagnostics.clone();
+    flows::check(&parsed.flows, &mut diagnostics);
+    if let Some(scenario) = &parsed.scenario {
+        let expansion = include::expand(scenario, &parsed.flows);
+        diagnostics.extend(expansion.diagnostics);
+        // A flow's own mistakes are reported once, by `flows`, not again in the expansion.
+        let known: HashSet<(Code, Span)> = diagnostics
+            .iter()
+            .map(|d| (d.code, d.primary.span))
+            .collect();
+        let found = check_scenario(&expansion.scenario, &expansion.sites, workspace);
+        diagnostics.extend(
+            found
+                .into_iter()
+                .filter(|d| !known.contains(&(d.code, d.primary.span))),
+        );
+    }
+    diagnostics
+}
+
+/// The checks of flows on their own (a file of flows is checked with nothing else).
+pub fn check_flows(flows: &[crate::ast::Flow], out: &mut Vec<Diagnostic>) {
+    flows::check(flows, out);
+}
+
+/// Checks a scenario whose includes are expanded.
+fn check_scenario(scenario: &Scenario, sites: &[Site], workspace: &Workspace) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
     let graph = StepGraph::build(scenario);
     let mut typer = Typer::new(scenario, workspace, &graph.answer_types);
     type_everything(scenario, &mut typer);
 
     steps::check(scenario, &graph, &mut diagnostics);
-    flow_rules::check(&graph, &typer, &mut diagnostics);
+    flow_rules::check(&graph, &typer, sites, &mut diagnostics);
     ask::check(scenario, &mut typer, &mut diagnostics);
     call::check(scenario, &mut typer, &mut diagnostics);
     messages::check(scenario, workspace, &mut diagnostics);

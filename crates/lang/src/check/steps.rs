@@ -39,7 +39,7 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
                 duplicate(&mut first_description, item.span, "description", out);
             }
             ItemKind::Languages(_) => duplicate(&mut first_languages, item.span, "languages", out),
-            ItemKind::Entry(_) => {}
+            ItemKind::Entry(_) | ItemKind::Include(_) => {}
             ItemKind::Hook { event, .. } => {
                 let first = match event {
                     Hook::Close => &mut first_close,

@@ -77,6 +77,11 @@ codes! {
     UnknownSchedule = ("C124", "unknown-schedule", Error, "`open` or `next_open` names a schedule the workspace config does not declare.");
     FunctionArguments = ("C125", "function-arguments", Error, "A function is given too many or too few arguments, or a value where it takes a schedule's name.");
     InvalidValue = ("C126", "invalid-value", Error, "A field is set to a value it does not accept, such as a ticket priority Zendesk does not know.");
+    UnknownFlow = ("C127", "unknown-flow", Error, "An `include` names a flow that no file of the scenarios folder declares.");
+    UnknownFlowParameter = ("C128", "unknown-flow-parameter", Error, "An `include` gives a value to a parameter the flow does not have.");
+    MissingFlowArgument = ("C129", "missing-flow-argument", Error, "An `include` leaves out a parameter of the flow.");
+    ParameterKindMismatch = ("C130", "parameter-kind-mismatch", Error, "A step parameter is used or given as a field, or a field parameter as a step.");
+    FlowFailsHere = ("C131", "flow-fails-here", Error, "An included flow has errors in the context of the scenario that includes it.");
     MissingTranslation = ("C135", "missing-translation", Error, "A text is not written in every language the scenario declares.");
     UndeclaredLanguage = ("C136", "undeclared-language", Error, "A text is translated into a language the scenario does not declare.");
     PlaceholderMismatch = ("C137", "placeholder-mismatch", Error, "A placeholder `{…}` is in one language's text and not in another's.");
@@ -100,6 +105,8 @@ codes! {
     ShadowedPattern = ("L220", "shadowed-pattern", Warning, "A `when` pattern of an `ask` can never be chosen: an earlier one is the same or matches every answer.");
     EscapeHidesAnswer = ("L221", "escape-hides-answer", Warning, "A choice or `one of` answer is also an `escape` word, so it can never be picked.");
     LanguageNeverChosen = ("L215", "language-never-chosen", Warning, "The scenario declares several languages but never says where a conversation's language comes from.");
+    UnusedFlow = ("L216", "unused-flow", Warning, "A flow of the scenarios folder is included by no scenario.");
+    UnusedParameter = ("L217", "unused-parameter", Warning, "A parameter of a flow is never used in its steps.");
     DuplicateVariant = ("L224", "duplicate-variant", Warning, "Two variants of `say one of` are the same text, so one is shown more often.");
 
     Internal = ("I001", "internal-error", Error, "Scenarist itself failed on this input; this is a bug to report.");

@@ -24,7 +24,7 @@ mod tests;
 
 use crate::ast::{
     AskOption, AskOptionKind, Block, Call, Card, If, Image, Item, ItemKind, Jump, JumpKind, Link,
-    Message, Rich, Scenario, Stmt, StmtKind, Validator,
+    Message, Rich, Stmt, StmtKind, Validator,
 };
 use crate::source::{SourceFile, Span};
 use crate::syntax::Parsed;
@@ -43,26 +43,42 @@ pub(crate) fn expression(e: &crate::ast::Expr) -> String {
 
 pub fn format(parsed: &Parsed, source: &SourceFile) -> String {
     let mut printer = Printer::new(source.text(), &parsed.comments);
-    scenario(&mut printer, &parsed.scenario);
+    let mut blank = Blank::Keep;
+    if let Some(scenario) = &parsed.scenario {
+        let header = format!("scenario {}", scenario.name.text);
+        let open = printer.next_token(scenario.name.span.end as usize);
+        container(&mut printer, &header, &scenario.items, scenario.span, open, blank);
+        blank = Blank::Always;
+    }
+    for flow in &parsed.flows {
+        let params: Vec<String> = flow
+            .params
+            .iter()
+            .map(|param| format!("{}: {}", param.name.text, param.kind.word()))
+            .collect();
+        let header = format!("flow {}({})", flow.name.text, params.join(", "));
+        let open = printer.next_token(flow.params_span.end as usize);
+        container(&mut printer, &header, &flow.items, flow.span, open, blank);
+        blank = Blank::Always;
+    }
     printer.finish()
 }
 
-fn scenario(p: &mut Printer<'_>, scenario: &Scenario) {
-    let end = p.code_end(scenario.span);
+/// A scenario or a flow: `header {`, its items, `}`; `open` is where its `{` is.
+fn container(p: &mut Printer<'_>, header: &str, items: &[Item], span: Span, open: usize, blank: Blank) {
+    let end = p.code_end(span);
     let close = end.saturating_sub(1);
-    p.start_node(scenario.span.start as usize, 0, Blank::Keep);
-    p.push("scenario ");
-    p.push(&scenario.name.text);
+    p.start_node(span.start as usize, 0, blank);
+    p.push(header);
     p.push(" {");
-    let open = p.next_token(scenario.name.span.end as usize);
-    if scenario.items.is_empty() && !p.has_comment_in(open + 1, close) {
+    if items.is_empty() && !p.has_comment_in(open + 1, close) {
         p.push("}");
         p.close(end);
         return;
     }
     p.close(open + 1);
     let mut after_step = false;
-    for item in &scenario.items {
+    for item in items {
         let is_step = matches!(item.kind, ItemKind::Step(_));
         let blank = if is_step || after_step {
             Blank::Always
@@ -124,6 +140,20 @@ fn item(p: &mut Printer<'_>, item: &Item, blank: Blank) {
             p.push(&step.name.text);
             p.push(" ");
             block(p, &step.body, 1);
+        }
+        ItemKind::Include(include) => {
+            let args: Vec<String> = include
+                .args
+                .iter()
+                .map(|arg| format!("{}: {}", arg.name.text, arg.value.dotted()))
+                .collect();
+            p.push("include ");
+            p.push(&include.flow.text);
+            p.push(&format!("({})", args.join(", ")));
+            if let Some(alias) = &include.alias {
+                p.push(" as ");
+                p.push(&alias.text);
+            }
         }
     }
     p.close(p.code_end(item.span));

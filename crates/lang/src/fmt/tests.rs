@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::format;
 use crate::ast::{
-    AskOptionKind, Expr, ExprKind, Scenario, Stmt, StmtKind, Text, Validator, Visit, erase_spans,
+    AskOptionKind, Expr, ExprKind, Flow, Scenario, Stmt, StmtKind, Text, Validator, Visit,
+    erase_flow_spans, erase_spans,
     walk_block, walk_expr, walk_stmt,
 };
 use crate::source::{SourceFile, Span};
@@ -26,10 +27,15 @@ fn fmt(name: &str, text: &str) -> String {
     format(&parsed, &file)
 }
 
-fn tree(name: &str, text: &str) -> Scenario {
-    let mut scenario = parsed(name, text).0.scenario;
-    erase_spans(&mut scenario);
-    scenario
+fn tree(name: &str, text: &str) -> (Option<Scenario>, Vec<Flow>) {
+    let parsed = parsed(name, text).0;
+    let mut scenario = parsed.scenario;
+    if let Some(scenario) = &mut scenario {
+        erase_spans(scenario);
+    }
+    let mut flows = parsed.flows;
+    flows.iter_mut().for_each(erase_flow_spans);
+    (scenario, flows)
 }
 
 fn comments(name: &str, text: &str) -> Vec<String> {
@@ -301,13 +307,19 @@ fn comments_between_any_two_tokens_survive() {
         let text = std::fs::read_to_string(&path).unwrap();
         let (parsed, _) = parsed("input", &text);
         let mut literals = Literals::default();
-        for step in parsed.scenario.steps() {
+        let flow_steps = parsed.flows.iter().flat_map(Flow::steps);
+        for step in parsed.scenario.iter().flat_map(Scenario::steps).chain(flow_steps) {
             walk_block(&mut literals, &step.body);
         }
-        if let Some(description) = parsed.scenario.description() {
+        if let Some(description) = parsed.scenario.as_ref().and_then(Scenario::description) {
             literals.visit_text(description);
         }
-        if let Some(escape) = parsed.scenario.escape() {
+        for item in parsed.flows.iter().flat_map(|flow| &flow.items) {
+            if let crate::ast::ItemKind::Description(description) = &item.kind {
+                literals.visit_text(description);
+            }
+        }
+        if let Some(escape) = parsed.scenario.as_ref().and_then(Scenario::escape) {
             escape
                 .words
                 .iter()

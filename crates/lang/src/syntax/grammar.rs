@@ -19,8 +19,18 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         // Silent rules: never reported by pest, named for completeness.
         Rule::WHITESPACE | Rule::COMMENT => "a space or comment",
         Rule::scenario_item => {
-            "`step`, `start`, `description`, `languages`, `language from` or `escape`"
+            "`step`, `start`, `description`, `include`, `languages`, `language from` or `escape`"
         }
+        Rule::flow_item => "`step`, `start` or `description`",
+        Rule::flow_decl | Rule::kw_flow => "`flow NAME(…) {`",
+        Rule::flow_name | Rule::flow_ref => "a flow's name",
+        Rule::params => "the flow's parameters in `( … )`",
+        Rule::param => "a parameter such as `done: step`",
+        Rule::param_name => "a parameter's name",
+        Rule::param_kind => "`step` or `field`",
+        Rule::include_decl | Rule::kw_include => "`include`",
+        Rule::include_arg => "an argument such as `done: route`",
+        Rule::include_alias => "the name the scenario's steps go to",
         Rule::escape_decl | Rule::kw_escape => "`escape`",
         Rule::when_opt | Rule::kw_when => "`when`",
         Rule::one_of | Rule::kw_one => "`one of`",
@@ -34,7 +44,8 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::prefix | Rule::primary => "a value",
         Rule::infix | Rule::postfix => "an operator",
         Rule::ident_char | Rule::word | Rule::name | Rule::keyword => "a name",
-        Rule::file | Rule::scenario | Rule::kw_scenario => "`scenario NAME {`",
+        Rule::file => "`scenario NAME {` or `flow NAME(…) {`",
+        Rule::scenario | Rule::kw_scenario => "`scenario NAME {`",
         Rule::description | Rule::kw_description => "`description`",
         Rule::start_decl | Rule::kw_start => "`start`",
         Rule::step_decl | Rule::kw_step => "`step`",
@@ -151,6 +162,8 @@ pub(crate) fn is_token(rule: Rule) -> bool {
     matches!(
         rule,
         Rule::kw_scenario
+            | Rule::kw_flow
+            | Rule::kw_include
             | Rule::kw_description
             | Rule::kw_start
             | Rule::kw_step

@@ -9,9 +9,9 @@ use super::cursor::{Children, internal, span_of};
 use super::expr::lower_path;
 use super::grammar::Rule;
 use crate::ast::{
-    Argument, Ask, AskOption, AskOptionKind, Block, Branch, Call, Card, Count, Duration, Hook, If,
-    Image, Item, ItemKind, Jump, JumpKind, Link, Message, Name, Path, Rich, Scenario, Step, Stmt,
-    StmtKind, Text, Translation, Validator,
+    Argument, Ask, AskOption, AskOptionKind, Block, Branch, Call, Card, Count, Duration, Flow, Hook,
+    If, Image, Include, IncludeArg, Item, ItemKind, Jump, JumpKind, Link, Message, Name, Param,
+    ParamKind, Path, Rich, Scenario, Step, Stmt, StmtKind, Text, Translation, Validator,
 };
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
@@ -29,12 +29,57 @@ impl Lowerer {
         }
     }
 
-    pub(crate) fn lower_file(&mut self, pair: Pair<'_, Rule>) -> Lowered<Scenario> {
+    /// The file's scenario, if it declares one, and its flows.
+    pub(crate) fn lower_file(
+        &mut self,
+        pair: Pair<'_, Rule>,
+    ) -> Lowered<(Option<Scenario>, Vec<Flow>)> {
         debug_assert_eq!(pair.as_rule(), Rule::file);
         let mut children = Children::of(pair);
-        let scenario = self.lower_scenario(children.child(Rule::scenario)?)?;
+        let scenario = children
+            .optional(Rule::scenario)
+            .map(|pair| self.lower_scenario(pair))
+            .transpose()?;
+        let mut flows = Vec::new();
+        while let Some(flow) = children.optional(Rule::flow_decl) {
+            flows.push(self.lower_flow(flow)?);
+        }
         children.finish()?;
-        Ok(scenario)
+        Ok((scenario, flows))
+    }
+
+    fn lower_flow(&mut self, pair: Pair<'_, Rule>) -> Lowered<Flow> {
+        let span = span_of(&pair);
+        let mut children = Children::of(pair);
+        let flow_name = name(&children.child(Rule::flow_name)?);
+        let mut params = Vec::new();
+        let params_pair = children.child(Rule::params)?;
+        let params_span = span_of(&params_pair);
+        for param in Children::of(params_pair) {
+            let span_of_param = span_of(&param);
+            let mut inner = Children::of(param);
+            let param_name = name(&inner.child(Rule::param_name)?);
+            let kind = match inner.child(Rule::param_kind)?.as_str() {
+                "step" => ParamKind::Step,
+                _ => ParamKind::Field,
+            };
+            inner.finish()?;
+            params.push(Param {
+                name: param_name,
+                kind,
+                span: span_of_param,
+            });
+        }
+        let items = children
+            .map(|item| self.lower_item(item))
+            .collect::<Lowered<Vec<_>>>()?;
+        Ok(Flow {
+            name: flow_name,
+            params,
+            params_span,
+            items,
+            span,
+        })
     }
 
     fn lower_scenario(&mut self, pair: Pair<'_, Rule>) -> Lowered<Scenario> {
@@ -103,6 +148,26 @@ impl Lowerer {
                 ItemKind::LanguageFrom(path)
             }
             Rule::step_decl => ItemKind::Step(self.lower_step_decl(pair)?),
+            Rule::include_decl => {
+                let mut children = Children::of(pair);
+                let flow = name(&children.child(Rule::flow_ref)?);
+                let mut args = Vec::new();
+                while let Some(arg) = children.optional(Rule::include_arg) {
+                    let arg_span = span_of(&arg);
+                    let mut inner = Children::of(arg);
+                    let arg_name = name(&inner.child(Rule::arg_name)?);
+                    let value = lower_path(inner.child(Rule::path)?)?;
+                    inner.finish()?;
+                    args.push(IncludeArg {
+                        name: arg_name,
+                        value,
+                        span: arg_span,
+                    });
+                }
+                let alias = children.optional(Rule::include_alias).map(|pair| name(&pair));
+                children.finish()?;
+                ItemKind::Include(Include { flow, args, alias })
+            }
             other => {
                 return Err(internal(
                     span,

@@ -16,7 +16,7 @@ use pest::Parser as _;
 pub use expr::MAX_EXPR_DEPTH;
 pub use prescan::MAX_DEPTH;
 
-use crate::ast::Scenario;
+use crate::ast::{Flow, Scenario};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
 use grammar::{Rule, ScenarioParser};
@@ -24,10 +24,12 @@ use grammar::{Rule, ScenarioParser};
 /// The largest scenario file accepted, in bytes (the largest real one is a few KB).
 pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 
-/// A parsed scenario with the comments the formatter needs.
+/// A parsed file: its scenario (a file of shared flows has none) and its flows, with the
+/// comments the formatter needs.
 #[derive(Debug)]
 pub struct Parsed {
-    pub scenario: Scenario,
+    pub scenario: Option<Scenario>,
+    pub flows: Vec<Flow>,
     /// Spans of `# …` comments, in source order.
     pub comments: Vec<Span>,
     /// Findings that did not stop the parse (e.g. a number out of range).
@@ -41,7 +43,7 @@ pub fn parse(file: &SourceFile) -> Result<Parsed, Diagnostic> {
         return Err(
             Diagnostic::new(Code::SyntaxError, Span::at(0), "the file is empty")
                 .with_label("a scenario was expected here")
-                .with_help("a scenario file starts with `scenario NAME {` and holds its steps"),
+                .with_help("a scenario file starts with `scenario NAME {` and holds its steps; a file of shared flows holds `flow NAME(…) {` blocks"),
         );
     }
     let trivia = prescan::prescan(text)?;
@@ -51,9 +53,10 @@ pub fn parse(file: &SourceFile) -> Result<Parsed, Diagnostic> {
         .next()
         .ok_or_else(|| cursor::internal(Span::at(0), "the parser returned nothing"))?;
     let mut lowerer = lower::Lowerer::new();
-    let scenario = lowerer.lower_file(file_pair)?;
+    let (scenario, flows) = lowerer.lower_file(file_pair)?;
     Ok(Parsed {
         scenario,
+        flows,
         comments: trivia.comments,
         diagnostics: lowerer.diagnostics,
     })

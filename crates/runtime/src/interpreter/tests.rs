@@ -11,7 +11,7 @@ use scenarist_lang::syntax::parse;
 
 fn program(source: &str) -> Program {
     let parsed = parse(&SourceFile::new("t.scn", source)).unwrap();
-    Program::compile(&parsed.scenario, source).unwrap()
+    Program::compile(parsed.scenario.as_ref().unwrap(), source).unwrap()
 }
 
 /// A conversation driven by hand.
