@@ -52,7 +52,9 @@ pub(super) fn run(args: &GraphArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
     let bundle = Bundle::of(&file, &parsed, &library);
     let parsed = match syntax::parse(&bundle.file) {
         Ok(parsed) => parsed,
-        Err(diagnostic) => return write_problem(FileReport::new(bundle.file, vec![diagnostic]), global),
+        Err(diagnostic) => {
+            return write_problem(FileReport::new(bundle.file, vec![diagnostic]), global);
+        }
     };
     let Some(drawing) = graph::render_parsed(&parsed, format) else {
         anyhow::bail!(
@@ -68,6 +70,11 @@ pub(super) fn run(args: &GraphArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
 /// Nothing to draw: shows why, the way `lint` would.
 fn write_problem(report: FileReport, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let mut stderr = std::io::stderr().lock();
-    output::write_reports(&mut stderr, &[report], output::Format::Human, global.color_stdout())?;
+    output::write_reports(
+        &mut stderr,
+        &[report],
+        output::Format::Human,
+        global.color_stdout(),
+    )?;
     Ok(ExitStatus::Failure)
 }

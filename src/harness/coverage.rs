@@ -10,9 +10,9 @@
 
 use std::collections::BTreeSet;
 
+use crate::library::Bundle;
 use crate::runtime::interpreter::{AskOutcome, Trace};
 use crate::runtime::program::{Check, Instr, Program};
-use crate::library::Bundle;
 
 /// The points that can be reached, with a sentence for each one that was not.
 pub fn points(program: &Program) -> Vec<Trace> {

@@ -199,7 +199,12 @@ fn load(path: &Path) -> Result<Loaded, Problem> {
     let library = Library::load(base).map_err(|e| {
         Problem::Message(format!("cannot read the flows of {}: {e}", base.display()))
     })?;
-    let linted = lint_bytes(&scenario_path.display().to_string(), bytes, &workspace, &library);
+    let linted = lint_bytes(
+        &scenario_path.display().to_string(),
+        bytes,
+        &workspace,
+        &library,
+    );
     if linted.reports.iter().any(|report| report.errors() > 0) {
         return Err(Problem::Lint(linted.reports));
     }
@@ -209,7 +214,8 @@ fn load(path: &Path) -> Result<Loaded, Problem> {
             scenario_path.display()
         )));
     };
-    let scenario = crate::include::runnable(&source.file).map_err(|d| Problem::Message(d.message))?;
+    let scenario =
+        crate::include::runnable(&source.file).map_err(|d| Problem::Message(d.message))?;
     let program = Program::compile(&scenario, source.file.text())
         .map_err(|e| Problem::Message(e.to_string()))?;
     let account = file

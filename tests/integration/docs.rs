@@ -57,7 +57,10 @@ fn codes_in_folder(text: &str) -> Vec<&'static str> {
     for path in &files {
         let linted = scenarist::lint::lint_path(path, &workspace, &mut libraries).unwrap();
         if let Some(bundle) = &linted.bundle {
-            sources.extend(scenarist::setup::scenario_source(path.clone(), &bundle.file));
+            sources.extend(scenarist::setup::scenario_source(
+                path.clone(),
+                &bundle.file,
+            ));
         }
         reports.extend(linted.reports);
     }

@@ -10,7 +10,10 @@ use crate::support::{fixtures, root, scenarist, stdout, tempdir};
 
 fn ast(path: &std::path::Path) -> scenarist::ast::Scenario {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut scenario = parse(&SourceFile::new("x.scn", text)).unwrap().scenario.unwrap();
+    let mut scenario = parse(&SourceFile::new("x.scn", text))
+        .unwrap()
+        .scenario
+        .unwrap();
     erase_spans(&mut scenario);
     scenario
 }

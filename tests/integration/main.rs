@@ -13,6 +13,7 @@ mod cli;
 mod crash;
 mod crash_sync;
 mod docs;
+mod flows;
 mod fmt;
 mod http_actions;
 mod languages;

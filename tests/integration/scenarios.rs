@@ -34,7 +34,9 @@ fn every_scenario_draws() {
     for path in fixtures("scenarios", "scn") {
         let linted = lint_path(&path, &workspace, &mut Libraries::default()).unwrap();
         // A file of shared flows is drawn in the scenarios that include it.
-        let Some(bundle) = linted.bundle else { continue };
+        let Some(bundle) = linted.bundle else {
+            continue;
+        };
         let parsed = parse(&bundle.file).unwrap();
         let dot = render_parsed(&parsed, GraphFormat::Dot).unwrap();
         let mermaid = render_parsed(&parsed, GraphFormat::Mermaid).unwrap();

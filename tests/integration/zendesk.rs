@@ -110,9 +110,7 @@ fn engine(workspace: &Workspace) -> Setup {
         options,
     );
     for name in ["zendesk_handoff", "ticket_sync"] {
-        engine
-            .publish(&scenario_bundle(name))
-            .unwrap();
+        engine.publish(&scenario_bundle(name)).unwrap();
     }
     Setup {
         engine,

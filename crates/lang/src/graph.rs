@@ -150,7 +150,11 @@ fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[Drawn<'_>], sites: &
     out.push_str("  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
     out.push_str("  edge [fontname=\"Helvetica\", fontsize=10];\n");
     out.push_str("  __start [shape=point, width=0.15];\n");
-    for step in graph.steps.iter().filter(|s| site_of(sites, &s.name.text).is_none()) {
+    for step in graph
+        .steps
+        .iter()
+        .filter(|s| site_of(sites, &s.name.text).is_none())
+    {
         let _ = writeln!(out, "  {};", dot_id(&step.name.text));
     }
     for (i, site) in sites.iter().enumerate() {
@@ -159,7 +163,11 @@ fn dot(scenario: &Scenario, graph: &StepGraph<'_>, edges: &[Drawn<'_>], sites: &
             "  subgraph \"cluster_{i}\" {{\n    label={};\n    style=dashed;",
             dot_string(&cluster_label(site))
         );
-        for step in graph.steps.iter().filter(|s| site_of(sites, &s.name.text) == Some(i)) {
+        for step in graph
+            .steps
+            .iter()
+            .filter(|s| site_of(sites, &s.name.text) == Some(i))
+        {
             let _ = writeln!(out, "    {};", dot_id(&step.name.text));
         }
         out.push_str("  }\n");
@@ -259,7 +267,11 @@ fn mermaid(
         }
     }
     for (c, site) in sites.iter().enumerate() {
-        let _ = writeln!(out, "  subgraph flow{c}[\"{}\"]", mermaid_text(&cluster_label(site)));
+        let _ = writeln!(
+            out,
+            "  subgraph flow{c}[\"{}\"]",
+            mermaid_text(&cluster_label(site))
+        );
         for (i, step) in graph.steps.iter().enumerate() {
             if site_of(sites, &step.name.text) == Some(c) {
                 let _ = writeln!(out, "    s{i}[\"{}\"]", mermaid_text(&step.name.text));

@@ -257,11 +257,7 @@ fn arguments<'a>(
             Diagnostic::new(
                 Code::MissingFlowArgument,
                 include.flow.span,
-                format!(
-                    "flow `{}` needs {} too",
-                    flow.name.text,
-                    missing.join(", ")
-                ),
+                format!("flow `{}` needs {} too", flow.name.text, missing.join(", ")),
             )
             .with_secondary(span, "in this include")
             .with_help("give every parameter of the flow a value"),
@@ -308,10 +304,13 @@ impl VisitMut for Filler<'_> {
             && let Some(arg) = self.arg(&name.text, ParamKind::Field).cloned()
         {
             walk_expr_mut(self, value);
-            let value = std::mem::replace(value, Expr {
-                kind: ExprKind::Bool(false),
-                span: Span::default(),
-            });
+            let value = std::mem::replace(
+                value,
+                Expr {
+                    kind: ExprKind::Bool(false),
+                    span: Span::default(),
+                },
+            );
             stmt.kind = match <[Name; 1]>::try_from(arg.segments.clone()) {
                 Ok([name]) => StmtKind::Set { name, value },
                 Err(_) => StmtKind::SetField { target: arg, value },
@@ -352,5 +351,126 @@ pub fn runnable(file: &crate::source::SourceFile) -> Result<Scenario, Diagnostic
     match expansion.diagnostics.into_iter().find(Diagnostic::is_error) {
         Some(error) => Err(error),
         None => Ok(expansion.scenario),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::{AskOptionKind, ExprKind, TextPart};
+    use crate::source::SourceFile;
+
+    fn expanded(text: &str) -> Expansion {
+        let parsed = crate::syntax::parse(&SourceFile::new("t.scn", text)).unwrap();
+        expand(parsed.scenario.as_ref().unwrap(), &parsed.flows)
+    }
+
+    const FLOW: &str = r#"
+flow f(target: field, counter: field, next: step) {
+  start ask
+  step ask {
+    ask "Q" { expect email save target attempts 2 then goto next }
+    set counter = counter + 1
+    say "Saved {target}"
+    goto again
+  }
+  step again { goto next }
+}"#;
+
+    fn scenario(include: &str) -> String {
+        format!(
+            "scenario s {{\n  start a\n  {include}\n  step a {{ set n = 0 goto cap }}\n  step b {{ end }}\n}}\n{FLOW}"
+        )
+    }
+
+    #[test]
+    fn steps_are_renamed_and_parameters_filled_in() {
+        let expansion = expanded(&scenario(
+            "include f(target: contact.email, counter: n, next: b) as cap",
+        ));
+        assert!(
+            expansion.diagnostics.is_empty(),
+            "{:?}",
+            expansion.diagnostics
+        );
+        let names: Vec<&str> = expansion
+            .scenario
+            .steps()
+            .map(|s| s.name.text.as_str())
+            .collect();
+        assert_eq!(names, ["cap.ask", "cap.again", "a", "b"]);
+        // `goto cap` enters the flow's start.
+        let a = expansion.scenario.step("a").unwrap();
+        assert!(matches!(&a.body.statements[1].kind, StmtKind::Goto(n) if n.text == "cap.ask"));
+        let ask = expansion.scenario.step("cap.ask").unwrap();
+        let StmtKind::Ask(question) = &ask.body.statements[0].kind else {
+            panic!()
+        };
+        let saves: Vec<String> = question
+            .options
+            .iter()
+            .filter_map(|o| match &o.kind {
+                AskOptionKind::Save(path) => Some(path.dotted()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(saves, ["contact.email"]);
+        // `set counter = counter + 1` sets and reads the variable `n`.
+        let StmtKind::Set { name, value } = &ask.body.statements[1].kind else {
+            panic!()
+        };
+        assert_eq!(name.text, "n");
+        let ExprKind::Binary { lhs, .. } = &value.kind else {
+            panic!()
+        };
+        assert!(matches!(&lhs.kind, ExprKind::Path(p) if p.dotted() == "n"));
+        // `{target}` reads the field.
+        let StmtKind::Say(message) = &ask.body.statements[2].kind else {
+            panic!()
+        };
+        assert!(message.text.parts.iter().any(|part| matches!(part,
+            TextPart::Interpolation(e) if matches!(&e.kind, ExprKind::Path(p) if p.dotted() == "contact.email"))));
+        // The flow's own step is renamed; its step parameter is the scenario's step.
+        let again = expansion.scenario.step("cap.again").unwrap();
+        assert!(matches!(&again.body.statements[0].kind, StmtKind::Goto(n) if n.text == "b"));
+    }
+
+    #[test]
+    fn a_field_parameter_given_a_contact_field_is_set_as_a_field() {
+        let expansion = expanded(&scenario(
+            "include f(target: contact.email, counter: contact.name, next: b) as cap",
+        ));
+        let ask = expansion.scenario.step("cap.ask").unwrap();
+        assert!(matches!(&ask.body.statements[1].kind,
+            StmtKind::SetField { target, .. } if target.dotted() == "contact.name"));
+    }
+
+    #[test]
+    fn an_include_that_does_not_fit_stands_for_its_flow_as_one_step() {
+        let expansion = expanded(&scenario("include f(target: contact.email) as cap"));
+        let codes: Vec<&str> = expansion.diagnostics.iter().map(|d| d.code.id()).collect();
+        assert_eq!(codes, ["C129"]);
+        let names: Vec<&str> = expansion
+            .scenario
+            .steps()
+            .map(|s| s.name.text.as_str())
+            .collect();
+        assert_eq!(names, ["cap", "a", "b"]);
+        assert!(!expansion.sites[0].expanded);
+    }
+
+    #[test]
+    fn an_alias_that_names_a_step_is_refused() {
+        let expansion = expanded(&scenario(
+            "include f(target: contact.email, counter: n, next: b) as a",
+        ));
+        let codes: Vec<&str> = expansion.diagnostics.iter().map(|d| d.code.id()).collect();
+        assert_eq!(codes, ["C117"]);
+    }
+
+    #[test]
+    fn runnable_refuses_a_file_of_flows() {
+        let error = runnable(&SourceFile::new("f.scn", FLOW)).unwrap_err();
+        assert!(error.message.contains("no scenario"), "{}", error.message);
     }
 }

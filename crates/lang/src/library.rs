@@ -41,8 +41,13 @@ impl Library {
             {
                 continue;
             }
-            let (file, problem) = syntax::read_source(&path.display().to_string(), std::fs::read(&path)?);
-            let Some(parsed) = problem.is_none().then(|| syntax::parse(&file).ok()).flatten() else {
+            let (file, problem) =
+                syntax::read_source(&path.display().to_string(), std::fs::read(&path)?);
+            let Some(parsed) = problem
+                .is_none()
+                .then(|| syntax::parse(&file).ok())
+                .flatten()
+            else {
                 continue;
             };
             if parsed.scenario.is_some() {
@@ -72,7 +77,9 @@ impl Library {
                 }
             }
             if !clashes.is_empty() {
-                library.problems.push(FileReport::new(file.clone(), clashes));
+                library
+                    .problems
+                    .push(FileReport::new(file.clone(), clashes));
             }
             library.files.push(file);
         }
@@ -161,7 +168,10 @@ impl Bundle {
             }
         }
         for (include, _) in scenario.includes() {
-            let own = parsed.flows.iter().any(|f| f.name.text == include.flow.text);
+            let own = parsed
+                .flows
+                .iter()
+                .any(|f| f.name.text == include.flow.text);
             let Some(other) = library.file_of(&include.flow.text).filter(|_| !own) else {
                 continue;
             };
@@ -292,7 +302,9 @@ impl Bundle {
             )
         };
         diagnostic.primary.span = shift(diagnostic.primary.span);
-        diagnostic.secondary.retain(|label| self.part_of(label.span) == part);
+        diagnostic
+            .secondary
+            .retain(|label| self.part_of(label.span) == part);
         for label in &mut diagnostic.secondary {
             label.span = shift(label.span);
         }
@@ -318,9 +330,13 @@ fn in_context(
     scenario_file: &SourceFile,
 ) -> Diagnostic {
     let site = flow.and_then(|flow| {
-        parsed.scenario.as_ref()?.includes().find_map(|(include, _)| {
-            (include.flow.text == flow.name.text).then_some(include.flow.span)
-        })
+        parsed
+            .scenario
+            .as_ref()?
+            .includes()
+            .find_map(|(include, _)| {
+                (include.flow.text == flow.name.text).then_some(include.flow.span)
+            })
     });
     let context = match site {
         Some(span) => {
@@ -386,7 +402,10 @@ fn summarize(parsed: &Parsed, errors: &[(String, SourceFile, Diagnostic)]) -> Ve
 pub fn merge(reports: Vec<FileReport>) -> Vec<FileReport> {
     let mut merged: Vec<FileReport> = Vec::new();
     for report in reports {
-        match merged.iter_mut().find(|r| r.file.name() == report.file.name()) {
+        match merged
+            .iter_mut()
+            .find(|r| r.file.name() == report.file.name())
+        {
             Some(into) => {
                 let mut all = std::mem::take(&mut into.diagnostics);
                 for diagnostic in report.diagnostics {

@@ -84,7 +84,12 @@ pub fn lint_path(
 ) -> std::io::Result<Linted> {
     let bytes = std::fs::read(path)?;
     let library = libraries.for_file(path, workspace)?;
-    Ok(lint_bytes(&path.display().to_string(), bytes, workspace, library))
+    Ok(lint_bytes(
+        &path.display().to_string(),
+        bytes,
+        workspace,
+        library,
+    ))
 }
 
 /// The libraries of the folders a run has looked in.

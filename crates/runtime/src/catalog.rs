@@ -7,8 +7,8 @@ use std::sync::{Arc, RwLock};
 
 use super::program::{Program, version_of};
 use crate::store::{ScenarioVersion, Store};
-use scenarist_lang::source::SourceFile;
 use scenarist_lang::include;
+use scenarist_lang::source::SourceFile;
 
 /// Why a scenario version cannot be run.
 #[derive(Debug, thiserror::Error)]

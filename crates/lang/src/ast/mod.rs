@@ -8,8 +8,8 @@
 mod visit;
 
 pub use visit::{
-    Visit, VisitMut, erase_flow_spans, erase_spans, walk_block, walk_expr, walk_expr_mut, walk_items_mut,
-    walk_message, walk_stmt, walk_stmt_mut, walk_step_mut, walk_text,
+    Visit, VisitMut, erase_flow_spans, erase_spans, walk_block, walk_expr, walk_expr_mut,
+    walk_items_mut, walk_message, walk_step_mut, walk_stmt, walk_stmt_mut, walk_text,
 };
 
 use crate::source::Span;

@@ -198,7 +198,10 @@ pub fn walk_items_mut<V: VisitMut + ?Sized>(v: &mut V, items: &mut [Item]) {
             }
             ItemKind::LanguageFrom(path) => v.path(path),
             ItemKind::Escape(escape) => {
-                escape.words.iter_mut().for_each(|text| walk_text_mut(v, text));
+                escape
+                    .words
+                    .iter_mut()
+                    .for_each(|text| walk_text_mut(v, text));
                 walk_jump_mut(v, &mut escape.target);
             }
             ItemKind::Step(step) => walk_step_mut(v, step),
@@ -261,7 +264,9 @@ fn walk_rich_mut<V: VisitMut + ?Sized>(v: &mut V, rich: &mut Rich) {
             if let Some(image) = &mut card.image {
                 walk_image_mut(v, image);
             }
-            card.links.iter_mut().for_each(|link| walk_link_mut(v, link));
+            card.links
+                .iter_mut()
+                .for_each(|link| walk_link_mut(v, link));
         }
     }
 }

@@ -92,7 +92,9 @@ fn check_flow(flow: &Flow, out: &mut Vec<Diagnostic>) {
             )
             .with_label("no `start` in this flow")
             .with_help(match first {
-                Some(first) => format!("add `start {first}` (or another step) at the top of the flow"),
+                Some(first) => {
+                    format!("add `start {first}` (or another step) at the top of the flow")
+                }
                 None => "add a step, then `start` with its name".to_owned(),
             }),
         );
@@ -111,7 +113,12 @@ fn check_flow(flow: &Flow, out: &mut Vec<Diagnostic>) {
     let targets: Vec<&str> = steps
         .keys()
         .copied()
-        .chain(flow.params.iter().filter(|p| p.kind == ParamKind::Step).map(|p| p.name.text.as_str()))
+        .chain(
+            flow.params
+                .iter()
+                .filter(|p| p.kind == ParamKind::Step)
+                .map(|p| p.name.text.as_str()),
+        )
         .collect();
     for (name, span) in &uses.steps {
         match kind_of(name) {
@@ -150,7 +157,9 @@ fn check_flow(flow: &Flow, out: &mut Vec<Diagnostic>) {
                     param.name.span,
                     format!("parameter `{}` is never used", param.name.text),
                 )
-                .with_help("use it in the flow's steps, or remove it (and its value from each `include`)"),
+                .with_help(
+                    "use it in the flow's steps, or remove it (and its value from each `include`)",
+                ),
             );
         }
     }

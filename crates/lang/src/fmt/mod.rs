@@ -47,7 +47,14 @@ pub fn format(parsed: &Parsed, source: &SourceFile) -> String {
     if let Some(scenario) = &parsed.scenario {
         let header = format!("scenario {}", scenario.name.text);
         let open = printer.next_token(scenario.name.span.end as usize);
-        container(&mut printer, &header, &scenario.items, scenario.span, open, blank);
+        container(
+            &mut printer,
+            &header,
+            &scenario.items,
+            scenario.span,
+            open,
+            blank,
+        );
         blank = Blank::Always;
     }
     for flow in &parsed.flows {
@@ -65,7 +72,14 @@ pub fn format(parsed: &Parsed, source: &SourceFile) -> String {
 }
 
 /// A scenario or a flow: `header {`, its items, `}`; `open` is where its `{` is.
-fn container(p: &mut Printer<'_>, header: &str, items: &[Item], span: Span, open: usize, blank: Blank) {
+fn container(
+    p: &mut Printer<'_>,
+    header: &str,
+    items: &[Item],
+    span: Span,
+    open: usize,
+    blank: Blank,
+) {
     let end = p.code_end(span);
     let close = end.saturating_sub(1);
     p.start_node(span.start as usize, 0, blank);

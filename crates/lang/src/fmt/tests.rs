@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use super::format;
 use crate::ast::{
     AskOptionKind, Expr, ExprKind, Flow, Scenario, Stmt, StmtKind, Text, Validator, Visit,
-    erase_flow_spans, erase_spans,
-    walk_block, walk_expr, walk_stmt,
+    erase_flow_spans, erase_spans, walk_block, walk_expr, walk_stmt,
 };
 use crate::source::{SourceFile, Span};
 use crate::syntax::{Parsed, parse};
@@ -308,7 +307,12 @@ fn comments_between_any_two_tokens_survive() {
         let (parsed, _) = parsed("input", &text);
         let mut literals = Literals::default();
         let flow_steps = parsed.flows.iter().flat_map(Flow::steps);
-        for step in parsed.scenario.iter().flat_map(Scenario::steps).chain(flow_steps) {
+        for step in parsed
+            .scenario
+            .iter()
+            .flat_map(Scenario::steps)
+            .chain(flow_steps)
+        {
             walk_block(&mut literals, &step.body);
         }
         if let Some(description) = parsed.scenario.as_ref().and_then(Scenario::description) {

@@ -9,9 +9,9 @@ use super::cursor::{Children, internal, span_of};
 use super::expr::lower_path;
 use super::grammar::Rule;
 use crate::ast::{
-    Argument, Ask, AskOption, AskOptionKind, Block, Branch, Call, Card, Count, Duration, Flow, Hook,
-    If, Image, Include, IncludeArg, Item, ItemKind, Jump, JumpKind, Link, Message, Name, Param,
-    ParamKind, Path, Rich, Scenario, Step, Stmt, StmtKind, Text, Translation, Validator,
+    Argument, Ask, AskOption, AskOptionKind, Block, Branch, Call, Card, Count, Duration, Flow,
+    Hook, If, Image, Include, IncludeArg, Item, ItemKind, Jump, JumpKind, Link, Message, Name,
+    Param, ParamKind, Path, Rich, Scenario, Step, Stmt, StmtKind, Text, Translation, Validator,
 };
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
@@ -164,7 +164,9 @@ impl Lowerer {
                         span: arg_span,
                     });
                 }
-                let alias = children.optional(Rule::include_alias).map(|pair| name(&pair));
+                let alias = children
+                    .optional(Rule::include_alias)
+                    .map(|pair| name(&pair));
                 children.finish()?;
                 ItemKind::Include(Include { flow, args, alias })
             }
