@@ -12,7 +12,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { loadGrammar, tokenize, scopesAt, EXTENSION } = require('./support/textmate');
+const { loadGrammar, tokenize, scopesAt, MAY_SPAN_LINES, EXTENSION } = require('./support/textmate');
 const { classify, codeOnly } = require('./support/reference');
 
 const SCENARIOS = path.resolve(EXTENSION, '..', '..', 'scenarios');
@@ -27,8 +27,6 @@ const KEYWORDS = new Set(
    matches open`.split(/\s+/),
 );
 
-// Scopes that must close on the line they open on; a line may end only inside these others.
-const MAY_SPAN_LINES = ['source.scn', 'string.quoted.triple.scn', 'meta.arguments.scn', 'meta.parameters.scn'];
 const ENCLOSING = ['string.', 'comment.', 'meta.embedded.', 'meta.interpolation.'];
 
 /** The innermost scope that says what encloses a character: a text, a comment or a placeholder. */
@@ -84,7 +82,7 @@ function checkExample(grammar, file) {
     const line = lines[index];
     for (let column = from; column < to; column += 1) {
       const scopes = scopesAt(line, column);
-      if (!scopes.some((s) => s === scope || s.startsWith(`${scope}.`) || (scope.endsWith('.') && s.startsWith(scope)))) {
+      if (!scopes.includes(scope)) {
         failures.push(`${name}:${index + 1}:${column + 1}: ${label}: \`${m[group]}\` lacks ${scope} (has ${scopes.join(' ')})`);
         return;
       }

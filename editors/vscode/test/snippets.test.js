@@ -8,7 +8,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 
-const { loadGrammar, tokenize, scopesAt } = require('./support/textmate');
+const { loadGrammar, tokenize, scopesAt, MAY_SPAN_LINES } = require('./support/textmate');
 
 const STEP = 'entity.name.function.step.scn';
 const TEXT = 'string.quoted.double.scn';
@@ -487,10 +487,6 @@ const CASES = [
     ],
   },
 ];
-
-// A line may end inside these scopes only (a multi-line text, a list of arguments or
-// parameters); any other scope carried to the next line has leaked.
-const MAY_SPAN_LINES = ['source.scn', 'string.quoted.triple.scn', 'meta.arguments.scn', 'meta.parameters.scn'];
 
 /** The scopes of every character of `source`, in order (a line break has none). */
 function scopesOfCharacters(tokenized) {

@@ -63,10 +63,17 @@ function tokenize(grammar, text) {
   return { lines, finalDepth: state.depth };
 }
 
+/**
+ * The scopes a line may end inside: a multi-line text, a list of arguments or of a flow's
+ * parameters. Any other scope carried to the next line has leaked (a text, a placeholder or a
+ * pattern left open).
+ */
+const MAY_SPAN_LINES = ['source.scn', 'string.quoted.triple.scn', 'meta.arguments.scn', 'meta.parameters.scn'];
+
 /** The scopes of the character at `column` of a tokenized line. */
 function scopesAt(line, column) {
   const token = line.tokens.find((t) => t.start <= column && column < t.end);
   return token ? token.scopes : [];
 }
 
-module.exports = { loadGrammar, tokenize, scopesAt, EXTENSION, GRAMMAR, SCOPE };
+module.exports = { loadGrammar, tokenize, scopesAt, MAY_SPAN_LINES, EXTENSION, GRAMMAR, SCOPE };
