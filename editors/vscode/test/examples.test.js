@@ -134,6 +134,8 @@ function checkExample(grammar, file) {
       if (!KEYWORDS.has(word)) continue;
       const before = expression.slice(0, m.index);
       if (/(\b(goto|step|start|as|expect|entry)\s+|->\s*|,\s*)$/.test(before)) continue;
+      // An include's values are step names (`give_up: handoff`).
+      if (/^\s*include\b/.test(code) && /:\s*$/.test(before)) continue;
       const scopes = scopesAt(lines[index], m.index);
       if (!scopes.some((s) => s.startsWith('keyword.') || s.startsWith('storage.type.'))) {
         failures.push(`${where(m.index)}: keyword \`${word}\` has ${scopes.join(' ')}`);
@@ -167,6 +169,10 @@ function checkExample(grammar, file) {
       if (/\b(entry|languages)\s+[\w, ]*$/.test(before)) continue;
       const after = expression.slice(m.index + m[0].length);
       if (/^\s*:/.test(after)) continue; // an argument's name
+      if (/^\s*flow\b/.test(code) && /:\s*$/.test(before)) {
+        expectGroup('parameter kind', index, m, 1, 'storage.type.parameter.scn');
+        continue;
+      }
       if (/^\s*"/.test(after) && /^[A-Za-z]{2,3}$/.test(m[0])) continue; // a translation's tag
       const own = ['contact', 'conversation', 'answer'].includes(m[1]);
       expectGroup(own ? 'contact path' : 'path', index, m, 1, own ? 'variable.language.scn' : 'variable.other.scn');
@@ -181,7 +187,9 @@ function checkExample(grammar, file) {
       expectGroup('action', index, m, 1, 'support.function.action.scn');
     }
     for (const m of matches(new RegExp(`(?<![\\w.])(${NAME})\\(`), expression)) {
-      if (!/\bcall\s+$/.test(expression.slice(0, m.index))) expectGroup('function', index, m, 1, 'support.function.scn');
+      const before = expression.slice(0, m.index);
+      if (/\b(flow|include)\s+$/.test(before)) expectGroup('flow name', index, m, 1, 'entity.name.function.flow.scn');
+      else if (!/\bcall\s+$/.test(before)) expectGroup('function', index, m, 1, 'support.function.scn');
     }
     for (const m of matches(new RegExp(`(?<![\\w.])(${NAME})\\s*:`), code)) {
       expectGroup('argument name', index, m, 1, 'variable.parameter.scn');
