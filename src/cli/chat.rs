@@ -26,7 +26,7 @@ use crate::config::{FieldType, Workspace};
 use crate::harness;
 use crate::runtime::engine::{Engine, Inbound};
 use crate::runtime::program::Program;
-use crate::runtime::state::{Author, Conversation, Input, Status};
+use crate::runtime::state::{Author, Conversation, Input, Part, Status};
 use crate::runtime::value::Value;
 use crate::runtime::{Clock, FlushPolicy};
 use crate::setup::ScenarioSource;
@@ -375,7 +375,10 @@ impl Chat {
                 let history = self.engine.history(&conversation)?;
                 if let Some(last) = history.iter().rev().find(|t| t.replies().next().is_some()) {
                     for message in last.replies() {
-                        print_bot(&message.text, &message.choices);
+                        print!(
+                            "{}",
+                            bot_lines(&message.text, &message.choices, &message.parts)
+                        );
                     }
                 }
             }
@@ -462,7 +465,8 @@ impl Chat {
         let outcome = self.engine.handle(inbound).await?;
         self.shown = self.shown.max(outcome.seq);
         for reply in &outcome.replies {
-            print_bot(&reply.text, &reply.choices);
+            let parts: Vec<Part> = reply.parts.iter().map(Part::from).collect();
+            print!("{}", bot_lines(&reply.text, &reply.choices, &parts));
         }
         self.settle().await
     }
@@ -483,7 +487,11 @@ impl Chat {
             {
                 for message in &turn.messages {
                     match &message.author {
-                        Author::Bot => out.push_str(&bot_lines(&message.text, &message.choices)),
+                        Author::Bot => out.push_str(&bot_lines(
+                            &message.text,
+                            &message.choices,
+                            &message.parts,
+                        )),
                         Author::System => {
                             let _ = writeln!(out, "  ({})", message.text);
                         }
@@ -603,15 +611,21 @@ impl Chat {
     }
 }
 
-fn print_bot(text: &str, choices: &[String]) {
-    print!("{}", bot_lines(text, choices));
-}
-
-/// A bot message as chat shows it: `bot: ` before each line, then the numbered choices.
-fn bot_lines(text: &str, choices: &[String]) -> String {
+/// A bot message as chat shows it: `bot: ` before each line, then the numbered choices. A
+/// rich message shows its parts as transcripts write them (`link: Track it -> https://…`; a
+/// card one piece per line), not its plain-text fallback.
+fn bot_lines(text: &str, choices: &[String], parts: &[Part]) -> String {
     let mut out = String::new();
-    for line in text.lines() {
-        let _ = writeln!(out, "bot: {line}");
+    if parts.is_empty() {
+        for line in text.lines() {
+            let _ = writeln!(out, "bot: {line}");
+        }
+    }
+    for part in parts {
+        for (i, line) in harness::chat_lines(part).iter().enumerate() {
+            let lead = if i == 0 { "bot: " } else { "       " };
+            let _ = writeln!(out, "{lead}{line}");
+        }
     }
     for (i, choice) in choices.iter().enumerate() {
         let _ = writeln!(out, "     [{}] {choice}", i + 1);

@@ -579,6 +579,17 @@ pub fn transcript_form(part: &Part) -> String {
     }
 }
 
+/// How `chat` shows a rich message: the transcript's notation, a card one piece per line.
+pub fn chat_lines(part: &Part) -> Vec<String> {
+    match part {
+        Part::Card { .. } => transcript_form(part)
+            .split(" | ")
+            .map(str::to_owned)
+            .collect(),
+        Part::Link { .. } | Part::Image { .. } => vec![transcript_form(part)],
+    }
+}
+
 /// The contact field that sets a conversation's language to `language`, or why there is none.
 pub fn language_field(program: &Program, language: &str) -> Result<String, String> {
     if program.languages.is_empty() {

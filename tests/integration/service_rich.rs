@@ -117,3 +117,36 @@ async fn the_answer_carries_typed_parts_and_a_text_fallback() {
     assert_eq!(bot[1]["parts"], replies[1]["parts"], "{conversation}");
     assert_eq!(bot[3]["parts"][0]["type"], "card", "{conversation}");
 }
+
+#[test]
+fn chat_shows_the_parts_of_a_rich_message_not_its_fallback() {
+    let dir = tempdir();
+    let config = config(&dir);
+    let data = dir.join("chat");
+    let output = crate::runtime_cli::run_with_input(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "chat",
+            "--account",
+            "webchat:acme",
+            "--field",
+            "order_number=AB1",
+            "--data",
+            data.to_str().unwrap(),
+            dir.join("rich.scn").to_str().unwrap(),
+        ],
+        "hi\n",
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    let expected = "bot: link: Track it -> https://acme.example/t/AB1\n\
+        bot: image: Map of the shop -> https://acme.example/map.png\n\
+        bot: card: Your order\n       Shipped today\n       \
+        image: Parcel -> https://acme.example/p.png\n       link: Track -> https://acme.example/t\n";
+    assert!(text.contains(expected), "{text}");
+    assert!(
+        !text.contains("Track it: https://"),
+        "the fallback is not shown: {text}"
+    );
+}

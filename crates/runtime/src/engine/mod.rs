@@ -122,6 +122,34 @@ impl From<&Part> for ReplyPart {
     }
 }
 
+impl From<&ReplyPart> for Part {
+    fn from(part: &ReplyPart) -> Self {
+        let pair = |link: &LinkPart| (link.label.clone(), link.url.clone());
+        let picture = |image: &ImagePart| (image.url.clone(), image.alt.clone());
+        match part {
+            ReplyPart::Link(link) => Part::Link {
+                label: link.label.clone(),
+                url: link.url.clone(),
+            },
+            ReplyPart::Image(image) => Part::Image {
+                url: image.url.clone(),
+                alt: image.alt.clone(),
+            },
+            ReplyPart::Card {
+                title,
+                text,
+                image,
+                links,
+            } => Part::Card {
+                title: title.clone(),
+                text: text.clone(),
+                image: image.as_ref().map(picture),
+                links: links.iter().map(pair).collect(),
+            },
+        }
+    }
+}
+
 /// The answer to an input.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Outcome {
