@@ -41,7 +41,9 @@ fn typed(json: &Json, kind: FieldType) -> Option<Value> {
         (FieldType::Email, Json::String(text)) => {
             validate::is_email(text.trim()).then(|| Value::text(text.trim()))
         }
-        (FieldType::Phone, Json::String(text)) => validate::phone(text.trim()).map(Value::Text),
+        (FieldType::Phone, Json::String(text)) => {
+            scenarist_lang::answers::phone(text.trim(), None).map(Value::Text)
+        }
         // A timestamp (`2026-12-08T10:00:00Z`) is read as its date.
         (FieldType::Date, Json::String(text)) => {
             validate::date(text.get(..10).unwrap_or(text)).map(Value::Text)

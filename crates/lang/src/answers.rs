@@ -9,6 +9,46 @@
 //! variants (`’`, `‘`, `ʼ`, `´`, the backtick; `“ ” « »`) become `'` and `"`. Nothing else is changed:
 //! "Where is my order?" and "Where's my order?" stay different answers.
 
+/// Whether `code` is a country's two-letter ISO 3166 code that phone numbers are known for
+/// (`FR`, `GB`, `US`).
+pub fn is_region(code: &str) -> bool {
+    code.parse::<phonenumber::country::Id>().is_ok()
+}
+
+/// A phone number as saved: E.164 (`+33612345678`). Digits with optional spaces, dots,
+/// dashes, parentheses and a leading `+` (or `00`). With a `region`, a national number of
+/// that country is accepted too (`06 12 34 56 78` with `FR`), and any number must be a real
+/// number by the country's numbering plan (libphonenumber's data). Without one, 6 to 15
+/// digits (E.164's maximum): in E.164 when it carries a country code, else kept as its
+/// national digits (`0612345678`), since no country is assumed.
+pub fn phone(text: &str, region: Option<&str>) -> Option<String> {
+    let mut digits = String::new();
+    let mut plus = false;
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' if i == 0 => plus = true,
+            ' ' | '.' | '-' | '(' | ')' => {}
+            _ => return None,
+        }
+    }
+    if !plus && digits.starts_with("00") {
+        digits.drain(..2);
+        plus = true;
+    }
+    if !(6..=15).contains(&digits.len()) {
+        return None;
+    }
+    let Some(region) = region else {
+        return Some(if plus { format!("+{digits}") } else { digits });
+    };
+    let country = region.parse::<phonenumber::country::Id>().ok()?;
+    let written = if plus { format!("+{digits}") } else { digits };
+    let number = phonenumber::parse(Some(country), written).ok()?;
+    phonenumber::is_valid(&number)
+        .then(|| number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
 /// The form of `text` that answers are compared in.
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

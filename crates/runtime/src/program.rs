@@ -82,7 +82,8 @@ pub enum Target {
 #[derive(Debug)]
 pub enum Check {
     Email,
-    Phone,
+    /// A phone number; with a country (`expect phone FR`), its national numbers too.
+    Phone(Option<String>),
     /// A number, within the bounds when given (both included).
     Number(Option<(f64, f64)>),
     /// A whole number, within the bounds when given.
@@ -501,9 +502,13 @@ fn check(validator: &Validator, regexes: &mut Regexes) -> Result<Check, Unrunnab
                 _ => return Err(Unrunnable::UnknownValidator(name.text.clone())),
             }
         }
+        Validator::Regional(name, region) => match NamedValidator::named(&name.text) {
+            Some(NamedValidator::Phone) => Check::Phone(Some(region.text.clone())),
+            _ => return Err(Unrunnable::UnknownValidator(name.text.clone())),
+        },
         Validator::Named(name) => match NamedValidator::named(&name.text) {
             Some(NamedValidator::Email) => Check::Email,
-            Some(NamedValidator::Phone) => Check::Phone,
+            Some(NamedValidator::Phone) => Check::Phone(None),
             Some(NamedValidator::Number) => Check::Number(None),
             Some(NamedValidator::Integer) => Check::Integer(None),
             Some(NamedValidator::Date) => Check::Date,

@@ -4,6 +4,7 @@
 
 use super::program::{Check, Program};
 use super::value::Value;
+use scenarist_lang::answers::phone;
 
 /// The value of a valid answer, or `None` when the answer does not pass the check.
 /// Choices are matched by the caller, which knows the rendered labels.
@@ -12,7 +13,7 @@ pub fn check_answer(program: &Program, check: &Check, answer: &str) -> Option<Va
     match check {
         Check::Text | Check::Choice => (!answer.is_empty()).then(|| Value::text(answer)),
         Check::Email => is_email(answer).then(|| Value::Text(email(answer))),
-        Check::Phone => phone(answer).map(Value::Text),
+        Check::Phone(region) => phone(answer, region.as_deref()).map(Value::Text),
         Check::Number(bounds) => number(answer)
             .filter(|n| within(*n, *bounds))
             .map(Value::Number),
@@ -62,30 +63,6 @@ fn email(text: &str) -> String {
         Some((local, domain)) => format!("{local}@{}", domain.to_lowercase()),
         None => text.to_owned(),
     }
-}
-
-/// A phone number: digits with optional spaces, dots, dashes, parentheses and a leading `+`
-/// (or `00`); 6 to 15 digits (E.164's maximum). Saved without its separators: in E.164
-/// (`+33612345678`) when it carries a country code (`+33 6 12…` or `0033 6 12…`), else as
-/// the national digits (`0612345678`): no country is assumed.
-pub fn phone(text: &str) -> Option<String> {
-    let mut digits = String::new();
-    let mut plus = false;
-    for (i, c) in text.chars().enumerate() {
-        match c {
-            '0'..='9' => digits.push(c),
-            '+' if i == 0 => plus = true,
-            ' ' | '.' | '-' | '(' | ')' => {}
-            _ => return None,
-        }
-    }
-    if !plus && digits.starts_with("00") {
-        digits.drain(..2);
-        plus = true;
-    }
-    (6..=15)
-        .contains(&digits.len())
-        .then(|| if plus { format!("+{digits}") } else { digits })
 }
 
 /// A number, accepting a `,` decimal mark and spaces between thousands.
@@ -150,7 +127,29 @@ mod tests {
     }
 
     #[test]
+    fn a_phone_of_a_country_is_saved_in_e164_and_checked_against_its_numbering_plan() {
+        let fr = |text| phone(text, Some("FR"));
+        assert_eq!(fr("06 12 34 56 78").as_deref(), Some("+33612345678"));
+        assert_eq!(fr("+33 6 12 34 56 78").as_deref(), Some("+33612345678"));
+        // A number of another country, written with its code, is still accepted.
+        assert_eq!(fr("+44 20 7946 0958").as_deref(), Some("+442079460958"));
+        assert_eq!(
+            phone("020 7946 0958", Some("GB")).as_deref(),
+            Some("+442079460958")
+        );
+        // Italian numbers keep their leading 0 after the country code.
+        assert_eq!(
+            phone("06 6982 1234", Some("IT")).as_deref(),
+            Some("+390669821234")
+        );
+        // Too short for France, and not digits at all.
+        assert_eq!(fr("06 12 34"), None);
+        assert_eq!(fr("call me"), None);
+    }
+
+    #[test]
     fn phones_numbers_dates() {
+        let phone = |text| phone(text, None);
         assert_eq!(phone("+33 6 12 34 56 78").as_deref(), Some("+33612345678"));
         assert_eq!(
             phone("0033 (6) 12-34-56-78").as_deref(),

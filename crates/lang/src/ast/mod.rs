@@ -436,13 +436,18 @@ pub enum Validator {
     Ranged(Name, Range),
     /// `one of "yes", "no"`: one of the texts, normalised as choice labels are.
     OneOf(Vec<Text>),
+    /// `phone FR`: a named validator and the country (ISO 3166 code) whose national numbers
+    /// it accepts.
+    Regional(Name, Name),
 }
 
 impl Validator {
     /// The validator's name, with or without a range.
     pub fn name(&self) -> Option<&Name> {
         match self {
-            Validator::Named(name) | Validator::Ranged(name, _) => Some(name),
+            Validator::Named(name) | Validator::Ranged(name, _) | Validator::Regional(name, _) => {
+                Some(name)
+            }
             Validator::Regex(_) | Validator::OneOf(_) => None,
         }
     }

@@ -289,6 +289,10 @@ pub fn walk_stmt_mut<V: VisitMut + ?Sized>(v: &mut V, stmt: &mut Stmt) {
                         v.span(&mut name.span);
                         v.span(&mut range.span);
                     }
+                    AskOptionKind::Expect(Validator::Regional(name, region)) => {
+                        v.span(&mut name.span);
+                        v.span(&mut region.span);
+                    }
                     AskOptionKind::Expect(Validator::OneOf(texts)) => {
                         for text in texts.iter_mut() {
                             walk_text_mut(v, text);

@@ -36,6 +36,21 @@ pub(super) fn check_range(name: &Name, range: &Range, out: &mut Vec<Diagnostic>)
     );
 }
 
+/// C132: `expect phone ZZ` (no such country), `expect email FR` (only `phone` takes one).
+pub(super) fn check_region(name: &Name, region: &Name, out: &mut Vec<Diagnostic>) {
+    let problem = match NamedValidator::named(&name.text) {
+        Some(NamedValidator::Phone) if crate::answers::is_region(&region.text) => return,
+        Some(NamedValidator::Phone) => format!("`{}` is not a country's code", region.text),
+        // Unknown validators are reported by the caller.
+        None => return,
+        Some(other) => format!("`expect {}` does not take a country", other.name()),
+    };
+    out.push(
+        Diagnostic::new(Code::InvalidRegion, region.span, problem)
+            .with_help("only `phone` takes a country, as its two-letter ISO 3166 code: `expect phone FR`, `expect phone GB`"),
+    );
+}
+
 /// C141: two choices saving the same value, or an answer listed twice in `one of`.
 pub(super) fn duplicate_values(ask: &Ask, out: &mut Vec<Diagnostic>) {
     let mut given = Vec::new();

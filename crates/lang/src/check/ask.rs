@@ -110,6 +110,9 @@ fn check_ask(ask: &Ask, span: Span, typer: &mut Typer<'_>, out: &mut Vec<Diagnos
     if let Some(Validator::Ranged(name, range)) = validator {
         super::answers::check_range(name, range, out);
     }
+    if let Some(Validator::Regional(name, region)) = validator {
+        super::answers::check_region(name, region, out);
+    }
     super::answers::duplicate_values(ask, out);
     super::answers::shadowed_patterns(ask, out);
 }
@@ -182,9 +185,9 @@ fn conflicts(
         match &option.kind {
             AskOptionKind::Expect(validator) if !choices.is_empty() && !expects_choice => {
                 let what = match validator {
-                    Validator::Named(name) | Validator::Ranged(name, _) => {
-                        format!("`expect {}`", name.text)
-                    }
+                    Validator::Named(name)
+                    | Validator::Ranged(name, _)
+                    | Validator::Regional(name, _) => format!("`expect {}`", name.text),
                     Validator::Regex(_) => "a `/regex/`".to_owned(),
                     Validator::OneOf(_) => "`expect one of`".to_owned(),
                 };

@@ -483,9 +483,9 @@ impl<'w> Typer<'w> {
 /// The type an answer has once it passed `validator` (a text when there is none).
 pub(crate) fn validator_type(validator: Option<&Validator>) -> Type {
     match validator {
-        Some(Validator::Named(name) | Validator::Ranged(name, _)) => {
-            NamedValidator::named(&name.text).map_or(Type::Unknown, NamedValidator::answer_type)
-        }
+        Some(
+            Validator::Named(name) | Validator::Ranged(name, _) | Validator::Regional(name, _),
+        ) => NamedValidator::named(&name.text).map_or(Type::Unknown, NamedValidator::answer_type),
         Some(Validator::Regex(_) | Validator::OneOf(_)) | None => Type::Text,
     }
 }

@@ -82,6 +82,7 @@ codes! {
     MissingFlowArgument = ("C129", "missing-flow-argument", Error, "An `include` leaves out a parameter of the flow.");
     ParameterKindMismatch = ("C130", "parameter-kind-mismatch", Error, "A step parameter is used or given as a field, or a field parameter as a step.");
     FlowFailsHere = ("C131", "flow-fails-here", Error, "An included flow has errors in the context of the scenario that includes it.");
+    InvalidRegion = ("C132", "invalid-region", Error, "`expect phone` names a country that does not exist, or another validator is given a country.");
     MissingTranslation = ("C135", "missing-translation", Error, "A text is not written in every language the scenario declares.");
     UndeclaredLanguage = ("C136", "undeclared-language", Error, "A text is translated into a language the scenario does not declare.");
     PlaceholderMismatch = ("C137", "placeholder-mismatch", Error, "A placeholder `{…}` is in one language's text and not in another's.");

@@ -358,6 +358,9 @@ fn ask_option(p: &mut Printer<'_>, option: &AskOption, indent: usize) {
                 name.text, range.low.text, range.high.text
             ));
         }
+        AskOptionKind::Expect(Validator::Regional(name, region)) => {
+            p.push(&format!("expect {} {}", name.text, region.text));
+        }
         AskOptionKind::Expect(Validator::OneOf(texts)) => {
             let texts: Vec<String> = texts.iter().map(|t| text(t, indent)).collect();
             p.push("expect one of ");

@@ -36,6 +36,7 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::one_of | Rule::kw_one => "`one of`",
         Rule::kw_of => "`of`",
         Rule::range => "a range such as `1..5`",
+        Rule::region => "a country such as `FR`",
         Rule::range_dots => "`..`",
         Rule::text_keyword => "a statement",
         Rule::statement => "a statement",

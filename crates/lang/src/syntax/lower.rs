@@ -358,7 +358,13 @@ impl Lowerer {
                                 },
                             ))
                         }
-                        None => AskOptionKind::Expect(Validator::Named(name(&inner))),
+                        None => match children.optional(Rule::region) {
+                            Some(region) => AskOptionKind::Expect(Validator::Regional(
+                                name(&inner),
+                                name(&region),
+                            )),
+                            None => AskOptionKind::Expect(Validator::Named(name(&inner))),
+                        },
                     },
                     Rule::one_of => {
                         let mut texts = Vec::new();
