@@ -169,6 +169,10 @@ function checkExample(grammar, file) {
       if (/\b(entry|languages)\s+[\w, ]*$/.test(before)) continue;
       const after = expression.slice(m.index + m[0].length);
       if (/^\s*:/.test(after)) continue; // an argument's name
+      if (/\bexpect\s+phone\s+$/.test(before)) {
+        expectGroup('phone country', index, m, 1, 'constant.other.region.scn');
+        continue;
+      }
       if (/^\s*flow\b/.test(code) && /:\s*$/.test(before)) {
         expectGroup('parameter kind', index, m, 1, 'storage.type.parameter.scn');
         continue;

@@ -391,6 +391,16 @@ const CASES = [
     ],
   },
   {
+    name: 'a phone number of a country',
+    source: 'scenario s { start a step a { ask "Phone?" { expect phone FR save contact.phone } end } }',
+    expect: [
+      ['expect', 'keyword.other.expect.scn'],
+      ['phone', 'support.type.validator.scn'],
+      ['FR', 'constant.other.region.scn'],
+      ['save', 'keyword.other.save.scn'],
+    ],
+  },
+  {
     name: 'a file of shared flows: parameters typed step and field',
     source: [
       '# a file of shared flows (no scenario in it)',
