@@ -33,7 +33,6 @@ impl Library {
         let Ok(real_folder) = folder.canonicalize() else {
             return Ok(library);
         };
-        let mut first: BTreeMap<String, (usize, Span)> = BTreeMap::new();
         for path in crate::lint::scenario_files(&[folder.to_path_buf()])? {
             if !path
                 .canonicalize()
@@ -55,23 +54,14 @@ impl Library {
             }
             let index = library.files.len();
             let mut clashes = Vec::new();
+            // Two flows of one name in one file are the file's own C117 (`check::flows`).
             for flow in &parsed.flows {
-                match first.get(&flow.name.text) {
-                    Some((earlier, _)) if *earlier != index => clashes.push(
-                        Diagnostic::new(
-                            Code::DuplicateDeclaration,
-                            flow.name.span,
-                            format!(
-                                "flow `{}` is also declared in {}; a flow's name must be unique in the folder",
-                                flow.name.text,
-                                library.files[*earlier].name()
-                            ),
-                        )
-                        .with_help("rename one of them (`include` names a flow by its name)"),
-                    ),
+                match library.flows.get(&flow.name.text) {
+                    Some(&earlier) if earlier != index => {
+                        clashes.push(clash(&flow.name, &library.files[earlier], "one of them"));
+                    }
                     Some(_) => {}
                     None => {
-                        first.insert(flow.name.text.clone(), (index, flow.name.span));
                         library.flows.insert(flow.name.text.clone(), index);
                     }
                 }
@@ -91,7 +81,7 @@ impl Library {
         self.flows.get(name).map(|&index| &self.files[index])
     }
 
-    /// Every flow name with its file and where it is declared.
+    /// Every flow name with its file.
     pub fn flows(&self) -> impl Iterator<Item = (&str, &SourceFile)> {
         self.flows
             .iter()
@@ -102,6 +92,22 @@ impl Library {
     pub fn problems(&self) -> &[FileReport] {
         &self.problems
     }
+}
+
+/// C117 for a flow named like one of `other`'s.
+fn clash(name: &crate::ast::Name, other: &SourceFile, rename: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::DuplicateDeclaration,
+        name.span,
+        format!(
+            "flow `{}` is also declared in {}; a flow's name must be unique in the folder",
+            name.text,
+            other.name()
+        ),
+    )
+    .with_help(format!(
+        "rename {rename} (`include` names a flow by its name)"
+    ))
 }
 
 /// Where the flows of `file` are looked up: the config's scenarios folder when the file is in
@@ -153,18 +159,7 @@ impl Bundle {
         };
         for flow in &parsed.flows {
             if let Some(other) = library.file_of(&flow.name.text) {
-                problems.push(
-                    Diagnostic::new(
-                        Code::DuplicateDeclaration,
-                        flow.name.span,
-                        format!(
-                            "flow `{}` is also declared in {}; a flow's name must be unique in the folder",
-                            flow.name.text,
-                            other.name()
-                        ),
-                    )
-                    .with_help("rename this one (`include` names a flow by its name)"),
-                );
+                problems.push(clash(&flow.name, other, "this one"));
             }
         }
         for (include, _) in scenario.includes() {

@@ -68,18 +68,12 @@ impl Scenario {
     }
 
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
-        self.items.iter().filter_map(|item| match &item.kind {
-            ItemKind::Step(step) => Some(step),
-            _ => None,
-        })
+        steps_of(&self.items)
     }
 
     /// The first `start` declaration.
     pub fn start(&self) -> Option<&Name> {
-        self.items.iter().find_map(|item| match &item.kind {
-            ItemKind::Start(name) => Some(name),
-            _ => None,
-        })
+        start_of(&self.items)
     }
 
     /// The `include` declarations.
@@ -137,6 +131,22 @@ impl Scenario {
             for_each_in(&step.body.statements, f);
         }
     }
+}
+
+/// The steps among the items of a scenario or a flow.
+fn steps_of(items: &[Item]) -> impl Iterator<Item = &Step> {
+    items.iter().filter_map(|item| match &item.kind {
+        ItemKind::Step(step) => Some(step),
+        _ => None,
+    })
+}
+
+/// The first `start` among the items of a scenario or a flow.
+fn start_of(items: &[Item]) -> Option<&Name> {
+    items.iter().find_map(|item| match &item.kind {
+        ItemKind::Start(name) => Some(name),
+        _ => None,
+    })
 }
 
 /// Calls `f` on each statement and, after an `if`, on the statements of its blocks.
@@ -197,18 +207,12 @@ pub struct Flow {
 
 impl Flow {
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
-        self.items.iter().filter_map(|item| match &item.kind {
-            ItemKind::Step(step) => Some(step),
-            _ => None,
-        })
+        steps_of(&self.items)
     }
 
     /// The first `start` declaration.
     pub fn start(&self) -> Option<&Name> {
-        self.items.iter().find_map(|item| match &item.kind {
-            ItemKind::Start(name) => Some(name),
-            _ => None,
-        })
+        start_of(&self.items)
     }
 
     pub fn param(&self, name: &str) -> Option<&Param> {

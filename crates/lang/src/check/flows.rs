@@ -50,16 +50,7 @@ fn check_flow(flow: &Flow, out: &mut Vec<Diagnostic>) {
         match &item.kind {
             ItemKind::Step(step) => {
                 if let Some(earlier) = steps.insert(&step.name.text, &step.name) {
-                    out.push(
-                        Diagnostic::new(
-                            Code::DuplicateStep,
-                            step.name.span,
-                            format!("there is already a step named `{}`", step.name.text),
-                        )
-                        .with_label("second step with this name")
-                        .with_secondary(earlier.span, "first defined here")
-                        .with_help("rename one of them; `goto` could not tell them apart"),
-                    );
+                    out.push(super::steps::duplicate_step(&step.name, earlier));
                 }
             }
             ItemKind::Start(_) => starts += 1,

@@ -20,16 +20,7 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
         match &item.kind {
             ItemKind::Step(step) => {
                 if let Some(first) = first_step.get(step.name.text.as_str()) {
-                    out.push(
-                        Diagnostic::new(
-                            Code::DuplicateStep,
-                            step.name.span,
-                            format!("there is already a step named `{}`", step.name.text),
-                        )
-                        .with_label("second step with this name")
-                        .with_secondary(first.span, "first defined here")
-                        .with_help("rename one of them; `goto` could not tell them apart"),
-                    );
+                    out.push(duplicate_step(&step.name, first));
                 } else {
                     first_step.insert(&step.name.text, &step.name);
                 }
@@ -86,6 +77,18 @@ pub(super) fn check(scenario: &Scenario, graph: &StepGraph<'_>, out: &mut Vec<Di
             unknown(name, &step_names, out);
         }
     });
+}
+
+/// C102 for `second`, a step named like `first`.
+pub(super) fn duplicate_step(second: &Name, first: &Name) -> Diagnostic {
+    Diagnostic::new(
+        Code::DuplicateStep,
+        second.span,
+        format!("there is already a step named `{}`", second.text),
+    )
+    .with_label("second step with this name")
+    .with_secondary(first.span, "first defined here")
+    .with_help("rename one of them; `goto` could not tell them apart")
 }
 
 fn duplicate(
