@@ -30,6 +30,7 @@ mod service_guards;
 mod service_limits;
 mod service_openapi;
 mod service_rich;
+mod studio;
 mod support;
 mod traps;
 mod zendesk;
