@@ -126,7 +126,7 @@ pub(super) fn relative(folder: &Path, path: &Path) -> String {
 
 #[derive(Debug, Serialize)]
 pub(super) struct Listing {
-    /// The scenarios folder, as the config names it.
+    /// The scenarios folder.
     folder: String,
     /// Every `.scn` file, with the transcript tests that name it.
     scenarios: Vec<ScenarioEntry>,
@@ -145,7 +145,7 @@ struct ScenarioEntry {
 /// `GET /api/files`.
 pub(super) async fn list(State(studio): State<Arc<Studio>>) -> Result<Json<Listing>, ApiError> {
     let folder = studio.folder.clone();
-    let shown = studio.workspace.config.scenarios.display().to_string();
+    let shown = studio.folder.display().to_string();
     tokio::task::spawn_blocking(move || listing(&folder, shown))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?

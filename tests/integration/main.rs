@@ -31,6 +31,7 @@ mod service_limits;
 mod service_openapi;
 mod service_rich;
 mod studio;
+mod studio_browser;
 mod support;
 mod traps;
 mod zendesk;

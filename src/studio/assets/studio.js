@@ -98,6 +98,9 @@ async function openFile(path) {
   for (const link of document.querySelectorAll("#files a")) link.classList.toggle("open", link.dataset.path === path);
   resetChat();
   changed(true);
+  // A scenario gets its chat at once (the teams and entry points fill the advisor's row);
+  // one with errors gets it once they are fixed, at its first message.
+  if (isScenario()) startChat().catch(() => {});
 }
 
 async function saveFile() {
@@ -278,7 +281,10 @@ async function draw(body) {
   }
   if (!initMermaid()) return;
   try {
-    const { svg } = await window.mermaid.render("graph-svg-" + seq, drawing.mermaid);
+    // A pane wider than tall reads a left-to-right drawing better.
+    const box = graph.getBoundingClientRect();
+    const source = box.width > box.height * 1.3 ? drawing.mermaid.replace(/^flowchart TD/, "flowchart LR") : drawing.mermaid;
+    const { svg } = await window.mermaid.render("graph-svg-" + seq, source);
     if (seq !== state.graphSeq) return;
     graph.innerHTML = svg;
     graph.classList.remove("stale");
@@ -346,7 +352,7 @@ function showSession() {
   log.replaceChildren();
   $("choices").replaceChildren();
   if (!view) {
-    $("chat-state").textContent = isScenario() ? "say something to start" : "";
+    $("chat-state").textContent = isScenario() ? "fix the errors, then say something to start" : "";
     $("clock").textContent = "";
     highlightStep();
     return;
