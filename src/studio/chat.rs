@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use super::Studio;
 use super::files::{self, Kind};
 use super::guard::JsonBody;
-use super::transcript::{self, Action, Entry};
+use super::record::Recorder;
+use super::transcript::{self, Action, Entry, Mock};
 use crate::config::Workspace;
 use crate::harness;
 use crate::library::Library;
@@ -85,6 +86,8 @@ impl Sessions {
 struct Session {
     id: String,
     app: App,
+    /// What the actions called so far gave.
+    recorder: Arc<Recorder>,
     clock: Arc<ManualClock>,
     trace: Arc<Mutex<Vec<Trace>>>,
     /// The scenario's path in the folder and the text the chat runs (the file's own text).
@@ -205,7 +208,8 @@ pub(super) async fn create(
     let trace = Arc::new(Mutex::new(Vec::new()));
     let name = program.name.clone();
     let traced = Arc::clone(&trace);
-    let app = setup::start(
+    let mut recorder = None;
+    let app = setup::start_wrapped(
         &studio.workspace,
         Data::Memory,
         Arc::clone(&clock) as Arc<dyn Clock>,
@@ -215,9 +219,21 @@ pub(super) async fn create(
             options.flush = FlushPolicy::EveryMessage;
             options.trace = Some(traced);
         },
+        |runner| {
+            let recording = Arc::new(Recorder::new(runner));
+            recorder = Some(Arc::clone(&recording));
+            recording
+        },
     )
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "start", e.to_string()))?;
+    let recorder = recorder.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "start",
+            "the action runner was not built",
+        )
+    })?;
     app.engine.publish(&source).map_err(ApiError::from)?;
     let zendesk = zendesk_client(&app.workspace, &account);
     let mut random = [0u8; 16];
@@ -227,6 +243,7 @@ pub(super) async fn create(
     let session = Session {
         id: id.clone(),
         app,
+        recorder,
         clock,
         trace,
         path: create.path,
@@ -712,6 +729,12 @@ pub(super) async fn save_test(
         let relative = config.strip_prefix(path.parent()?).ok()?;
         Some(relative.to_string_lossy().replace('\\', "/"))
     });
+    let (actions, mut notes) = mocks(&studio.workspace, session.recorder.calls());
+    if config.is_none() && studio.config.is_some() {
+        notes.push(
+            "the config is not in the scenario's folder or below it, so the test runs on the built-in config".into(),
+        );
+    }
     let name = save
         .name
         .filter(|n| !n.trim().is_empty())
@@ -724,7 +747,7 @@ pub(super) async fn save_test(
         at: &session.started,
         language: session.language.as_deref(),
         contact: CONTACT,
-        actions: &BTreeMap::new(),
+        actions: &actions,
         entries: &session.entries,
     })
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "yaml", e.to_string()))?;
@@ -741,11 +764,44 @@ pub(super) async fn save_test(
             )
         })?;
     let result = harness::run_file(&path).await;
+    let mut lines = report(&result);
+    lines.extend(notes);
     Ok(Json(SavedTest {
         path: relative,
         passed: result.passed(),
-        report: report(&result),
+        report: lines,
     }))
+}
+
+/// A transcript's mocks from what the chat's actions gave: one per action (the first call's
+/// result; a note when later calls gave another). Only the actions a scenario may call:
+/// the Zendesk sync's own work is not the scenario's.
+fn mocks(
+    workspace: &Workspace,
+    calls: Vec<(String, Mock)>,
+) -> (BTreeMap<String, Mock>, Vec<String>) {
+    let mut mocks: BTreeMap<String, Mock> = BTreeMap::new();
+    let mut notes = Vec::new();
+    for (action, mock) in calls {
+        if workspace.action(&action).is_none() {
+            continue;
+        }
+        match mocks.get(&action) {
+            None => {
+                mocks.insert(action, mock);
+            }
+            Some(first) if *first != mock => {
+                let note = format!(
+                    "`{action}` gave different results in this chat; a transcript mocks an action once, so the test gives every call the first one"
+                );
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    (mocks, notes)
 }
 
 /// What the harness said, a line per finding.

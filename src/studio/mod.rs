@@ -3,7 +3,8 @@
 //! `files` lists, reads and saves the files of the config's scenarios folder (only `.scn`
 //! and `.test.yaml` files inside it), `edit` lints and draws the text being edited, `chat`
 //! runs it on the real runtime (a memory store, the Zendesk sandbox, a clock that moves only
-//! when asked) and `transcript` turns a conversation into a `*.test.yaml` file.
+//! when asked, `record` noting what each action gave) and `transcript` turns a conversation
+//! into a `*.test.yaml` file.
 //!
 //! The door (`guard`): every request passes the service's browser checks (a foreign `Host`
 //! on loopback — DNS rebinding — is refused, and so is another site's `Origin` and a `POST`
@@ -15,6 +16,7 @@ mod chat;
 mod edit;
 mod files;
 mod guard;
+mod record;
 mod transcript;
 
 use std::path::PathBuf;

@@ -32,7 +32,7 @@ pub(super) struct Entry {
 }
 
 /// A mocked action: what the real one gave in the studio.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub(super) struct Mock {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) result: Option<serde_json::Value>,

@@ -433,3 +433,73 @@ async fn a_chat_reaches_the_ticket_and_becomes_a_passing_test() {
     assert!(written.contains("- wait: 15m"), "{written}");
     assert!(written.contains("return_to_bot: ask_email"), "{written}");
 }
+
+/// A scenario that calls actions (`ticket_sync`: the Zendesk sandbox finds or creates the
+/// user and creates the ticket, through a shared flow): the saved test mocks each action
+/// with what it gave in the chat, so the harness, which runs no connector, replays it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_chat_mocks_the_actions_with_what_they_gave() {
+    let dir = tempdir();
+    let config = workspace(&dir);
+    for file in ["ticket_sync.scn", "email_capture.scn"] {
+        std::fs::copy(
+            root().join("scenarios").join(file),
+            dir.join("scenarios").join(file),
+        )
+        .unwrap();
+    }
+    let studio = Studio::start(&config, "127.0.0.1:0", &[]);
+    let base = studio.base();
+    let (status, chat) = call(
+        reqwest::Method::POST,
+        &format!("{base}/api/sessions"),
+        Some(json!({"path": "ticket_sync.scn"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{chat}");
+    let id = chat["id"].as_str().unwrap();
+    for text in ["hi", "ada@example.com"] {
+        call(
+            reqwest::Method::POST,
+            &format!("{base}/api/sessions/{id}/message"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+    let (_, view) = call(
+        reqwest::Method::GET,
+        &format!("{base}/api/sessions/{id}"),
+        None,
+    )
+    .await;
+    let said: Vec<&str> = view["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["text"].as_str())
+        .collect();
+    assert!(
+        said.iter().any(|t| t.starts_with("Your ticket number is ")),
+        "the sandbox created the ticket: {said:?}"
+    );
+    let (status, saved) = call(
+        reqwest::Method::POST,
+        &format!("{base}/api/sessions/{id}/test"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["passed"], true, "{saved}");
+    let written =
+        std::fs::read_to_string(dir.join("scenarios/ticket_sync.studio.test.yaml")).unwrap();
+    let file: serde_yaml::Value = serde_yaml::from_str(&written).unwrap();
+    let mocks = &file["tests"][0]["actions"];
+    assert!(
+        mocks["zendesk.create_ticket"]["result"]["id"].is_number(),
+        "{written}"
+    );
+    assert!(
+        mocks["zendesk.find_or_create_user"]["result"].is_mapping(),
+        "{written}"
+    );
+}
