@@ -96,7 +96,7 @@ impl Browser {
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1440,1000", "--force-device-scale-factor=1", "--lang=en-US"]
+                         "--window-size=1440,1080", "--force-device-scale-factor=1", "--lang=en-US"]
             }
         }}});
         let answer: Value = client

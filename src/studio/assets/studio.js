@@ -65,7 +65,8 @@ const state = {
 
 async function loadFiles() {
   const listing = await api("GET", "/api/files");
-  $("folder").textContent = listing.folder;
+  $("folder").textContent = listing.folder.split("/").filter(Boolean).pop() + "/";
+  $("folder").title = listing.folder;
   const list = $("files");
   list.replaceChildren();
   const add = (path, className) => {
@@ -451,6 +452,9 @@ function wire() {
       if (!$("save").disabled) saveFile().catch((e) => notice(e.message, true));
     }
   });
+  // A click on the graph switches between the whole drawing and its natural size.
+  $("graph").addEventListener("click", () => $("graph").classList.toggle("natural"));
+  $("graph").title = "Click: whole drawing / natural size";
   $("save").addEventListener("click", () => saveFile().catch((e) => notice(e.message, true)));
   submit("say-form", () => {
     const text = $("say").value;
