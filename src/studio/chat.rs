@@ -40,6 +40,8 @@ use scenarist_base::clock::iso8601;
 
 /// How many conversations the studio keeps at once.
 pub(super) const MAX_SESSIONS: usize = 8;
+/// How many things may happen in one chat (a transcript longer than this is no test).
+const MAX_ENTRIES: usize = 500;
 /// The contact's name: the transcript harness's default, so a saved test needs no other.
 const CONTACT: &str = "Ada Lovelace";
 const CONVERSATION: &str = "studio";
@@ -391,6 +393,15 @@ async fn act(studio: &Studio, id: &str, action: Action) -> Answer {
 
 impl Session {
     async fn perform(&mut self, action: Action) -> Result<(), ApiError> {
+        if self.entries.len() >= MAX_ENTRIES {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "chat_too_long",
+                format!(
+                    "this chat has {MAX_ENTRIES} entries, the most one keeps: save it as a test, then start a new chat"
+                ),
+            ));
+        }
         let engine = self.app.engine.clone();
         let before = self.conversation()?.map_or(0, |c| c.last_seq);
         let studio_line = |text: String| Line {

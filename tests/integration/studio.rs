@@ -503,3 +503,58 @@ async fn a_saved_chat_mocks_the_actions_with_what_they_gave() {
         "{written}"
     );
 }
+
+/// A chat in one of the scenario's languages is saved with `language:`, and passes; a
+/// language the scenario is not written in is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chat_in_another_language_is_saved_with_it() {
+    let dir = tempdir();
+    let config = workspace(&dir);
+    std::fs::copy(
+        root().join("scenarios/bilingual.scn"),
+        dir.join("scenarios/bilingual.scn"),
+    )
+    .unwrap();
+    let studio = Studio::start(&config, "127.0.0.1:0", &[]);
+    let base = studio.base();
+    let sessions = format!("{base}/api/sessions");
+    let (status, refused) = call(
+        reqwest::Method::POST,
+        &sessions,
+        Some(json!({"path": "bilingual.scn", "language": "de"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    let (_, chat) = call(
+        reqwest::Method::POST,
+        &sessions,
+        Some(json!({"path": "bilingual.scn", "language": "en"})),
+    )
+    .await;
+    let id = chat["id"].as_str().unwrap();
+    let (_, view) = call(
+        reqwest::Method::POST,
+        &format!("{sessions}/{id}/message"),
+        Some(json!({"text": "Hello"})),
+    )
+    .await;
+    let last = view["lines"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        last["choices"],
+        json!(["Track my order", "Talk to someone"]),
+        "{view}"
+    );
+    let (_, saved) = call(
+        reqwest::Method::POST,
+        &format!("{sessions}/{id}/test"),
+        Some(json!({"file": "english.test.yaml"})),
+    )
+    .await;
+    assert_eq!(saved["passed"], true, "{saved}");
+    let written = std::fs::read_to_string(dir.join("scenarios/english.test.yaml")).unwrap();
+    assert!(written.contains("language: en"), "{written}");
+    assert!(
+        written.contains("How can I help you? [Track my order | Talk to someone]"),
+        "{written}"
+    );
+}

@@ -247,6 +247,11 @@ async fn select_in_editor(browser: &Browser, after: &str, word: &str) {
 async fn in_a_browser_a_typo_is_seen_fixed_and_a_chat_becomes_a_passing_test() {
     let dir = tempdir();
     let config = workspace(&dir);
+    std::fs::copy(
+        crate::support::root().join("scenarios/bilingual.scn"),
+        dir.join("scenarios/bilingual.scn"),
+    )
+    .unwrap();
     let studio = Studio::start(&config, "127.0.0.1:0", &[]);
     let driver = Driver::start(&dir.join("chromedriver.log"));
     let browser = Browser::open(&driver).await;
@@ -354,5 +359,19 @@ async fn run(browser: &Browser, studio: &Studio, dir: &Path) -> Result<(), Strin
     if !written.contains("name: typed in the browser") || !written.contains("advisor: Hello Ada") {
         return Err(format!("the saved test: {written}"));
     }
+
+    // Another scenario: the language switch, and a question's choices as buttons.
+    browser.click("#files a[data-path='bilingual.scn']").await;
+    browser.wait_for_text("#file-name", "bilingual.scn").await;
+    browser.wait_for_text("#language", "en").await;
+    browser.click("#language option[value='en']").await;
+    browser.wait_for_text("#chat-state", "in en").await;
+    browser.type_into("#say", "Hello").await;
+    browser.click("#send").await;
+    browser.wait_for_text("#choices", "Track my order").await;
+    browser.click("#choices button").await;
+    browser
+        .wait_for_text("#chat-log", "What is your order number?")
+        .await;
     Ok(())
 }

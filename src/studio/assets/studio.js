@@ -376,6 +376,7 @@ function showSession() {
   if (view.step) parts.push("step " + view.step);
   if (view.team) parts.push("team " + view.team);
   parts.push(view.account);
+  if (view.language) parts.push("in " + view.language);
   if (state.sessionText !== null && state.sessionText !== $("editor").value) parts.push("the text changed: New chat runs it");
   $("chat-state").textContent = parts.join(" · ");
   $("clock").textContent = "clock " + view.now.replace("T", " ").replace("Z", " UTC");
