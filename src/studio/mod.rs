@@ -17,6 +17,8 @@ mod edit;
 mod files;
 mod guard;
 mod record;
+mod save;
+mod session;
 mod transcript;
 
 use std::path::PathBuf;
@@ -41,7 +43,7 @@ pub struct Studio {
     folder: PathBuf,
     token: Option<Secret>,
     hosts: Hosts,
-    sessions: chat::Sessions,
+    sessions: session::Sessions,
 }
 
 /// How the studio is reached.
@@ -69,7 +71,7 @@ impl Studio {
             folder,
             token: door.token,
             hosts: door.hosts,
-            sessions: chat::Sessions::default(),
+            sessions: session::Sessions::default(),
         }))
     }
 
@@ -94,7 +96,7 @@ pub fn router(studio: Arc<Studio>) -> Router {
         .route("/api/sessions/{id}/close", post(chat::close))
         .route("/api/sessions/{id}/wait", post(chat::wait))
         .route("/api/sessions/{id}/ticket", get(chat::ticket))
-        .route("/api/sessions/{id}/test", post(chat::save_test));
+        .route("/api/sessions/{id}/test", post(save::save_test));
     Router::new()
         .route("/", get(assets::page))
         .route("/assets/{name}", get(assets::asset))
