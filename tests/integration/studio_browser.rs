@@ -178,6 +178,19 @@ impl Browser {
         .await;
     }
 
+    /// Moves the mouse to `(x, y)` pixels from the centre of the element `css`.
+    async fn hover(&self, css: &str, x: i64, y: i64) {
+        let element = self.find(css).await;
+        let origin = json!({ ELEMENT: element });
+        let moves =
+            json!([{"type": "pointerMove", "duration": 0, "origin": origin, "x": x, "y": y}]);
+        self.post(
+            "/actions",
+            json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": moves}]}),
+        )
+        .await;
+    }
+
     async fn script(&self, script: &str, args: Value) -> Value {
         self.post("/execute/sync", json!({"script": script, "args": args}))
             .await
@@ -283,6 +296,28 @@ async fn run(browser: &Browser, studio: &Studio, dir: &Path) -> Result<(), Strin
     }
     browser.wait_for_text("#lint-summary", "1 error").await;
     browser.wait_for_text("#dirty", "unsaved").await;
+    // Hovering the line shows the finding's message and help.
+    let offset = browser
+        .script(
+            "const e = document.getElementById('editor'); const r = e.getBoundingClientRect();
+             const s = getComputedStyle(e); const h = parseFloat(s.lineHeight);
+             const y = parseFloat(s.paddingTop) + (arguments[0] - 1) * h + h / 2 - e.scrollTop;
+             return [Math.round(40 - r.width / 2), Math.round(y - r.height / 2)];",
+            json!([10]),
+        )
+        .await;
+    let (x, y) = (
+        offset[0].as_i64().unwrap_or(0),
+        offset[1].as_i64().unwrap_or(0),
+    );
+    browser.hover("#editor", x, y).await;
+    let tooltip = browser
+        .script("return document.getElementById('editor').title;", json!([]))
+        .await;
+    let tooltip = tooltip.as_str().unwrap_or_default();
+    if !tooltip.contains("C101") || !tooltip.contains("help: did you mean `check_email`") {
+        return Err(format!("the tooltip over line 10: {tooltip:?}"));
+    }
     browser.click("#diagnostics li").await;
     let at_caret = browser.wait_for_text("#at-caret", "C101").await;
     if !at_caret.contains("help:") {
