@@ -267,15 +267,26 @@ async fn in_a_browser_a_typo_is_seen_fixed_and_a_chat_becomes_a_passing_test() {
     .unwrap();
     let studio = Studio::start(&config, "127.0.0.1:0", &[]);
     let driver = Driver::start(&dir.join("chromedriver.log"));
-    let browser = Browser::open(&driver).await;
-    let result = run(&browser, &studio, &dir).await;
+    let browser = std::sync::Arc::new(Browser::open(&driver).await);
+    // The steps run in a task of their own, so that the browser is closed whatever happens
+    // (killing chromedriver alone would leave Chromium running).
+    let steps = tokio::spawn({
+        let (browser, url) = (std::sync::Arc::clone(&browser), studio.url.clone());
+        async move { run(&browser, &url, &dir).await }
+    });
+    let outcome = steps.await;
     browser.quit().await;
-    result.unwrap_or_else(|message| panic!("{message}"));
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(message)) => panic!("{message}"),
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => panic!("{error}"),
+    }
 }
 
-async fn run(browser: &Browser, studio: &Studio, dir: &Path) -> Result<(), String> {
+async fn run(browser: &Browser, url: &str, dir: &Path) -> Result<(), String> {
     browser
-        .goto(&format!("{}?file=zendesk_handoff.scn", studio.url))
+        .goto(&format!("{url}?file=zendesk_handoff.scn"))
         .await;
     browser
         .wait_for_text("#files", "zendesk_handoff.test.yaml")
