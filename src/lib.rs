@@ -20,3 +20,4 @@ pub mod cli;
 pub mod harness;
 pub mod service;
 pub mod setup;
+pub mod studio;

@@ -19,6 +19,7 @@ mod output;
 mod pipe;
 mod serve;
 mod store;
+mod studio;
 mod test;
 mod zendesk;
 
@@ -96,6 +97,8 @@ pub enum Command {
     Contact(contact::ContactArgs),
     /// List pending effects and dead letters; send dead letters back to the outbox.
     Outbox(outbox::OutboxArgs),
+    /// Edit, draw and try the scenarios in a browser (a page served on loopback).
+    Studio(studio::StudioArgs),
 }
 
 /// How a command ended.
@@ -146,6 +149,7 @@ pub fn main() -> ExitCode {
         Command::Zendesk(args) => zendesk::run(args, &cli.global),
         Command::Contact(args) => contact::run(args, &cli.global),
         Command::Outbox(args) => outbox::run(args, &cli.global),
+        Command::Studio(args) => studio::run(args, &cli.global),
     };
     match result {
         Ok(status) => status.into(),

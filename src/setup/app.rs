@@ -117,6 +117,18 @@ pub async fn start(
     clock: Arc<dyn Clock>,
     adjust: impl FnOnce(&mut EngineOptions),
 ) -> anyhow::Result<App> {
+    start_wrapped(workspace, data, clock, adjust, |runner| runner).await
+}
+
+/// [`start`], with the engine's action runner wrapped by `wrap` (the studio records what
+/// each action gave, to write it into a transcript's mocks).
+pub async fn start_wrapped(
+    workspace: &Workspace,
+    data: Data<'_>,
+    clock: Arc<dyn Clock>,
+    adjust: impl FnOnce(&mut EngineOptions),
+    wrap: impl FnOnce(Arc<dyn ActionRunner>) -> Arc<dyn ActionRunner>,
+) -> anyhow::Result<App> {
     let (store, sandbox_data): (Arc<dyn Store>, _) = match data {
         Data::Dir(path) => {
             std::fs::create_dir_all(path)
@@ -130,7 +142,7 @@ pub async fn start(
     let (zendesk, runner, problems) = runners(&workspace, Arc::clone(&store));
     let mut options = options(&workspace);
     adjust(&mut options);
-    let engine = Engine::new(Arc::clone(&store), clock, Arc::new(runner), options);
+    let engine = Engine::new(Arc::clone(&store), clock, wrap(Arc::new(runner)), options);
     Ok(App {
         engine,
         store,

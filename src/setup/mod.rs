@@ -9,7 +9,7 @@ mod scenarios;
 
 pub use app::{
     App, Data, data_dir, demo_apis, open_data, options, runner, sandboxes, schedules, start,
-    sync_targets, tokio_runtime,
+    start_wrapped, sync_targets, tokio_runtime,
 };
 pub use runners::Runners;
 pub use scenarios::{

@@ -30,6 +30,8 @@ mod service_guards;
 mod service_limits;
 mod service_openapi;
 mod service_rich;
+mod studio;
+mod studio_browser;
 mod support;
 mod traps;
 mod zendesk;
