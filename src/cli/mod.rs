@@ -137,6 +137,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging();
+    quiet_on_closed_stdout();
     let result = match &cli.command {
         Command::Lint(args) => lint::run(args, &cli.global),
         Command::Chat(args) => chat::run(args, &cli.global),
@@ -162,6 +163,25 @@ pub fn main() -> ExitCode {
             ExitStatus::Error.into()
         }
     }
+}
+
+/// `print!` panics when the reader of stdout has gone (`scenarist chat … | head`); a command
+/// whose output nobody reads any more stops quietly instead, as `head`'s other writers do
+/// (errors returned for it are handled in `main`). Every other panic keeps the default report.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// Logs go to stderr (`log`: filtered by `SCENARIST_LOG`, JSON with

@@ -230,3 +230,44 @@ fn the_example_config_matches_its_schema() {
     let config: serde_json::Value = serde_yaml::from_str(&text).unwrap();
     assert_valid("schemas/scenarist.schema.json", &config);
 }
+
+/// `scenarist … | head`: a command whose reader is gone stops quietly (exit 0, no panic
+/// report). The pipe's read end is closed before the command starts, so every write fails.
+#[test]
+fn every_command_stops_quietly_when_its_output_is_no_longer_read() {
+    let data = crate::support::tempdir();
+    let chat_data = data.join("chat");
+    let commands: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["lint", "--explain", "C101"], ""),
+        (vec!["lint", "--format", "json", "scenarios/"], ""),
+        (vec!["test", "--coverage", "scenarios/"], ""),
+        (vec!["graph", "scenarios/ticket_sync.scn"], ""),
+        (vec!["fmt", "--check", "scenarios/"], ""),
+        (
+            vec!["chat", "--data", chat_data.to_str().unwrap(), "scenarios/zendesk_handoff.scn"],
+            "hi\nada@example.com\n/history\n",
+        ),
+    ];
+    for (args, input) in commands {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scenarist"))
+            .args(&args)
+            .current_dir(crate::support::root())
+            .env("NO_COLOR", "1")
+            .env_remove("SCENARIST_CONFIG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // The command may stop before it reads everything: a failed write is fine.
+        let _ = std::io::Write::write_all(&mut stdin, input.as_bytes());
+        drop(stdin);
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
