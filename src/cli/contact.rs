@@ -237,7 +237,7 @@ async fn candidates(org: &Org, contact: &Contact) -> Result<(), LinkError> {
         );
         return Ok(());
     }
-    if found.is_empty() {
+    if found.list.is_empty() {
         let searched: Vec<String> = org
             .fields
             .search
@@ -262,8 +262,11 @@ async fn candidates(org: &Org, contact: &Contact) -> Result<(), LinkError> {
         return Ok(());
     }
     let linked = contact.zendesk.get(&org.name).copied();
-    let fuzzy = found.iter().any(|c| c.matched.iter().any(|m| !m.exact));
-    for candidate in found {
+    let fuzzy = found
+        .list
+        .iter()
+        .any(|c| c.matched.iter().any(|m| !m.exact));
+    for candidate in &found.list {
         let id = candidate.user.id.unwrap_or_default();
         let kind = if candidate.exact() { "exact" } else { "fuzzy" };
         let matched: Vec<String> = candidate
@@ -286,6 +289,12 @@ async fn candidates(org: &Org, contact: &Contact) -> Result<(), LinkError> {
     }
     if fuzzy {
         println!("(`~`: Zendesk's search found it, but the value is not equal.)");
+    }
+    if found.truncated {
+        println!(
+            "(A search matched more than {} users; only those were read. A more precise field, such as an email, narrows it.)",
+            crate::zendesk::client::SEARCH_CAP
+        );
     }
     Ok(())
 }

@@ -182,6 +182,7 @@ pub(super) async fn candidates(
         .await
         .map_err(LinkError::from)?;
     let candidates: Vec<Json_> = found
+        .list
         .iter()
         .map(|candidate| {
             json!({
@@ -195,10 +196,18 @@ pub(super) async fn candidates(
             })
         })
         .collect();
-    Ok(Json(json!({
+    let mut answer = json!({
         "organization": target.org.name,
         "candidates": candidates,
-    })))
+    });
+    if found.truncated {
+        // Said, not hidden: the user the advisor looks for may be among those not read.
+        answer["truncated"] = json!({
+            "cap": crate::zendesk::client::SEARCH_CAP,
+            "help": "a search matched more users than are read; give the contact a more precise field (an email rather than a name)",
+        });
+    }
+    Ok(Json(answer))
 }
 
 /// `POST /v1/contacts/{id}/zendesk/link?account=…`: an existing user, or one created from

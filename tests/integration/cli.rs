@@ -244,7 +244,12 @@ fn every_command_stops_quietly_when_its_output_is_no_longer_read() {
         (vec!["graph", "scenarios/ticket_sync.scn"], ""),
         (vec!["fmt", "--check", "scenarios/"], ""),
         (
-            vec!["chat", "--data", chat_data.to_str().unwrap(), "scenarios/zendesk_handoff.scn"],
+            vec![
+                "chat",
+                "--data",
+                chat_data.to_str().unwrap(),
+                "scenarios/zendesk_handoff.scn",
+            ],
             "hi\nada@example.com\n/history\n",
         ),
     ];

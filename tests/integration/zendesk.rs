@@ -708,3 +708,54 @@ async fn the_mode_b_ticket_carries_the_tags_priority_group_and_fields_the_scenar
     );
     assert!(assert_requests_follow_the_openapi(&requests).contains("TicketCreateRequest"));
 }
+
+/// `/users/search` is paged by offset, 100 at most per page: a search reads every page, asks
+/// for the next one by number on the organization's URL, and stops at its cap, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_search_reads_every_page_up_to_its_cap() {
+    use scenarist::zendesk::client::SEARCH_CAP;
+    let standin = StandIn::start(0, StandInConfig::default()).await.unwrap();
+    let workspace = workspace(&standin, "zendesk", true);
+    let organization = &workspace.config.zendesk.organizations["acme"];
+    let client = ZendeskClient::new(
+        &organization.url,
+        credentials(organization, &workspace.base).unwrap(),
+        Timeouts::default(),
+    )
+    .unwrap();
+    let create = |n: usize| {
+        let client = &client;
+        async move {
+            let body = serde_json::json!({"user": {"name": format!("Lovelace {n}"), "email": format!("ada{n}@example.com")}});
+            client.create_or_update_user(&body).await.unwrap();
+        }
+    };
+    for n in 0..250 {
+        create(n).await;
+    }
+    let found = client.search_users("name:Lovelace").await.unwrap();
+    assert_eq!(found.users.len(), 250);
+    assert!(!found.truncated);
+    let mut ids: Vec<u64> = found.users.iter().filter_map(|u| u.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 250, "each page once");
+    let pages: Vec<String> = standin
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v2/users/search"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert!(
+        pages[2].contains("page=3") && pages[2].contains("per_page=100"),
+        "{pages:?}"
+    );
+
+    for n in 250..SEARCH_CAP + 20 {
+        create(n).await;
+    }
+    let found = client.search_users("name:Lovelace").await.unwrap();
+    assert_eq!(found.users.len(), SEARCH_CAP);
+    assert!(found.truncated, "the cap is said");
+    standin.stop().await;
+}

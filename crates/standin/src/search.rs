@@ -54,7 +54,55 @@ pub(crate) async fn search(State(shared): State<Arc<Shared>>, uri: Uri) -> Handl
             "Either query or external_id is required",
         ));
     };
-    Ok(users_page(&shared, &users))
+    paged(&shared, &users, &params)
+}
+
+/// One page of a search, by offset as Zendesk pages `/users/search`: `per_page` (at most
+/// 100, the default) and `page` (from 1); `next_page` is the address of the next one.
+fn paged(
+    shared: &Shared,
+    users: &[&User],
+    params: &std::collections::HashMap<String, String>,
+) -> Handler {
+    let number = |name: &str, default: usize| match params.get(name) {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                Reply::bad_request(
+                    "InvalidParameter",
+                    &format!("{name} must be a positive number"),
+                )
+            }),
+    };
+    let per_page = number("per_page", 100)?.min(100);
+    let page = number("page", 1)?;
+    let start = (page - 1).saturating_mul(per_page).min(users.len());
+    let end = start.saturating_add(per_page).min(users.len());
+    let list: Vec<Value> = users[start..end]
+        .iter()
+        .map(|u| render::user(shared, u))
+        .collect();
+    let link = |to: usize| {
+        let mut query: Vec<(&str, String)> = params
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "page" | "per_page"))
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        query.sort();
+        query.push(("page", to.to_string()));
+        query.push(("per_page", per_page.to_string()));
+        let encoded = serde_urlencoded::to_string(&query).unwrap_or_default();
+        format!("{}/api/v2/users/search?{encoded}", shared.base_url)
+    };
+    let next = (end < users.len()).then(|| link(page + 1));
+    let previous = (page > 1).then(|| link(page - 1));
+    Ok(Reply::json(
+        200,
+        json!({"users": list, "next_page": next, "previous_page": previous, "count": users.len()}),
+    ))
 }
 
 fn users_page(shared: &Shared, users: &[&User]) -> Reply {

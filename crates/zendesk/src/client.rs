@@ -180,6 +180,21 @@ impl Default for Timeouts {
     }
 }
 
+/// Users per page of a search (Zendesk's maximum).
+pub const SEARCH_PAGE: usize = 100;
+
+/// The most users a search reads: enough for any contact's candidates, bounded so that a
+/// vague search term cannot read a whole instance.
+pub const SEARCH_CAP: usize = 500;
+
+/// What a user search found.
+#[derive(Debug, Default)]
+pub struct Search {
+    pub users: Vec<User>,
+    /// More users matched than [`SEARCH_CAP`]; the rest were not read.
+    pub truncated: bool,
+}
+
 impl ZendeskClient {
     /// A client for the instance at `url` (`https://acme.zendesk.com`), refused as
     /// `ZendeskError::Url` unless `BaseUrl::parse` accepts it. Redirects are never followed.
@@ -252,12 +267,34 @@ impl ZendeskClient {
     }
 
     /// Users matching a search query (fuzzy: callers filter exact matches).
-    pub async fn search_users(&self, query: &str) -> Result<Vec<User>, ZendeskError> {
-        let query = [("query", query.to_owned())];
-        Ok(self
-            .json::<UsersPage>(Method::GET, "/api/v2/users/search", &query, None, None)
-            .await?
-            .users)
+    /// The users a search finds, page after page (Zendesk pages `/users/search` by offset,
+    /// 100 at most per page) until the last page or [`SEARCH_CAP`] users. The next page is
+    /// asked for by number on the organization's own URL, never by the `next_page` address
+    /// the answer gives (an answer is not trusted to say where to send the token next).
+    pub async fn search_users(&self, query: &str) -> Result<Search, ZendeskError> {
+        let mut found = Search::default();
+        for page in 1.. {
+            let params = [
+                ("query", query.to_owned()),
+                ("per_page", SEARCH_PAGE.to_string()),
+                ("page", page.to_string()),
+            ];
+            let answer = self
+                .json::<UsersPage>(Method::GET, "/api/v2/users/search", &params, None, None)
+                .await?;
+            let more = answer.next_page.is_some() && !answer.users.is_empty();
+            let room = SEARCH_CAP - found.users.len();
+            found.truncated = answer.users.len() > room;
+            found.users.extend(answer.users.into_iter().take(room));
+            if found.users.len() >= SEARCH_CAP {
+                found.truncated |= more;
+                break;
+            }
+            if !more {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     /// The user with this external id (exact).

@@ -71,10 +71,19 @@ pub enum LinkError {
     Store(#[from] StoreError),
 }
 
+/// The Zendesk users matching a contact, and whether a search stopped at its cap.
+#[derive(Debug, Default)]
+pub struct Candidates {
+    pub list: Vec<Candidate>,
+    /// A search matched more than [`crate::client::SEARCH_CAP`] users; the others were not read.
+    pub truncated: bool,
+}
+
 /// The Zendesk users matching `contact` on the organization's search fields, exact matches
 /// first (more exact fields first, then more matched fields; otherwise Zendesk's order).
-pub async fn candidates(org: &Org, contact: &Contact) -> Result<Vec<Candidate>, ZendeskError> {
+pub async fn candidates(org: &Org, contact: &Contact) -> Result<Candidates, ZendeskError> {
     let mut found: Vec<Candidate> = Vec::new();
+    let mut truncated = false;
     for (property, field) in &org.fields.search {
         let Some(value) = contact_text(contact, field) else {
             continue;
@@ -82,9 +91,12 @@ pub async fn candidates(org: &Org, contact: &Contact) -> Result<Vec<Candidate>, 
         let users = if property == "external_id" {
             org.client.users_by_external_id(&value).await?
         } else {
-            org.client
+            let search = org
+                .client
                 .search_users(&search_query(property, &value))
-                .await?
+                .await?;
+            truncated |= search.truncated;
+            search.users
         };
         for user in users {
             let Some(id) = user.id else { continue };
@@ -104,7 +116,10 @@ pub async fn candidates(org: &Org, contact: &Contact) -> Result<Vec<Candidate>, 
     }
     // A stable sort keeps Zendesk's relevance order among equals.
     found.sort_by_key(|c| (Reverse(c.exact_count()), Reverse(c.matched.len())));
-    Ok(found)
+    Ok(Candidates {
+        list: found,
+        truncated,
+    })
 }
 
 /// Links the contact to the Zendesk user `user_id` of `org` (checked to exist first) and
@@ -320,7 +335,7 @@ mod tests {
             Some("+33612345678"),
         )
         .await;
-        let found = candidates(&org, &ada()).await.unwrap();
+        let found = candidates(&org, &ada()).await.unwrap().list;
         let ids: Vec<u64> = found.iter().map(|c| c.user.id.unwrap()).collect();
         assert_eq!(ids, vec![exact, phone_only, fuzzy], "{found:#?}");
         assert!(found[0].exact() && found[0].matched.iter().all(|m| m.exact));

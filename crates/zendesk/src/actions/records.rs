@@ -36,7 +36,7 @@ pub(super) async fn find_or_create_user(
         .client
         .search_users(&format!("email:\"{email}\""))
         .await?;
-    if let Some(user) = found.into_iter().find(|u| {
+    if let Some(user) = found.users.into_iter().find(|u| {
         u.email
             .as_deref()
             .is_some_and(|e| e.eq_ignore_ascii_case(email))
