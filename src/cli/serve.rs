@@ -68,8 +68,37 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             config.token_env
         ),
     };
+    // The operator's token for `/v1/admin/*`: never the channels' (a channel's leaked token
+    // must not reload the service); `--dev` makes one up too.
+    let mut shown_admin = None;
+    let admin_token = match (Secret::from_env(&config.admin_token_env), args.dev) {
+        (Ok(admin), _) => Some(admin),
+        (Err(_), true) => {
+            let admin = dev_token()?;
+            shown_admin = Some(admin.expose().to_owned());
+            Some(admin)
+        }
+        (Err(_), false) => {
+            tracing::warn!(
+                "no admin token ({} is not set): /v1/admin/* answers 403; SIGHUP still reloads",
+                config.admin_token_env
+            );
+            None
+        }
+    };
+    if admin_token
+        .as_ref()
+        .is_some_and(|admin| admin.expose() == token.expose())
+    {
+        bail!(
+            "{} and {} hold the same token; the admin token must differ from the API token the channels hold",
+            config.admin_token_env,
+            config.token_env
+        );
+    }
     let mut guards = Guards {
         token,
+        admin_token,
         hosts: service::browsers::Hosts::any(),
         accounts: AccountGuards::from_config(&workspace.config).map_err(anyhow::Error::msg)?,
         max_body_bytes: config.max_body_bytes,
@@ -113,6 +142,12 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             &config.token_env,
             &app.sandboxes,
         );
+        if let Some(admin) = &shown_admin {
+            println!(
+                "Admin token for this run, for /v1/admin/* (set {} to choose one): {admin}",
+                config.admin_token_env
+            );
+        }
         let draining = Arc::clone(&service);
         let limits = connection_limits(config);
         service::connections::serve(

@@ -115,7 +115,7 @@ pub(super) async fn metrics(
     headers: HeaderMap,
 ) -> Result<String, ApiError> {
     if !service.public_metrics {
-        service.check_token(&headers)?;
+        service.check_any_token(&headers)?;
     }
     Ok(crate::metrics::encode())
 }

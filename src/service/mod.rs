@@ -44,6 +44,8 @@ use crate::zendesk::secret::Secret;
 pub struct Guards {
     /// The bearer token every `/v1` request carries (`--dev` makes a random one).
     pub token: Secret,
+    /// The bearer token `/v1/admin/*` takes instead; `None`: the admin endpoints are off.
+    pub admin_token: Option<Secret>,
     /// The `Host` names answered (`--dev`: the loopback address only).
     pub hosts: browsers::Hosts,
     pub accounts: AccountGuards,
@@ -63,6 +65,7 @@ pub struct Service {
     /// The organizations' clients (the engine's action runner too), for linking contacts.
     pub zendesk: Arc<ZendeskActions>,
     token: Secret,
+    admin_token: Option<Secret>,
     hosts: browsers::Hosts,
     /// Swapped whole by a reload.
     accounts: Mutex<Arc<AccountGuards>>,
@@ -84,6 +87,7 @@ impl Service {
             engine,
             zendesk,
             token: guards.token,
+            admin_token: guards.admin_token,
             hosts: guards.hosts,
             accounts: Mutex::new(Arc::new(guards.accounts)),
             replays: Replays::default(),
@@ -130,7 +134,6 @@ pub fn router(service: Arc<Service>) -> Router {
             post(handlers::return_to_bot),
         )
         .route("/v1/conversations/{id}/close", post(handlers::close))
-        .route("/v1/admin/reload", post(handlers::reload))
         .route("/v1/contacts/{id}/zendesk", get(contacts::display))
         .route(
             "/v1/contacts/{id}/zendesk/candidates",
@@ -144,11 +147,19 @@ pub fn router(service: Arc<Service>) -> Router {
             Arc::clone(&service),
             authenticate,
         ));
+    // The operator's door: its own token, never the channels'.
+    let admin = Router::new()
+        .route("/v1/admin/reload", post(handlers::reload))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&service),
+            authenticate_admin,
+        ));
     Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(handlers::metrics))
         .merge(v1)
+        .merge(admin)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .fallback(handlers::not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&service), guard))
@@ -206,21 +217,82 @@ async fn authenticate(
     Ok(next.run(request).await)
 }
 
+async fn authenticate_admin(
+    State(service): State<Arc<Service>>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    service.check_admin_token(request.headers())?;
+    service.routes.take(request.uri().path())?;
+    Ok(next.run(request).await)
+}
+
+/// The bearer token of a request.
+fn bearer(headers: &axum::http::HeaderMap, which: &str) -> Result<String, ApiError> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::unauthorized(format!(
+                "send the {which} as `Authorization: Bearer <token>`"
+            ))
+        })
+}
+
+fn same(given: &str, expected: &Secret) -> bool {
+    bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes()))
+}
+
 impl Service {
     /// The request carries the service's token.
     fn check_token(&self, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
-        let expected = &self.token;
-        let given = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                ApiError::unauthorized("send the API token as `Authorization: Bearer <token>`")
-            })?;
-        if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
+        if same(&bearer(headers, "API token")?, &self.token) {
             Ok(())
         } else {
             Err(ApiError::unauthorized("the API token is not the service's"))
+        }
+    }
+
+    /// The request carries the admin token (and admin endpoints are on).
+    fn check_admin_token(&self, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+        let Some(expected) = &self.admin_token else {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "admin_disabled",
+                "the admin endpoints are off: start serve with the admin token in the variable `service.admin_token_env` names (SCENARIST_ADMIN_TOKEN by default); SIGHUP reloads without it",
+            ));
+        };
+        let given = bearer(headers, "admin token")?;
+        if same(&given, expected) {
+            Ok(())
+        } else if same(&given, &self.token) {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_admin",
+                "this is the API token, which the channels hold; admin endpoints take the admin token",
+            ))
+        } else {
+            Err(ApiError::unauthorized(
+                "the admin token is not the service's",
+            ))
+        }
+    }
+
+    /// The request carries the API token or the admin token (`/metrics`).
+    fn check_any_token(&self, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+        let given = bearer(headers, "API or admin token")?;
+        let admin = self
+            .admin_token
+            .as_ref()
+            .is_some_and(|admin| same(&given, admin));
+        if admin || same(&given, &self.token) {
+            Ok(())
+        } else {
+            Err(ApiError::unauthorized(
+                "the token is neither the API token nor the admin token",
+            ))
         }
     }
 }

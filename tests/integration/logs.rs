@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 
 use crate::service::listening;
-use crate::service_guards::{Running, TOKEN, start, workspace};
+use crate::service_guards::{ADMIN_TOKEN, Running, TOKEN, start, workspace};
 use crate::support::{root, tempdir};
 
 /// A log line an attacker would like the operator to read.
@@ -109,6 +109,7 @@ fn serve_logging_to_a_file(config: &Path, data: Option<&Path>) -> Running {
         .env_remove("SCENARIST_LOG_FORMAT")
         .env("SCENARIST_LOG", "info")
         .env("SCENARIST_API_TOKEN", TOKEN)
+        .env("SCENARIST_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("HOSTILE_ZENDESK_TOKEN", "zendesk-token")
         // The guards' workspace has a signed account.
         .env("TEST_SIGNING_SECRET", "gateway-secret")
@@ -126,9 +127,14 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
+    let token = if path.starts_with("/v1/admin/") {
+        ADMIN_TOKEN
+    } else {
+        TOKEN
+    };
     let mut request = reqwest::Client::new()
         .request(method, format!("{base}{path}"))
-        .bearer_auth(TOKEN);
+        .bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }

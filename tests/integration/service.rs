@@ -13,6 +13,8 @@ use crate::support::{root, tempdir};
 
 /// The API token `Server` starts the service with.
 pub(crate) const TOKEN: &str = "test-token-0123456789";
+/// The operator's token for `/v1/admin/*` in the tests' services.
+pub(crate) const ADMIN_TOKEN: &str = "test-admin-token-9876543210";
 
 /// Reads `serve`'s stdout until it says where it listens, then keeps draining it on a thread
 /// (so the server never blocks on a full pipe); the base URL.
@@ -88,6 +90,7 @@ impl Server {
             .env("SCENARIST_LOG_FORMAT", "json")
             .env_remove("SCENARIST_CONFIG")
             .env("SCENARIST_API_TOKEN", TOKEN)
+            .env("SCENARIST_ADMIN_TOKEN", ADMIN_TOKEN)
             .stdout(Stdio::piped())
             .stderr(log_file(data))
             .spawn()

@@ -11,6 +11,7 @@ use crate::service_openapi::Doc;
 use crate::support::{root, tempdir};
 
 pub(crate) const TOKEN: &str = "guard-token";
+pub(crate) const ADMIN_TOKEN: &str = "guard-admin-token";
 const SECRET: &str = "gateway-secret";
 
 /// A workspace with a signed account and a rate-limited one.
@@ -43,6 +44,7 @@ fn serve(config: &Path, env: &[(&str, &str)], extra: &[&str]) -> Command {
         .args(extra)
         .env("NO_COLOR", "1")
         .env_remove("SCENARIST_API_TOKEN")
+        .env_remove("SCENARIST_ADMIN_TOKEN")
         .env_remove("TEST_SIGNING_SECRET");
     for (key, value) in env {
         command.env(key, value);
@@ -64,6 +66,7 @@ pub(crate) fn start(config: &Path) -> Running {
         config,
         &[
             ("SCENARIST_API_TOKEN", TOKEN),
+            ("SCENARIST_ADMIN_TOKEN", ADMIN_TOKEN),
             ("TEST_SIGNING_SECRET", SECRET),
         ],
         &["--listen", "127.0.0.1:0"],
@@ -257,7 +260,7 @@ async fn reload_publishes_only_a_clean_set() {
     let reload = || async {
         let response = reqwest::Client::new()
             .post(format!("{base}/v1/admin/reload"))
-            .bearer_auth(TOKEN)
+            .bearer_auth(ADMIN_TOKEN)
             .send()
             .await
             .unwrap();
@@ -445,6 +448,7 @@ pub(crate) fn guards(request_timeout: std::time::Duration) -> scenarist::service
     use scenarist::service::{AccountGuards, Guards, reload};
     Guards {
         token: scenarist::zendesk::secret::Secret::new(TOKEN),
+        admin_token: Some(scenarist::zendesk::secret::Secret::new(ADMIN_TOKEN)),
         hosts: scenarist::service::browsers::Hosts::any(),
         accounts: AccountGuards::default(),
         max_body_bytes: 65_536,
@@ -668,14 +672,16 @@ fn dev_mode_refuses_what_a_web_page_can_send() {
     .spawn()
     .unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut address, mut token) = (None, None);
+    let (mut address, mut token, mut admin) = (None, None, None);
     let mut curl = String::new();
-    while curl.is_empty() {
+    while curl.is_empty() || admin.is_none() {
         let line = lines.next().expect("the welcome").unwrap();
         if let Some(url) = line.strip_prefix("Scenarist is listening on http://") {
             address = Some(url.to_owned());
         } else if let Some(rest) = line.strip_prefix("API token for this run") {
             token = rest.rsplit(' ').next().map(str::to_owned);
+        } else if let Some(rest) = line.strip_prefix("Admin token for this run") {
+            admin = rest.rsplit(' ').next().map(str::to_owned);
         } else if line.trim_start().starts_with("curl") {
             curl = line;
         }
@@ -695,7 +701,10 @@ fn dev_mode_refuses_what_a_web_page_can_send() {
             body.len()
         )
     };
-    let auth = format!("Authorization: Bearer {token}\r\n");
+    let admin = admin.unwrap();
+    assert_eq!(admin.len(), 64, "32 random bytes: {admin}");
+    assert_ne!(admin, token, "the admin token is not the API token");
+    let auth = format!("Authorization: Bearer {admin}\r\n");
     let own = address.clone();
     // The hostile page's request, then each of its parts alone.
     let hostile = request(
@@ -731,4 +740,96 @@ fn dev_mode_refuses_what_a_web_page_can_send() {
         &request(&localhost, &same, "application/json; charset=utf-8", ""),
     );
     assert_eq!(status, 200, "{answer}");
+}
+
+/// `/v1/admin/*` takes the operator's token only: the API token the channels hold is refused
+/// (a leaked channel token cannot reload the service), the admin token opens no channel route,
+/// `/metrics` takes either, and without an admin token the admin endpoints are off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_endpoints_take_the_admin_token_and_only_it() {
+    let dir = tempdir();
+    let config = workspace(&dir);
+    let server = start(&config);
+    let base = &server.1;
+    let client = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: &str, token: &str| {
+        let request = client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token)
+            .header("Content-Type", "application/json");
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, answer) = send(reqwest::Method::POST, "/v1/admin/reload", TOKEN).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (403, &json!("not_admin")),
+        "{answer}"
+    );
+    Doc::load().check_response("POST", "/v1/admin/reload", status, &answer);
+    let (status, answer) = send(reqwest::Method::POST, "/v1/admin/reload", "guessed").await;
+    assert_eq!(status, 401, "{answer}");
+    let (status, answer) = send(reqwest::Method::POST, "/v1/admin/reload", ADMIN_TOKEN).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, _) = send(reqwest::Method::GET, "/v1/conversations/c-1", ADMIN_TOKEN).await;
+    assert_eq!(status, 401, "the admin token is not a channel's");
+    let (status, _) = send(reqwest::Method::GET, "/metrics", ADMIN_TOKEN).await;
+    assert_eq!(status, 200);
+    drop(server);
+
+    // Started without an admin token: the admin endpoints are off, whatever is sent.
+    let mut child = serve(
+        &config,
+        &[
+            ("SCENARIST_API_TOKEN", TOKEN),
+            ("TEST_SIGNING_SECRET", SECRET),
+        ],
+        &["--listen", "127.0.0.1:0"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(std::fs::File::create(dir.join("no-admin.log")).unwrap())
+    .spawn()
+    .unwrap();
+    let base = crate::service::listening(&mut child);
+    let _server = Running(child, base.clone());
+    for token in [TOKEN, ADMIN_TOKEN] {
+        let response = client
+            .post(format!("{base}/v1/admin/reload"))
+            .bearer_auth(token)
+            .header("Content-Type", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403);
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], "admin_disabled", "{answer}");
+    }
+}
+
+#[test]
+fn serve_refuses_an_admin_token_equal_to_the_api_token() {
+    let dir = tempdir();
+    let output = serve(
+        &workspace(&dir),
+        &[
+            ("SCENARIST_API_TOKEN", TOKEN),
+            ("SCENARIST_ADMIN_TOKEN", TOKEN),
+            ("TEST_SIGNING_SECRET", SECRET),
+        ],
+        &["--listen", "127.0.0.1:0"],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("must differ from the API token"),
+        "{stderr}"
+    );
 }

@@ -527,7 +527,7 @@ async fn the_service_serves_what_its_openapi_document_says() {
             "POST",
             "/v1/admin/reload",
             "/v1/admin/reload",
-            Some(TOKEN),
+            Some(crate::service::ADMIN_TOKEN),
             Sent::Nothing,
         )
         .await;

@@ -57,6 +57,10 @@ pub struct ServiceConfig {
     /// The environment variable holding the bearer token every `/v1` request must carry.
     #[serde(default = "default_token_env")]
     pub token_env: String,
+    /// The environment variable holding the admin token `/v1/admin/*` takes (not the API
+    /// token); admin endpoints are off when it is unset.
+    #[serde(default = "default_admin_token_env")]
+    pub admin_token_env: String,
     /// The largest request body accepted, in bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
@@ -90,6 +94,7 @@ impl Default for ServiceConfig {
         Self {
             listen: default_listen(),
             token_env: default_token_env(),
+            admin_token_env: default_admin_token_env(),
             max_body_bytes: default_max_body(),
             request_timeout_ms: default_request_timeout(),
             header_timeout_ms: default_header_timeout(),
@@ -128,6 +133,10 @@ fn default_listen() -> String {
 
 fn default_token_env() -> String {
     "SCENARIST_API_TOKEN".into()
+}
+
+fn default_admin_token_env() -> String {
+    "SCENARIST_ADMIN_TOKEN".into()
 }
 
 fn default_max_body() -> usize {
