@@ -13,6 +13,7 @@ mod fmt;
 mod graph;
 mod lint;
 mod load;
+mod lsp;
 mod log;
 mod outbox;
 mod output;
@@ -96,6 +97,8 @@ pub enum Command {
     Contact(contact::ContactArgs),
     /// List pending effects and dead letters; send dead letters back to the outbox.
     Outbox(outbox::OutboxArgs),
+    /// Run the language server (LSP over stdin/stdout) for editors.
+    Lsp(lsp::LspArgs),
 }
 
 /// How a command ended.
@@ -146,6 +149,7 @@ pub fn main() -> ExitCode {
         Command::Zendesk(args) => zendesk::run(args, &cli.global),
         Command::Contact(args) => contact::run(args, &cli.global),
         Command::Outbox(args) => outbox::run(args, &cli.global),
+        Command::Lsp(args) => lsp::run(args, &cli.global),
     };
     match result {
         Ok(status) => status.into(),
