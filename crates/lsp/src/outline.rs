@@ -154,7 +154,7 @@ fn fold_items(items: &[Item], spans: &mut Vec<Span>) {
         if let ItemKind::Step(step) = &item.kind {
             spans.push(step.span);
             for_each_in(&step.body.statements, &mut |stmt: &Stmt| {
-                fold_stmt(stmt, spans)
+                fold_stmt(stmt, spans);
             });
         }
     }
