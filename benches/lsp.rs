@@ -248,7 +248,7 @@ fn main() {
         rss_kib(child.id()).unwrap_or(0) / 1024
     );
 
-    // An edit between steps (and one that breaks the syntax) takes the full parse.
+    // A comment typed between two steps: the text between them is parsed again alone.
     let blank = lines
         .iter()
         .enumerate()
@@ -256,21 +256,62 @@ fn main() {
         .find(|(_, l)| l.is_empty())
         .map(|(i, _)| i)
         .unwrap();
-    let mut full = Vec::new();
-    for edit in 0..20 {
-        let params = if edit % 2 == 0 {
-            change(&uri, EDITS + 10 + edit, blank, 0, 0, "#")
-        } else {
-            change(&uri, EDITS + 10 + edit, blank, 0, 1, "")
+    let mut between = Vec::new();
+    let mut broken = Vec::new();
+    let mut fixed = Vec::new();
+    for edit in 0..40 {
+        let version = EDITS + 10 + edit;
+        let params = match edit % 4 {
+            0 => change(&uri, version, blank, 0, 0, "#"),
+            1 => change(&uri, version, blank, 0, 1, ""),
+            // A `{` left open in a step: nothing parses alone, the whole file is parsed.
+            2 => change(&uri, version, say, column, column, "\" {"),
+            _ => change(&uri, version, say, column, column + 3, ""),
         };
         let sent = Instant::now();
         server.notify("textDocument/didChange", &params);
-        let _ = server.diagnostics();
-        full.push(sent.elapsed());
+        let found = server.diagnostics();
+        let took = sent.elapsed();
+        match edit % 4 {
+            2 => {
+                assert!(!found.is_empty(), "the open brace is reported");
+                broken.push(took);
+            }
+            3 => {
+                assert!(found.is_empty(), "{} findings", found.len());
+                fixed.push(took);
+            }
+            _ => between.push(took),
+        }
     }
     summary(
-        "didChange → publishDiagnostics (edit between steps: full parse)",
-        full,
+        "didChange → publishDiagnostics (a comment typed between two steps)",
+        between,
+    );
+    summary(
+        "didChange → publishDiagnostics (a syntax error: the whole file parsed)",
+        broken,
+    );
+    summary("didChange → publishDiagnostics (the error undone)", fixed);
+
+    // The scenario's own name changed: nothing smaller than the file to parse again.
+    let mut header = Vec::new();
+    for edit in 0..10 {
+        let version = EDITS + 100 + edit;
+        let params = if edit % 2 == 0 {
+            change(&uri, version, 0, 18, 18, "x")
+        } else {
+            change(&uri, version, 0, 18, 19, "")
+        };
+        let sent = Instant::now();
+        server.notify("textDocument/didChange", &params);
+        let found = server.diagnostics();
+        header.push(sent.elapsed());
+        assert!(found.is_empty(), "{} findings", found.len());
+    }
+    summary(
+        "didChange → publishDiagnostics (the scenario's name: the whole file parsed)",
+        header,
     );
 
     let id = server.request("shutdown", &Value::Null);

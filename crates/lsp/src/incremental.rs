@@ -1,73 +1,114 @@
-//! Re-parsing only the step an edit falls in. pest parses a 10,000-line scenario in about
-//! 90 ms (docs/performance.md), too slow to answer each keystroke within 50 ms, but a step
-//! parses in well under a millisecond. When the text changed only inside one step's braces
-//! (found by comparing the old and new texts: their common prefix and suffix), that step's
-//! new text is parsed alone inside a stand-in `scenario` and its spans are moved to where it
-//! stands; every span after it moves by the length the edit added. Anything else — an edit
-//! between steps, in a header, across two steps, or a step that no longer parses on its own —
-//! answers `None`, and the caller parses the whole file, so the result is always the one a
-//! full parse gives (the unit tests compare both on random edits).
+//! Re-parsing only the items an edit touched. pest parses a 10,000-line scenario in about
+//! 70 ms (release), too slow to answer each keystroke within 50 ms, but a step parses in well
+//! under a millisecond. The old and new texts are compared (their common prefix and suffix);
+//! when the change lies inside the braces of the scenario or of a flow, the items it touches
+//! — a step being edited, a `start` line, a step being typed between two others — are parsed
+//! again alone, between the container's own header (`scenario shop {`) and a closing brace,
+//! their spans moved to where they stand, and every span after them shifted by the length the
+//! edit added. Anything else — an edit in a header or outside every container, text that no
+//! longer parses on its own — answers `None`, and the caller parses the whole file, so the
+//! result is always the one a full parse gives (the unit tests compare both on random edits).
 
-use scenarist_lang::ast::{Flow, Item, ItemKind, Scenario, VisitMut, walk_items_mut};
+use scenarist_lang::ast::{Flow, Scenario, VisitMut, walk_items_mut};
 use scenarist_lang::source::{SourceFile, Span};
 use scenarist_lang::syntax::{self, Parsed};
 
-/// The stand-in scenario a step is parsed in; its text before the step.
-const WRAPPER_HEAD: &str = "scenario lsp_chunk {\n";
-const WRAPPER_TAIL: &str = "\n}\n";
-
-/// The parse of `new`, from the parse of `old_text` when only one step's inside changed.
+/// The parse of `new`, from the parse of `old_text` when the change stayed inside a
+/// container's braces.
 pub(crate) fn reparse(old_text: &str, old: &Parsed, new: &SourceFile) -> Option<Parsed> {
     let new_text = new.text();
+    if old_text == new_text {
+        // Back to the last text that parsed (a mistake typed, then undone).
+        return Some(Parsed {
+            scenario: old.scenario.clone(),
+            flows: old.flows.clone(),
+            comments: old.comments.clone(),
+            diagnostics: old.diagnostics.clone(),
+        });
+    }
     let prefix = common_prefix(old_text, new_text);
     let room = old_text.len().min(new_text.len()) - prefix;
     let suffix = common_suffix(old_text, new_text).min(room);
     let old_end = old_text.len() - suffix;
     let delta = i64::try_from(new_text.len()).ok()? - i64::try_from(old_text.len()).ok()?;
-    let (container, index) = step_around(old, prefix, old_end)?;
-    let old_item = item(old, container, index)?;
-    let step_span = old_item.span;
-    let chunk_end = usize::try_from(i64::from(step_span.end) + delta).ok()?;
-    let chunk = new_text.get(step_span.start as usize..chunk_end)?;
-    let (mut new_item, mut chunk_parsed) = parse_step(chunk)?;
-    let to_place = i64::from(step_span.start) - i64::try_from(WRAPPER_HEAD.len()).ok()?;
-    let mut place = Shift::all(to_place);
-    walk_items_mut(&mut place, std::slice::from_mut(&mut new_item));
-    if new_item.span != Span::new(step_span.start as usize, chunk_end) {
+    let (which, frame) = container_around(old, old_text, prefix, old_end)?;
+    let items = match which {
+        Container::Scenario => &old.scenario.as_ref()?.items,
+        Container::Flow(f) => &old.flows.get(f)?.items,
+    };
+    // The items wholly before the change and wholly after it stay; the others are re-parsed
+    // with the text between their neighbours.
+    let first = items
+        .iter()
+        .take_while(|i| (i.span.end as usize) < prefix)
+        .count();
+    let after = items
+        .iter()
+        .rev()
+        .take_while(|i| i.span.start as usize > old_end)
+        .count();
+    let last = items.len().checked_sub(after)?.max(first);
+    let chunk_start = if first > 0 {
+        items[first - 1].span.end as usize
+    } else {
+        frame.open + 1
+    };
+    let chunk_end = items
+        .get(last)
+        .map_or(frame.close, |i| i.span.start as usize);
+    let new_chunk_end = usize::try_from(i64::try_from(chunk_end).ok()? + delta).ok()?;
+    let chunk = new_text.get(chunk_start..new_chunk_end)?;
+    let header = old_text.get(frame.start..=frame.open)?;
+    let mut chunk_parsed = parse_chunk(header, chunk, which)?;
+    let mut place =
+        Shift::all(i64::try_from(chunk_start).ok()? - i64::try_from(header.len()).ok()?);
+    let mut new_items = match which {
+        Container::Scenario => chunk_parsed.scenario.take()?.items,
+        Container::Flow(_) => chunk_parsed.flows.pop()?.items,
+    };
+    walk_items_mut(&mut place, &mut new_items);
+    let region = Span::new(chunk_start, chunk_end);
+    let placed = Span::new(chunk_start, new_chunk_end);
+    if new_items.iter().any(|i| !inside(i.span, placed)) {
         return None;
     }
-    let mut after = Shift::after(step_span.end, delta);
+    let mut moved_after = Shift::after(region.end, delta);
     let mut scenario = old.scenario.clone();
     if let Some(scenario) = &mut scenario {
-        after.scenario(scenario);
+        moved_after.scenario(scenario);
     }
     let mut flows = old.flows.clone();
     for flow in &mut flows {
-        after.flow(flow);
+        moved_after.flow(flow);
     }
-    let target = match container {
+    let target = match which {
         Container::Scenario => scenario.as_mut().map(|s| &mut s.items),
         Container::Flow(f) => flows.get_mut(f).map(|f| &mut f.items),
     }?;
-    *target.get_mut(index)? = new_item;
-    let mut comments = moved(&old.comments, step_span, delta, |s| *s);
+    target.splice(first..last, new_items);
+    let mut comments = moved(&old.comments, region, delta);
     for comment in &mut chunk_parsed.comments {
         place.span(comment);
     }
-    comments.extend(chunk_parsed.comments);
+    comments.extend(
+        chunk_parsed
+            .comments
+            .into_iter()
+            .filter(|c| inside(*c, placed)),
+    );
     comments.sort();
     let mut diagnostics: Vec<_> = old
         .diagnostics
         .iter()
-        .filter(|d| !inside(d.primary.span, step_span))
+        .filter(|d| !inside(d.primary.span, region))
         .cloned()
         .collect();
     for diagnostic in &mut diagnostics {
-        after.span(&mut diagnostic.primary.span);
+        moved_after.span(&mut diagnostic.primary.span);
         diagnostic
             .secondary
             .iter_mut()
-            .for_each(|l| after.span(&mut l.span));
+            .for_each(|l| moved_after.span(&mut l.span));
     }
     for mut diagnostic in chunk_parsed.diagnostics {
         place.span(&mut diagnostic.primary.span);
@@ -75,7 +116,9 @@ pub(crate) fn reparse(old_text: &str, old: &Parsed, new: &SourceFile) -> Option<
             .secondary
             .iter_mut()
             .for_each(|l| place.span(&mut l.span));
-        diagnostics.push(diagnostic);
+        if inside(diagnostic.primary.span, placed) {
+            diagnostics.push(diagnostic);
+        }
     }
     Some(Parsed {
         scenario,
@@ -118,62 +161,64 @@ enum Container {
     Flow(usize),
 }
 
-/// The step whose braces hold the old range `start..end` strictly inside.
-fn step_around(parsed: &Parsed, start: usize, end: usize) -> Option<(Container, usize)> {
-    let inside_braces = |item: &Item| match &item.kind {
-        ItemKind::Step(step) => {
-            (step.body.span.start as usize) < start && end < step.body.span.end as usize
-        }
-        _ => false,
+/// Where a container's text starts, and its braces.
+struct Frame {
+    start: usize,
+    open: usize,
+    close: usize,
+}
+
+/// The container whose braces hold the old range `start..end` (after `{`, up to `}`).
+fn container_around(
+    parsed: &Parsed,
+    text: &str,
+    start: usize,
+    end: usize,
+) -> Option<(Container, Frame)> {
+    let frame = |span: Span, header_end: Span| -> Option<Frame> {
+        let after = header_end.end as usize;
+        let open = after + text.get(after..)?.find('{')?;
+        let close = (span.end as usize).checked_sub(1)?;
+        (open < start && end <= close && text.get(close..=close) == Some("}")).then_some(Frame {
+            start: span.start as usize,
+            open,
+            close,
+        })
     };
     if let Some(scenario) = &parsed.scenario
-        && let Some(index) = scenario.items.iter().position(inside_braces)
+        && let Some(found) = frame(scenario.span, scenario.name.span)
     {
-        return Some((Container::Scenario, index));
+        return Some((Container::Scenario, found));
     }
     parsed.flows.iter().enumerate().find_map(|(f, flow)| {
-        flow.items
-            .iter()
-            .position(inside_braces)
-            .map(|index| (Container::Flow(f), index))
+        frame(flow.span, flow.params_span).map(|found| (Container::Flow(f), found))
     })
 }
 
-fn item(parsed: &Parsed, container: Container, index: usize) -> Option<&Item> {
-    match container {
-        Container::Scenario => parsed.scenario.as_ref()?.items.get(index),
-        Container::Flow(f) => parsed.flows.get(f)?.items.get(index),
-    }
-}
-
-/// The step of `chunk` parsed alone (spans relative to the stand-in's text), with the
-/// stand-in's comments and findings.
-fn parse_step(chunk: &str) -> Option<(Item, Parsed)> {
-    let text = format!("{WRAPPER_HEAD}{chunk}{WRAPPER_TAIL}");
-    let mut parsed = syntax::parse(&SourceFile::new("chunk.scn", text)).ok()?;
-    if !parsed.flows.is_empty() {
-        return None;
-    }
-    let scenario = parsed.scenario.as_mut()?;
-    if scenario.items.len() != 1 || !matches!(scenario.items[0].kind, ItemKind::Step(_)) {
-        return None;
-    }
-    let item = scenario.items.pop()?;
-    Some((item, parsed))
+/// `chunk` parsed between the container's header and a closing brace (spans relative to
+/// that text).
+fn parse_chunk(header: &str, chunk: &str, which: Container) -> Option<Parsed> {
+    let text = format!("{header}{chunk}}}");
+    let parsed = syntax::parse(&SourceFile::new("chunk.scn", text)).ok()?;
+    let expected = match which {
+        Container::Scenario => parsed.scenario.is_some() && parsed.flows.is_empty(),
+        Container::Flow(_) => parsed.scenario.is_none() && parsed.flows.len() == 1,
+    };
+    expected.then_some(parsed)
 }
 
 fn inside(span: Span, outer: Span) -> bool {
     outer.start <= span.start && span.end <= outer.end
 }
 
-/// The spans outside `step` of `spans`, those after it moved by `delta`.
-fn moved<T>(spans: &[T], step: Span, delta: i64, span_of: impl Fn(&T) -> Span) -> Vec<Span> {
-    let mut after = Shift::after(step.end, delta);
+/// The spans outside `region`, those after it moved by `delta`.
+fn moved(spans: &[Span], region: Span, delta: i64) -> Vec<Span> {
+    let mut after = Shift::after(region.end, delta);
     spans
         .iter()
-        .map(span_of)
-        .filter(|span| !inside(*span, step))
-        .map(|mut span| {
+        .filter(|span| !inside(**span, region))
+        .map(|span| {
+            let mut span = *span;
             after.span(&mut span);
             span
         })

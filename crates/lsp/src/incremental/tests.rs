@@ -22,6 +22,9 @@ const SNIPPETS: &[&str] = &[
     "if contact.vip is set {\n say \"v\"\n}\n",
     "x",
     "\n",
+    "\n  step typed {\n    end\n  }\n",
+    "start ",
+    "step",
 ];
 
 /// A small deterministic generator (xorshift), so a failure replays.
@@ -61,13 +64,13 @@ fn assert_same(incremental: &Parsed, full: &Parsed, text: &str) {
 }
 
 #[test]
-fn an_edit_inside_a_step_parses_as_the_whole_file_does() {
+fn an_edit_parsed_alone_parses_as_the_whole_file_does() {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let mut fast = 0;
     for example in EXAMPLES {
         let mut text = (*example).to_owned();
         let mut parsed = syntax::parse(&SourceFile::new("t.scn", text.clone())).unwrap();
-        for _ in 0..150 {
+        for _ in 0..300 {
             let at = boundary(&text, rng.below(text.len()));
             let mut next = text.clone();
             if rng.below(3) == 0 {
@@ -92,15 +95,25 @@ fn an_edit_inside_a_step_parses_as_the_whole_file_does() {
             }
         }
     }
-    assert!(fast > 50, "the fast path was taken only {fast} times");
+    assert!(fast > 300, "the fast path was taken only {fast} times");
 }
 
 #[test]
-fn an_edit_between_steps_takes_the_full_parse() {
+fn a_step_typed_between_two_steps_is_parsed_alone() {
     let text = EXAMPLES[0];
     let parsed = syntax::parse(&SourceFile::new("t.scn", text)).unwrap();
     let at = text.find("\n  step not_found").unwrap();
     let mut next = text.to_owned();
-    next.insert_str(at, "\n  # between\n");
+    next.insert_str(at, "\n  # between\n  step typed {\n    goto handoff\n  }\n");
+    let file = SourceFile::new("t.scn", next.clone());
+    let incremental = reparse(text, &parsed, &file).expect("the fast path");
+    assert_same(&incremental, &syntax::parse(&file).unwrap(), &next);
+}
+
+#[test]
+fn an_edit_in_a_header_takes_the_full_parse() {
+    let text = EXAMPLES[0];
+    let parsed = syntax::parse(&SourceFile::new("t.scn", text)).unwrap();
+    let next = text.replacen("scenario order_lookup", "scenario order_lookups", 1);
     assert!(reparse(text, &parsed, &SourceFile::new("t.scn", next)).is_none());
 }
