@@ -63,6 +63,7 @@ const MAIN: &str = "scenario shop {
 
   step done {
     route team \"Orders\"
+    call contact.tag(tag: \"shop\")
     end
   }
 }
@@ -455,6 +456,25 @@ fn an_editor_session_gets_diagnostics_completion_navigation_and_edits() {
         "{text}"
     );
 
+    let (l, c) = find(MAIN, "contact.tag", 3);
+    let hover = client.call("textDocument/hover", at(&main, l, c));
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.contains("call contact.tag(tag: text)")
+            && text.contains("Adds a tag to the contact's record.")
+            && text.contains("- `tag`: the tag to add"),
+        "{text}"
+    );
+
+    // Definition: a contact field leads to its line in the config.
+    let (l, c) = find(MAIN, "vip is set", 1);
+    let definition = client.call("textDocument/definition", at(&main, l, c));
+    let config = url::Url::from_file_path(dir.join("scenarist.yaml"))
+        .unwrap()
+        .to_string();
+    assert_eq!(definition["uri"], config);
+    assert_eq!(definition["range"], range_json([4, 2, 4, 5]));
+
     // Definition: a step, an include's name (the flow's start, in its file), a variable.
     let (decl_line, decl_col) = find(MAIN, "done {", 0);
     let (l, c) = find(MAIN, "goto done", 6);
@@ -532,12 +552,31 @@ fn an_editor_session_gets_diagnostics_completion_navigation_and_edits() {
         })
         .collect();
     assert!(
-        folds.contains(&(0, 22))
+        folds.contains(&(0, 23))
             && folds.contains(&(4, 16))
             && folds.contains(&(6, 9))
-            && folds.contains(&(18, 21)),
+            && folds.contains(&(18, 22)),
         "{folds:?}"
     );
+
+    // An unsaved edit to the flow file: the scenario is checked again with it, and the
+    // warnings its context caused in the flow go when the flow has a timeout and attempts.
+    client.open(&flows, FLOWS);
+    let (l, c) = find(FLOWS, "save save_to", 18);
+    client.edit(
+        &flows,
+        2,
+        [l, c, l, c],
+        "\n      attempts 3 then goto next\n      timeout 15m then goto next",
+    );
+    let mut cleared = false;
+    for _ in 0..4 {
+        if client.diagnostics(&flows).is_empty() {
+            cleared = true;
+            break;
+        }
+    }
+    assert!(cleared, "the flow's warnings stay after its fix");
 
     // Formatting: the formatter's text as one edit.
     client.edit(&main, 7, [1, 0, 1, 2], "      ");
@@ -713,4 +752,59 @@ fn apply(text: &str, [l1, c1, l2, c2]: [u32; 4], inserted: &str) -> String {
     let (a, b) = (offset(l1, c1), offset(l2, c2));
     let (a, b) = (a.min(b), a.max(b));
     format!("{}{}{}", &text[..a], inserted, &text[b..])
+}
+
+#[test]
+fn a_burst_of_edits_is_checked_once_at_its_end() {
+    let (dir, main, _) = workspace();
+    let mut client = Client::start(&dir);
+    client.initialize();
+    client.open(&main, MAIN);
+    assert_eq!(client.diagnostics(&main), Vec::<Value>::new());
+    // Keystrokes written at once, typing `goto nowhere` into step `done`, a letter each.
+    let (l, _) = find(MAIN, "    end\n  }\n}", 0);
+    let typed = "goto nowhere";
+    let mut burst = Vec::new();
+    let mut frame = |version: usize, range: [u32; 4], text: &str| {
+        let body = serde_json::to_vec(&json!({
+            "jsonrpc": "2.0",
+            "method": "textDocument/didChange",
+            "params": {
+                "textDocument": {"uri": main, "version": version},
+                "contentChanges": [{"range": range_json(range), "text": text}]
+            }
+        }))
+        .unwrap();
+        burst.extend(format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes());
+        burst.extend(body);
+    };
+    frame(2, [l, 0, l, 0], "    \n");
+    for (i, letter) in typed.chars().enumerate() {
+        let column = 4 + i as u32;
+        frame(3 + i, [l, column, l, column], &letter.to_string());
+    }
+    client.stdin.write_all(&burst).unwrap();
+    client.stdin.flush().unwrap();
+    // Publishes come until the one of the whole burst's text.
+    let mut publishes = 0;
+    let last = loop {
+        let found = client.diagnostics(&main);
+        publishes += 1;
+        let done = found
+            .iter()
+            .any(|d| d["code"] == "C101" && d["message"].as_str().unwrap().contains("nowhere"));
+        if done {
+            break found;
+        }
+        assert!(publishes <= typed.len() + 1, "no check of the last text");
+    };
+    assert_eq!(last[0]["range"], range_json([l, 9, l, 16]));
+    // The loop takes every message already waiting before it checks: a handful of checks,
+    // not one per keystroke.
+    assert!(
+        publishes <= typed.len() / 2,
+        "{publishes} checks for {} edits",
+        typed.len() + 1
+    );
+    assert_eq!(client.stop(), Some(0));
 }
