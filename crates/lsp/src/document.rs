@@ -99,6 +99,13 @@ impl Document {
         }
     }
 
+    /// Whether the last good parse is a file of flows (no scenario).
+    pub(crate) fn holds_flows(&self) -> bool {
+        self.good
+            .as_ref()
+            .is_some_and(|good| good.parsed.scenario.is_none())
+    }
+
     /// The current text's parse and names, when the current text parses.
     pub(crate) fn fresh(&self) -> Option<&Good> {
         self.good.as_ref().filter(|good| good.fresh && !self.dirty)

@@ -283,17 +283,26 @@ impl<W: Write> Server<W> {
         }
     }
 
+    /// Checks every changed document. A flow file's check marks the open scenarios changed
+    /// (they include its new text), so a second round checks them; scenarios mark nothing,
+    /// so there is no third.
     fn check_dirty(&mut self) -> std::io::Result<()> {
-        let dirty: Vec<Url> = self
-            .docs
-            .iter()
-            .filter(|(_, doc)| doc.dirty)
-            .map(|(uri, _)| uri.clone())
-            .collect();
-        for uri in dirty {
-            self.check(&uri)?;
+        loop {
+            let mut dirty: Vec<Url> = self
+                .docs
+                .iter()
+                .filter(|(_, doc)| doc.dirty)
+                .map(|(uri, _)| uri.clone())
+                .collect();
+            if dirty.is_empty() {
+                return Ok(());
+            }
+            // Flow files first: the scenarios are then checked once, with their new text.
+            dirty.sort_by_key(|uri| !self.docs.get(uri).is_some_and(Document::holds_flows));
+            for uri in dirty {
+                self.check(&uri)?;
+            }
         }
-        Ok(())
     }
 
     /// Checks a document when its text changed, and publishes what was found.
@@ -333,10 +342,11 @@ impl<W: Write> Server<W> {
             let is_flows = parsed.scenario.is_none();
             doc.good = Some(Good::new(doc.text.clone(), parsed));
             if is_flows || was_flows {
-                // Other documents may include these flows: check them with the new text.
+                // Scenarios may include these flows: check them with the new text (a file of
+                // flows is checked alone, so the others need nothing).
                 self.workspaces.forget_flows();
                 for (other, doc) in &mut self.docs {
-                    if other != uri {
+                    if other != uri && !doc.holds_flows() {
                         doc.dirty = true;
                     }
                 }
