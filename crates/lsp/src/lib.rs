@@ -2,7 +2,7 @@
 //! own: findings are `scenarist-lang`'s checker's (the same codes, spans and help as `lint`,
 //! cross-file ones included), formatting is its formatter, completion and navigation read its
 //! AST and its registries. The layers: `transport` (framed JSON-RPC, tolerant of bad input)
-//! → `server` (the loop: documents, coalesced edits, dispatch) → `analysis` (one document
+//! → `server` (the loop: documents, coalesced edits) and `dispatch` (request → feature) → `analysis` (one document
 //! checked, `incremental` re-parsing only the step an edit touched) → the features
 //! (`completion`, `hover`, `navigate`, `outline`, `quickfix`) over `names` (every name of a
 //! parse) and `position` (byte offsets ↔ UTF-16 positions).
@@ -13,6 +13,7 @@
 mod analysis;
 mod completion;
 mod diagnostics;
+mod dispatch;
 mod document;
 mod hover;
 mod incremental;

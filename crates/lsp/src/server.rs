@@ -18,23 +18,20 @@ use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response}
 use lsp_types::notification::Notification as _;
 use lsp_types::request::Request as _;
 use lsp_types::{
-    CodeActionKind, CodeActionProviderCapability, CompletionOptions, Diagnostic,
-    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-    DidSaveTextDocumentParams, FoldingRangeProviderCapability, HoverProviderCapability,
-    InitializeResult, OneOf, PositionEncodingKind, PublishDiagnosticsParams, ServerCapabilities,
-    ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
-    TextDocumentSyncSaveOptions, Url, notification, request,
+    Diagnostic, DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+    DidSaveTextDocumentParams, InitializeResult, PublishDiagnosticsParams, ServerInfo, Url,
+    notification, request,
 };
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::analysis::analyze;
+use crate::completion;
 use crate::diagnostics::to_lsp;
+use crate::dispatch::{self, capabilities, params, params_uri, to_value, with};
 use crate::document::{Document, Good};
 use crate::position::LineIndex;
 use crate::transport::{self, Incoming};
 use crate::workspace::{CONFIG_NAME, Workspaces};
-use crate::{completion, hover, navigate, outline, quickfix};
 
 /// Why the loop stopped.
 #[derive(Debug, PartialEq, Eq)]
@@ -174,64 +171,10 @@ impl<W: Write> Server<W> {
                 if let Some(uri) = &uri {
                     self.check(uri)?;
                 }
-                self.answer(method, request.params)
+                dispatch::answer(&self.docs, method, request.params)
             }
         };
         self.reply(id, answer)
-    }
-
-    /// Requests answered on the checked document.
-    fn answer(&self, method: &str, raw: Value) -> Result<Value, (ErrorCode, String)> {
-        let docs = &self.docs;
-        match method {
-            request::HoverRequest::METHOD => with(raw, |p: lsp_types::HoverParams| {
-                let at = &p.text_document_position_params;
-                docs.get(&at.text_document.uri)
-                    .and_then(|doc| hover::hover(doc, at.position))
-            }),
-            request::GotoDefinition::METHOD => with(raw, |p: lsp_types::GotoDefinitionParams| {
-                let at = &p.text_document_position_params;
-                docs.get(&at.text_document.uri)
-                    .and_then(|doc| navigate::definition(doc, at.position))
-            }),
-            request::References::METHOD => with(raw, |p: lsp_types::ReferenceParams| {
-                let at = &p.text_document_position;
-                docs.get(&at.text_document.uri).map(|doc| {
-                    navigate::references(doc, at.position, p.context.include_declaration)
-                })
-            }),
-            request::Rename::METHOD => {
-                let p: lsp_types::RenameParams = params(raw)?;
-                let at = &p.text_document_position;
-                match docs.get(&at.text_document.uri) {
-                    Some(doc) => navigate::rename(doc, at.position, &p.new_name)
-                        .map(|edit| edit.map_or(Value::Null, to_value))
-                        .map_err(|why| (ErrorCode::InvalidParams, why)),
-                    None => Ok(Value::Null),
-                }
-            }
-            request::Formatting::METHOD => with(raw, |p: lsp_types::DocumentFormattingParams| {
-                docs.get(&p.text_document.uri).and_then(outline::format)
-            }),
-            request::DocumentSymbolRequest::METHOD => {
-                with(raw, |p: lsp_types::DocumentSymbolParams| {
-                    docs.get(&p.text_document.uri).map(outline::symbols)
-                })
-            }
-            request::FoldingRangeRequest::METHOD => {
-                with(raw, |p: lsp_types::FoldingRangeParams| {
-                    docs.get(&p.text_document.uri).map(outline::folding)
-                })
-            }
-            request::CodeActionRequest::METHOD => with(raw, |p: lsp_types::CodeActionParams| {
-                docs.get(&p.text_document.uri)
-                    .map(|doc| quickfix::actions(doc, p.range))
-            }),
-            other => Err((
-                ErrorCode::MethodNotFound,
-                format!("scenarist lsp does not answer `{other}`"),
-            )),
-        }
     }
 
     fn notification(&mut self, notification: Notification) -> std::io::Result<Step> {
@@ -493,59 +436,4 @@ impl<W: Write> Server<W> {
         self.out.write_all(&body)?;
         self.out.flush()
     }
-}
-
-fn capabilities() -> ServerCapabilities {
-    ServerCapabilities {
-        position_encoding: Some(PositionEncodingKind::UTF16),
-        text_document_sync: Some(TextDocumentSyncCapability::Options(
-            TextDocumentSyncOptions {
-                open_close: Some(true),
-                change: Some(TextDocumentSyncKind::INCREMENTAL),
-                save: Some(TextDocumentSyncSaveOptions::Supported(true)),
-                ..TextDocumentSyncOptions::default()
-            },
-        )),
-        completion_provider: Some(CompletionOptions {
-            trigger_characters: Some([".", " ", "\"", ">", "("].map(str::to_owned).to_vec()),
-            ..CompletionOptions::default()
-        }),
-        hover_provider: Some(HoverProviderCapability::Simple(true)),
-        definition_provider: Some(OneOf::Left(true)),
-        references_provider: Some(OneOf::Left(true)),
-        rename_provider: Some(OneOf::Left(true)),
-        document_formatting_provider: Some(OneOf::Left(true)),
-        document_symbol_provider: Some(OneOf::Left(true)),
-        folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
-        code_action_provider: Some(CodeActionProviderCapability::Options(
-            lsp_types::CodeActionOptions {
-                code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
-                ..lsp_types::CodeActionOptions::default()
-            },
-        )),
-        ..ServerCapabilities::default()
-    }
-}
-
-fn to_value(value: impl serde::Serialize) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
-fn params<P: DeserializeOwned>(params: Value) -> Result<P, (ErrorCode, String)> {
-    serde_json::from_value(params)
-        .map_err(|e| (ErrorCode::InvalidParams, format!("invalid parameters: {e}")))
-}
-
-/// Parses the parameters and answers `f`'s result (JSON `null` for `None`).
-fn with<P: DeserializeOwned, R: serde::Serialize>(
-    raw: Value,
-    f: impl FnOnce(P) -> Option<R>,
-) -> Result<Value, (ErrorCode, String)> {
-    Ok(f(params(raw)?).map_or(Value::Null, to_value))
-}
-
-/// The document a request is about, if its parameters name one.
-fn params_uri(params: &Value) -> Option<Url> {
-    let uri = params.get("textDocument")?.get("uri")?.as_str()?;
-    Url::parse(uri).ok()
 }
