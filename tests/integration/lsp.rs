@@ -419,6 +419,14 @@ fn an_editor_session_gets_diagnostics_completion_navigation_and_edits() {
         "{values:?}"
     );
 
+    // Inside a message's words nothing is offered; inside its placeholder, values are.
+    let (l, c) = find(MAIN, "Order {order}", 3);
+    let words = client.call("textDocument/completion", at(&main, l, c));
+    assert_eq!(words, json!([]));
+    let (l, c) = find(MAIN, "{order}", 2);
+    let values = labels(&client.call("textDocument/completion", at(&main, l, c)));
+    assert!(values.contains(&"order".to_owned()), "{values:?}");
+
     // `call ` and `include ` need a line of their own: typed at the end of step `done`.
     let (l, _) = find(MAIN, "    end\n  }\n}", 0);
     client.edit(&main, 4, [l, 0, l, 0], "    call \n");

@@ -61,6 +61,24 @@ pub(crate) fn complete(doc: &Document, position: Position) -> CompletionResponse
     CompletionResponse::Array(context.items(before))
 }
 
+/// Whether the end of `line` is inside a `"…"` text but not in one of its `{…}` placeholders.
+fn in_text(line: &str) -> bool {
+    let mut inside = false;
+    let mut placeholder = 0usize;
+    let mut escaped = false;
+    for c in line.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if inside => escaped = true,
+            '"' if placeholder == 0 => inside = !inside,
+            '{' if inside => placeholder += 1,
+            '}' if inside => placeholder = placeholder.saturating_sub(1),
+            _ => {}
+        }
+    }
+    inside && placeholder == 0
+}
+
 struct Context<'a> {
     doc: &'a Document,
     offset: usize,
@@ -79,6 +97,10 @@ impl Context<'_> {
                 return self.teams();
             }
         }
+        if in_text(before) {
+            // Words of a message: nothing to offer.
+            return Vec::new();
+        }
         if let Some(root) = before.strip_suffix('.') {
             return self.members(root);
         }
@@ -87,6 +109,8 @@ impl Context<'_> {
         }
         let statement = trimmed.trim_start();
         match last {
+            // A name being declared.
+            "step" | "scenario" | "flow" | "as" => return Vec::new(),
             "goto" | "->" | "start" => return self.steps(),
             "call" => return self.actions(),
             "include" => return self.flows(),
@@ -487,5 +511,19 @@ impl Context<'_> {
                 )
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_text;
+
+    #[test]
+    fn texts_are_told_from_their_placeholders() {
+        assert!(in_text("    say \"Hello "));
+        assert!(!in_text("    say \"Hello {contact."));
+        assert!(in_text("    say \"Hello {name}, \\\" "));
+        assert!(!in_text("    say \"Hello\" "));
+        assert!(!in_text("    goto "));
     }
 }
