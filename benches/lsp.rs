@@ -243,6 +243,33 @@ fn main() {
         &format!("completion after `goto ` ({offered} steps offered)"),
         to_completion,
     );
+
+    // Values in an expression: every variable, those set on every path here first (the
+    // checker's flow analysis of the whole scenario, run for the cursor's place).
+    let set_line = lines
+        .iter()
+        .enumerate()
+        .skip(say)
+        .find(|(_, l)| l.trim_start().starts_with("set total_"))
+        .map(|(i, _)| i)
+        .unwrap();
+    let set_column = lines[set_line].find("= ").unwrap() + 2;
+    let mut to_values = Vec::new();
+    let mut values = 0;
+    for _ in 0..20 {
+        let sent = Instant::now();
+        let id = server.request(
+            "textDocument/completion",
+            &json!({"textDocument": {"uri": uri}, "position": {"line": set_line, "character": set_column}}),
+        );
+        let answer = server.wait(|m| m["id"] == id);
+        to_values.push(sent.elapsed());
+        values = answer["result"].as_array().map_or(0, Vec::len);
+    }
+    summary(
+        &format!("completion of a value ({values} variables, functions and roots offered)"),
+        to_values,
+    );
     println!(
         "server RSS after {EDITS} edits: {} MiB",
         rss_kib(child.id()).unwrap_or(0) / 1024

@@ -254,18 +254,19 @@ impl Context<'_> {
             .unwrap_or_default()
     }
 
-    /// Variables of the container; those set earlier in the same step first.
+    /// Variables of the container: those set on every path to the cursor first (asked of
+    /// the checker's flow analysis, `scope`), else those set earlier in the same step.
     fn variables(&self) -> Vec<CompletionItem> {
         let Some(names) = self.names() else {
             return Vec::new();
         };
         let container = names.container_at(self.offset);
+        let mut found: Vec<(&str, Option<&str>, bool)> = Vec::new();
         let step = names
             .steps(container)
             .filter(|s| (s.span.start as usize) < self.offset)
             .last()
             .map_or(0, |s| s.span.start as usize);
-        let mut items: Vec<CompletionItem> = Vec::new();
         for occurrence in &names.all {
             let Kind::VarWrite { action } = &occurrence.kind else {
                 continue;
@@ -275,20 +276,32 @@ impl Context<'_> {
             }
             let start = occurrence.span.start as usize;
             let earlier = step <= start && start < self.offset;
-            if let Some(item) = items.iter_mut().find(|i| i.label == occurrence.name) {
-                if earlier {
-                    item.sort_text = Some(format!("0{}", occurrence.name));
-                }
-                continue;
+            match found.iter_mut().find(|(name, ..)| *name == occurrence.name) {
+                Some(entry) => entry.2 |= earlier,
+                None => found.push((&occurrence.name, action.as_deref(), earlier)),
             }
-            let detail = action
-                .as_ref()
-                .map_or_else(|| "variable".to_owned(), |a| format!("result of `{a}`"));
-            let mut item = self.item(&occurrence.name, CompletionItemKind::VARIABLE, &detail);
-            item.sort_text = Some(format!("{}{}", u8::from(!earlier), occurrence.name));
-            items.push(item);
         }
-        items
+        let candidates: Vec<String> = found.iter().map(|(name, ..)| (*name).to_owned()).collect();
+        let certain = self
+            .doc
+            .fresh()
+            .filter(|_| container == 0)
+            .and_then(|good| good.parsed.scenario.as_ref())
+            .and_then(|scenario| crate::scope::definitely_set(scenario, self.offset, &candidates));
+        found
+            .into_iter()
+            .map(|(name, action, earlier)| {
+                let first = certain.as_ref().map_or(earlier, |set| set.contains(name));
+                let mut detail =
+                    action.map_or_else(|| "variable".to_owned(), |a| format!("result of `{a}`"));
+                if certain.as_ref().is_some_and(|set| set.contains(name)) {
+                    detail.push_str(", set on every path here");
+                }
+                let mut item = self.item(name, CompletionItemKind::VARIABLE, &detail);
+                item.sort_text = Some(format!("{}{name}", u8::from(!first)));
+                item
+            })
+            .collect()
     }
 
     /// After `contact.`, `conversation.`, `ticket.` or a call's result.

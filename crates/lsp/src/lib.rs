@@ -22,6 +22,7 @@ mod navigate;
 mod outline;
 mod position;
 mod quickfix;
+mod scope;
 mod server;
 mod transport;
 mod workspace;
