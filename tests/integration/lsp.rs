@@ -554,6 +554,18 @@ fn an_editor_session_gets_diagnostics_completion_navigation_and_edits() {
             .unwrap()
             .contains("already exists")
     );
+    // An include's alias: its declaration and the `goto` to it.
+    let (l, c) = find(MAIN, "goto ask_email", 6);
+    let rename = client.call(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": main}, "position": {"line": l, "character": c}, "newName": "email"}),
+    );
+    let edits = rename["changes"][&main].as_array().unwrap();
+    let lines: Vec<u64> = edits
+        .iter()
+        .map(|e| e["range"]["start"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [2, u64::from(l)]);
 
     // Symbols and folding.
     let symbols = client.call(

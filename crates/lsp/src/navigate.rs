@@ -59,8 +59,9 @@ pub(crate) fn references(doc: &Document, position: Position, declaration: bool) 
         .collect()
 }
 
-/// The edits that rename the step (or variable) under the cursor everywhere in its scenario
-/// or flow; `Err` when the new name is not a name or is taken, or the cursor is on neither.
+/// The edits that rename the step, variable or include alias under the cursor everywhere in
+/// its scenario or flow; `Err` when the new name is not a name or is taken, or the cursor is
+/// on none of them.
 pub(crate) fn rename(
     doc: &Document,
     position: Position,
@@ -70,7 +71,7 @@ pub(crate) fn rename(
         return Ok(None);
     };
     if what == What::Other {
-        return Err("only steps and variables can be renamed".to_owned());
+        return Err("only steps, variables and includes' aliases can be renamed".to_owned());
     }
     let mut chars = new_name.chars();
     let is_name = chars
@@ -82,10 +83,17 @@ pub(crate) fn rename(
             "`{new_name}` is not a name: letters, digits and `_`, not starting with a digit"
         ));
     }
-    if let (What::Step, Some(first), Some(good)) = (what, occurrences.first(), doc.fresh())
-        && good.names().step_decl(first.container, new_name).is_some()
+    if let (What::Step | What::Include, Some(first), Some(good)) =
+        (what, occurrences.first(), doc.fresh())
+        && (good.names().step_decl(first.container, new_name).is_some()
+            || good
+                .names()
+                .include_named(first.container, new_name)
+                .is_some())
     {
-        return Err(format!("a step named `{new_name}` already exists"));
+        return Err(format!(
+            "a step or include named `{new_name}` already exists"
+        ));
     }
     let mut edits: Vec<TextEdit> = occurrences
         .iter()
@@ -102,6 +110,8 @@ pub(crate) fn rename(
 enum What {
     Step,
     Variable,
+    /// An include's alias and the `goto`s to it.
+    Include,
     Other,
 }
 
@@ -121,10 +131,13 @@ fn related(doc: &Document, position: Position) -> Option<(Vec<&Occurrence>, What
                 What::Step,
             )
         }
-        Kind::StepRef | Kind::IncludeName { .. } => (
-            names.include_occurrences(container, &occurrence.name),
-            What::Other,
-        ),
+        Kind::StepRef | Kind::IncludeName { .. } => {
+            let found = names.include_occurrences(container, &occurrence.name);
+            let aliased = found
+                .iter()
+                .any(|o| matches!(o.kind, Kind::IncludeName { .. }));
+            (found, if aliased { What::Include } else { What::Other })
+        }
         Kind::VarRead | Kind::VarWrite { .. } => (
             names.variable_occurrences(container, &occurrence.name),
             What::Variable,

@@ -74,17 +74,50 @@ impl<W: Write> Server<W> {
             let mut batch = vec![first];
             batch.extend(incoming.try_iter());
             for message in batch {
-                if let Step::Exit = self.handle(message)? {
-                    return Ok(if self.shutdown {
-                        Ending::Clean
-                    } else {
-                        Ending::Abrupt
-                    });
+                let id = match &message {
+                    Incoming::Message(Message::Request(request)) => Some(request.id.clone()),
+                    _ => None,
+                };
+                match self.guarded(|server| server.handle(message)) {
+                    Some(Step::Exit) => {
+                        return Ok(if self.shutdown {
+                            Ending::Clean
+                        } else {
+                            Ending::Abrupt
+                        });
+                    }
+                    Some(Step::Continue) => {}
+                    None => {
+                        if let Some(id) = id {
+                            let why =
+                                "scenarist lsp failed on this request (a bug: please report it)";
+                            self.reply(id, Err((ErrorCode::InternalError, why.to_owned())))?;
+                        }
+                    }
                 }
             }
-            self.check_dirty()?;
+            match self.guarded(|server| server.check_dirty().map(|()| Step::Continue)) {
+                Some(Step::Continue) => {}
+                Some(Step::Exit) => return Ok(Ending::Abrupt),
+                // What made the check fail would make it fail again: wait for the next edit.
+                None => self.docs.values_mut().for_each(|doc| doc.dirty = false),
+            }
         }
         Ok(Ending::Abrupt)
+    }
+
+    /// Runs `work`; a panic in it — a bug of the server or of the checker, never the input's
+    /// fault — is logged and answered `None` instead of ending the editor's session. I/O
+    /// errors (the editor went away) still end it.
+    fn guarded(&mut self, work: impl FnOnce(&mut Self) -> std::io::Result<Step>) -> Option<Step> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(self))) {
+            Ok(Ok(step)) => Some(step),
+            Ok(Err(_)) => Some(Step::Exit),
+            Err(_) => {
+                let _ = self.log("scenarist lsp hit a bug (its message is on stderr); it goes on");
+                None
+            }
+        }
     }
 
     fn handle(&mut self, incoming: Incoming) -> std::io::Result<Step> {
