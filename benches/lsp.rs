@@ -192,6 +192,7 @@ fn main() {
         started.elapsed().as_secs_f64() * 1e3
     );
 
+    let rss_open = rss_kib(child.id()).unwrap_or(0);
     // Typing in the middle of the file: a character into a text, then out again.
     let say = lines
         .iter()
@@ -271,7 +272,8 @@ fn main() {
         to_values,
     );
     println!(
-        "server RSS after {EDITS} edits: {} MiB",
+        "server RSS: {} MiB after didOpen, {} MiB after {EDITS} edits",
+        rss_open / 1024,
         rss_kib(child.id()).unwrap_or(0) / 1024
     );
 
