@@ -14,6 +14,7 @@ mod graph;
 mod lint;
 mod load;
 mod log;
+mod lsp;
 mod outbox;
 mod output;
 mod pipe;
@@ -99,6 +100,8 @@ pub enum Command {
     Outbox(outbox::OutboxArgs),
     /// Edit, draw and try the scenarios in a browser (a page served on loopback).
     Studio(studio::StudioArgs),
+    /// Run the language server (LSP over stdin/stdout) for editors.
+    Lsp(lsp::LspArgs),
 }
 
 /// How a command ended.
@@ -151,6 +154,7 @@ pub fn main() -> ExitCode {
         Command::Contact(args) => contact::run(args, &cli.global),
         Command::Outbox(args) => outbox::run(args, &cli.global),
         Command::Studio(args) => studio::run(args, &cli.global),
+        Command::Lsp(args) => lsp::run(args, &cli.global),
     };
     match result {
         Ok(status) => status.into(),

@@ -19,6 +19,7 @@ mod http_actions;
 mod languages;
 mod lint_fixtures;
 mod logs;
+mod lsp;
 mod robustness;
 mod runtime;
 mod runtime_cli;

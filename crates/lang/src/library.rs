@@ -29,6 +29,15 @@ impl Library {
     /// leads to outside the folder is not read; a file that does not parse is left out (its
     /// own lint reports it, and an `include` of its flows says it is unknown).
     pub fn load(folder: &Path) -> std::io::Result<Self> {
+        Self::load_with(folder, |path: &Path| std::fs::read(path))
+    }
+
+    /// [`Library::load`], with each file's bytes from `read` (the language server gives the
+    /// text of the files open in the editor, saved or not, and the disk's for the others).
+    pub fn load_with(
+        folder: &Path,
+        mut read: impl FnMut(&Path) -> std::io::Result<Vec<u8>>,
+    ) -> std::io::Result<Self> {
         let mut library = Library::default();
         let Ok(real_folder) = folder.canonicalize() else {
             return Ok(library);
@@ -40,8 +49,7 @@ impl Library {
             {
                 continue;
             }
-            let (file, problem) =
-                syntax::read_source(&path.display().to_string(), std::fs::read(&path)?);
+            let (file, problem) = syntax::read_source(&path.display().to_string(), read(&path)?);
             let Some(parsed) = problem
                 .is_none()
                 .then(|| syntax::parse(&file).ok())
