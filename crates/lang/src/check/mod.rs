@@ -42,6 +42,11 @@ pub fn check(parsed: &Parsed, workspace: &Workspace) -> Vec<Diagnostic> {
     let mut diagnostics = parsed.diagnostics.clone();
     flows::check(&parsed.flows, &mut diagnostics);
     if let Some(scenario) = &parsed.scenario {
+        // Most scenarios include nothing: checked as they are, without a copy.
+        if scenario.includes().next().is_none() {
+            diagnostics.extend(check_scenario(scenario, &[], workspace));
+            return diagnostics;
+        }
         let expansion = include::expand(scenario, &parsed.flows);
         diagnostics.extend(expansion.diagnostics);
         // A flow's own mistakes are reported once, by `flows`, not again in the expansion.
