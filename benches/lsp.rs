@@ -9,7 +9,7 @@
     reason = "a benchmark reports, and stops on a broken setup"
 )]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 const EDITS: usize = 1000;
+
+#[path = "../tests/integration/lsp_frame.rs"]
+mod lsp_frame;
+use lsp_frame::read_frame;
 
 #[path = "support/generated.rs"]
 mod generated;
@@ -63,26 +67,6 @@ impl Server {
         let message = self.wait(|m| m["method"] == "textDocument/publishDiagnostics");
         message["params"]["diagnostics"].as_array().unwrap().clone()
     }
-}
-
-fn read_frame(reader: &mut impl BufRead) -> Option<Value> {
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some(value) = line.strip_prefix("Content-Length: ") {
-            length = value.parse::<usize>().ok();
-        }
-    }
-    let mut body = vec![0; length?];
-    reader.read_exact(&mut body).ok()?;
-    serde_json::from_slice(&body).ok()
 }
 
 fn change(uri: &str, version: usize, line: usize, from: usize, to: usize, text: &str) -> Value {

@@ -41,7 +41,6 @@ fn bilingual(steps: usize) -> String {
     )
 }
 
-
 #[path = "support/generated.rs"]
 mod generated;
 use generated::generate;

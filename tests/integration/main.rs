@@ -20,6 +20,7 @@ mod languages;
 mod lint_fixtures;
 mod logs;
 mod lsp;
+mod lsp_frame;
 mod robustness;
 mod runtime;
 mod runtime_cli;

@@ -18,6 +18,9 @@ use crate::syntax::{self, Parsed};
 #[derive(Debug, Default)]
 pub struct Library {
     files: Vec<SourceFile>,
+    /// Each file's own findings (its flows checked alone, `check::check_flows`), by code and
+    /// span: a bundle tells them from the findings an including scenario causes.
+    own: Vec<Vec<(Code, Span)>>,
     /// Flow name → index in `files` (the first file, by path, that declares it).
     flows: BTreeMap<String, usize>,
     /// Flows declared by two files.
@@ -61,6 +64,11 @@ impl Library {
                 continue;
             }
             let index = library.files.len();
+            let mut own = Vec::new();
+            crate::check::check_flows(&parsed.flows, &mut own);
+            library
+                .own
+                .push(own.iter().map(|d| (d.code, d.primary.span)).collect());
             let mut clashes = Vec::new();
             // Two flows of one name in one file are the file's own C117 (`check::flows`).
             for flow in &parsed.flows {
@@ -87,6 +95,13 @@ impl Library {
     /// The file that declares flow `name`.
     pub fn file_of(&self, name: &str) -> Option<&SourceFile> {
         self.flows.get(name).map(|&index| &self.files[index])
+    }
+
+    /// The findings of the file that declares flow `name` on its own.
+    fn own_findings_of(&self, name: &str) -> &[(Code, Span)] {
+        self.flows
+            .get(name)
+            .map_or(&[], |&index| self.own[index].as_slice())
     }
 
     /// Every flow name with its file.
@@ -147,6 +162,8 @@ pub struct Bundle {
     pub file: SourceFile,
     /// Each file's text and where it begins in `file`; the scenario's file is first, at 0.
     parts: Vec<(SourceFile, usize)>,
+    /// Each part's own findings (none for the scenario's file), from the library.
+    own: Vec<Vec<(Code, Span)>>,
     /// Problems found while bundling, in the scenario's file.
     problems: Vec<Diagnostic>,
 }
@@ -157,11 +174,13 @@ impl Bundle {
     pub fn of(file: &SourceFile, parsed: &Parsed, library: &Library) -> Self {
         let mut text = file.text().to_owned();
         let mut parts = vec![(file.clone(), 0)];
+        let mut own = vec![Vec::new()];
         let mut problems = Vec::new();
         let Some(scenario) = &parsed.scenario else {
             return Bundle {
                 file: file.clone(),
                 parts,
+                own,
                 problems,
             };
         };
@@ -171,11 +190,11 @@ impl Bundle {
             }
         }
         for (include, _) in scenario.includes() {
-            let own = parsed
+            let private = parsed
                 .flows
                 .iter()
                 .any(|f| f.name.text == include.flow.text);
-            let Some(other) = library.file_of(&include.flow.text).filter(|_| !own) else {
+            let Some(other) = library.file_of(&include.flow.text).filter(|_| !private) else {
                 continue;
             };
             if parts.iter().any(|(part, _)| part.name() == other.name()) {
@@ -184,11 +203,13 @@ impl Bundle {
             // A line break first: the scenario's file may end in a comment.
             text.push('\n');
             parts.push((other.clone(), text.len()));
+            own.push(library.own_findings_of(&include.flow.text).to_vec());
             text.push_str(other.text());
         }
         Bundle {
             file: SourceFile::new(file.name(), text),
             parts,
+            own,
             problems,
         }
     }
@@ -224,18 +245,6 @@ impl Bundle {
     ) -> Vec<FileReport> {
         let mut per_part: Vec<Vec<Diagnostic>> = vec![Vec::new(); self.parts.len()];
         let mut summaries = Vec::new();
-        let own_findings: Vec<Vec<(Code, Span)>> = self
-            .parts
-            .iter()
-            .map(|(file, _)| match syntax::parse(file) {
-                Ok(alone) if alone.scenario.is_none() => {
-                    let mut found = Vec::new();
-                    crate::check::check_flows(&alone.flows, &mut found);
-                    found.iter().map(|d| (d.code, d.primary.span)).collect()
-                }
-                _ => Vec::new(),
-            })
-            .collect();
         for diagnostic in diagnostics {
             let part = self.part_of(diagnostic.primary.span);
             if part == 0 {
@@ -253,8 +262,7 @@ impl Bundle {
                 summaries.push((flow.name.text.clone(), file.clone(), local.clone()));
             }
             // The flow's own mistakes (found in its file alone) need no scenario to explain.
-            let own = &own_findings[part];
-            if own.contains(&(local.code, local.primary.span)) {
+            if self.own[part].contains(&(local.code, local.primary.span)) {
                 per_part[part].push(local);
             } else {
                 per_part[part].push(in_context(local, scenario, parsed, flow, &self.parts[0].0));
@@ -283,6 +291,7 @@ impl Bundle {
         Bundle {
             file: file.clone(),
             parts: vec![(file, 0)],
+            own: vec![Vec::new()],
             problems: Vec::new(),
         }
     }
