@@ -393,6 +393,20 @@ async fn the_service_serves_what_its_openapi_document_says() {
     let typo = Sent::Invalid(json!({ "user": 1 }));
     let (status, body) = api.send("POST", LINK, &link, Some(TOKEN), typo).await;
     assert_eq!((status, code(&body)), (400, "bad_request"));
+    // What the service refuses, the document refuses too (and Schemathesis never sends).
+    for refused in [
+        json!({}),
+        json!({ "user_id": -1 }),
+        json!({ "user_id": 1, "create": true }),
+        json!({ "create": false }),
+    ] {
+        let sent = Sent::Invalid(refused.clone());
+        let (status, body) = api.send("POST", LINK, &link, Some(TOKEN), sent).await;
+        assert_eq!((status, code(&body)), (400, "bad_request"), "{refused}");
+    }
+    let create = Sent::Valid(json!({ "create": true }));
+    let (status, body) = api.send("POST", LINK, &link, Some(TOKEN), create).await;
+    assert_eq!((status, &body["created"]), (200, &json!(true)), "{body}");
 
     let advisor = json!({ "message_id": "a-1", "advisor": { "id": "g", "name": "Grace" }, "text": "Grace here" });
     let (status, _) = api.post(ADVISOR, "c-1", Sent::Valid(advisor)).await;
@@ -458,6 +472,21 @@ async fn the_service_serves_what_its_openapi_document_says() {
     );
     let (status, body) = api.post(MESSAGES, "", Sent::Raw("{not json")).await;
     assert_eq!((status, code(&body)), (400, "bad_request"));
+    let mut empty = message("c-1", "m-3", "Hi");
+    empty["contact"]["id"] = json!("");
+    let mut control = message("c-1", "m-3", "Hi");
+    control["conversation"] = json!("c\n1");
+    for bad in [empty, control] {
+        let (status, body) = api.post(MESSAGES, "", Sent::Invalid(bad)).await;
+        assert_eq!((status, code(&body)), (400, "bad_request"), "{body}");
+    }
+    let mut unicode = message("c-unicode", "m-1", "Hi");
+    unicode["conversation"] = json!("é".repeat(256));
+    let (status, body) = api.post(MESSAGES, "", Sent::Valid(unicode)).await;
+    assert_eq!(
+        status, 200,
+        "256 characters are an id, whatever their bytes: {body}"
+    );
     let (status, body) = api
         .post(
             ADVISOR,
