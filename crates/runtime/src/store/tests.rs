@@ -274,3 +274,181 @@ fn sled_keeps_flushed_writes_across_reopening() {
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// backup and quarantine
+
+/// Flips the last bit of a stored value, as a torn write or a bad disk would.
+fn damage(store: &dyn Store, tree: TreeName, key: &[u8]) {
+    let mut bytes = store.backend().get(tree, key).unwrap().unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    store.backend().insert(tree, key, &bytes).unwrap();
+}
+
+#[test]
+fn pages_of_a_scan_cover_every_key_once_in_order() {
+    for (name, store) in backends() {
+        // More than a page (256), with keys that share prefixes.
+        let ids: Vec<String> = (0..600).map(|i| format!("c{i}")).collect();
+        for id in &ids {
+            store.put_due(&due(1, id)).unwrap();
+            store
+                .backend()
+                .insert(TreeName::Conversations, id.as_bytes(), b"x")
+                .unwrap();
+        }
+        let mut seen = Vec::new();
+        pages::each(store.backend(), TreeName::Conversations, &[], |key, _| {
+            seen.push(String::from_utf8(key).unwrap());
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(seen, sorted, "{name}");
+        let mut under = Vec::new();
+        pages::each(
+            store.backend(),
+            TreeName::Conversations,
+            b"c59",
+            |key, _| {
+                under.push(String::from_utf8(key).unwrap());
+                Ok::<_, StoreError>(())
+            },
+        )
+        .unwrap();
+        assert_eq!(under.len(), 11, "{name}: c59 and c590..c599");
+        let page = store
+            .backend()
+            .scan_from(TreeName::Conversations, b"c599", 3)
+            .unwrap();
+        let keys: Vec<&[u8]> = page.iter().map(|(k, _)| k.as_slice()).collect();
+        assert_eq!(keys, [&b"c599"[..], b"c6", b"c60"], "{name}");
+    }
+}
+
+#[test]
+fn a_quarantined_conversation_is_listed_inspected_and_dropped_alone() {
+    for (name, store) in backends() {
+        store.commit(&commit("c1", 1)).unwrap();
+        store.commit(&commit("c1", 2)).unwrap();
+        store.commit(&commit("c2", 1)).unwrap();
+        damage(store.as_ref(), TreeName::Conversations, b"c1");
+        damage(store.as_ref(), TreeName::History, &keys::turn("c1", 2));
+        let reason = store.conversation("c1").unwrap_err().to_string();
+        store.quarantine("c1", &reason).unwrap();
+
+        let listed = store.quarantine_list().unwrap();
+        assert_eq!(
+            listed,
+            [Quarantined {
+                conversation: "c1".into(),
+                reason: reason.clone()
+            }],
+            "{name}"
+        );
+
+        let seen = store.inspect("c1").unwrap();
+        assert_eq!(seen.reason.as_deref(), Some(reason.as_str()), "{name}");
+        let record = seen.record.unwrap();
+        assert!(
+            record.problem.as_deref().unwrap().contains("checksum"),
+            "{name}: {record:?}"
+        );
+        let raw = store
+            .backend()
+            .get(TreeName::Conversations, b"c1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            record.hex.as_deref(),
+            Some(scenarist_base::hex::encode(&raw).as_str()),
+            "{name}"
+        );
+        assert!(
+            record.text.unwrap().contains("facebook:acme"),
+            "{name}: the text shows what is readable"
+        );
+        assert_eq!(seen.history.len(), 2, "{name}");
+        assert!(seen.history[0].problem.is_none(), "{name}");
+        assert!(
+            seen.history[0].hex.is_none(),
+            "{name}: a sound turn is not dumped"
+        );
+        assert!(seen.history[1].problem.is_some(), "{name}");
+        assert!(
+            seen.history[1].hex.is_some(),
+            "{name}: a damaged turn is dumped"
+        );
+        assert_eq!(seen.due.len(), 2, "{name}: one entry per commit");
+
+        let dropped = store.drop_conversation("c1").unwrap();
+        assert_eq!(
+            dropped,
+            Dropped {
+                conversation: "c1".into(),
+                record: true,
+                turns: 2,
+                due: 2,
+                quarantine: true
+            },
+            "{name}"
+        );
+        assert!(store.quarantine_list().unwrap().is_empty(), "{name}");
+        let gone = store.inspect("c1").unwrap();
+        assert!(
+            gone.reason.is_none()
+                && gone.record.is_none()
+                && gone.history.is_empty()
+                && gone.due.is_empty(),
+            "{name}: {gone:?}"
+        );
+        // The other conversation keeps everything.
+        assert_eq!(
+            store.conversation("c2").unwrap(),
+            Some(conversation("c2", 1))
+        );
+        assert_eq!(store.history("c2", 1).unwrap(), vec![turn(1)], "{name}");
+        assert_eq!(store.due(1000, 10).unwrap(), vec![due(101, "c2")], "{name}");
+    }
+}
+
+#[test]
+fn an_export_keeps_committed_turns_only_and_carries_damage_raw() {
+    for (name, store) in backends() {
+        store.commit(&commit("c1", 1)).unwrap();
+        // Side records of turn 2 without its record: not part of any commit point.
+        let mut side_only = commit("c1", 2);
+        side_only.conversation = conversation("c1", 1);
+        store.commit(&side_only).unwrap();
+        store.commit(&commit("c2", 1)).unwrap();
+        damage(store.as_ref(), TreeName::Conversations, b"c2");
+        let damaged = store
+            .backend()
+            .get(TreeName::Conversations, b"c2")
+            .unwrap()
+            .unwrap();
+
+        let mut backup = Vec::new();
+        export(store.backend(), &mut backup).unwrap();
+        let text = String::from_utf8(backup.clone()).unwrap();
+        assert!(!text.contains("hello 2"), "{name}: an uncommitted turn");
+
+        let restored = KvStore::new(MemoryBackend::default());
+        import(restored.backend(), &mut backup.as_slice()).unwrap();
+        assert_eq!(restored.history("c1", 9).unwrap(), vec![turn(1)], "{name}");
+        assert_eq!(
+            restored
+                .backend()
+                .get(TreeName::Conversations, b"c2")
+                .unwrap(),
+            Some(damaged),
+            "{name}: restored byte for byte"
+        );
+        assert!(
+            restored.conversation("c2").unwrap_err().is_corrupt(),
+            "{name}"
+        );
+        assert_eq!(restored.history("c2", 9).unwrap(), vec![turn(1)], "{name}");
+    }
+}
