@@ -81,7 +81,8 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_message() {
     let acked: Acked = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let writers = start_writers(&server, &acked, &stop);
-    until("the first messages", || acked_count(&acked) >= 80).await;
+    // Enough for a backup of several chunks (`CHUNK` in src/service/admin.rs).
+    until("the first messages", || acked_count(&acked) >= 200).await;
 
     // Everything acknowledged before the export is asked for must be in the backup.
     let before: Vec<(String, String)> = acked.lock().unwrap().clone();
@@ -112,6 +113,7 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_message() {
     }
     assert!(server.terminate().success());
 
+    assert!(backup.len() > 64 * 1024, "sent in more than one chunk");
     let text = std::str::from_utf8(&backup).unwrap();
     let lines: Vec<Value> = text
         .lines()
