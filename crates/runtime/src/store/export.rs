@@ -1,8 +1,9 @@
 //! Logical backup: every record of every keyspace as one JSON line, decoded (so it reads and
 //! survives a change of storage engine or on-disk format), between a header and a trailer
 //! that carries the record count and a CRC32 of the lines. A value that fails its checksum is
-//! carried raw (hex) instead of decoded. `import` checks the trailer
-//! before writing anything, writes only into an empty store, and flushes at the end.
+//! carried raw (hex) instead of decoded. Both stream: `import` writes only
+//! into an empty store, checks the trailer at the end (and empties the store again if it does
+//! not match), and flushes.
 
 use std::io::{BufRead, Write};
 
@@ -126,66 +127,95 @@ impl Lines<'_> {
     }
 }
 
-/// Restores a backup into an empty `backend`.
+/// Restores a backup into an empty `backend`, a line at a time (a backup of any size, never
+/// held in memory). The trailer's count and checksum are checked at the end: a backup that does
+/// not check out (altered, cut short, a bad line) leaves the store empty again.
 pub fn import(backend: &dyn Backend, input: &mut dyn BufRead) -> Result<ExportStats, ExportError> {
     if !backend.is_empty()? {
         return Err(ExportError::NotEmpty);
     }
-    let lines: Vec<String> = input.lines().collect::<Result<_, _>>()?;
-    let invalid = |line: usize, reason: &str| ExportError::Invalid {
+    match write_lines(backend, input) {
+        Ok(stats) => {
+            backend.flush()?;
+            Ok(stats)
+        }
+        Err(error) => {
+            // The store was empty: nothing of a refused backup stays.
+            for tree in TreeName::ALL {
+                pages::each(backend, tree, &[], |key, _| backend.remove(tree, &key))?;
+            }
+            backend.flush()?;
+            Err(error)
+        }
+    }
+}
+
+fn invalid(line: usize, reason: &str) -> ExportError {
+    ExportError::Invalid {
         line,
         reason: reason.to_owned(),
-    };
-    let parse = |i: usize| -> Result<serde_json::Value, ExportError> {
-        let line = lines
-            .get(i)
-            .ok_or_else(|| invalid(i + 1, "the backup ends early"))?;
-        serde_json::from_str(line).map_err(|e| invalid(i + 1, &e.to_string()))
-    };
-    let header = parse(0)?;
+    }
+}
+
+fn parse(number: usize, line: &str) -> Result<serde_json::Value, ExportError> {
+    serde_json::from_str(line).map_err(|e| invalid(number, &e.to_string()))
+}
+
+/// Writes every record line; the last line is the trailer, known as such only at the end.
+fn write_lines(backend: &dyn Backend, input: &mut dyn BufRead) -> Result<ExportStats, ExportError> {
+    let mut lines = input.lines();
+    let header = lines
+        .next()
+        .ok_or_else(|| invalid(1, "the backup is empty"))??;
+    let header = parse(1, &header)?;
     if header["format"] != FORMAT || header["version"] != VERSION {
         return Err(invalid(
             1,
             "not a scenarist export of a version this build reads",
         ));
     }
-    let body = lines
-        .get(1..lines.len().saturating_sub(1))
-        .unwrap_or_default();
-    let trailer = parse(lines.len().saturating_sub(1))?;
     let mut hasher = crc32fast::Hasher::new();
-    for line in body {
-        hasher.update(line.as_bytes());
+    let mut records = 0u64;
+    // The line read last, with its number: a record once another line follows it.
+    let mut last: Option<(usize, String)> = None;
+    for (i, line) in lines.enumerate() {
+        if let Some((number, record)) = last.replace((i + 2, line?)) {
+            hasher.update(record.as_bytes());
+            records += 1;
+            insert_line(backend, number, &record)?;
+        }
     }
-    if trailer["records"] != body.len() || trailer["crc32"] != hasher.finalize() {
+    let Some((number, trailer)) = last else {
+        return Err(invalid(2, "the backup ends early"));
+    };
+    let trailer = parse(number, &trailer)?;
+    if trailer["records"] != records || trailer["crc32"] != hasher.finalize() {
         return Err(invalid(
-            lines.len(),
+            number,
             "the record count or checksum does not match: the backup is incomplete or altered",
         ));
     }
-    for (i, line) in body.iter().enumerate() {
-        let record: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| invalid(i + 2, &e.to_string()))?;
-        let tree = record["tree"]
-            .as_str()
-            .and_then(TreeName::parse)
-            .ok_or_else(|| invalid(i + 2, "unknown tree"))?;
-        let key = record["key"]
-            .as_str()
-            .and_then(scenarist_base::hex::decode)
-            .ok_or_else(|| invalid(i + 2, "the key is not hex"))?;
-        let bytes = match record["raw"].as_str() {
-            // A value that failed its checksum when exported, restored byte for byte.
-            Some(raw) => scenarist_base::hex::decode(raw)
-                .ok_or_else(|| invalid(i + 2, "the raw value is not hex"))?,
-            None => from_json(tree, &record["value"]).map_err(|e| invalid(i + 2, &e))?,
-        };
-        backend.insert(tree, &key, &bytes)?;
-    }
-    backend.flush()?;
-    Ok(ExportStats {
-        records: body.len() as u64,
-    })
+    Ok(ExportStats { records })
+}
+
+fn insert_line(backend: &dyn Backend, number: usize, line: &str) -> Result<(), ExportError> {
+    let record = parse(number, line)?;
+    let tree = record["tree"]
+        .as_str()
+        .and_then(TreeName::parse)
+        .ok_or_else(|| invalid(number, "unknown tree"))?;
+    let key = record["key"]
+        .as_str()
+        .and_then(scenarist_base::hex::decode)
+        .ok_or_else(|| invalid(number, "the key is not hex"))?;
+    let bytes = match record["raw"].as_str() {
+        // A value that failed its checksum when exported, restored byte for byte.
+        Some(raw) => scenarist_base::hex::decode(raw)
+            .ok_or_else(|| invalid(number, "the raw value is not hex"))?,
+        None => from_json(tree, &record["value"]).map_err(|e| invalid(number, &e))?,
+    };
+    backend.insert(tree, &key, &bytes)?;
+    Ok(())
 }
 
 fn to_json(tree: TreeName, bytes: &[u8]) -> Result<serde_json::Value, String> {

@@ -452,3 +452,33 @@ fn an_export_keeps_committed_turns_only_and_carries_damage_raw() {
         assert_eq!(restored.history("c2", 9).unwrap(), vec![turn(1)], "{name}");
     }
 }
+
+#[test]
+fn a_refused_import_leaves_the_store_empty_again() {
+    for (name, store) in backends() {
+        for id in ["c1", "c2", "c3"] {
+            store.commit(&commit(id, 1)).unwrap();
+        }
+        let mut backup = Vec::new();
+        export(store.backend(), &mut backup).unwrap();
+        let text = String::from_utf8(backup).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let cut = lines[..lines.len() - 2].join("\n");
+        let altered = text.replace("hello 1", "hello 9");
+        let bad_line = text.replacen("\"tree\":\"history\"", "\"tree\":\"elsewhere\"", 1);
+        for (what, backup) in [("cut", cut), ("altered", altered), ("bad line", bad_line)] {
+            let target = KvStore::new(MemoryBackend::default());
+            let error = import(target.backend(), &mut backup.as_bytes()).unwrap_err();
+            assert!(
+                target.backend().is_empty().unwrap(),
+                "{name}, {what}: {error}"
+            );
+        }
+        let error = import(
+            KvStore::new(MemoryBackend::default()).backend(),
+            &mut &b""[..],
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("empty"), "{name}: {error}");
+    }
+}
