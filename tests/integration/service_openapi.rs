@@ -585,7 +585,6 @@ async fn the_service_serves_what_its_openapi_document_says() {
 /// The backup and quarantine routes (`backup.rs` tests them in depth), as the document says.
 async fn admin_routes(api: &mut Api) {
     let admin = Some(crate::service::ADMIN_TOKEN);
-    const EXPORT: &str = "/v1/admin/export";
     let (status, backup) = api.send("POST", EXPORT, EXPORT, admin, Sent::Nothing).await;
     assert_eq!(status, 200);
     assert!(
@@ -599,7 +598,6 @@ async fn admin_routes(api: &mut Api) {
         .send("POST", EXPORT, EXPORT, Some(TOKEN), Sent::Nothing)
         .await;
     assert_eq!((status, code(&body)), (403, "not_admin"));
-    const LIST: &str = "/v1/admin/quarantine";
     let (status, listed) = api.send("GET", LIST, LIST, admin, Sent::Nothing).await;
     assert_eq!((status, listed), (200, json!({ "quarantined": [] })));
     for method in ["GET", "DELETE"] {
@@ -616,6 +614,8 @@ async fn admin_routes(api: &mut Api) {
     }
 }
 
+const EXPORT: &str = "/v1/admin/export";
+const LIST: &str = "/v1/admin/quarantine";
 const QUARANTINED: &str = "/v1/admin/quarantine/{id}";
 
 /// A conversation whose stored record is corrupt is quarantined: 409 on every input.
