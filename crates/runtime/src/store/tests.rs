@@ -482,3 +482,130 @@ fn a_refused_import_leaves_the_store_empty_again() {
         assert!(error.to_string().contains("empty"), "{name}: {error}");
     }
 }
+
+/// A backend shared between a writer and an export, with a hook run once when the export
+/// first reads `history`: a step committed in the middle of the export, deterministically.
+struct Interleaved {
+    inner: std::sync::Arc<MemoryBackend>,
+    hook: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Backend for std::sync::Arc<MemoryBackend> {
+    fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.as_ref().get(tree, key)
+    }
+    fn insert(&self, tree: TreeName, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.as_ref().insert(tree, key, value)
+    }
+    fn remove(&self, tree: TreeName, key: &[u8]) -> Result<(), StoreError> {
+        self.as_ref().remove(tree, key)
+    }
+    fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<backend::Pairs, StoreError> {
+        self.as_ref().scan_prefix(tree, prefix)
+    }
+    fn scan_below(
+        &self,
+        tree: TreeName,
+        end: &[u8],
+        limit: usize,
+    ) -> Result<backend::Pairs, StoreError> {
+        self.as_ref().scan_below(tree, end, limit)
+    }
+    fn scan_from(
+        &self,
+        tree: TreeName,
+        start: &[u8],
+        limit: usize,
+    ) -> Result<backend::Pairs, StoreError> {
+        self.as_ref().scan_from(tree, start, limit)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        self.as_ref().is_empty()
+    }
+}
+
+impl Backend for Interleaved {
+    fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(tree, key)
+    }
+    fn insert(&self, tree: TreeName, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.inner.insert(tree, key, value)
+    }
+    fn remove(&self, tree: TreeName, key: &[u8]) -> Result<(), StoreError> {
+        self.inner.remove(tree, key)
+    }
+    fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<backend::Pairs, StoreError> {
+        self.inner.scan_prefix(tree, prefix)
+    }
+    fn scan_below(
+        &self,
+        tree: TreeName,
+        end: &[u8],
+        limit: usize,
+    ) -> Result<backend::Pairs, StoreError> {
+        self.inner.scan_below(tree, end, limit)
+    }
+    fn scan_from(
+        &self,
+        tree: TreeName,
+        start: &[u8],
+        limit: usize,
+    ) -> Result<backend::Pairs, StoreError> {
+        if tree == TreeName::History {
+            if let Some(hook) = self.hook.lock().unwrap().take() {
+                hook();
+            }
+        }
+        self.inner.scan_from(tree, start, limit)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        self.inner.is_empty()
+    }
+}
+
+#[test]
+fn a_step_committed_during_an_export_leaves_each_conversation_at_a_commit_point() {
+    let shared = std::sync::Arc::new(MemoryBackend::default());
+    let writer = std::sync::Arc::new(KvStore::new(std::sync::Arc::clone(&shared)));
+    writer.commit(&commit("c1", 1)).unwrap();
+    writer.commit(&commit("c1", 2)).unwrap();
+    let during = std::sync::Arc::clone(&writer);
+    let exported = Interleaved {
+        inner: shared,
+        hook: std::sync::Mutex::new(Some(Box::new(move || {
+            // After the export read c1's record (last_seq 2), before it reads its history.
+            let mut step = commit("c1", 3);
+            step.undue = vec![due(102, "c1")];
+            during.commit(&step).unwrap();
+        }))),
+    };
+    let mut backup = Vec::new();
+    export(&exported, &mut backup).unwrap();
+    assert!(
+        exported.hook.lock().unwrap().is_none(),
+        "the step ran mid-export"
+    );
+
+    let restored = KvStore::new(MemoryBackend::default());
+    import(restored.backend(), &mut backup.as_slice()).unwrap();
+    assert_eq!(restored.conversation("c1").unwrap().unwrap().last_seq, 2);
+    // Not even past the record's last_seq: turn 3 belongs to a commit point not exported.
+    assert_eq!(
+        restored.history("c1", u64::MAX).unwrap(),
+        vec![turn(1), turn(2)]
+    );
+    // Side records read after the conversations are at least as new as the record.
+    assert_eq!(
+        restored.seen("facebook:acme", "m2").unwrap(),
+        Some(Seen {
+            conversation: "c1".into(),
+            seq: 2
+        })
+    );
+}
