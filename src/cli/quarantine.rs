@@ -77,8 +77,12 @@ pub(super) fn run(args: &QuarantineArgs, global: &GlobalArgs) -> anyhow::Result<
             }
         }
         QuarantineCommand::Drop { conversation } => {
-            if store.quarantined(conversation).is_ok_and(|r| r.is_none()) {
-                return Ok(not_quarantined(conversation));
+            // A quarantine mark that does not read still marks the conversation.
+            match store.quarantined(conversation) {
+                Ok(None) => return Ok(not_quarantined(conversation)),
+                Ok(Some(_)) => {}
+                Err(error) if error.is_corrupt() => {}
+                Err(error) => return Err(error.into()),
             }
             let dropped = store.drop_conversation(conversation)?;
             store.flush()?;
