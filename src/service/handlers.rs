@@ -117,7 +117,36 @@ pub(super) async fn metrics(
     if !service.public_metrics {
         service.check_any_token(&headers)?;
     }
-    Ok(crate::metrics::encode())
+    Ok(with_reauthorize_needed(
+        crate::metrics::encode(),
+        &service.zendesk.reauthorize_needed(),
+    ))
+}
+
+/// The metrics text with `scenarist_zendesk_reauthorize_needed{organization="…"} 1` for each
+/// organization whose OAuth token was refused and could not be renewed (before the final
+/// `# EOF`). Never the token or the reason: those are in `/readyz` and the log.
+fn with_reauthorize_needed(text: String, needed: &[(String, String)]) -> String {
+    if needed.is_empty() {
+        return text;
+    }
+    let (mut out, eof) = match text.strip_suffix("# EOF\n") {
+        Some(body) => (body.to_owned(), "# EOF\n"),
+        None => (text.clone(), ""),
+    };
+    out.push_str("# HELP scenarist_zendesk_reauthorize_needed Zendesk organizations whose OAuth token was refused and could not be renewed: run `scenarist zendesk reauthorize ORG`.\n");
+    out.push_str("# TYPE scenarist_zendesk_reauthorize_needed gauge\n");
+    for (organization, _) in needed {
+        let label = organization
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n");
+        out.push_str(&format!(
+            "scenarist_zendesk_reauthorize_needed{{organization=\"{label}\"}} 1\n"
+        ));
+    }
+    out.push_str(eof);
+    out
 }
 
 #[derive(Deserialize)]
@@ -370,7 +399,25 @@ pub(super) async fn readyz(State(service): State<Arc<Service>>) -> Result<Json<J
             reason,
         ));
     }
-    Ok(Json(json!({ "status": "ready" })))
+    // Intake still works: a broken Zendesk connection is reported, not a reason to stop
+    // routing messages here.
+    let reauthorize = service.zendesk.reauthorize_needed();
+    if reauthorize.is_empty() {
+        return Ok(Json(json!({ "status": "ready" })));
+    }
+    let organizations: Vec<Json_> = reauthorize
+        .into_iter()
+        .map(|(organization, reason)| {
+            json!({
+                "organization": organization,
+                "reason": reason,
+                "fix": format!("scenarist zendesk reauthorize {organization}"),
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "status": "ready", "zendesk_reauthorize": organizations }),
+    ))
 }
 
 pub(super) async fn method_not_allowed(method: axum::http::Method) -> ApiError {

@@ -40,4 +40,5 @@ mod zendesk;
 mod zendesk_cli;
 mod zendesk_oas;
 mod zendesk_secrets;
+mod zendesk_tokens;
 mod zendesk_url;
