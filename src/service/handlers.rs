@@ -435,3 +435,34 @@ pub(super) async fn not_found() -> ApiError {
         "no such endpoint; the API is described in schemas/openapi.yaml",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_name_each_organization_that_needs_reauthorize_before_the_end_marker() {
+        let text = "# HELP a b\n# TYPE a counter\na_total 1\n# EOF\n".to_owned();
+        assert_eq!(with_reauthorize_needed(text.clone(), &[]), text);
+        let needed = [
+            (
+                "acme".to_owned(),
+                "the refresh token was not accepted".to_owned(),
+            ),
+            ("odd\"name".to_owned(), String::new()),
+        ];
+        let out = with_reauthorize_needed(text, &needed);
+        assert!(
+            out.ends_with(
+                "scenarist_zendesk_reauthorize_needed{organization=\"acme\"} 1\n\
+             scenarist_zendesk_reauthorize_needed{organization=\"odd\\\"name\"} 1\n# EOF\n"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("# TYPE scenarist_zendesk_reauthorize_needed gauge\n"));
+        assert!(
+            !out.contains("not accepted"),
+            "the reason stays in /readyz and the log"
+        );
+    }
+}

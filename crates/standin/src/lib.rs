@@ -48,7 +48,9 @@ use tokio::task::JoinHandle;
 pub use demo_orders::DemoOrders;
 pub use faults::{Fault, FaultKind};
 pub use persist::StateFileError;
-pub use state::{CommentRecord, RequestLog, TicketFieldRecord, TicketRecord, UserRecord};
+pub use state::{
+    CommentRecord, REQUEST_LOG_CAP, RequestLog, TicketFieldRecord, TicketRecord, UserRecord,
+};
 
 use state::Shared;
 
@@ -152,9 +154,10 @@ impl StandIn {
         self.shared.lock().ticket_field_records()
     }
 
-    /// Every request received so far, in order (control requests to `/__standin` included).
+    /// The requests received so far, in order (control requests to `/__standin` included):
+    /// the latest [`REQUEST_LOG_CAP`], the oldest dropped first.
     pub fn requests(&self) -> Vec<RequestLog> {
-        self.shared.lock().requests.clone()
+        self.shared.lock().requests.iter().cloned().collect()
     }
 
     /// Moves the stand-in's own clock (idempotency-key retention, OAuth code and token

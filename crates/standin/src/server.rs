@@ -154,7 +154,7 @@ fn log(shared: &Shared, parts: &Parts, body: &Bytes) {
             (name.as_str().to_ascii_lowercase(), value)
         })
         .collect();
-    shared.lock().requests.push(RequestLog {
+    shared.lock().log_request(RequestLog {
         method: parts.method.to_string(),
         path,
         headers,
