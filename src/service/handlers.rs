@@ -127,6 +127,7 @@ pub(super) async fn metrics(
 /// organization whose OAuth token was refused and could not be renewed (before the final
 /// `# EOF`). Never the token or the reason: those are in `/readyz` and the log.
 fn with_reauthorize_needed(text: String, needed: &[(String, String)]) -> String {
+    use std::fmt::Write as _;
     if needed.is_empty() {
         return text;
     }
@@ -141,9 +142,10 @@ fn with_reauthorize_needed(text: String, needed: &[(String, String)]) -> String 
             .replace('\\', "\\\\")
             .replace('"', "\\\"")
             .replace('\n', "\\n");
-        out.push_str(&format!(
-            "scenarist_zendesk_reauthorize_needed{{organization=\"{label}\"}} 1\n"
-        ));
+        let _ = writeln!(
+            out,
+            "scenarist_zendesk_reauthorize_needed{{organization=\"{label}\"}} 1"
+        );
     }
     out.push_str(eof);
     out

@@ -274,20 +274,20 @@ impl ZendeskClient {
             Credentials::OAuth(session) => Some((session, session.access())),
             _ => None,
         };
-        let user = self
+        let me = self
             .json::<UserEnvelope>(Method::GET, "/api/v2/users/me", &[], None, None)
             .await?
             .user;
         match sent_with {
             // This endpoint answers a refused token with the anonymous user, not a 401.
-            Some((session, used)) if user.id.is_none() => {
-                session.renew(&used).await?;
+            Some((session, refused)) if me.id.is_none() => {
+                session.renew(&refused).await?;
                 Ok(self
                     .json::<UserEnvelope>(Method::GET, "/api/v2/users/me", &[], None, None)
                     .await?
                     .user)
             }
-            _ => Ok(user),
+            _ => Ok(me),
         }
     }
 

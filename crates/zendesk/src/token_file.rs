@@ -13,6 +13,7 @@
 //! atomic, never through a symlink), so a refresh never leaves a new access token beside a
 //! dead refresh token: Zendesk invalidates both old ones when it issues new ones.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use super::secret::Secret;
@@ -87,13 +88,13 @@ impl TokenSet {
     fn text(&self) -> String {
         let mut text = format!("{}\n", self.access.expose());
         if let Some(refresh) = &self.refresh {
-            text.push_str(&format!("refresh_token={}\n", refresh.expose()));
+            let _ = writeln!(text, "refresh_token={}", refresh.expose());
         }
         if let Some(at) = self.expires_at {
-            text.push_str(&format!("expires_at={at}\n"));
+            let _ = writeln!(text, "expires_at={at}");
         }
         if let Some(at) = self.refresh_expires_at {
-            text.push_str(&format!("refresh_expires_at={at}\n"));
+            let _ = writeln!(text, "refresh_expires_at={at}");
         }
         text
     }
