@@ -32,6 +32,7 @@ mod service_guards;
 mod service_limits;
 mod service_openapi;
 mod service_rich;
+mod service_tokens;
 mod studio;
 mod studio_browser;
 mod support;
