@@ -262,7 +262,7 @@ pub(crate) fn compact_now(shared: &Shared) {
             written.generation = written.generation.max(taken.generation);
         }
         Err(error) => {
-            tracing::error!(%error, "zendesk stand-in: cannot compact the state file; its journal is kept")
+            tracing::error!(%error, "zendesk stand-in: cannot compact the state file; its journal is kept");
         }
     }
 }

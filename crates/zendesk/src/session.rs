@@ -130,10 +130,7 @@ impl TokenSession {
             ))
         })?;
         match oauth::refresh(&self.base, &self.client_id, &client_secret, &refresh).await {
-            Ok(mut renewed) => {
-                if renewed.refresh_expires_at.is_none() && renewed.refresh.is_none() {
-                    renewed.refresh_expires_at = on_disk.refresh_expires_at;
-                }
+            Ok(renewed) => {
                 // The old pair is dead now: the new one is kept before it is used. If it cannot
                 // be written, this process still works with it, and says so.
                 if let Err(error) = renewed.write(&self.path) {
