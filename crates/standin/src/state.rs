@@ -219,6 +219,8 @@ pub(crate) struct State {
     pub(crate) requests: std::collections::VecDeque<RequestLog>,
     /// Start of the current rate-limit minute and the requests counted in it.
     rate_window: (i64, u32),
+    /// The same for ticket updates (`Zendesk-RateLimit-tickets-update`).
+    update_window: (i64, u32),
     request_counter: u64,
 }
 
@@ -252,6 +254,7 @@ impl State {
             faults: Vec::new(),
             requests: std::collections::VecDeque::new(),
             rate_window: (0, 0),
+            update_window: (0, 0),
             request_counter: 0,
         }
     }
@@ -366,6 +369,24 @@ impl State {
             self.rate_window = (minute, 1);
         }
         700u32.saturating_sub(self.rate_window.1)
+    }
+
+    /// Counts a ticket update and returns the `Zendesk-RateLimit-tickets-update` value:
+    /// Zendesk's 100 updates a minute per account, what is left, and the seconds until the
+    /// minute resets. (The stand-in reports the budget; it refuses only through faults.)
+    pub(crate) fn count_update(&mut self) -> String {
+        let now = self.now();
+        let minute = now.div_euclid(60);
+        if self.update_window.0 == minute {
+            self.update_window.1 = self.update_window.1.saturating_add(1);
+        } else {
+            self.update_window = (minute, 1);
+        }
+        let remaining = 100u32.saturating_sub(self.update_window.1);
+        format!(
+            "total=100; remaining={remaining}; resets={}",
+            60 - now.rem_euclid(60)
+        )
     }
 
     /// A Zendesk-looking request id (`X-Request-Id`).
