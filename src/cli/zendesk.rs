@@ -23,7 +23,7 @@ pub(super) use super::load::workspace;
 use super::{ExitStatus, GlobalArgs};
 use crate::config::{self, Auth, Organization, SyncMode, Workspace};
 use crate::diagnostic::did_you_mean;
-use crate::zendesk::actions::{Org, credentials};
+use crate::zendesk::actions::{Org, organization_credentials};
 use crate::zendesk::client::{Timeouts, ZendeskClient, ZendeskError};
 use crate::zendesk::model::User;
 use crate::zendesk::oauth::Connections;
@@ -115,7 +115,7 @@ pub(super) fn organization<'a>(
 /// A client for a configured organization, with its field lists.
 pub(super) fn org(workspace: &Workspace, name: &str) -> anyhow::Result<Org> {
     let organization = organization(workspace, name)?;
-    let credentials = credentials(organization, &workspace.base)
+    let credentials = organization_credentials(name, organization, &workspace.base)
         .map_err(|e| anyhow!("cannot read the credentials of `{name}`: {e}"))?;
     let client = ZendeskClient::new(&organization.url, credentials, Timeouts::default())?;
     Ok(Org::new(name, client, organization.fields.clone()))

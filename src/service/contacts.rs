@@ -155,6 +155,9 @@ fn zendesk_answer(error: &ZendeskError) -> String {
         ZendeskError::Decode(_) | ZendeskError::TooLarge { .. } => {
             format!("Zendesk's answer could not be read; {LOGGED}")
         }
+        ZendeskError::Reauthorize { organization, .. } => format!(
+            "Zendesk no longer accepts the organization's OAuth token; an admin must run `scenarist zendesk reauthorize {organization}`"
+        ),
         ZendeskError::Url(_) | ZendeskError::Foreign(_) => {
             format!("the call to Zendesk was refused before it was sent; {LOGGED}")
         }

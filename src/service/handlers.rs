@@ -117,7 +117,38 @@ pub(super) async fn metrics(
     if !service.public_metrics {
         service.check_any_token(&headers)?;
     }
-    Ok(crate::metrics::encode())
+    Ok(with_reauthorize_needed(
+        crate::metrics::encode(),
+        &service.zendesk.reauthorize_needed(),
+    ))
+}
+
+/// The metrics text with `scenarist_zendesk_reauthorize_needed{organization="…"} 1` for each
+/// organization whose OAuth token was refused and could not be renewed (before the final
+/// `# EOF`). Never the token or the reason: those are in `/readyz` and the log.
+fn with_reauthorize_needed(text: String, needed: &[(String, String)]) -> String {
+    use std::fmt::Write as _;
+    if needed.is_empty() {
+        return text;
+    }
+    let (mut out, eof) = match text.strip_suffix("# EOF\n") {
+        Some(body) => (body.to_owned(), "# EOF\n"),
+        None => (text.clone(), ""),
+    };
+    out.push_str("# HELP scenarist_zendesk_reauthorize_needed Zendesk organizations whose OAuth token was refused and could not be renewed: run `scenarist zendesk reauthorize ORG`.\n");
+    out.push_str("# TYPE scenarist_zendesk_reauthorize_needed gauge\n");
+    for (organization, _) in needed {
+        let label = organization
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n");
+        let _ = writeln!(
+            out,
+            "scenarist_zendesk_reauthorize_needed{{organization=\"{label}\"}} 1"
+        );
+    }
+    out.push_str(eof);
+    out
 }
 
 #[derive(Deserialize)]
@@ -370,7 +401,25 @@ pub(super) async fn readyz(State(service): State<Arc<Service>>) -> Result<Json<J
             reason,
         ));
     }
-    Ok(Json(json!({ "status": "ready" })))
+    // Intake still works: a broken Zendesk connection is reported, not a reason to stop
+    // routing messages here.
+    let reauthorize = service.zendesk.reauthorize_needed();
+    if reauthorize.is_empty() {
+        return Ok(Json(json!({ "status": "ready" })));
+    }
+    let organizations: Vec<Json_> = reauthorize
+        .into_iter()
+        .map(|(organization, reason)| {
+            json!({
+                "organization": organization,
+                "reason": reason,
+                "fix": format!("scenarist zendesk reauthorize {organization}"),
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "status": "ready", "zendesk_reauthorize": organizations }),
+    ))
 }
 
 pub(super) async fn method_not_allowed(method: axum::http::Method) -> ApiError {
@@ -387,4 +436,35 @@ pub(super) async fn not_found() -> ApiError {
         "not_found",
         "no such endpoint; the API is described in schemas/openapi.yaml",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_name_each_organization_that_needs_reauthorize_before_the_end_marker() {
+        let text = "# HELP a b\n# TYPE a counter\na_total 1\n# EOF\n".to_owned();
+        assert_eq!(with_reauthorize_needed(text.clone(), &[]), text);
+        let needed = [
+            (
+                "acme".to_owned(),
+                "the refresh token was not accepted".to_owned(),
+            ),
+            ("odd\"name".to_owned(), String::new()),
+        ];
+        let out = with_reauthorize_needed(text, &needed);
+        assert!(
+            out.ends_with(
+                "scenarist_zendesk_reauthorize_needed{organization=\"acme\"} 1\n\
+             scenarist_zendesk_reauthorize_needed{organization=\"odd\\\"name\"} 1\n# EOF\n"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("# TYPE scenarist_zendesk_reauthorize_needed gauge\n"));
+        assert!(
+            !out.contains("not accepted"),
+            "the reason stays in /readyz and the log"
+        );
+    }
 }

@@ -759,3 +759,80 @@ async fn a_user_search_reads_every_page_up_to_its_cap() {
     assert!(found.truncated, "the cap is said");
     standin.stop().await;
 }
+
+/// The ticket of a conversation (its `external_id` is `scenarist-<conversation>`).
+fn ticket_of(standin: &StandIn, conversation: &str) -> TicketRecord {
+    let marker = format!("scenarist-{conversation}");
+    standin
+        .tickets()
+        .into_iter()
+        .find(|t| t.external_id.as_deref() == Some(marker.as_str()))
+        .unwrap_or_else(|| panic!("no ticket for {conversation}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_ticket_update_limit_holds_back_that_ticket_only() {
+    let standin = StandIn::start(0, StandInConfig::default()).await.unwrap();
+    let setup = engine(&workspace(&standin, "zendesk", true));
+    for (conversation, email) in [("c1", "ada@example.com"), ("c2", "grace@example.com")] {
+        setup.say("facebook:acme", conversation, "m1", "Hi").await;
+        setup.say("facebook:acme", conversation, "m2", email).await;
+    }
+    let limited = ticket_of(&standin, "c1").id;
+    standin.inject(Fault {
+        method: Some("PUT".into()),
+        path_prefix: format!("/api/v2/tickets/{limited}"),
+        kind: FaultKind::TicketUpdateLimit { retry_after: 600 },
+        times: 1,
+    });
+    // c1's update meets the per-ticket limit …
+    setup
+        .engine
+        .handle(message("facebook:acme", "c1", "m3", "Where is my parcel?"))
+        .await
+        .unwrap();
+    setup.engine.settle(16).await.unwrap();
+    assert_eq!(
+        occurrences(&ticket_of(&standin, "c1"), "Where is my parcel?"),
+        0
+    );
+    assert!(
+        !setup
+            .store
+            .conversation("c1")
+            .unwrap()
+            .unwrap()
+            .pending
+            .is_empty()
+    );
+    // … and c2's goes through meanwhile: the instance is not paused.
+    setup
+        .engine
+        .handle(message("facebook:acme", "c2", "m3", "And mine?"))
+        .await
+        .unwrap();
+    setup.engine.settle(16).await.unwrap();
+    assert_eq!(occurrences(&ticket_of(&standin, "c2"), "And mine?"), 1);
+    assert_eq!(
+        occurrences(&ticket_of(&standin, "c1"), "Where is my parcel?"),
+        0
+    );
+    // After Retry-After, c1's update is retried and lands exactly once.
+    setup.settle().await;
+    let ticket = ticket_of(&standin, "c1");
+    assert_eq!(
+        occurrences(&ticket, "Where is my parcel?"),
+        1,
+        "{:#?}",
+        comment_texts(&ticket)
+    );
+    assert!(
+        setup
+            .store
+            .conversation("c1")
+            .unwrap()
+            .unwrap()
+            .dead
+            .is_empty()
+    );
+}

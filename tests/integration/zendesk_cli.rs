@@ -271,6 +271,15 @@ async fn connect_over_oauth_stores_the_token_and_list_shows_the_date() {
     // The stored token works: `check` authenticates with it.
     let checked = run(&["zendesk", "check", "--config", &cfg], &[]).await;
     assert_eq!(checked.status.code(), Some(0), "{}", all(&checked));
+    // The refresh token Zendesk sent is kept with the access token, and `check` shows the
+    // token's expiry (none was asked for).
+    let kept = scenarist::zendesk::token_file::TokenSet::read(&token).unwrap();
+    assert!(kept.refresh.is_some(), "the refresh token is kept");
+    assert!(
+        stdout(&checked).contains("✓ OAuth access token: does not expire; renewed automatically"),
+        "{}",
+        all(&checked)
+    );
     standin.stop().await;
 }
 

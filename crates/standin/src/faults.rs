@@ -6,7 +6,8 @@
 //! Over HTTP, `POST /__standin/faults` takes the same fields as JSON, with serde's default
 //! (externally tagged) enum form, e.g.
 //! `{"path_prefix":"/api/v2/tickets","method":"POST","kind":{"ServerError":503},"times":2}`,
-//! `{"path_prefix":"/api/v2","kind":{"TooManyRequests":{"retry_after":7,"text_plain":true}}}`
+//! `{"path_prefix":"/api/v2","kind":{"TooManyRequests":{"retry_after":7,"text_plain":true}}}`,
+//! `{"path_prefix":"/api/v2/tickets/5","method":"PUT","kind":{"TicketUpdateLimit":{"retry_after":60}}}`
 //! or `{"path_prefix":"/","kind":"Drop"}` (`times` defaults to 1).
 
 use serde::{Deserialize, Serialize};
@@ -34,9 +35,16 @@ fn one() -> u32 {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FaultKind {
-    /// 429 with `Retry-After`; the body is `{"error":"TooManyRequests"}`, or with
-    /// `text_plain` the text/plain sentence the real per-user limit sends.
+    /// 429 with `Retry-After` and `X-Rate-Limit-Remaining: 0` (the account's budget is
+    /// spent); the body is `{"error":"TooManyRequests"}`, or with `text_plain` the text/plain
+    /// sentence the real per-user limit sends.
     TooManyRequests { retry_after: u64, text_plain: bool },
+    /// 429 from Zendesk's per-ticket update limit (30 updates of one ticket in 10 minutes):
+    /// `Retry-After`, while the account's (`X-Rate-Limit-Remaining`) and the update
+    /// endpoint's (`Zendesk-RateLimit-tickets-update`) budgets are left — which is how a
+    /// client tells it from the account-wide limit (zendesk-api.md §3.4, §4). Meant for
+    /// `PUT /api/v2/tickets/{id}`.
+    TicketUpdateLimit { retry_after: u64 },
     /// That status (500 when the code is not a valid 5xx), without executing the request.
     ServerError(u16),
     /// Sleeps, then handles the request normally — the work happens even if the client has
@@ -89,8 +97,23 @@ pub(crate) fn effect(kind: &FaultKind) -> Effect {
             } else {
                 Reply::json(429, json!({"error": "TooManyRequests"}))
             };
-            Effect::Respond(reply.header("retry-after", retry_after.to_string()))
+            Effect::Respond(
+                reply
+                    .header("retry-after", retry_after.to_string())
+                    .header("x-rate-limit-remaining", "0".to_owned()),
+            )
         }
+        FaultKind::TicketUpdateLimit { retry_after } => Effect::Respond(
+            Reply::json(
+                429,
+                json!({"error": "TooManyRequests", "description": "Too many updates of this ticket; try again later"}),
+            )
+            .header("retry-after", retry_after.to_string())
+            .header(
+                "zendesk-ratelimit-tickets-update",
+                "total=100; remaining=99; resets=60".to_owned(),
+            ),
+        ),
         FaultKind::ServerError(code) => {
             let code = if (500..600).contains(code) {
                 *code

@@ -11,7 +11,8 @@
 //! `render` (Zendesk-shaped JSON), `reply` (the response type and error envelopes), `state`
 //! (the data, behind one mutex that is never held across an `await`), `persist` (the optional
 //! state file that keeps users, tickets, ticket fields, ids, idempotency keys and tokens across
-//! restarts) and `snapshot` (that file's content).
+//! restarts), `journal` (the changes appended to it between compactions) and `snapshot` (that
+//! file's content).
 //!
 //! Invariants: every request is logged before anything else happens to it; a fault applies
 //! before authentication and routing; the stand-in's clock is the system clock plus an
@@ -21,6 +22,7 @@ mod auth;
 mod comments;
 mod demo_orders;
 mod faults;
+mod journal;
 mod oauth;
 mod persist;
 mod render;
@@ -48,7 +50,9 @@ use tokio::task::JoinHandle;
 pub use demo_orders::DemoOrders;
 pub use faults::{Fault, FaultKind};
 pub use persist::StateFileError;
-pub use state::{CommentRecord, RequestLog, TicketFieldRecord, TicketRecord, UserRecord};
+pub use state::{
+    CommentRecord, REQUEST_LOG_CAP, RequestLog, TicketFieldRecord, TicketRecord, UserRecord,
+};
 
 use state::Shared;
 
@@ -69,8 +73,9 @@ pub struct StandInConfig {
     /// the state file is added to it (the sandbox defines those `sync.ticket_fields` names).
     pub ticket_fields: Vec<TicketFieldRecord>,
     /// Where to keep users, tickets, id counters, idempotency keys and issued OAuth tokens
-    /// across restarts (JSON; loaded at start if it exists, rewritten atomically after every
-    /// request that changed them). `None`: in memory only.
+    /// across restarts (JSON; loaded at start if it exists, with what changed after each request
+    /// appended to `<file>.journal` and compacted into the file now and then). `None`: in
+    /// memory only.
     pub state_file: Option<PathBuf>,
 }
 
@@ -152,9 +157,10 @@ impl StandIn {
         self.shared.lock().ticket_field_records()
     }
 
-    /// Every request received so far, in order (control requests to `/__standin` included).
+    /// The requests received so far, in order (control requests to `/__standin` included):
+    /// the latest [`REQUEST_LOG_CAP`], the oldest dropped first.
     pub fn requests(&self) -> Vec<RequestLog> {
-        self.shared.lock().requests.clone()
+        self.shared.lock().requests.iter().cloned().collect()
     }
 
     /// Moves the stand-in's own clock (idempotency-key retention, OAuth code and token
@@ -164,11 +170,18 @@ impl StandIn {
     }
 
     /// Stops accepting, closes open connections and waits for the server task; with a state
-    /// file, writes it a last time if the data changed since.
+    /// file, writes the whole state to it a last time and removes its journal.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
         persist::save(&self.shared).await;
+        persist::compact_now(&self.shared);
+    }
+
+    /// With a state file: writes the whole state to it now and removes its journal (blocking
+    /// file I/O), so the file alone holds everything — for a stand-in about to be dropped.
+    pub fn compact(&self) {
+        persist::compact_now(&self.shared);
     }
 }
 

@@ -9,12 +9,16 @@
 //! clock offset tests set — those are per run.
 //!
 //! The file is JSON, `{"version": 1, …}` (see `snapshot`, whose structs are private, so the
-//! public record types keep their shapes). [`open`] loads it (or starts fresh when it does
-//! not exist) and writes it once, so an unwritable place fails at start rather than on the
-//! first change.
-//! After every routed request the server calls [`save`], which writes the file again if the
-//! kept data changed, before the response goes out: a client that saw a success finds the
-//! change after a restart.
+//! public record types keep their shapes), followed by its journal, `<file>.journal`: one
+//! line per later change (`journal`). [`open`] loads the file and replays the journal (or
+//! starts fresh when there is no file), then compacts them — writes the whole state to the
+//! file and removes the journal — so an unwritable place fails at start rather than on the
+//! first change. After every routed request the server calls [`save`], which appends what
+//! changed to the journal, before the response goes out: a client that saw a success finds
+//! the change after a restart. Once the journal has [`COMPACT_AFTER_LINES`] lines, or is as
+//! large as the state file (at least [`COMPACT_AFTER_BYTES`]), the next change compacts
+//! instead, so a long demo or load run costs an append per change and keeps the files
+//! bounded: at most about twice the state plus 64 KiB.
 //!
 //! Invariants: the file holds bearer tokens, so it is written like a secret
 //! (`private_file::write`): owner-only (0600, a missing folder 0700), replaced atomically (a
@@ -35,6 +39,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::StandInConfig;
+use super::journal::{self, Journal};
 use super::snapshot::{Snapshot, VERSION};
 use super::state::{Shared, State};
 
@@ -82,10 +87,21 @@ pub(crate) struct Persister {
     written: Mutex<Written>,
 }
 
+/// Journal lines after which the next change compacts.
+pub(crate) const COMPACT_AFTER_LINES: usize = 1024;
+/// Journal bytes below which the journal is never compacted for its size.
+pub(crate) const COMPACT_AFTER_BYTES: u64 = 64 * 1024;
+
 #[derive(Default)]
 struct Written {
     generation: u64,
     snapshot: Option<Snapshot>,
+    /// The JSON of what is on disk (state file and journal together); `None` until the
+    /// first compaction, and after a failed append (the next change compacts).
+    value: Option<Value>,
+    journal: Option<Journal>,
+    /// The size of the state file at the last compaction.
+    state_bytes: u64,
 }
 
 /// A snapshot and its number.
@@ -125,14 +141,54 @@ impl Persister {
                 path: self.path.clone(),
                 error,
             };
-            let mut bytes = serde_json::to_vec_pretty(&taken.snapshot)
-                .map_err(|e| write_error(io::Error::from(e)))?;
-            bytes.push(b'\n');
-            scenarist_base::private_file::write(&self.path, &bytes).map_err(write_error)?;
+            let value = serde_json::to_value(&taken.snapshot).map_err(|e| write_error(e.into()))?;
+            let due = written.journal.as_ref().is_some_and(|j| {
+                j.lines >= COMPACT_AFTER_LINES
+                    || j.bytes >= written.state_bytes.max(COMPACT_AFTER_BYTES)
+            });
+            match written.value.as_ref() {
+                Some(before) if !due => {
+                    if let Some(change) = journal::delta(before, &value) {
+                        if let Err(error) = self.append(&mut written, &change) {
+                            // A half-written line must not be followed by others: the next
+                            // change rewrites the state file and starts a new journal.
+                            written.journal = None;
+                            written.value = None;
+                            return Err(write_error(error));
+                        }
+                    }
+                }
+                _ => self
+                    .compact(&mut written, &taken.snapshot)
+                    .map_err(write_error)?,
+            }
             written.snapshot = Some(taken.snapshot);
+            written.value = Some(value);
         }
         written.generation = taken.generation;
         Ok(())
+    }
+
+    fn append(&self, written: &mut Written, change: &Value) -> io::Result<()> {
+        let journal = match &mut written.journal {
+            Some(journal) => journal,
+            none => none.insert(Journal::create(&journal::path_of(&self.path))?),
+        };
+        journal.append(change)
+    }
+
+    /// Writes the whole state to the file, then removes the journal (replaying it over the
+    /// new file would change nothing, so a crash in between is harmless).
+    fn compact(&self, written: &mut Written, snapshot: &Snapshot) -> io::Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(snapshot).map_err(io::Error::from)?;
+        bytes.push(b'\n');
+        scenarist_base::private_file::write(&self.path, &bytes)?;
+        written.state_bytes = bytes.len() as u64;
+        written.journal = None;
+        match fs::remove_file(journal::path_of(&self.path)) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -184,8 +240,49 @@ pub(crate) async fn save(shared: &Shared) {
     }
 }
 
-/// The state in the file at `path`; `None` when there is no file.
+/// Writes the whole state to the file and removes the journal now (blocking: a small file),
+/// so a stopped stand-in leaves one complete file. A failure is logged: the journal is still
+/// there and is replayed at the next start.
+pub(crate) fn compact_now(shared: &Shared) {
+    let Some(persister) = &shared.persister else {
+        return;
+    };
+    let taken = persister.take(&shared.lock(), &shared.base_url);
+    let mut written = persister
+        .written
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if taken.generation <= written.generation && written.journal.is_none() {
+        return;
+    }
+    match persister.compact(&mut written, &taken.snapshot) {
+        Ok(()) => {
+            written.value = serde_json::to_value(&taken.snapshot).ok();
+            written.snapshot = Some(taken.snapshot);
+            written.generation = written.generation.max(taken.generation);
+        }
+        Err(error) => {
+            tracing::error!(%error, "zendesk stand-in: cannot compact the state file; its journal is kept");
+        }
+    }
+}
+
+/// The state in the file at `path` with its journal replayed; `None` when there is no file.
 fn load(path: &Path, base_url: &str) -> Result<Option<State>, StateFileError> {
+    let Some(value) = load_json(path)? else {
+        return Ok(None);
+    };
+    let invalid = |reason: String| StateFileError::Invalid {
+        path: path.to_owned(),
+        reason,
+    };
+    let snapshot: Snapshot = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+    snapshot.restore(base_url).map(Some).map_err(invalid)
+}
+
+/// The JSON of the state file at `path` with its journal replayed; `None` when there is no
+/// file.
+pub(crate) fn load_json(path: &Path) -> Result<Option<Value>, StateFileError> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -215,6 +312,15 @@ fn load(path: &Path, base_url: &str) -> Result<Option<State>, StateFileError> {
             ));
         }
     }
-    let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
-    snapshot.restore(base_url).map(Some).map_err(invalid)
+    let mut value: Value = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+    let journal_path = journal::path_of(path);
+    let (changes, torn) = journal::read(&journal_path).map_err(&invalid)?;
+    if torn {
+        tracing::warn!(journal = %journal_path.display(),
+            "zendesk stand-in: the journal's last line was cut short (a crash while it was written); that change was never answered and is ignored");
+    }
+    for change in &changes {
+        journal::apply(&mut value, change).map_err(&invalid)?;
+    }
+    Ok(Some(value))
 }

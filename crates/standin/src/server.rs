@@ -154,7 +154,7 @@ fn log(shared: &Shared, parts: &Parts, body: &Bytes) {
             (name.as_str().to_ascii_lowercase(), value)
         })
         .collect();
-    shared.lock().requests.push(RequestLog {
+    shared.lock().log_request(RequestLog {
         method: parts.method.to_string(),
         path,
         headers,
@@ -240,7 +240,10 @@ fn finish(shared: &Shared, mut response: Response<Body>) -> Response<Body> {
     };
     let headers = response.headers_mut();
     headers.insert("x-rate-limit", HeaderValue::from_static("700"));
-    headers.insert("x-rate-limit-remaining", HeaderValue::from(remaining));
+    // An account-wide 429 fault has set it to 0 already.
+    if !headers.contains_key("x-rate-limit-remaining") {
+        headers.insert("x-rate-limit-remaining", HeaderValue::from(remaining));
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("x-request-id", value);
     }

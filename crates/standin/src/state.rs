@@ -215,13 +215,28 @@ pub(crate) struct State {
     pub(crate) access_tokens: HashMap<String, Option<i64>>,
     pub(crate) refresh_tokens: HashMap<String, RefreshGrant>,
     pub(crate) faults: Vec<Fault>,
-    pub(crate) requests: Vec<RequestLog>,
+    /// The latest [`REQUEST_LOG_CAP`] requests, oldest first (`log_request`).
+    pub(crate) requests: std::collections::VecDeque<RequestLog>,
     /// Start of the current rate-limit minute and the requests counted in it.
     rate_window: (i64, u32),
+    /// The same for ticket updates (`Zendesk-RateLimit-tickets-update`).
+    update_window: (i64, u32),
     request_counter: u64,
 }
 
+/// The most requests the log keeps: a long demo or a load run against the stand-in keeps its
+/// memory flat; the oldest are dropped first.
+pub const REQUEST_LOG_CAP: usize = 10_000;
+
 impl State {
+    /// Logs a request, dropping the oldest once [`REQUEST_LOG_CAP`] are kept.
+    pub(crate) fn log_request(&mut self, request: RequestLog) {
+        while self.requests.len() >= REQUEST_LOG_CAP {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(request);
+    }
+
     /// No users, tickets or tokens; the counters at their first values.
     fn empty() -> Self {
         State {
@@ -237,8 +252,9 @@ impl State {
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             faults: Vec::new(),
-            requests: Vec::new(),
+            requests: std::collections::VecDeque::new(),
             rate_window: (0, 0),
+            update_window: (0, 0),
             request_counter: 0,
         }
     }
@@ -353,6 +369,24 @@ impl State {
             self.rate_window = (minute, 1);
         }
         700u32.saturating_sub(self.rate_window.1)
+    }
+
+    /// Counts a ticket update and returns the `Zendesk-RateLimit-tickets-update` value:
+    /// Zendesk's 100 updates a minute per account, what is left, and the seconds until the
+    /// minute resets. (The stand-in reports the budget; it refuses only through faults.)
+    pub(crate) fn count_update(&mut self) -> String {
+        let now = self.now();
+        let minute = now.div_euclid(60);
+        if self.update_window.0 == minute {
+            self.update_window.1 = self.update_window.1.saturating_add(1);
+        } else {
+            self.update_window = (minute, 1);
+        }
+        let remaining = 100u32.saturating_sub(self.update_window.1);
+        format!(
+            "total=100; remaining={remaining}; resets={}",
+            60 - now.rem_euclid(60)
+        )
     }
 
     /// A Zendesk-looking request id (`X-Request-Id`).
@@ -498,5 +532,30 @@ impl Shared {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, t)| t.as_str())
+    }
+}
+
+#[cfg(test)]
+mod request_log_tests {
+    use super::*;
+
+    #[test]
+    fn the_request_log_keeps_the_latest_requests_only() {
+        let mut state = State::new(&StandInConfig::default());
+        for n in 0..REQUEST_LOG_CAP + 5 {
+            state.log_request(RequestLog {
+                method: "GET".to_owned(),
+                path: format!("/api/v2/tickets/{n}"),
+                headers: Vec::new(),
+                body: Vec::new(),
+            });
+        }
+        assert_eq!(state.requests.len(), REQUEST_LOG_CAP);
+        assert_eq!(
+            state.requests.front().map(|r| r.path.as_str()),
+            Some("/api/v2/tickets/5")
+        );
+        let last = format!("/api/v2/tickets/{}", REQUEST_LOG_CAP + 4);
+        assert_eq!(state.requests.back().map(|r| &r.path), Some(&last));
     }
 }

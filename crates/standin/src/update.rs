@@ -139,5 +139,6 @@ pub(crate) async fn update(
         json!({"ticket": render::ticket(&shared, &updated), "audit": render::audit(&audit)}),
     );
     data.tickets.insert(id, updated);
-    Ok(reply)
+    let budget = data.count_update();
+    Ok(reply.header("zendesk-ratelimit-tickets-update", budget))
 }

@@ -1,15 +1,18 @@
 //! The Zendesk Support API client: the only module that uses reqwest. One `reqwest::Client`
 //! per organization, with connect and total timeouts and a user agent. Every failure is a
 //! `ZendeskError` that says whether it is worth retrying: 429 (honouring `Retry-After`, and
-//! pausing every call to the instance meanwhile), 5xx and transport failures are; other 4xx
-//! are not, and keep Zendesk's error details. Credentials never appear in `Debug` output.
+//! pausing every call to the instance meanwhile — unless it is the per-ticket update limit,
+//! `rate_limit`, which holds back that ticket's update only), 5xx and transport failures
+//! are; other 4xx are not, and keep Zendesk's error details. With OAuth credentials kept in
+//! a token file, a 401 renews the token once (`session`) and sends the request once more.
+//! Credentials never appear in `Debug` output.
 //!
 //! Zendesk's answers are hostile input too: every request URL is joined onto the checked
 //! instance URL and must keep its origin (`BaseUrl::endpoint`), so a `links.next` pointing
 //! elsewhere is refused before anything is sent; redirects are never followed (a 3xx is an
 //! error); and no more than `MAX_RESPONSE_BYTES` of an answer is read.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -22,7 +25,9 @@ use super::model::{
     Comment, CommentsPage, Ticket, TicketEnvelope, TicketField, TicketFieldEnvelope, TicketsPage,
     User, UserEnvelope, UserField, UserFieldsPage, UsersPage,
 };
+use super::rate_limit::{self, Scope};
 use super::secret::Secret;
+use super::session::TokenSession;
 use scenarist_lang::config::base_url::{BaseUrl, ForeignUrl, UrlProblem, hide_userinfo};
 
 /// How the client authenticates.
@@ -30,8 +35,11 @@ use scenarist_lang::config::base_url::{BaseUrl, ForeignUrl, UrlProblem, hide_use
 pub enum Credentials {
     /// `email/token:TOKEN` basic auth.
     ApiToken { email: String, token: Secret },
-    /// An OAuth access token.
+    /// An OAuth access token, used as it is.
     Bearer(Secret),
+    /// An OAuth token set kept in a token file, renewed with its refresh token when Zendesk
+    /// refuses the access token (`session`).
+    OAuth(Arc<TokenSession>),
 }
 
 impl std::fmt::Debug for Credentials {
@@ -41,6 +49,7 @@ impl std::fmt::Debug for Credentials {
                 write!(f, "ApiToken {{ email: {email:?}, token: [REDACTED] }}")
             }
             Credentials::Bearer(_) => f.write_str("Bearer([REDACTED])"),
+            Credentials::OAuth(session) => write!(f, "OAuth({session:?})"),
         }
     }
 }
@@ -56,6 +65,7 @@ impl Credentials {
                 )
             }
             Credentials::Bearer(token) => format!("Bearer {}", token.expose()),
+            Credentials::OAuth(session) => format!("Bearer {}", session.access().expose()),
         };
         let mut header = HeaderValue::from_str(&value).ok()?;
         header.set_sensitive(true);
@@ -87,6 +97,16 @@ pub enum ZendeskError {
     /// The instance URL was refused (`https://user:pass@acme.zendesk.com`): no client.
     #[error("the Zendesk URL {0}; write the instance only, such as `https://acme.zendesk.com`")]
     Url(#[from] UrlProblem),
+    /// Zendesk refused the OAuth token and it could not be renewed: nothing works until an
+    /// admin runs `reauthorize`. Worth retrying later (the new token is picked up from the
+    /// token file).
+    #[error(
+        "Zendesk no longer accepts the OAuth token of `{organization}` and it could not be renewed ({reason}); run `scenarist zendesk reauthorize {organization}`"
+    )]
+    Reauthorize {
+        organization: String,
+        reason: String,
+    },
     /// A request would leave the instance (Zendesk's `links.next` pointing at another host,
     /// port or scheme): nothing was sent, so the credentials stay on the instance.
     #[error("refused to send a request carrying the credentials elsewhere: {0}")]
@@ -102,7 +122,9 @@ impl ZendeskError {
     /// Whether trying again later may succeed.
     pub fn retryable(&self) -> bool {
         match self {
-            ZendeskError::Transport { .. } | ZendeskError::Paused(_) => true,
+            ZendeskError::Transport { .. }
+            | ZendeskError::Paused(_)
+            | ZendeskError::Reauthorize { .. } => true,
             ZendeskError::Status { status, .. } => {
                 *status == 429 || *status == 409 || *status >= 500
             }
@@ -121,6 +143,7 @@ impl ZendeskError {
                 ..
             } => i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
             ZendeskError::Paused(ms) => i64::try_from(*ms).unwrap_or(i64::MAX),
+            ZendeskError::Reauthorize { .. } => REAUTHORIZE_RETRY_MS,
             _ => 0,
         }
     }
@@ -143,6 +166,9 @@ impl ZendeskError {
         }
     }
 }
+
+/// How often work waiting for `reauthorize` tries again (each try re-reads the token file).
+pub const REAUTHORIZE_RETRY_MS: i64 = 60_000;
 
 /// The most bytes of one answer the client reads (8 MiB: a page of 100 comments with their
 /// HTML is far below it). A longer answer is `ZendeskError::TooLarge`.
@@ -222,6 +248,20 @@ impl ZendeskClient {
         })
     }
 
+    /// Why this organization needs `scenarist zendesk reauthorize` (its OAuth token was
+    /// refused and could not be renewed), if it does.
+    pub fn reauthorize_needed(&self) -> Option<String> {
+        match &self.credentials {
+            Credentials::OAuth(session) => session.reauthorize_needed(),
+            _ => None,
+        }
+    }
+
+    /// The credentials this client sends.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
     /// `https://acme.zendesk.com`, without a trailing `/`.
     pub fn base_url(&self) -> &str {
         self.base.as_str()
@@ -230,10 +270,25 @@ impl ZendeskClient {
     /// The authenticated user. Wrong credentials give 200 with an anonymous user (id
     /// `null`) on this endpoint, so the caller must check `id`.
     pub async fn me(&self) -> Result<User, ZendeskError> {
-        Ok(self
+        let sent_with = match &self.credentials {
+            Credentials::OAuth(session) => Some((session, session.access())),
+            _ => None,
+        };
+        let me = self
             .json::<UserEnvelope>(Method::GET, "/api/v2/users/me", &[], None, None)
             .await?
-            .user)
+            .user;
+        match sent_with {
+            // This endpoint answers a refused token with the anonymous user, not a 401.
+            Some((session, refused)) if me.id.is_none() => {
+                session.renew(&refused).await?;
+                Ok(self
+                    .json::<UserEnvelope>(Method::GET, "/api/v2/users/me", &[], None, None)
+                    .await?
+                    .user)
+            }
+            _ => Ok(me),
+        }
     }
 
     /// Every custom user field definition (following pages).
@@ -432,11 +487,34 @@ impl ZendeskClient {
         body: Option<Vec<u8>>,
         idempotency_key: Option<&str>,
     ) -> Result<Vec<u8>, ZendeskError> {
-        let result = self
-            .send_once(method, path, query, body, idempotency_key)
-            .await;
+        let result = match &self.credentials {
+            Credentials::OAuth(session) => {
+                let used = session.access();
+                let first = self
+                    .send_once(method.clone(), path, query, body.clone(), idempotency_key)
+                    .await;
+                match first {
+                    // A 401 was not carried out: renewed once, sent once more.
+                    Err(ZendeskError::Status { status: 401, .. }) => {
+                        match session.renew(&used).await {
+                            Ok(()) => {
+                                self.send_once(method, path, query, body, idempotency_key)
+                                    .await
+                            }
+                            Err(error) => Err(error),
+                        }
+                    }
+                    other => other,
+                }
+            }
+            _ => {
+                self.send_once(method, path, query, body, idempotency_key)
+                    .await
+            }
+        };
         let outcome = match &result {
             Ok(_) => "ok",
+            Err(ZendeskError::Reauthorize { .. }) => "reauthorize_needed",
             Err(ZendeskError::Paused(_)) => "paused",
             Err(ZendeskError::Transport { .. }) => "transport_error",
             Err(
@@ -464,6 +542,7 @@ impl ZendeskClient {
     ) -> Result<Vec<u8>, ZendeskError> {
         self.check_pause()?;
         let url = self.base.endpoint(path)?;
+        let limited_scope_of = method.clone();
         let mut request = self
             .http
             .request(method, url)
@@ -491,7 +570,16 @@ impl ZendeskClient {
         }
         let error = status_error(status, &headers, &bytes);
         if status == StatusCode::TOO_MANY_REQUESTS {
-            self.pause(error.retry_after_ms());
+            match rate_limit::scope(&limited_scope_of, path, &headers) {
+                Scope::Instance => self.pause(error.retry_after_ms()),
+                // The outbox retries this update after `Retry-After`; other tickets go on.
+                Scope::Ticket(ticket) => {
+                    tracing::info!(
+                        ticket,
+                        "Zendesk's per-ticket update limit: only this ticket's updates wait"
+                    );
+                }
+            }
         }
         tracing::warn!(status = status.as_u16(), path, %error, "Zendesk refused a call");
         Err(error)

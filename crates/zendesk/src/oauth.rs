@@ -11,13 +11,17 @@
 //! 3. `exchange_code`: `POST {base}/oauth/tokens` (JSON body) trades the code — single-use,
 //!    valid 120 s — and the PKCE verifier for an access token, so a code stolen on its way
 //!    back (another program on this machine listening first, a leaked browser history) is
-//!    worthless without the verifier. No `expires_in` is asked for, so the token does not
-//!    expire and needs no refresh (Zendesk's default). It goes to the checked instance URL
-//!    only (`BaseUrl::endpoint`), follows no redirect and reads at most 64 KiB of answer;
-//! 4. the token is written with `secret::write_private` (0600, folder 0700, atomic, never
+//!    worthless without the verifier. No `expires_in` is asked for (Zendesk's default is a
+//!    token that does not expire), but whatever Zendesk sends — a refresh token, lifetimes —
+//!    is kept. It goes to the checked instance URL only (`BaseUrl::endpoint`), follows no
+//!    redirect and reads at most 64 KiB of answer;
+//! 4. the token set is written by `TokenSet::write` (0600, folder 0700, atomic, never
 //!    through a symlink) to `token_path`, and the connection is recorded the same way in
 //!    `<data_dir>/zendesk/connections.json` (`Connections`), which `zendesk list` reads for
 //!    the "connected on" date.
+//!
+//! `refresh` trades the refresh token for a new pair when Zendesk refuses an expired access
+//! token (`session::TokenSession` decides when, and keeps the new pair).
 //!
 //! The token exchange uses reqwest directly: it is the one Zendesk call made without
 //! credentials, so it does not go through `ZendeskClient`.
@@ -38,6 +42,7 @@ use tokio::net::{TcpListener, TcpStream};
 use super::client::{ZendeskError, read_body};
 use super::organization_name::{self, OrganizationNameError};
 use super::secret::Secret;
+use super::token_file::TokenSet;
 use scenarist_lang::config::base_url::BaseUrl;
 
 /// What Scenarist asks for: reading and writing users and tickets.
@@ -283,7 +288,7 @@ fn denial(error: &str, description: &str) -> String {
 }
 
 /// Trades an authorization code and the PKCE verifier of its authorize URL for an access
-/// token.
+/// token, with the refresh token and lifetimes Zendesk sent along.
 pub async fn exchange_code(
     base: &BaseUrl,
     client_id: &str,
@@ -291,14 +296,7 @@ pub async fn exchange_code(
     code: &str,
     redirect_uri: &str,
     code_verifier: &Secret,
-) -> Result<Secret, OAuthError> {
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(20))
-        .user_agent(concat!("scenarist/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| OAuthError::Transport(e.to_string()))?;
+) -> Result<TokenSet, OAuthError> {
     let body = json!({
         "grant_type": "authorization_code",
         "code": code,
@@ -308,13 +306,50 @@ pub async fn exchange_code(
         "scope": SCOPE,
         "code_verifier": code_verifier.expose(),
     });
+    token_request(base, &body, Grant::Code).await
+}
+
+/// Trades a refresh token for a new access token and a new refresh token (zendesk-api.md
+/// §1.3 step 4): Zendesk invalidates both old ones, so the caller must keep the new pair.
+pub async fn refresh(
+    base: &BaseUrl,
+    client_id: &str,
+    client_secret: &Secret,
+    refresh_token: &Secret,
+) -> Result<TokenSet, OAuthError> {
+    let body = json!({
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token.expose(),
+        "client_id": client_id,
+        "client_secret": client_secret.expose(),
+    });
+    token_request(base, &body, Grant::Refresh).await
+}
+
+/// Which grant a token request carries (its refusals read differently).
+#[derive(Clone, Copy)]
+enum Grant {
+    Code,
+    Refresh,
+}
+
+/// `POST {base}/oauth/tokens` with `body`; the answer as a token set whose expiry times are
+/// counted from now.
+async fn token_request(base: &BaseUrl, body: &Value, grant: Grant) -> Result<TokenSet, OAuthError> {
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .user_agent(concat!("scenarist/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| OAuthError::Transport(e.to_string()))?;
     let endpoint = base
         .endpoint("/oauth/tokens")
         .map_err(|e| OAuthError::Transport(e.to_string()))?;
     let response = http
         .post(endpoint)
         .header("Accept", "application/json")
-        .json(&body)
+        .json(body)
         .send()
         .await
         .map_err(|e| OAuthError::Transport(e.to_string()))?;
@@ -326,6 +361,13 @@ pub async fn exchange_code(
             other => OAuthError::Decode(other.to_string()),
         })?;
     let json: Option<Value> = serde_json::from_slice(&bytes).ok();
+    if status.is_server_error() || status.as_u16() == 429 {
+        // Zendesk could not answer now: worth trying again, the refresh token still stands.
+        return Err(OAuthError::Transport(format!(
+            "Zendesk answered HTTP {}",
+            status.as_u16()
+        )));
+    }
     if !status.is_success() {
         let error = json
             .as_ref()
@@ -339,17 +381,39 @@ pub async fn exchange_code(
             status.as_u16(),
             error,
             description,
+            grant,
         )));
     }
-    json.as_ref()
-        .and_then(|j| j["access_token"].as_str())
+    let json = json.unwrap_or_default();
+    let access = json["access_token"]
+        .as_str()
         .filter(|t| !t.is_empty())
         .map(Secret::new)
-        .ok_or_else(|| OAuthError::Decode("the token answer has no access_token".into()))
+        .ok_or_else(|| OAuthError::Decode("the token answer has no access_token".into()))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let after = |key: &str| {
+        json[key]
+            .as_i64()
+            .map(|seconds| now.saturating_add(seconds))
+    };
+    Ok(TokenSet {
+        access,
+        refresh: json["refresh_token"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .map(Secret::new),
+        expires_at: after("expires_in"),
+        refresh_expires_at: after("refresh_token_expires_in"),
+    })
 }
 
-fn exchange_problem(status: u16, error: &str, description: &str) -> String {
+fn exchange_problem(status: u16, error: &str, description: &str, grant: Grant) -> String {
     let plain = match error {
+        "invalid_grant" if matches!(grant, Grant::Refresh) => {
+            "the refresh token was not accepted (it expired, was revoked, or was already used)"
+        }
         "invalid_grant" => {
             "the authorization code was not accepted (a code works once and expires after 120 seconds; run the command again)"
         }

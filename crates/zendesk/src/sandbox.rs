@@ -21,6 +21,16 @@ pub struct Sandboxes {
     running: Vec<(String, StandIn)>,
 }
 
+/// A process that ends leaves each sandbox's state in one complete file (its journal folded
+/// in), which a human or a script can read.
+impl Drop for Sandboxes {
+    fn drop(&mut self) {
+        for (_, standin) in &self.running {
+            standin.compact();
+        }
+    }
+}
+
 impl Sandboxes {
     /// `(organization, URL)` of each running sandbox.
     pub fn urls(&self) -> Vec<(String, String)> {

@@ -14,9 +14,11 @@ use super::{GlobalArgs, agent, describe, org, organization, runtime, workspace};
 use crate::cli::ExitStatus;
 use crate::config::{Auth, Workspace};
 use crate::diagnostic::did_you_mean;
+use crate::runtime::{Clock as _, SystemClock};
 use crate::zendesk::actions::Org;
-use crate::zendesk::client::ZendeskClient;
+use crate::zendesk::client::{Credentials, ZendeskClient};
 use crate::zendesk::model::UserField;
+use crate::zendesk::token_file::TokenSet;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -146,6 +148,12 @@ async fn check_org(workspace: &Workspace, name: &str) -> anyhow::Result<usize> {
                         describe(&user),
                         user.role.as_deref().unwrap_or("agent")
                     );
+                    if let Credentials::OAuth(session) = org.client.credentials() {
+                        println!(
+                            "  {}",
+                            token_expiry(&session.tokens(), SystemClock.now() / 1000)
+                        );
+                    }
                     match org.client.user_fields().await {
                         Ok(fields) => custom = Some(fields),
                         Err(error) => {
@@ -296,9 +304,56 @@ fn field_problem(list: &str, property: &str, custom: Option<&[UserField]>) -> Fi
     ))
 }
 
+/// The OAuth token's expiry in one line (`now` in Unix seconds): whether it expires, when,
+/// and whether Scenarist can renew it by itself.
+fn token_expiry(tokens: &TokenSet, now: i64) -> String {
+    let at = |seconds: i64| scenarist_base::clock::iso8601(seconds.saturating_mul(1000));
+    let access = match tokens.expires_at {
+        None => "✓ OAuth access token: does not expire".to_owned(),
+        Some(expiry) if expiry <= now => format!("✓ OAuth access token: expired at {}", at(expiry)),
+        Some(expiry) => format!("✓ OAuth access token: expires at {}", at(expiry)),
+    };
+    match (&tokens.refresh, tokens.refresh_expires_at) {
+        (None, None) if tokens.expires_at.is_none() => access,
+        (None, _) => format!(
+            "⚠{}; it has no refresh token, so run `scenarist zendesk reauthorize` before then",
+            access.trim_start_matches('✓')
+        ),
+        (Some(_), None) => format!("{access}; renewed automatically with its refresh token"),
+        (Some(_), Some(expiry)) => format!(
+            "{access}; renewed automatically with its refresh token, which is valid until {} (a renewal extends it)",
+            at(expiry)
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_expiry_line_says_when_and_whether_it_renews() {
+        let mut tokens = TokenSet::new(crate::zendesk::secret::Secret::new("a"));
+        assert_eq!(
+            token_expiry(&tokens, 0),
+            "✓ OAuth access token: does not expire"
+        );
+        tokens.expires_at = Some(86_400);
+        assert_eq!(
+            token_expiry(&tokens, 0),
+            "⚠ OAuth access token: expires at 1970-01-02T00:00:00Z; it has no refresh token, so run `scenarist zendesk reauthorize` before then"
+        );
+        tokens.refresh = Some(crate::zendesk::secret::Secret::new("r"));
+        tokens.refresh_expires_at = Some(2 * 86_400);
+        let line = token_expiry(&tokens, 90_000);
+        assert!(
+            line.starts_with(
+                "✓ OAuth access token: expired at 1970-01-02T00:00:00Z; renewed automatically"
+            ),
+            "{line}"
+        );
+        assert!(line.contains("valid until 1970-01-03T00:00:00Z"), "{line}");
+    }
 
     #[test]
     fn field_lists_are_checked_against_zendesk() {

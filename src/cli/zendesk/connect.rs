@@ -25,7 +25,7 @@ use crate::zendesk::client::{Credentials, Timeouts, ZendeskClient};
 use crate::zendesk::model::User;
 use crate::zendesk::oauth::{self, Connection, Connections, Pkce};
 use crate::zendesk::organization_name;
-use crate::zendesk::secret::{self, Secret};
+use crate::zendesk::secret::Secret;
 use scenarist_lang::config::base_url::{BaseUrl, hide_userinfo};
 
 #[derive(Debug, clap::Args)]
@@ -204,7 +204,7 @@ impl Flow<'_> {
             Ok(code) => code,
             Err(error) => return Ok(Err(error.to_string())),
         };
-        let token = match oauth::exchange_code(
+        let tokens = match oauth::exchange_code(
             self.url,
             self.client_id,
             self.client_secret,
@@ -214,18 +214,19 @@ impl Flow<'_> {
         )
         .await
         {
-            Ok(token) => token,
+            Ok(tokens) => tokens,
             Err(error) => return Ok(Err(error.to_string())),
         };
         let client = ZendeskClient::new(
             self.url.as_str(),
-            Credentials::Bearer(token.clone()),
+            Credentials::Bearer(tokens.access.clone()),
             Timeouts::default(),
         )?;
         let hint = "The new token was not accepted; check that the OAuth client belongs to this instance and asks for `read write`.";
         match agent(&client, hint).await {
             Ok(user) => {
-                secret::write_private(self.token_file, &token).with_context(|| {
+                // The whole set, the refresh token included (owner-only, atomic).
+                tokens.write(self.token_file).with_context(|| {
                     format!("cannot write the token to {}", self.token_file.display())
                 })?;
                 Ok(Ok(user))

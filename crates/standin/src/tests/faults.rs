@@ -296,3 +296,45 @@ async fn faults_and_state_over_http() {
     assert_eq!(state.json["faults"], json!([]));
     standin.stop().await;
 }
+
+#[tokio::test]
+async fn the_per_ticket_limit_leaves_the_account_and_endpoint_budgets_and_updates_report_theirs() {
+    let standin = start().await;
+    let api = Api::new(&standin);
+    let ticket = api.ticket("hello", None).await;
+    let update = json!({"ticket": {"comment": {"body": "more", "public": true}}});
+    let path = format!("/api/v2/tickets/{ticket}");
+    let got = api.put(&path, &update).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    let budget = got.header("zendesk-ratelimit-tickets-update").unwrap();
+    assert!(
+        budget.starts_with("total=100; remaining=99; resets="),
+        "{budget}"
+    );
+
+    let kind = FaultKind::TicketUpdateLimit { retry_after: 60 };
+    standin.inject(fault(Some("PUT"), &path, kind, 1));
+    let got = api.put(&path, &update).await;
+    assert_eq!(got.status, 429);
+    assert_eq!(got.header("retry-after"), Some("60"));
+    // What tells it from the account-wide limit: budgets are left.
+    assert_ne!(got.header("x-rate-limit-remaining"), Some("0"));
+    assert_eq!(
+        got.header("zendesk-ratelimit-tickets-update"),
+        Some("total=100; remaining=99; resets=60")
+    );
+    // Nothing was done; the next update goes through.
+    assert_eq!(standin.tickets()[0].comments.len(), 2);
+    assert_eq!(api.put(&path, &update).await.status, 200);
+    // The account-wide fault says the account's budget is spent.
+    let kind = FaultKind::TooManyRequests {
+        retry_after: 5,
+        text_plain: false,
+    };
+    standin.inject(fault(None, "/api/v2", kind, 1));
+    let got = api.get("/api/v2/tickets.json").await;
+    assert_eq!(
+        (got.status, got.header("x-rate-limit-remaining")),
+        (429, Some("0"))
+    );
+}

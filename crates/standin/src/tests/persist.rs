@@ -28,8 +28,9 @@ async fn start_on(file: &Path) -> StandIn {
     StandIn::start(0, config(file)).await.unwrap()
 }
 
+/// What is on disk: the state file with its journal replayed.
 fn file_json(file: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap()
+    crate::persist::load_json(file).unwrap().unwrap()
 }
 
 const KEYED: &str = r#"{"ticket":{"subject":"Order late","requester":{"name":"Jane Doe","email":"jane@example.com"},"comment":{"html_body":"<p>Where is my order?</p>"},"tags":["bot"],"external_id":"conv-1","metadata":{"conversation":"c1"}}}"#;
@@ -189,12 +190,13 @@ async fn concurrent_changes_are_all_on_disk_when_answered() {
         .collect();
     assert_eq!(on_disk, ids);
     assert_eq!(saved["next_ticket_id"].as_u64(), Some(ids[15] + 1));
-    // Only the state file is left in the folder: no temp file lingers.
-    let names: Vec<_> = std::fs::read_dir(&dir)
+    // Only the state file and its journal are in the folder: no temp file lingers.
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(names, ["state.json"]);
+    names.sort();
+    assert_eq!(names, ["state.json", "state.json.journal"]);
     standin.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -258,6 +260,8 @@ fn a_broken_state_file_is_an_error_naming_it() {
     let mut saved = file_json(&fresh);
     saved["next_ticket_id"] = json!(4001);
     std::fs::write(&fresh, saved.to_string()).unwrap();
+    // The state file alone: no journal to replay over it.
+    let _ = std::fs::remove_file(crate::journal::path_of(&fresh));
     let message = start_error(&fresh).to_string();
     assert!(
         message.contains("next_ticket_id 4001 is not above ticket 4001"),
@@ -295,5 +299,100 @@ async fn a_missing_folder_is_created_and_without_a_state_file_nothing_is_kept() 
     let standin = StandIn::start(0, StandInConfig::default()).await.unwrap();
     assert!(standin.tickets().is_empty());
     standin.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+#[tokio::test]
+async fn a_change_is_appended_not_a_rewrite_and_compaction_keeps_the_files_bounded() {
+    let dir = folder("journal");
+    let file = dir.join("state.json");
+    let journal = crate::journal::path_of(&file);
+    let standin = start_on(&file).await;
+    let api = Api::new(&standin);
+    let ticket = api.ticket("first", None).await;
+    let state_file = std::fs::read(&file).unwrap();
+    // One more change: the state file is left as it is, the journal grows by one line.
+    let before = std::fs::read_to_string(&journal).unwrap().lines().count();
+    let update = json!({"ticket": {"comment": {"body": "one more", "public": true}}});
+    let got = api.put(&format!("/api/v2/tickets/{ticket}"), &update).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(std::fs::read(&file).unwrap(), state_file);
+    let lines = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(lines.lines().count(), before + 1);
+    // Only what changed: the ticket and the id counter, not the users.
+    let last = lines.lines().last().unwrap();
+    assert!(
+        last.contains("one more") && !last.contains("\"users\""),
+        "{last}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&journal).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the journal holds tokens too");
+    }
+
+    // Many changes to a small state: the files stay bounded (compaction), and all is kept.
+    let mut largest = 0;
+    for n in 0..crate::persist::COMPACT_AFTER_LINES + 200 {
+        let user = json!({"user": {"name": format!("Tom {n}"), "email": "tom@example.com"}});
+        let got = api.post("/api/v2/users/create_or_update", &user).await;
+        assert!(got.status == 200 || got.status == 201, "{}", got.text);
+        largest = largest.max(size(&file) + size(&journal));
+    }
+    let state = size(&file);
+    assert!(
+        largest <= 2 * state + crate::persist::COMPACT_AFTER_BYTES + 4096,
+        "{largest} bytes on disk for a state of {state}"
+    );
+    let last = format!("Tom {}", crate::persist::COMPACT_AFTER_LINES + 199);
+    standin.stop().await;
+    let again = start_on(&file).await;
+    assert!(again.users().iter().any(|u| u.name == last));
+    assert_eq!(again.tickets()[0].comments.len(), 2);
+    again.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_torn_last_journal_line_is_ignored_at_load() {
+    let dir = folder("torn");
+    let file = dir.join("state.json");
+    let journal = crate::journal::path_of(&file);
+    let standin = start_on(&file).await;
+    let api = Api::new(&standin);
+    let kept = api.ticket("kept", None).await;
+    // Stopped without a final compaction: what a crash leaves, plus half a line.
+    drop(standin);
+    let mut text = std::fs::read_to_string(&journal).unwrap();
+    text.push_str("{\"tickets\":{\"set\":[{\"id\":");
+    std::fs::write(&journal, text).unwrap();
+    let again = start_on(&file).await;
+    let tickets = again.tickets();
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].id, kept);
+    // Loading compacted it: the torn line is gone for good.
+    assert!(!journal.exists());
+    again.stop().await;
+
+    // A broken line before the last is damage, not a crash: an error naming the journal.
+    let standin = start_on(&file).await;
+    Api::new(&standin).ticket("second", None).await;
+    Api::new(&standin).ticket("third", None).await;
+    drop(standin);
+    let text = std::fs::read_to_string(&journal).unwrap();
+    std::fs::write(&journal, format!("not json\n{text}")).unwrap();
+    let message = StandIn::start(0, config(&file))
+        .await
+        .expect_err("a damaged journal")
+        .to_string();
+    assert!(
+        message.contains("line 1 of") && message.contains(".journal"),
+        "{message}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

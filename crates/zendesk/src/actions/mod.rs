@@ -23,6 +23,7 @@ use tokio::sync::OnceCell;
 
 use super::client::{Credentials, Timeouts, ZendeskClient, ZendeskError};
 use super::secret::Secret;
+use super::session::TokenSession;
 use super::sync::{COMMENT, CREATE, SOLVE};
 use scenarist_lang::actions::names;
 use scenarist_lang::config::{Auth, FieldLists, Organization, Workspace};
@@ -64,7 +65,48 @@ impl Org {
     }
 }
 
-/// The credentials an organization's config points at (environment variable or file).
+/// The OAuth client `reauthorize` and token renewal use when the config names none.
+pub const DEFAULT_CLIENT_ID: &str = "scenarist";
+/// The environment variable holding its secret when the config names none.
+pub const DEFAULT_CLIENT_SECRET_ENV: &str = "ZENDESK_CLIENT_SECRET";
+
+/// The credentials of the organization `name` (environment variable or file). An OAuth token
+/// in a file is a `TokenSession`, renewed with its refresh token when Zendesk refuses it; one
+/// in an environment variable is used as it is (a renewed pair would have nowhere to be kept).
+pub fn organization_credentials(
+    name: &str,
+    organization: &Organization,
+    base: &std::path::Path,
+) -> Result<Credentials, String> {
+    if let Auth::Oauth {
+        secret: scenarist_lang::config::Secret::TokenFile(path),
+        client_id,
+        client_secret_env,
+    } = &organization.auth
+    {
+        let url = scenarist_lang::config::base_url::BaseUrl::parse(&organization.url)
+            .map_err(|problem| format!("the URL {problem}"))?;
+        let client_id = client_id
+            .clone()
+            .or_else(|| std::env::var("ZENDESK_CLIENT_ID").ok())
+            .unwrap_or_else(|| DEFAULT_CLIENT_ID.to_owned());
+        let secret_env = client_secret_env
+            .as_deref()
+            .unwrap_or(DEFAULT_CLIENT_SECRET_ENV);
+        let session = TokenSession::open(
+            name,
+            url,
+            base.join(path),
+            client_id,
+            Secret::from_env(secret_env),
+        )?;
+        return Ok(Credentials::OAuth(Arc::new(session)));
+    }
+    credentials(organization, base)
+}
+
+/// The credentials an organization's config points at, used as they are (no renewal): for
+/// short-lived tools.
 pub fn credentials(
     organization: &Organization,
     base: &std::path::Path,
@@ -111,10 +153,12 @@ impl ZendeskActions {
         let mut orgs = HashMap::new();
         let mut problems = Vec::new();
         for (name, organization) in &workspace.config.zendesk.organizations {
-            let built = credentials(organization, &workspace.base).and_then(|credentials| {
-                ZendeskClient::new(&organization.url, credentials, timeouts)
-                    .map_err(|e| e.to_string())
-            });
+            let built = organization_credentials(name, organization, &workspace.base).and_then(
+                |credentials| {
+                    ZendeskClient::new(&organization.url, credentials, timeouts)
+                        .map_err(|e| e.to_string())
+                },
+            );
             match built {
                 Ok(client) => {
                     orgs.insert(
@@ -141,6 +185,18 @@ impl ZendeskActions {
             accounts: std::sync::RwLock::new(accounts),
             store,
         }
+    }
+
+    /// The organizations that need `scenarist zendesk reauthorize`, with the reason, by
+    /// name.
+    pub fn reauthorize_needed(&self) -> Vec<(String, String)> {
+        let mut needed: Vec<_> = self
+            .orgs
+            .iter()
+            .filter_map(|(name, org)| Some((name.clone(), org.client.reauthorize_needed()?)))
+            .collect();
+        needed.sort();
+        needed
     }
 
     pub fn org(&self, name: &str) -> Option<&Arc<Org>> {
@@ -216,6 +272,13 @@ impl ZendeskActions {
             Err(ZendeskError::Paused(ms)) => ActionResult::Wait {
                 after_ms: i64::try_from(ms).unwrap_or(i64::MAX),
             },
+            // Kept, not failed: it goes through once an admin has run `reauthorize`.
+            Err(error @ ZendeskError::Reauthorize { .. }) => {
+                tracing::warn!(effect = %effect.id, %error, "waiting for the organization to be reauthorized");
+                ActionResult::Wait {
+                    after_ms: error.retry_after_ms(),
+                }
+            }
             Err(error) if error.retryable() => ActionResult::Retry {
                 after_ms: error.retry_after_ms(),
                 error: error.to_string(),
