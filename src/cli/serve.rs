@@ -113,6 +113,11 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         ),
         public_metrics: config.public_metrics,
     };
+    if config.public_metrics && !address.ip().is_loopback() {
+        tracing::warn!(
+            "GET /metrics is open on {address}, which is not a loopback address: anyone who reaches the port reads the service's counters. Keep the port private, or set service.public_metrics: false to require the admin token"
+        );
+    }
     let data = crate::setup::data_dir(args.data.as_deref(), &workspace);
     let runtime = crate::setup::tokio_runtime()?;
     runtime.block_on(async {

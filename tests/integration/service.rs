@@ -472,26 +472,38 @@ pub(crate) async fn ticket_text(server: &Server, ticket: u64) -> String {
         .join("\n")
 }
 
-/// The example config with its organization in mode A (synced from the interface), beside
-/// a copy of the example scenarios (a config reads no file outside its folder).
-fn mode_a_config(dir: &Path) -> std::path::PathBuf {
+/// A copy of the example scenarios and of the example config with each `(from, to)` edit made
+/// (each checked to apply: the example changed if not), in `dir` (a config reads no file
+/// outside its folder).
+pub(crate) fn example_config(dir: &Path, edits: &[(&str, &str)]) -> std::path::PathBuf {
     for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "scn") {
             std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
         }
     }
-    let example = std::fs::read_to_string(root().join("scenarios/scenarist.yaml")).unwrap();
-    let config = example
-        .replace("url: http://127.0.0.1:8788", "url: http://127.0.0.1:0")
-        .replace("mode: zendesk ", "mode: interface ");
-    assert!(
-        config.contains("mode: interface"),
-        "the example's sync mode line changed"
-    );
+    let mut config = std::fs::read_to_string(root().join("scenarios/scenarist.yaml")).unwrap();
+    for (from, to) in edits {
+        assert!(
+            config.contains(from),
+            "the example config no longer has {from:?}"
+        );
+        config = config.replace(from, to);
+    }
     let path = dir.join("scenarist.yaml");
     std::fs::write(&path, config).unwrap();
     path
+}
+
+/// The example config with its organization in mode A (synced from the interface).
+fn mode_a_config(dir: &Path) -> std::path::PathBuf {
+    example_config(
+        dir,
+        &[
+            ("url: http://127.0.0.1:8788", "url: http://127.0.0.1:0"),
+            ("mode: zendesk ", "mode: interface "),
+        ],
+    )
 }
 
 /// Mode A over HTTP: an advisor's reply syncs nothing until the advisor links the contact to

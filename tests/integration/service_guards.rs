@@ -744,11 +744,14 @@ fn dev_mode_refuses_what_a_web_page_can_send() {
 
 /// `/v1/admin/*` takes the operator's token only: the API token the channels hold is refused
 /// (a leaked channel token cannot reload the service), the admin token opens no channel route,
-/// `/metrics` takes either, and without an admin token the admin endpoints are off.
+/// `/metrics` (closed by `public_metrics: false`) takes either, and without an admin token the
+/// admin endpoints are off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_endpoints_take_the_admin_token_and_only_it() {
     let dir = tempdir();
     let config = workspace(&dir);
+    let text = std::fs::read_to_string(&config).unwrap() + "service:\n  public_metrics: false\n";
+    std::fs::write(&config, text).unwrap();
     let server = start(&config);
     let base = &server.1;
     let client = reqwest::Client::new();
@@ -781,6 +784,8 @@ async fn admin_endpoints_take_the_admin_token_and_only_it() {
     assert_eq!(status, 401, "the admin token is not a channel's");
     let (status, _) = send(reqwest::Method::GET, "/metrics", ADMIN_TOKEN).await;
     assert_eq!(status, 200);
+    let (status, _) = send(reqwest::Method::GET, "/metrics", "guessed").await;
+    assert_eq!(status, 401, "public_metrics: false");
     drop(server);
 
     // Started without an admin token: the admin endpoints are off, whatever is sent.

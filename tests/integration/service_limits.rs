@@ -405,14 +405,23 @@ fn metric(text: &str, name: &str) -> i64 {
         .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
 
-/// `/metrics` needs the token (unless `public_metrics`), and its outbox depth is kept by the
+/// With `public_metrics: false`, `/metrics` needs a token; its outbox depth is kept by the
 /// commits: with Zendesk refusing, the depth counted one commit at a time equals the one a
 /// restart counts from the records.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_need_the_token_and_count_the_outbox_as_it_commits() {
     use crate::service::{Server, message};
-    let data = tempdir().join("data");
-    let server = Server::start(&data);
+    let dir = tempdir();
+    let config = crate::service::example_config(
+        &dir,
+        &[
+            ("public_metrics: true ", "public_metrics: false"),
+            ("url: http://127.0.0.1:8788", "url: http://127.0.0.1:0"),
+            ("url: http://127.0.0.1:8789", "url: http://127.0.0.1:0"),
+        ],
+    );
+    let data = dir.join("data");
+    let server = Server::start_with(Some(&config), &data);
     let scrape = |server: &Server, token: bool| {
         let mut request = server.client.get(format!("{}/metrics", server.base));
         if token {
@@ -455,7 +464,7 @@ async fn metrics_need_the_token_and_count_the_outbox_as_it_commits() {
     let depth = metric(&scrape(&server, true).await.1, "scenarist_outbox_depth");
     assert!(depth >= 3, "a ticket to create per conversation: {depth}");
     assert!(server.terminate().success());
-    let server = Server::start(&data);
+    let server = Server::start_with(Some(&config), &data);
     let counted = metric(&scrape(&server, true).await.1, "scenarist_outbox_depth");
     assert_eq!(counted, depth, "counted from the records at start");
 }
@@ -468,7 +477,7 @@ async fn untokened_metrics(base: &str) -> u16 {
 
 /// Every `/v1` route has a rate limit: the contact routes (which call Zendesk) their own,
 /// the others one for all callers; contact messages keep their per-account limits.
-/// `/metrics` can be made public.
+/// `/metrics` is open by default and can be closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_is_rate_limited() {
     let client = reqwest::Client::new();
@@ -491,10 +500,7 @@ async fn every_route_is_rate_limited() {
     };
 
     let dir = tempdir();
-    let config = with_service(
-        &dir,
-        "  max_zendesk_requests_per_second: 1\n  public_metrics: true\n",
-    );
+    let config = with_service(&dir, "  max_zendesk_requests_per_second: 1\n");
     let server = start(&config);
     let mut answers = Vec::new();
     for _ in 0..4 {
@@ -520,12 +526,15 @@ async fn every_route_is_rate_limited() {
     assert_eq!(
         untokened_metrics(&server.1).await,
         200,
-        "public_metrics: no token needed"
+        "/metrics is open by default"
     );
     drop(server);
 
     let dir = tempdir();
-    let server = start(&with_service(&dir, "  max_requests_per_second: 2\n"));
+    let server = start(&with_service(
+        &dir,
+        "  max_requests_per_second: 2\n  public_metrics: false\n",
+    ));
     let mut answers = Vec::new();
     for _ in 0..6 {
         answers.push(get(server.1.clone(), "/v1/conversations/none").await);
@@ -538,7 +547,7 @@ async fn every_route_is_rate_limited() {
     assert_eq!(
         untokened_metrics(&server.1).await,
         401,
-        "metrics need the token by default"
+        "public_metrics: false, so the token is needed"
     );
     let body = json!({ "account": "facebook:slow", "conversation": "c-1", "message_id": "m-1",
         "contact": { "id": "u" }, "text": "Hi" });

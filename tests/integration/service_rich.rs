@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::service::Server;
 use crate::service_openapi::Doc;
-use crate::support::{root, tempdir};
+use crate::support::tempdir;
 
 const RICH: &str = r#"
 scenario rich {
@@ -28,26 +28,14 @@ scenario rich {
 
 /// The example workspace with `webchat:acme` running the scenario above.
 fn config(dir: &std::path::Path) -> std::path::PathBuf {
-    for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "scn") {
-            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-        }
-    }
     std::fs::write(dir.join("rich.scn"), RICH).unwrap();
-    let example = std::fs::read_to_string(root().join("scenarios/scenarist.yaml")).unwrap();
-    let attached = "  webchat:acme:\n    channel: webchat\n    scenario: after_hours\n";
-    assert!(
-        example.contains(attached),
-        "the example's webchat account changed"
-    );
-    let config = example.replace(
-        attached,
-        "  webchat:acme:\n    channel: webchat\n    scenario: rich\n",
-    );
-    let path = dir.join("scenarist.yaml");
-    std::fs::write(&path, config).unwrap();
-    path
+    crate::service::example_config(
+        dir,
+        &[(
+            "  webchat:acme:\n    channel: webchat\n    scenario: after_hours\n",
+            "  webchat:acme:\n    channel: webchat\n    scenario: rich\n",
+        )],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,41 +8,30 @@ use std::time::{Duration, Instant};
 use zendesk_standin::{StandIn, StandInConfig};
 
 use crate::service::{Server, message};
-use crate::support::{root, tempdir};
+use crate::support::tempdir;
 
 const EXPIRED: &str = "expired-access-token-1234";
 
 /// The example config with `acme` connected by OAuth to `url`, its token set in
 /// `acme.token` beside the config.
 fn oauth_config(dir: &Path, url: &str) -> PathBuf {
-    for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "scn") {
-            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    let example = std::fs::read_to_string(root().join("scenarios/scenarist.yaml")).unwrap();
-    let sandbox = "url: http://127.0.0.1:8788\n      auth:\n        type: sandbox";
-    assert!(
-        example.contains(sandbox),
-        "the example's acme organization changed"
-    );
-    let config = example
-        .replace(
-            sandbox,
-            &format!(
-                "url: {url}\n      auth:\n        type: oauth\n        token_file: acme.token"
-            ),
-        )
-        .replace("url: http://127.0.0.1:8789", "url: http://127.0.0.1:0");
     std::fs::write(
         dir.join("acme.token"),
         format!("{EXPIRED}\nrefresh_token=dead-refresh-token-5678\n"),
     )
     .unwrap();
-    let path = dir.join("scenarist.yaml");
-    std::fs::write(&path, config).unwrap();
-    path
+    let oauth =
+        format!("url: {url}\n      auth:\n        type: oauth\n        token_file: acme.token");
+    crate::service::example_config(
+        dir,
+        &[
+            (
+                "url: http://127.0.0.1:8788\n      auth:\n        type: sandbox",
+                &oauth,
+            ),
+            ("url: http://127.0.0.1:8789", "url: http://127.0.0.1:0"),
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

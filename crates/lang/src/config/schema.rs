@@ -84,8 +84,9 @@ pub struct ServiceConfig {
     /// Requests per second to the contact routes, which call Zendesk.
     #[serde(default = "default_max_zendesk_requests")]
     pub max_zendesk_requests_per_second: u32,
-    /// Serve `/metrics` without the API token (default: the token is required).
-    #[serde(default)]
+    /// Serve `/metrics` without a token (the default, for a private scrape port); `false`
+    /// puts it behind the admin or API token.
+    #[serde(default = "default_public_metrics")]
     pub public_metrics: bool,
 }
 
@@ -102,9 +103,13 @@ impl Default for ServiceConfig {
             max_connections: default_max_connections(),
             max_requests_per_second: default_max_requests(),
             max_zendesk_requests_per_second: default_max_zendesk_requests(),
-            public_metrics: false,
+            public_metrics: default_public_metrics(),
         }
     }
+}
+
+fn default_public_metrics() -> bool {
+    true
 }
 
 fn default_header_timeout() -> u64 {
