@@ -11,14 +11,11 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde_json::Value as Json_;
 
 use super::contacts::AccountQuery;
 use super::{ApiError, Service};
 use crate::api::check_id;
-use crate::runtime::rights::{self, EraseError};
-
-type Reply = Result<Json<Json_>, ApiError>;
+use crate::runtime::rights::{self, ContactExport, EraseError, Erasure};
 
 /// The account of the query, after the guards of every contact route: ids that are short,
 /// printable text, and an account of the config.
@@ -58,7 +55,7 @@ pub(super) async fn export(
     State(service): State<Arc<Service>>,
     Path(id): Path<String>,
     query: Result<Query<AccountQuery>, QueryRejection>,
-) -> Reply {
+) -> Result<Json<ContactExport>, ApiError> {
     let account = account(&service, &id, query)?;
     let store = service.engine.store().as_ref();
     let export = rights::export(store, &account, &id)
@@ -70,9 +67,7 @@ pub(super) async fn export(
                 format!("nothing is stored about contact `{id}` on `{account}` (never recorded, or erased)"),
             )
         })?;
-    serde_json::to_value(export)
-        .map(Json)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "encode", e.to_string()))
+    Ok(Json(export))
 }
 
 /// `DELETE /v1/contacts/{id}?account=…`: what was removed and what only Zendesk can remove.
@@ -80,12 +75,10 @@ pub(super) async fn erase(
     State(service): State<Arc<Service>>,
     Path(id): Path<String>,
     query: Result<Query<AccountQuery>, QueryRejection>,
-) -> Reply {
+) -> Result<Json<Erasure>, ApiError> {
     let account = account(&service, &id, query)?;
     match service.engine.erase_contact(&account, &id).await? {
-        Ok(erasure) => serde_json::to_value(erasure)
-            .map(Json)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "encode", e.to_string())),
+        Ok(erasure) => Ok(Json(erasure)),
         Err(EraseError::Store(error)) => Err(store_error(&error)),
         Err(error @ EraseError::OutboxPending(_)) => Err(ApiError::new(
             StatusCode::CONFLICT,

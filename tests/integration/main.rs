@@ -10,6 +10,7 @@
 mod audit;
 mod chat_terminal;
 mod cli;
+mod contact_rights_cli;
 mod crash;
 mod crash_sync;
 mod docs;
@@ -32,6 +33,7 @@ mod service_guards;
 mod service_limits;
 mod service_openapi;
 mod service_rich;
+mod service_rights;
 mod studio;
 mod studio_browser;
 mod support;
