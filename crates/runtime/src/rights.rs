@@ -221,3 +221,91 @@ pub fn erase(store: &dyn Store, account: &str, id: &str) -> Result<Erasure, Eras
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::state::{Effect, SyncState};
+    use crate::store::{Commit, KvStore, MemoryBackend};
+
+    fn stored(pending: bool) -> KvStore<MemoryBackend> {
+        let store = KvStore::new(MemoryBackend::default());
+        let mut contact = Contact::new("facebook:acme", "u1", "Ada");
+        contact.zendesk.insert("acme".into(), 7);
+        let mut conversation = Conversation::new("c1", "facebook:acme", "u1", "demo", "v1", 1);
+        conversation.last_seq = 1;
+        conversation.sync = Some(SyncState {
+            organization: "acme".into(),
+            user_id: Some(8),
+            ticket_id: Some(4001),
+            ..SyncState::default()
+        });
+        if pending {
+            conversation.pending.push(Effect {
+                id: "c1:1:0".into(),
+                conversation: "c1".into(),
+                action: "zendesk.comment".into(),
+                request: BTreeMap::new(),
+                created_at: 1,
+                created_seq: 1,
+                attempts: 0,
+                next_attempt_at: 1,
+                last_error: None,
+                started: false,
+            });
+        }
+        let turn = Turn {
+            seq: 1,
+            at: 1,
+            message_id: Some("m1".into()),
+            messages: Vec::new(),
+        };
+        let commit = Commit {
+            turn: Some(turn),
+            contact: Some(contact),
+            seen: Vec::new(),
+            due: Vec::new(),
+            undue: Vec::new(),
+            conversation,
+        };
+        store.commit(&commit).unwrap();
+        store
+    }
+
+    #[test]
+    fn an_effect_in_the_outbox_refuses_the_erasure_and_nothing_is_removed() {
+        let store = stored(true);
+        let refused = erase(&store, "facebook:acme", "u1").unwrap_err();
+        assert!(
+            matches!(&refused, EraseError::OutboxPending(p) if p.len() == 1 && p[0].action == "zendesk.comment"),
+            "{refused}"
+        );
+        let kept = export(&store, "facebook:acme", "u1").unwrap().unwrap();
+        assert_eq!(kept.conversations.len(), 1);
+        assert!(kept.contact.is_some());
+    }
+
+    #[test]
+    fn an_erasure_names_every_zendesk_user_and_ticket_and_is_idempotent() {
+        let store = stored(false);
+        let erasure = erase(&store, "facebook:acme", "u1").unwrap();
+        assert!(erasure.removed.contact);
+        assert_eq!(erasure.removed.links, 1);
+        assert_eq!(erasure.removed.conversations, ["c1"]);
+        assert_eq!(erasure.removed.turns, 1);
+        assert_eq!(
+            erasure.not_removed.zendesk,
+            [ZendeskLeft {
+                organization: "acme".into(),
+                user_ids: [7, 8].into(),
+                ticket_ids: [4001].into(),
+            }]
+        );
+        assert_eq!(export(&store, "facebook:acme", "u1").unwrap(), None);
+        let again = erase(&store, "facebook:acme", "u1").unwrap();
+        assert_eq!(again.removed, Removed::default());
+        assert!(again.not_removed.zendesk.is_empty());
+    }
+}
