@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::state::{Contact, Conversation, Turn};
-use crate::store::{Store, StoreError};
+use crate::store::{Record, Store, StoreError};
 
 /// Everything stored about a contact.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -78,11 +78,7 @@ pub fn export(
 
 /// The records of a contact's conversations: those of the index that still exist and are
 /// the contact's (an id may be reused by another contact after an erase).
-fn records(
-    store: &dyn Store,
-    account: &str,
-    id: &str,
-) -> Result<Vec<(String, Result<Conversation, StoreError>)>, StoreError> {
+fn records(store: &dyn Store, account: &str, id: &str) -> Result<Vec<Record>, StoreError> {
     let mut found = Vec::new();
     for conversation in store.contact_conversations(account, id)? {
         match store.conversation(&conversation) {
