@@ -1,7 +1,8 @@
 //! `scenarist contact …`: a contact record and its Zendesk links, for admins (product.md,
 //! "Contacts outlive conversations"): `show`, `candidates` (the Zendesk users matching on the
 //! search fields, exact matches first), `link` (an existing user, or `--create` one from the
-//! create fields), `unlink` and `display` (the linked user's display fields).
+//! create fields), `unlink` and `display` (the linked user's display fields); `export` and
+//! `erase` (contacts' rights) are in `contact_rights`.
 //!
 //! They open the sled data directory directly, so they refuse to run while the service (or
 //! another command) holds it: sled locks the directory, and `Store::put_contact` must not race
@@ -41,6 +42,12 @@ pub enum ContactCommand {
     Unlink(OrgContact),
     /// The linked Zendesk user's display fields.
     Display(OrgContact),
+    /// Everything stored about the contact (fields, links, every conversation with its
+    /// history), as one JSON document (GDPR article 15).
+    Export(ContactRef),
+    /// Erase the contact, its fields and links, and its conversations with their histories
+    /// (GDPR article 17); lists the Zendesk user and tickets only Zendesk can erase.
+    Erase(ContactRef),
 }
 
 /// A contact: the channel account and the contact's id on it.
@@ -78,7 +85,9 @@ pub struct LinkArgs {
 
 pub(super) fn run(args: &ContactArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let (contact, org_arg) = match &args.command {
-        ContactCommand::Show(contact) => (contact, None),
+        ContactCommand::Show(contact)
+        | ContactCommand::Export(contact)
+        | ContactCommand::Erase(contact) => (contact, None),
         ContactCommand::Candidates(target)
         | ContactCommand::Unlink(target)
         | ContactCommand::Display(target)
@@ -90,6 +99,11 @@ pub(super) fn run(args: &ContactArgs, global: &GlobalArgs) -> anyhow::Result<Exi
     };
     let data = data_dir(&contact.workspace, &workspace);
     let store = open_store(&data)?;
+    match &args.command {
+        ContactCommand::Export(_) => return super::contact_rights::export(store.as_ref(), contact),
+        ContactCommand::Erase(_) => return super::contact_rights::erase(store.as_ref(), contact),
+        _ => {}
+    }
     let record = store.contact(&contact.account, &contact.id)?.ok_or_else(|| {
         anyhow!(
             "there is no contact `{}` on `{}` in this data directory (a contact is recorded when \

@@ -9,6 +9,7 @@
 
 mod chat;
 mod contact;
+mod contact_rights;
 mod fmt;
 mod graph;
 mod lint;

@@ -31,7 +31,7 @@ type Reply = Result<Json<Json_>, ApiError>;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AccountQuery {
-    account: String,
+    pub(super) account: String,
 }
 
 #[derive(Deserialize)]

@@ -127,7 +127,8 @@ impl RouteLimits {
             })
         };
         take(&self.requests, "max_requests_per_second")?;
-        if path.starts_with("/v1/contacts/") {
+        // Only the routes that call Zendesk (not a contact's export or erasure).
+        if path.starts_with("/v1/contacts/") && path.contains("/zendesk") {
             take(&self.zendesk, "max_zendesk_requests_per_second")?;
         }
         Ok(())

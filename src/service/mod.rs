@@ -17,6 +17,7 @@ mod error;
 mod handlers;
 mod limits;
 pub mod reload;
+mod rights;
 pub mod signing;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -144,6 +145,8 @@ pub fn router(service: Arc<Service>) -> Router {
             "/v1/contacts/{id}/zendesk/link",
             post(contacts::link).delete(contacts::unlink),
         )
+        .route("/v1/contacts/{id}/export", get(rights::export))
+        .route("/v1/contacts/{id}", axum::routing::delete(rights::erase))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&service),
             authenticate,

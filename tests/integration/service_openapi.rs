@@ -609,6 +609,54 @@ async fn the_service_serves_what_its_openapi_document_says() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(code(&body), "not_found");
 
+    // Contacts' rights: an export, an unknown contact, and erasures (the first may find the
+    // outbox still syncing to Zendesk: 409 is in the document too).
+    let export = "/v1/contacts/{id}/export";
+    let (status, body) = api
+        .send(
+            "GET",
+            export,
+            "/v1/contacts/u-c-1/export?account=facebook:acme",
+            Some(TOKEN),
+            Sent::Nothing,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api
+        .send(
+            "GET",
+            export,
+            "/v1/contacts/u-none/export?account=facebook:acme",
+            Some(TOKEN),
+            Sent::Nothing,
+        )
+        .await;
+    assert_eq!((status, code(&body)), (404, "unknown_contact"));
+    let erase = "/v1/contacts/{id}";
+    let (status, body) = api
+        .send(
+            "DELETE",
+            erase,
+            "/v1/contacts/u-c-1?account=facebook:acme",
+            Some(TOKEN),
+            Sent::Nothing,
+        )
+        .await;
+    assert!(
+        status == 200 || code(&body) == "outbox_pending",
+        "{status} {body}"
+    );
+    let (status, body) = api
+        .send(
+            "DELETE",
+            erase,
+            "/v1/contacts/u-none?account=facebook:acme",
+            Some(TOKEN),
+            Sent::Nothing,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
     let declared = api.doc.operations();
     let missed: Vec<_> = declared.difference(&api.doc.called).collect();
     assert!(missed.is_empty(), "declared but never called: {missed:?}");

@@ -39,6 +39,7 @@ use crate::runner::ActionRunner;
 mod commit;
 mod intake;
 mod quarantine;
+mod rights;
 
 use crate::store::{Store, StoreError};
 use commit::{Schedule, commit_of, outcome};
@@ -233,6 +234,8 @@ struct Inner {
     contacts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     failure: Mutex<Option<String>>,
     kick: tokio::sync::Notify,
+    /// Held by a contact's erasure (`rights.rs`): one at a time.
+    erasing: tokio::sync::Mutex<()>,
 }
 
 /// What an input is: a contact's message (which may create the conversation) or anything
@@ -265,6 +268,7 @@ impl Engine {
                 contacts: Mutex::new(HashMap::new()),
                 failure: Mutex::new(None),
                 kick: tokio::sync::Notify::new(),
+                erasing: tokio::sync::Mutex::new(()),
             }),
         }
     }

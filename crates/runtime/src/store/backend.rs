@@ -12,10 +12,12 @@ pub enum TreeName {
     Due,
     Scenarios,
     Quarantine,
+    /// A contact's conversations: `(account, contact, conversation)` → the conversation id.
+    ContactConversations,
 }
 
 impl TreeName {
-    pub const ALL: [TreeName; 7] = [
+    pub const ALL: [TreeName; 8] = [
         TreeName::Conversations,
         TreeName::History,
         TreeName::Contacts,
@@ -23,6 +25,7 @@ impl TreeName {
         TreeName::Due,
         TreeName::Scenarios,
         TreeName::Quarantine,
+        TreeName::ContactConversations,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl TreeName {
             TreeName::Due => "due",
             TreeName::Scenarios => "scenarios",
             TreeName::Quarantine => "quarantine",
+            TreeName::ContactConversations => "contact_conversations",
         }
     }
 

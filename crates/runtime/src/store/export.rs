@@ -230,7 +230,7 @@ fn to_json(tree: TreeName, bytes: &[u8]) -> Result<serde_json::Value, String> {
         TreeName::Seen => as_json::<Seen>(bytes),
         TreeName::Due => as_json::<Due>(bytes),
         TreeName::Scenarios => as_json::<ScenarioVersion>(bytes),
-        TreeName::Quarantine => as_json::<String>(bytes),
+        TreeName::Quarantine | TreeName::ContactConversations => as_json::<String>(bytes),
     }
 }
 
@@ -248,6 +248,6 @@ fn from_json(tree: TreeName, value: &serde_json::Value) -> Result<Vec<u8>, Strin
         TreeName::Seen => as_bytes::<Seen>(value),
         TreeName::Due => as_bytes::<Due>(value),
         TreeName::Scenarios => as_bytes::<ScenarioVersion>(value),
-        TreeName::Quarantine => as_bytes::<String>(value),
+        TreeName::Quarantine | TreeName::ContactConversations => as_bytes::<String>(value),
     }
 }

@@ -33,6 +33,17 @@ pub(super) fn history_prefix(conversation: &str) -> Vec<u8> {
     key
 }
 
+/// `contact_conversations`: the contact, then one of its conversations.
+pub(super) fn contact_conversation(account: &str, contact: &str, conversation: &str) -> Vec<u8> {
+    let mut key = pair(account, contact);
+    push_str(&mut key, conversation);
+    key
+}
+
+/// The key of the `contact_conversations` entry that says every conversation written before
+/// the index existed is in it. Empty: no contact's key is (each starts with two lengths).
+pub(super) const CONTACT_INDEX_COMPLETE: &[u8] = b"";
+
 /// `due`: the time first (sign bit flipped so negative times sort first), then what.
 pub(super) fn due(due: &Due) -> Vec<u8> {
     let mut key = time(due.at);
@@ -103,5 +114,6 @@ mod tests {
     fn ids_cannot_run_into_each_other() {
         assert_ne!(pair("ab", "c"), pair("a", "bc"));
         assert!(!turn("ab", 1).starts_with(&history_prefix("a")));
+        assert!(!contact_conversation("a", "bc", "d").starts_with(&pair("a", "b")));
     }
 }

@@ -6,8 +6,8 @@ use serde::de::DeserializeOwned;
 use super::backend::{Backend, TreeName};
 use super::envelope::{decode, decode_turn, encode};
 use super::{
-    Commit, Dropped, Due, Inspection, Quarantined, Record, ScenarioVersion, Seen, Store,
-    StoreError, keys, quarantine,
+    Commit, Dropped, Due, DueKind, Erased, Inspection, Quarantined, Record, ScenarioVersion, Seen,
+    Store, StoreError, keys, quarantine,
 };
 use crate::state::{Contact, Conversation, Turn};
 
@@ -40,6 +40,45 @@ impl<B: Backend> KvStore<B> {
 
     fn write<T: Serialize>(&self, tree: TreeName, key: &[u8], value: &T) -> Result<(), StoreError> {
         self.backend.insert(tree, key, &encode(value)?)
+    }
+
+    /// Adds the conversation to its contact's index unless it is there (a read, not a write,
+    /// on every later step).
+    fn index_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        let tree = TreeName::ContactConversations;
+        let key = keys::contact_conversation(
+            &conversation.account,
+            &conversation.contact,
+            &conversation.id,
+        );
+        if self.backend.get(tree, &key)?.is_none() {
+            self.write(tree, &key, &conversation.id)?;
+        }
+        Ok(())
+    }
+
+    /// Fills the contact index from the records, once, for a store written before it existed.
+    /// Steps committed meanwhile index themselves, so the index is complete when this ends.
+    fn index_old_conversations(&self) -> Result<(), StoreError> {
+        let tree = TreeName::ContactConversations;
+        if self
+            .backend
+            .get(tree, keys::CONTACT_INDEX_COMPLETE)?
+            .is_some()
+        {
+            return Ok(());
+        }
+        for (_, record) in self.conversations()? {
+            // A record that does not read cannot say whose it is (it is quarantined when used).
+            if let Ok(conversation) = record {
+                self.index_conversation(&conversation)?;
+            }
+        }
+        self.write(
+            tree,
+            keys::CONTACT_INDEX_COMPLETE,
+            &"every conversation is indexed".to_owned(),
+        )
     }
 }
 
@@ -111,6 +150,7 @@ impl<B: Backend> Store for KvStore<B> {
         for due in &commit.due {
             self.write(TreeName::Due, &keys::due(due), due)?;
         }
+        self.index_conversation(&commit.conversation)?;
         // The commit point: one insert.
         self.write(
             TreeName::Conversations,
@@ -201,5 +241,84 @@ impl<B: Backend> Store for KvStore<B> {
 
     fn drop_conversation(&self, conversation: &str) -> Result<Dropped, StoreError> {
         quarantine::drop(&self.backend, conversation)
+    }
+
+    // contacts' rights
+    fn contact_conversations(
+        &self,
+        account: &str,
+        contact: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        self.index_old_conversations()?;
+        let prefix = keys::pair(account, contact);
+        // The id is the key's last part (after its 4-byte length): no value to decode.
+        Ok(self
+            .backend
+            .scan_prefix(TreeName::ContactConversations, &prefix)?
+            .into_iter()
+            .map(|(key, _)| {
+                String::from_utf8_lossy(key.get(prefix.len() + 4..).unwrap_or_default())
+                    .into_owned()
+            })
+            .collect())
+    }
+
+    fn erase_conversation(
+        &self,
+        account: &str,
+        contact: &str,
+        conversation: &str,
+    ) -> Result<Erased, StoreError> {
+        let mut erased = Erased::default();
+        let record_key = keys::conversation(conversation);
+        let record = self
+            .backend
+            .get(TreeName::Conversations, &record_key)?
+            .map(|bytes| decode::<Conversation>(&bytes));
+        let theirs = matches!(&record, Some(Ok(c)) if c.account != account || c.contact != contact);
+        if !theirs {
+            if let Some(record) = record {
+                self.backend.remove(TreeName::Conversations, &record_key)?;
+                erased.record = true;
+                if let Ok(record) = record {
+                    let due = |what, at| Due {
+                        at,
+                        conversation: conversation.to_owned(),
+                        what,
+                    };
+                    let timer = record
+                        .timer
+                        .iter()
+                        .map(|timer| due(DueKind::Timer(timer.id), timer.due_at));
+                    let effects = record.pending.iter().map(|effect| {
+                        due(DueKind::Effect(effect.id.clone()), effect.next_attempt_at)
+                    });
+                    for entry in timer.chain(effects) {
+                        self.backend.remove(TreeName::Due, &keys::due(&entry))?;
+                    }
+                }
+            }
+            for (key, _) in self
+                .backend
+                .scan_prefix(TreeName::History, &keys::history_prefix(conversation))?
+            {
+                self.backend.remove(TreeName::History, &key)?;
+                erased.turns += 1;
+            }
+        }
+        self.backend.remove(
+            TreeName::ContactConversations,
+            &keys::contact_conversation(account, contact, conversation),
+        )?;
+        Ok(erased)
+    }
+
+    fn remove_contact(&self, account: &str, id: &str) -> Result<bool, StoreError> {
+        let key = keys::pair(account, id);
+        let existed = self.backend.get(TreeName::Contacts, &key)?.is_some();
+        if existed {
+            self.backend.remove(TreeName::Contacts, &key)?;
+        }
+        Ok(existed)
     }
 }

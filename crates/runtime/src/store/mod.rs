@@ -124,6 +124,15 @@ pub struct ScenarioVersion {
     pub source: String,
 }
 
+/// What [`Store::erase_conversation`] removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Erased {
+    /// There was a conversation record (this contact's, or one that did not read).
+    pub record: bool,
+    /// History turns removed.
+    pub turns: usize,
+}
+
 pub trait Store: Send + Sync + 'static {
     fn conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError>;
     fn contact(&self, account: &str, id: &str) -> Result<Option<Contact>, StoreError>;
@@ -161,6 +170,29 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a conversation's due entries, history, record and quarantine mark, in that
     /// order. While an engine runs on the store, go through `Engine::drop_quarantined`.
     fn drop_conversation(&self, conversation: &str) -> Result<Dropped, StoreError>;
+    // contacts' rights
+    /// The ids of a contact's conversations, from the `contact_conversations` index. Every
+    /// commit adds its conversation's entry (a side record, before the conversation record);
+    /// the first call on a store written before the index existed fills it from one scan of
+    /// the records. An id may outlive its record (a crash mid-erase): read the record.
+    fn contact_conversations(
+        &self,
+        account: &str,
+        contact: &str,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Erases one of a contact's conversations: its record first (the erasure's commit point:
+    /// nothing reads the rest without it), then its due entries and history turns, its index
+    /// entry last, so a rerun after a crash finds it again and finishes. A record of another
+    /// contact under the same id (an id reused after an erase) is left alone. While an engine
+    /// runs on the store, go through `Engine::erase_contact`, which takes the turns.
+    fn erase_conversation(
+        &self,
+        account: &str,
+        contact: &str,
+        conversation: &str,
+    ) -> Result<Erased, StoreError>;
+    /// Removes a contact record; whether there was one.
+    fn remove_contact(&self, account: &str, id: &str) -> Result<bool, StoreError>;
 }
 
 #[cfg(test)]

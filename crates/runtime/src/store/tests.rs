@@ -201,8 +201,8 @@ fn export_then_import_restores_everything_and_refuses_damage() {
         let mut backup = Vec::new();
         let stats = export(store.backend(), &mut backup).unwrap();
         // 2 conversations, 2 turns, 1 contact and 1 seen entry (both commits share them),
-        // 2 due entries, 1 quarantine entry.
-        assert_eq!(stats.records, 2 + 2 + 1 + 1 + 2 + 1, "{name}");
+        // 2 due entries, 1 quarantine entry, 2 entries of the contact's index.
+        assert_eq!(stats.records, 2 + 2 + 1 + 1 + 2 + 1 + 2, "{name}");
 
         let restored = KvStore::new(MemoryBackend::default());
         import(restored.backend(), &mut backup.as_slice()).unwrap();
@@ -608,4 +608,181 @@ fn a_step_committed_during_an_export_leaves_each_conversation_at_a_commit_point(
             seq: 2
         })
     );
+}
+
+// contacts' rights
+
+/// A commit of conversation `id` by contact `contact` on facebook:acme.
+fn commit_by(contact: &str, id: &str, seq: u64) -> Commit {
+    let mut c = commit(id, seq);
+    c.conversation.contact = contact.to_owned();
+    c
+}
+
+#[test]
+fn the_contact_index_lists_each_contacts_conversations() {
+    for (name, store) in backends() {
+        store.commit(&commit_by("u1", "c2", 1)).unwrap();
+        store.commit(&commit_by("u1", "c1", 1)).unwrap();
+        store.commit(&commit_by("u1", "c1", 2)).unwrap();
+        store.commit(&commit_by("u2", "c3", 1)).unwrap();
+        let of = |contact| {
+            store
+                .contact_conversations("facebook:acme", contact)
+                .unwrap()
+        };
+        assert_eq!(of("u1"), ["c1", "c2"], "{name}");
+        assert_eq!(of("u2"), ["c3"], "{name}");
+        assert!(
+            of("u").is_empty(),
+            "{name}: a prefix of an id is another contact"
+        );
+        assert!(
+            store
+                .contact_conversations("facebook:other", "u1")
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_contact_index_is_filled_from_records_written_before_it() {
+    for (name, store) in backends() {
+        store.commit(&commit_by("u1", "c1", 1)).unwrap();
+        // A record written by a build without the index: no entry for it.
+        let old = conversation("c-old", 1);
+        store
+            .backend()
+            .insert(
+                TreeName::Conversations,
+                &keys::conversation("c-old"),
+                &super::envelope::encode(&old).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            store.contact_conversations("facebook:acme", "u1").unwrap(),
+            ["c1", "c-old"],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn erasing_a_conversation_removes_its_record_turns_timer_and_index_entry_once() {
+    for (name, store) in backends() {
+        store.commit(&commit_by("u1", "c1", 1)).unwrap();
+        store.commit(&commit_by("u1", "c1", 2)).unwrap();
+        store.commit(&commit_by("u1", "c2", 1)).unwrap();
+        // The record's timer (id 1, due at 99) has its entry in the due index.
+        store.put_due(&due(99, "c1")).unwrap();
+        let erased = store
+            .erase_conversation("facebook:acme", "u1", "c1")
+            .unwrap();
+        assert_eq!(
+            erased,
+            Erased {
+                record: true,
+                turns: 2
+            },
+            "{name}"
+        );
+        assert_eq!(store.conversation("c1").unwrap(), None, "{name}");
+        assert!(store.history("c1", u64::MAX).unwrap().is_empty(), "{name}");
+        assert!(
+            !store.due(100, 10).unwrap().contains(&due(99, "c1")),
+            "{name}"
+        );
+        assert_eq!(
+            store.contact_conversations("facebook:acme", "u1").unwrap(),
+            ["c2"],
+            "{name}"
+        );
+        // No text of c1 is left anywhere in the history keyspace.
+        let texts: Vec<Turn> = store
+            .backend()
+            .scan_prefix(TreeName::History, &[])
+            .unwrap()
+            .iter()
+            .map(|(_, bytes)| super::envelope::decode_turn(bytes).unwrap())
+            .collect();
+        assert_eq!(texts, [turn(1)], "{name}: only c2's turn is left");
+        assert_eq!(
+            store
+                .erase_conversation("facebook:acme", "u1", "c1")
+                .unwrap(),
+            Erased::default(),
+            "{name}: a second erase finds nothing"
+        );
+    }
+}
+
+#[test]
+fn an_erase_interrupted_after_its_record_finishes_when_run_again() {
+    for (name, store) in backends() {
+        store.commit(&commit_by("u1", "c1", 1)).unwrap();
+        // A crash right after the erasure's commit point: the record is gone, the rest not.
+        store
+            .backend()
+            .remove(TreeName::Conversations, &keys::conversation("c1"))
+            .unwrap();
+        assert_eq!(
+            store.contact_conversations("facebook:acme", "u1").unwrap(),
+            ["c1"],
+            "{name}: the index still leads to what is left"
+        );
+        let erased = store
+            .erase_conversation("facebook:acme", "u1", "c1")
+            .unwrap();
+        assert_eq!(
+            erased,
+            Erased {
+                record: false,
+                turns: 1
+            },
+            "{name}"
+        );
+        assert!(
+            store
+                .backend()
+                .scan_prefix(TreeName::History, &[])
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn an_erase_leaves_another_contacts_conversation_under_a_reused_id_alone() {
+    for (name, store) in backends() {
+        store.commit(&commit_by("u2", "c1", 1)).unwrap();
+        let erased = store
+            .erase_conversation("facebook:acme", "u1", "c1")
+            .unwrap();
+        assert_eq!(erased, Erased::default(), "{name}");
+        assert!(store.conversation("c1").unwrap().is_some(), "{name}");
+        assert_eq!(store.history("c1", 1).unwrap(), [turn(1)], "{name}");
+    }
+}
+
+#[test]
+fn removing_a_contact_says_whether_there_was_one() {
+    for (name, store) in backends() {
+        store.commit(&commit("c1", 1)).unwrap();
+        assert!(
+            store.remove_contact("facebook:acme", "u1").unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            store.contact("facebook:acme", "u1").unwrap(),
+            None,
+            "{name}"
+        );
+        assert!(
+            !store.remove_contact("facebook:acme", "u1").unwrap(),
+            "{name}"
+        );
+    }
 }
