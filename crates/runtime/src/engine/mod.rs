@@ -38,6 +38,7 @@ use crate::runner::ActionRunner;
 
 mod commit;
 mod intake;
+mod retire;
 
 use crate::store::{Store, StoreError};
 use commit::{Schedule, commit_of, outcome};

@@ -59,6 +59,15 @@ impl Backend for MemoryBackend {
         })
     }
 
+    fn scan_from(&self, tree: TreeName, start: &[u8], limit: usize) -> Result<Pairs, StoreError> {
+        self.with(tree, |t| {
+            t.range(start.to_vec()..)
+                .take(limit)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+    }
+
     fn flush(&self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -22,6 +22,7 @@ mod keys;
 mod kv;
 mod legacy;
 mod memory;
+mod retire;
 mod sled;
 
 pub use backend::{Backend, TreeName};
@@ -29,6 +30,7 @@ pub use export::{ExportError, ExportStats, export, import};
 pub use fault::{StorageCause, StorageFault};
 pub use kv::KvStore;
 pub use memory::MemoryBackend;
+pub use retire::{Removed, SeenBatch};
 pub use sled::SledBackend;
 
 use crate::state::{Contact, Conversation, Turn};
@@ -98,6 +100,9 @@ pub enum DueKind {
 pub struct Seen {
     pub conversation: String,
     pub seq: u64,
+    /// When it was written, for the retention sweeper; `None` for an entry written before
+    /// entries carried their time (format 2), which the sweeper dates when it first meets it.
+    pub at: Option<i64>,
 }
 
 /// Everything one step writes. Applied by `Store::commit` in the protocol's order.
@@ -149,6 +154,31 @@ pub trait Store: Send + Sync + 'static {
     fn flush(&self) -> Result<(), StoreError>;
     /// The backend, for logical export and import.
     fn backend(&self) -> &dyn Backend;
+
+    // retention: what the sweeper (`crate::retention`) reads and removes, in small batches.
+    /// Up to `limit` stored conversations whose ids come after `after` (from the first when
+    /// `None`), in id order, each with its record (an error for one that fails its checksum).
+    fn conversations_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError>;
+    /// Removes a conversation, its history and the `seen` entries that point at it, in an
+    /// order a crash cannot make unsafe (`retire.rs`); calling it again finishes the job. Call
+    /// it in the conversation's turn (`Engine::retire`).
+    fn remove_conversation(&self, id: &str) -> Result<Removed, StoreError>;
+    /// One batch of the `seen` index, from the key `from` on: entries written at or before
+    /// `written_by` are removed, entries with no time (format 2) are dated `now`.
+    fn sweep_seen(
+        &self,
+        from: &[u8],
+        limit: usize,
+        written_by: i64,
+        now: i64,
+    ) -> Result<SeenBatch, StoreError>;
+    /// The ids of every stored scenario version.
+    fn scenario_versions(&self) -> Result<Vec<String>, StoreError>;
+    fn remove_scenario(&self, version: &str) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

@@ -108,6 +108,10 @@ impl Backend for SledBackend {
         pairs(self.tree(tree)?.range(..end).take(limit))
     }
 
+    fn scan_from(&self, tree: TreeName, start: &[u8], limit: usize) -> Result<Pairs, StoreError> {
+        pairs(self.tree(tree)?.range(start..).take(limit))
+    }
+
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(|e| io(&e))?;
         Ok(())
