@@ -139,7 +139,12 @@ impl Sweeper {
                 let Ok(conversation) = record else { continue };
                 let removed = match ended_by {
                     Some(ended_by) if expired(&conversation, ended_by) => {
-                        self.engine.retire(&id, ended_by).await?
+                        match self.engine.retire(&id, ended_by).await {
+                            Ok(removed) => removed,
+                            // Found corrupt in its turn: set aside by the engine, not removed.
+                            Err(EngineError::Quarantined(..)) => continue,
+                            Err(error) => return Err(error),
+                        }
                     }
                     _ => None,
                 };
