@@ -241,19 +241,16 @@ async fn messages_racing_removals_never_land_in_a_half_removed_conversation() {
         let conversation = engine.conversation(id).unwrap().unwrap();
         let history = engine.history(&conversation).unwrap();
         assert_eq!(history.len() as u64, conversation.last_seq, "{id}");
-        match retired {
-            Some(_) => {
-                removed += 1;
-                assert_eq!(
-                    (outcome.seq, history.len()),
-                    (1, 1),
-                    "{id}: a new conversation"
-                );
-            }
-            None => {
-                kept += 1;
-                assert_eq!(outcome.seq, 5, "{id}: applied to the old conversation");
-            }
+        if retired.is_some() {
+            removed += 1;
+            assert_eq!(
+                (outcome.seq, history.len()),
+                (1, 1),
+                "{id}: a new conversation"
+            );
+        } else {
+            kept += 1;
+            assert_eq!(outcome.seq, 5, "{id}: applied to the old conversation");
         }
     }
     assert_eq!(removed + kept, ids.len());

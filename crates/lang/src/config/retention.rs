@@ -73,8 +73,8 @@ impl Keep {
     }
 }
 
-/// At-least-once senders deliver a message again for days (WhatsApp's webhooks retry for
-/// up to 7): a `seen` window shorter than this would let a late repeat run as a new message.
+/// At-least-once senders deliver a message again for days (a chat platform's webhooks retry
+/// for up to 7): a `seen` window shorter than this would let a late repeat run as a new message.
 const SEEN_MINIMUM_SECONDS: u64 = 7 * 86_400;
 
 impl RetentionConfig {
@@ -87,23 +87,23 @@ impl RetentionConfig {
         ]
     }
 
-    /// The value of `key`; a value that does not parse (refused by `W405` before anything
-    /// runs) keeps forever.
-    fn keep(&self, text: &str) -> Keep {
-        Keep::parse(text).unwrap_or(Keep::Forever)
-    }
-
     pub fn ended_conversations(&self) -> Keep {
-        self.keep(&self.ended_conversations)
+        keep(&self.ended_conversations)
     }
 
     pub fn seen(&self) -> Keep {
-        self.keep(&self.seen)
+        keep(&self.seen)
     }
 
     pub fn scenario_versions(&self) -> Keep {
-        self.keep(&self.scenario_versions)
+        keep(&self.scenario_versions)
     }
+}
+
+/// A value as read; one that does not parse (refused by `W405` before anything runs) keeps
+/// forever.
+fn keep(text: &str) -> Keep {
+    Keep::parse(text).unwrap_or(Keep::Forever)
 }
 
 /// Values that are not a duration or `forever` (`W405`).
