@@ -37,23 +37,25 @@ pub struct ContactInfo {
 }
 
 /// The longest id the API takes (conversation, message, contact, account, advisor ids and
-/// idempotency keys): ids end up in keys, logs and Zendesk fields.
-pub const MAX_ID_BYTES: usize = 256;
+/// idempotency keys): ids end up in keys, logs and Zendesk fields. Counted in characters, as
+/// JSON Schema's `maxLength` counts them, so `schemas/openapi.yaml` can state it exactly.
+pub const MAX_ID_CHARS: usize = 256;
 
-/// The most contact fields one message carries, and the longest value of one (as JSON).
+/// The most contact fields one message carries, and the longest value of one (a text's
+/// characters; another value's, as JSON).
 pub const MAX_FIELDS: usize = 64;
-pub const MAX_FIELD_BYTES: usize = 1024;
+pub const MAX_FIELD_CHARS: usize = 1024;
 
-/// Why an id is refused, naming `field`: empty, over [`MAX_ID_BYTES`], or holding a control
+/// Why an id is refused, naming `field`: empty, over [`MAX_ID_CHARS`], or holding a control
 /// character (which would forge log lines or reach a terminal).
 pub fn check_id(field: &str, id: &str) -> Result<(), String> {
     if id.is_empty() {
         return Err(format!("`{field}` is empty"));
     }
-    if id.len() > MAX_ID_BYTES {
+    let length = id.chars().count();
+    if length > MAX_ID_CHARS {
         return Err(format!(
-            "`{field}` is {} bytes long; ids are at most {MAX_ID_BYTES} bytes",
-            id.len()
+            "`{field}` is {length} characters long; ids are at most {MAX_ID_CHARS} characters"
         ));
     }
     if id.chars().any(char::is_control) {
@@ -77,16 +79,31 @@ impl InboundMessage {
                 self.contact.fields.len()
             ));
         }
+        // Any name passes (OpenAPI 3.0 cannot constrain a map's keys): only the declared
+        // fields are kept, and the others' names are only echoed, as JSON, in the answer.
         for (name, value) in &self.contact.fields {
-            check_id("contact.fields", name)?;
-            let size = value.to_string().len();
-            if size > MAX_FIELD_BYTES {
+            let size = field_size(value);
+            if size > MAX_FIELD_CHARS {
                 return Err(format!(
-                    "`contact.fields.{name}` is {size} bytes long; a field's value is at most {MAX_FIELD_BYTES} bytes"
+                    "`contact.fields.{}` is {size} characters long; a field's value is at most {MAX_FIELD_CHARS} characters",
+                    shown(name)
                 ));
             }
         }
         Ok(())
+    }
+}
+
+/// A field name as an error message shows it: its first 64 characters, escaped.
+fn shown(name: &str) -> String {
+    name.chars().take(64).flat_map(char::escape_debug).collect()
+}
+
+/// A field value's length: a text's characters, another value's characters as JSON.
+fn field_size(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::String(text) => text.chars().count(),
+        other => other.to_string().chars().count(),
     }
 }
 
@@ -133,5 +150,48 @@ impl From<Outcome> for Answer {
             duplicate: outcome.duplicate,
             ignored_fields: outcome.ignored_fields,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(fields: &serde_json::Value) -> InboundMessage {
+        serde_json::from_value(serde_json::json!({ "account": "a", "conversation": "c",
+            "message_id": "m", "contact": { "id": "u", "fields": fields }, "text": "" }))
+        .unwrap()
+    }
+
+    /// Lengths are characters, as the OpenAPI document's `maxLength` counts them: 256 `é`
+    /// (512 bytes) is an id, 257 is not.
+    #[test]
+    fn ids_are_counted_in_characters() {
+        assert_eq!(check_id("id", &"é".repeat(MAX_ID_CHARS)), Ok(()));
+        let refused = check_id("id", &"é".repeat(MAX_ID_CHARS + 1)).unwrap_err();
+        assert!(refused.contains("257 characters"), "{refused}");
+        assert!(check_id("id", "").is_err());
+        assert!(check_id("id", "a\u{85}b").is_err(), "U+0085 is a control");
+        assert_eq!(check_id("id", " ü 🦀 "), Ok(()));
+    }
+
+    /// Any field name passes (the document cannot say otherwise); a text value is capped in
+    /// characters, another value as JSON; the message names the field, escaped and cut short.
+    #[test]
+    fn field_names_pass_and_values_are_capped_in_characters() {
+        let odd = serde_json::json!({ "": 1, "a\nb": true, "x".repeat(300): null });
+        assert_eq!(message(&odd).check(), Ok(()));
+        let full = serde_json::json!({ "email": "é".repeat(MAX_FIELD_CHARS) });
+        assert_eq!(message(&full).check(), Ok(()));
+        let name = format!("bad\n{}", "n".repeat(100));
+        let over = serde_json::json!({ name: "é".repeat(MAX_FIELD_CHARS + 1) });
+        let refused = message(&over).check().unwrap_err();
+        assert!(
+            refused.starts_with("`contact.fields.bad\\nnnn"),
+            "{refused}"
+        );
+        assert!(!refused.contains('\n') && refused.len() < 200, "{refused}");
+        let list = serde_json::json!({ "tags": vec!["x"; 300] });
+        assert!(message(&list).check().is_err(), "1201 characters as JSON");
     }
 }

@@ -18,6 +18,7 @@ mod lsp;
 mod outbox;
 mod output;
 mod pipe;
+mod quarantine;
 mod serve;
 mod store;
 mod studio;

@@ -32,9 +32,11 @@ pub enum StoreCommand {
         /// The data directory to fill, empty or new; default: the config's `data_dir`.
         #[arg(long)]
         data: Option<PathBuf>,
-        /// The backup file written by `export`.
+        /// The backup file written by `export` (or `POST /v1/admin/export`).
         file: PathBuf,
     },
+    /// List, inspect and remove quarantined conversations (while the service is stopped).
+    Quarantine(super::quarantine::QuarantineArgs),
 }
 
 #[expect(
@@ -42,7 +44,10 @@ pub enum StoreCommand {
     reason = "the summary goes to stderr, the backup may go to stdout"
 )]
 pub(super) fn run(args: &StoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let (StoreCommand::Export { data, .. } | StoreCommand::Import { data, .. }) = &args.command;
+    let data = match &args.command {
+        StoreCommand::Quarantine(quarantine) => return super::quarantine::run(quarantine, global),
+        StoreCommand::Export { data, .. } | StoreCommand::Import { data, .. } => data,
+    };
     let data = &match load::data_dir(data.as_deref(), global)? {
         Ok(data) => data,
         Err(status) => return Ok(status),
@@ -86,6 +91,8 @@ pub(super) fn run(args: &StoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
                 data.display()
             );
         }
+        // Handled above.
+        StoreCommand::Quarantine(_) => {}
     }
     Ok(ExitStatus::Success)
 }

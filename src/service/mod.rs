@@ -9,6 +9,7 @@
 //! new requests get 503 and the ones in flight finish.
 
 mod accounts;
+mod admin;
 pub mod browsers;
 pub mod connections;
 mod contacts;
@@ -150,6 +151,12 @@ pub fn router(service: Arc<Service>) -> Router {
     // The operator's door: its own token, never the channels'.
     let admin = Router::new()
         .route("/v1/admin/reload", post(handlers::reload))
+        .route("/v1/admin/export", post(admin::export_backup))
+        .route("/v1/admin/quarantine", get(admin::quarantine_list))
+        .route(
+            "/v1/admin/quarantine/{id}",
+            get(admin::quarantine_show).delete(admin::quarantine_drop),
+        )
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&service),
             authenticate_admin,

@@ -8,6 +8,7 @@
 )]
 
 mod audit;
+mod backup;
 mod chat_terminal;
 mod cli;
 mod crash;

@@ -176,7 +176,7 @@ impl Doc {
             "{what} is not declared in schemas/openapi.yaml: {body}"
         );
         let content = &self.resolve(response)["content"];
-        if content["text/plain"].is_object() {
+        if content["text/plain"].is_object() || content["application/x-ndjson"].is_object() {
             assert!(body.is_string(), "{what}: declared as text, got {body}");
             return;
         }
@@ -393,6 +393,20 @@ async fn the_service_serves_what_its_openapi_document_says() {
     let typo = Sent::Invalid(json!({ "user": 1 }));
     let (status, body) = api.send("POST", LINK, &link, Some(TOKEN), typo).await;
     assert_eq!((status, code(&body)), (400, "bad_request"));
+    // What the service refuses, the document refuses too (and Schemathesis never sends).
+    for refused in [
+        json!({}),
+        json!({ "user_id": -1 }),
+        json!({ "user_id": 1, "create": true }),
+        json!({ "create": false }),
+    ] {
+        let sent = Sent::Invalid(refused.clone());
+        let (status, body) = api.send("POST", LINK, &link, Some(TOKEN), sent).await;
+        assert_eq!((status, code(&body)), (400, "bad_request"), "{refused}");
+    }
+    let create = Sent::Valid(json!({ "create": true }));
+    let (status, body) = api.send("POST", LINK, &link, Some(TOKEN), create).await;
+    assert_eq!((status, &body["created"]), (200, &json!(true)), "{body}");
 
     let advisor = json!({ "message_id": "a-1", "advisor": { "id": "g", "name": "Grace" }, "text": "Grace here" });
     let (status, _) = api.post(ADVISOR, "c-1", Sent::Valid(advisor)).await;
@@ -458,6 +472,21 @@ async fn the_service_serves_what_its_openapi_document_says() {
     );
     let (status, body) = api.post(MESSAGES, "", Sent::Raw("{not json")).await;
     assert_eq!((status, code(&body)), (400, "bad_request"));
+    let mut empty = message("c-1", "m-3", "Hi");
+    empty["contact"]["id"] = json!("");
+    let mut control = message("c-1", "m-3", "Hi");
+    control["conversation"] = json!("c\n1");
+    for bad in [empty, control] {
+        let (status, body) = api.post(MESSAGES, "", Sent::Invalid(bad)).await;
+        assert_eq!((status, code(&body)), (400, "bad_request"), "{body}");
+    }
+    let mut unicode = message("c-unicode", "m-1", "Hi");
+    unicode["conversation"] = json!("é".repeat(256));
+    let (status, body) = api.post(MESSAGES, "", Sent::Valid(unicode)).await;
+    assert_eq!(
+        status, 200,
+        "256 characters are an id, whatever their bytes: {body}"
+    );
     let (status, body) = api
         .post(
             ADVISOR,
@@ -550,6 +579,7 @@ async fn the_service_serves_what_its_openapi_document_says() {
         )
         .await;
     assert_eq!((status, code(&body)), (401, "unauthorized"));
+    admin_routes(&mut api).await;
 
     // A known path with a method it does not take: 405 with the JSON error and `Allow`.
     let response = api
@@ -580,6 +610,42 @@ async fn the_service_serves_what_its_openapi_document_says() {
     let missed: Vec<_> = declared.difference(&api.doc.called).collect();
     assert!(missed.is_empty(), "declared but never called: {missed:?}");
 }
+
+/// The backup and quarantine routes (`backup.rs` tests them in depth), as the document says.
+async fn admin_routes(api: &mut Api) {
+    let admin = Some(crate::service::ADMIN_TOKEN);
+    let (status, backup) = api.send("POST", EXPORT, EXPORT, admin, Sent::Nothing).await;
+    assert_eq!(status, 200);
+    assert!(
+        backup
+            .as_str()
+            .unwrap()
+            .starts_with(r#"{"format":"scenarist-export""#),
+        "{backup}"
+    );
+    let (status, body) = api
+        .send("POST", EXPORT, EXPORT, Some(TOKEN), Sent::Nothing)
+        .await;
+    assert_eq!((status, code(&body)), (403, "not_admin"));
+    let (status, listed) = api.send("GET", LIST, LIST, admin, Sent::Nothing).await;
+    assert_eq!((status, listed), (200, json!({ "quarantined": [] })));
+    for method in ["GET", "DELETE"] {
+        let (status, body) = api
+            .send(
+                method,
+                QUARANTINED,
+                "/v1/admin/quarantine/c-1",
+                admin,
+                Sent::Nothing,
+            )
+            .await;
+        assert_eq!((status, code(&body)), (404, "not_quarantined"), "{method}");
+    }
+}
+
+const EXPORT: &str = "/v1/admin/export";
+const LIST: &str = "/v1/admin/quarantine";
+const QUARANTINED: &str = "/v1/admin/quarantine/{id}";
 
 /// A conversation whose stored record is corrupt is quarantined: 409 on every input.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -630,6 +696,16 @@ async fn a_quarantined_conversation_answers_409() {
         status, 200,
         "one quarantined conversation does not stop the rest"
     );
+    let admin = Some(crate::service::ADMIN_TOKEN);
+    let path = "/v1/admin/quarantine/c-q";
+    let (status, shown) = api
+        .send("GET", QUARANTINED, path, admin, Sent::Nothing)
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    let (status, dropped) = api
+        .send("DELETE", QUARANTINED, path, admin, Sent::Nothing)
+        .await;
+    assert_eq!(status, 200, "{dropped}");
 }
 
 #[test]

@@ -38,6 +38,7 @@ use crate::runner::ActionRunner;
 
 mod commit;
 mod intake;
+mod quarantine;
 mod retire;
 
 use crate::store::{Store, StoreError};

@@ -52,17 +52,19 @@ pub trait Backend: Send + Sync + 'static {
     fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<Pairs, StoreError>;
     /// Entries with keys below `end`, in key order, at most `limit`.
     fn scan_below(&self, tree: TreeName, end: &[u8], limit: usize) -> Result<Pairs, StoreError>;
-    /// Entries with keys at or after `start`, in key order, at most `limit` (the retention
-    /// sweeper pages through a tree with it). The default reads the whole tree: backends
-    /// override it.
-    fn scan_from(&self, tree: TreeName, start: &[u8], limit: usize) -> Result<Pairs, StoreError> {
-        let mut pairs = self.scan_prefix(tree, &[])?;
-        pairs.retain(|(key, _)| key.as_slice() >= start);
-        pairs.truncate(limit);
-        Ok(pairs)
-    }
     /// fsync: every write so far survives a crash once this returns `Ok`.
     fn flush(&self) -> Result<(), StoreError>;
     /// Whether the store holds nothing (import only goes into an empty store).
     fn is_empty(&self) -> Result<bool, StoreError>;
+    /// Entries with keys at or after `start`, in key order, at most `limit`: a page of a
+    /// scan that never holds a whole tree (export, quarantine, the retention sweeper). The
+    /// default reads the whole tree for each page; real backends override it.
+    fn scan_from(&self, tree: TreeName, start: &[u8], limit: usize) -> Result<Pairs, StoreError> {
+        Ok(self
+            .scan_prefix(tree, &[])?
+            .into_iter()
+            .filter(|(key, _)| key.as_slice() >= start)
+            .take(limit)
+            .collect())
+    }
 }

@@ -50,6 +50,13 @@ pub(super) fn due(due: &Due) -> Vec<u8> {
     key
 }
 
+/// The conversation a `due` key names (read from the key, so a damaged value still tells).
+pub(super) fn due_conversation(key: &[u8]) -> Option<&[u8]> {
+    let len = key.get(8..12)?;
+    let len = usize::try_from(u32::from_be_bytes([len[0], len[1], len[2], len[3]])).ok()?;
+    key.get(12..12usize.checked_add(len)?)
+}
+
 /// The first key after every entry due at or before `at`.
 pub(super) fn due_end(at: i64) -> Vec<u8> {
     time(at.saturating_add(1))
@@ -79,6 +86,17 @@ mod tests {
         assert!(at(3) < at(1_000_000));
         assert!(at(3) < due_end(3));
         assert!(due_end(3) <= at(4));
+    }
+
+    #[test]
+    fn a_due_key_names_its_conversation() {
+        let key = due(&Due {
+            at: -3,
+            conversation: "c-1".into(),
+            what: DueKind::Effect("e".into()),
+        });
+        assert_eq!(due_conversation(&key), Some(&b"c-1"[..]));
+        assert_eq!(due_conversation(&key[..10]), None);
     }
 
     #[test]

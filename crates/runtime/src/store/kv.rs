@@ -6,7 +6,10 @@ use serde::de::DeserializeOwned;
 use super::backend::{Backend, TreeName};
 use super::envelope::{decode, decode_seen, decode_turn, encode};
 use super::retire::{self, Removed, SeenBatch};
-use super::{Commit, Due, Record, ScenarioVersion, Seen, Store, StoreError, keys};
+use super::{
+    Commit, Dropped, Due, Inspection, Quarantined, Record, ScenarioVersion, Seen, Store,
+    StoreError, keys, quarantine,
+};
 use crate::state::{Contact, Conversation, Turn};
 
 pub struct KvStore<B: Backend> {
@@ -197,6 +200,19 @@ impl<B: Backend> Store for KvStore<B> {
 
     fn backend(&self) -> &dyn Backend {
         &self.backend
+    }
+
+    // backup and quarantine
+    fn quarantine_list(&self) -> Result<Vec<Quarantined>, StoreError> {
+        quarantine::list(&self.backend)
+    }
+
+    fn inspect(&self, conversation: &str) -> Result<Inspection, StoreError> {
+        quarantine::inspect(&self.backend, conversation)
+    }
+
+    fn drop_conversation(&self, conversation: &str) -> Result<Dropped, StoreError> {
+        quarantine::drop(&self.backend, conversation)
     }
 
     // retention (the protocol is in `retire.rs`)

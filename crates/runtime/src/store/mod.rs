@@ -22,6 +22,8 @@ mod keys;
 mod kv;
 mod legacy;
 mod memory;
+mod pages;
+mod quarantine;
 mod retire;
 mod sled;
 
@@ -30,6 +32,7 @@ pub use export::{ExportError, ExportStats, export, import};
 pub use fault::{StorageCause, StorageFault};
 pub use kv::KvStore;
 pub use memory::MemoryBackend;
+pub use quarantine::{Dropped, Inspection, Quarantined, Stored};
 pub use retire::{Removed, SeenBatch};
 pub use sled::SledBackend;
 
@@ -154,6 +157,15 @@ pub trait Store: Send + Sync + 'static {
     fn flush(&self) -> Result<(), StoreError>;
     /// The backend, for logical export and import.
     fn backend(&self) -> &dyn Backend;
+
+    // backup and quarantine
+    /// Every quarantined conversation with the reason recorded, in id order.
+    fn quarantine_list(&self) -> Result<Vec<Quarantined>, StoreError>;
+    /// What every tree holds for a conversation, raw, whether or not it decodes.
+    fn inspect(&self, conversation: &str) -> Result<Inspection, StoreError>;
+    /// Removes a conversation's due entries, history, record and quarantine mark, in that
+    /// order. While an engine runs on the store, go through `Engine::drop_quarantined`.
+    fn drop_conversation(&self, conversation: &str) -> Result<Dropped, StoreError>;
 
     // retention: what the sweeper (`crate::retention`) reads and removes, in small batches.
     /// Up to `limit` stored conversations whose ids come after `after` (from the first when

@@ -584,3 +584,339 @@ fn sled_keeps_flushed_writes_across_reopening() {
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// backup and quarantine
+
+/// Flips the last bit of a stored value, as a torn write or a bad disk would.
+fn damage(store: &dyn Store, tree: TreeName, key: &[u8]) {
+    let mut bytes = store.backend().get(tree, key).unwrap().unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    store.backend().insert(tree, key, &bytes).unwrap();
+}
+
+#[test]
+fn pages_of_a_scan_cover_every_key_once_in_order() {
+    for (name, store) in backends() {
+        // More than a page (256), with keys that share prefixes.
+        let ids: Vec<String> = (0..600).map(|i| format!("c{i}")).collect();
+        for id in &ids {
+            store.put_due(&due(1, id)).unwrap();
+            store
+                .backend()
+                .insert(TreeName::Conversations, id.as_bytes(), b"x")
+                .unwrap();
+        }
+        let mut seen = Vec::new();
+        pages::each(store.backend(), TreeName::Conversations, &[], |key, _| {
+            seen.push(String::from_utf8(key).unwrap());
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(seen, sorted, "{name}");
+        let mut under = Vec::new();
+        pages::each(
+            store.backend(),
+            TreeName::Conversations,
+            b"c59",
+            |key, _| {
+                under.push(String::from_utf8(key).unwrap());
+                Ok::<_, StoreError>(())
+            },
+        )
+        .unwrap();
+        assert_eq!(under.len(), 11, "{name}: c59 and c590..c599");
+        let page = store
+            .backend()
+            .scan_from(TreeName::Conversations, b"c599", 3)
+            .unwrap();
+        let keys: Vec<&[u8]> = page.iter().map(|(k, _)| k.as_slice()).collect();
+        assert_eq!(keys, [&b"c599"[..], b"c6", b"c60"], "{name}");
+    }
+}
+
+#[test]
+fn a_quarantined_conversation_is_listed_inspected_and_dropped_alone() {
+    for (name, store) in backends() {
+        store.commit(&commit("c1", 1)).unwrap();
+        store.commit(&commit("c1", 2)).unwrap();
+        store.commit(&commit("c2", 1)).unwrap();
+        damage(store.as_ref(), TreeName::Conversations, b"c1");
+        damage(store.as_ref(), TreeName::History, &keys::turn("c1", 2));
+        let reason = store.conversation("c1").unwrap_err().to_string();
+        store.quarantine("c1", &reason).unwrap();
+
+        let listed = store.quarantine_list().unwrap();
+        assert_eq!(
+            listed,
+            [Quarantined {
+                conversation: "c1".into(),
+                reason: reason.clone()
+            }],
+            "{name}"
+        );
+
+        let seen = store.inspect("c1").unwrap();
+        assert_eq!(seen.reason.as_deref(), Some(reason.as_str()), "{name}");
+        let record = seen.record.unwrap();
+        assert!(
+            record.problem.as_deref().unwrap().contains("checksum"),
+            "{name}: {record:?}"
+        );
+        let raw = store
+            .backend()
+            .get(TreeName::Conversations, b"c1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            record.hex.as_deref(),
+            Some(scenarist_base::hex::encode(&raw).as_str()),
+            "{name}"
+        );
+        assert!(
+            record.text.unwrap().contains("facebook:acme"),
+            "{name}: the text shows what is readable"
+        );
+        assert_eq!(seen.history.len(), 2, "{name}");
+        assert!(seen.history[0].problem.is_none(), "{name}");
+        assert!(
+            seen.history[0].hex.is_none(),
+            "{name}: a sound turn is not dumped"
+        );
+        assert!(seen.history[1].problem.is_some(), "{name}");
+        assert!(
+            seen.history[1].hex.is_some(),
+            "{name}: a damaged turn is dumped"
+        );
+        assert_eq!(seen.due.len(), 2, "{name}: one entry per commit");
+
+        let dropped = store.drop_conversation("c1").unwrap();
+        assert_eq!(
+            dropped,
+            Dropped {
+                conversation: "c1".into(),
+                record: true,
+                turns: 2,
+                due: 2,
+                quarantine: true
+            },
+            "{name}"
+        );
+        assert!(store.quarantine_list().unwrap().is_empty(), "{name}");
+        let gone = store.inspect("c1").unwrap();
+        assert!(
+            gone.reason.is_none()
+                && gone.record.is_none()
+                && gone.history.is_empty()
+                && gone.due.is_empty(),
+            "{name}: {gone:?}"
+        );
+        // The other conversation keeps everything.
+        assert_eq!(
+            store.conversation("c2").unwrap(),
+            Some(conversation("c2", 1))
+        );
+        assert_eq!(store.history("c2", 1).unwrap(), vec![turn(1)], "{name}");
+        assert_eq!(store.due(1000, 10).unwrap(), vec![due(101, "c2")], "{name}");
+    }
+}
+
+#[test]
+fn an_export_keeps_committed_turns_only_and_carries_damage_raw() {
+    for (name, store) in backends() {
+        store.commit(&commit("c1", 1)).unwrap();
+        // Side records of turn 2 without its record: not part of any commit point.
+        let mut side_only = commit("c1", 2);
+        side_only.conversation = conversation("c1", 1);
+        store.commit(&side_only).unwrap();
+        store.commit(&commit("c2", 1)).unwrap();
+        damage(store.as_ref(), TreeName::Conversations, b"c2");
+        let damaged = store
+            .backend()
+            .get(TreeName::Conversations, b"c2")
+            .unwrap()
+            .unwrap();
+
+        let mut backup = Vec::new();
+        export(store.backend(), &mut backup).unwrap();
+        let text = String::from_utf8(backup.clone()).unwrap();
+        assert!(!text.contains("hello 2"), "{name}: an uncommitted turn");
+
+        let restored = KvStore::new(MemoryBackend::default());
+        import(restored.backend(), &mut backup.as_slice()).unwrap();
+        assert_eq!(restored.history("c1", 9).unwrap(), vec![turn(1)], "{name}");
+        assert_eq!(
+            restored
+                .backend()
+                .get(TreeName::Conversations, b"c2")
+                .unwrap(),
+            Some(damaged),
+            "{name}: restored byte for byte"
+        );
+        assert!(
+            restored.conversation("c2").unwrap_err().is_corrupt(),
+            "{name}"
+        );
+        assert_eq!(restored.history("c2", 9).unwrap(), vec![turn(1)], "{name}");
+    }
+}
+
+#[test]
+fn a_refused_import_leaves_the_store_empty_again() {
+    for (name, store) in backends() {
+        for id in ["c1", "c2", "c3"] {
+            store.commit(&commit(id, 1)).unwrap();
+        }
+        let mut backup = Vec::new();
+        export(store.backend(), &mut backup).unwrap();
+        let text = String::from_utf8(backup).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let cut = lines[..lines.len() - 2].join("\n");
+        let altered = text.replace("hello 1", "hello 9");
+        let bad_line = text.replacen("\"tree\":\"history\"", "\"tree\":\"elsewhere\"", 1);
+        for (what, backup) in [("cut", cut), ("altered", altered), ("bad line", bad_line)] {
+            let target = KvStore::new(MemoryBackend::default());
+            let error = import(target.backend(), &mut backup.as_bytes()).unwrap_err();
+            assert!(
+                target.backend().is_empty().unwrap(),
+                "{name}, {what}: {error}"
+            );
+        }
+        let error = import(
+            KvStore::new(MemoryBackend::default()).backend(),
+            &mut &b""[..],
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("empty"), "{name}: {error}");
+    }
+}
+
+/// A backend shared between a writer and an export, with a hook run once when the export
+/// first reads `history`: a step committed in the middle of the export, deterministically.
+struct Interleaved {
+    inner: std::sync::Arc<MemoryBackend>,
+    hook: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Backend for std::sync::Arc<MemoryBackend> {
+    fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.as_ref().get(tree, key)
+    }
+    fn insert(&self, tree: TreeName, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.as_ref().insert(tree, key, value)
+    }
+    fn remove(&self, tree: TreeName, key: &[u8]) -> Result<(), StoreError> {
+        self.as_ref().remove(tree, key)
+    }
+    fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<backend::Pairs, StoreError> {
+        self.as_ref().scan_prefix(tree, prefix)
+    }
+    fn scan_below(
+        &self,
+        tree: TreeName,
+        end: &[u8],
+        limit: usize,
+    ) -> Result<backend::Pairs, StoreError> {
+        self.as_ref().scan_below(tree, end, limit)
+    }
+    fn scan_from(
+        &self,
+        tree: TreeName,
+        start: &[u8],
+        limit: usize,
+    ) -> Result<backend::Pairs, StoreError> {
+        self.as_ref().scan_from(tree, start, limit)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        self.as_ref().is_empty()
+    }
+}
+
+impl Backend for Interleaved {
+    fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(tree, key)
+    }
+    fn insert(&self, tree: TreeName, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.inner.insert(tree, key, value)
+    }
+    fn remove(&self, tree: TreeName, key: &[u8]) -> Result<(), StoreError> {
+        self.inner.remove(tree, key)
+    }
+    fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<backend::Pairs, StoreError> {
+        self.inner.scan_prefix(tree, prefix)
+    }
+    fn scan_below(
+        &self,
+        tree: TreeName,
+        end: &[u8],
+        limit: usize,
+    ) -> Result<backend::Pairs, StoreError> {
+        self.inner.scan_below(tree, end, limit)
+    }
+    fn scan_from(
+        &self,
+        tree: TreeName,
+        start: &[u8],
+        limit: usize,
+    ) -> Result<backend::Pairs, StoreError> {
+        if tree == TreeName::History {
+            if let Some(hook) = self.hook.lock().unwrap().take() {
+                hook();
+            }
+        }
+        self.inner.scan_from(tree, start, limit)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        self.inner.is_empty()
+    }
+}
+
+#[test]
+fn a_step_committed_during_an_export_leaves_each_conversation_at_a_commit_point() {
+    let shared = std::sync::Arc::new(MemoryBackend::default());
+    let writer = std::sync::Arc::new(KvStore::new(std::sync::Arc::clone(&shared)));
+    writer.commit(&commit("c1", 1)).unwrap();
+    writer.commit(&commit("c1", 2)).unwrap();
+    let during = std::sync::Arc::clone(&writer);
+    let exported = Interleaved {
+        inner: shared,
+        hook: std::sync::Mutex::new(Some(Box::new(move || {
+            // After the export read c1's record (last_seq 2), before it reads its history.
+            let mut step = commit("c1", 3);
+            step.undue = vec![due(102, "c1")];
+            during.commit(&step).unwrap();
+        }))),
+    };
+    let mut backup = Vec::new();
+    export(&exported, &mut backup).unwrap();
+    assert!(
+        exported.hook.lock().unwrap().is_none(),
+        "the step ran mid-export"
+    );
+
+    let restored = KvStore::new(MemoryBackend::default());
+    import(restored.backend(), &mut backup.as_slice()).unwrap();
+    assert_eq!(restored.conversation("c1").unwrap().unwrap().last_seq, 2);
+    // Not even past the record's last_seq: turn 3 belongs to a commit point not exported.
+    assert_eq!(
+        restored.history("c1", u64::MAX).unwrap(),
+        vec![turn(1), turn(2)]
+    );
+    // Side records read after the conversations are at least as new as the record.
+    assert_eq!(
+        restored.seen("facebook:acme", "m2").unwrap(),
+        Some(Seen {
+            conversation: "c1".into(),
+            seq: 2,
+            at: Some(5)
+        })
+    );
+}
