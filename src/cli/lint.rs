@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use super::load::load_workspace;
 use super::output::{self, Format};
 use super::{ExitStatus, GlobalArgs};
-use crate::diagnostic::{Code, Severity};
+use crate::diagnostic::{Code, FileReport, Severity};
 use crate::library::{self, Library};
 use crate::lint;
 use crate::setup;
@@ -35,7 +35,13 @@ pub(super) fn run(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
     }
     let mut reports = Vec::new();
     let workspace = match load_workspace(global.config.as_deref())? {
-        Ok(workspace) => Some(workspace),
+        Ok(workspace) => {
+            let warnings = workspace.warnings();
+            if !warnings.is_empty() {
+                reports.push(FileReport::new(workspace.file.clone(), warnings));
+            }
+            Some(workspace)
+        }
         Err(report) => {
             reports.push(report);
             None

@@ -88,6 +88,7 @@ async fn pipe(
     }
     engine.rearm()?;
     let scheduler = engine.spawn_scheduler(Duration::from_millis(20));
+    let sweeper = setup::spawn_sweeper(workspace, &engine);
     let out = Arc::new(Mutex::new(std::io::stdout()));
     let mut tasks = tokio::task::JoinSet::new();
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
@@ -131,6 +132,9 @@ async fn pipe(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     scheduler.abort();
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     engine.settle(64).await?;
     engine.store().flush()?;
     Ok(if engine.failure().is_some() {

@@ -132,6 +132,10 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         }
         engine.rearm()?;
         let scheduler = engine.spawn_scheduler(Duration::from_millis(20));
+        for warning in workspace.warnings() {
+            tracing::warn!(code = warning.code.id(), "{}", warning.message);
+        }
+        let sweeper = setup::spawn_sweeper(&workspace, &engine);
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
@@ -167,6 +171,9 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         )
         .await;
         scheduler.abort();
+        if let Some(sweeper) = sweeper {
+            sweeper.abort();
+        }
         hangups.abort();
         engine.store().flush()?;
         tracing::info!("stopped; every acknowledged message is on disk");

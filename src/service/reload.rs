@@ -6,8 +6,9 @@
 //! theirs), the accounts (routes, Zendesk sync settings, signing secrets, rate limits) and
 //! the checks the lint makes (fields, teams, channels). Not applied until a restart, and
 //! listed in the answer: the listen address and limits (`service`), `data_dir`,
-//! `durability`, a Zendesk organization's connection (new organizations included) and the
-//! declared HTTP APIs (`apis`: their runner is built at start).
+//! `durability`, `retention` (the sweeper's policy is read at start), a Zendesk
+//! organization's connection (new organizations included) and the declared HTTP APIs
+//! (`apis`: their runner is built at start).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -178,6 +179,9 @@ fn restart_required(started: &Config, new: &Config) -> Vec<String> {
     if started.apis != new.apis {
         changed.push("apis".to_owned());
     }
+    if started.retention != new.retention {
+        changed.push("retention".to_owned());
+    }
     for (name, organization) in &new.zendesk.organizations {
         match started.zendesk.organizations.get(name) {
             None => changed.push(format!("zendesk.organizations.{name} (new)")),
@@ -224,6 +228,7 @@ mod tests {
             "teams and sync settings are applied"
         );
         new.service.listen = "0.0.0.0:9000".into();
+        new.retention.seen = "60d".into();
         new.zendesk.organizations.get_mut("acme").unwrap().url = "https://other.zendesk.com".into();
         let mut second = new.zendesk.organizations["acme"].clone();
         second.url = "https://beta.zendesk.com".into();
@@ -232,6 +237,7 @@ mod tests {
             restart_required(&started, &new),
             [
                 "service",
+                "retention",
                 "zendesk.organizations.acme",
                 "zendesk.organizations.beta (new)"
             ]

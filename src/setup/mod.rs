@@ -4,6 +4,7 @@
 //! the service and the harness are thin edges over it.
 
 mod app;
+mod retention;
 mod runners;
 mod scenarios;
 
@@ -11,6 +12,7 @@ pub use app::{
     App, Data, data_dir, demo_apis, open_data, options, runner, sandboxes, schedules, start,
     start_wrapped, sync_targets, tokio_runtime,
 };
+pub use retention::{retention, spawn_sweeper};
 pub use runners::Runners;
 pub use scenarios::{
     LoadError, ScenarioSource, load_scenarios, load_workspace_scenarios, scenario_source,

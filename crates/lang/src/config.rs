@@ -19,11 +19,13 @@ pub mod apis;
 pub mod base_url;
 mod locate;
 mod paths;
+mod retention;
 mod schema;
 mod validate;
 
 pub use locate::locate;
 use locate::yaml_error;
+pub use retention::{Keep, RetentionConfig};
 pub use schema::*;
 pub use validate::BUILTIN_CONTACT_FIELDS;
 
@@ -71,6 +73,7 @@ impl Workspace {
         let config: Config =
             serde_yaml::from_str(file.text()).map_err(|e| vec![yaml_error(&file, &e)])?;
         let mut problems = validate(&config, &file);
+        problems.extend(retention::errors(&config.retention, &file));
         problems.extend(apis::problems(&config.apis, &file));
         problems.extend(paths::problems(&config, &file, &base));
         if problems.is_empty() {
@@ -91,6 +94,11 @@ impl Workspace {
             let shown = SourceFile::new(file.name(), hide_userinfo(file.text()).into_owned());
             (shown, problems)
         }))
+    }
+
+    /// What is valid but likely a mistake (`W406`), for `lint` to show and `serve` to log.
+    pub fn warnings(&self) -> Vec<Diagnostic> {
+        retention::warnings(&self.config.retention, &self.file)
     }
 
     /// Whether `path` (relative to the config's folder, or absolute) stays in the config's

@@ -53,6 +53,14 @@ impl Catalog {
         read(&self.newest).get(name).cloned()
     }
 
+    /// The newest version of every scenario: the versions new conversations get.
+    pub(super) fn newest_versions(&self) -> std::collections::HashSet<String> {
+        read(&self.newest)
+            .values()
+            .map(|program| program.version.clone())
+            .collect()
+    }
+
     /// The program of a version, compiled from the store if it is not loaded.
     pub(super) fn version(
         &self,

@@ -77,6 +77,20 @@ impl Delivery {
         }
     }
 
+    /// The id the window and the `seen` index are keyed by, from the id a history turn
+    /// recorded ([`Delivery::stored`]): an event's without its fingerprint.
+    pub fn lookup_of(stored: &str) -> &str {
+        let event = format!("{MARK}key{MARK}");
+        let key = stored
+            .strip_prefix(event.as_str())
+            .and_then(|rest| rest.rsplit_once(MARK))
+            .map(|(key, _fingerprint)| key);
+        match key {
+            Some(key) => stored.get(..event.len() + key.len()).unwrap_or(stored),
+            None => stored,
+        }
+    }
+
     /// Compares this delivery with the id a stored turn recorded.
     pub fn recognise(&self, stored: &str) -> Recognised {
         let lookup = self.lookup();
@@ -109,6 +123,17 @@ mod tests {
             "m-1",
             "contacts' ids are stored as they always were"
         );
+    }
+
+    #[test]
+    fn the_lookup_id_comes_back_from_every_kind_of_stored_id() {
+        for delivery in [
+            Delivery::Contact("m-1".into()),
+            Delivery::Advisor("m-1".into()),
+            Delivery::event("k-1", "close"),
+        ] {
+            assert_eq!(Delivery::lookup_of(&delivery.stored()), delivery.lookup());
+        }
     }
 
     #[test]

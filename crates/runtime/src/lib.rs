@@ -18,6 +18,7 @@ pub mod interpreter;
 mod lines;
 pub mod metrics;
 pub mod program;
+pub mod retention;
 pub mod rights;
 pub mod runner;
 pub mod state;

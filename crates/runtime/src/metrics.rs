@@ -1,6 +1,7 @@
 //! Process-wide metrics, served by `GET /metrics` in the Prometheus text format: messages by
 //! outcome and their latency (the service), Zendesk calls by outcome (the client), and the
-//! outbox depth (counted at start by `Engine::rearm`, then kept up to date by each commit).
+//! outbox depth (counted at start by `Engine::rearm`, then kept up to date by each commit),
+//! and what the retention sweeper removed.
 
 use std::sync::LazyLock;
 
@@ -16,6 +17,12 @@ pub struct Outcome {
     pub outcome: &'static str,
 }
 
+/// What the retention sweeper removed: `conversations`, `turns`, `seen`, `scenario_versions`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Kind {
+    pub kind: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     /// Contact messages answered, by outcome (`ok`, `duplicate`, `refused` for 4xx, `error` for 5xx).
@@ -26,6 +33,8 @@ pub struct Metrics {
     pub zendesk_calls: Family<Outcome, Counter>,
     /// Effects waiting in the outbox (kept up to date by the engine's commits).
     pub outbox_depth: Gauge,
+    /// Records the retention sweeper removed, by kind.
+    pub retention_removed: Family<Kind, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -57,12 +66,19 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Effects (actions, Zendesk syncs) waiting to run",
         outbox_depth.clone(),
     );
+    let retention_removed = Family::<Kind, Counter>::default();
+    registry.register(
+        "retention_removed",
+        "Records removed by the retention sweeper, by kind",
+        retention_removed.clone(),
+    );
     Metrics {
         registry,
         messages,
         latency,
         zendesk_calls,
         outbox_depth,
+        retention_removed,
     }
 });
 

@@ -45,6 +45,9 @@ pub struct Config {
     /// Opening hours by name (`open support`, `next_open(support)`).
     #[serde(default)]
     pub schedules: BTreeMap<String, crate::schedule::ScheduleSpec>,
+    /// How long data that ends is kept (`retention`).
+    #[serde(default)]
+    pub retention: super::retention::RetentionConfig,
 }
 
 /// `scenarist serve`: where it listens, how callers authenticate, and its limits.

@@ -115,6 +115,8 @@ codes! {
     ConfigSyntax = ("W401", "config-syntax", Error, "The workspace config is not valid YAML or does not have the expected shape.");
     ConfigInvalid = ("W402", "config-invalid", Error, "The workspace config is well-formed but contradicts itself.");
     ScheduleInvalid = ("W404", "schedule-invalid", Error, "A schedule of the workspace config has an unknown time zone, a malformed, inverted or overlapping range, or a date that does not exist.");
+    RetentionInvalid = ("W405", "retention-invalid", Error, "A `retention` value of the workspace config is neither a duration nor `forever`.");
+    RetentionShort = ("W406", "retention-short", Warning, "The workspace config keeps `seen` entries for less time than channels may take to deliver a message again.");
     ConfigPath = ("W403", "config-path", Error, "A path in the workspace config leads outside the config's folder, or `scenarios` names a file that is not a scenario.");
     ApiUrl = ("W410", "api-url", Error, "The base URL of a declared API is not a fixed https:// origin (with an optional path prefix).");
     ApiPath = ("W411", "api-path", Error, "The path of a declared HTTP action is malformed or names a parameter it does not declare.");

@@ -79,6 +79,7 @@ pub(super) fn commit_of(
                 Seen {
                     conversation: after.id.clone(),
                     seq: after.last_seq,
+                    at: Some(after.updated_at),
                 },
             )
         })

@@ -39,6 +39,7 @@ use crate::runner::ActionRunner;
 mod commit;
 mod intake;
 mod quarantine;
+mod retire;
 mod rights;
 
 use crate::store::{Store, StoreError};

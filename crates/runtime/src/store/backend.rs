@@ -61,8 +61,8 @@ pub trait Backend: Send + Sync + 'static {
     /// Whether the store holds nothing (import only goes into an empty store).
     fn is_empty(&self) -> Result<bool, StoreError>;
     /// Entries with keys at or after `start`, in key order, at most `limit`: a page of a
-    /// scan that never holds a whole tree (export, quarantine). The default reads the whole
-    /// tree for each page; real backends override it.
+    /// scan that never holds a whole tree (export, quarantine, the retention sweeper). The
+    /// default reads the whole tree for each page; real backends override it.
     fn scan_from(&self, tree: TreeName, start: &[u8], limit: usize) -> Result<Pairs, StoreError> {
         Ok(self
             .scan_prefix(tree, &[])?

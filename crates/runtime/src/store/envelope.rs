@@ -5,16 +5,20 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::Seen;
 use super::StoreError;
-use super::legacy::TurnV1;
+use super::legacy::{SeenV2, TurnV1};
 use crate::state::Turn;
 
 /// Bumped on any incompatible change of a stored type, with a reader of the old layout in
 /// `legacy` (so a data folder opens as it is after an upgrade). 2: bot messages carry rich
-/// parts (`state::Message::parts`).
-pub(super) const FORMAT_VERSION: u8 = 2;
-/// The oldest format this build still reads.
-const OLDEST_READ: u8 = 1;
+/// parts (`state::Message::parts`). 4: `seen` entries carry the time they were written
+/// (`Seen::at`), which the retention sweeper ages them by.
+pub(super) const FORMAT_VERSION: u8 = 4;
+/// The formats this build reads. 3 was never written: it is one flipped bit away from 1, 2
+/// and 7, and the version byte is outside the checksum, so no single flipped bit of a
+/// readable version may give another readable one.
+const READABLE: [u8; 3] = [1, 2, FORMAT_VERSION];
 const HEADER: usize = 5;
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -48,6 +52,18 @@ pub(super) fn decode_turn(bytes: &[u8]) -> Result<Turn, String> {
     postcard::from_bytes(payload).map_err(undecodable)
 }
 
+/// A `seen` entry, in whichever format it was written (before format 4 it had no time).
+pub(super) fn decode_seen(bytes: &[u8]) -> Result<Seen, String> {
+    let (version, payload) = open(bytes)?;
+    let undecodable = |e: postcard::Error| format!("undecodable payload: {e}");
+    if version < 4 {
+        return postcard::from_bytes::<SeenV2>(payload)
+            .map(Seen::from)
+            .map_err(undecodable);
+    }
+    postcard::from_bytes(payload).map_err(undecodable)
+}
+
 /// The version and the payload of a checked envelope.
 fn open(bytes: &[u8]) -> Result<(u8, &[u8]), String> {
     let (Some(&version), Some(crc), Some(payload)) =
@@ -55,9 +71,9 @@ fn open(bytes: &[u8]) -> Result<(u8, &[u8]), String> {
     else {
         return Err(format!("{} bytes, too short for an envelope", bytes.len()));
     };
-    if !(OLDEST_READ..=FORMAT_VERSION).contains(&version) {
+    if !READABLE.contains(&version) {
         return Err(format!(
-            "format version {version}, this build reads {OLDEST_READ} to {FORMAT_VERSION}"
+            "format version {version}, this build reads versions 1, 2 and {FORMAT_VERSION}"
         ));
     }
     let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
@@ -86,6 +102,14 @@ mod tests {
                 decode::<(String, u64, Vec<u8>)>(&flipped).is_err(),
                 "bit {bit}"
             );
+        }
+        // Nor does any flip of an older readable version's byte give a readable one.
+        for old in [1u8, 2] {
+            for bit in 0..8 {
+                let mut flipped = bytes.clone();
+                flipped[0] = old ^ (1 << bit);
+                assert!(!READABLE.contains(&flipped[0]), "{old}, bit {bit}");
+            }
         }
         assert!(decode::<u8>(&bytes[..3]).is_err());
     }

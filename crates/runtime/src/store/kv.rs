@@ -4,7 +4,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::backend::{Backend, TreeName};
-use super::envelope::{decode, decode_turn, encode};
+use super::envelope::{decode, decode_seen, decode_turn, encode};
+use super::retire::{self, Removed, SeenBatch};
 use super::{
     Commit, Dropped, Due, DueKind, Erased, Inspection, Quarantined, Record, ScenarioVersion, Seen,
     Store, StoreError, keys, quarantine,
@@ -25,7 +26,7 @@ impl<B: Backend> KvStore<B> {
         &self.backend
     }
 
-    fn read<T: DeserializeOwned>(
+    pub(super) fn read<T: DeserializeOwned>(
         &self,
         tree: TreeName,
         key: &[u8],
@@ -38,7 +39,12 @@ impl<B: Backend> KvStore<B> {
         }
     }
 
-    fn write<T: Serialize>(&self, tree: TreeName, key: &[u8], value: &T) -> Result<(), StoreError> {
+    pub(super) fn write<T: Serialize>(
+        &self,
+        tree: TreeName,
+        key: &[u8],
+        value: &T,
+    ) -> Result<(), StoreError> {
         self.backend.insert(tree, key, &encode(value)?)
     }
 
@@ -82,7 +88,7 @@ impl<B: Backend> KvStore<B> {
     }
 }
 
-fn corrupt(tree: TreeName, key: &[u8], reason: String) -> StoreError {
+pub(super) fn corrupt(tree: TreeName, key: &[u8], reason: String) -> StoreError {
     StoreError::Corrupt {
         tree: tree.as_str(),
         key: String::from_utf8_lossy(key).into_owned(),
@@ -126,7 +132,13 @@ impl<B: Backend> Store for KvStore<B> {
     }
 
     fn seen(&self, account: &str, message_id: &str) -> Result<Option<Seen>, StoreError> {
-        self.read(TreeName::Seen, &keys::pair(account, message_id))
+        let key = keys::pair(account, message_id);
+        match self.backend.get(TreeName::Seen, &key)? {
+            None => Ok(None),
+            Some(bytes) => decode_seen(&bytes)
+                .map(Some)
+                .map_err(|reason| corrupt(TreeName::Seen, &key, reason)),
+        }
     }
 
     fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
@@ -320,5 +332,41 @@ impl<B: Backend> Store for KvStore<B> {
             self.backend.remove(TreeName::Contacts, &key)?;
         }
         Ok(existed)
+    }
+
+    // retention (the protocol is in `retire.rs`)
+    fn conversations_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        retire::conversations_after(self, after, limit)
+    }
+
+    fn remove_conversation(&self, id: &str) -> Result<Removed, StoreError> {
+        retire::remove_conversation(self, id)
+    }
+
+    fn sweep_seen(
+        &self,
+        from: &[u8],
+        limit: usize,
+        written_by: i64,
+        now: i64,
+    ) -> Result<SeenBatch, StoreError> {
+        retire::sweep_seen(self, from, limit, written_by, now)
+    }
+
+    fn scenario_versions(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .backend
+            .scan_prefix(TreeName::Scenarios, &[])?
+            .into_iter()
+            .map(|(key, _)| String::from_utf8_lossy(&key).into_owned())
+            .collect())
+    }
+
+    fn remove_scenario(&self, version: &str) -> Result<(), StoreError> {
+        self.backend.remove(TreeName::Scenarios, version.as_bytes())
     }
 }

@@ -3,10 +3,30 @@
 //!
 //! Format 1 → 2: bot messages gained their rich parts (`Message::parts`). Every other stored
 //! type is laid out the same in both, so only history turns need a reader of their own.
+//! Format 2 → 4: `seen` entries gained the time they were written (`Seen::at`); an older
+//! entry reads with no time, and the retention sweeper dates it when it first meets it.
 
 use serde::Deserialize;
 
+use super::Seen;
 use crate::state::{Author, Message, Turn};
+
+/// A `seen` entry as formats 1 and 2 wrote it.
+#[derive(Deserialize)]
+pub(super) struct SeenV2 {
+    conversation: String,
+    seq: u64,
+}
+
+impl From<SeenV2> for Seen {
+    fn from(old: SeenV2) -> Self {
+        Seen {
+            conversation: old.conversation,
+            seq: old.seq,
+            at: None,
+        }
+    }
+}
 
 /// A history turn as format 1 wrote it (the fields in their stored order).
 #[derive(Deserialize)]
@@ -51,7 +71,7 @@ mod tests {
     use serde::Serialize;
 
     use super::super::backend::{Backend, TreeName};
-    use super::super::{KvStore, MemoryBackend, Store, keys};
+    use super::super::{KvStore, MemoryBackend, Seen, Store, keys};
     use crate::state::Author;
 
     /// What a format-1 build wrote: the same fields, without `parts`.
@@ -105,6 +125,33 @@ mod tests {
         assert_eq!(message.choices, ["Skip"]);
         assert!(message.parts.is_empty());
         assert_eq!(store.turn("c1", 1).unwrap().unwrap(), turns[0]);
+    }
+
+    #[test]
+    fn a_seen_entry_written_by_format_2_reads_with_no_time() {
+        #[derive(Serialize)]
+        struct OldSeen {
+            conversation: String,
+            seq: u64,
+        }
+        let backend = MemoryBackend::default();
+        let mut bytes = version_1(&OldSeen {
+            conversation: "c1".into(),
+            seq: 4,
+        });
+        bytes[0] = 2;
+        backend
+            .insert(TreeName::Seen, &keys::pair("acme", "m1"), &bytes)
+            .unwrap();
+        let seen = KvStore::new(backend).seen("acme", "m1").unwrap().unwrap();
+        assert_eq!(
+            seen,
+            Seen {
+                conversation: "c1".into(),
+                seq: 4,
+                at: None
+            }
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod legacy;
 mod memory;
 mod pages;
 mod quarantine;
+mod retire;
 mod sled;
 
 pub use backend::{Backend, TreeName};
@@ -32,6 +33,7 @@ pub use fault::{StorageCause, StorageFault};
 pub use kv::KvStore;
 pub use memory::MemoryBackend;
 pub use quarantine::{Dropped, Inspection, Quarantined, Stored};
+pub use retire::{Removed, SeenBatch};
 pub use sled::SledBackend;
 
 use crate::state::{Contact, Conversation, Turn};
@@ -101,6 +103,9 @@ pub enum DueKind {
 pub struct Seen {
     pub conversation: String,
     pub seq: u64,
+    /// When it was written, for the retention sweeper; `None` for an entry written before
+    /// entries carried their time (format 2), which the sweeper dates when it first meets it.
+    pub at: Option<i64>,
 }
 
 /// Everything one step writes. Applied by `Store::commit` in the protocol's order.
@@ -193,6 +198,31 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Erased, StoreError>;
     /// Removes a contact record; whether there was one.
     fn remove_contact(&self, account: &str, id: &str) -> Result<bool, StoreError>;
+
+    // retention: what the sweeper (`crate::retention`) reads and removes, in small batches.
+    /// Up to `limit` stored conversations whose ids come after `after` (from the first when
+    /// `None`), in id order, each with its record (an error for one that fails its checksum).
+    fn conversations_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError>;
+    /// Removes a conversation, its history and the `seen` entries that point at it, in an
+    /// order a crash cannot make unsafe (`retire.rs`); calling it again finishes the job. Call
+    /// it in the conversation's turn (`Engine::retire`).
+    fn remove_conversation(&self, id: &str) -> Result<Removed, StoreError>;
+    /// One batch of the `seen` index, from the key `from` on: entries written at or before
+    /// `written_by` are removed, entries with no time (format 2) are dated `now`.
+    fn sweep_seen(
+        &self,
+        from: &[u8],
+        limit: usize,
+        written_by: i64,
+        now: i64,
+    ) -> Result<SeenBatch, StoreError>;
+    /// The ids of every stored scenario version.
+    fn scenario_versions(&self) -> Result<Vec<String>, StoreError>;
+    fn remove_scenario(&self, version: &str) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

@@ -62,6 +62,7 @@ fn commit(id: &str, seq: u64) -> Commit {
             Seen {
                 conversation: id.into(),
                 seq,
+                at: Some(5),
             },
         )],
         due: vec![due(100 + i64::try_from(seq).unwrap(), id)],
@@ -96,7 +97,8 @@ fn commits_write_every_record_and_read_them_back() {
             store.seen("facebook:acme", "m2").unwrap(),
             Some(Seen {
                 conversation: "c1".into(),
-                seq: 2
+                seq: 2,
+                at: Some(5)
             }),
             "{name}"
         );
@@ -243,6 +245,320 @@ fn export_then_import_restores_everything_and_refuses_damage() {
             .is_err(),
             "{name}"
         );
+    }
+}
+
+// retention
+
+/// `commit(id, seq)` with its own message id `id-m{seq}` (the shared `m{seq}` of `commit`
+/// would make conversations overwrite each other's `seen` entries).
+fn own_commit(id: &str, seq: u64) -> Commit {
+    let mut c = commit(id, seq);
+    let message_id = format!("{id}-m{seq}");
+    if let Some(turn) = &mut c.turn {
+        turn.message_id = Some(message_id.clone());
+    }
+    c.seen[0].1 = message_id;
+    c
+}
+
+fn seen_ids(store: &dyn Store) -> Vec<(String, u64)> {
+    store
+        .backend()
+        .scan_prefix(TreeName::Seen, &[])
+        .unwrap()
+        .into_iter()
+        .map(|(_, bytes)| {
+            let seen = envelope::decode_seen(&bytes).unwrap();
+            (seen.conversation, seen.seq)
+        })
+        .collect()
+}
+
+#[test]
+fn removing_a_conversation_takes_its_history_and_seen_entries_and_nothing_else() {
+    for (name, store) in backends() {
+        for seq in 1..=3 {
+            store.commit(&own_commit("c1", seq)).unwrap();
+        }
+        store.commit(&own_commit("c2", 1)).unwrap();
+        let removed = store.remove_conversation("c1").unwrap();
+        assert_eq!(
+            removed,
+            Removed {
+                conversation: true,
+                turns: 3,
+                seen: 3
+            },
+            "{name}"
+        );
+        assert_eq!(store.conversation("c1").unwrap(), None, "{name}");
+        assert_eq!(
+            store
+                .backend()
+                .scan_prefix(TreeName::History, &keys::history_prefix("c1"))
+                .unwrap(),
+            vec![],
+            "{name}"
+        );
+        assert_eq!(seen_ids(store.as_ref()), [("c2".to_owned(), 1)], "{name}");
+        assert_eq!(
+            store.contact_conversations("facebook:acme", "u1").unwrap(),
+            ["c2"],
+            "{name}: the contact's index forgets it too"
+        );
+        // The other conversation, and the contact, are untouched.
+        assert_eq!(
+            store.history("c2", 1).unwrap(),
+            vec![turn(1)]
+                .into_iter()
+                .map(|mut t| {
+                    t.message_id = Some("c2-m1".into());
+                    t
+                })
+                .collect::<Vec<_>>(),
+            "{name}"
+        );
+        assert!(
+            store.contact("facebook:acme", "u1").unwrap().is_some(),
+            "{name}"
+        );
+        // Again: nothing left to remove.
+        assert_eq!(
+            store.remove_conversation("c1").unwrap(),
+            Removed::default(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_seen_entry_now_pointing_at_another_conversation_stays() {
+    for (name, store) in backends() {
+        store.commit(&commit("c1", 1)).unwrap();
+        // The same message id applied later in another conversation of the account.
+        store.commit(&commit("c2", 1)).unwrap();
+        let removed = store.remove_conversation("c1").unwrap();
+        assert_eq!(removed.seen, 0, "{name}");
+        assert_eq!(seen_ids(store.as_ref()), [("c2".to_owned(), 1)], "{name}");
+    }
+}
+
+/// A backend whose writes and removals fail once `budget` of them ran: a crash at that point.
+struct Crashing<B> {
+    inner: B,
+    budget: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<B: Backend> Crashing<B> {
+    fn spend(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        self.budget
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .map(|_| ())
+            .map_err(|_| StoreError::Io("the process was killed here".into()))
+    }
+}
+
+impl<B: Backend> Backend for Crashing<B> {
+    fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(tree, key)
+    }
+    fn insert(&self, tree: TreeName, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.spend()?;
+        self.inner.insert(tree, key, value)
+    }
+    fn remove(&self, tree: TreeName, key: &[u8]) -> Result<(), StoreError> {
+        self.spend()?;
+        self.inner.remove(tree, key)
+    }
+    fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<backend::Pairs, StoreError> {
+        self.inner.scan_prefix(tree, prefix)
+    }
+    fn scan_below(
+        &self,
+        tree: TreeName,
+        end: &[u8],
+        limit: usize,
+    ) -> Result<backend::Pairs, StoreError> {
+        self.inner.scan_below(tree, end, limit)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        self.inner.flush()
+    }
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        self.inner.is_empty()
+    }
+}
+
+type Budget = std::sync::Arc<std::sync::atomic::AtomicUsize>;
+
+fn crashing_backends(budget: &Budget) -> Vec<(&'static str, Box<dyn Store>)> {
+    vec![
+        (
+            "memory",
+            Box::new(KvStore::new(Crashing {
+                inner: MemoryBackend::default(),
+                budget: Budget::clone(budget),
+            })),
+        ),
+        (
+            "sled",
+            Box::new(KvStore::new(Crashing {
+                inner: SledBackend::temporary().unwrap(),
+                budget: Budget::clone(budget),
+            })),
+        ),
+    ]
+}
+
+/// What a reader trusts still holds: the record's turns are all there, and every `seen`
+/// entry it would confirm (`seq <= last_seq`) has its turn.
+fn assert_consistent(store: &dyn Store, id: &str, context: &str) {
+    let Some(record) = store.conversation(id).unwrap() else {
+        return;
+    };
+    let turns = store.history(id, record.last_seq).unwrap();
+    assert_eq!(turns.len() as u64, record.last_seq, "{context}");
+    for (conversation, seq) in seen_ids(store) {
+        if conversation == id && seq <= record.last_seq {
+            assert!(
+                store.turn(id, seq).unwrap().is_some(),
+                "{context}: seen {seq}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_crash_at_any_point_of_a_removal_leaves_a_consistent_store_and_a_rerun_finishes() {
+    use std::sync::atomic::Ordering;
+    // 1 rewrite of the record, 3 × (seen + turn), 1 removal of the record (the index entry
+    // removed after it may be left by a crash: it points at nothing, readers read the record).
+    for crash_after in 0..8 {
+        let budget = Budget::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
+        for (name, store) in crashing_backends(&budget) {
+            budget.store(usize::MAX, Ordering::SeqCst);
+            for seq in 1..=3 {
+                store.commit(&own_commit("c1", seq)).unwrap();
+            }
+            store.commit(&own_commit("c2", 1)).unwrap();
+            budget.store(crash_after, Ordering::SeqCst);
+            let context = format!("{name}, crash after {crash_after} writes");
+            assert!(store.remove_conversation("c1").is_err(), "{context}");
+            assert_consistent(store.as_ref(), "c1", &context);
+            // The conversation is still found by the next sweep: it is still there, ended.
+            let record = store.conversation("c1").unwrap();
+            assert_eq!(record.map(|r| r.status), Some(Status::Ended), "{context}");
+
+            budget.store(usize::MAX, Ordering::SeqCst);
+            store.remove_conversation("c1").unwrap();
+            assert_eq!(store.conversation("c1").unwrap(), None, "{context}");
+            assert_eq!(store.history("c1", u64::MAX).unwrap(), vec![], "{context}");
+            assert_eq!(
+                seen_ids(store.as_ref()),
+                [("c2".to_owned(), 1)],
+                "{context}"
+            );
+            assert_eq!(store.history("c2", 1).unwrap().len(), 1, "{context}");
+        }
+    }
+}
+
+#[test]
+fn conversations_are_read_in_batches_after_a_cursor() {
+    for (name, store) in backends() {
+        for id in ["a", "b", "c", "d", "e"] {
+            store.commit(&commit(id, 1)).unwrap();
+        }
+        let ids = |batch: Vec<Record>| batch.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.conversations_after(None, 2).unwrap()),
+            ["a", "b"],
+            "{name}"
+        );
+        assert_eq!(
+            ids(store.conversations_after(Some("b"), 2).unwrap()),
+            ["c", "d"],
+            "{name}"
+        );
+        assert_eq!(
+            ids(store.conversations_after(Some("d"), 2).unwrap()),
+            ["e"],
+            "{name}"
+        );
+        assert!(
+            store.conversations_after(Some("e"), 2).unwrap().is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_seen_sweep_removes_old_entries_dates_undated_ones_and_pages() {
+    for (name, store) in backends() {
+        let seen = |message: &str, at: Option<i64>| {
+            store
+                .backend()
+                .insert(
+                    TreeName::Seen,
+                    &keys::pair("acme", message),
+                    &envelope::encode(&Seen {
+                        conversation: "c1".into(),
+                        seq: 1,
+                        at,
+                    })
+                    .unwrap(),
+                )
+                .unwrap();
+        };
+        seen("old", Some(100));
+        seen("edge", Some(200));
+        seen("new", Some(201));
+        seen("undated", None);
+        let (mut removed, mut dated, mut batches) = (0, 0, 0);
+        let mut from = Vec::new();
+        loop {
+            let batch = store.sweep_seen(&from, 1, 200, 5_000).unwrap();
+            removed += batch.removed;
+            dated += batch.dated;
+            batches += 1;
+            match batch.next {
+                Some(next) => from = next,
+                None => break,
+            }
+        }
+        assert_eq!((removed, dated), (2, 1), "{name}");
+        assert!(batches >= 4, "{name}: one entry per batch");
+        assert_eq!(store.seen("acme", "old").unwrap(), None, "{name}");
+        assert_eq!(store.seen("acme", "edge").unwrap(), None, "{name}");
+        assert!(store.seen("acme", "new").unwrap().is_some(), "{name}");
+        assert_eq!(
+            store.seen("acme", "undated").unwrap().and_then(|s| s.at),
+            Some(5_000),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn scenario_versions_are_listed_and_removed() {
+    for (name, store) in backends() {
+        for version in ["v1", "v2"] {
+            store
+                .put_scenario(&ScenarioVersion {
+                    name: "demo".into(),
+                    version: version.into(),
+                    source: "scenario demo {}".into(),
+                })
+                .unwrap();
+        }
+        assert_eq!(store.scenario_versions().unwrap(), ["v1", "v2"], "{name}");
+        store.remove_scenario("v1").unwrap();
+        assert_eq!(store.scenario_versions().unwrap(), ["v2"], "{name}");
+        assert_eq!(store.scenario("v1").unwrap(), None, "{name}");
     }
 }
 
@@ -605,7 +921,8 @@ fn a_step_committed_during_an_export_leaves_each_conversation_at_a_commit_point(
         restored.seen("facebook:acme", "m2").unwrap(),
         Some(Seen {
             conversation: "c1".into(),
-            seq: 2
+            seq: 2,
+            at: Some(5)
         })
     );
 }
