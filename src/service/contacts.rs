@@ -43,18 +43,13 @@ pub(super) struct LinkBody {
     create: bool,
 }
 
-/// The contact and the organization of its account.
-struct Target {
-    account: String,
-    contact: Contact,
-    org: Arc<Org>,
-}
-
-fn target(
+/// The account of a contact route's query, after the guards every contact route shares: the
+/// contact id and the account are short printable text, and the account is one of the config.
+pub(super) fn served_account(
     service: &Service,
     id: &str,
     query: Result<Query<AccountQuery>, QueryRejection>,
-) -> Result<Target, ApiError> {
+) -> Result<String, ApiError> {
     let Query(AccountQuery { account }) = query.map_err(|e| {
         ApiError::bad_request(format!(
             "name the contact's channel account: `?account=facebook:acme` ({e})"
@@ -69,6 +64,22 @@ fn target(
             format!("there is no account `{account}` in the config"),
         ));
     }
+    Ok(account)
+}
+
+/// The contact and the organization of its account.
+struct Target {
+    account: String,
+    contact: Contact,
+    org: Arc<Org>,
+}
+
+fn target(
+    service: &Service,
+    id: &str,
+    query: Result<Query<AccountQuery>, QueryRejection>,
+) -> Result<Target, ApiError> {
+    let account = served_account(service, id, query)?;
     let org_name = service.zendesk.organization_of(&account).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -12,34 +12,9 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
-use super::contacts::AccountQuery;
+use super::contacts::{AccountQuery, served_account};
 use super::{ApiError, Service};
-use crate::api::check_id;
 use crate::runtime::rights::{self, ContactExport, EraseError, Erasure};
-
-/// The account of the query, after the guards of every contact route: ids that are short,
-/// printable text, and an account of the config.
-fn account(
-    service: &Service,
-    id: &str,
-    query: Result<Query<AccountQuery>, QueryRejection>,
-) -> Result<String, ApiError> {
-    let Query(AccountQuery { account }) = query.map_err(|e| {
-        ApiError::bad_request(format!(
-            "name the contact's channel account: `?account=facebook:acme` ({e})"
-        ))
-    })?;
-    check_id("contact id (in the path)", id).map_err(ApiError::bad_request)?;
-    check_id("account", &account).map_err(ApiError::bad_request)?;
-    if !service.engine.serves_account(&account) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_account",
-            format!("there is no account `{account}` in the config"),
-        ));
-    }
-    Ok(account)
-}
 
 fn store_error(error: &crate::store::StoreError) -> ApiError {
     tracing::error!(%error, "a contact's export: cannot read the store");
@@ -56,7 +31,7 @@ pub(super) async fn export(
     Path(id): Path<String>,
     query: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Result<Json<ContactExport>, ApiError> {
-    let account = account(&service, &id, query)?;
+    let account = served_account(&service, &id, query)?;
     let store = service.engine.store().as_ref();
     let export = rights::export(store, &account, &id)
         .map_err(|e| store_error(&e))?
@@ -76,7 +51,7 @@ pub(super) async fn erase(
     Path(id): Path<String>,
     query: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Result<Json<Erasure>, ApiError> {
-    let account = account(&service, &id, query)?;
+    let account = served_account(&service, &id, query)?;
     match service.engine.erase_contact(&account, &id).await? {
         Ok(erasure) => Ok(Json(erasure)),
         Err(EraseError::Store(error)) => Err(store_error(&error)),

@@ -14,7 +14,7 @@ use scenarist::runtime::{Clock, FlushPolicy, ManualClock};
 use scenarist::store::{KvStore, SledBackend, Store};
 use serde_json::json;
 
-use crate::service::{Server, TOKEN, contact_texts};
+use crate::service::{Server, contact_texts};
 use crate::support::{root, tempdir};
 
 const START: i64 = 1_795_860_000_000;
@@ -323,16 +323,7 @@ async fn serve_removes_ended_conversations_in_the_background() {
         assert!(std::time::Instant::now() < deadline, "never removed");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    let metrics = server
-        .client
-        .get(format!("{}/metrics", server.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("scenarist_retention_removed_total{kind=\"conversations\"} 1"),
         "{metrics}"

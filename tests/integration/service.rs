@@ -104,6 +104,19 @@ impl Server {
         }
     }
 
+    /// `GET /metrics` with the token: the Prometheus text.
+    pub(crate) async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// `method path` with the token and `body` (if any); the status and the JSON body.
     pub(crate) async fn request(
         &self,

@@ -69,16 +69,7 @@ async fn readyz_and_metrics_name_the_organization_that_needs_reauthorize() {
         "{text}"
     );
 
-    let metrics = server
-        .client
-        .get(format!("{}/metrics", server.base))
-        .bearer_auth(crate::service::TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("scenarist_zendesk_reauthorize_needed{organization=\"acme\"} 1\n"),
         "{metrics}"

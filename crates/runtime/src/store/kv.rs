@@ -96,6 +96,12 @@ pub(super) fn corrupt(tree: TreeName, key: &[u8], reason: String) -> StoreError 
     }
 }
 
+/// A stored conversation as a scan reads it: its id and its record, or why it does not read.
+pub(super) fn record((key, bytes): (Vec<u8>, Vec<u8>)) -> Record {
+    let record = decode(&bytes).map_err(|reason| corrupt(TreeName::Conversations, &key, reason));
+    (String::from_utf8_lossy(&key).into_owned(), record)
+}
+
 impl<B: Backend> Store for KvStore<B> {
     fn conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
         self.read(TreeName::Conversations, &keys::conversation(id))
@@ -226,11 +232,7 @@ impl<B: Backend> Store for KvStore<B> {
             .backend
             .scan_prefix(TreeName::Conversations, &[])?
             .into_iter()
-            .map(|(key, bytes)| {
-                let record =
-                    decode(&bytes).map_err(|reason| corrupt(TreeName::Conversations, &key, reason));
-                (String::from_utf8_lossy(&key).into_owned(), record)
-            })
+            .map(record)
             .collect())
     }
 

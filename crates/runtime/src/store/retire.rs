@@ -18,8 +18,8 @@
 //! overwrite the old ones, and the left-over ones past its `last_seq` are never read.
 
 use super::backend::{Backend, TreeName};
-use super::envelope::{decode, decode_seen, decode_turn};
-use super::kv::{KvStore, corrupt};
+use super::envelope::{decode_seen, decode_turn};
+use super::kv::{KvStore, record};
 use super::{Record, StoreError, keys};
 use crate::delivery::Delivery;
 use crate::state::Conversation;
@@ -60,11 +60,7 @@ pub(super) fn conversations_after<B: Backend>(
         .backend_ref()
         .scan_from(TreeName::Conversations, &start, limit)?
         .into_iter()
-        .map(|(key, bytes)| {
-            let record =
-                decode(&bytes).map_err(|reason| corrupt(TreeName::Conversations, &key, reason));
-            (String::from_utf8_lossy(&key).into_owned(), record)
-        })
+        .map(record)
         .collect())
 }
 

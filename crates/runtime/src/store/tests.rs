@@ -344,13 +344,24 @@ fn a_seen_entry_now_pointing_at_another_conversation_stays() {
     }
 }
 
-/// A backend whose writes and removals fail once `budget` of them ran: a crash at that point.
-struct Crashing<B> {
+/// A backend with two test hooks: its writes and removals fail once `budget` of them ran (the
+/// process killed at that point), and `on_history_page` runs once when `history` is first read
+/// a page at a time (a step committed in the middle of an export, deterministically).
+struct Hooked<B> {
     inner: B,
-    budget: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    budget: Budget,
+    on_history_page: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
-impl<B: Backend> Crashing<B> {
+impl<B: Backend> Hooked<B> {
+    fn new(inner: B, budget: &Budget) -> Self {
+        Self {
+            inner,
+            budget: Budget::clone(budget),
+            on_history_page: std::sync::Mutex::new(None),
+        }
+    }
+
     fn spend(&self) -> Result<(), StoreError> {
         use std::sync::atomic::Ordering;
         self.budget
@@ -362,7 +373,7 @@ impl<B: Backend> Crashing<B> {
     }
 }
 
-impl<B: Backend> Backend for Crashing<B> {
+impl<B: Backend> Backend for Hooked<B> {
     fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.get(tree, key)
     }
@@ -385,6 +396,20 @@ impl<B: Backend> Backend for Crashing<B> {
     ) -> Result<backend::Pairs, StoreError> {
         self.inner.scan_below(tree, end, limit)
     }
+    fn scan_from(
+        &self,
+        tree: TreeName,
+        start: &[u8],
+        limit: usize,
+    ) -> Result<backend::Pairs, StoreError> {
+        if tree == TreeName::History {
+            let hook = self.on_history_page.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook();
+            }
+        }
+        self.inner.scan_from(tree, start, limit)
+    }
     fn flush(&self) -> Result<(), StoreError> {
         self.inner.flush()
     }
@@ -399,17 +424,14 @@ fn crashing_backends(budget: &Budget) -> Vec<(&'static str, Box<dyn Store>)> {
     vec![
         (
             "memory",
-            Box::new(KvStore::new(Crashing {
-                inner: MemoryBackend::default(),
-                budget: Budget::clone(budget),
-            })),
+            Box::new(KvStore::new(Hooked::new(MemoryBackend::default(), budget))),
         ),
         (
             "sled",
-            Box::new(KvStore::new(Crashing {
-                inner: SledBackend::temporary().unwrap(),
-                budget: Budget::clone(budget),
-            })),
+            Box::new(KvStore::new(Hooked::new(
+                SledBackend::temporary().unwrap(),
+                budget,
+            ))),
         ),
     ]
 }
@@ -799,112 +821,27 @@ fn a_refused_import_leaves_the_store_empty_again() {
     }
 }
 
-/// A backend shared between a writer and an export, with a hook run once when the export
-/// first reads `history`: a step committed in the middle of the export, deterministically.
-struct Interleaved {
-    inner: std::sync::Arc<MemoryBackend>,
-    hook: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
-}
-
-impl Backend for std::sync::Arc<MemoryBackend> {
-    fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.as_ref().get(tree, key)
-    }
-    fn insert(&self, tree: TreeName, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.as_ref().insert(tree, key, value)
-    }
-    fn remove(&self, tree: TreeName, key: &[u8]) -> Result<(), StoreError> {
-        self.as_ref().remove(tree, key)
-    }
-    fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<backend::Pairs, StoreError> {
-        self.as_ref().scan_prefix(tree, prefix)
-    }
-    fn scan_below(
-        &self,
-        tree: TreeName,
-        end: &[u8],
-        limit: usize,
-    ) -> Result<backend::Pairs, StoreError> {
-        self.as_ref().scan_below(tree, end, limit)
-    }
-    fn scan_from(
-        &self,
-        tree: TreeName,
-        start: &[u8],
-        limit: usize,
-    ) -> Result<backend::Pairs, StoreError> {
-        self.as_ref().scan_from(tree, start, limit)
-    }
-    fn flush(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn is_empty(&self) -> Result<bool, StoreError> {
-        self.as_ref().is_empty()
-    }
-}
-
-impl Backend for Interleaved {
-    fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get(tree, key)
-    }
-    fn insert(&self, tree: TreeName, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.inner.insert(tree, key, value)
-    }
-    fn remove(&self, tree: TreeName, key: &[u8]) -> Result<(), StoreError> {
-        self.inner.remove(tree, key)
-    }
-    fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<backend::Pairs, StoreError> {
-        self.inner.scan_prefix(tree, prefix)
-    }
-    fn scan_below(
-        &self,
-        tree: TreeName,
-        end: &[u8],
-        limit: usize,
-    ) -> Result<backend::Pairs, StoreError> {
-        self.inner.scan_below(tree, end, limit)
-    }
-    fn scan_from(
-        &self,
-        tree: TreeName,
-        start: &[u8],
-        limit: usize,
-    ) -> Result<backend::Pairs, StoreError> {
-        if tree == TreeName::History {
-            if let Some(hook) = self.hook.lock().unwrap().take() {
-                hook();
-            }
-        }
-        self.inner.scan_from(tree, start, limit)
-    }
-    fn flush(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn is_empty(&self) -> Result<bool, StoreError> {
-        self.inner.is_empty()
-    }
-}
-
 #[test]
 fn a_step_committed_during_an_export_leaves_each_conversation_at_a_commit_point() {
-    let shared = std::sync::Arc::new(MemoryBackend::default());
-    let writer = std::sync::Arc::new(KvStore::new(std::sync::Arc::clone(&shared)));
-    writer.commit(&commit("c1", 1)).unwrap();
-    writer.commit(&commit("c1", 2)).unwrap();
-    let during = std::sync::Arc::clone(&writer);
-    let exported = Interleaved {
-        inner: shared,
-        hook: std::sync::Mutex::new(Some(Box::new(move || {
-            // After the export read c1's record (last_seq 2), before it reads its history.
-            let mut step = commit("c1", 3);
-            step.undue = vec![due(102, "c1")];
-            during.commit(&step).unwrap();
-        }))),
-    };
+    let unlimited = Budget::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
+    let store = std::sync::Arc::new(KvStore::new(Hooked::new(
+        MemoryBackend::default(),
+        &unlimited,
+    )));
+    store.commit(&commit("c1", 1)).unwrap();
+    store.commit(&commit("c1", 2)).unwrap();
+    let during = std::sync::Arc::clone(&store);
+    *store.backend_ref().on_history_page.lock().unwrap() = Some(Box::new(move || {
+        // After the export read c1's record (last_seq 2), before it reads its history.
+        let mut step = commit("c1", 3);
+        step.undue = vec![due(102, "c1")];
+        during.commit(&step).unwrap();
+    }));
+    let exported = store.backend_ref();
     let mut backup = Vec::new();
-    export(&exported, &mut backup).unwrap();
+    export(exported, &mut backup).unwrap();
     assert!(
-        exported.hook.lock().unwrap().is_none(),
+        exported.on_history_page.lock().unwrap().is_none(),
         "the step ran mid-export"
     );
 
