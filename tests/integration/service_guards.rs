@@ -838,3 +838,42 @@ fn serve_refuses_an_admin_token_equal_to_the_api_token() {
         "{stderr}"
     );
 }
+
+/// `/metrics` is open by default, for a private scrape port: `serve` says so in a warning when
+/// it listens on a non-loopback address, and not once `public_metrics: false` closes it.
+#[test]
+fn open_metrics_on_a_public_address_are_warned_about() {
+    let warned = |service: &str| {
+        let dir = tempdir();
+        let config = workspace(&dir);
+        let text = std::fs::read_to_string(&config).unwrap() + service;
+        std::fs::write(&config, text).unwrap();
+        let log = dir.join("serve.log");
+        let mut child = serve(
+            &config,
+            &[
+                ("SCENARIST_API_TOKEN", TOKEN),
+                ("SCENARIST_ADMIN_TOKEN", ADMIN_TOKEN),
+                ("TEST_SIGNING_SECRET", SECRET),
+            ],
+            &["--listen", "0.0.0.0:0"],
+        )
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+        // Listening means the start-up checks (and their warnings) are behind it.
+        let _ = crate::service::listening(&mut child);
+        let _ = child.kill();
+        let _ = child.wait();
+        std::fs::read_to_string(&log).unwrap()
+    };
+    let open = warned("");
+    assert!(
+        open.contains("GET /metrics is open on 0.0.0.0:")
+            && open.contains("service.public_metrics: false"),
+        "{open}"
+    );
+    let closed = warned("service:\n  public_metrics: false\n");
+    assert!(!closed.contains("GET /metrics is open"), "{closed}");
+}
