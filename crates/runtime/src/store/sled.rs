@@ -4,6 +4,7 @@
 //! never be retried).
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::backend::{Backend, Pairs, TreeName};
 use super::{StorageCause, StorageFault, StoreError};
@@ -22,17 +23,38 @@ fn io(error: &sled::Error) -> StoreError {
     StoreError::Io(StorageFault::new(cause, error.to_string()))
 }
 
+/// How long an open waits for the directory's lock. sled 0.34 lets go of it from a background
+/// thread a moment after its last handle is dropped (spacejam/sled#1289): a store reopened
+/// right after it was closed — in this process, or just after another one exited — can find
+/// it still held for a few milliseconds. A lock still held after this is another process's.
+const LOCK_WAIT: Duration = Duration::from_secs(1);
+
+/// sled 0.34 reports a held lock as an `Other` I/O error whose text carries the `WouldBlock`
+/// of `flock` (its `config.rs`).
+fn lock_held(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(io)
+        if io.kind() == std::io::ErrorKind::WouldBlock
+            || io.to_string().starts_with("could not acquire lock"))
+}
+
 impl SledBackend {
     /// Opens (or creates) the database in `path`. sled locks the directory, so a second
-    /// process fails here instead of corrupting it.
+    /// process fails here (after [`LOCK_WAIT`]) instead of corrupting it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         // The background flush is only a backstop; durability points flush explicitly.
-        let db = sled::Config::new()
-            .path(path)
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(|e| io(&e))?;
-        Self::from_db(db)
+        let config = sled::Config::new().path(path).flush_every_ms(Some(1000));
+        let deadline = Instant::now() + LOCK_WAIT;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match config.open() {
+                Ok(db) => return Self::from_db(db),
+                Err(error) if lock_held(&error) && Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Err(error) => return Err(io(&error)),
+            }
+        }
     }
 
     /// A throw-away database in a temporary directory (tests).

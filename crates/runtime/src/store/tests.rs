@@ -593,18 +593,8 @@ fn sled_keeps_flushed_writes_across_reopening() {
         store.commit(&commit("c1", 1)).unwrap();
         store.flush().unwrap();
     }
-    // sled's flusher thread lets go of the directory's lock a moment after the drop.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let backend = loop {
-        match SledBackend::open(&dir) {
-            Ok(backend) => break backend,
-            Err(_) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => panic!("cannot reopen: {e}"),
-        }
-    };
-    let store = KvStore::new(backend);
+    // Reopened at once: the open waits for sled's flusher thread to let go of the lock.
+    let store = KvStore::new(SledBackend::open(&dir).unwrap());
     assert_eq!(
         store.conversation("c1").unwrap(),
         Some(conversation("c1", 1))
@@ -1039,4 +1029,27 @@ fn removing_a_contact_says_whether_there_was_one() {
             "{name}"
         );
     }
+}
+
+/// A directory held by another handle is waited for while it is let go of soon (sled releases
+/// its lock a moment after the drop), and refused when it stays held.
+#[test]
+fn sled_waits_for_a_lock_let_go_of_and_refuses_one_kept() {
+    let dir = std::env::temp_dir().join(format!("scenarist-lock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let held = SledBackend::open(&dir).unwrap();
+    let error = SledBackend::open(&dir)
+        .err()
+        .expect("the directory is held");
+    assert!(error.to_string().contains("lock"), "{error}");
+    let holder = std::thread::spawn(move || {
+        // Let go while the other open is waiting.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(held);
+    });
+    let reopened = SledBackend::open(&dir);
+    holder.join().unwrap();
+    assert!(reopened.is_ok(), "{:?}", reopened.err());
+    drop(reopened);
+    let _ = std::fs::remove_dir_all(&dir);
 }
