@@ -48,19 +48,14 @@ impl<B: Backend> KvStore<B> {
         self.backend.insert(tree, key, &encode(value)?)
     }
 
-    /// Adds the conversation to its contact's index unless it is there (a read, not a write,
-    /// on every later step).
+    /// Adds the conversation to its contact's index (idempotent).
     fn index_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
-        let tree = TreeName::ContactConversations;
         let key = keys::contact_conversation(
             &conversation.account,
             &conversation.contact,
             &conversation.id,
         );
-        if self.backend.get(tree, &key)?.is_none() {
-            self.write(tree, &key, &conversation.id)?;
-        }
-        Ok(())
+        self.write(TreeName::ContactConversations, &key, &conversation.id)
     }
 
     /// Fills the contact index from the records, once, for a store written before it existed.
@@ -168,7 +163,11 @@ impl<B: Backend> Store for KvStore<B> {
         for due in &commit.due {
             self.write(TreeName::Due, &keys::due(due), due)?;
         }
-        self.index_conversation(&commit.conversation)?;
+        // A conversation's first turn (a new conversation, or one started again under its id
+        // after it was removed) puts it in its contact's index; later steps cost nothing here.
+        if commit.turn.as_ref().is_some_and(|turn| turn.seq == 1) {
+            self.index_conversation(&commit.conversation)?;
+        }
         // The commit point: one insert.
         self.write(
             TreeName::Conversations,

@@ -176,8 +176,9 @@ pub trait Store: Send + Sync + 'static {
     /// order. While an engine runs on the store, go through `Engine::drop_quarantined`.
     fn drop_conversation(&self, conversation: &str) -> Result<Dropped, StoreError>;
     // contacts' rights
-    /// The ids of a contact's conversations, from the `contact_conversations` index. Every
-    /// commit adds its conversation's entry (a side record, before the conversation record);
+    /// The ids of a contact's conversations, from the `contact_conversations` index. The
+    /// commit of a conversation's first turn adds its entry (a side record, before the
+    /// conversation record; later steps write nothing there);
     /// the first call on a store written before the index existed fills it from one scan of
     /// the records. An id may outlive its record (a crash mid-erase): read the record.
     fn contact_conversations(
