@@ -21,6 +21,7 @@ use super::{
 use crate::cli::ExitStatus;
 use crate::config::{self, Auth, FieldType, Workspace};
 use crate::runtime::{Clock as _, SystemClock};
+use crate::zendesk::actions::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET_ENV, oauth_client};
 use crate::zendesk::client::{Credentials, Timeouts, ZendeskClient};
 use crate::zendesk::model::User;
 use crate::zendesk::oauth::{self, Connection, Connections, Pkce};
@@ -70,8 +71,6 @@ pub struct ReauthorizeArgs {
 
 /// How long `connect` and `reauthorize` wait for the browser.
 const AUTHORIZATION_TIMEOUT: Duration = Duration::from_secs(300);
-const DEFAULT_CLIENT_ID: &str = "scenarist";
-const DEFAULT_CLIENT_SECRET_ENV: &str = "ZENDESK_CLIENT_SECRET";
 
 fn now_iso() -> String {
     scenarist_base::clock::iso8601(SystemClock.now())
@@ -396,13 +395,7 @@ pub(super) fn reauthorize(
         config::Secret::TokenFile(path) => (workspace.base.join(path), false),
         config::Secret::TokenEnv(_) => (oauth::token_path(&data, &args.org)?, true),
     };
-    let client_id = client_id
-        .clone()
-        .or_else(|| std::env::var("ZENDESK_CLIENT_ID").ok())
-        .unwrap_or_else(|| DEFAULT_CLIENT_ID.to_owned());
-    let secret_env = client_secret_env
-        .as_deref()
-        .unwrap_or(DEFAULT_CLIENT_SECRET_ENV);
+    let (client_id, secret_env) = oauth_client(client_id, client_secret_env);
     let client_secret = Secret::from_env(secret_env)
         .map_err(|e| anyhow!("{e}: it must hold the OAuth client's secret"))?;
     let base = BaseUrl::parse(&organization.url)

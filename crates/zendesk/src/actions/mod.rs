@@ -70,6 +70,22 @@ pub const DEFAULT_CLIENT_ID: &str = "scenarist";
 /// The environment variable holding its secret when the config names none.
 pub const DEFAULT_CLIENT_SECRET_ENV: &str = "ZENDESK_CLIENT_SECRET";
 
+/// The OAuth client an organization's config names: its id (the config's, else
+/// `ZENDESK_CLIENT_ID`, else [`DEFAULT_CLIENT_ID`]) and the variable holding its secret.
+pub fn oauth_client<'a>(
+    client_id: &Option<String>,
+    client_secret_env: &'a Option<String>,
+) -> (String, &'a str) {
+    let id = client_id
+        .clone()
+        .or_else(|| std::env::var("ZENDESK_CLIENT_ID").ok())
+        .unwrap_or_else(|| DEFAULT_CLIENT_ID.to_owned());
+    let secret_env = client_secret_env
+        .as_deref()
+        .unwrap_or(DEFAULT_CLIENT_SECRET_ENV);
+    (id, secret_env)
+}
+
 /// The credentials of the organization `name` (environment variable or file). An OAuth token
 /// in a file is a `TokenSession`, renewed with its refresh token when Zendesk refuses it; one
 /// in an environment variable is used as it is (a renewed pair would have nowhere to be kept).
@@ -86,13 +102,7 @@ pub fn organization_credentials(
     {
         let url = scenarist_lang::config::base_url::BaseUrl::parse(&organization.url)
             .map_err(|problem| format!("the URL {problem}"))?;
-        let client_id = client_id
-            .clone()
-            .or_else(|| std::env::var("ZENDESK_CLIENT_ID").ok())
-            .unwrap_or_else(|| DEFAULT_CLIENT_ID.to_owned());
-        let secret_env = client_secret_env
-            .as_deref()
-            .unwrap_or(DEFAULT_CLIENT_SECRET_ENV);
+        let (client_id, secret_env) = oauth_client(client_id, client_secret_env);
         let session = TokenSession::open(
             name,
             url,
