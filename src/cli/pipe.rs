@@ -93,6 +93,9 @@ async fn pipe(
     let mut tasks = tokio::task::JoinSet::new();
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = lines.next_line().await? {
+        // A finished task stays in the set (its cell, its answer) until it is joined: reap as
+        // we go, or a long stream holds every message it ever answered.
+        while tasks.try_join_next().is_some() {}
         if line.trim().is_empty() {
             continue;
         }
