@@ -40,26 +40,13 @@ impl Engine {
             .collect();
         let mut rearmed = 0;
         let mut pending = 0;
-        for (id, record) in store.conversations().map_err(|e| storage(&e))? {
+        for (_, record) in store.conversations().map_err(|e| storage(&e))? {
             // A record that does not read is quarantined when its conversation is next used.
             let Ok(conversation) = record else {
                 continue;
             };
             pending += conversation.pending.len();
-            let due = |what, at| Due {
-                at,
-                conversation: id.clone(),
-                what,
-            };
-            let wanted =
-                conversation
-                    .timer
-                    .iter()
-                    .map(|timer| due(DueKind::Timer(timer.id), timer.due_at))
-                    .chain(conversation.pending.iter().map(|effect| {
-                        due(DueKind::Effect(effect.id.clone()), effect.next_attempt_at)
-                    }));
-            for entry in wanted {
+            for entry in Due::of_record(&conversation) {
                 if !indexed.contains(&entry) {
                     store.put_due(&entry).map_err(|e| storage(&e))?;
                     rearmed += 1;

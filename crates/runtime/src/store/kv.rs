@@ -7,8 +7,8 @@ use super::backend::{Backend, TreeName};
 use super::envelope::{decode, decode_seen, decode_turn, encode};
 use super::retire::{self, Removed, SeenBatch};
 use super::{
-    Commit, Dropped, Due, DueKind, Erased, Inspection, Quarantined, Record, ScenarioVersion, Seen,
-    Store, StoreError, keys, quarantine,
+    Commit, Dropped, Due, Erased, Inspection, Quarantined, Record, ScenarioVersion, Seen, Store,
+    StoreError, keys, quarantine,
 };
 use crate::state::{Contact, Conversation, Turn};
 
@@ -89,6 +89,27 @@ pub(super) fn corrupt(tree: TreeName, key: &[u8], reason: String) -> StoreError 
         key: String::from_utf8_lossy(key).into_owned(),
         reason,
     }
+}
+
+/// Removes every history turn of a conversation, a page at a time; how many there were.
+pub(super) fn remove_history(
+    backend: &dyn Backend,
+    conversation: &str,
+) -> Result<usize, StoreError> {
+    let mut turns = Vec::new();
+    super::pages::each(
+        backend,
+        TreeName::History,
+        &keys::history_prefix(conversation),
+        |key, _| {
+            turns.push(key);
+            Ok::<_, StoreError>(())
+        },
+    )?;
+    for key in &turns {
+        backend.remove(TreeName::History, key)?;
+    }
+    Ok(turns.len())
 }
 
 /// A stored conversation as a scan reads it: its id and its record, or why it does not read.
@@ -294,30 +315,12 @@ impl<B: Backend> Store for KvStore<B> {
                 self.backend.remove(TreeName::Conversations, &record_key)?;
                 erased.record = true;
                 if let Ok(record) = record {
-                    let due = |what, at| Due {
-                        at,
-                        conversation: conversation.to_owned(),
-                        what,
-                    };
-                    let timer = record
-                        .timer
-                        .iter()
-                        .map(|timer| due(DueKind::Timer(timer.id), timer.due_at));
-                    let effects = record.pending.iter().map(|effect| {
-                        due(DueKind::Effect(effect.id.clone()), effect.next_attempt_at)
-                    });
-                    for entry in timer.chain(effects) {
+                    for entry in Due::of_record(&record) {
                         self.backend.remove(TreeName::Due, &keys::due(&entry))?;
                     }
                 }
             }
-            for (key, _) in self
-                .backend
-                .scan_prefix(TreeName::History, &keys::history_prefix(conversation))?
-            {
-                self.backend.remove(TreeName::History, &key)?;
-                erased.turns += 1;
-            }
+            erased.turns = remove_history(&self.backend, conversation)?;
         }
         self.backend.remove(
             TreeName::ContactConversations,

@@ -92,6 +92,26 @@ pub struct Due {
     pub what: DueKind,
 }
 
+impl Due {
+    /// The entries a conversation record calls for: its timer and each effect in its outbox.
+    pub fn of_record(conversation: &Conversation) -> impl Iterator<Item = Due> + '_ {
+        let due = |what, at| Due {
+            at,
+            conversation: conversation.id.clone(),
+            what,
+        };
+        let timer = conversation
+            .timer
+            .iter()
+            .map(move |timer| due(DueKind::Timer(timer.id), timer.due_at));
+        let effects = conversation
+            .pending
+            .iter()
+            .map(move |effect| due(DueKind::Effect(effect.id.clone()), effect.next_attempt_at));
+        timer.chain(effects)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DueKind {
     Timer(u64),

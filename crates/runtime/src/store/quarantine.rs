@@ -153,20 +153,7 @@ pub(super) fn drop(backend: &dyn Backend, id: &str) -> Result<Dropped, StoreErro
         backend.remove(TreeName::Due, key)?;
     }
     dropped.due = due.len();
-    let mut turns = Vec::new();
-    pages::each(
-        backend,
-        TreeName::History,
-        &keys::history_prefix(id),
-        |key, _| {
-            turns.push(key);
-            Ok::<_, StoreError>(())
-        },
-    )?;
-    for key in &turns {
-        backend.remove(TreeName::History, key)?;
-    }
-    dropped.turns = turns.len();
+    dropped.turns = super::kv::remove_history(backend, id)?;
     dropped.record = backend.get(TreeName::Conversations, &key)?.is_some();
     backend.remove(TreeName::Conversations, &key)?;
     dropped.quarantine = backend.get(TreeName::Quarantine, &key)?.is_some();
