@@ -9,7 +9,7 @@ use std::sync::Arc;
 use scenarist::runtime::engine::{Engine, EngineOptions, Inbound};
 use scenarist::runtime::retention::{Retention, Sweeper};
 use scenarist::runtime::runner::BuiltinActions;
-use scenarist::runtime::state::Status;
+use scenarist::runtime::state::{Status, id_hash};
 use scenarist::runtime::{Clock, FlushPolicy, ManualClock};
 use scenarist::store::{KvStore, SledBackend, Store};
 use serde_json::json;
@@ -102,7 +102,10 @@ async fn the_sweeper_removes_exactly_what_is_past_retention() {
         .version
         .clone();
     let pinned = engine.publish(DESK).unwrap().version.clone();
-    say(&engine, "old-ended", &["hi", "bye"]).await;
+    // 34 messages: the first two leave the record's window of 32 for the `seen` index.
+    let mut old_texts = vec!["hi"; 33];
+    old_texts.push("bye");
+    say(&engine, "old-ended", &old_texts).await;
     say(&engine, "active", &["hi"]).await;
     say(&engine, "handed", &["hi", "advisor"]).await;
     clock.advance(10 * DAY);
@@ -116,12 +119,15 @@ async fn the_sweeper_removes_exactly_what_is_past_retention() {
     let swept = sweeper.sweep().await.unwrap();
     assert_eq!(
         (swept.conversations, swept.turns, swept.seen),
-        (1, 2, 2),
+        (1, 34, 2),
         "{swept:?}"
     );
     assert_eq!(store.conversation("old-ended").unwrap(), None);
     assert!(store.history("old-ended", u64::MAX).unwrap().is_empty());
-    assert_eq!(store.seen("facebook:acme", "old-ended-0").unwrap(), None);
+    assert_eq!(
+        store.seen_in("old-ended", id_hash("old-ended-0")).unwrap(),
+        None
+    );
     for kept in ["active", "handed", "recent-ended"] {
         let conversation = store.conversation(kept).unwrap().unwrap();
         assert_eq!(
@@ -180,7 +186,9 @@ async fn seen_entries_past_their_window_go_and_recent_ones_still_recognise_repea
         .sweep()
         .await
         .unwrap();
-    assert_eq!((swept.seen, swept.conversations), (40, 0), "{swept:?}");
+    // An id enters the index when it leaves the record's window of 32, dated then: m0–m7
+    // left on the first day (and go), m8–m47 twenty days later (and stay).
+    assert_eq!((swept.seen, swept.conversations), (8, 0), "{swept:?}");
     let repeat = engine.handle(message("long", "m41", "hi")).await.unwrap();
     assert!(repeat.duplicate, "a repeat within the window is recognised");
     let late = engine.handle(message("long", "m1", "hi")).await.unwrap();

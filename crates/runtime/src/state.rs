@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::value::Value;
 
-/// How many recent inbound message ids a conversation record remembers (the de-dup window
-/// that covers the gap before the long-term `seen` index is written).
+/// How many recent inbound message ids a conversation record remembers (the de-dup window);
+/// an id that leaves it is written to the long-term `seen` index in the same commit.
 pub const RECENT_WINDOW: usize = 32;
 
 /// Where a conversation stands. Written last, in one insert: the moment a message is applied.
@@ -89,6 +89,11 @@ impl Conversation {
     /// Whether the window still holds every inbound message id the conversation ever got.
     pub fn recent_is_complete(&self) -> bool {
         self.recent.len() < RECENT_WINDOW
+    }
+
+    /// Whether the next id remembered pushes the oldest one out of the window.
+    pub fn recent_is_full(&self) -> bool {
+        self.recent.len() >= RECENT_WINDOW
     }
 
     pub fn remember(&mut self, message_id: &str, seq: u64) {

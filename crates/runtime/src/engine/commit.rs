@@ -8,15 +8,22 @@ use crate::store::{Commit, Due, DueKind, Seen};
 
 use super::{Outcome, Reply, ReplyPart};
 
-/// What of a conversation's record the due index mirrors: its timer and outbox schedule.
+/// What of a conversation's record the side indexes mirror: its timer and outbox schedule
+/// (the due index), and the oldest id of a full window, which the next id pushes out (to the
+/// `seen` index).
 pub(super) struct Schedule {
     timer: Option<crate::state::Timer>,
     pub(super) effects: Vec<(String, i64)>,
+    oldest: Option<(u64, u64)>,
 }
 
 impl Schedule {
     pub(super) fn of(conversation: &Conversation) -> Self {
         Self {
+            oldest: conversation
+                .recent_is_full()
+                .then(|| conversation.recent.front().copied())
+                .flatten(),
             timer: conversation.timer.clone(),
             effects: conversation
                 .pending
@@ -71,14 +78,17 @@ pub(super) fn commit_of(
             undue.push(due_of(DueKind::Effect(id.clone()), *at));
         }
     }
-    let seen = delivery
-        .map(|delivery| {
+    // An id is written to the `seen` index only when it leaves the window: until then the
+    // record itself vouches for it.
+    let seen = before
+        .oldest
+        .filter(|oldest| delivery.is_some() && !after.recent.contains(oldest))
+        .map(|(hash, seq)| {
             (
-                after.account.clone(),
-                delivery.lookup(),
+                hash,
                 Seen {
                     conversation: after.id.clone(),
-                    seq: after.last_seq,
+                    seq,
                     at: Some(after.updated_at),
                 },
             )

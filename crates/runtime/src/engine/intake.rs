@@ -30,7 +30,8 @@ impl Engine {
     }
 
     /// The first answer to a delivery seen before: from the record's recent window, or from
-    /// the long-term `seen` index (trusted only if the record confirms it). An event key
+    /// the long-term `seen` index, which holds the ids that left the window (trusted only if
+    /// the record confirms it). An event key
     /// first used with another request is refused.
     pub(super) fn duplicate(
         &self,
@@ -47,11 +48,18 @@ impl Engine {
         if conversation.recent_is_complete() {
             return Ok(None);
         }
-        let seen = self
-            .inner
-            .store
-            .seen(&conversation.account, &lookup)
+        // An id that left the window; or, in a store written before ids entered the index
+        // only then, any id under its account.
+        let store = &self.inner.store;
+        let hash = crate::state::id_hash(&lookup);
+        let mut seen = store
+            .seen_in(&conversation.id, hash)
             .map_err(|e| self.fail(&conversation.id, &e))?;
+        if seen.is_none() {
+            seen = store
+                .seen(&conversation.account, &lookup)
+                .map_err(|e| self.fail(&conversation.id, &e))?;
+        }
         match seen {
             Some(seen)
                 if seen.conversation == conversation.id && seen.seq <= conversation.last_seq =>
@@ -152,5 +160,118 @@ impl Engine {
             }
             Err(error) => Err(self.storage(&error)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::clock::{Clock, ManualClock};
+    use crate::engine::{Engine, EngineOptions, Inbound};
+    use crate::runner::BuiltinActions;
+    use crate::state::RECENT_WINDOW;
+    use crate::store::{KvStore, MemoryBackend, Seen, Store, TreeName};
+
+    const ECHO: &str = r#"
+scenario echo {
+  start listen
+  step listen {
+    ask "Say something." {
+      save said
+    }
+    say "You said: {said}"
+    goto listen
+  }
+}
+"#;
+
+    fn echo_engine(store: Arc<dyn Store>) -> Engine {
+        let options = EngineOptions {
+            default_scenario: Some("echo".into()),
+            ..EngineOptions::default()
+        };
+        let clock = Arc::new(ManualClock::new(1_000)) as Arc<dyn Clock>;
+        let engine = Engine::new(store, clock, Arc::new(BuiltinActions), options);
+        engine.publish(ECHO).unwrap();
+        engine
+    }
+
+    async fn send(engine: &Engine, id: &str) -> bool {
+        let inbound = Inbound {
+            account: "facebook:acme".into(),
+            conversation: "c1".into(),
+            message_id: id.into(),
+            contact_id: "u1".into(),
+            contact_name: "Ada".into(),
+            fields: std::collections::BTreeMap::new(),
+            text: format!("text of {id}"),
+        };
+        engine.handle(inbound).await.unwrap().duplicate
+    }
+
+    fn seen_entries(store: &dyn Store) -> usize {
+        store
+            .backend()
+            .scan_prefix(TreeName::Seen, &[])
+            .unwrap()
+            .len()
+    }
+
+    /// The key of the layout written before ids entered the index only as they left a
+    /// window: the account, then the id, each behind its length (`store::keys::pair`).
+    fn legacy_key(account: &str, id: &str) -> Vec<u8> {
+        let mut key = Vec::new();
+        for part in [account, id] {
+            key.extend_from_slice(&u32::try_from(part.len()).unwrap().to_be_bytes());
+            key.extend_from_slice(part.as_bytes());
+        }
+        key
+    }
+
+    #[tokio::test]
+    async fn ids_reach_the_seen_index_only_as_they_leave_the_window_and_repeats_stay_known() {
+        let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
+        let engine = echo_engine(Arc::clone(&store));
+        let over = 8;
+        for i in 0..RECENT_WINDOW + over {
+            assert!(!send(&engine, &format!("m{i}")).await);
+            let written = i.saturating_sub(RECENT_WINDOW - 1);
+            assert_eq!(seen_entries(store.as_ref()), written, "after m{i}");
+        }
+        // Out of the window (in the index), in it, and new.
+        assert!(send(&engine, "m3").await, "an id that left the window");
+        assert!(send(&engine, &format!("m{}", RECENT_WINDOW + 2)).await);
+        assert!(!send(&engine, "fresh").await);
+
+        // The same conversation in a store written before: every id under its account.
+        let old: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
+        for tree in TreeName::ALL {
+            if tree == TreeName::Seen {
+                continue;
+            }
+            for (key, value) in store.backend().scan_prefix(tree, &[]).unwrap() {
+                old.backend().insert(tree, &key, &value).unwrap();
+            }
+        }
+        let record = store.conversation("c1").unwrap().unwrap();
+        for seq in 1..=record.last_seq {
+            let turn = store.turn("c1", seq).unwrap().unwrap();
+            let seen = Seen {
+                conversation: "c1".into(),
+                seq,
+                at: Some(1_000),
+            };
+            old.backend()
+                .insert(
+                    TreeName::Seen,
+                    &legacy_key("facebook:acme", &turn.message_id.unwrap()),
+                    &crate::store::encode_for_tests(&seen).unwrap(),
+                )
+                .unwrap();
+        }
+        let upgraded = echo_engine(Arc::clone(&old));
+        assert!(send(&upgraded, "m3").await, "an id in the old layout");
+        assert!(!send(&upgraded, "fresh again").await);
     }
 }

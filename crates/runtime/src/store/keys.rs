@@ -20,6 +20,29 @@ pub(super) fn pair(a: &str, b: &str) -> Vec<u8> {
     key
 }
 
+/// `seen`, an id that left a conversation record's window: a first byte no `pair` key has
+/// (those start with the high byte of a length), the conversation, then the id's hash. Keyed
+/// by the hash because the window keeps only the hash (`state::id_hash`); a match is
+/// confirmed against the turn's own message id, as in the window.
+pub(super) fn seen_in(conversation: &str, hash: u64) -> Vec<u8> {
+    let mut key = seen_in_prefix(conversation);
+    key.extend_from_slice(&hash.to_be_bytes());
+    key
+}
+
+pub(super) fn seen_in_prefix(conversation: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(13 + conversation.len());
+    key.push(SEEN_IN);
+    push_str(&mut key, conversation);
+    key
+}
+
+const SEEN_IN: u8 = 1;
+
+pub(super) fn is_seen_in(key: &[u8]) -> bool {
+    key.first() == Some(&SEEN_IN)
+}
+
 /// `history`: conversation, then the turn's sequence number.
 pub(super) fn turn(conversation: &str, seq: u64) -> Vec<u8> {
     let mut key = history_prefix(conversation);
@@ -115,5 +138,8 @@ mod tests {
         assert_ne!(pair("ab", "c"), pair("a", "bc"));
         assert!(!turn("ab", 1).starts_with(&history_prefix("a")));
         assert!(!contact_conversation("a", "bc", "d").starts_with(&pair("a", "b")));
+        assert!(!seen_in("ab", 1).starts_with(&seen_in_prefix("a")));
+        // No account-and-id key (the layout before ids left the window) starts like one.
+        assert_ne!(pair("acme", "m1").first(), seen_in("c", 1).first());
     }
 }

@@ -14,11 +14,17 @@ use crate::state::{Contact, Conversation, Turn};
 
 pub struct KvStore<B: Backend> {
     backend: B,
+    /// Whether the `seen` index holds entries of the layout before ids entered it only when
+    /// they left a window (checked once: nothing writes that layout any more).
+    legacy_seen: std::sync::OnceLock<bool>,
 }
 
 impl<B: Backend> KvStore<B> {
     pub fn new(backend: B) -> Self {
-        Self { backend }
+        Self {
+            backend,
+            legacy_seen: std::sync::OnceLock::new(),
+        }
     }
 
     /// The backend with its own type (for wrappers that count or inject faults).
@@ -46,6 +52,15 @@ impl<B: Backend> KvStore<B> {
         value: &T,
     ) -> Result<(), StoreError> {
         self.backend.insert(tree, key, &encode(value)?)
+    }
+
+    fn read_seen(&self, key: &[u8]) -> Result<Option<Seen>, StoreError> {
+        match self.backend.get(TreeName::Seen, key)? {
+            None => Ok(None),
+            Some(bytes) => decode_seen(&bytes)
+                .map(Some)
+                .map_err(|reason| corrupt(TreeName::Seen, key, reason)),
+        }
     }
 
     /// Adds the conversation to its contact's index (idempotent).
@@ -91,11 +106,13 @@ pub(super) fn corrupt(tree: TreeName, key: &[u8], reason: String) -> StoreError 
     }
 }
 
-/// Removes every history turn of a conversation, a page at a time; how many there were.
+/// Removes every history turn of a conversation, a page at a time, and before them the
+/// `seen` entries of ids that left its window (they point at its turns); how many turns.
 pub(super) fn remove_history(
     backend: &dyn Backend,
     conversation: &str,
 ) -> Result<usize, StoreError> {
+    remove_seen_in(backend, conversation)?;
     let mut turns = Vec::new();
     super::pages::each(
         backend,
@@ -110,6 +127,18 @@ pub(super) fn remove_history(
         backend.remove(TreeName::History, key)?;
     }
     Ok(turns.len())
+}
+
+/// Removes the `seen` entries of the ids that left a conversation's window; how many.
+pub(super) fn remove_seen_in(
+    backend: &dyn Backend,
+    conversation: &str,
+) -> Result<usize, StoreError> {
+    let entries = backend.scan_prefix(TreeName::Seen, &keys::seen_in_prefix(conversation))?;
+    for (key, _) in &entries {
+        backend.remove(TreeName::Seen, key)?;
+    }
+    Ok(entries.len())
 }
 
 /// A stored conversation as a scan reads it: its id and its record, or why it does not read.
@@ -153,14 +182,23 @@ impl<B: Backend> Store for KvStore<B> {
         }
     }
 
+    fn seen_in(&self, conversation: &str, hash: u64) -> Result<Option<Seen>, StoreError> {
+        self.read_seen(&keys::seen_in(conversation, hash))
+    }
+
     fn seen(&self, account: &str, message_id: &str) -> Result<Option<Seen>, StoreError> {
-        let key = keys::pair(account, message_id);
-        match self.backend.get(TreeName::Seen, &key)? {
-            None => Ok(None),
-            Some(bytes) => decode_seen(&bytes)
-                .map(Some)
-                .map_err(|reason| corrupt(TreeName::Seen, &key, reason)),
+        let legacy = if let Some(legacy) = self.legacy_seen.get() {
+            *legacy
+        } else {
+            // That layout's keys sort first (they start with a zero byte).
+            let first = self.backend.scan_from(TreeName::Seen, &[], 1)?;
+            let legacy = first.first().is_some_and(|(key, _)| !keys::is_seen_in(key));
+            *self.legacy_seen.get_or_init(|| legacy)
+        };
+        if !legacy {
+            return Ok(None);
         }
+        self.read_seen(&keys::pair(account, message_id))
     }
 
     fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
@@ -178,8 +216,12 @@ impl<B: Backend> Store for KvStore<B> {
                 contact,
             )?;
         }
-        for (account, message_id, seen) in &commit.seen {
-            self.write(TreeName::Seen, &keys::pair(account, message_id), seen)?;
+        for (hash, seen) in &commit.seen {
+            self.write(
+                TreeName::Seen,
+                &keys::seen_in(&seen.conversation, *hash),
+                seen,
+            )?;
         }
         for due in &commit.due {
             self.write(TreeName::Due, &keys::due(due), due)?;

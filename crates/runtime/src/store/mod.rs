@@ -133,8 +133,9 @@ pub struct Seen {
 pub struct Commit {
     pub turn: Option<Turn>,
     pub contact: Option<Contact>,
-    /// `(account, message id)` → where it was applied.
-    pub seen: Vec<(String, String, Seen)>,
+    /// Message ids that left the conversation record's window in this step, as `(id hash,
+    /// where it was applied)`: the record no longer vouches for them, the `seen` index does.
+    pub seen: Vec<(u64, Seen)>,
     pub due: Vec<Due>,
     /// Index entries made stale by this step, removed after the commit point.
     pub undue: Vec<Due>,
@@ -164,6 +165,10 @@ pub trait Store: Send + Sync + 'static {
     /// The turns of a conversation with `seq <= upto`, in order.
     fn history(&self, conversation: &str, upto: u64) -> Result<Vec<Turn>, StoreError>;
     fn turn(&self, conversation: &str, seq: u64) -> Result<Option<Turn>, StoreError>;
+    /// Where an id that left a record's window was applied (`Commit::seen`).
+    fn seen_in(&self, conversation: &str, hash: u64) -> Result<Option<Seen>, StoreError>;
+    /// Where a message id was applied, in the layout written before ids entered the index only
+    /// when they left the window (every id, keyed by account and id).
     fn seen(&self, account: &str, message_id: &str) -> Result<Option<Seen>, StoreError>;
     /// Writes a step: side records, then the conversation record, then index clean-up.
     fn commit(&self, commit: &Commit) -> Result<(), StoreError>;
@@ -248,3 +253,9 @@ pub trait Store: Send + Sync + 'static {
 
 #[cfg(test)]
 mod tests;
+
+/// A value as the store writes it, for tests outside this module that build old layouts.
+#[cfg(test)]
+pub(crate) fn encode_for_tests<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    envelope::encode(value)
+}

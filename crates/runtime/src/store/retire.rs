@@ -85,10 +85,13 @@ pub(super) fn remove_conversation<B: Backend>(
         conversation: true,
         ..Removed::default()
     };
+    // The ids that left its window are keyed under the conversation: they go before any turn.
+    removed.seen += super::kv::remove_seen_in(backend, id)?;
     for (turn_key, bytes) in backend.scan_prefix(TreeName::History, &keys::history_prefix(id))? {
         // A turn that does not decode names no entry to remove; it goes all the same.
         let message_id = decode_turn(&bytes).ok().and_then(|turn| turn.message_id);
         if let Some(stored) = message_id {
+            // An entry of the layout before ids entered the index only when they left a window.
             let seen_key = keys::pair(&record.account, Delivery::lookup_of(&stored));
             let points_here = backend
                 .get(TreeName::Seen, &seen_key)?

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::state::{Author, Message, Status, Timer};
+use crate::state::{Author, Message, Status, Timer, id_hash};
 use crate::value::Value;
 
 fn backends() -> Vec<(&'static str, Box<dyn Store>)> {
@@ -57,8 +57,7 @@ fn commit(id: &str, seq: u64) -> Commit {
         turn: Some(turn(seq)),
         contact: Some(contact),
         seen: vec![(
-            "facebook:acme".into(),
-            format!("m{seq}"),
+            id_hash(&format!("m{seq}")),
             Seen {
                 conversation: id.into(),
                 seq,
@@ -94,7 +93,7 @@ fn commits_write_every_record_and_read_them_back() {
             "{name}"
         );
         assert_eq!(
-            store.seen("facebook:acme", "m2").unwrap(),
+            store.seen_in("c1", id_hash("m2")).unwrap(),
             Some(Seen {
                 conversation: "c1".into(),
                 seq: 2,
@@ -102,7 +101,10 @@ fn commits_write_every_record_and_read_them_back() {
             }),
             "{name}"
         );
-        assert_eq!(store.seen("facebook:acme", "m9").unwrap(), None, "{name}");
+        assert_eq!(store.seen_in("c1", id_hash("m9")).unwrap(), None, "{name}");
+        assert_eq!(store.seen_in("c2", id_hash("m2")).unwrap(), None, "{name}");
+        // Nothing is written in the layout before ids entered the index as they left a window.
+        assert_eq!(store.seen("facebook:acme", "m2").unwrap(), None, "{name}");
         let ids: Vec<String> = store
             .conversations()
             .unwrap()
@@ -202,9 +204,9 @@ fn export_then_import_restores_everything_and_refuses_damage() {
         store.quarantine("c3", "reason").unwrap();
         let mut backup = Vec::new();
         let stats = export(store.backend(), &mut backup).unwrap();
-        // 2 conversations, 2 turns, 1 contact and 1 seen entry (both commits share them),
-        // 2 due entries, 1 quarantine entry, 2 entries of the contact's index.
-        assert_eq!(stats.records, 2 + 2 + 1 + 1 + 2 + 1 + 2, "{name}");
+        // 2 conversations, 2 turns, 1 contact (both commits share it), 2 seen entries (one
+        // per conversation), 2 due entries, 1 quarantine entry, 2 entries of the contact's index.
+        assert_eq!(stats.records, 2 + 2 + 1 + 2 + 2 + 1 + 2, "{name}");
 
         let restored = KvStore::new(MemoryBackend::default());
         import(restored.backend(), &mut backup.as_slice()).unwrap();
@@ -258,7 +260,7 @@ fn own_commit(id: &str, seq: u64) -> Commit {
     if let Some(turn) = &mut c.turn {
         turn.message_id = Some(message_id.clone());
     }
-    c.seen[0].1 = message_id;
+    c.seen[0].0 = id_hash(&message_id);
     c
 }
 
@@ -282,13 +284,27 @@ fn removing_a_conversation_takes_its_history_and_seen_entries_and_nothing_else()
             store.commit(&own_commit("c1", seq)).unwrap();
         }
         store.commit(&own_commit("c2", 1)).unwrap();
+        // An entry in the layout written before ids entered the index as they left a window.
+        let legacy = Seen {
+            conversation: "c1".into(),
+            seq: 1,
+            at: Some(5),
+        };
+        store
+            .backend()
+            .insert(
+                TreeName::Seen,
+                &keys::pair("facebook:acme", "c1-m1"),
+                &envelope::encode(&legacy).unwrap(),
+            )
+            .unwrap();
         let removed = store.remove_conversation("c1").unwrap();
         assert_eq!(
             removed,
             Removed {
                 conversation: true,
                 turns: 3,
-                seen: 3
+                seen: 4
             },
             "{name}"
         );
@@ -336,11 +352,29 @@ fn removing_a_conversation_takes_its_history_and_seen_entries_and_nothing_else()
 fn a_seen_entry_now_pointing_at_another_conversation_stays() {
     for (name, store) in backends() {
         store.commit(&commit("c1", 1)).unwrap();
-        // The same message id applied later in another conversation of the account.
         store.commit(&commit("c2", 1)).unwrap();
+        // In the layout keyed by account and id: the id of c1's turn 1, applied later in
+        // another conversation of the account.
+        let later = Seen {
+            conversation: "c2".into(),
+            seq: 1,
+            at: Some(5),
+        };
+        store
+            .backend()
+            .insert(
+                TreeName::Seen,
+                &keys::pair("facebook:acme", "m1"),
+                &envelope::encode(&later).unwrap(),
+            )
+            .unwrap();
         let removed = store.remove_conversation("c1").unwrap();
-        assert_eq!(removed.seen, 0, "{name}");
-        assert_eq!(seen_ids(store.as_ref()), [("c2".to_owned(), 1)], "{name}");
+        assert_eq!(removed.seen, 1, "{name}: only its own entry");
+        assert_eq!(
+            seen_ids(store.as_ref()),
+            [("c2".to_owned(), 1), ("c2".to_owned(), 1)],
+            "{name}"
+        );
     }
 }
 
@@ -845,7 +879,7 @@ fn a_step_committed_during_an_export_leaves_each_conversation_at_a_commit_point(
     );
     // Side records read after the conversations are at least as new as the record.
     assert_eq!(
-        restored.seen("facebook:acme", "m2").unwrap(),
+        restored.seen_in("c1", id_hash("m2")).unwrap(),
         Some(Seen {
             conversation: "c1".into(),
             seq: 2,
