@@ -329,6 +329,11 @@ fn main() {
         "mode-B flow: {CONVERSATIONS} conversations x 2 messages, {CLIENTS} concurrent clients, sled 0.34.7\n"
     );
     let alone = runtime.block_on(engine_only());
+    // For a profiler: the engine's own work, nothing else.
+    if std::env::var_os("BENCH_ALONE_ONLY").is_some() {
+        println!("engine alone: {:.1} µs per message", 2e6 / alone.rate());
+        return;
+    }
     if std::env::var_os("BENCH_ENGINE_ONLY").is_some() {
         let (run, _) = runtime.block_on(engine_run(FlushPolicy::GroupCommit { interval_ms: 2 }));
         println!("engine on sled, group commit: {:.0} msg/s", run.rate());
@@ -353,7 +358,7 @@ fn main() {
         let (engine, profile) = runtime.block_on(engine_run(flush));
         let raw = runtime.block_on(raw_run(flush, profile));
         println!(
-            "| {name} | {:.0} | {:.0} | {:.0} % | {:.1} ms / {:.1} ms |",
+            "| {name} | {:.0} | {:.0} | {:.0} % (goal ≥ 90 %) | {:.1} ms / {:.1} ms |",
             engine.rate(),
             raw.rate(),
             100.0 * engine.rate() / raw.rate(),
@@ -361,7 +366,7 @@ fn main() {
             engine.percentile(0.99).as_secs_f64() * 1000.0,
         );
         println!(
-            "|   (per message: {:.2} gets, {:.2} inserts of ~{} B, {:.2} removes) | | | | |",
+            "|   (per message: {:.2} gets, {:.2} inserts of ~{} B, {:.2} removes; goal ≤ 1 get, ≤ 2 inserts) | | | | |",
             profile.gets, profile.inserts, profile.value_bytes, profile.removes
         );
     }

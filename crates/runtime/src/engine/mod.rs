@@ -581,7 +581,11 @@ impl Engine {
     }
 
     fn contact_lock(&self, account: &str, id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        keyed_lock(&self.inner.contacts, &format!("{account}\0{id}"))
+        let mut key = String::with_capacity(account.len() + 1 + id.len());
+        key.push_str(account);
+        key.push('\0');
+        key.push_str(id);
+        keyed_lock(&self.inner.contacts, &key)
     }
 
     /// Changes a stored contact outside a conversation step (an advisor links it to a
@@ -631,6 +635,9 @@ fn keyed_lock(
     key: &str,
 ) -> Arc<tokio::sync::Mutex<()>> {
     let mut locks = lock(locks);
+    if let Some(held) = locks.get(key) {
+        return Arc::clone(held);
+    }
     if locks.len() > 10_000 {
         locks.retain(|_, held| Arc::strong_count(held) > 1);
     }

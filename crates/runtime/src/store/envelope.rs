@@ -20,10 +20,15 @@ pub(super) const FORMAT_VERSION: u8 = 4;
 /// readable version may give another readable one.
 const READABLE: [u8; 3] = [1, 2, FORMAT_VERSION];
 const HEADER: usize = 5;
+/// Bytes reserved for an encoded value up front: a conversation record or a turn of this size
+/// is written without growing its buffer (larger ones grow as needed).
+const TYPICAL_VALUE: usize = 512;
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    // The payload is written after a header whose checksum is filled in last: one buffer.
-    let header = vec![FORMAT_VERSION, 0, 0, 0, 0];
+    // The payload is written after a header whose checksum is filled in last: one buffer,
+    // sized for a typical record so that postcard's byte-at-a-time writes rarely regrow it.
+    let mut header = Vec::with_capacity(TYPICAL_VALUE);
+    header.extend_from_slice(&[FORMAT_VERSION, 0, 0, 0, 0]);
     let mut bytes =
         postcard::to_extend(value, header).map_err(|e| StoreError::Encode(e.to_string()))?;
     let crc = crc32fast::hash(bytes.get(HEADER..).unwrap_or_default());
