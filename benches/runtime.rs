@@ -222,13 +222,16 @@ async fn raw_run(flush: FlushPolicy, profile: Profile) -> Run {
                 backend.get(TreeName::Conversations, &key).unwrap();
             }
             for i in 0..inserts {
+                // The engine's mix, most frequent first: the turn and the record every time,
+                // then the contact, a due entry, the contact's index, a `seen` entry.
                 let tree = [
                     TreeName::History,
-                    TreeName::Seen,
+                    TreeName::Conversations,
                     TreeName::Contacts,
                     TreeName::Due,
-                    TreeName::Conversations,
-                ][i % 5];
+                    TreeName::ContactConversations,
+                    TreeName::Seen,
+                ][i % 6];
                 let key = format!("c{conversation}-{message}-{i}").into_bytes();
                 backend.insert(tree, &key, &value).unwrap();
             }
