@@ -147,10 +147,15 @@ async fn pipe(
     })
 }
 
-/// Whether any conversation still has an effect in its outbox.
+/// Whether any conversation still has an effect in its outbox: only those the due index
+/// holds an effect for are read (every pending effect has its entry), not every record.
 fn outbox_busy(engine: &Engine) -> anyhow::Result<bool> {
-    for (_, record) in engine.store().conversations()? {
-        if !record?.pending.is_empty() {
+    let store = engine.store();
+    for id in store.conversations_with_effects()? {
+        if store
+            .conversation(&id)?
+            .is_some_and(|c| !c.pending.is_empty())
+        {
             return Ok(true);
         }
     }

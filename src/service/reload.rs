@@ -6,7 +6,7 @@
 //! theirs), the accounts (routes, Zendesk sync settings, signing secrets, rate limits) and
 //! the checks the lint makes (fields, teams, channels). Not applied until a restart, and
 //! listed in the answer: the listen address and limits (`service`), `data_dir`,
-//! `durability`, `retention` (the sweeper's policy is read at start), a Zendesk
+//! `durability`, `retention` (the sweeper's policy is read at start), `store`, a Zendesk
 //! organization's connection (new organizations included) and the declared HTTP APIs
 //! (`apis`: their runner is built at start).
 
@@ -182,6 +182,9 @@ fn restart_required(started: &Config, new: &Config) -> Vec<String> {
     if started.retention != new.retention {
         changed.push("retention".to_owned());
     }
+    if started.store != new.store {
+        changed.push("store".to_owned());
+    }
     for (name, organization) in &new.zendesk.organizations {
         match started.zendesk.organizations.get(name) {
             None => changed.push(format!("zendesk.organizations.{name} (new)")),
@@ -229,6 +232,7 @@ mod tests {
         );
         new.service.listen = "0.0.0.0:9000".into();
         new.retention.seen = "60d".into();
+        new.store.cache_mb = 64;
         new.zendesk.organizations.get_mut("acme").unwrap().url = "https://other.zendesk.com".into();
         let mut second = new.zendesk.organizations["acme"].clone();
         second.url = "https://beta.zendesk.com".into();
@@ -238,6 +242,7 @@ mod tests {
             [
                 "service",
                 "retention",
+                "store",
                 "zendesk.organizations.acme",
                 "zendesk.organizations.beta (new)"
             ]

@@ -5,8 +5,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use super::runners::Runners;
-use crate::config::Workspace;
 use crate::config::apis::is_sandbox;
+use crate::config::{StoreConfig, Workspace};
 use crate::http::HttpActions;
 use crate::runtime::Clock;
 use crate::runtime::engine::{Engine, EngineOptions};
@@ -49,10 +49,16 @@ fn lexical(path: &Path) -> PathBuf {
     }
 }
 
-/// Opens the data directory's sled store — the one place the application does — saying
-/// plainly when another process holds it.
+/// Opens the data directory's sled store with the default `store:` settings (one-shot
+/// commands: `store export`, `contact`), saying plainly when another process holds it.
 pub fn open_data(data: &Path) -> anyhow::Result<SledBackend> {
-    SledBackend::open(data).map_err(|error| {
+    open_data_with(data, &StoreConfig::default())
+}
+
+/// Opens the data directory's sled store as the config's `store:` says — the one place the
+/// application does — saying plainly when another process holds it.
+fn open_data_with(data: &Path, store: &StoreConfig) -> anyhow::Result<SledBackend> {
+    SledBackend::open_with_cache(data, store.cache_bytes()).map_err(|error| {
         let text = error.to_string();
         if text.contains("lock") || text.contains("WouldBlock") {
             anyhow::anyhow!(
@@ -133,7 +139,10 @@ pub async fn start_wrapped(
         Data::Dir(path) => {
             std::fs::create_dir_all(path)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
-            (Arc::new(KvStore::new(open_data(path)?)), Some(path))
+            (
+                Arc::new(KvStore::new(open_data_with(path, &workspace.config.store)?)),
+                Some(path),
+            )
         }
         Data::Memory => (Arc::new(KvStore::new(MemoryBackend::default())), None),
     };

@@ -652,6 +652,23 @@ async fn rearm_restores_a_lost_due_entry_once() {
     }
 }
 
+/// Start-up reads the records once per store: after the first `rearm` the index is trusted
+/// (a store this version wrote keeps it a superset of the records), so a later start does
+/// not look for an entry in the records, and counts the outbox from the index's effects.
+#[tokio::test]
+async fn rearm_reads_the_records_once_per_store() {
+    let (store, engine) = sync_engine();
+    engine.handle(message("c1", "m1", "hi")).await.unwrap();
+    assert!(!store.due_index_complete().unwrap());
+    assert_eq!(engine.rearm().unwrap(), 0);
+    assert!(store.due_index_complete().unwrap(), "marked after one pass");
+    assert_eq!(store.conversations_with_effects().unwrap(), ["c1"]);
+    let lost = store.due(i64::MAX, 10).unwrap();
+    store.remove_due(&lost[0]).unwrap();
+    assert_eq!(engine.rearm().unwrap(), 0, "the records are not read again");
+    assert!(store.conversations_with_effects().unwrap().is_empty());
+}
+
 /// The `SYNC` scenario on a memory store, its actions the built-in ones.
 fn sync_engine() -> (Arc<KvStore<MemoryBackend>>, Engine) {
     let clock = Arc::new(ManualClock::new(START));

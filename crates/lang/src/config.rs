@@ -21,12 +21,14 @@ mod locate;
 mod paths;
 mod retention;
 mod schema;
+mod store;
 mod validate;
 
 pub use locate::locate;
 use locate::yaml_error;
 pub use retention::{Keep, RetentionConfig};
 pub use schema::*;
+pub use store::{DEFAULT_CACHE_MB, STORE_BACKENDS, StoreConfig};
 pub use validate::BUILTIN_CONTACT_FIELDS;
 
 /// Whether `path` (already joined to `base`) stays in the folder `base`, symbolic links
@@ -74,6 +76,7 @@ impl Workspace {
             serde_yaml::from_str(file.text()).map_err(|e| vec![yaml_error(&file, &e)])?;
         let mut problems = validate(&config, &file);
         problems.extend(retention::errors(&config.retention, &file));
+        problems.extend(store::errors(&config.store, &file));
         problems.extend(apis::problems(&config.apis, &file));
         problems.extend(paths::problems(&config, &file, &base));
         if problems.is_empty() {

@@ -25,12 +25,49 @@ const MAX_BACKOFF_MS: i64 = 5 * 60 * 1_000;
 const BATCH: usize = 512;
 
 impl Engine {
-    /// Re-creates the due entries that the conversation records call for and the index lacks
-    /// (an armed timer, a pending effect). The index is derived from the records — a step
-    /// writes both — so this only heals one that lost entries (an earlier version's scheduler
-    /// could drop an effect's entry). Reads every record: run it once, before intake starts.
-    /// Returns how many entries it re-created.
+    /// Gets the due index ready before intake starts, and counts the outbox for its gauge.
+    /// Returns how many due entries it re-created.
+    ///
+    /// The index is a superset of what the records call for (a step writes its entries
+    /// before its record and removes stale ones after; a stale entry is dropped when it
+    /// fires), so a start reads no record but those with an effect entry: start-up does not
+    /// grow with the store. A store written before that held (an earlier version's scheduler
+    /// could drop an effect's entry) has its records read once, a page at a time, and is
+    /// then marked so that no later start does it again.
     pub fn rearm(&self) -> Result<usize, EngineError> {
+        let store = self.store();
+        let storage = |e: &crate::store::StoreError| self.storage_error(e);
+        let rearmed = if store.due_index_complete().map_err(|e| storage(&e))? {
+            0
+        } else {
+            let rearmed = self.rearm_from_records()?;
+            store.mark_due_index_complete().map_err(|e| storage(&e))?;
+            rearmed
+        };
+        if rearmed > 0 {
+            tracing::warn!(rearmed, "re-created due entries missing from the index");
+        }
+        // Every pending effect has an entry: the records of the conversations with one hold
+        // the whole outbox. From here on, commits keep the depth up to date.
+        let mut pending = 0;
+        for id in store
+            .conversations_with_effects()
+            .map_err(|e| storage(&e))?
+        {
+            // A record that does not read is quarantined when its conversation is next used.
+            if let Ok(Some(conversation)) = store.conversation(&id) {
+                pending += conversation.pending.len();
+            }
+        }
+        crate::metrics::metrics()
+            .outbox_depth
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
+        Ok(rearmed)
+    }
+
+    /// Re-creates the due entries the records call for and the index lacks, reading every
+    /// record a page at a time: once per store, for one written by an earlier version.
+    fn rearm_from_records(&self) -> Result<usize, EngineError> {
         let store = self.store();
         let storage = |e: &crate::store::StoreError| self.storage_error(e);
         let indexed: std::collections::HashSet<Due> = store
@@ -39,28 +76,32 @@ impl Engine {
             .into_iter()
             .collect();
         let mut rearmed = 0;
-        let mut pending = 0;
-        for (_, record) in store.conversations().map_err(|e| storage(&e))? {
-            // A record that does not read is quarantined when its conversation is next used.
-            let Ok(conversation) = record else {
-                continue;
+        let mut after: Option<String> = None;
+        loop {
+            let page = store
+                .conversations_after(after.as_deref(), BATCH)
+                .map_err(|e| storage(&e))?;
+            let Some((last, _)) = page.last() else {
+                return Ok(rearmed);
             };
-            pending += conversation.pending.len();
-            for entry in Due::of_record(&conversation) {
-                if !indexed.contains(&entry) {
-                    store.put_due(&entry).map_err(|e| storage(&e))?;
-                    rearmed += 1;
+            after = Some(last.clone());
+            let full = page.len() >= BATCH;
+            for (_, record) in page {
+                // A record that does not read is quarantined when its conversation is next used.
+                let Ok(conversation) = record else {
+                    continue;
+                };
+                for entry in Due::of_record(&conversation) {
+                    if !indexed.contains(&entry) {
+                        store.put_due(&entry).map_err(|e| storage(&e))?;
+                        rearmed += 1;
+                    }
                 }
             }
+            if !full {
+                return Ok(rearmed);
+            }
         }
-        if rearmed > 0 {
-            tracing::warn!(rearmed, "re-created due entries missing from the index");
-        }
-        // From here on, commits keep the outbox's depth up to date.
-        crate::metrics::metrics()
-            .outbox_depth
-            .set(i64::try_from(pending).unwrap_or(i64::MAX));
-        Ok(rearmed)
     }
 
     /// Fires what is due now, one item after the other, and returns how many items there

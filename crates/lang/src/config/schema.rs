@@ -48,6 +48,9 @@ pub struct Config {
     /// How long data that ends is kept (`retention`).
     #[serde(default)]
     pub retention: super::retention::RetentionConfig,
+    /// Where state is kept and the store's page cache (`store`).
+    #[serde(default)]
+    pub store: super::store::StoreConfig,
 }
 
 /// `scenarist serve`: where it listens, how callers authenticate, and its limits.

@@ -117,6 +117,7 @@ codes! {
     ScheduleInvalid = ("W404", "schedule-invalid", Error, "A schedule of the workspace config has an unknown time zone, a malformed, inverted or overlapping range, or a date that does not exist.");
     RetentionInvalid = ("W405", "retention-invalid", Error, "A `retention` value of the workspace config is neither a duration nor `forever`.");
     RetentionShort = ("W406", "retention-short", Warning, "The workspace config keeps `seen` entries for less time than channels may take to deliver a message again.");
+    StoreInvalid = ("W407", "store-invalid", Error, "The `store` of the workspace config names a storage engine Scenarist does not have, or a page cache size out of range.");
     ConfigPath = ("W403", "config-path", Error, "A path in the workspace config leads outside the config's folder, or `scenarios` names a file that is not a scenario.");
     ApiUrl = ("W410", "api-url", Error, "The base URL of a declared API is not a fixed https:// origin (with an optional path prefix).");
     ApiPath = ("W411", "api-path", Error, "The path of a declared HTTP action is malformed or names a parameter it does not declare.");

@@ -91,6 +91,13 @@ pub(super) fn due_conversation(key: &[u8]) -> Option<&[u8]> {
     key.get(12..12usize.checked_add(len)?)
 }
 
+/// The conversation of a `due` key that stands for an effect (`None` for a timer's).
+pub(super) fn due_effect_conversation(key: &[u8]) -> Option<&[u8]> {
+    let conversation = due_conversation(key)?;
+    let kind = key.get(12 + conversation.len())?;
+    (*kind == 1).then_some(conversation)
+}
+
 /// The first key after every entry due at or before `at`.
 pub(super) fn due_end(at: i64) -> Vec<u8> {
     time(at.saturating_add(1))
@@ -131,6 +138,14 @@ mod tests {
         });
         assert_eq!(due_conversation(&key), Some(&b"c-1"[..]));
         assert_eq!(due_conversation(&key[..10]), None);
+        assert_eq!(due_effect_conversation(&key), Some(&b"c-1"[..]));
+        let timer = due(&Due {
+            at: -3,
+            conversation: "c-1".into(),
+            what: DueKind::Timer(7),
+        });
+        assert_eq!(due_effect_conversation(&timer), None);
+        assert_eq!(due_effect_conversation(&key[..15]), None);
     }
 
     #[test]

@@ -84,10 +84,21 @@ impl<B: Backend> KvStore<B> {
         {
             return Ok(());
         }
-        for (_, record) in self.conversations()? {
-            // A record that does not read cannot say whose it is (it is quarantined when used).
-            if let Ok(conversation) = record {
-                self.index_conversation(&conversation)?;
+        // A page at a time: a large store is never held in memory whole.
+        let mut after: Option<String> = None;
+        loop {
+            let page = super::retire::conversations_after(self, after.as_deref(), 256)?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            let full = page.len() >= 256;
+            for (_, record) in page {
+                // A record that does not read cannot say whose it is (quarantined when used).
+                if let Ok(conversation) = record {
+                    self.index_conversation(&conversation)?;
+                }
+            }
+            if !full {
+                break;
             }
         }
         self.write(
@@ -414,5 +425,18 @@ impl<B: Backend> Store for KvStore<B> {
 
     fn remove_scenario(&self, version: &str) -> Result<(), StoreError> {
         self.backend.remove(TreeName::Scenarios, version.as_bytes())
+    }
+
+    // start-up (`due_index.rs`)
+    fn due_index_complete(&self) -> Result<bool, StoreError> {
+        super::due_index::complete(&self.backend)
+    }
+
+    fn mark_due_index_complete(&self) -> Result<(), StoreError> {
+        super::due_index::mark_complete(&self.backend)
+    }
+
+    fn conversations_with_effects(&self) -> Result<Vec<String>, StoreError> {
+        super::due_index::conversations_with_effects(&self.backend)
     }
 }

@@ -15,9 +15,11 @@
 //! mismatch is `StoreError::Corrupt`, and the engine quarantines the conversation.
 
 mod backend;
+mod due_index;
 mod envelope;
 mod export;
 mod fault;
+mod footprint;
 mod keys;
 mod kv;
 mod legacy;
@@ -30,6 +32,7 @@ mod sled;
 pub use backend::{Backend, TreeName};
 pub use export::{ExportError, ExportStats, export, import};
 pub use fault::{StorageCause, StorageFault};
+pub use footprint::{Footprint, footprint};
 pub use kv::KvStore;
 pub use memory::MemoryBackend;
 pub use quarantine::{Dropped, Inspection, Quarantined, Stored};
@@ -249,6 +252,17 @@ pub trait Store: Send + Sync + 'static {
     /// The ids of every stored scenario version.
     fn scenario_versions(&self) -> Result<Vec<String>, StoreError>;
     fn remove_scenario(&self, version: &str) -> Result<(), StoreError>;
+
+    // start-up (`Engine::rearm`): what it checks, found without reading every record.
+    /// Whether every record's timer and effects are known to have their due entries (a store
+    /// written by this version, or one whose records were checked once).
+    fn due_index_complete(&self) -> Result<bool, StoreError>;
+    /// Records (durably) that every record's due entries are in the index.
+    fn mark_due_index_complete(&self) -> Result<(), StoreError>;
+    /// The conversations the due index holds an effect entry for, each once, in id order:
+    /// every conversation with a pending effect, and maybe a few whose effect is done (an
+    /// entry left by a crash, dropped when it fires).
+    fn conversations_with_effects(&self) -> Result<Vec<String>, StoreError>;
 }
 
 #[cfg(test)]

@@ -37,12 +37,24 @@ fn lock_held(error: &sled::Error) -> bool {
             || io.to_string().starts_with("could not acquire lock"))
 }
 
+/// The page cache when the config does not size it (`store.cache_mb`'s default): sled's own
+/// default, 1 GB, would be most of the process's memory.
+const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
 impl SledBackend {
-    /// Opens (or creates) the database in `path`. sled locks the directory, so a second
-    /// process fails here (after [`LOCK_WAIT`]) instead of corrupting it.
+    /// Opens (or creates) the database in `path` with the default page cache. sled locks the
+    /// directory, so a second process fails here (after [`LOCK_WAIT`]) instead of corrupting it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`SledBackend::open`] with a page cache of at most `cache_bytes`.
+    pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
         // The background flush is only a backstop; durability points flush explicitly.
-        let config = sled::Config::new().path(path).flush_every_ms(Some(1000));
+        let config = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(Some(1000));
         let deadline = Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(5);
         loop {
@@ -61,6 +73,7 @@ impl SledBackend {
     pub fn temporary() -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .temporary(true)
+            .cache_capacity(DEFAULT_CACHE_BYTES)
             .open()
             .map_err(|e| io(&e))?;
         Self::from_db(db)

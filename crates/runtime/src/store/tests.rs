@@ -1087,3 +1087,96 @@ fn sled_waits_for_a_lock_let_go_of_and_refuses_one_kept() {
     drop(reopened);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_due_index_names_the_conversations_with_an_effect_and_keeps_its_marker() {
+    for (name, store) in backends() {
+        let effect = |at: i64, conversation: &str, id: &str| Due {
+            at,
+            conversation: conversation.into(),
+            what: DueKind::Effect(id.into()),
+        };
+        for entry in [
+            due(5, "timer-only"),
+            effect(7, "c2", "c2:1"),
+            effect(3, "c1", "c1:1"),
+            effect(9, "c1", "c1:2"),
+            effect(i64::MIN, "c0", "c0:1"),
+        ] {
+            store.put_due(&entry).unwrap();
+        }
+        assert_eq!(
+            store.conversations_with_effects().unwrap(),
+            ["c0", "c1", "c2"],
+            "{name}: each once, timers left out"
+        );
+        // The marker is found again, and is no due entry, no contact's and no scenario.
+        assert!(!store.due_index_complete().unwrap(), "{name}");
+        store.mark_due_index_complete().unwrap();
+        assert!(store.due_index_complete().unwrap(), "{name}");
+        assert_eq!(store.due(i64::MAX, 100).unwrap().len(), 5, "{name}");
+        assert!(store.scenario_versions().unwrap().is_empty(), "{name}");
+        assert!(
+            store
+                .contact_conversations("facebook:acme", "u1")
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+        assert_eq!(
+            store.conversations_with_effects().unwrap().len(),
+            3,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_due_index_marker_survives_an_export_and_an_import() {
+    for (name, store) in backends() {
+        store.commit(&commit("c1", 1)).unwrap();
+        store.mark_due_index_complete().unwrap();
+        let mut text = Vec::new();
+        export(store.backend(), &mut text).unwrap();
+        let restored = KvStore::new(MemoryBackend::default());
+        import(restored.backend(), &mut text.as_slice()).unwrap();
+        assert!(restored.due_index_complete().unwrap(), "{name}");
+        assert_eq!(
+            restored.due(i64::MAX, 10).unwrap(),
+            [due(101, "c1")],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_conversations_footprint_sums_its_record_due_contact_index_and_seen_entries() {
+    let store = KvStore::new(MemoryBackend::default());
+    assert_eq!(footprint(&store, "c1").unwrap(), None);
+    store.commit(&commit("c1", 1)).unwrap();
+    let found = footprint(&store, "c1").unwrap().unwrap();
+    let bytes = |tree| -> usize {
+        store
+            .backend()
+            .scan_prefix(tree, &[])
+            .unwrap()
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum()
+    };
+    assert_eq!(found.record, bytes(TreeName::Conversations));
+    assert_eq!(found.contact, bytes(TreeName::Contacts));
+    assert_eq!(found.contact_index, bytes(TreeName::ContactConversations));
+    assert_eq!(found.seen, bytes(TreeName::Seen));
+    // The record's timer (due at 99) has an entry; the commit's own (at 101) is not the
+    // record's, so it is not counted.
+    let timer = due(99, "c1");
+    store.put_due(&timer).unwrap();
+    let with_timer = footprint(&store, "c1").unwrap().unwrap();
+    assert_eq!(
+        with_timer.due,
+        keys::due(&timer).len() + super::envelope::encode(&timer).unwrap().len()
+    );
+    assert!(found.record > 0 && found.contact > 0 && found.contact_index > 0 && found.seen > 0);
+    assert_eq!(with_timer.total(), found.total() + with_timer.due);
+}
