@@ -1,6 +1,7 @@
 //! What one conversation occupies in the store besides its history: the bytes of the keys
 //! and values of its record, its due entries, its contact, its entry in the contact index and
-//! the `seen` entries of its turns (summed as stored, envelopes included; not sled's own
+//! the `seen` entries of its turns — none until more than 32 ids pushed some out of the
+//! record's window — (summed as stored, envelopes included; not sled's own
 //! per-entry overhead on disk). For the benchmarks' "bytes per idle conversation".
 
 use super::backend::{Backend, TreeName};
@@ -51,6 +52,10 @@ pub fn footprint<B: Backend>(
     };
     for entry in Due::of_record(&record) {
         found.due += size(TreeName::Due, &keys::due(&entry))?;
+    }
+    // The ids that left its window, then any entry an earlier build keyed by account and id.
+    for (key, value) in backend.scan_prefix(TreeName::Seen, &keys::seen_in_prefix(id))? {
+        found.seen += key.len() + value.len();
     }
     for turn in store.history(id, record.last_seq)? {
         if let Some(message_id) = &turn.message_id {
