@@ -327,8 +327,8 @@ mod tests {
             async move { durability.wait().await }
         });
         until(|| gated.started.load(Ordering::SeqCst) == 1).await;
-        let wakes = Arc::new(Wakes::default());
-        let waker = Waker::from(Arc::clone(&wakes));
+        let woken = Arc::new(Wakes::default());
+        let waker = Waker::from(Arc::clone(&woken));
         let mut cx = Context::from_waker(&waker);
         let second = durability.wait();
         tokio::pin!(second);
@@ -337,14 +337,14 @@ mod tests {
         assert!(matches!(first.await.unwrap(), Ok(())));
         until(|| gated.started.load(Ordering::SeqCst) == 2).await;
         assert_eq!(
-            wakes.0.load(Ordering::SeqCst),
+            woken.0.load(Ordering::SeqCst),
             0,
             "the first flush did not cover the second write and must not wake it"
         );
         assert!(second.as_mut().poll(&mut cx).is_pending());
         gated.grant();
-        until(|| wakes.0.load(Ordering::SeqCst) > 0).await;
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        until(|| woken.0.load(Ordering::SeqCst) > 0).await;
+        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
         assert!(matches!(second.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
     }
 
