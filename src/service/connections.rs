@@ -25,7 +25,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt as _;
@@ -43,7 +43,7 @@ pub struct Limits {
 }
 
 /// Where one connection stands, for its watchdog.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     /// Waiting for a request head, since the connection's start or its first byte.
     Head(Instant),
@@ -59,24 +59,22 @@ enum Expiry {
     Idle,
 }
 
+/// The phase, written by the connection as requests come and go and read by its watchdog
+/// only when a deadline passes: a request costs no wake-up and no timer of its own.
 struct Watch {
     phase: Mutex<Phase>,
-    changed: Notify,
 }
 
 impl Watch {
     fn new() -> Arc<Self> {
         Arc::new(Self {
             phase: Mutex::new(Phase::Head(Instant::now())),
-            changed: Notify::new(),
         })
     }
 
     fn update(&self, change: impl FnOnce(Phase) -> Phase) {
         let mut phase = self.phase.lock().unwrap_or_else(PoisonError::into_inner);
         *phase = change(*phase);
-        drop(phase);
-        self.changed.notify_one();
     }
 
     fn phase(&self) -> Phase {
@@ -102,24 +100,23 @@ impl Watch {
         BusyGuard(Arc::clone(self))
     }
 
-    /// Resolves when the connection has overstayed its current phase.
+    /// Resolves when the connection has overstayed its current phase. It sleeps until the
+    /// deadline of the phase it saw; a phase that changed meanwhile has a later deadline, so
+    /// it sleeps again until that one. A busy connection is looked at again an idle timeout
+    /// later: its idle phase starts when its answer is sent, so its deadline is later still.
     async fn expired(&self, limits: &Limits) -> Expiry {
         loop {
-            let notified = self.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let deadline = match self.phase() {
-                Phase::Head(since) => Some((since + limits.header_timeout, Expiry::Head)),
-                Phase::Idle(since) => Some((since + limits.idle_timeout, Expiry::Idle)),
-                Phase::Busy(_) => None,
+            let seen = self.phase();
+            let (at, expiry) = match seen {
+                Phase::Head(since) => (since + limits.header_timeout, Some(Expiry::Head)),
+                Phase::Idle(since) => (since + limits.idle_timeout, Some(Expiry::Idle)),
+                Phase::Busy(_) => (Instant::now() + limits.idle_timeout, None),
             };
-            match deadline {
-                None => notified.await,
-                Some((at, expiry)) => tokio::select! {
-                    biased;
-                    () = &mut notified => {}
-                    () = tokio::time::sleep_until(at) => return expiry,
-                },
+            tokio::time::sleep_until(at).await;
+            if let Some(expiry) = expiry {
+                if self.phase() == seen {
+                    return expiry;
+                }
             }
         }
     }

@@ -30,10 +30,13 @@ type Answered = Result<Json<Answer>, ApiError>;
 /// `POST /v1/messages`: a contact's message; the bot's answer once it is on disk.
 pub(super) async fn message(
     State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Answered {
     let started = std::time::Instant::now();
+    // The request taken whole: its headers are moved out, not copied as `HeaderMap`'s
+    // extractor does.
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let bytes = read_body(&service, body).await?;
     let message: InboundMessage = parse(&bytes)?;
     message.check().map_err(ApiError::bad_request)?;
