@@ -50,22 +50,23 @@ pub(super) fn run(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
     if let Some(workspace) = &workspace {
         let files =
             lint::scenario_files(&args.paths).context("cannot find the scenarios to lint")?;
-        let mut sources = Vec::new();
-        let mut libraries = lint::Libraries::default();
-        for path in files {
-            let linted = lint::lint_path(&path, workspace, &mut libraries)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            if let Some(bundle) = &linted.bundle {
-                sources.extend(setup::scenario_source(path, &bundle.file));
-            }
-            reports.extend(linted.reports);
-        }
         // Linting the config's own scenarios folder also checks it as a whole, as `serve` does.
         let folder = std::fs::canonicalize(setup::scenarios_folder(workspace)).ok();
         let whole = args
             .paths
             .iter()
             .any(|p| folder.is_some() && std::fs::canonicalize(p).ok() == folder);
+        let mut sources = Vec::new();
+        let mut libraries = lint::Libraries::default();
+        for path in files {
+            let linted = lint::lint_path(&path, workspace, &mut libraries)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            // Only the check as a whole needs the sources (each costs a parse of the bundle).
+            if whole && let Some(bundle) = &linted.bundle {
+                sources.extend(setup::scenario_source(path, &bundle.file));
+            }
+            reports.extend(linted.reports);
+        }
         if whole {
             let folder = setup::scenarios_folder(workspace);
             let library = Library::load(&folder)

@@ -104,7 +104,7 @@ pub(crate) fn span_of(pair: &Pair<'_, Rule>) -> Span {
 }
 
 fn content_end(pair: &Pair<'_, Rule>) -> usize {
-    match pair.clone().into_inner().last() {
+    match pair.clone().into_inner().next_back() {
         Some(last) => content_end(&last),
         None => pair.as_span().end(),
     }

@@ -62,6 +62,22 @@ pub fn parse(file: &SourceFile) -> Result<Parsed, Diagnostic> {
     })
 }
 
+/// Whether the file's first word (after spaces and comments) is the keyword `scenario`. Such a
+/// file is a scenario if it parses at all, and never a file of shared flows (the grammar's
+/// `file` rule), so the library can pass it by without parsing it: `lint` then parses each
+/// scenario once, not once more as a possible library file.
+pub fn declares_scenario(text: &str) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', '\r', '\n', '\u{FEFF}']);
+        match rest.strip_prefix('#') {
+            Some(comment) => rest = comment.find('\n').map_or("", |end| &comment[end..]),
+            None => break,
+        }
+    }
+    ScenarioParser::parse(Rule::kw_scenario, rest).is_ok()
+}
+
 /// A duration as written in scenarios (`15m`, `1h30m`, `45s`, `2d`), in seconds.
 pub fn parse_duration_text(text: &str) -> Option<u64> {
     let text = text.trim();
@@ -132,5 +148,25 @@ fn char_boundary_offset(bytes: &[u8], index: usize) -> usize {
         index
     } else {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::declares_scenario;
+
+    #[test]
+    fn a_scenario_is_known_by_its_first_word() {
+        assert!(declares_scenario("scenario demo {\n}\n"));
+        assert!(declares_scenario(
+            "\u{FEFF}# a comment\n  # another\n\tscenario demo {"
+        ));
+        // Only the first word counts, and only as a whole word.
+        assert!(declares_scenario("scenario{"));
+        assert!(!declares_scenario("scenarios demo {"));
+        assert!(!declares_scenario("scenario_x"));
+        assert!(!declares_scenario("flow f() { }\nscenario demo { }"));
+        assert!(!declares_scenario("# scenario demo {"));
+        assert!(!declares_scenario(""));
     }
 }
