@@ -169,19 +169,22 @@ fn copy(template: &Template, id: &str) -> Vec<Commit> {
         .enumerate()
         .map(|(n, turn)| {
             let mut turn = turn.clone();
-            let seen = turn.message_id.is_some().then(|| {
-                (
-                    ACCOUNT.to_owned(),
-                    message(turn.seq),
-                    Seen {
-                        conversation: id.to_owned(),
-                        seq: turn.seq,
-                        at: Some(turn.at),
-                    },
-                )
-            });
-            if let Some((_, message_id, _)) = &seen {
-                turn.message_id = Some(message_id.clone());
+            // An id is in the `seen` index only once it has left the record's window.
+            let mut seen = None;
+            if turn.message_id.is_some() {
+                let message_id = message(turn.seq);
+                let hash = id_hash(&message_id);
+                if !record.recent.contains(&(hash, turn.seq)) {
+                    seen = Some((
+                        hash,
+                        Seen {
+                            conversation: id.to_owned(),
+                            seq: turn.seq,
+                            at: Some(turn.at),
+                        },
+                    ));
+                }
+                turn.message_id = Some(message_id);
             }
             let final_turn = n + 1 == last;
             Commit {
