@@ -167,47 +167,14 @@ impl Engine {
 mod tests {
     use std::sync::Arc;
 
-    use crate::clock::{Clock, ManualClock};
-    use crate::engine::{Engine, EngineOptions, Inbound};
-    use crate::runner::BuiltinActions;
+    use crate::engine::Engine;
+    use crate::engine::testing::{echo_engine, inbound};
     use crate::state::RECENT_WINDOW;
     use crate::store::{KvStore, MemoryBackend, Seen, Store, TreeName};
 
-    const ECHO: &str = r#"
-scenario echo {
-  start listen
-  step listen {
-    ask "Say something." {
-      save said
-    }
-    say "You said: {said}"
-    goto listen
-  }
-}
-"#;
-
-    fn echo_engine(store: Arc<dyn Store>) -> Engine {
-        let options = EngineOptions {
-            default_scenario: Some("echo".into()),
-            ..EngineOptions::default()
-        };
-        let clock = Arc::new(ManualClock::new(1_000)) as Arc<dyn Clock>;
-        let engine = Engine::new(store, clock, Arc::new(BuiltinActions), options);
-        engine.publish(ECHO).unwrap();
-        engine
-    }
-
     async fn send(engine: &Engine, id: &str) -> bool {
-        let inbound = Inbound {
-            account: "facebook:acme".into(),
-            conversation: "c1".into(),
-            message_id: id.into(),
-            contact_id: "u1".into(),
-            contact_name: "Ada".into(),
-            fields: std::collections::BTreeMap::new(),
-            text: format!("text of {id}"),
-        };
-        engine.handle(inbound).await.unwrap().duplicate
+        let text = format!("text of {id}");
+        engine.handle(inbound(id, &text)).await.unwrap().duplicate
     }
 
     fn seen_entries(store: &dyn Store) -> usize {

@@ -41,6 +41,8 @@ mod intake;
 mod quarantine;
 mod retire;
 mod rights;
+#[cfg(test)]
+mod testing;
 
 use crate::store::{Store, StoreError};
 use commit::{Schedule, commit_of, outcome};

@@ -74,35 +74,9 @@ impl Engine {
 mod tests {
     use std::sync::Arc;
 
-    use crate::clock::{Clock, ManualClock};
-    use crate::engine::{Engine, EngineOptions, Inbound};
-    use crate::runner::BuiltinActions;
+    use crate::engine::Engine;
+    use crate::engine::testing::{echo_engine, inbound};
     use crate::store::{KvStore, MemoryBackend, Store};
-
-    const ECHO: &str = r#"
-scenario echo {
-  start listen
-  step listen {
-    ask "Say something." {
-      save said
-    }
-    say "You said: {said}"
-    goto listen
-  }
-}
-"#;
-
-    fn inbound(id: &str, text: &str) -> Inbound {
-        Inbound {
-            account: "facebook:acme".into(),
-            conversation: "c1".into(),
-            message_id: id.into(),
-            contact_id: "u1".into(),
-            contact_name: "Ada".into(),
-            fields: std::collections::BTreeMap::new(),
-            text: text.into(),
-        }
-    }
 
     /// How many hold the contact's lock `Arc` (the engine's map and this probe included).
     fn holders(engine: &Engine) -> usize {
@@ -116,13 +90,7 @@ scenario echo {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_message_arriving_while_an_erasure_waits_never_writes_the_conversation_back() {
         let store: Arc<dyn Store> = Arc::new(KvStore::new(MemoryBackend::default()));
-        let options = EngineOptions {
-            default_scenario: Some("echo".into()),
-            ..EngineOptions::default()
-        };
-        let clock = Arc::new(ManualClock::new(1_000)) as Arc<dyn Clock>;
-        let engine = Engine::new(Arc::clone(&store), clock, Arc::new(BuiltinActions), options);
-        engine.publish(ECHO).unwrap();
+        let engine = echo_engine(Arc::clone(&store));
         engine.handle(inbound("m1", "my secret")).await.unwrap();
         engine.handle(inbound("m2", "more")).await.unwrap();
 
