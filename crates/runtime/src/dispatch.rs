@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::engine::{Engine, EngineError};
 use super::state::{ActionOutcome, Effect, Input};
 use crate::runner::ActionResult;
-use crate::store::{Due, DueKind};
+use crate::store::{Due, DueKind, conversation_pages};
 
 /// Attempts after which a retryable failure becomes a failure for good.
 pub const MAX_ATTEMPTS: u32 = 20;
@@ -76,17 +76,8 @@ impl Engine {
             .into_iter()
             .collect();
         let mut rearmed = 0;
-        let mut after: Option<String> = None;
-        loop {
-            let page = store
-                .conversations_after(after.as_deref(), BATCH)
-                .map_err(|e| storage(&e))?;
-            let Some((last, _)) = page.last() else {
-                return Ok(rearmed);
-            };
-            after = Some(last.clone());
-            let full = page.len() >= BATCH;
-            for (_, record) in page {
+        for page in conversation_pages(store.as_ref(), BATCH) {
+            for (_, record) in page.map_err(|e| storage(&e))? {
                 // A record that does not read is quarantined when its conversation is next used.
                 let Ok(conversation) = record else {
                     continue;
@@ -98,10 +89,8 @@ impl Engine {
                     }
                 }
             }
-            if !full {
-                return Ok(rearmed);
-            }
         }
+        Ok(rearmed)
     }
 
     /// Fires what is due now, one item after the other, and returns how many items there

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::engine::{Engine, EngineError};
 use crate::metrics::{Kind, metrics};
 use crate::state::{Conversation, Status};
+use crate::store::conversation_pages;
 
 /// How long each kind of data is kept, in milliseconds; `None` keeps it forever.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -122,18 +123,8 @@ impl Sweeper {
     ) -> Result<HashSet<String>, EngineError> {
         let mut pinned = HashSet::new();
         let ended_by = self.retention.ended.map(|keep| now.saturating_sub(keep));
-        let mut cursor: Option<String> = None;
-        loop {
-            let batch = self
-                .engine
-                .store()
-                .conversations_after(cursor.as_deref(), BATCH)
-                .map_err(|e| self.engine.storage_error(&e))?;
-            let Some((last, _)) = batch.last() else {
-                break;
-            };
-            cursor = Some(last.clone());
-            let full = batch.len() >= BATCH;
+        for batch in conversation_pages(self.engine.store().as_ref(), BATCH) {
+            let batch = batch.map_err(|e| self.engine.storage_error(&e))?;
             for (id, record) in batch {
                 // An unreadable record is the quarantine's, and pins nothing that can run.
                 let Ok(conversation) = record else { continue };
@@ -161,9 +152,6 @@ impl Sweeper {
                 }
             }
             tokio::task::yield_now().await;
-            if !full {
-                break;
-            }
         }
         Ok(pinned)
     }

@@ -85,20 +85,12 @@ impl<B: Backend> KvStore<B> {
             return Ok(());
         }
         // A page at a time: a large store is never held in memory whole.
-        let mut after: Option<String> = None;
-        loop {
-            let page = super::retire::conversations_after(self, after.as_deref(), 256)?;
-            let Some((last, _)) = page.last() else { break };
-            after = Some(last.clone());
-            let full = page.len() >= 256;
-            for (_, record) in page {
+        for page in super::conversation_pages(self, 256) {
+            for (_, record) in page? {
                 // A record that does not read cannot say whose it is (quarantined when used).
                 if let Ok(conversation) = record {
                     self.index_conversation(&conversation)?;
                 }
-            }
-            if !full {
-                break;
             }
         }
         self.write(
@@ -124,20 +116,11 @@ pub(super) fn remove_history(
     conversation: &str,
 ) -> Result<usize, StoreError> {
     remove_seen_in(backend, conversation)?;
-    let mut turns = Vec::new();
-    super::pages::each(
+    remove_prefixed(
         backend,
         TreeName::History,
         &keys::history_prefix(conversation),
-        |key, _| {
-            turns.push(key);
-            Ok::<_, StoreError>(())
-        },
-    )?;
-    for key in &turns {
-        backend.remove(TreeName::History, key)?;
-    }
-    Ok(turns.len())
+    )
 }
 
 /// Removes the `seen` entries of the ids that left a conversation's window; how many.
@@ -145,11 +128,22 @@ pub(super) fn remove_seen_in(
     backend: &dyn Backend,
     conversation: &str,
 ) -> Result<usize, StoreError> {
-    let entries = backend.scan_prefix(TreeName::Seen, &keys::seen_in_prefix(conversation))?;
-    for (key, _) in &entries {
-        backend.remove(TreeName::Seen, key)?;
-    }
-    Ok(entries.len())
+    remove_prefixed(backend, TreeName::Seen, &keys::seen_in_prefix(conversation))
+}
+
+/// Removes every entry of `tree` under `prefix`, a page at a time; how many.
+fn remove_prefixed(
+    backend: &dyn Backend,
+    tree: TreeName,
+    prefix: &[u8],
+) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    super::pages::each(backend, tree, prefix, |key, _| {
+        backend.remove(tree, &key)?;
+        removed += 1;
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(removed)
 }
 
 /// A stored conversation as a scan reads it: its id and its record, or why it does not read.

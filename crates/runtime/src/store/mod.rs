@@ -35,6 +35,7 @@ pub use fault::{StorageCause, StorageFault};
 pub use footprint::{Footprint, footprint};
 pub use kv::KvStore;
 pub use memory::MemoryBackend;
+pub use pages::{ConversationPages, conversation_pages};
 pub use quarantine::{Dropped, Inspection, Quarantined, Stored};
 pub use retire::{Removed, SeenBatch};
 pub use sled::SledBackend;

@@ -264,6 +264,30 @@ fn own_commit(id: &str, seq: u64) -> Commit {
     c
 }
 
+/// A `seen` entry in the layout keyed by account and message id (every id, as written before
+/// ids entered the index only when they left a record's window), for turn 1 of `conversation`.
+fn put_legacy_seen(
+    store: &dyn Store,
+    account: &str,
+    message_id: &str,
+    conversation: &str,
+    at: Option<i64>,
+) {
+    let seen = Seen {
+        conversation: conversation.into(),
+        seq: 1,
+        at,
+    };
+    store
+        .backend()
+        .insert(
+            TreeName::Seen,
+            &keys::pair(account, message_id),
+            &envelope::encode(&seen).unwrap(),
+        )
+        .unwrap();
+}
+
 fn seen_ids(store: &dyn Store) -> Vec<(String, u64)> {
     store
         .backend()
@@ -285,19 +309,7 @@ fn removing_a_conversation_takes_its_history_and_seen_entries_and_nothing_else()
         }
         store.commit(&own_commit("c2", 1)).unwrap();
         // An entry in the layout written before ids entered the index as they left a window.
-        let legacy = Seen {
-            conversation: "c1".into(),
-            seq: 1,
-            at: Some(5),
-        };
-        store
-            .backend()
-            .insert(
-                TreeName::Seen,
-                &keys::pair("facebook:acme", "c1-m1"),
-                &envelope::encode(&legacy).unwrap(),
-            )
-            .unwrap();
+        put_legacy_seen(store.as_ref(), "facebook:acme", "c1-m1", "c1", Some(5));
         let removed = store.remove_conversation("c1").unwrap();
         assert_eq!(
             removed,
@@ -355,19 +367,7 @@ fn a_seen_entry_now_pointing_at_another_conversation_stays() {
         store.commit(&commit("c2", 1)).unwrap();
         // In the layout keyed by account and id: the id of c1's turn 1, applied later in
         // another conversation of the account.
-        let later = Seen {
-            conversation: "c2".into(),
-            seq: 1,
-            at: Some(5),
-        };
-        store
-            .backend()
-            .insert(
-                TreeName::Seen,
-                &keys::pair("facebook:acme", "m1"),
-                &envelope::encode(&later).unwrap(),
-            )
-            .unwrap();
+        put_legacy_seen(store.as_ref(), "facebook:acme", "m1", "c2", Some(5));
         let removed = store.remove_conversation("c1").unwrap();
         assert_eq!(removed.seen, 1, "{name}: only its own entry");
         assert_eq!(
@@ -556,19 +556,7 @@ fn conversations_are_read_in_batches_after_a_cursor() {
 fn the_seen_sweep_removes_old_entries_dates_undated_ones_and_pages() {
     for (name, store) in backends() {
         let seen = |message: &str, at: Option<i64>| {
-            store
-                .backend()
-                .insert(
-                    TreeName::Seen,
-                    &keys::pair("acme", message),
-                    &envelope::encode(&Seen {
-                        conversation: "c1".into(),
-                        seq: 1,
-                        at,
-                    })
-                    .unwrap(),
-                )
-                .unwrap();
+            put_legacy_seen(store.as_ref(), "acme", message, "c1", at);
         };
         seen("old", Some(100));
         seen("edge", Some(200));
