@@ -25,6 +25,7 @@ mod kv;
 mod legacy;
 mod memory;
 mod pages;
+mod pg;
 mod quarantine;
 mod retire;
 mod sled;
@@ -36,6 +37,10 @@ pub use footprint::{Footprint, footprint};
 pub use kv::KvStore;
 pub use memory::MemoryBackend;
 pub use pages::{ConversationPages, conversation_pages};
+pub use pg::{
+    Migrated, PgBackend, PgError, SCHEMA_VERSION, TEST_DATABASE_URL, scratch_database,
+    test_database_url,
+};
 pub use quarantine::{Dropped, Inspection, Quarantined, Stored};
 pub use retire::{Removed, SeenBatch};
 pub use sled::SledBackend;
