@@ -17,7 +17,7 @@ use std::time::Duration;
 use postgres::error::SqlState;
 
 use self::pool::{Pool, Setup};
-use super::backend::{Backend, Pairs, TreeName};
+use super::backend::{Backend, Pairs, TreeName, Write};
 use super::{StorageCause, StorageFault, StoreError};
 
 pub use schema::{KNOWN as SCHEMA_VERSION, Migrated};
@@ -306,6 +306,28 @@ impl Backend for PgBackend {
     fn flush(&self) -> Result<(), StoreError> {
         // Every statement committed durably before it returned.
         Ok(())
+    }
+
+    fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        // One transaction: a step's writes are all kept, or none.
+        self.pool.call(move |connection| {
+            let upsert = connection.statement(UPSERT)?;
+            let delete = connection.statement(DELETE)?;
+            let client = connection.client().map_err(PgError::into_store)?;
+            let mut transaction = client.transaction().map_err(|e| storage(&e))?;
+            for write in &writes {
+                match write {
+                    Write::Insert { tree, key, value } => {
+                        transaction.execute(&upsert, &[&code(*tree), key, value])
+                    }
+                    Write::Remove { tree, key } => {
+                        transaction.execute(&delete, &[&code(*tree), key])
+                    }
+                }
+                .map_err(|e| storage(&e))?;
+            }
+            transaction.commit().map_err(|e| storage(&e))
+        })
     }
 
     fn is_empty(&self) -> Result<bool, StoreError> {

@@ -146,3 +146,71 @@ fn a_lost_connection_fails_one_call_and_the_next_reconnects() {
         Some(b"v".to_vec())
     );
 }
+
+#[test]
+fn a_commit_that_fails_at_its_record_leaves_nothing_of_its_step() {
+    use super::super::{Commit, Contact, Due, DueKind, KvStore, Seen, Store};
+    use crate::state::{Conversation, Turn};
+    let store = KvStore::new(test_backend());
+    // The server refuses every conversation record (tree 1): the step's last write.
+    raw_sql(
+        store.backend_ref(),
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'the test refuses conversation records'; END $$; \
+         CREATE TRIGGER refuse_records BEFORE INSERT OR UPDATE ON scenarist_kv \
+         FOR EACH ROW WHEN (NEW.tree = 1) EXECUTE FUNCTION refuse();",
+    );
+    let mut conversation = Conversation::new("c1", "facebook:acme", "u1", "demo", "v1", 10);
+    conversation.last_seq = 1;
+    let due = Due {
+        at: 100,
+        conversation: "c1".into(),
+        what: DueKind::Timer(1),
+    };
+    let commit = Commit {
+        turn: Some(Turn {
+            seq: 1,
+            at: 5,
+            message_id: Some("m1".into()),
+            messages: vec![],
+        }),
+        contact: Some(Contact::new("facebook:acme", "u1", "Ada")),
+        seen: vec![(
+            7,
+            Seen {
+                conversation: "c1".into(),
+                seq: 1,
+                at: Some(5),
+            },
+        )],
+        due: vec![due.clone()],
+        undue: vec![],
+        conversation,
+    };
+    let error = store.commit(&commit).unwrap_err();
+    assert!(error.to_string().contains("refuses"), "{error}");
+    assert!(
+        store.backend_ref().is_empty().unwrap(),
+        "nothing of the step"
+    );
+    assert_eq!(store.turn("c1", 1).unwrap(), None);
+    assert_eq!(store.contact("facebook:acme", "u1").unwrap(), None);
+    assert_eq!(store.seen_in("c1", 7).unwrap(), None);
+    assert!(store.due(1000, 10).unwrap().is_empty());
+    // Once the server takes records again, the same step commits whole.
+    raw_sql(
+        store.backend_ref(),
+        "DROP TRIGGER refuse_records ON scenarist_kv",
+    );
+    store.commit(&commit).unwrap();
+    assert_eq!(
+        store.conversation("c1").unwrap().map(|c| c.last_seq),
+        Some(1)
+    );
+    assert!(store.turn("c1", 1).unwrap().is_some());
+    assert_eq!(store.due(1000, 10).unwrap(), vec![due]);
+    assert_eq!(
+        store.contact_conversations("facebook:acme", "u1").unwrap(),
+        vec!["c1".to_owned()]
+    );
+}
