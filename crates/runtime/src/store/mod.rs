@@ -1,7 +1,9 @@
 //! Durable state behind a narrow trait. `Store` speaks the runtime's language (conversations,
 //! turns, contacts, the de-dup and due indexes, scenario versions); `KvStore` implements it
-//! over any ordered key-value `Backend` — sled on disk (`sled.rs`, the only sled user) or
-//! memory (`memory.rs`) — and one conformance suite (`tests.rs`) runs against both.
+//! over any ordered key-value `Backend` — sled on disk (`sled.rs`, the only sled user),
+//! memory (`memory.rs`) or PostgreSQL (`pg/`) — and one conformance suite (`tests.rs`) runs
+//! against all three. `Backend::apply` writes a step's batch: one write at a time on sled and
+//! memory (the order below makes that safe), one transaction on PostgreSQL.
 //!
 //! The commit protocol (docs: design/architecture.md, reliability.md §3): the side records of
 //! a step (its history turn, the contact, `seen` and due-index entries) are written first,
