@@ -168,7 +168,7 @@ async fn serve_keeps_a_message_in_postgres_across_a_restart() {
 }
 
 #[test]
-fn store_migrate_brings_the_schema_up_to_date_once() {
+fn store_migrate_brings_the_schema_up_to_date_once_and_a_newer_one_stops_serve() {
     let url = fresh_database();
     let config = postgres_workspace();
     let first = scenarist(&config, &url, &["store", "migrate"]);
@@ -183,6 +183,55 @@ fn store_migrate_brings_the_schema_up_to_date_once() {
         stdout(&again).contains("up to date (version 1)"),
         "{}",
         stdout(&again)
+    );
+    // A schema from a newer release: neither `migrate` nor `serve` touches it.
+    std::thread::spawn({
+        let url = url.clone();
+        move || {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            client
+                .batch_execute("INSERT INTO scenarist_schema (version, what) VALUES (2, 'newer')")
+                .unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+    let refused = scenarist(&config, &url, &["store", "migrate"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("schema is at version 2, newer than this Scenarist knows"),
+        "{}",
+        stderr(&refused)
+    );
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_scenarist"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(tempdir())
+        .current_dir(root())
+        .env("SCENARIST_CONFIG", &config)
+        .env(URL_VARIABLE, &url)
+        .env("SCENARIST_API_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut waited = 0;
+    let status = loop {
+        if let Some(status) = serve.try_wait().unwrap() {
+            break status;
+        }
+        waited += 1;
+        if waited > 600 {
+            let _ = serve.kill();
+            panic!("serve started on a schema newer than it knows");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut message = String::new();
+    std::io::Read::read_to_string(&mut serve.stderr.take().unwrap(), &mut message).unwrap();
+    assert!(
+        message.contains("newer than this Scenarist knows"),
+        "{message}"
     );
     // The built-in config's store is sled: nothing to migrate.
     let sled = crate::support::scenarist(&["store", "migrate"]);
@@ -218,6 +267,7 @@ fn a_missing_variable_or_a_wrong_password_is_said_without_the_password() {
     assert!(!refused.status.success());
     let text = stderr(&refused);
     assert!(text.contains("password authentication failed"), "{text}");
+    assert!(text.contains("127.0.0.1 port"), "where it tried: {text}");
     assert!(!text.contains("hunter2"), "{text}");
 }
 

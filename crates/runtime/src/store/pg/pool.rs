@@ -23,6 +23,37 @@ pub(super) struct Setup {
     pub(super) url: String,
 }
 
+impl Setup {
+    /// Where the URL points, for messages: hosts, ports, database and user (no password).
+    fn place(&self) -> String {
+        let hosts: Vec<String> = self
+            .config
+            .get_hosts()
+            .iter()
+            .map(|host| match host {
+                postgres::config::Host::Tcp(name) => name.clone(),
+                postgres::config::Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        let ports: Vec<String> = self.config.get_ports().iter().map(u16::to_string).collect();
+        format!(
+            "{} port {} (database {}, user {})",
+            if hosts.is_empty() {
+                "localhost".to_owned()
+            } else {
+                hosts.join(",")
+            },
+            if ports.is_empty() {
+                "5432".to_owned()
+            } else {
+                ports.join(",")
+            },
+            self.config.get_dbname().unwrap_or("the user's"),
+            self.config.get_user().unwrap_or("the system user's"),
+        )
+    }
+}
+
 /// One connection, (re)opened when a job needs it, with its prepared statements.
 pub(super) struct Connection {
     setup: Arc<Setup>,
@@ -36,11 +67,13 @@ impl Connection {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.statements.clear();
             self.client = None;
-            let mut client = self
-                .setup
-                .config
-                .connect(NoTls)
-                .map_err(|e| PgError::Connect(redacted(&words(&e), &self.setup.url)))?;
+            let mut client = self.setup.config.connect(NoTls).map_err(|e| {
+                PgError::Connect(format!(
+                    "at {}: {}",
+                    self.setup.place(),
+                    redacted(&words(&e), &self.setup.url)
+                ))
+            })?;
             // Every commit waits for its WAL write, whatever the server's default says: an
             // answer is sent only after its step is durable.
             client
