@@ -22,6 +22,7 @@ mod pipe;
 mod quarantine;
 mod serve;
 mod store;
+mod store_migrate;
 mod studio;
 mod test;
 mod zendesk;

@@ -1,6 +1,9 @@
-//! `scenarist store export|import`: the logical backup of a data directory (JSON lines, one
-//! record each, with a count and a checksum at the end), and its restore into an empty one.
-//! Copying a live sled directory is not a consistent backup; this is.
+//! `scenarist store export|import`: the logical backup of a store (JSON lines, one record
+//! each, with a count and a checksum at the end), and its restore into an empty one. Copying
+//! a live sled directory is not a consistent backup; this is. The store is the config's:
+//! sled in a data directory (`--data`, else `data_dir`), or PostgreSQL when
+//! `store.backend` is `postgres` and there is no `--data` — so a sled export imports into
+//! PostgreSQL, and back. `store migrate` is in `store_migrate.rs`.
 
 use std::io::{BufReader, Write as _};
 use std::path::PathBuf;
@@ -8,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::{ExitStatus, GlobalArgs, load};
-use crate::store::{SledBackend, export, import};
+use crate::store::{Backend, export, import};
 
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
@@ -37,6 +40,8 @@ pub enum StoreCommand {
     },
     /// List, inspect and remove quarantined conversations (while the service is stopped).
     Quarantine(super::quarantine::QuarantineArgs),
+    /// Bring the PostgreSQL store's schema up to date (`serve` does it when it starts).
+    Migrate,
 }
 
 #[expect(
@@ -46,25 +51,25 @@ pub enum StoreCommand {
 pub(super) fn run(args: &StoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let data = match &args.command {
         StoreCommand::Quarantine(quarantine) => return super::quarantine::run(quarantine, global),
+        StoreCommand::Migrate => return super::store_migrate::run(global),
         StoreCommand::Export { data, .. } | StoreCommand::Import { data, .. } => data,
     };
-    let data = &match load::data_dir(data.as_deref(), global)? {
-        Ok(data) => data,
+    let (backend, place) = match open(data.as_deref(), global)? {
+        Ok(opened) => opened,
         Err(status) => return Ok(status),
     };
     match &args.command {
         StoreCommand::Export { output, .. } => {
-            let backend = open(data)?;
             let stats = if let Some(path) = output.as_ref().filter(|p| p.as_os_str() != "-") {
                 // Owner-only, written beside the target and renamed (never through a link
                 // planted there), so a crash never leaves half a backup.
                 scenarist_base::private_file::write_with(path, |writer| {
-                    export(&backend, writer).map_err(anyhow::Error::from)
+                    export(backend.as_ref(), writer).map_err(anyhow::Error::from)
                 })
                 .with_context(|| format!("cannot write {}", path.display()))?
             } else {
                 let mut stdout = std::io::stdout().lock();
-                let stats = export(&backend, &mut stdout)?;
+                let stats = export(backend.as_ref(), &mut stdout)?;
                 stdout.flush()?;
                 stats
             };
@@ -74,29 +79,54 @@ pub(super) fn run(args: &StoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
                     usize::try_from(stats.records).unwrap_or(usize::MAX),
                     "record"
                 ),
-                data.display()
+                place
             );
         }
         StoreCommand::Import { file, .. } => {
-            let backend = open(data)?;
             let input = std::fs::File::open(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let stats = import(&backend, &mut BufReader::new(input))?;
+            let stats = import(backend.as_ref(), &mut BufReader::new(input))?;
             eprintln!(
                 "imported {} into {}",
                 super::output::plural(
                     usize::try_from(stats.records).unwrap_or(usize::MAX),
                     "record"
                 ),
-                data.display()
+                place
             );
         }
         // Handled above.
-        StoreCommand::Quarantine(_) => {}
+        StoreCommand::Quarantine(_) | StoreCommand::Migrate => {}
     }
     Ok(ExitStatus::Success)
 }
 
-fn open(data: &std::path::Path) -> anyhow::Result<SledBackend> {
-    crate::setup::open_data(data)
+/// An opened store and how to name it in the summary.
+type Opened = (Box<dyn Backend>, String);
+
+/// The store to export or import and how to name it: sled in `--data`; else the config's
+/// store (PostgreSQL, or sled in its `data_dir`). `Err(status)` after the config's problems.
+fn open(
+    data: Option<&std::path::Path>,
+    global: &GlobalArgs,
+) -> anyhow::Result<Result<Opened, ExitStatus>> {
+    if let Some(data) = data {
+        let backend = crate::setup::open_data(data)?;
+        return Ok(Ok((Box::new(backend), data.display().to_string())));
+    }
+    let workspace = match load::workspace(global.config.as_deref(), global)? {
+        Ok(workspace) => workspace,
+        Err(status) => return Ok(Err(status)),
+    };
+    let store = &workspace.config.store;
+    if store.is_postgres() {
+        let backend = crate::setup::open_postgres(store)?;
+        return Ok(Ok((
+            Box::new(backend),
+            format!("the PostgreSQL store (its URL from {})", store.url_env),
+        )));
+    }
+    let data = crate::setup::data_dir(None, &workspace);
+    let backend = crate::setup::open_data(&data)?;
+    Ok(Ok((Box::new(backend), data.display().to_string())))
 }

@@ -11,7 +11,7 @@ use crate::http::HttpActions;
 use crate::runtime::Clock;
 use crate::runtime::engine::{Engine, EngineOptions};
 use crate::runtime::runner::ActionRunner;
-use crate::store::{KvStore, MemoryBackend, SledBackend, Store};
+use crate::store::{KvStore, MemoryBackend, PgBackend, SledBackend, Store};
 use crate::zendesk::actions::ZendeskActions;
 use crate::zendesk::client::Timeouts;
 use crate::zendesk::sandbox::{self, Sandboxes};
@@ -69,6 +69,33 @@ fn open_data_with(data: &Path, store: &StoreConfig) -> anyhow::Result<SledBacken
         } else {
             anyhow::anyhow!("cannot open the data directory {}: {text}", data.display())
         }
+    })
+}
+
+/// Opens the store the config's `store:` names: sled in `data`, or PostgreSQL at the URL in
+/// the environment variable `store.url_env` names.
+pub fn open_store(data: &Path, store: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(if store.is_postgres() {
+        Arc::new(KvStore::new(open_postgres(store)?))
+    } else {
+        Arc::new(KvStore::new(open_data_with(data, store)?))
+    })
+}
+
+/// Opens the PostgreSQL store of `store:` (migrating its schema), its URL read from the
+/// environment. The URL is never printed: the driver's words have its password taken out.
+pub fn open_postgres(store: &StoreConfig) -> anyhow::Result<PgBackend> {
+    let variable = &store.url_env;
+    let url = std::env::var(variable).map_err(|_| {
+        anyhow::anyhow!(
+            "the store is PostgreSQL (`store.backend: postgres`), but the environment variable \
+             {variable} that holds its URL is not set: set it to \
+             postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+        )
+    })?;
+    let connections = usize::try_from(store.pool).unwrap_or(1);
+    PgBackend::open(&url, connections).map_err(|error| {
+        anyhow::anyhow!("cannot open the PostgreSQL store (its URL from {variable}): {error}")
     })
 }
 
@@ -139,10 +166,7 @@ pub async fn start_wrapped(
         Data::Dir(path) => {
             std::fs::create_dir_all(path)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
-            (
-                Arc::new(KvStore::new(open_data_with(path, &workspace.config.store)?)),
-                Some(path),
-            )
+            (open_store(path, &workspace.config.store)?, Some(path))
         }
         Data::Memory => (Arc::new(KvStore::new(MemoryBackend::default())), None),
     };

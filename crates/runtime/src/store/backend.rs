@@ -48,6 +48,20 @@ impl TreeName {
 
 pub(super) type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// One change of a batch that [`Backend::apply`] applies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Write {
+    Insert {
+        tree: TreeName,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Remove {
+        tree: TreeName,
+        key: Vec<u8>,
+    },
+}
+
 pub trait Backend: Send + Sync + 'static {
     fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     fn insert(&self, tree: TreeName, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
@@ -70,5 +84,17 @@ pub trait Backend: Send + Sync + 'static {
             .filter(|(key, _)| key.as_slice() >= start)
             .take(limit)
             .collect())
+    }
+    /// Applies `writes` in order: a step's commit. The default applies them one at a time
+    /// (sled, memory), where the commit's safety comes from its order — the conversation
+    /// record is the last insert; a backend with transactions applies them all or none.
+    fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        for write in writes {
+            match write {
+                Write::Insert { tree, key, value } => self.insert(tree, &key, &value)?,
+                Write::Remove { tree, key } => self.remove(tree, &key)?,
+            }
+        }
+        Ok(())
     }
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::backend::{Backend, TreeName};
+use super::backend::{Backend, TreeName, Write};
 use super::envelope::{decode, decode_seen, decode_turn, encode};
 use super::retire::{self, Removed, SeenBatch};
 use super::{
@@ -99,6 +99,15 @@ impl<B: Backend> KvStore<B> {
             &"every conversation is indexed".to_owned(),
         )
     }
+}
+
+/// An insert of `value`, encoded in its envelope.
+fn put<T: Serialize>(tree: TreeName, key: Vec<u8>, value: &T) -> Result<Write, StoreError> {
+    Ok(Write::Insert {
+        tree,
+        key,
+        value: encode(value)?,
+    })
 }
 
 pub(super) fn corrupt(tree: TreeName, key: &[u8], reason: String) -> StoreError {
@@ -207,45 +216,60 @@ impl<B: Backend> Store for KvStore<B> {
     }
 
     fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        // Every value encoded first: a value that cannot be encoded writes nothing.
+        let mut writes = Vec::new();
         if let Some(turn) = &commit.turn {
-            self.write(
+            writes.push(put(
                 TreeName::History,
-                &keys::turn(&commit.conversation.id, turn.seq),
+                keys::turn(&commit.conversation.id, turn.seq),
                 turn,
-            )?;
+            )?);
         }
         if let Some(contact) = &commit.contact {
-            self.write(
+            writes.push(put(
                 TreeName::Contacts,
-                &keys::pair(&contact.account, &contact.id),
+                keys::pair(&contact.account, &contact.id),
                 contact,
-            )?;
+            )?);
         }
         for (hash, seen) in &commit.seen {
-            self.write(
+            writes.push(put(
                 TreeName::Seen,
-                &keys::seen_in(&seen.conversation, *hash),
+                keys::seen_in(&seen.conversation, *hash),
                 seen,
-            )?;
+            )?);
         }
         for due in &commit.due {
-            self.write(TreeName::Due, &keys::due(due), due)?;
+            writes.push(put(TreeName::Due, keys::due(due), due)?);
         }
         // A conversation's first turn (a new conversation, or one started again under its id
         // after it was removed) puts it in its contact's index; later steps cost nothing here.
         if commit.turn.as_ref().is_some_and(|turn| turn.seq == 1) {
-            self.index_conversation(&commit.conversation)?;
+            let conversation = &commit.conversation;
+            writes.push(put(
+                TreeName::ContactConversations,
+                keys::contact_conversation(
+                    &conversation.account,
+                    &conversation.contact,
+                    &conversation.id,
+                ),
+                &conversation.id,
+            )?);
         }
-        // The commit point: one insert.
-        self.write(
+        // The commit point: one insert (on a backend with transactions, the transaction's
+        // commit, which takes every write of the step or none).
+        writes.push(put(
             TreeName::Conversations,
-            &keys::conversation(&commit.conversation.id),
+            keys::conversation(&commit.conversation.id),
             &commit.conversation,
-        )?;
+        )?);
         for due in &commit.undue {
-            self.backend.remove(TreeName::Due, &keys::due(due))?;
+            writes.push(Write::Remove {
+                tree: TreeName::Due,
+                key: keys::due(due),
+            });
         }
-        Ok(())
+        self.backend.apply(writes)
     }
 
     fn due(&self, at: i64, limit: usize) -> Result<Vec<Due>, StoreError> {

@@ -1,7 +1,9 @@
 //! Durable state behind a narrow trait. `Store` speaks the runtime's language (conversations,
 //! turns, contacts, the de-dup and due indexes, scenario versions); `KvStore` implements it
-//! over any ordered key-value `Backend` — sled on disk (`sled.rs`, the only sled user) or
-//! memory (`memory.rs`) — and one conformance suite (`tests.rs`) runs against both.
+//! over any ordered key-value `Backend` — sled on disk (`sled.rs`, the only sled user),
+//! memory (`memory.rs`) or PostgreSQL (`pg/`) — and one conformance suite (`tests.rs`) runs
+//! against all three. `Backend::apply` writes a step's batch: one write at a time on sled and
+//! memory (the order below makes that safe), one transaction on PostgreSQL.
 //!
 //! The commit protocol (docs: design/architecture.md, reliability.md §3): the side records of
 //! a step (its history turn, the contact, `seen` and due-index entries) are written first,
@@ -25,17 +27,22 @@ mod kv;
 mod legacy;
 mod memory;
 mod pages;
+mod pg;
 mod quarantine;
 mod retire;
 mod sled;
 
-pub use backend::{Backend, TreeName};
+pub use backend::{Backend, TreeName, Write};
 pub use export::{ExportError, ExportStats, export, import};
 pub use fault::{StorageCause, StorageFault};
 pub use footprint::{Footprint, footprint};
 pub use kv::KvStore;
 pub use memory::MemoryBackend;
 pub use pages::{ConversationPages, conversation_pages};
+pub use pg::{
+    Migrated, PgBackend, PgError, SCHEMA_VERSION, TEST_DATABASE_URL, scratch_database,
+    test_database_url,
+};
 pub use quarantine::{Dropped, Inspection, Quarantined, Stored};
 pub use retire::{Removed, SeenBatch};
 pub use sled::SledBackend;

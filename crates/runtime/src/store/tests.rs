@@ -13,6 +13,10 @@ fn backends() -> Vec<(&'static str, Box<dyn Store>)> {
             "sled",
             Box::new(KvStore::new(SledBackend::temporary().unwrap())),
         ),
+        (
+            "postgres",
+            Box::new(KvStore::new(super::pg::test_backend())),
+        ),
     ]
 }
 
