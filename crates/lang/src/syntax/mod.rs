@@ -1,8 +1,9 @@
 //! Text → AST. The only module that names pest (STYLE C1). The pipeline: bytes are checked
 //! for size and encoding (`read_source`), a lexical pre-pass bounds nesting and collects
-//! comments (`prescan`), pest parses (item by item, `items`, so that its tokens never
-//! hold the whole file; the whole file again when that fails), errors are rewritten into plain words (`error`), and
-//! pairs are lowered into the owned, spanned AST (`lower`, `expr`, `text`).
+//! comments (`prescan`), pest parses (item by item, `items`, so that its tokens never hold
+//! the whole file; the whole file again when that fails), errors are rewritten into plain
+//! words (`error`), and pairs are lowered into the owned, spanned AST (`lower`, `expr`,
+//! `text`).
 
 mod cursor;
 mod error;
