@@ -17,7 +17,7 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
     match rule {
         Rule::EOI => "the end of the file",
         // Silent rules: never reported by pest, named for completeness.
-        Rule::WHITESPACE | Rule::COMMENT => "a space or comment",
+        Rule::WHITESPACE => "a space or comment",
         Rule::scenario_item => {
             "`step`, `start`, `description`, `include`, `languages`, `language from` or `escape`"
         }
