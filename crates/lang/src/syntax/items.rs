@@ -78,7 +78,7 @@ fn parse_at(text: &str, at: usize, rule: Rule) -> Option<Pair<'_, Rule>> {
     ScenarioParser::parse(rule, text.get(at..)?).ok()?.next()
 }
 
-/// Past the spaces and comments pest's implicit `WHITESPACE` and `COMMENT` skip.
+/// Past the spaces and comments pest's implicit `WHITESPACE` skips.
 fn skip_trivia(text: &str, mut at: usize) -> usize {
     let bytes = text.as_bytes();
     loop {
