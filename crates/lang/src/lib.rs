@@ -4,6 +4,9 @@
 //! of it over files). `diagnostic` holds the findings and their renderers; `types` the type
 //! system. No runtime, no I/O beyond reading the files it is given.
 
+// pest without `std` (Cargo.toml says why) generates paths under `::alloc`.
+extern crate alloc;
+
 pub mod actions;
 pub mod answers;
 pub mod ast;

@@ -2,6 +2,7 @@
 //! punctuation are skipped; a child of the wrong rule, a missing child or a leftover child
 //! is an internal error (a grammar/lowering mismatch, our bug), never a panic.
 
+use std::cell::Cell;
 use std::iter::Peekable;
 
 use pest::iterators::{Pair, Pairs};
@@ -98,16 +99,51 @@ impl<'i> Iterator for Children<'i> {
 /// The pair's span without the spaces and comments pest's implicit whitespace adds at the
 /// end of a rule that ends in an optional or repeated part: it ends where its last child
 /// ends (every keyword and punctuation mark is a child, so nothing meaningful is cut).
+/// Offsets are the file's, also when pest was given only the rest of the file from an item
+/// on (`items`).
 pub(crate) fn span_of(pair: &Pair<'_, Rule>) -> Span {
-    let span = pair.as_span();
-    Span::new(span.start(), content_end(pair))
+    let offset = INPUT_OFFSET.get();
+    let raw = pair.as_span();
+    // Trailing spaces end in a space, tab or line break (a comment before them ends at a line
+    // break, or at the end of the input); a pair that ends otherwise ends with its content.
+    let may_trail = raw.end() == pair.get_input().len()
+        || raw
+            .as_str()
+            .as_bytes()
+            .last()
+            .is_some_and(|byte| matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | 0x80..));
+    let end = if may_trail {
+        content_end(pair)
+    } else {
+        raw.end()
+    };
+    Span::new(offset + raw.start(), offset + end)
 }
 
-fn content_end(pair: &Pair<'_, Rule>) -> usize {
+pub(super) fn content_end(pair: &Pair<'_, Rule>) -> usize {
     match pair.clone().into_inner().next_back() {
         Some(last) => content_end(&last),
         None => pair.as_span().end(),
     }
+}
+
+thread_local! {
+    /// Where the text pest was given starts in the file: 0 for a whole-file parse, the
+    /// item's offset while `items` lowers an item parsed on its own. A thread-local rather
+    /// than a parameter so that every lowering function keeps computing spans with `span_of`.
+    static INPUT_OFFSET: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Runs `lower` with spans shifted by `offset`, restoring the previous offset after it.
+pub(crate) fn with_input_offset<T>(offset: usize, lower: impl FnOnce() -> T) -> T {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            INPUT_OFFSET.set(self.0);
+        }
+    }
+    let _restore = Restore(INPUT_OFFSET.replace(offset));
+    lower()
 }
 
 /// A grammar/lowering mismatch: our bug, reported with the input that triggers it.

@@ -17,7 +17,7 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
     match rule {
         Rule::EOI => "the end of the file",
         // Silent rules: never reported by pest, named for completeness.
-        Rule::WHITESPACE | Rule::COMMENT => "a space or comment",
+        Rule::WHITESPACE | Rule::not_newline => "a space or comment",
         Rule::scenario_item => {
             "`step`, `start`, `description`, `include`, `languages`, `language from` or `escape`"
         }
@@ -122,7 +122,7 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::path => "a variable or field such as `contact.email`",
         Rule::string | Rule::line_string | Rule::triple_string | Rule::quote => "a text in quotes",
         Rule::triple_quote => "`\"\"\"`",
-        Rule::line_text | Rule::triple_text => "text",
+        Rule::line_text | Rule::triple_text | Rule::line_text_char => "text",
         Rule::escape => "an escape such as `\\n` or `\\\"`",
         Rule::interp | Rule::interp_open => "`{`",
         Rule::interp_close => "`}` closing the `{…}` inside the text",
@@ -230,4 +230,35 @@ pub(crate) fn is_token(rule: Rule) -> bool {
             | Rule::interp_close
             | Rule::EOI
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use pest::Parser as _;
+
+    use super::{Rule, ScenarioParser};
+
+    /// The character ranges of `line_text` and of a comment's body are what they replace:
+    /// `!("\"" | "\\" | "{" | "\n" | "\r") ~ ANY` and `!"\n" ~ ANY`.
+    #[test]
+    fn text_and_comment_ranges_take_every_character_but_their_ends() {
+        let samples = (0..0x250).chain([0x2028, 0xFEFF, 0xFFFD, 0x1F600, u32::from(char::MAX)]);
+        for c in samples.filter_map(char::from_u32) {
+            let text = c.to_string();
+            let in_text = ScenarioParser::parse(Rule::line_text, &text)
+                .is_ok_and(|mut pairs| pairs.next().is_some_and(|p| p.as_str() == text));
+            assert_eq!(
+                in_text,
+                !matches!(c, '"' | '\\' | '{' | '\n' | '\r'),
+                "{c:?}"
+            );
+            // A comment runs to the line's end whatever it holds.
+            let file = format!("scenario s {{ #{c}x\n start a step a {{ end }} }}");
+            assert_eq!(
+                ScenarioParser::parse(Rule::file, &file).is_ok(),
+                c != '\n',
+                "{c:?} in a comment"
+            );
+        }
+    }
 }

@@ -48,7 +48,7 @@ impl Lowerer {
         Ok((scenario, flows))
     }
 
-    fn lower_flow(&mut self, pair: Pair<'_, Rule>) -> Lowered<Flow> {
+    pub(crate) fn lower_flow(&mut self, pair: Pair<'_, Rule>) -> Lowered<Flow> {
         let span = span_of(&pair);
         let mut children = Children::of(pair);
         let flow_name = name(&children.child(Rule::flow_name)?);
@@ -92,7 +92,7 @@ impl Lowerer {
         Ok(Scenario { name, items, span })
     }
 
-    fn lower_item(&mut self, pair: Pair<'_, Rule>) -> Lowered<Item> {
+    pub(crate) fn lower_item(&mut self, pair: Pair<'_, Rule>) -> Lowered<Item> {
         let span = span_of(&pair);
         let kind = match pair.as_rule() {
             Rule::description => {

@@ -1,12 +1,15 @@
 //! Text → AST. The only module that names pest (STYLE C1). The pipeline: bytes are checked
 //! for size and encoding (`read_source`), a lexical pre-pass bounds nesting and collects
-//! comments (`prescan`), pest parses, errors are rewritten into plain words (`error`), and
-//! pairs are lowered into the owned, spanned AST (`lower`, `expr`, `text`).
+//! comments (`prescan`), pest parses (item by item, `items`, so that its tokens never hold
+//! the whole file; the whole file again when that fails), errors are rewritten into plain
+//! words (`error`), and pairs are lowered into the owned, spanned AST (`lower`, `expr`,
+//! `text`).
 
 mod cursor;
 mod error;
 mod expr;
 mod grammar;
+mod items;
 mod lower;
 mod prescan;
 mod text;
@@ -47,19 +50,34 @@ pub fn parse(file: &SourceFile) -> Result<Parsed, Diagnostic> {
         );
     }
     let trivia = prescan::prescan(text)?;
-    let mut pairs = ScenarioParser::parse(Rule::file, text)
-        .map_err(|e| error::from_pest(&e, text, &trivia.braces))?;
-    let file_pair = pairs
-        .next()
-        .ok_or_else(|| cursor::internal(Span::at(0), "the parser returned nothing"))?;
     let mut lowerer = lower::Lowerer::new();
-    let (scenario, flows) = lowerer.lower_file(file_pair)?;
+    // Item by item keeps memory to one item's tokens; the whole file words any error.
+    let (scenario, flows) = if let Some(found) = items::parse_items(text, &mut lowerer) {
+        found
+    } else {
+        lowerer = lower::Lowerer::new();
+        parse_whole_file(text, &trivia, &mut lowerer)?
+    };
     Ok(Parsed {
         scenario,
         flows,
         comments: trivia.comments,
         diagnostics: lowerer.diagnostics,
     })
+}
+
+/// The whole file in one pest parse: the way errors are found and worded.
+fn parse_whole_file(
+    text: &str,
+    trivia: &prescan::Trivia,
+    lowerer: &mut lower::Lowerer,
+) -> Result<(Option<Scenario>, Vec<Flow>), Diagnostic> {
+    let mut pairs = ScenarioParser::parse(Rule::file, text)
+        .map_err(|e| error::from_pest(&e, text, &trivia.braces))?;
+    let file_pair = pairs
+        .next()
+        .ok_or_else(|| cursor::internal(Span::at(0), "the parser returned nothing"))?;
+    lowerer.lower_file(file_pair)
 }
 
 /// Whether the file's first word (after spaces and comments) is the keyword `scenario`. Such a

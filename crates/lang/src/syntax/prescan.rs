@@ -1,6 +1,6 @@
 //! A cheap lexical pass that runs before pest: it bounds nesting depth (pest recurses once
 //! per nesting level and overflows the stack on deep input, pest#1129) and collects the
-//! comments for the formatter (pest's implicit COMMENT is silent, STYLE §3 pitfall 8).
+//! comments for the formatter (they are part of pest's silent WHITESPACE, STYLE §3 pitfall 8).
 //!
 //! It understands just enough of the lexical structure to not be fooled: strings (with
 //! `{…}` interpolation, which nests), regex literals and comments. It never fails on
