@@ -9,8 +9,8 @@ mod runners;
 mod scenarios;
 
 pub use app::{
-    App, Data, data_dir, demo_apis, open_data, options, runner, sandboxes, schedules, start,
-    start_wrapped, sync_targets, tokio_runtime,
+    App, Data, data_dir, demo_apis, open_data, options, runner, sandboxes, schedules,
+    snapshot_data, start, start_wrapped, sync_targets, tokio_runtime,
 };
 pub use retention::{retention, spawn_sweeper};
 pub use runners::Runners;
