@@ -214,7 +214,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = scenarist::setup::tokio_runtime()?;
     let started = Instant::now();
     // The engine's group commit runs on the runtime.
-    let _entered = runtime.enter();
+    let entered = runtime.enter();
     let engine = Engine::new(
         Arc::clone(&store) as Arc<dyn Store>,
         Arc::new(SystemClock) as Arc<dyn Clock>,
@@ -296,7 +296,7 @@ fn main() -> anyhow::Result<()> {
     // Closed as `serve` closes its store on a clean stop: sled writes its snapshot, so the
     // first start does not replay the whole log. BENCH_NO_SNAPSHOT=1 leaves the store as a
     // crash would (the first start replays it).
-    drop((engine, store, _entered));
+    drop((engine, store, entered));
     drop(runtime);
     if std::env::var_os("BENCH_NO_SNAPSHOT").is_none() {
         let snapshot = Instant::now();
