@@ -179,6 +179,9 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         tracing::info!("stopped; every acknowledged message is on disk");
         anyhow::Ok(())
     })?;
+    // Every task, and with them the store, dropped: the directory is free to reopen.
+    drop(runtime);
+    setup::snapshot_data(&data, &workspace.config.store);
     Ok(ExitStatus::Success)
 }
 

@@ -325,6 +325,8 @@ async fn the_verification_flow_over_http_creates_the_ticket_and_advisors_act() {
         "{log}"
     );
     assert!(!log.contains(TOKEN), "the API token is never logged");
+    // The clean stop left sled's snapshot: the next start reads it instead of the log.
+    assert!(log.contains("store snapshot written"), "{log}");
     // Restarted on the same data, the conversation is still there.
     let server = Server::start(&data);
     let (status, conversation) = server.get("/v1/conversations/c-1").await;
