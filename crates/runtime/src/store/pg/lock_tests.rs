@@ -78,8 +78,11 @@ fn a_lock_of_a_session_that_ends_is_let_go() {
                 .client()
                 .map_err(PgError::into_store)?
                 .batch_execute(
+                    // Only this test's database: other tests run beside it.
                     "SELECT pg_terminate_backend(pid) FROM pg_locks \
-                     WHERE locktype = 'advisory' AND pid <> pg_backend_pid()",
+                     WHERE locktype = 'advisory' AND pid <> pg_backend_pid() \
+                     AND database = (SELECT oid FROM pg_database \
+                                     WHERE datname = current_database())",
                 )
                 .map_err(|e| storage(&e))
         })
