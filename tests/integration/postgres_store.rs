@@ -12,18 +12,18 @@ use serde_json::{Value, json};
 
 use crate::support::{root, stderr, stdout, tempdir};
 
-const TOKEN: &str = "postgres-token-0123456789";
+pub(crate) const TOKEN: &str = "postgres-token-0123456789";
 /// The variable the test config's `store.url_env` names.
 const URL_VARIABLE: &str = "SCENARIST_TEST_STORE_URL";
 
 /// A database of its own on the test server.
-fn fresh_database() -> String {
+pub(crate) fn fresh_database() -> String {
     let server = test_database_url().unwrap_or_else(|why| panic!("{why}"));
     scratch_database(&server).unwrap_or_else(|e| panic!("cannot create a test database: {e}"))
 }
 
 /// The example workspace copied into a new folder, its store on PostgreSQL; its config's path.
-fn postgres_workspace() -> PathBuf {
+pub(crate) fn postgres_workspace() -> PathBuf {
     let folder = tempdir().join("scenarios");
     std::fs::create_dir_all(&folder).unwrap();
     for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
@@ -54,13 +54,13 @@ fn scenarist(config: &Path, url: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Server {
-    fn start(config: &Path, url: &str, data: &Path) -> Server {
+    pub(crate) fn start(config: &Path, url: &str, data: &Path) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_scenarist"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)

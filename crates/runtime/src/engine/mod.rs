@@ -38,6 +38,7 @@ use crate::runner::ActionRunner;
 
 mod commit;
 mod intake;
+mod nodes;
 mod quarantine;
 mod retire;
 mod rights;
@@ -417,14 +418,21 @@ impl Engine {
         request: Request,
     ) -> Result<Option<Outcome>, EngineError> {
         place.turn().await;
-        // `place` is held until the end: the next input waits for this one's commit.
-        self.process_locked(place.conversation(), request).await
+        if let Some(reason) = self.failure() {
+            return Err(EngineError::Unavailable(reason));
+        }
+        // The same turn among every node on the store (`nodes.rs`), taken before the record
+        // is read and, like `place`, held until the end.
+        let held = self.hold_conversation(place.conversation()).await?;
+        self.process_locked(place.conversation(), request, held)
+            .await
     }
 
     async fn process_locked(
         &self,
         id: &str,
         request: Request,
+        held: crate::store::Held,
     ) -> Result<Option<Outcome>, EngineError> {
         if let Some(reason) = self.failure() {
             return Err(EngineError::Unavailable(reason));
@@ -432,18 +440,18 @@ impl Engine {
         let store = self.inner.store.as_ref();
         // A quarantined conversation's record fails its checksum again here: it is never run.
         let existing = store.conversation(id).map_err(|e| self.fail(id, &e))?;
-        let contact_lock = match (&request, &existing) {
-            (Request::Contact(inbound), _) => {
-                self.contact_lock(&inbound.account, &inbound.contact_id)
-            }
+        let (account, contact_id) = match (&request, &existing) {
+            (Request::Contact(inbound), _) => (&inbound.account, &inbound.contact_id),
             (Request::Other(..), Some(conversation)) => {
-                self.contact_lock(&conversation.account, &conversation.contact)
+                (&conversation.account, &conversation.contact)
             }
             (Request::Other(..), None) => {
                 return Err(EngineError::UnknownConversation(id.to_owned()));
             }
         };
+        let contact_lock = self.contact_lock(account, contact_id);
         let _contact = contact_lock.lock().await;
+        let _held = self.hold_contact(held, account, contact_id).await?;
         let (conversation, contact, stored_contact, input, delivery) = match request {
             Request::Contact(inbound) => {
                 let delivery = Delivery::Contact(inbound.message_id.clone());
@@ -604,6 +612,9 @@ impl Engine {
         }
         let contact_lock = self.contact_lock(account, id);
         let _contact = contact_lock.lock().await;
+        let _held = self
+            .hold_contact(crate::store::Held::none(), account, id)
+            .await?;
         let Some(mut contact) = self.load_contact(account, id)? else {
             return Ok(None);
         };

@@ -97,4 +97,50 @@ pub trait Backend: Send + Sync + 'static {
         }
         Ok(())
     }
+    /// Whether other processes may use the same store at once (PostgreSQL): then
+    /// [`Backend::hold`] takes locks they see too.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Takes the lock `name`, waiting (blocking) while another holder has it; released when
+    /// the guard drops, or when its process dies. Only for a [`Backend::shared`] backend; the
+    /// default holds nothing.
+    fn hold(&self, _name: &str) -> Result<Held, StoreError> {
+        Ok(Held::none())
+    }
+}
+
+/// A lock every process on the store sees, held until dropped: the guard of
+/// [`Backend::hold`]. For one process alone on its store (sled, memory) it holds nothing:
+/// the engine's own locks already order that process's steps.
+pub struct Held(Option<Box<dyn HeldLock>>);
+
+/// What a backend shared between processes holds for a [`Held`].
+pub trait HeldLock: Send {
+    /// Takes the lock `name` too (waiting for it), held as long as the first.
+    fn also(&mut self, name: &str) -> Result<(), StoreError>;
+}
+
+impl Held {
+    /// A guard that holds nothing.
+    pub fn none() -> Self {
+        Held(None)
+    }
+
+    pub fn new(lock: Box<dyn HeldLock>) -> Self {
+        Held(Some(lock))
+    }
+
+    /// Whether it holds a lock (one taken through [`Backend::hold`]).
+    pub fn is_holding(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Takes the lock `name` too, waiting for it; released with the first.
+    pub fn also(&mut self, name: &str) -> Result<(), StoreError> {
+        match &mut self.0 {
+            Some(lock) => lock.also(name),
+            None => Ok(()),
+        }
+    }
 }

@@ -8,16 +8,19 @@
 //! so `flush` has nothing left to do. The URL holds a password: it is never printed, and
 //! error messages have it taken out.
 
+mod locks;
 mod pool;
 mod schema;
 mod scratch;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use postgres::error::SqlState;
 
+use self::locks::Locks;
 use self::pool::{Pool, Setup};
-use super::backend::{Backend, Pairs, TreeName, Write};
+use super::backend::{Backend, Held, Pairs, TreeName, Write};
 use super::{StorageCause, StorageFault, StoreError};
 
 pub use schema::{KNOWN as SCHEMA_VERSION, Migrated};
@@ -183,6 +186,7 @@ const ANY: &str = "SELECT EXISTS (SELECT 1 FROM scenarist_kv)";
 /// The store on PostgreSQL.
 pub struct PgBackend {
     pool: Pool,
+    locks: Locks,
     migrated: Migrated,
 }
 
@@ -196,17 +200,22 @@ impl PgBackend {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
-        let pool = Pool::new(
-            Setup {
-                config,
-                url: url.to_owned(),
-            },
-            connections,
-        )?;
+        let setup = Arc::new(Setup {
+            config,
+            url: url.to_owned(),
+        });
+        let pool = Pool::new(&setup, connections, "postgres")?;
+        // As many lock connections as data connections: each step in progress holds one
+        // (`locks.rs`), and its reads and writes go to the data pool, so neither starves.
+        let locks = Locks::new(Pool::new(&setup, connections, "postgres-lock")?);
         let migrated = pool
             .run(|connection| schema::migrate(connection.client()?))
             .map_err(PgError::Store)??;
-        Ok(Self { pool, migrated })
+        Ok(Self {
+            pool,
+            locks,
+            migrated,
+        })
     }
 
     /// What opening did to the schema.
@@ -341,6 +350,14 @@ impl Backend for PgBackend {
                 .map_err(|e| storage(&e))
         })
     }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn hold(&self, name: &str) -> Result<Held, StoreError> {
+        self.locks.hold(name)
+    }
 }
 
 /// A PostgreSQL store on a database of its own, on the test server (tests fail, never skip,
@@ -355,3 +372,6 @@ pub(crate) fn test_backend() -> PgBackend {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod lock_tests;

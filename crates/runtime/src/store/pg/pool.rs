@@ -86,6 +86,13 @@ impl Connection {
             .ok_or_else(|| PgError::Connect("the connection closed as it opened".into()))
     }
 
+    /// Closes the connection (the next job opens a new one): the server ends its session and
+    /// with it every lock the session held.
+    pub(super) fn close(&mut self) {
+        self.statements.clear();
+        self.client = None;
+    }
+
     /// `sql` prepared on this connection (once per connection).
     pub(super) fn statement(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
         if let Some(statement) = self.statements.get(sql) {
@@ -107,17 +114,17 @@ pub(super) struct Pool {
 }
 
 impl Pool {
-    /// `size` connection threads (at least one); each connects when its first job comes.
-    pub(super) fn new(setup: Setup, size: usize) -> Result<Self, PgError> {
-        let setup = Arc::new(setup);
+    /// `size` connection threads (at least one), named `name-N`; each connects when its first
+    /// job comes.
+    pub(super) fn new(setup: &Arc<Setup>, size: usize, name: &str) -> Result<Self, PgError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let mut workers = Vec::new();
         for n in 0..size.max(1) {
             let queue = Arc::clone(&queue);
-            let setup = Arc::clone(&setup);
+            let setup = Arc::clone(setup);
             let worker = std::thread::Builder::new()
-                .name(format!("postgres-{n}"))
+                .name(format!("{name}-{n}"))
                 .spawn(move || work(&queue, setup))
                 .map_err(|e| PgError::Connect(format!("cannot start a connection thread: {e}")))?;
             workers.push(worker);
@@ -149,6 +156,14 @@ impl Pool {
             .send(job)
             .map_err(|_| stopped())?;
         answer.recv().map_err(|_| stopped())
+    }
+
+    /// Hands `job` to a connection and returns at once: a job that keeps its connection for
+    /// a while (a held lock) and answers through channels of its own.
+    pub(super) fn send(&self, job: impl FnOnce(&mut Connection) + Send + 'static) -> bool {
+        self.jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(Box::new(job)).is_ok())
     }
 
     /// [`Pool::run`] for a job that may fail with a storage error.

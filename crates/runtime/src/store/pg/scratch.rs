@@ -39,11 +39,12 @@ pub fn scratch_database(base_url: &str) -> Result<String, PgError> {
         .parse()
         .map_err(|e: postgres::Error| PgError::Url(redacted(&super::words(&e), base_url)))?;
     let pool = Pool::new(
-        Setup {
+        &std::sync::Arc::new(Setup {
             config,
             url: base_url.to_owned(),
-        },
+        }),
         1,
+        "postgres",
     )?;
     let sql = format!("CREATE DATABASE {name}");
     pool.run(move |connection| {

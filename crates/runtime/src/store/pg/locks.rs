@@ -1,0 +1,110 @@
+//! Locks every node on the database sees: PostgreSQL session-level advisory locks, keyed by a
+//! 64-bit hash of the lock's name. A guard keeps a connection of the lock pool for its whole
+//! life, that connection's thread waiting for more names to take (`Held::also`) or for the
+//! guard to drop, when it lets every lock of the session go. A node that dies loses its
+//! connections, and the server ends their sessions and their locks with them.
+//!
+//! The lock pool is apart from the data pool: a step holds its lock connection while its
+//! reads and writes go to the data pool, so steps holding locks never wait for a connection
+//! another holder keeps. Two names that hash alike share a lock: that costs only waiting.
+
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+
+use super::super::StoreError;
+use super::super::backend::{Held, HeldLock};
+use super::pool::{Connection, Pool};
+use super::{PgError, storage};
+
+const LOCK: &str = "SELECT pg_advisory_lock($1)";
+const RELEASE: &str = "SELECT pg_advisory_unlock_all()";
+
+type Reply = SyncSender<Result<(), StoreError>>;
+
+pub(super) struct Locks {
+    pool: Pool,
+}
+
+/// A held guard: the requests to its connection's thread; dropping it releases.
+struct PgHeld {
+    requests: Sender<(i64, Reply)>,
+}
+
+impl Locks {
+    pub(super) fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    /// Takes the lock `name`, waiting while another session holds it.
+    pub(super) fn hold(&self, name: &str) -> Result<Held, StoreError> {
+        let (requests, queue) = mpsc::channel();
+        let (reply, answer) = mpsc::sync_channel(1);
+        let first = key(name);
+        let sent = self
+            .pool
+            .send(move |connection| keep(connection, first, &reply, &queue));
+        if !sent {
+            return Err(stopped());
+        }
+        answer.recv().map_err(|_| stopped())??;
+        Ok(Held::new(Box::new(PgHeld { requests })))
+    }
+}
+
+impl HeldLock for PgHeld {
+    fn also(&mut self, name: &str) -> Result<(), StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.requests
+            .send((key(name), reply))
+            .map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())?
+    }
+}
+
+/// The job of a guard's connection: the first lock, then each one asked for, then release.
+fn keep(connection: &mut Connection, first: i64, reply: &Reply, queue: &Receiver<(i64, Reply)>) {
+    let granted = lock(connection, first);
+    let held = granted.is_ok();
+    // The caller waits for this answer (a dropped caller only means releasing at once).
+    let _ = reply.send(granted);
+    if held {
+        // Ends when the guard drops (its sender with it).
+        while let Ok((next, reply)) = queue.recv() {
+            let granted = lock(connection, next);
+            let failed = granted.is_err();
+            let _ = reply.send(granted);
+            if failed {
+                break;
+            }
+        }
+    }
+    release(connection);
+}
+
+fn lock(connection: &mut Connection, key: i64) -> Result<(), StoreError> {
+    let statement = connection.statement(LOCK)?;
+    let client = connection.client().map_err(PgError::into_store)?;
+    client
+        .execute(&statement, &[&key])
+        .map(drop)
+        .map_err(|e| storage(&e))
+}
+
+/// Lets go of every lock of the session; a session that cannot is closed, which does it.
+fn release(connection: &mut Connection) {
+    let released = connection.statement(RELEASE).and_then(|statement| {
+        let client = connection.client().map_err(PgError::into_store)?;
+        client.execute(&statement, &[]).map_err(|e| storage(&e))
+    });
+    if released.is_err() {
+        connection.close();
+    }
+}
+
+/// A lock's number: the stable hash of its name.
+fn key(name: &str) -> i64 {
+    i64::from_ne_bytes(crate::state::id_hash(name).to_ne_bytes())
+}
+
+fn stopped() -> StoreError {
+    StoreError::Io("the PostgreSQL lock connections have stopped (see the log for a panic)".into())
+}
