@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::postgres_store::{Server, TOKEN, fresh_database, postgres_workspace};
+use crate::postgres_store::{Server, TOKEN, fresh_database, postgres_workspace, texts};
 use crate::support::tempdir;
 
 const CONVERSATIONS: usize = 3;
@@ -39,21 +39,6 @@ async fn send(client: &reqwest::Client, base: &str, conversation: &str, id: &str
         .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn texts(client: &reqwest::Client, base: &str, conversation: &str) -> Vec<String> {
-    let response = client
-        .get(format!("{base}/v1/conversations/{conversation}"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let body: Value = response.json().await.unwrap();
-    crate::service::contact_texts(&body)
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
 }
 
 /// One client of one conversation: its messages in order, each to the other node than the

@@ -114,9 +114,10 @@ async fn send(client: &reqwest::Client, base: &str, id: &str, text: &str) -> u16
     status
 }
 
-async fn texts(client: &reqwest::Client, base: &str) -> Vec<String> {
+/// The contact's texts in a conversation's history, as a node answers it.
+pub(crate) async fn texts(client: &reqwest::Client, base: &str, conversation: &str) -> Vec<String> {
     let response = client
-        .get(format!("{base}/v1/conversations/pg-1"))
+        .get(format!("{base}/v1/conversations/{conversation}"))
         .bearer_auth(TOKEN)
         .send()
         .await
@@ -166,14 +167,17 @@ async fn serve_keeps_a_message_in_postgres_across_a_restart() {
     assert!(!data.join("db").exists() && !data.join("conf").exists());
 
     let server = Server::start(&config, &url, &data);
-    assert_eq!(texts(&client, &server.base).await, ["hello from pg"]);
+    assert_eq!(
+        texts(&client, &server.base, "pg-1").await,
+        ["hello from pg"]
+    );
     assert_eq!(send(&client, &server.base, "m2", "and again").await, 200);
     assert_eq!(
         send(&client, &server.base, "m1", "hello from pg").await,
         200
     );
     assert_eq!(
-        texts(&client, &server.base).await,
+        texts(&client, &server.base, "pg-1").await,
         ["hello from pg", "and again"],
         "a resent id is not applied twice"
     );
