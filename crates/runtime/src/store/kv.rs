@@ -63,16 +63,6 @@ impl<B: Backend> KvStore<B> {
         }
     }
 
-    /// Adds the conversation to its contact's index (idempotent).
-    fn index_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
-        let key = keys::contact_conversation(
-            &conversation.account,
-            &conversation.contact,
-            &conversation.id,
-        );
-        self.write(TreeName::ContactConversations, &key, &conversation.id)
-    }
-
     /// Fills the contact index from the records, once, for a store written before it existed.
     /// Steps committed meanwhile index themselves, so the index is complete when this ends.
     fn index_old_conversations(&self) -> Result<(), StoreError> {
@@ -89,7 +79,7 @@ impl<B: Backend> KvStore<B> {
             for (_, record) in page? {
                 // A record that does not read cannot say whose it is (quarantined when used).
                 if let Ok(conversation) = record {
-                    self.index_conversation(&conversation)?;
+                    self.backend.apply(vec![index_entry(&conversation)?])?;
                 }
             }
         }
@@ -108,6 +98,19 @@ fn put<T: Serialize>(tree: TreeName, key: Vec<u8>, value: &T) -> Result<Write, S
         key,
         value: encode(value)?,
     })
+}
+
+/// The conversation's entry in its contact's index (writing it again changes nothing).
+fn index_entry(conversation: &Conversation) -> Result<Write, StoreError> {
+    put(
+        TreeName::ContactConversations,
+        keys::contact_conversation(
+            &conversation.account,
+            &conversation.contact,
+            &conversation.id,
+        ),
+        &conversation.id,
+    )
 }
 
 pub(super) fn corrupt(tree: TreeName, key: &[u8], reason: String) -> StoreError {
@@ -245,16 +248,7 @@ impl<B: Backend> Store for KvStore<B> {
         // A conversation's first turn (a new conversation, or one started again under its id
         // after it was removed) puts it in its contact's index; later steps cost nothing here.
         if commit.turn.as_ref().is_some_and(|turn| turn.seq == 1) {
-            let conversation = &commit.conversation;
-            writes.push(put(
-                TreeName::ContactConversations,
-                keys::contact_conversation(
-                    &conversation.account,
-                    &conversation.contact,
-                    &conversation.id,
-                ),
-                &conversation.id,
-            )?);
+            writes.push(index_entry(&commit.conversation)?);
         }
         // The commit point: one insert (on a backend with transactions, the transaction's
         // commit, which takes every write of the step or none).
