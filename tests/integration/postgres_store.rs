@@ -94,18 +94,22 @@ impl Drop for Server {
     }
 }
 
-async fn send(client: &reqwest::Client, base: &str, id: &str, text: &str) -> u16 {
-    let body = json!({
+/// The contact's message `id` in conversation `pg-1`.
+fn message(id: &str, text: &str) -> Value {
+    json!({
         "account": "webchat:acme",
         "conversation": "pg-1",
         "message_id": id,
         "contact": { "id": "u-pg-1", "name": "Ada" },
         "text": text,
-    });
+    })
+}
+
+async fn send(client: &reqwest::Client, base: &str, id: &str, text: &str) -> u16 {
     let response = client
         .post(format!("{base}/v1/messages"))
         .bearer_auth(TOKEN)
-        .json(&body)
+        .json(&message(id, text))
         .send()
         .await
         .unwrap();
@@ -292,21 +296,11 @@ async fn a_sled_export_imports_into_postgres_and_back_unchanged() {
     // A sled store with a conversation in it, written by `serve`.
     let sled_data = tempdir().join("data");
     {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scenarist"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(&sled_data)
-            .current_dir(root())
-            .env("NO_COLOR", "1")
-            .env_remove("SCENARIST_CONFIG")
-            .env("SCENARIST_API_TOKEN", TOKEN)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = crate::service::listening(&mut child);
-        let server = Server { child, base };
-        let client = reqwest::Client::new();
-        assert_eq!(send(&client, &server.base, "m1", "moving house").await, 200);
+        let server = crate::service::Server::start(&sled_data);
+        let (status, _) = server
+            .post("/v1/messages", &message("m1", "moving house"))
+            .await;
+        assert_eq!(status, 200);
     }
     let folder = tempdir();
     let from_sled = folder.join("from-sled.jsonl");
