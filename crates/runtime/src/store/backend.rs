@@ -108,6 +108,12 @@ pub trait Backend: Send + Sync + 'static {
     fn hold(&self, _name: &str) -> Result<Held, StoreError> {
         Ok(Held::none())
     }
+    /// Whether a database server answers now (`/readyz`), quickly: a server's backend checks
+    /// with a round trip (at most once a second, waiting briefly); an embedded one has
+    /// nothing to check.
+    fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// A lock every process on the store sees, held until dropped: the guard of

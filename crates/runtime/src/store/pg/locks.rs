@@ -81,16 +81,28 @@ fn keep(connection: &mut Connection, first: i64, reply: &Reply, queue: &Receiver
 }
 
 fn lock(connection: &mut Connection, key: i64) -> Result<(), StoreError> {
-    let statement = connection.statement(LOCK)?;
-    let client = connection.client().map_err(PgError::into_store)?;
-    client
-        .execute(&statement, &[&key])
-        .map(drop)
-        .map_err(|e| storage(&e))
+    let taken = connection.statement(LOCK).and_then(|statement| {
+        let client = connection.client().map_err(PgError::into_store)?;
+        client
+            .execute(&statement, &[&key])
+            .map(drop)
+            .map_err(|e| storage(&e))
+    });
+    if let Err(error) = &taken
+        && error.is_transient()
+    {
+        // The session is gone and its locks with it; the next guard connects again.
+        connection.close();
+    }
+    taken
 }
 
 /// Lets go of every lock of the session; a session that cannot is closed, which does it.
 fn release(connection: &mut Connection) {
+    // No session, no locks (one lost already lost them).
+    if !connection.is_open() {
+        return;
+    }
     let released = connection.statement(RELEASE).and_then(|statement| {
         let client = connection.client().map_err(PgError::into_store)?;
         client.execute(&statement, &[]).map_err(|e| storage(&e))
