@@ -150,7 +150,9 @@ impl Connection {
 
     /// Whether a session is open (it may have been lost without this knowing yet).
     pub(super) fn is_open(&self) -> bool {
-        self.client.as_ref().is_some_and(|client| !client.is_closed())
+        self.client
+            .as_ref()
+            .is_some_and(|client| !client.is_closed())
     }
 
     /// Closes the connection (the next job opens a new one): the server ends its session and
@@ -280,15 +282,18 @@ impl Pool {
         job: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
         limit: Option<Duration>,
     ) -> Result<T, StoreError> {
-        self.run_within(move |connection| {
-            let result = job(connection);
-            if let Err(error) = &result
-                && error.is_transient()
-            {
-                connection.close();
-            }
-            result
-        }, limit)?
+        self.run_within(
+            move |connection| {
+                let result = job(connection);
+                if let Err(error) = &result
+                    && error.is_transient()
+                {
+                    connection.close();
+                }
+                result
+            },
+            limit,
+        )?
     }
 }
 
