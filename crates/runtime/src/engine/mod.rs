@@ -41,6 +41,8 @@ mod commit;
 mod intake;
 mod nodes;
 mod outage;
+#[cfg(test)]
+mod outage_tests;
 mod quarantine;
 mod retire;
 mod rights;

@@ -415,3 +415,6 @@ mod tests;
 
 #[cfg(test)]
 mod lock_tests;
+
+#[cfg(test)]
+mod outage_tests;
