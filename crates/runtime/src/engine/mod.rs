@@ -462,7 +462,7 @@ impl Engine {
         };
         let contact_lock = self.contact_lock(account, contact_id);
         let _contact = contact_lock.lock().await;
-        let _held = self.hold_contact(held, account, contact_id).await?;
+        let mut held = self.hold_contact(held, account, contact_id).await?;
         let (conversation, contact, stored_contact, input, delivery) = match request {
             Request::Contact(inbound) => {
                 let delivery = Delivery::Contact(inbound.message_id.clone());
@@ -541,6 +541,8 @@ impl Engine {
             delivery.as_ref(),
         );
         let immediate = commit.due.iter().any(|d| d.at <= now);
+        // Locks lost with their session (a database restart) must not cover a commit.
+        held.confirm().map_err(|e| self.storage(&e))?;
         store.commit(&commit).map_err(|e| self.storage(&e))?;
         self.reachable();
         // The outbox's depth follows its commits, so `/metrics` never scans for it.

@@ -108,3 +108,21 @@ fn a_server_that_refuses_is_transient_and_tried_again_only_after_a_pause() {
     assert!(waiting.is_transient(), "{waiting}");
     assert!(waiting.to_string().contains("the next one in"), "{waiting}");
 }
+
+#[test]
+fn a_step_whose_lock_session_ended_is_told_before_its_commit() {
+    let (backend, url) = backend_and_url();
+    backend.insert(TreeName::Seen, b"k", b"v").unwrap();
+    let mut held = backend.hold("conversation\0c2").unwrap();
+    held.confirm().unwrap();
+    end_sessions(&url);
+    // The data pool meets the restart and connects again, as a commit after it would.
+    let _ = backend.get(TreeName::Seen, b"k");
+    backend.get(TreeName::Seen, b"k").unwrap();
+    let lost = held.confirm().expect_err("the lock's session is gone");
+    assert!(lost.is_transient(), "{lost}");
+    assert!(lost.to_string().contains("lock ended"), "{lost}");
+    drop(held);
+    let mut again = backend.hold("conversation\0c2").unwrap();
+    again.confirm().unwrap();
+}
