@@ -45,8 +45,10 @@ impl Cluster {
             stdout
                 .lines()
                 .find_map(|line| line.strip_prefix(&format!("export {name}=")))
-                .map(|value| value.trim_matches('\'').to_owned())
-                .unwrap_or_else(|| panic!("scripts/test-postgres printed no {name}: {stdout}"))
+                .map_or_else(
+                    || panic!("scripts/test-postgres printed no {name}: {stdout}"),
+                    |value| value.trim_matches('\'').to_owned(),
+                )
         };
         Cluster {
             dir: value("SCENARIST_TEST_POSTGRES_DIR"),
@@ -211,8 +213,8 @@ async fn readyz_until(client: &reqwest::Client, base: &str, status: u16) -> Valu
     panic!("/readyz never answered {status}");
 }
 
-/// The value of a metric without labels in `/metrics`.
-async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
+/// The value of a metric without labels in `/metrics`, as written there.
+async fn metric(client: &reqwest::Client, base: &str, name: &str) -> String {
     let text = client
         .get(format!("{base}/metrics"))
         .send()
@@ -223,8 +225,10 @@ async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
         .unwrap();
     text.lines()
         .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in /metrics: {text}"))
+        .map_or_else(
+            || panic!("no {name} in /metrics: {text}"),
+            |value| value.trim().to_owned(),
+        )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,7 +285,7 @@ async fn a_database_restarted_or_stopped_under_load_gets_503s_loses_nothing_ackn
         .await;
     assert_eq!(
         metric(&client, &base, "scenarist_store_unreachable").await,
-        1.0
+        "1"
     );
 
     cluster.control("resume");
@@ -308,10 +312,11 @@ async fn a_database_restarted_or_stopped_under_load_gets_503s_loses_nothing_ackn
             "every acknowledged message once, in order, nothing else"
         );
     }
-    assert!(metric(&client, &base, "scenarist_store_unreachable_errors_total").await >= 1.0);
+    let refusals = metric(&client, &base, "scenarist_store_unreachable_errors_total").await;
+    assert!(refusals.parse::<u64>().unwrap() >= 1, "{refusals}");
     assert_eq!(
         metric(&client, &base, "scenarist_store_unreachable").await,
-        0.0
+        "0"
     );
     assert_eq!(readyz(&client, &base).await.0, 200);
 }
