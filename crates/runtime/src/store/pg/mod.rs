@@ -9,6 +9,7 @@
 //! error messages have it taken out.
 
 mod locks;
+mod ping;
 mod pool;
 mod schema;
 mod scratch;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use postgres::error::SqlState;
 
 use self::locks::Locks;
+use self::ping::Pings;
 use self::pool::{Pool, Setup};
 use super::backend::{Backend, Held, Pairs, TreeName, Write};
 use super::{StorageCause, StorageFault, StoreError};
@@ -50,14 +52,21 @@ impl PgError {
     pub fn into_store(self) -> StoreError {
         match self {
             PgError::Store(error) => error,
+            // No connection could be made: the server is down or refuses for now.
+            PgError::Connect(words) => StoreError::Io(StorageFault::new(
+                StorageCause::Unreachable,
+                format!("cannot connect to PostgreSQL: {words}"),
+            )),
             other => StoreError::Io(StorageFault::new(StorageCause::Other, other.to_string())),
         }
     }
 }
 
-/// A failed statement as a storage failure: the engine stops intake, as it does on sled's.
+/// A failed statement as a storage failure: the engine stops intake, as it does on sled's —
+/// but for a server out of reach (`unreachable`), where it refuses only this request.
 pub(super) fn storage(error: &postgres::Error) -> StoreError {
     let cause = match error.code() {
+        _ if unreachable(error) => StorageCause::Unreachable,
         Some(code) if *code == SqlState::DISK_FULL => StorageCause::Full,
         Some(code)
             if *code == SqlState::INSUFFICIENT_PRIVILEGE
@@ -71,6 +80,31 @@ pub(super) fn storage(error: &postgres::Error) -> StoreError {
         cause,
         format!("PostgreSQL: {}", words(error)),
     ))
+}
+
+/// Whether `error` says the server is out of reach for now: the connection was refused,
+/// closed or reset (an I/O error on its socket), or the server is shutting down, restarting
+/// or starting (`57P01`–`57P03`, class `08`, too many connections). The transaction it was in
+/// is rolled back whole; a new connection may succeed.
+pub(super) fn unreachable(error: &postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    if let Some(code) = error.code() {
+        return code.code().starts_with("08")
+            || *code == SqlState::ADMIN_SHUTDOWN
+            || *code == SqlState::CRASH_SHUTDOWN
+            || *code == SqlState::CANNOT_CONNECT_NOW
+            || *code == SqlState::TOO_MANY_CONNECTIONS;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// An error with its causes (`postgres::Error` says only "db error" and keeps the server's
@@ -188,6 +222,7 @@ pub struct PgBackend {
     pool: Pool,
     locks: Locks,
     migrated: Migrated,
+    pings: Pings,
 }
 
 impl PgBackend {
@@ -215,6 +250,7 @@ impl PgBackend {
             pool,
             locks,
             migrated,
+            pings: Pings::default(),
         })
     }
 
@@ -358,6 +394,10 @@ impl Backend for PgBackend {
     fn hold(&self, name: &str) -> Result<Held, StoreError> {
         self.locks.hold(name)
     }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.pings.check(&self.pool)
+    }
 }
 
 /// A PostgreSQL store on a database of its own, on the test server (tests fail, never skip,
@@ -375,3 +415,6 @@ mod tests;
 
 #[cfg(test)]
 mod lock_tests;
+
+#[cfg(test)]
+mod outage_tests;
