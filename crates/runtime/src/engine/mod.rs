@@ -43,6 +43,8 @@ mod quarantine;
 mod retire;
 mod rights;
 #[cfg(test)]
+mod shared_tests;
+#[cfg(test)]
 mod testing;
 
 use crate::store::{Store, StoreError};

@@ -16,6 +16,7 @@ use super::pool::{Connection, Pool};
 use super::{PgError, storage};
 
 const LOCK: &str = "SELECT pg_advisory_lock($1)";
+const TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1)";
 const RELEASE: &str = "SELECT pg_advisory_unlock_all()";
 
 type Reply = SyncSender<Result<(), StoreError>>;
@@ -48,6 +49,26 @@ impl Locks {
         answer.recv().map_err(|_| stopped())??;
         Ok(Held::new(Box::new(PgHeld { requests })))
     }
+
+    /// Takes the lock `name` if no other session holds it; `None` when one does.
+    pub(super) fn try_hold(&self, name: &str) -> Result<Option<Held>, StoreError> {
+        let (requests, queue) = mpsc::channel();
+        let (reply, answer) = mpsc::sync_channel(1);
+        let first = key(name);
+        let sent = self.pool.send(move |connection| {
+            let taken = try_lock(connection, first);
+            let held = matches!(taken, Ok(true));
+            let _ = reply.send(taken);
+            if held {
+                keep_taken(connection, &queue);
+            }
+        });
+        if !sent {
+            return Err(stopped());
+        }
+        let taken = answer.recv().map_err(|_| stopped())??;
+        Ok(taken.then(|| Held::new(Box::new(PgHeld { requests }))))
+    }
 }
 
 impl HeldLock for PgHeld {
@@ -67,17 +88,33 @@ fn keep(connection: &mut Connection, first: i64, reply: &Reply, queue: &Receiver
     // The caller waits for this answer (a dropped caller only means releasing at once).
     let _ = reply.send(granted);
     if held {
-        // Ends when the guard drops (its sender with it).
-        while let Ok((next, reply)) = queue.recv() {
-            let granted = lock(connection, next);
-            let failed = granted.is_err();
-            let _ = reply.send(granted);
-            if failed {
-                break;
-            }
+        keep_taken(connection, queue);
+    } else {
+        release(connection);
+    }
+}
+
+/// Takes each lock asked for while the guard lives; lets them all go when it drops.
+fn keep_taken(connection: &mut Connection, queue: &Receiver<(i64, Reply)>) {
+    // Ends when the guard drops (its sender with it).
+    while let Ok((next, reply)) = queue.recv() {
+        let granted = lock(connection, next);
+        let failed = granted.is_err();
+        let _ = reply.send(granted);
+        if failed {
+            break;
         }
     }
     release(connection);
+}
+
+fn try_lock(connection: &mut Connection, key: i64) -> Result<bool, StoreError> {
+    let statement = connection.statement(TRY_LOCK)?;
+    let client = connection.client().map_err(PgError::into_store)?;
+    client
+        .query_one(&statement, &[&key])
+        .and_then(|row| row.try_get(0))
+        .map_err(|e| storage(&e))
 }
 
 fn lock(connection: &mut Connection, key: i64) -> Result<(), StoreError> {

@@ -358,7 +358,38 @@ impl Backend for PgBackend {
     fn hold(&self, name: &str) -> Result<Held, StoreError> {
         self.locks.hold(name)
     }
+
+    fn try_hold(&self, name: &str) -> Result<Option<Held>, StoreError> {
+        self.locks.try_hold(name)
+    }
+
+    fn swap_if(
+        &self,
+        tree: TreeName,
+        key: &[u8],
+        expected: &[u8],
+        new: Option<&[u8]>,
+    ) -> Result<bool, StoreError> {
+        let (key, expected, new) = (key.to_vec(), expected.to_vec(), new.map(<[u8]>::to_vec));
+        self.pool.call(move |connection| {
+            let sql = if new.is_some() { SWAP_IF } else { DELETE_IF };
+            let statement = connection.statement(sql)?;
+            let client = connection.client().map_err(PgError::into_store)?;
+            let tree = code(tree);
+            match &new {
+                Some(value) => client.execute(&statement, &[&tree, &key, &expected, value]),
+                None => client.execute(&statement, &[&tree, &key, &expected]),
+            }
+            .map(|rows| rows == 1)
+            .map_err(|e| storage(&e))
+        })
+    }
 }
+
+/// `swap_if`: one statement each, so no step's write can land between the check and the change.
+const SWAP_IF: &str =
+    "UPDATE scenarist_kv SET value = $4 WHERE tree = $1 AND key = $2 AND value = $3";
+const DELETE_IF: &str = "DELETE FROM scenarist_kv WHERE tree = $1 AND key = $2 AND value = $3";
 
 /// A PostgreSQL store on a database of its own, on the test server (tests fail, never skip,
 /// when there is none).
