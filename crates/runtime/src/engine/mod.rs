@@ -36,6 +36,7 @@ use super::state::{Contact, Conversation, Input, Part, Turn};
 use super::value::Value;
 use crate::runner::ActionRunner;
 
+pub mod beside;
 mod commit;
 mod intake;
 mod nodes;

@@ -57,10 +57,10 @@ impl Engine {
     }
 }
 
-fn conversation_lock(id: &str) -> String {
+pub(super) fn conversation_lock(id: &str) -> String {
     format!("conversation\0{id}")
 }
 
-fn contact_lock(account: &str, id: &str) -> String {
+pub(super) fn contact_lock(account: &str, id: &str) -> String {
     format!("contact\0{account}\0{id}")
 }
