@@ -9,7 +9,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
 
 use super::super::StoreError;
 use super::{PgError, redacted, storage, words};
@@ -21,6 +21,8 @@ pub(super) struct Setup {
     pub(super) config: postgres::Config,
     /// The URL as given, to take its password out of an error's words.
     pub(super) url: String,
+    /// Plain, or TLS with its checks (`tls.rs`).
+    pub(super) tls: super::tls::Tls,
 }
 
 impl Setup {
@@ -67,11 +69,13 @@ impl Connection {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.statements.clear();
             self.client = None;
-            let mut client = self.setup.config.connect(NoTls).map_err(|e| {
+            let mut client = self.setup.tls.connect(&self.setup.config).map_err(|e| {
                 PgError::Connect(format!(
                     "at {}: {}",
                     self.setup.place(),
-                    redacted(&words(&e), &self.setup.url)
+                    self.setup
+                        .tls
+                        .explain(redacted(&words(&e), &self.setup.url))
                 ))
             })?;
             // Every commit waits for its WAL write, whatever the server's default says: an
