@@ -17,7 +17,7 @@ use crate::store::{Inspection, Stored};
 
 #[derive(Debug, clap::Args)]
 pub struct QuarantineArgs {
-    /// The data directory; default: the config's `data_dir`.
+    /// A sled data directory; default: the config's store (PostgreSQL, or sled in `data_dir`).
     #[arg(long, global = true)]
     pub data: Option<PathBuf>,
     /// Print JSON (the admin routes' shape) instead of text.
