@@ -226,3 +226,27 @@ async fn a_conversation_quarantined_on_one_node_is_refused_on_the_other() {
     let fresh = a.handle(inbound("m4", "new start")).await.unwrap();
     assert_eq!(fresh.seq, 1, "{fresh:?}");
 }
+
+/// The same for a command beside the nodes (`scenarist contact erase` on PostgreSQL): it
+/// holds the locks a step holds, so it waits for the step under way and erases its turn too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_erasure_beside_the_nodes_waits_for_a_step_under_way() {
+    let (store_a, store_b) = two_stores();
+    let b = echo_engine(Arc::clone(&store_b));
+    b.handle(inbound("m1", "my secret")).await.unwrap();
+    let (entered, go) = pausing(&b);
+    let step = paused_step(&b, entered).await;
+
+    let erasing = tokio::task::spawn_blocking(move || {
+        crate::engine::beside::erase_contact(store_a.as_ref(), "facebook:acme", "u1")
+    });
+    assert!(
+        still_waiting(&erasing).await,
+        "the command erased while a step of the contact's conversation was under way"
+    );
+    go.send(()).unwrap();
+    step.await.unwrap().unwrap();
+    let erased = erasing.await.unwrap().unwrap();
+    assert_eq!(erased.removed.turns, 2, "{erased:?}");
+    assert_eq!(store_b.conversation("c1").unwrap(), None);
+}
