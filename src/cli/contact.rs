@@ -177,6 +177,24 @@ pub(super) fn open_configured(
     open_store(data)
 }
 
+/// The store of a command with a `--data` flag of its own: sled in `flag` when given, else
+/// the config's store. `Err(status)` after writing the config's problems.
+pub(super) fn open_flagged(
+    flag: Option<&Path>,
+    global: &GlobalArgs,
+) -> anyhow::Result<Result<Arc<dyn Store>, ExitStatus>> {
+    if let Some(data) = flag {
+        return open_store(data).map(Ok);
+    }
+    Ok(match workspace(global.config.as_deref(), global)? {
+        Ok(workspace) => {
+            let data = crate::setup::data_dir(None, &workspace);
+            Ok(open_configured(None, &data, &workspace)?)
+        }
+        Err(status) => Err(status),
+    })
+}
+
 /// Opens an existing sled data directory, saying so plainly when another process holds it.
 pub(super) fn open_store(data: &Path) -> anyhow::Result<Arc<dyn Store>> {
     if !data.join("db").exists() && !data.join("conf").exists() {

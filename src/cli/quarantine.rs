@@ -8,9 +8,9 @@
 
 use std::path::PathBuf;
 
-use super::contact::{open_configured, open_store};
+use super::contact::open_flagged;
 use super::output::plural;
-use super::{ExitStatus, GlobalArgs, load};
+use super::{ExitStatus, GlobalArgs};
 use crate::api::check_id;
 use crate::runtime::engine::beside;
 use crate::store::{Inspection, Stored};
@@ -49,15 +49,9 @@ pub(super) fn run(args: &QuarantineArgs, global: &GlobalArgs) -> anyhow::Result<
     {
         check_id("conversation", conversation).map_err(anyhow::Error::msg)?;
     }
-    let store = match &args.data {
-        Some(data) => open_store(data)?,
-        None => match load::workspace(global.config.as_deref(), global)? {
-            Ok(workspace) => {
-                let data = crate::setup::data_dir(None, &workspace);
-                open_configured(None, &data, &workspace)?
-            }
-            Err(status) => return Ok(status),
-        },
+    let store = match open_flagged(args.data.as_deref(), global)? {
+        Ok(store) => store,
+        Err(status) => return Ok(status),
     };
     let store = store.as_ref();
     match &args.command {

@@ -1,7 +1,7 @@
-//! The commands that change a store, run beside a `serve` node on PostgreSQL (`scripts/
-//! test-postgres`; these tests fail, never skip, without it): `scenarist contact …` and
-//! `scenarist store quarantine …` open the config's store, as `serve` does, and work while
-//! the node runs (on sled they need the service stopped).
+//! The commands that open a store themselves, run beside a `serve` node on PostgreSQL
+//! (`scripts/test-postgres`; these tests fail, never skip, without it): `scenarist contact …`,
+//! `store quarantine …` and `outbox …` open the config's store, as `serve` does, and work
+//! while the node runs (on sled they need the service stopped).
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use crate::postgres_store::{Server, TOKEN, fresh_database, postgres_workspace, s
 use crate::support::{stderr, stdout, tempdir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn contact_and_quarantine_commands_work_on_postgres_beside_a_running_node() {
+async fn contact_outbox_and_quarantine_commands_work_on_postgres_beside_a_running_node() {
     let url = fresh_database();
     let config = postgres_workspace();
     let data = tempdir().join("data");
@@ -21,6 +21,14 @@ async fn contact_and_quarantine_commands_work_on_postgres_beside_a_running_node(
         .unwrap();
     let server = Server::start(&config, &url, &data);
     assert_eq!(send(&client, &server.base, "m1", "my secret").await, 200);
+
+    let outbox = scenarist(&config, &url, &["outbox", "list"]);
+    assert!(outbox.status.success(), "{}", stderr(&outbox));
+    assert!(
+        stdout(&outbox).contains("The outbox is empty"),
+        "{}",
+        stdout(&outbox)
+    );
 
     let export = scenarist(
         &config,
