@@ -4,9 +4,11 @@
 //! create fields), `unlink` and `display` (the linked user's display fields); `export` and
 //! `erase` (contacts' rights) are in `contact_rights`.
 //!
-//! They open the sled data directory directly, so they refuse to run while the service (or
-//! another command) holds it: sled locks the directory, and `Store::put_contact` must not race
-//! the engine.
+//! They open the config's store, as `serve` does (PostgreSQL, or sled in `data_dir`), or
+//! sled in `--data`. On sled they refuse to run while the service (or another command) holds
+//! the directory: sled locks it, and `Store::put_contact` must not race the engine. On
+//! PostgreSQL they run beside the service's nodes, holding the database locks a step holds
+//! (`engine::beside`), so none of their changes interleaves with a step.
 #![expect(clippy::print_stdout, reason = "these commands report to the admin")]
 
 use std::path::Path;
@@ -18,6 +20,7 @@ use super::zendesk::{WorkspaceArgs, data_dir, describe, org, runtime, workspace}
 use super::{ExitStatus, GlobalArgs};
 use crate::config::Workspace;
 use crate::diagnostic::did_you_mean;
+use crate::runtime::engine::beside;
 use crate::runtime::state::Contact;
 use crate::store::{KvStore, Store};
 use crate::zendesk::actions::{Org, UserSeed};
@@ -98,12 +101,14 @@ pub(super) fn run(args: &ContactArgs, global: &GlobalArgs) -> anyhow::Result<Exi
         Err(status) => return Ok(status),
     };
     let data = data_dir(&contact.workspace, &workspace);
-    let store = open_store(&data)?;
+    let store = open_configured(contact.workspace.data.as_deref(), &data, &workspace)?;
     match &args.command {
         ContactCommand::Export(_) => return super::contact_rights::export(store.as_ref(), contact),
         ContactCommand::Erase(_) => return super::contact_rights::erase(store.as_ref(), contact),
         _ => {}
     }
+    // Until the command ends, no node writes the contact (a step would overwrite a link).
+    let _held = beside::hold_contact(store.as_ref(), &contact.account, &contact.id)?;
     let record = store.contact(&contact.account, &contact.id)?.ok_or_else(|| {
         anyhow!(
             "there is no contact `{}` on `{}` in this data directory (a contact is recorded when \
@@ -156,6 +161,38 @@ pub(super) fn run(args: &ContactArgs, global: &GlobalArgs) -> anyhow::Result<Exi
             })
         }
     }
+}
+
+/// The store a command works on: sled in `--data` when it is given (`flag`), else the
+/// config's store — PostgreSQL, or sled in `data` (its `data_dir`).
+pub(super) fn open_configured(
+    flag: Option<&Path>,
+    data: &Path,
+    workspace: &Workspace,
+) -> anyhow::Result<Arc<dyn Store>> {
+    let config = &workspace.config.store;
+    if flag.is_none() && config.is_postgres() {
+        return crate::setup::open_store(data, config);
+    }
+    open_store(data)
+}
+
+/// The store of a command with a `--data` flag of its own: sled in `flag` when given, else
+/// the config's store. `Err(status)` after writing the config's problems.
+pub(super) fn open_flagged(
+    flag: Option<&Path>,
+    global: &GlobalArgs,
+) -> anyhow::Result<Result<Arc<dyn Store>, ExitStatus>> {
+    if let Some(data) = flag {
+        return open_store(data).map(Ok);
+    }
+    Ok(match workspace(global.config.as_deref(), global)? {
+        Ok(workspace) => {
+            let data = crate::setup::data_dir(None, &workspace);
+            Ok(open_configured(None, &data, &workspace)?)
+        }
+        Err(status) => Err(status),
+    })
 }
 
 /// Opens an existing sled data directory, saying so plainly when another process holds it.

@@ -1,7 +1,8 @@
-//! `scenarist contact export|erase`: contacts' rights (GDPR articles 15 and 17) on the data
-//! directory, while the service is stopped (sled locks the directory; with the service
-//! running, use `GET /v1/contacts/{id}/export` and `DELETE /v1/contacts/{id}`). The work is
-//! the runtime's `rights`, the same the service runs.
+//! `scenarist contact export|erase`: contacts' rights (GDPR articles 15 and 17) on the
+//! config's store. On sled only while the service is stopped (sled locks the directory; with
+//! the service running, use `GET /v1/contacts/{id}/export` and `DELETE /v1/contacts/{id}`);
+//! on PostgreSQL also beside running nodes, in turn with their steps. The work is the
+//! runtime's `rights`, the same the service runs.
 #![expect(clippy::print_stdout, reason = "these commands report to the admin")]
 
 use std::io::Write as _;
@@ -10,6 +11,7 @@ use anyhow::{Context as _, bail};
 
 use super::ExitStatus;
 use super::contact::ContactRef;
+use crate::runtime::engine::beside;
 use crate::runtime::rights::{self, EraseError};
 use crate::store::Store;
 
@@ -30,7 +32,8 @@ pub(super) fn export(store: &dyn Store, contact: &ContactRef) -> anyhow::Result<
 
 /// Erases the contact, then says what went and what only Zendesk can remove.
 pub(super) fn erase(store: &dyn Store, contact: &ContactRef) -> anyhow::Result<ExitStatus> {
-    let erasure = match rights::erase(store, &contact.account, &contact.id) {
+    // Beside running nodes (PostgreSQL), in turn with their steps.
+    let erasure = match beside::erase_contact(store, &contact.account, &contact.id) {
         Ok(erasure) => erasure,
         Err(EraseError::Store(error)) => return Err(error.into()),
         Err(error @ EraseError::OutboxPending(_)) => {

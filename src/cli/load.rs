@@ -47,19 +47,6 @@ pub(super) fn workspace(
     }
 }
 
-/// `--data`, else the config's `data_dir` ([`crate::setup::data_dir`]); the config is read
-/// only when there is no `--data`. `Err(status)` after writing the config's problems.
-pub(super) fn data_dir(
-    flag: Option<&Path>,
-    global: &GlobalArgs,
-) -> anyhow::Result<Result<PathBuf, ExitStatus>> {
-    if let Some(data) = flag {
-        return Ok(Ok(data.to_path_buf()));
-    }
-    Ok(workspace(global.config.as_deref(), global)?
-        .map(|workspace| crate::setup::data_dir(None, &workspace)))
-}
-
 /// The scenarios of `paths` (all free of errors), or `Err(status)` after writing `header`
 /// and the reports of the files with errors to `out`.
 pub(super) fn scenarios(

@@ -3,15 +3,17 @@
 //! effects that failed for good. `retry` sends dead letters back to the outbox through the
 //! engine (`Input::Revive`, committed like any input); they run when the service runs.
 //!
-//! Both open the sled data directory, so they refuse to run while the service holds it.
+//! Both open the config's store (or sled in `--data`): on sled they refuse to run while the
+//! service holds the directory; on PostgreSQL they may run beside the nodes, `retry`'s
+//! inputs taking the conversation's lock in the database as any step does.
 #![expect(clippy::print_stdout, reason = "these commands report to the admin")]
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::contact::open_store;
+use super::contact::open_flagged;
 use super::zendesk::runtime;
-use super::{ExitStatus, GlobalArgs, load};
+use super::{ExitStatus, GlobalArgs};
 use crate::runtime::engine::{Engine, EngineOptions};
 use crate::runtime::runner::BuiltinActions;
 use crate::runtime::state::{Conversation, Input};
@@ -29,13 +31,13 @@ pub struct OutboxArgs {
 pub enum OutboxCommand {
     /// List every pending effect and every dead letter.
     List {
-        /// The data directory; default: the config's `data_dir`.
+        /// A sled data directory; default: the config's store (PostgreSQL, or sled in `data_dir`).
         #[arg(long)]
         data: Option<PathBuf>,
     },
     /// Send dead letters back to the outbox (they run when the service runs).
     Retry {
-        /// The data directory; default: the config's `data_dir`.
+        /// A sled data directory; default: the config's store (PostgreSQL, or sled in `data_dir`).
         #[arg(long)]
         data: Option<PathBuf>,
         /// The dead letters' effect ids (as `outbox list` shows them).
@@ -50,19 +52,17 @@ pub enum OutboxCommand {
 pub(super) fn run(args: &OutboxArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     match &args.command {
         OutboxCommand::List { data } => {
-            let data = match load::data_dir(data.as_deref(), global)? {
-                Ok(data) => data,
+            let store = match open_flagged(data.as_deref(), global)? {
+                Ok(store) => store,
                 Err(status) => return Ok(status),
             };
-            let store = open_store(&data)?;
             list(store.as_ref())
         }
         OutboxCommand::Retry { data, effects, all } => {
-            let data = match load::data_dir(data.as_deref(), global)? {
-                Ok(data) => data,
+            let store = match open_flagged(data.as_deref(), global)? {
+                Ok(store) => store,
                 Err(status) => return Ok(status),
             };
-            let store = open_store(&data)?;
             runtime()?.block_on(retry(store, effects, *all))
         }
     }

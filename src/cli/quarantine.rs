@@ -1,20 +1,23 @@
 //! `scenarist store quarantine list|show|drop`: the conversations set aside because a stored
 //! value failed its checksum — why, what every tree holds for one (raw, as hex and as
-//! lossless text), and removing one. On the data directory, so only while the service is
-//! stopped; a running service has the same through `/v1/admin/quarantine`.
+//! lossless text), and removing one. On the config's store (or sled in `--data`): on sled
+//! only while the service is stopped (a running service has the same through
+//! `/v1/admin/quarantine`); on PostgreSQL also beside running nodes, a drop holding the
+//! conversation's database lock as a step does.
 #![expect(clippy::print_stdout, reason = "these commands report to the admin")]
 
 use std::path::PathBuf;
 
-use super::contact::open_store;
+use super::contact::open_flagged;
 use super::output::plural;
-use super::{ExitStatus, GlobalArgs, load};
+use super::{ExitStatus, GlobalArgs};
 use crate::api::check_id;
+use crate::runtime::engine::beside;
 use crate::store::{Inspection, Stored};
 
 #[derive(Debug, clap::Args)]
 pub struct QuarantineArgs {
-    /// The data directory; default: the config's `data_dir`.
+    /// A sled data directory; default: the config's store (PostgreSQL, or sled in `data_dir`).
     #[arg(long, global = true)]
     pub data: Option<PathBuf>,
     /// Print JSON (the admin routes' shape) instead of text.
@@ -41,16 +44,15 @@ pub enum QuarantineCommand {
 }
 
 pub(super) fn run(args: &QuarantineArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let data = match load::data_dir(args.data.as_deref(), global)? {
-        Ok(data) => data,
-        Err(status) => return Ok(status),
-    };
     if let QuarantineCommand::Show { conversation } | QuarantineCommand::Drop { conversation } =
         &args.command
     {
         check_id("conversation", conversation).map_err(anyhow::Error::msg)?;
     }
-    let store = open_store(&data)?;
+    let store = match open_flagged(args.data.as_deref(), global)? {
+        Ok(store) => store,
+        Err(status) => return Ok(status),
+    };
     let store = store.as_ref();
     match &args.command {
         QuarantineCommand::List => {
@@ -77,6 +79,8 @@ pub(super) fn run(args: &QuarantineArgs, global: &GlobalArgs) -> anyhow::Result<
             }
         }
         QuarantineCommand::Drop { conversation } => {
+            // Beside running nodes (PostgreSQL), in turn with their steps of it.
+            let _held = beside::hold_conversation(store, conversation)?;
             // A quarantine mark that does not read still marks the conversation.
             match store.quarantined(conversation) {
                 Ok(None) => return Ok(not_quarantined(conversation)),

@@ -24,6 +24,7 @@ mod logs;
 mod lsp;
 mod lsp_frame;
 mod postgres_nodes;
+mod postgres_ops;
 mod postgres_outage;
 mod postgres_store;
 mod retention;

@@ -14,7 +14,7 @@ use crate::support::{root, stderr, stdout, tempdir};
 
 pub(crate) const TOKEN: &str = "postgres-token-0123456789";
 /// The variable the test config's `store.url_env` names.
-const URL_VARIABLE: &str = "SCENARIST_TEST_STORE_URL";
+pub(crate) const URL_VARIABLE: &str = "SCENARIST_TEST_STORE_URL";
 
 /// A database of its own on the test server.
 pub(crate) fn fresh_database() -> String {
@@ -43,7 +43,7 @@ pub(crate) fn postgres_workspace() -> PathBuf {
 }
 
 /// The binary with `config` and the database at `url`.
-fn scenarist(config: &Path, url: &str, args: &[&str]) -> Output {
+pub(crate) fn scenarist(config: &Path, url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_scenarist"))
         .args(args)
         .current_dir(root())
@@ -105,7 +105,7 @@ fn message(id: &str, text: &str) -> Value {
     })
 }
 
-async fn send(client: &reqwest::Client, base: &str, id: &str, text: &str) -> u16 {
+pub(crate) async fn send(client: &reqwest::Client, base: &str, id: &str, text: &str) -> u16 {
     let response = client
         .post(format!("{base}/v1/messages"))
         .bearer_auth(TOKEN)

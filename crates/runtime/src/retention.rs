@@ -7,12 +7,13 @@
 //! is the engine's clock, so tests move it instead of waiting.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::{Engine, EngineError};
 use crate::metrics::{Kind, metrics};
 use crate::state::{Conversation, Status};
-use crate::store::conversation_pages;
+use crate::store::{Held, StoreError, conversation_pages};
 
 /// How long each kind of data is kept, in milliseconds; `None` keeps it forever.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub struct Swept {
     pub versions: usize,
     /// `seen` entries of an older format given their age.
     pub dated: usize,
+    /// Another node on the same store was sweeping: this round did nothing.
+    pub skipped: bool,
 }
 
 impl Swept {
@@ -67,6 +70,9 @@ impl Swept {
 
 /// Records read or removed per batch, between two yields.
 const BATCH: usize = 256;
+
+/// The lock a sweep of a shared store holds (`Backend::try_hold`).
+const ROUND: &str = "retention";
 
 pub struct Sweeper {
     engine: Engine,
@@ -86,6 +92,15 @@ impl Sweeper {
 
     /// One full pass over the store.
     pub async fn sweep(&mut self) -> Result<Swept, EngineError> {
+        // On a store several nodes share, one sweeps at a time; the others skip the round
+        // (each removal is still safe against their steps: `Engine::retire`, `swap_if`).
+        let Some(_sweeping) = self.take_round().await? else {
+            tracing::debug!("retention: another node is sweeping the store; this round is skipped");
+            return Ok(Swept {
+                skipped: true,
+                ..Swept::default()
+            });
+        };
         let mut swept = Swept::default();
         let now = self.engine.clock().now();
         // Versions current now or later are the only ones new conversations can pin.
@@ -113,6 +128,20 @@ impl Sweeper {
             );
         }
         Ok(swept)
+    }
+
+    /// The store's `retention` lock, if no other node holds it (always, on a store only this
+    /// process uses).
+    async fn take_round(&self) -> Result<Option<Held>, EngineError> {
+        let store = Arc::clone(self.engine.store());
+        tokio::task::spawn_blocking(move || store.backend().try_hold(ROUND))
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Io(
+                    "the retention lock's thread panicked".into(),
+                ))
+            })
+            .map_err(|e| self.engine.storage_error(&e))
     }
 
     /// Removes expired conversations; answers the versions the kept ones are pinned to.

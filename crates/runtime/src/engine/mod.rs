@@ -37,6 +37,7 @@ use super::state::{Contact, Conversation, Input, Part, Turn};
 use super::value::Value;
 use crate::runner::ActionRunner;
 
+pub mod beside;
 mod commit;
 mod intake;
 mod nodes;
@@ -46,6 +47,8 @@ mod outage_tests;
 mod quarantine;
 mod retire;
 mod rights;
+#[cfg(test)]
+mod shared_tests;
 #[cfg(test)]
 mod testing;
 

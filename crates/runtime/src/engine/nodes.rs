@@ -28,6 +28,16 @@ impl Engine {
         self.hold(held, contact_lock(account, id)).await
     }
 
+    /// The lock of conversation `id` too, held with `held` (an erasure holds every one of
+    /// its contact's, in id order, so two erasures never wait for each other).
+    pub(super) async fn hold_conversation_too(
+        &self,
+        held: Held,
+        id: &str,
+    ) -> Result<Held, EngineError> {
+        self.hold(held, conversation_lock(id)).await
+    }
+
     async fn hold(&self, mut held: Held, name: String) -> Result<Held, EngineError> {
         let store = Arc::clone(&self.inner.store);
         if !store.backend().shared() {
@@ -47,10 +57,10 @@ impl Engine {
     }
 }
 
-fn conversation_lock(id: &str) -> String {
+pub(super) fn conversation_lock(id: &str) -> String {
     format!("conversation\0{id}")
 }
 
-fn contact_lock(account: &str, id: &str) -> String {
+pub(super) fn contact_lock(account: &str, id: &str) -> String {
     format!("contact\0{account}\0{id}")
 }

@@ -1,5 +1,6 @@
 //! Dropping a quarantined conversation while the engine runs: in the conversation's line, so
-//! no input of it runs meanwhile, and durable before the answer.
+//! no input of it runs meanwhile (on this node, nor on another sharing the store), and
+//! durable before the answer.
 
 use super::{Engine, EngineError};
 use crate::store::Dropped;
@@ -13,6 +14,8 @@ impl Engine {
         if let Some(reason) = self.failure() {
             return Err(EngineError::Unavailable(reason));
         }
+        // And in turn with the steps of other nodes on the same store.
+        let _held = self.hold_conversation(id).await?;
         let store = self.inner.store.as_ref();
         // A quarantine mark that does not read still marks the conversation.
         match store.quarantined(id) {

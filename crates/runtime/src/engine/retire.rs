@@ -18,6 +18,8 @@ impl Engine {
         if let Some(reason) = self.failure() {
             return Err(EngineError::Unavailable(reason));
         }
+        // And in turn with the steps of other nodes on the same store.
+        let _held = self.hold_conversation(id).await?;
         let store = self.store().as_ref();
         let conversation = store.conversation(id).map_err(|e| self.fail(id, &e))?;
         if !conversation.is_some_and(|c| expired(&c, ended_by)) {

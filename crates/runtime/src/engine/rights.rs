@@ -2,7 +2,8 @@
 //! takes the turn of every conversation of the contact, then the contact's lock — the order
 //! a message takes them in — so a message already running finishes first (before), and one
 //! arriving later waits and then finds nothing of what was erased (after): no step writes an
-//! erased record back.
+//! erased record back. On a store several nodes share, it takes the same locks in the
+//! database too (`nodes.rs`), so a step on another node cannot interleave with it either.
 
 use super::{Engine, EngineError};
 use crate::rights::{self, EraseError, Erasure};
@@ -36,6 +37,15 @@ impl Engine {
             }
             let contact_lock = self.contact_lock(account, id);
             let _contact = contact_lock.lock().await;
+            // The same locks among every node on the store (`nodes.rs`): a step of one of
+            // these conversations on another node finishes first, or starts after.
+            let mut ordered = conversations.clone();
+            ordered.sort();
+            let mut held = crate::store::Held::none();
+            for conversation in &ordered {
+                held = self.hold_conversation_too(held, conversation).await?;
+            }
+            let _held = self.hold_contact(held, account, id).await?;
             // A conversation that started meanwhile is written under this lock, which is now
             // held: if the list is the same, it is complete until the lock is let go.
             let now = store

@@ -114,6 +114,33 @@ pub trait Backend: Send + Sync + 'static {
     fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Takes the lock `name` if no other holder has it, without waiting: `None` when another
+    /// has it (a round of work one node does for all, such as a retention sweep, is then
+    /// that node's). The default holds nothing and always succeeds.
+    fn try_hold(&self, _name: &str) -> Result<Option<Held>, StoreError> {
+        Ok(Some(Held::none()))
+    }
+    /// Replaces the value of `key` by `new` (or removes it, `None`) only if it is still
+    /// `expected`; whether it did. A sweep that read a value and judged it changes it only if
+    /// no step wrote it meanwhile. The default reads then writes: atomic only for a backend
+    /// whose writers all run in this process under one lock (memory); sled and PostgreSQL
+    /// do it in one atomic operation.
+    fn swap_if(
+        &self,
+        tree: TreeName,
+        key: &[u8],
+        expected: &[u8],
+        new: Option<&[u8]>,
+    ) -> Result<bool, StoreError> {
+        if self.get(tree, key)?.as_deref() != Some(expected) {
+            return Ok(false);
+        }
+        match new {
+            Some(value) => self.insert(tree, key, value)?,
+            None => self.remove(tree, key)?,
+        }
+        Ok(true)
+    }
 }
 
 /// A lock every process on the store sees, held until dropped: the guard of

@@ -93,13 +93,14 @@ pub(super) fn remove_conversation<B: Backend>(
         if let Some(stored) = message_id {
             // An entry of the layout before ids entered the index only when they left a window.
             let seen_key = keys::pair(&record.account, Delivery::lookup_of(&stored));
-            let points_here = backend
+            let here = backend
                 .get(TreeName::Seen, &seen_key)?
-                .and_then(|bytes| decode_seen(&bytes).ok())
-                .is_some_and(|seen| seen.conversation == id);
-            // The same id may have been applied in another conversation since: that entry stays.
-            if points_here {
-                backend.remove(TreeName::Seen, &seen_key)?;
+                .filter(|bytes| decode_seen(bytes).is_ok_and(|seen| seen.conversation == id));
+            // The same id may have been applied in another conversation since (or is being
+            // now, on another node): that entry stays.
+            if let Some(bytes) = here
+                && backend.swap_if(TreeName::Seen, &seen_key, &bytes, None)?
+            {
                 removed.seen += 1;
             }
         }
@@ -133,6 +134,8 @@ pub(super) fn sweep_seen<B: Backend>(
             .flatten(),
         ..SeenBatch::default()
     };
+    // Each change is made only if the entry is still the one read: a step (of this node or
+    // another on the same database) that wrote it meanwhile keeps what it wrote.
     for (key, bytes) in entries {
         // A corrupt entry is left as it is: it is not this sweep's to judge.
         let Ok(mut seen) = decode_seen(&bytes) else {
@@ -140,14 +143,17 @@ pub(super) fn sweep_seen<B: Backend>(
         };
         match seen.at {
             Some(at) if at <= written_by => {
-                backend.remove(TreeName::Seen, &key)?;
-                batch.removed += 1;
+                if backend.swap_if(TreeName::Seen, &key, &bytes, None)? {
+                    batch.removed += 1;
+                }
             }
             Some(_) => {}
             None => {
                 seen.at = Some(now);
-                store.write(TreeName::Seen, &key, &seen)?;
-                batch.dated += 1;
+                let dated = super::envelope::encode(&seen)?;
+                if backend.swap_if(TreeName::Seen, &key, &bytes, Some(&dated))? {
+                    batch.dated += 1;
+                }
             }
         }
     }

@@ -171,6 +171,20 @@ impl Backend for SledBackend {
         }
         Ok(true)
     }
+
+    fn swap_if(
+        &self,
+        tree: TreeName,
+        key: &[u8],
+        expected: &[u8],
+        new: Option<&[u8]>,
+    ) -> Result<bool, StoreError> {
+        let swapped = self
+            .tree(tree)?
+            .compare_and_swap(key, Some(expected), new)
+            .map_err(|e| io(&e))?;
+        Ok(swapped.is_ok())
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +208,37 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("scenarist-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir
+    }
+
+    /// A sweep's change lands only on the value it read (sled's compare-and-swap).
+    #[test]
+    fn swap_if_changes_a_value_only_while_it_is_the_one_expected() {
+        let dir = scratch("swap-if");
+        let backend = SledBackend::open(&dir).unwrap();
+        backend.insert(TreeName::Seen, b"m1", b"new").unwrap();
+        assert!(
+            !backend
+                .swap_if(TreeName::Seen, b"m1", b"old", None)
+                .unwrap()
+        );
+        assert!(
+            backend
+                .swap_if(TreeName::Seen, b"m1", b"new", Some(b"dated"))
+                .unwrap()
+        );
+        assert!(
+            !backend
+                .swap_if(TreeName::Seen, b"m1", b"new", None)
+                .unwrap()
+        );
+        assert!(
+            backend
+                .swap_if(TreeName::Seen, b"m1", b"dated", None)
+                .unwrap()
+        );
+        assert_eq!(backend.get(TreeName::Seen, b"m1").unwrap(), None);
+        drop(backend);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Writes after the last open are covered by a snapshot once `write_snapshot` ran, so the

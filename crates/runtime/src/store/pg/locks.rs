@@ -21,6 +21,7 @@ use super::pool::{Connection, Pool};
 use super::{PgError, storage};
 
 const LOCK: &str = "SELECT pg_advisory_lock($1)";
+const TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1)";
 const RELEASE: &str = "SELECT pg_advisory_unlock_all()";
 
 type Reply = SyncSender<Result<(), StoreError>>;
@@ -69,6 +70,32 @@ impl Locks {
             connected,
         })))
     }
+
+    /// Takes the lock `name` if no other session holds it; `None` when one does.
+    pub(super) fn try_hold(&self, name: &str) -> Result<Option<Held>, StoreError> {
+        let (requests, queue) = mpsc::channel();
+        let (reply, answer) = mpsc::sync_channel(1);
+        let first = key(name);
+        let connected = super::pool::connected();
+        let sent = self.pool.send(move |connection| {
+            let taken = try_lock(connection, first);
+            let held = matches!(taken, Ok(true));
+            let _ = reply.send(taken);
+            if held {
+                keep_taken(connection, &queue);
+            }
+        });
+        if !sent {
+            return Err(stopped());
+        }
+        let taken = answer.recv().map_err(|_| stopped())??;
+        Ok(taken.then(|| {
+            Held::new(Box::new(PgHeld {
+                requests,
+                connected,
+            }))
+        }))
+    }
 }
 
 impl HeldLock for PgHeld {
@@ -105,20 +132,36 @@ fn keep(
     // The caller waits for this answer (a dropped caller only means releasing at once).
     let _ = reply.send(granted);
     if held {
-        // Ends when the guard drops (its sender with it).
-        while let Ok((request, reply)) = queue.recv() {
-            let granted = match request {
-                Request::Lock(next) => lock(connection, next),
-                Request::Confirm => confirm(connection),
-            };
-            let failed = granted.is_err();
-            let _ = reply.send(granted);
-            if failed {
-                break;
-            }
+        keep_taken(connection, queue);
+    } else {
+        release(connection);
+    }
+}
+
+/// Answers the guard's requests while it lives; lets every lock go when it drops.
+fn keep_taken(connection: &mut Connection, queue: &Receiver<(Request, Reply)>) {
+    // Ends when the guard drops (its sender with it).
+    while let Ok((request, reply)) = queue.recv() {
+        let granted = match request {
+            Request::Lock(next) => lock(connection, next),
+            Request::Confirm => confirm(connection),
+        };
+        let failed = granted.is_err();
+        let _ = reply.send(granted);
+        if failed {
+            break;
         }
     }
     release(connection);
+}
+
+fn try_lock(connection: &mut Connection, key: i64) -> Result<bool, StoreError> {
+    let statement = connection.statement(TRY_LOCK)?;
+    let client = connection.client().map_err(PgError::into_store)?;
+    client
+        .query_one(&statement, &[&key])
+        .and_then(|row| row.try_get(0))
+        .map_err(|e| storage(&e))
 }
 
 fn lock(connection: &mut Connection, key: i64) -> Result<(), StoreError> {

@@ -13,6 +13,7 @@ mod ping;
 mod pool;
 mod schema;
 mod scratch;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +39,9 @@ pub enum PgError {
     Url(String),
     #[error("cannot connect to PostgreSQL: {0}")]
     Connect(String),
+    /// The URL's TLS settings (`tls.rs`): refused, or a file they name cannot be used.
+    #[error("{0}")]
+    Tls(String),
     #[error(
         "the database's schema is at version {found}, newer than this Scenarist knows (version \
          {known}): a newer release migrated it; run that release or a newer one"
@@ -152,7 +156,7 @@ fn passwords(url: &str) -> Vec<String> {
     found
 }
 
-fn percent_decoded(text: &str) -> String {
+pub(super) fn percent_decoded(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -217,6 +221,24 @@ const SCAN_BELOW: &str = "SELECT key, value FROM scenarist_kv \
                           WHERE tree = $1 AND key < $2 ORDER BY key LIMIT $3";
 const ANY: &str = "SELECT EXISTS (SELECT 1 FROM scenarist_kv)";
 
+/// How to connect to `url`: the driver's config, and the TLS the URL asks for.
+fn setup(url: &str) -> Result<Setup, PgError> {
+    // `sslmode` and `sslrootcert` are read here (`tls.rs`), the rest by the driver.
+    let (driver_url, wanted) = tls::split(url)?;
+    let mut config: postgres::Config = driver_url
+        .parse()
+        .map_err(|e: postgres::Error| PgError::Url(redacted(&words(&e), url)))?;
+    let tls = tls::Tls::new(&config, &wanted)?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    Ok(Setup {
+        config,
+        url: url.to_owned(),
+        tls,
+    })
+}
+
 /// The store on PostgreSQL.
 pub struct PgBackend {
     pool: Pool,
@@ -229,16 +251,7 @@ impl PgBackend {
     /// Connects to the database at `url` with at most `connections` connections and brings
     /// its schema up to date (refusing one newer than this binary knows).
     pub fn open(url: &str, connections: usize) -> Result<Self, PgError> {
-        let mut config: postgres::Config = url
-            .parse()
-            .map_err(|e: postgres::Error| PgError::Url(redacted(&words(&e), url)))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
-        }
-        let setup = Arc::new(Setup {
-            config,
-            url: url.to_owned(),
-        });
+        let setup = Arc::new(setup(url)?);
         let pool = Pool::new(&setup, connections, "postgres")?;
         // As many lock connections as data connections: each step in progress holds one
         // (`locks.rs`), and its reads and writes go to the data pool, so neither starves.
@@ -398,7 +411,38 @@ impl Backend for PgBackend {
     fn ping(&self) -> Result<(), StoreError> {
         self.pings.check(&self.pool)
     }
+
+    fn try_hold(&self, name: &str) -> Result<Option<Held>, StoreError> {
+        self.locks.try_hold(name)
+    }
+
+    fn swap_if(
+        &self,
+        tree: TreeName,
+        key: &[u8],
+        expected: &[u8],
+        new: Option<&[u8]>,
+    ) -> Result<bool, StoreError> {
+        let (key, expected, new) = (key.to_vec(), expected.to_vec(), new.map(<[u8]>::to_vec));
+        self.pool.call(move |connection| {
+            let sql = if new.is_some() { SWAP_IF } else { DELETE_IF };
+            let statement = connection.statement(sql)?;
+            let client = connection.client().map_err(PgError::into_store)?;
+            let tree = code(tree);
+            match &new {
+                Some(value) => client.execute(&statement, &[&tree, &key, &expected, value]),
+                None => client.execute(&statement, &[&tree, &key, &expected]),
+            }
+            .map(|rows| rows == 1)
+            .map_err(|e| storage(&e))
+        })
+    }
 }
+
+/// `swap_if`: one statement each, so no step's write can land between the check and the change.
+const SWAP_IF: &str =
+    "UPDATE scenarist_kv SET value = $4 WHERE tree = $1 AND key = $2 AND value = $3";
+const DELETE_IF: &str = "DELETE FROM scenarist_kv WHERE tree = $1 AND key = $2 AND value = $3";
 
 /// A PostgreSQL store on a database of its own, on the test server (tests fail, never skip,
 /// when there is none).
@@ -418,3 +462,6 @@ mod lock_tests;
 
 #[cfg(test)]
 mod outage_tests;
+
+#[cfg(test)]
+mod tls_tests;

@@ -86,11 +86,7 @@ fn a_server_that_refuses_is_transient_and_tried_again_only_after_a_pause() {
         .unwrap()
         .port();
     let url = format!("postgres://scenarist:secret-pw@127.0.0.1:{port}/none");
-    let config: postgres::Config = url.parse().unwrap();
-    let setup = Arc::new(Setup {
-        config,
-        url: url.clone(),
-    });
+    let setup = Arc::new(super::setup(&url).unwrap());
     let pool = Pool::new(&setup, 1, "postgres-test").unwrap();
     let attempt = || {
         pool.call(|connection| {

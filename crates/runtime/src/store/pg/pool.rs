@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
 
 use super::super::{StorageCause, StorageFault, StoreError};
 use super::{PgError, redacted, storage, words};
@@ -28,6 +28,8 @@ pub(super) struct Setup {
     pub(super) config: postgres::Config,
     /// The URL as given, to take its password out of an error's words.
     pub(super) url: String,
+    /// Plain, or TLS with its checks (`tls.rs`).
+    pub(super) tls: super::tls::Tls,
 }
 
 impl Setup {
@@ -147,11 +149,13 @@ impl Connection {
     }
 
     fn connect(&self) -> Result<Client, PgError> {
-        let mut client = self.setup.config.connect(NoTls).map_err(|e| {
+        let mut client = self.setup.tls.connect(&self.setup.config).map_err(|e| {
             PgError::Connect(format!(
                 "at {}: {}",
                 self.setup.place(),
-                redacted(&words(&e), &self.setup.url)
+                self.setup
+                    .tls
+                    .explain(redacted(&words(&e), &self.setup.url))
             ))
         })?;
         // Every commit waits for its WAL write, whatever the server's default says: an

@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::pool::{Pool, Setup};
-use super::{PgError, redacted, storage};
+use super::pool::Pool;
+use super::{PgError, storage};
 
 /// The variable that holds the test server's URL.
 pub const TEST_DATABASE_URL: &str = "SCENARIST_TEST_DATABASE_URL";
@@ -35,17 +35,7 @@ pub fn scratch_database(base_url: &str) -> Result<String, PgError> {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let config: postgres::Config = base_url
-        .parse()
-        .map_err(|e: postgres::Error| PgError::Url(redacted(&super::words(&e), base_url)))?;
-    let pool = Pool::new(
-        &std::sync::Arc::new(Setup {
-            config,
-            url: base_url.to_owned(),
-        }),
-        1,
-        "postgres",
-    )?;
+    let pool = Pool::new(&std::sync::Arc::new(super::setup(base_url)?), 1, "postgres")?;
     let sql = format!("CREATE DATABASE {name}");
     pool.run(move |connection| {
         connection
