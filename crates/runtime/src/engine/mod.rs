@@ -39,6 +39,8 @@ use crate::runner::ActionRunner;
 mod commit;
 mod intake;
 mod nodes;
+#[cfg(test)]
+mod nodes_tests;
 mod quarantine;
 mod retire;
 mod rights;

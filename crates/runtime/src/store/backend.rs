@@ -108,6 +108,34 @@ pub trait Backend: Send + Sync + 'static {
     fn hold(&self, _name: &str) -> Result<Held, StoreError> {
         Ok(Held::none())
     }
+    /// Tries to take the claim `name` without waiting: `Ok(None)` while another process holds
+    /// it. Released when the guard drops, or when its process dies (so another process takes
+    /// over what it was doing). Only for a [`Backend::shared`] backend; the default claims
+    /// nothing and always succeeds.
+    fn claim(&self, _name: &str) -> Result<Option<Claim>, StoreError> {
+        Ok(Some(Claim::none()))
+    }
+}
+
+/// A claim every process on the store sees, held until dropped: the guard of
+/// [`Backend::claim`]. For one process alone on its store it holds nothing.
+pub struct Claim(Option<Box<dyn Send>>);
+
+impl Claim {
+    /// A guard that holds nothing.
+    pub fn none() -> Self {
+        Claim(None)
+    }
+
+    /// A guard that lets its claim go when `release` drops.
+    pub fn new(release: Box<dyn Send>) -> Self {
+        Claim(Some(release))
+    }
+
+    /// Whether it holds a claim (one taken through [`Backend::claim`]).
+    pub fn is_holding(&self) -> bool {
+        self.0.is_some()
+    }
 }
 
 /// A lock every process on the store sees, held until dropped: the guard of

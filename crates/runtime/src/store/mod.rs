@@ -32,7 +32,7 @@ mod quarantine;
 mod retire;
 mod sled;
 
-pub use backend::{Backend, Held, HeldLock, TreeName, Write};
+pub use backend::{Backend, Claim, Held, HeldLock, TreeName, Write};
 pub use export::{ExportError, ExportStats, export, import};
 pub use fault::{StorageCause, StorageFault};
 pub use footprint::{Footprint, footprint};

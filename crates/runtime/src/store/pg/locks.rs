@@ -101,7 +101,7 @@ fn release(connection: &mut Connection) {
 }
 
 /// A lock's number: the stable hash of its name.
-fn key(name: &str) -> i64 {
+pub(super) fn key(name: &str) -> i64 {
     i64::from_ne_bytes(crate::state::id_hash(name).to_ne_bytes())
 }
 

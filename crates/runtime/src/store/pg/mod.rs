@@ -8,6 +8,7 @@
 //! so `flush` has nothing left to do. The URL holds a password: it is never printed, and
 //! error messages have it taken out.
 
+mod claims;
 mod locks;
 mod pool;
 mod schema;
@@ -18,9 +19,10 @@ use std::time::Duration;
 
 use postgres::error::SqlState;
 
+use self::claims::Claims;
 use self::locks::Locks;
 use self::pool::{Pool, Setup};
-use super::backend::{Backend, Held, Pairs, TreeName, Write};
+use super::backend::{Backend, Claim, Held, Pairs, TreeName, Write};
 use super::{StorageCause, StorageFault, StoreError};
 
 pub use schema::{KNOWN as SCHEMA_VERSION, Migrated};
@@ -188,6 +190,7 @@ pub struct PgBackend {
     pool: Pool,
     locks: Locks,
     migrated: Migrated,
+    claims: Claims,
 }
 
 impl PgBackend {
@@ -208,6 +211,8 @@ impl PgBackend {
         // As many lock connections as data connections: each step in progress holds one
         // (`locks.rs`), and its reads and writes go to the data pool, so neither starves.
         let locks = Locks::new(Pool::new(&setup, connections, "postgres-lock")?);
+        // One more connection, opened on the first claim, for every claim of this node.
+        let claims = Claims::new(Pool::new(&claims::setup(&setup), 1, "postgres-claims")?);
         let migrated = pool
             .run(|connection| schema::migrate(connection.client()?))
             .map_err(PgError::Store)??;
@@ -215,6 +220,7 @@ impl PgBackend {
             pool,
             locks,
             migrated,
+            claims,
         })
     }
 
@@ -358,6 +364,10 @@ impl Backend for PgBackend {
     fn hold(&self, name: &str) -> Result<Held, StoreError> {
         self.locks.hold(name)
     }
+
+    fn claim(&self, name: &str) -> Result<Option<Claim>, StoreError> {
+        self.claims.claim(name)
+    }
 }
 
 /// A PostgreSQL store on a database of its own, on the test server (tests fail, never skip,
@@ -375,3 +385,6 @@ mod tests;
 
 #[cfg(test)]
 mod lock_tests;
+
+#[cfg(test)]
+mod claim_tests;

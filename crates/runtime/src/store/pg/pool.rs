@@ -59,6 +59,8 @@ pub(super) struct Connection {
     setup: Arc<Setup>,
     client: Option<Client>,
     statements: HashMap<&'static str, Statement>,
+    /// How many sessions this connection has opened: what a session-level lock was taken in.
+    sessions: u64,
 }
 
 impl Connection {
@@ -80,6 +82,7 @@ impl Connection {
                 .batch_execute("SET synchronous_commit = on")
                 .map_err(|e| PgError::Connect(redacted(&words(&e), &self.setup.url)))?;
             self.client = Some(client);
+            self.sessions += 1;
         }
         self.client
             .as_mut()
@@ -91,6 +94,12 @@ impl Connection {
     pub(super) fn close(&mut self) {
         self.statements.clear();
         self.client = None;
+    }
+
+    /// The session the connection is in (a new one after each reconnection): a session's
+    /// advisory locks end with it.
+    pub(super) fn session(&self) -> u64 {
+        self.sessions
     }
 
     /// `sql` prepared on this connection (once per connection).
@@ -180,6 +189,7 @@ fn work(queue: &Mutex<Receiver<Job>>, setup: Arc<Setup>) {
         setup,
         client: None,
         statements: HashMap::new(),
+        sessions: 0,
     };
     loop {
         // The lock is held only while waiting for the next job, not while running it.
