@@ -14,7 +14,7 @@ use crate::support::{root, stderr, stdout, tempdir};
 
 pub(crate) const TOKEN: &str = "postgres-token-0123456789";
 /// The variable the test config's `store.url_env` names.
-const URL_VARIABLE: &str = "SCENARIST_TEST_STORE_URL";
+pub(crate) const URL_VARIABLE: &str = "SCENARIST_TEST_STORE_URL";
 
 /// A database of its own on the test server.
 pub(crate) fn fresh_database() -> String {
@@ -79,6 +79,11 @@ impl Server {
 }
 
 impl Server {
+    /// The node's process id (its claims session is `scenarist claims <pid>` on the server).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, and the exit status: a clean stop.
     fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
