@@ -6,6 +6,11 @@
 //! as any message. A crash after the action ran but before its result was committed leaves
 //! the effect pending, so it runs again with the same id — the action's idempotency key is
 //! what keeps that from doing the work twice (reliability.md §3).
+//!
+//! Several nodes on one store (PostgreSQL) all read the due index: a timer fired by two of
+//! them applies once (its step runs under the conversation's lock and finds it no longer
+//! armed), and an effect runs on the node that holds its conversation's claim
+//! (`Engine::claim_effects`), taken over by another when that node dies.
 
 use std::sync::Arc;
 use std::time::Duration;

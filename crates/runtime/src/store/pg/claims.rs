@@ -19,9 +19,10 @@ use super::super::backend::Claim;
 use super::pool::{Connection, Pool, Setup};
 use super::{PgError, storage};
 
-/// Asked of the server for the claims session: it probes a silent client after 10 s, every
-/// 5 s, and ends the session after 3 probes unanswered, so the claims of a node whose machine
-/// vanished (no connection reset) go in about 25 s rather than after the system's 2 hours.
+/// Asked of the server for the sessions that hold locks and claims: it probes a silent client
+/// after 10 s, every 5 s, and ends the session after 3 probes unanswered, so the locks of a
+/// node whose machine vanished (no connection reset) go in about 25 s rather than after the
+/// system's 2 hours.
 const KEEPALIVES: &str =
     "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3";
 
@@ -40,11 +41,11 @@ struct PgClaim {
     session: u64,
 }
 
-/// How the claims connection connects: as the others, named for `pg_stat_activity`
-/// (`scenarist claims <process id>`: which node holds which claims), with keepalives.
-pub(super) fn setup(data: &Setup) -> Arc<Setup> {
+/// How the connections that hold locks connect: as the data connections, with keepalives,
+/// named for `pg_stat_activity` (`scenarist <role> <process id>`: which node holds what).
+pub(super) fn holding(data: &Setup, role: &str) -> Arc<Setup> {
     let mut config = data.config.clone();
-    config.application_name(&format!("scenarist claims {}", std::process::id()));
+    config.application_name(&format!("scenarist {role} {}", std::process::id()));
     let options = match data.config.get_options() {
         Some(given) => format!("{given} {KEEPALIVES}"),
         None => KEEPALIVES.to_owned(),

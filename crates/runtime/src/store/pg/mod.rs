@@ -210,9 +210,11 @@ impl PgBackend {
         let pool = Pool::new(&setup, connections, "postgres")?;
         // As many lock connections as data connections: each step in progress holds one
         // (`locks.rs`), and its reads and writes go to the data pool, so neither starves.
-        let locks = Locks::new(Pool::new(&setup, connections, "postgres-lock")?);
+        let lock_setup = claims::holding(&setup, "locks");
+        let locks = Locks::new(Pool::new(&lock_setup, connections, "postgres-lock")?);
         // One more connection, opened on the first claim, for every claim of this node.
-        let claims = Claims::new(Pool::new(&claims::setup(&setup), 1, "postgres-claims")?);
+        let claim_setup = claims::holding(&setup, "claims");
+        let claims = Claims::new(Pool::new(&claim_setup, 1, "postgres-claims")?);
         let migrated = pool
             .run(|connection| schema::migrate(connection.client()?))
             .map_err(PgError::Store)??;
