@@ -453,7 +453,7 @@ impl Engine {
         };
         let contact_lock = self.contact_lock(account, contact_id);
         let _contact = contact_lock.lock().await;
-        let _held = self.hold_contact(held, account, contact_id).await?;
+        let held = self.hold_contact(held, account, contact_id).await?;
         let (conversation, contact, stored_contact, input, delivery) = match request {
             Request::Contact(inbound) => {
                 let delivery = Delivery::Contact(inbound.message_id.clone());
@@ -532,7 +532,10 @@ impl Engine {
             delivery.as_ref(),
         );
         let immediate = commit.due.iter().any(|d| d.at <= now);
-        store.commit(&commit).map_err(|e| self.storage(&e))?;
+        // Kept only while the locks are still held (`store::pg::fence`).
+        store
+            .commit_held(&commit, &held)
+            .map_err(|e| self.storage(&e))?;
         // The outbox's depth follows its commits, so `/metrics` never scans for it.
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         let queued = count(commit.conversation.pending.len()) - count(before.effects.len());

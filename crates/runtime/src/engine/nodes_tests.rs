@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::clock::{Clock, ManualClock};
-use crate::engine::{Engine, EngineOptions, Inbound};
+use crate::engine::{Engine, EngineError, EngineOptions, Inbound};
+use crate::hook::AfterInput;
 use crate::runner::{ActionFuture, ActionResult, ActionRunner};
-use crate::state::{Effect, Input, Turn};
+use crate::state::{Contact, Conversation, Effect, Input, Turn};
 use crate::store::{KvStore, PgBackend, Store, scratch_database, test_database_url};
 use crate::value::Value;
 
@@ -87,6 +88,17 @@ fn database() -> String {
 
 /// A node: an engine on its own connections to the database at `url`, running `scenario`.
 fn node(url: &str, clock: &Arc<ManualClock>, actions: Arc<Runner>, scenario: &str) -> Engine {
+    node_with(url, clock, actions, scenario, None)
+}
+
+/// [`node`] with a hook run in each step before its commit.
+fn node_with(
+    url: &str,
+    clock: &Arc<ManualClock>,
+    actions: Arc<Runner>,
+    scenario: &str,
+    after_input: Option<Arc<dyn AfterInput>>,
+) -> Engine {
     let backend = PgBackend::open(url, 2).unwrap_or_else(|e| panic!("cannot open {e}"));
     let store: Arc<dyn Store> = Arc::new(KvStore::new(backend));
     let name = scenario
@@ -96,6 +108,7 @@ fn node(url: &str, clock: &Arc<ManualClock>, actions: Arc<Runner>, scenario: &st
         .unwrap_or_default();
     let options = EngineOptions {
         default_scenario: Some(name),
+        after_input,
         ..EngineOptions::default()
     };
     let engine = Engine::new(store, Arc::clone(clock) as Arc<dyn Clock>, actions, options);
@@ -124,11 +137,11 @@ fn bot_texts(history: &[Turn]) -> Vec<String> {
 }
 
 /// Ends, as a dying node's would, the sessions of the database at `url` that hold advisory
-/// locks (waiting until they are gone); how many there were.
-async fn end_sessions_holding_locks(url: &str) -> i64 {
+/// locks (waiting until they are gone); how many there were. Blocks: the sync client runs a
+/// runtime of its own, so it runs on a thread of its own.
+fn end_sessions_holding_locks_now(url: &str) -> i64 {
     let url = url.to_owned();
-    // The sync client runs a runtime of its own: not on one of this runtime's workers.
-    tokio::task::spawn_blocking(move || {
+    std::thread::spawn(move || {
         let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
         let row = client
             .query_one(
@@ -141,8 +154,15 @@ async fn end_sessions_holding_locks(url: &str) -> i64 {
             .unwrap();
         row.get(0)
     })
-    .await
+    .join()
     .unwrap()
+}
+
+async fn end_sessions_holding_locks(url: &str) -> i64 {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || end_sessions_holding_locks_now(&url))
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,4 +242,74 @@ async fn a_timer_both_nodes_find_due_at_once_applies_once() {
         assert!(conversation.timer.is_none());
     }
     assert_eq!(first.run_due().await.unwrap(), 0);
+}
+
+/// Loses the step's lock connection in mid-step, on the message `cut`: after the step ran,
+/// before its commit.
+#[derive(Debug)]
+struct LoseLocks {
+    url: String,
+    ended: AtomicUsize,
+}
+
+impl AfterInput for LoseLocks {
+    fn after_input(
+        &self,
+        _account: &str,
+        _conversation: &mut Conversation,
+        _contact: &mut Contact,
+        input: &Input,
+        _finished: Option<&Effect>,
+        _now: i64,
+    ) {
+        if matches!(input, Input::Contact { text, .. } if text == "cut") {
+            let ended = end_sessions_holding_locks_now(&self.url);
+            self.ended
+                .fetch_add(usize::try_from(ended).unwrap(), Ordering::SeqCst);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_whose_lock_was_lost_before_its_commit_commits_nothing() {
+    let url = database();
+    let clock = Arc::new(ManualClock::new(1_000));
+    let hook = Arc::new(LoseLocks {
+        url: url.clone(),
+        ended: AtomicUsize::new(0),
+    });
+    let engine = node_with(
+        &url,
+        &clock,
+        Runner::new(false),
+        WAITING,
+        Some(hook.clone()),
+    );
+    engine.handle(inbound("c1", "m1")).await.unwrap();
+    let before = engine.conversation("c1").unwrap().unwrap();
+
+    let mut cut = inbound("c1", "m2");
+    cut.text = "cut".into();
+    let refused = engine.handle(cut).await;
+    assert_eq!(
+        hook.ended.load(Ordering::SeqCst),
+        1,
+        "the step's lock session"
+    );
+    assert!(
+        matches!(refused, Err(EngineError::Unavailable(_))),
+        "a step without its lock was acknowledged: {refused:?}"
+    );
+    let after = engine.conversation("c1").unwrap().unwrap();
+    assert_eq!(
+        after.last_seq, before.last_seq,
+        "nothing of the step was written"
+    );
+    let history = engine.history(&after).unwrap();
+    assert!(
+        history
+            .iter()
+            .all(|turn| turn.message_id.as_deref() != Some("m2")),
+        "{history:?}"
+    );
 }

@@ -115,6 +115,13 @@ pub trait Backend: Send + Sync + 'static {
     fn claim(&self, _name: &str) -> Result<Option<Claim>, StoreError> {
         Ok(Some(Claim::none()))
     }
+    /// [`Backend::apply`], fenced by the locks `held` holds: on a [`Backend::shared`] backend,
+    /// the writes are kept only if each of those locks is still held when they commit (a lock
+    /// whose session ended may be another process's now), else nothing is written and the
+    /// answer is an error. The default applies them.
+    fn apply_held(&self, writes: Vec<Write>, _held: &Held) -> Result<(), StoreError> {
+        self.apply(writes)
+    }
 }
 
 /// A claim every process on the store sees, held until dropped: the guard of
@@ -147,6 +154,8 @@ pub struct Held(Option<Box<dyn HeldLock>>);
 pub trait HeldLock: Send {
     /// Takes the lock `name` too (waiting for it), held as long as the first.
     fn also(&mut self, name: &str) -> Result<(), StoreError>;
+    /// The lock as its backend's own type (what [`Backend::apply_held`] checks).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 impl Held {
@@ -162,6 +171,11 @@ impl Held {
     /// Whether it holds a lock (one taken through [`Backend::hold`]).
     pub fn is_holding(&self) -> bool {
         self.0.is_some()
+    }
+
+    /// What it holds, for the backend that took it.
+    pub fn lock(&self) -> Option<&dyn HeldLock> {
+        self.0.as_deref()
     }
 
     /// Takes the lock `name` too, waiting for it; released with the first.

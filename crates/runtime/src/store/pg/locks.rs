@@ -15,18 +15,21 @@ use super::super::backend::{Held, HeldLock};
 use super::pool::{Connection, Pool};
 use super::{PgError, storage};
 
-const LOCK: &str = "SELECT pg_advisory_lock($1)";
+/// Takes the lock and says which server process holds it (what a fenced commit looks for).
+const LOCK: &str = "SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock($1)) AS taken";
 const RELEASE: &str = "SELECT pg_advisory_unlock_all()";
 
-type Reply = SyncSender<Result<(), StoreError>>;
+type Reply = SyncSender<Result<i32, StoreError>>;
 
 pub(super) struct Locks {
     pool: Pool,
 }
 
 /// A held guard: the requests to its connection's thread; dropping it releases.
-struct PgHeld {
+pub(super) struct PgHeld {
     requests: Sender<(i64, Reply)>,
+    /// Each lock taken, and the server process (session) that took it.
+    taken: Vec<(i64, i32)>,
 }
 
 impl Locks {
@@ -45,18 +48,33 @@ impl Locks {
         if !sent {
             return Err(stopped());
         }
-        answer.recv().map_err(|_| stopped())??;
-        Ok(Held::new(Box::new(PgHeld { requests })))
+        let session = answer.recv().map_err(|_| stopped())??;
+        Ok(Held::new(Box::new(PgHeld {
+            requests,
+            taken: vec![(first, session)],
+        })))
     }
 }
 
 impl HeldLock for PgHeld {
     fn also(&mut self, name: &str) -> Result<(), StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.requests
-            .send((key(name), reply))
-            .map_err(|_| stopped())?;
-        answer.recv().map_err(|_| stopped())?
+        let key = key(name);
+        self.requests.send((key, reply)).map_err(|_| stopped())?;
+        let session = answer.recv().map_err(|_| stopped())??;
+        self.taken.push((key, session));
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl PgHeld {
+    /// Each lock held, as (key, server process id).
+    pub(super) fn taken(&self) -> &[(i64, i32)] {
+        &self.taken
     }
 }
 
@@ -80,12 +98,12 @@ fn keep(connection: &mut Connection, first: i64, reply: &Reply, queue: &Receiver
     release(connection);
 }
 
-fn lock(connection: &mut Connection, key: i64) -> Result<(), StoreError> {
+fn lock(connection: &mut Connection, key: i64) -> Result<i32, StoreError> {
     let statement = connection.statement(LOCK)?;
     let client = connection.client().map_err(PgError::into_store)?;
     client
-        .execute(&statement, &[&key])
-        .map(drop)
+        .query_one(&statement, &[&key])
+        .and_then(|row| row.try_get(0))
         .map_err(|e| storage(&e))
 }
 

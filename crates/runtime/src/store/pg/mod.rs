@@ -9,6 +9,7 @@
 //! error messages have it taken out.
 
 mod claims;
+mod fence;
 mod locks;
 mod pool;
 mod schema;
@@ -369,6 +370,10 @@ impl Backend for PgBackend {
 
     fn claim(&self, name: &str) -> Result<Option<Claim>, StoreError> {
         self.claims.claim(name)
+    }
+
+    fn apply_held(&self, writes: Vec<Write>, held: &Held) -> Result<(), StoreError> {
+        fence::apply_held(self, writes, held)
     }
 }
 
