@@ -4,8 +4,9 @@
 //! finds its first answer). A contact's lock is held around its read-modify-write, as the
 //! in-process contact lock is. Taken after the in-process line and lock, so a node waits for
 //! the database only with one task per conversation; a conversation's lock before its
-//! contact's, always, so no two holders wait for each other. On a store only this process
-//! uses (sled, memory) both are no-ops.
+//! contact's, always, so no two holders wait for each other. A conversation's outbox effects
+//! run under its claim (`claim_effects`), which never waits. On a store only this process
+//! uses (sled, memory) all three are no-ops.
 
 use std::sync::Arc;
 
