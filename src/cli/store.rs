@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::{ExitStatus, GlobalArgs, load};
-use crate::store::{Backend, export, import};
+use crate::config::StoreConfig;
+use crate::store::{Backend, SledBackend, export, import};
 
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
@@ -54,7 +55,10 @@ pub(super) fn run(args: &StoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         StoreCommand::Migrate => return super::store_migrate::run(global),
         StoreCommand::Export { data, .. } | StoreCommand::Import { data, .. } => data,
     };
-    let (backend, place) = match open(data.as_deref(), global)? {
+    // An export reads: a mistyped folder must not become a new, empty store and an empty
+    // backup that looks like a success.
+    let reads = matches!(args.command, StoreCommand::Export { .. });
+    let (backend, place, sled) = match open(data.as_deref(), reads, global)? {
         Ok(opened) => opened,
         Err(status) => return Ok(status),
     };
@@ -86,13 +90,27 @@ pub(super) fn run(args: &StoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             let input = std::fs::File::open(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let stats = import(backend.as_ref(), &mut BufReader::new(input))?;
+            // A bulk write: with sled's snapshot written now, `serve`'s first start does not
+            // replay the whole import from the log.
+            let snapshot = match &sled {
+                Some((data, store)) => {
+                    drop(backend);
+                    match SledBackend::write_snapshot(data, store.cache_bytes()) {
+                        Ok(()) => "; its snapshot written".to_owned(),
+                        Err(error) => format!(
+                            "; its snapshot could not be written ({error}), so the first \
+                             start replays the import from the log"
+                        ),
+                    }
+                }
+                None => String::new(),
+            };
             eprintln!(
-                "imported {} into {}",
+                "imported {} into {place}{snapshot}",
                 super::output::plural(
                     usize::try_from(stats.records).unwrap_or(usize::MAX),
                     "record"
                 ),
-                place
             );
         }
         // Handled above.
@@ -101,18 +119,23 @@ pub(super) fn run(args: &StoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
     Ok(ExitStatus::Success)
 }
 
-/// An opened store and how to name it in the summary.
-type Opened = (Box<dyn Backend>, String);
+/// An opened store, how to name it in the summary and, for sled, its folder and settings.
+type Opened = (Box<dyn Backend>, String, Option<(PathBuf, StoreConfig)>);
 
 /// The store to export or import and how to name it: sled in `--data`; else the config's
 /// store (PostgreSQL, or sled in its `data_dir`). `Err(status)` after the config's problems.
 fn open(
     data: Option<&std::path::Path>,
+    existing: bool,
     global: &GlobalArgs,
 ) -> anyhow::Result<Result<Opened, ExitStatus>> {
     if let Some(data) = data {
+        if existing {
+            must_hold_a_store(data)?;
+        }
         let backend = crate::setup::open_data(data)?;
-        return Ok(Ok((Box::new(backend), data.display().to_string())));
+        let sled = Some((data.to_owned(), StoreConfig::default()));
+        return Ok(Ok((Box::new(backend), data.display().to_string(), sled)));
     }
     let workspace = match load::workspace(global.config.as_deref(), global)? {
         Ok(workspace) => workspace,
@@ -124,9 +147,26 @@ fn open(
         return Ok(Ok((
             Box::new(backend),
             format!("the PostgreSQL store (its URL from {})", store.url_env),
+            None,
         )));
     }
     let data = crate::setup::data_dir(None, &workspace);
+    if existing {
+        must_hold_a_store(&data)?;
+    }
     let backend = crate::setup::open_data(&data)?;
-    Ok(Ok((Box::new(backend), data.display().to_string())))
+    let place = data.display().to_string();
+    Ok(Ok((Box::new(backend), place, Some((data, store.clone())))))
+}
+
+/// Refuses a folder with no sled store in it (sled would create one).
+fn must_hold_a_store(data: &std::path::Path) -> anyhow::Result<()> {
+    if data.join("db").is_file() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "there is no store in {}: check the folder (`serve` creates its store in its data \
+         directory on its first start)",
+        data.display()
+    )
 }

@@ -12,7 +12,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    /// Seconds, sent as `Retry-After` (429).
+    /// Seconds, sent as `Retry-After` (429, and 503 where sending again helps).
     pub retry_after: Option<u64>,
     /// A refused reload's findings, in the shape of `lint --format json`
     /// (`schemas/lint-report.schema.json`), sent as `error.report`.
@@ -87,6 +87,15 @@ impl From<EngineError> for ApiError {
             ),
             EngineError::Scenario(_) => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "scenario", message)
+            }
+            EngineError::Unreachable(_) => {
+                let mut error = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unreachable",
+                    message,
+                );
+                error.retry_after = Some(2);
+                error
             }
         }
     }

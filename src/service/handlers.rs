@@ -404,6 +404,15 @@ pub(super) async fn readyz(State(service): State<Arc<Service>>) -> Result<Json<J
             reason,
         ));
     }
+    if let Err(reason) = database_answers(&service.engine).await {
+        let mut error = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unreachable",
+            reason,
+        );
+        error.retry_after = Some(2);
+        return Err(error);
+    }
     // Intake still works: a broken Zendesk connection is reported, not a reason to stop
     // routing messages here.
     let reauthorize = service.zendesk.reauthorize_needed();
@@ -423,6 +432,28 @@ pub(super) async fn readyz(State(service): State<Arc<Service>>) -> Result<Json<J
     Ok(Json(
         json!({ "status": "ready", "zendesk_reauthorize": organizations }),
     ))
+}
+
+/// For a store on a database server: whether it answers now (a `SELECT 1`, waited for
+/// briefly and reused for a second, so probes never load the database). What is wrong, in
+/// plain words (never the URL) when it does not.
+async fn database_answers(engine: &crate::runtime::Engine) -> Result<(), String> {
+    let store = Arc::clone(engine.store());
+    if !store.backend().shared() {
+        return Ok(());
+    }
+    let answer = tokio::task::spawn_blocking(move || store.backend().ping())
+        .await
+        .map_err(|_| "the check of the database stopped unexpectedly".to_owned())?;
+    answer.map_err(|error| {
+        if error.is_transient() {
+            "the database does not answer (it is down, restarting or out of reach); this node \
+             takes requests again by itself once it answers"
+                .to_owned()
+        } else {
+            error.plain()
+        }
+    })
 }
 
 pub(super) async fn method_not_allowed(method: axum::http::Method) -> ApiError {

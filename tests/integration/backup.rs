@@ -136,6 +136,11 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_message() {
         file.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("its snapshot written"),
+        "an import leaves sled's snapshot, so the first start does not replay it: {}",
+        stderr(&output)
+    );
 
     // The engine takes the restored store: a message sent again is known, a new one goes on.
     let server = Server::start(&restored);

@@ -25,6 +25,7 @@ mod lsp;
 mod lsp_frame;
 mod postgres_claims;
 mod postgres_nodes;
+mod postgres_outage;
 mod postgres_store;
 mod retention;
 mod robustness;

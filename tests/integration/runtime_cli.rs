@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use crate::support::{root, scenarist, stdout, tempdir};
+use crate::support::{root, scenarist, stderr, stdout, tempdir};
 
 pub(crate) fn run_with_input(args: &[&str], input: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scenarist"))
@@ -266,6 +266,18 @@ fn pipe_answers_each_line_and_store_export_import_round_trips() {
     ]);
     assert_eq!(twice.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&twice.stderr).contains("not empty"));
+
+    // A mistyped folder is an error, not a new empty store and an empty backup.
+    let typo = dir.join("restord");
+    let missing = scenarist(&["store", "export", "--data", typo.to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("there is no store in"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(stdout(&missing).is_empty());
+    assert!(!typo.exists(), "no store is created by an export");
 }
 
 /// One rule for the data directory: without `--data`, every command keeps its state in the

@@ -128,7 +128,10 @@ impl Engine {
     pub fn spawn_scheduler(&self, tick: Duration) -> tokio::task::JoinHandle<()> {
         let engine = self.clone();
         tokio::spawn(async move {
+            // While the database is out of reach, reads wait longer each time (up to 2 s).
+            let mut pause = Duration::ZERO;
             loop {
+                tokio::time::sleep(pause).await;
                 tokio::select! {
                     () = tokio::time::sleep(tick) => {}
                     () = engine.kicked() => {}
@@ -138,7 +141,17 @@ impl Engine {
                 }
                 let now = engine.clock().now();
                 let due = match engine.store().due(now, BATCH) {
-                    Ok(due) => due,
+                    Ok(due) => {
+                        pause = Duration::ZERO;
+                        engine.reachable();
+                        due
+                    }
+                    // A database out of reach for now: a later tick reads again.
+                    Err(error) if error.is_transient() => {
+                        engine.storage_error(&error);
+                        pause = (pause * 2).clamp(tick, Duration::from_secs(2));
+                        continue;
+                    }
                     Err(error) => {
                         engine.storage_error(&error);
                         return;
@@ -147,8 +160,12 @@ impl Engine {
                 for entry in due {
                     let engine = engine.clone();
                     tokio::spawn(async move {
-                        if let Err(error) = engine.run_one(&entry).await {
-                            tracing::warn!(conversation = %entry.conversation, %error, "due item failed");
+                        match engine.run_one(&entry).await {
+                            // Said once for the outage; the entry stays, for a later tick.
+                            Ok(()) | Err(EngineError::Unreachable(_)) => {}
+                            Err(error) => {
+                                tracing::warn!(conversation = %entry.conversation, %error, "due item failed");
+                            }
                         }
                     });
                 }

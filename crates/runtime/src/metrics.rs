@@ -35,6 +35,11 @@ pub struct Metrics {
     pub outbox_depth: Gauge,
     /// Records the retention sweeper removed, by kind.
     pub retention_removed: Family<Kind, Counter>,
+    /// 1 while the database cannot be reached (from the first refused call to the next
+    /// commit that goes through), else 0.
+    pub store_unreachable: Gauge,
+    /// Requests and due items refused because the database could not be reached.
+    pub store_unreachable_errors: Counter,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -72,6 +77,18 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Records removed by the retention sweeper, by kind",
         retention_removed.clone(),
     );
+    let store_unreachable = Gauge::default();
+    registry.register(
+        "store_unreachable",
+        "1 while the database cannot be reached, else 0",
+        store_unreachable.clone(),
+    );
+    let store_unreachable_errors = Counter::default();
+    registry.register(
+        "store_unreachable_errors",
+        "Requests and due items refused because the database could not be reached",
+        store_unreachable_errors.clone(),
+    );
     Metrics {
         registry,
         messages,
@@ -79,6 +96,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         zendesk_calls,
         outbox_depth,
         retention_removed,
+        store_unreachable,
+        store_unreachable_errors,
     }
 });
 

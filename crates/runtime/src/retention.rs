@@ -216,14 +216,18 @@ impl Sweeper {
     }
 
     /// Sweeps every `interval` (real time) until aborted; a storage failure stops it (intake
-    /// has stopped too, and says why).
+    /// has stopped too, and says why), a database out of reach only skips a sweep.
     pub fn spawn(mut self, interval: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval).await;
-                if let Err(error) = self.sweep().await {
-                    tracing::error!(%error, "the retention sweeper stopped");
-                    return;
+                match self.sweep().await {
+                    // A database out of reach for now: the next sweep starts over.
+                    Ok(_) | Err(EngineError::Unreachable(_)) => {}
+                    Err(error) => {
+                        tracing::error!(%error, "the retention sweeper stopped");
+                        return;
+                    }
                 }
             }
         })

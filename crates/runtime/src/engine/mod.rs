@@ -11,7 +11,8 @@
 //! 6. wait until the write is durable under the flush policy, then answer.
 //!
 //! A storage error stops intake for good (`EngineError::Unavailable`): the process should
-//! be restarted, not retried (reliability.md §2.4). Timers and outbox effects are found
+//! be restarted, not retried (reliability.md §2.4) — except a database out of reach for now
+//! (`outage.rs`), which refuses the request only (`EngineError::Unreachable`). Timers and outbox effects are found
 //! through the store's due index by `run_due`, so they survive restarts.
 //!
 //! The parts: `intake` (steps 2–3: de-duplication, finding or starting the conversation,
@@ -41,6 +42,9 @@ mod intake;
 mod nodes;
 #[cfg(test)]
 mod nodes_tests;
+mod outage;
+#[cfg(test)]
+mod outage_tests;
 mod quarantine;
 mod retire;
 mod rights;
@@ -198,6 +202,10 @@ pub enum EngineError {
         "this Idempotency-Key was already used on conversation `{0}` with another request; send a new key for a new request"
     )]
     KeyReused(String),
+    /// The database cannot be reached for now: nothing was acknowledged, intake goes on.
+    /// Holds what a caller is told, in plain words (`StoreError::plain`).
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 /// How the engine runs.
@@ -239,6 +247,8 @@ struct Inner {
     /// write it one at a time, so none overwrites another's change.
     contacts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     failure: Mutex<Option<String>>,
+    /// The last call to the store found the database out of reach (`outage.rs`).
+    unreachable: std::sync::atomic::AtomicBool,
     kick: tokio::sync::Notify,
     /// Held by a contact's erasure (`rights.rs`): one at a time.
     erasing: tokio::sync::Mutex<()>,
@@ -273,6 +283,7 @@ impl Engine {
                 lanes: Mutex::new(HashMap::new()),
                 contacts: Mutex::new(HashMap::new()),
                 failure: Mutex::new(None),
+                unreachable: std::sync::atomic::AtomicBool::new(false),
                 kick: tokio::sync::Notify::new(),
                 erasing: tokio::sync::Mutex::new(()),
             }),
@@ -453,7 +464,7 @@ impl Engine {
         };
         let contact_lock = self.contact_lock(account, contact_id);
         let _contact = contact_lock.lock().await;
-        let held = self.hold_contact(held, account, contact_id).await?;
+        let mut held = self.hold_contact(held, account, contact_id).await?;
         let (conversation, contact, stored_contact, input, delivery) = match request {
             Request::Contact(inbound) => {
                 let delivery = Delivery::Contact(inbound.message_id.clone());
@@ -532,10 +543,13 @@ impl Engine {
             delivery.as_ref(),
         );
         let immediate = commit.due.iter().any(|d| d.at <= now);
-        // Kept only while the locks are still held (`store::pg::fence`).
+        // Locks lost with their session (a database restart) must not cover a commit: checked
+        // here after a reconnection, and in the commit's transaction always (`store::pg::fence`).
+        held.confirm().map_err(|e| self.storage(&e))?;
         store
             .commit_held(&commit, &held)
             .map_err(|e| self.storage(&e))?;
+        self.reachable();
         // The outbox's depth follows its commits, so `/metrics` never scans for it.
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         let queued = count(commit.conversation.pending.len()) - count(before.effects.len());
@@ -578,6 +592,9 @@ impl Engine {
     /// Records a storage failure: intake stops for good. The log gets the detail, once; the
     /// failure (and every caller from now on) gets plain words.
     fn storage(&self, error: &StoreError) -> EngineError {
+        if error.is_transient() {
+            return self.unreachable(error);
+        }
         let mut failure = lock(&self.inner.failure);
         let reason = failure.get_or_insert_with(|| {
             tracing::error!(%error, "the engine stops accepting messages");

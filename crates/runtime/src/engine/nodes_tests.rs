@@ -1,7 +1,8 @@
 //! Two engines on one PostgreSQL database, as two nodes (the test server: these tests fail,
 //! never skip, without it): a conversation's effect runs on one node at a time and is taken
 //! over by the other once the first node's claims session ends; a timer both nodes find due
-//! at once applies once.
+//! at once applies once; a step whose lock session ends before its commit is refused and its
+//! resend runs once (the fence itself is tested in `store/pg/fence_tests.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -262,7 +263,10 @@ impl AfterInput for LoseLocks {
         _finished: Option<&Effect>,
         _now: i64,
     ) {
-        if matches!(input, Input::Contact { text, .. } if text == "cut") {
+        // Once: the resend goes through.
+        if matches!(input, Input::Contact { text, .. } if text == "cut")
+            && self.ended.load(Ordering::SeqCst) == 0
+        {
             let ended = end_sessions_holding_locks_now(&self.url);
             self.ended
                 .fetch_add(usize::try_from(ended).unwrap(), Ordering::SeqCst);
@@ -297,7 +301,7 @@ async fn a_step_whose_lock_was_lost_before_its_commit_commits_nothing() {
         "the step's lock session"
     );
     assert!(
-        matches!(refused, Err(EngineError::Unavailable(_))),
+        matches!(refused, Err(EngineError::Unreachable(_))),
         "a step without its lock was acknowledged: {refused:?}"
     );
     let after = engine.conversation("c1").unwrap().unwrap();
@@ -312,4 +316,12 @@ async fn a_step_whose_lock_was_lost_before_its_commit_commits_nothing() {
             .all(|turn| turn.message_id.as_deref() != Some("m2")),
         "{history:?}"
     );
+    // Refused as an outage, not a failure for good: the resend runs it, once.
+    assert_eq!(engine.failure(), None);
+    let mut again = inbound("c1", "m2");
+    again.text = "cut".into();
+    let outcome = engine.handle(again).await.unwrap();
+    assert!(!outcome.duplicate);
+    let after = engine.conversation("c1").unwrap().unwrap();
+    assert_eq!(after.last_seq, before.last_seq + 1);
 }

@@ -108,6 +108,12 @@ pub trait Backend: Send + Sync + 'static {
     fn hold(&self, _name: &str) -> Result<Held, StoreError> {
         Ok(Held::none())
     }
+    /// Whether a database server answers now (`/readyz`), quickly: a server's backend checks
+    /// with a round trip (at most once a second, waiting briefly); an embedded one has
+    /// nothing to check.
+    fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Tries to take the claim `name` without waiting: `Ok(None)` while another process holds
     /// it. Released when the guard drops, or when its process dies (so another process takes
     /// over what it was doing). Only for a [`Backend::shared`] backend; the default claims
@@ -154,6 +160,11 @@ pub struct Held(Option<Box<dyn HeldLock>>);
 pub trait HeldLock: Send {
     /// Takes the lock `name` too (waiting for it), held as long as the first.
     fn also(&mut self, name: &str) -> Result<(), StoreError>;
+    /// Whether the locks are still held (their session may have ended under them, as a
+    /// database restart ends every session): a transient error when they are not.
+    fn confirm(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// The lock as its backend's own type (what [`Backend::apply_held`] checks).
     fn as_any(&self) -> &dyn std::any::Any;
 }
@@ -182,6 +193,15 @@ impl Held {
     pub fn also(&mut self, name: &str) -> Result<(), StoreError> {
         match &mut self.0 {
             Some(lock) => lock.also(name),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks, before a commit, that the locks were not lost with their session (a
+    /// transient error then: the step must not commit without them).
+    pub fn confirm(&mut self) -> Result<(), StoreError> {
+        match &mut self.0 {
+            Some(lock) => lock.confirm(),
             None => Ok(()),
         }
     }

@@ -16,6 +16,10 @@ pub enum StorageCause {
     Denied,
     /// Anything else: an I/O error, a broken database.
     Other,
+    /// A database server that cannot be reached for now (PostgreSQL restarting, a refused or
+    /// lost connection): the failed transaction was rolled back whole, and the next call
+    /// connects again. Never a cause on sled, whose I/O errors stop intake.
+    Unreachable,
 }
 
 impl StorageCause {
@@ -35,6 +39,7 @@ impl StorageCause {
             StorageCause::Full => "the disk is full",
             StorageCause::Denied => "it is not allowed to write there",
             StorageCause::Other => "an input/output error",
+            StorageCause::Unreachable => "the database cannot be reached",
         }
     }
 }
@@ -55,8 +60,21 @@ impl StorageFault {
         }
     }
 
+    /// Whether the failure passes by itself (the database is back): a request fails, intake
+    /// goes on.
+    pub fn is_transient(&self) -> bool {
+        self.cause == StorageCause::Unreachable
+    }
+
     /// What an API caller is told: the failure in plain words, and what to do.
     pub fn plain(&self) -> String {
+        if self.is_transient() {
+            // A commit whose answer was lost may have been kept: sending the same message id
+            // again is safe, de-duplication answers it from its first answer.
+            return "the service cannot reach its database right now; send the request again \
+                    in a few seconds (a message sent again with the same id is applied once)"
+                .to_owned();
+        }
         format!(
             "the service cannot write to its storage ({}); nothing was recorded, try again later",
             self.cause.words()

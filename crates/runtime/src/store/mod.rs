@@ -51,7 +51,8 @@ use crate::state::{Contact, Conversation, Turn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The storage itself failed (I/O, a sled error). Intake must stop: never retried.
+    /// The storage itself failed (I/O, a sled error). Intake must stop: never retried —
+    /// unless it is [`StoreError::is_transient`] (a database server out of reach for now).
     /// `Display` is for the log; a caller is told [`StoreError::plain`].
     #[error("{0}")]
     Io(StorageFault),
@@ -70,6 +71,12 @@ pub enum StoreError {
 impl StoreError {
     pub fn is_corrupt(&self) -> bool {
         matches!(self, StoreError::Corrupt { .. })
+    }
+
+    /// A database that cannot be reached for now ([`StorageCause::Unreachable`]): the request
+    /// fails, intake goes on, and the next call connects again.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Io(fault) if fault.is_transient())
     }
 
     /// What an API caller is told, in plain words; the detail (`Display`) goes to the log.

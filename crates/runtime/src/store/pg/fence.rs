@@ -65,7 +65,7 @@ pub(super) fn apply_held(
 
 fn lost() -> StoreError {
     StoreError::Io(StorageFault::new(
-        StorageCause::Other,
+        StorageCause::Unreachable,
         "PostgreSQL: the step's lock was lost before its commit (its lock connection's session \
          ended, so another node may run the conversation now): nothing of the step was written"
             .to_owned(),

@@ -11,6 +11,7 @@
 mod claims;
 mod fence;
 mod locks;
+mod ping;
 mod pool;
 mod schema;
 mod scratch;
@@ -22,6 +23,7 @@ use postgres::error::SqlState;
 
 use self::claims::Claims;
 use self::locks::Locks;
+use self::ping::Pings;
 use self::pool::{Pool, Setup};
 use super::backend::{Backend, Claim, Held, Pairs, TreeName, Write};
 use super::{StorageCause, StorageFault, StoreError};
@@ -53,14 +55,21 @@ impl PgError {
     pub fn into_store(self) -> StoreError {
         match self {
             PgError::Store(error) => error,
+            // No connection could be made: the server is down or refuses for now.
+            PgError::Connect(words) => StoreError::Io(StorageFault::new(
+                StorageCause::Unreachable,
+                format!("cannot connect to PostgreSQL: {words}"),
+            )),
             other => StoreError::Io(StorageFault::new(StorageCause::Other, other.to_string())),
         }
     }
 }
 
-/// A failed statement as a storage failure: the engine stops intake, as it does on sled's.
+/// A failed statement as a storage failure: the engine stops intake, as it does on sled's —
+/// but for a server out of reach (`unreachable`), where it refuses only this request.
 pub(super) fn storage(error: &postgres::Error) -> StoreError {
     let cause = match error.code() {
+        _ if unreachable(error) => StorageCause::Unreachable,
         Some(code) if *code == SqlState::DISK_FULL => StorageCause::Full,
         Some(code)
             if *code == SqlState::INSUFFICIENT_PRIVILEGE
@@ -74,6 +83,31 @@ pub(super) fn storage(error: &postgres::Error) -> StoreError {
         cause,
         format!("PostgreSQL: {}", words(error)),
     ))
+}
+
+/// Whether `error` says the server is out of reach for now: the connection was refused,
+/// closed or reset (an I/O error on its socket), or the server is shutting down, restarting
+/// or starting (`57P01`–`57P03`, class `08`, too many connections). The transaction it was in
+/// is rolled back whole; a new connection may succeed.
+pub(super) fn unreachable(error: &postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    if let Some(code) = error.code() {
+        return code.code().starts_with("08")
+            || *code == SqlState::ADMIN_SHUTDOWN
+            || *code == SqlState::CRASH_SHUTDOWN
+            || *code == SqlState::CANNOT_CONNECT_NOW
+            || *code == SqlState::TOO_MANY_CONNECTIONS;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// An error with its causes (`postgres::Error` says only "db error" and keeps the server's
@@ -191,6 +225,7 @@ pub struct PgBackend {
     pool: Pool,
     locks: Locks,
     migrated: Migrated,
+    pings: Pings,
     claims: Claims,
 }
 
@@ -223,6 +258,7 @@ impl PgBackend {
             pool,
             locks,
             migrated,
+            pings: Pings::default(),
             claims,
         })
     }
@@ -368,6 +404,10 @@ impl Backend for PgBackend {
         self.locks.hold(name)
     }
 
+    fn ping(&self) -> Result<(), StoreError> {
+        self.pings.check(&self.pool)
+    }
+
     fn claim(&self, name: &str) -> Result<Option<Claim>, StoreError> {
         self.claims.claim(name)
     }
@@ -394,4 +434,10 @@ mod tests;
 mod lock_tests;
 
 #[cfg(test)]
+mod outage_tests;
+
+#[cfg(test)]
 mod claim_tests;
+
+#[cfg(test)]
+mod fence_tests;
