@@ -23,6 +23,7 @@ mod lint_fixtures;
 mod logs;
 mod lsp;
 mod lsp_frame;
+mod postgres_claims;
 mod postgres_nodes;
 mod postgres_ops;
 mod postgres_outage;

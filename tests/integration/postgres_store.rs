@@ -79,6 +79,11 @@ impl Server {
 }
 
 impl Server {
+    /// The node's process id (its claims session is `scenarist claims <pid>` on the server).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, and the exit status: a clean stop.
     fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();

@@ -6,6 +6,11 @@
 //! as any message. A crash after the action ran but before its result was committed leaves
 //! the effect pending, so it runs again with the same id — the action's idempotency key is
 //! what keeps that from doing the work twice (reliability.md §3).
+//!
+//! Several nodes on one store (PostgreSQL) all read the due index: a timer fired by two of
+//! them applies once (its step runs under the conversation's lock and finds it no longer
+//! armed), and an effect runs on the node that holds its conversation's claim
+//! (`Engine::claim_effects`), taken over by another when that node dies.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -198,14 +203,29 @@ impl Engine {
         }
         let result = self.dispatch_claimed(entry, effect_id).await;
         self.in_flight().remove(effect_id);
-        result.map(|()| Dispatched::Done)
+        result
     }
 
-    async fn dispatch_claimed(&self, entry: &Due, effect_id: &str) -> Result<(), EngineError> {
+    async fn dispatch_claimed(
+        &self,
+        entry: &Due,
+        effect_id: &str,
+    ) -> Result<Dispatched, EngineError> {
         // The effects of one conversation run one at a time, in the order they come due: a
         // ticket exists before its comments, and two calls cannot both create it.
         let lane = self.effect_lane(&entry.conversation);
         let _one_at_a_time = lane.lock().await;
+        // And one node at a time among those on a shared store, until the result is
+        // committed (`engine/nodes.rs`); a claim another node holds keeps the entry.
+        let Some(_claim) = self.claim_effects(&entry.conversation)? else {
+            return Ok(Dispatched::Busy);
+        };
+        self.dispatch_lane(entry, effect_id)
+            .await
+            .map(|()| Dispatched::Done)
+    }
+
+    async fn dispatch_lane(&self, entry: &Due, effect_id: &str) -> Result<(), EngineError> {
         // The record is read in the conversation's turn: a step writes its due entries before
         // its record (the commit point), and an entry seen in between would look stale here
         // and be dropped, leaving its effect pending for good. Waiting for the step to end
@@ -287,7 +307,7 @@ impl Engine {
 enum Dispatched {
     /// Run (or found stale): its entry can go.
     Done,
-    /// Already running in this process.
+    /// Already running in this process, or claimed by another node on the store.
     Busy,
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::engine::{Engine, EngineError};
 use crate::metrics::{Kind, metrics};
 use crate::state::{Conversation, Status};
-use crate::store::{Held, StoreError, conversation_pages};
+use crate::store::{Claim, StoreError, conversation_pages};
 
 /// How long each kind of data is kept, in milliseconds; `None` keeps it forever.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -71,7 +71,7 @@ impl Swept {
 /// Records read or removed per batch, between two yields.
 const BATCH: usize = 256;
 
-/// The lock a sweep of a shared store holds (`Backend::try_hold`).
+/// The claim a sweep of a shared store holds (`Backend::claim`): one node sweeps at a time.
 const ROUND: &str = "retention";
 
 pub struct Sweeper {
@@ -130,15 +130,15 @@ impl Sweeper {
         Ok(swept)
     }
 
-    /// The store's `retention` lock, if no other node holds it (always, on a store only this
+    /// The store's `retention` claim, if no other node holds it (always, on a store only this
     /// process uses).
-    async fn take_round(&self) -> Result<Option<Held>, EngineError> {
+    async fn take_round(&self) -> Result<Option<Claim>, EngineError> {
         let store = Arc::clone(self.engine.store());
-        tokio::task::spawn_blocking(move || store.backend().try_hold(ROUND))
+        tokio::task::spawn_blocking(move || store.backend().claim(ROUND))
             .await
             .unwrap_or_else(|_| {
                 Err(StoreError::Io(
-                    "the retention lock's thread panicked".into(),
+                    "the retention claim's thread panicked".into(),
                 ))
             })
             .map_err(|e| self.engine.storage_error(&e))

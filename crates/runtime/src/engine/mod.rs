@@ -41,6 +41,8 @@ pub mod beside;
 mod commit;
 mod intake;
 mod nodes;
+#[cfg(test)]
+mod nodes_tests;
 mod outage;
 #[cfg(test)]
 mod outage_tests;
@@ -544,9 +546,12 @@ impl Engine {
             delivery.as_ref(),
         );
         let immediate = commit.due.iter().any(|d| d.at <= now);
-        // Locks lost with their session (a database restart) must not cover a commit.
+        // Locks lost with their session (a database restart) must not cover a commit: checked
+        // here after a reconnection, and in the commit's transaction always (`store::pg::fence`).
         held.confirm().map_err(|e| self.storage(&e))?;
-        store.commit(&commit).map_err(|e| self.storage(&e))?;
+        store
+            .commit_held(&commit, &held)
+            .map_err(|e| self.storage(&e))?;
         self.reachable();
         // The outbox's depth follows its commits, so `/metrics` never scans for it.
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);

@@ -4,13 +4,14 @@
 //! finds its first answer). A contact's lock is held around its read-modify-write, as the
 //! in-process contact lock is. Taken after the in-process line and lock, so a node waits for
 //! the database only with one task per conversation; a conversation's lock before its
-//! contact's, always, so no two holders wait for each other. On a store only this process
-//! uses (sled, memory) both are no-ops.
+//! contact's, always, so no two holders wait for each other. A conversation's outbox effects
+//! run under its claim (`claim_effects`), which never waits. On a store only this process
+//! uses (sled, memory) all three are no-ops.
 
 use std::sync::Arc;
 
 use super::{Engine, EngineError};
-use crate::store::{Held, StoreError};
+use crate::store::{Claim, Held, StoreError};
 
 impl Engine {
     /// The lock of conversation `id` on the store.
@@ -55,6 +56,24 @@ impl Engine {
         .unwrap_or_else(|_| Err(StoreError::Io("a lock's waiting thread panicked".into())));
         taken.map_err(|e| self.storage_error(&e))
     }
+}
+
+impl Engine {
+    /// The claim on conversation `id`'s effects among the nodes on the store, or `None` while
+    /// another node runs one of them (never waits: the due entry stays for a later tick).
+    /// Held from reading the pending effect until its result is committed; a node that dies
+    /// lets it go, so another node's scheduler takes the effect over.
+    pub(crate) fn claim_effects(&self, id: &str) -> Result<Option<Claim>, EngineError> {
+        self.inner
+            .store
+            .backend()
+            .claim(&effects_claim(id))
+            .map_err(|e| self.storage_error(&e))
+    }
+}
+
+fn effects_claim(id: &str) -> String {
+    format!("effects\0{id}")
 }
 
 pub(super) fn conversation_lock(id: &str) -> String {

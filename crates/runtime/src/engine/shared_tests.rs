@@ -162,8 +162,8 @@ async fn one_node_sweeps_at_a_time() {
     };
     let mut sweeper = Sweeper::new(b.clone(), retention);
 
-    let round = store_a.backend().try_hold("retention").unwrap();
-    assert!(round.as_ref().is_some_and(crate::store::Held::is_holding));
+    let round = store_a.backend().claim("retention").unwrap();
+    assert!(round.as_ref().is_some_and(crate::store::Claim::is_holding));
     let skipped = sweeper.sweep().await.unwrap();
     assert!(skipped.skipped, "{skipped:?}");
     drop(round);

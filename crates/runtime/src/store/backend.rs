@@ -114,12 +114,6 @@ pub trait Backend: Send + Sync + 'static {
     fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
-    /// Takes the lock `name` if no other holder has it, without waiting: `None` when another
-    /// has it (a round of work one node does for all, such as a retention sweep, is then
-    /// that node's). The default holds nothing and always succeeds.
-    fn try_hold(&self, _name: &str) -> Result<Option<Held>, StoreError> {
-        Ok(Some(Held::none()))
-    }
     /// Replaces the value of `key` by `new` (or removes it, `None`) only if it is still
     /// `expected`; whether it did. A sweep that read a value and judged it changes it only if
     /// no step wrote it meanwhile. The default reads then writes: atomic only for a backend
@@ -141,6 +135,41 @@ pub trait Backend: Send + Sync + 'static {
         }
         Ok(true)
     }
+    /// Tries to take the claim `name` without waiting: `Ok(None)` while another process holds
+    /// it. Released when the guard drops, or when its process dies (so another process takes
+    /// over what it was doing). Only for a [`Backend::shared`] backend; the default claims
+    /// nothing and always succeeds.
+    fn claim(&self, _name: &str) -> Result<Option<Claim>, StoreError> {
+        Ok(Some(Claim::none()))
+    }
+    /// [`Backend::apply`], fenced by the locks `held` holds: on a [`Backend::shared`] backend,
+    /// the writes are kept only if each of those locks is still held when they commit (a lock
+    /// whose session ended may be another process's now), else nothing is written and the
+    /// answer is an error. The default applies them.
+    fn apply_held(&self, writes: Vec<Write>, _held: &Held) -> Result<(), StoreError> {
+        self.apply(writes)
+    }
+}
+
+/// A claim every process on the store sees, held until dropped: the guard of
+/// [`Backend::claim`]. For one process alone on its store it holds nothing.
+pub struct Claim(Option<Box<dyn Send>>);
+
+impl Claim {
+    /// A guard that holds nothing.
+    pub fn none() -> Self {
+        Claim(None)
+    }
+
+    /// A guard that lets its claim go when `release` drops.
+    pub fn new(release: Box<dyn Send>) -> Self {
+        Claim(Some(release))
+    }
+
+    /// Whether it holds a claim (one taken through [`Backend::claim`]).
+    pub fn is_holding(&self) -> bool {
+        self.0.is_some()
+    }
 }
 
 /// A lock every process on the store sees, held until dropped: the guard of
@@ -157,6 +186,8 @@ pub trait HeldLock: Send {
     fn confirm(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// The lock as its backend's own type (what [`Backend::apply_held`] checks).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 impl Held {
@@ -172,6 +203,11 @@ impl Held {
     /// Whether it holds a lock (one taken through [`Backend::hold`]).
     pub fn is_holding(&self) -> bool {
         self.0.is_some()
+    }
+
+    /// What it holds, for the backend that took it.
+    pub fn lock(&self) -> Option<&dyn HeldLock> {
+        self.0.as_deref()
     }
 
     /// Takes the lock `name` too, waiting for it; released with the first.

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::backend::{Backend, TreeName, Write};
+use super::backend::{Backend, Held, TreeName, Write};
 use super::envelope::{decode, decode_seen, decode_turn, encode};
 use super::retire::{self, Removed, SeenBatch};
 use super::{
@@ -219,6 +219,10 @@ impl<B: Backend> Store for KvStore<B> {
     }
 
     fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        self.commit_held(commit, &Held::none())
+    }
+
+    fn commit_held(&self, commit: &Commit, held: &Held) -> Result<(), StoreError> {
         // Every value encoded first: a value that cannot be encoded writes nothing.
         let mut writes = Vec::new();
         if let Some(turn) = &commit.turn {
@@ -263,7 +267,7 @@ impl<B: Backend> Store for KvStore<B> {
                 key: keys::due(due),
             });
         }
-        self.backend.apply(writes)
+        self.backend.apply_held(writes, held)
     }
 
     fn due(&self, at: i64, limit: usize) -> Result<Vec<Due>, StoreError> {

@@ -32,7 +32,7 @@ mod quarantine;
 mod retire;
 mod sled;
 
-pub use backend::{Backend, Held, HeldLock, TreeName, Write};
+pub use backend::{Backend, Claim, Held, HeldLock, TreeName, Write};
 pub use export::{ExportError, ExportStats, export, import};
 pub use fault::{StorageCause, StorageFault};
 pub use footprint::{Footprint, footprint};
@@ -278,6 +278,12 @@ pub trait Store: Send + Sync + 'static {
     /// every conversation with a pending effect, and maybe a few whose effect is done (an
     /// entry left by a crash, dropped when it fires).
     fn conversations_with_effects(&self) -> Result<Vec<String>, StoreError>;
+    /// [`Store::commit`], kept only while `held` (the step's locks) is still held: on a store
+    /// shared between processes, a step whose lock was lost (its session ended, so another
+    /// process may run the conversation now) commits nothing and gets an error.
+    fn commit_held(&self, commit: &Commit, _held: &Held) -> Result<(), StoreError> {
+        self.commit(commit)
+    }
 }
 
 #[cfg(test)]

@@ -20,11 +20,12 @@ use super::super::{StorageCause, StorageFault, StoreError};
 use super::pool::{Connection, Pool};
 use super::{PgError, storage};
 
-const LOCK: &str = "SELECT pg_advisory_lock($1)";
-const TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1)";
+/// Takes the lock and says which server process holds it (what a fenced commit looks for).
+const LOCK: &str = "SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock($1)) AS taken";
 const RELEASE: &str = "SELECT pg_advisory_unlock_all()";
 
-type Reply = SyncSender<Result<(), StoreError>>;
+/// The server process id of the session that took the lock (or was confirmed).
+type Reply = SyncSender<Result<i32, StoreError>>;
 
 /// What a guard asks its connection's thread.
 enum Request {
@@ -34,17 +35,19 @@ enum Request {
     Confirm,
 }
 
-const CONFIRM: &str = "SELECT 1";
+const CONFIRM: &str = "SELECT pg_backend_pid()";
 
 pub(super) struct Locks {
     pool: Pool,
 }
 
 /// A held guard: the requests to its connection's thread; dropping it releases.
-struct PgHeld {
+pub(super) struct PgHeld {
     requests: Sender<(Request, Reply)>,
     /// `pool::connected()` when the locks were taken.
     connected: u64,
+    /// Each lock taken, and the server process (session) that took it.
+    taken: Vec<(i64, i32)>,
 }
 
 impl Locks {
@@ -64,47 +67,25 @@ impl Locks {
         if !sent {
             return Err(stopped());
         }
-        answer.recv().map_err(|_| stopped())??;
+        let session = answer.recv().map_err(|_| stopped())??;
         Ok(Held::new(Box::new(PgHeld {
             requests,
             connected,
+            taken: vec![(first, session)],
         })))
-    }
-
-    /// Takes the lock `name` if no other session holds it; `None` when one does.
-    pub(super) fn try_hold(&self, name: &str) -> Result<Option<Held>, StoreError> {
-        let (requests, queue) = mpsc::channel();
-        let (reply, answer) = mpsc::sync_channel(1);
-        let first = key(name);
-        let connected = super::pool::connected();
-        let sent = self.pool.send(move |connection| {
-            let taken = try_lock(connection, first);
-            let held = matches!(taken, Ok(true));
-            let _ = reply.send(taken);
-            if held {
-                keep_taken(connection, &queue);
-            }
-        });
-        if !sent {
-            return Err(stopped());
-        }
-        let taken = answer.recv().map_err(|_| stopped())??;
-        Ok(taken.then(|| {
-            Held::new(Box::new(PgHeld {
-                requests,
-                connected,
-            }))
-        }))
     }
 }
 
 impl HeldLock for PgHeld {
     fn also(&mut self, name: &str) -> Result<(), StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
+        let key = key(name);
         self.requests
-            .send((Request::Lock(key(name)), reply))
+            .send((Request::Lock(key), reply))
             .map_err(|_| stopped())?;
-        answer.recv().map_err(|_| stopped())?
+        let session = answer.recv().map_err(|_| stopped())??;
+        self.taken.push((key, session));
+        Ok(())
     }
 
     fn confirm(&mut self) -> Result<(), StoreError> {
@@ -116,7 +97,18 @@ impl HeldLock for PgHeld {
         self.requests
             .send((Request::Confirm, reply))
             .map_err(|_| stopped())?;
-        answer.recv().map_err(|_| stopped())?
+        answer.recv().map_err(|_| stopped())?.map(drop)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl PgHeld {
+    /// Each lock held, as (key, server process id).
+    pub(super) fn taken(&self) -> &[(i64, i32)] {
+        &self.taken
     }
 }
 
@@ -132,44 +124,28 @@ fn keep(
     // The caller waits for this answer (a dropped caller only means releasing at once).
     let _ = reply.send(granted);
     if held {
-        keep_taken(connection, queue);
-    } else {
-        release(connection);
-    }
-}
-
-/// Answers the guard's requests while it lives; lets every lock go when it drops.
-fn keep_taken(connection: &mut Connection, queue: &Receiver<(Request, Reply)>) {
-    // Ends when the guard drops (its sender with it).
-    while let Ok((request, reply)) = queue.recv() {
-        let granted = match request {
-            Request::Lock(next) => lock(connection, next),
-            Request::Confirm => confirm(connection),
-        };
-        let failed = granted.is_err();
-        let _ = reply.send(granted);
-        if failed {
-            break;
+        // Ends when the guard drops (its sender with it).
+        while let Ok((request, reply)) = queue.recv() {
+            let granted = match request {
+                Request::Lock(next) => lock(connection, next),
+                Request::Confirm => confirm(connection),
+            };
+            let failed = granted.is_err();
+            let _ = reply.send(granted);
+            if failed {
+                break;
+            }
         }
     }
     release(connection);
 }
 
-fn try_lock(connection: &mut Connection, key: i64) -> Result<bool, StoreError> {
-    let statement = connection.statement(TRY_LOCK)?;
-    let client = connection.client().map_err(PgError::into_store)?;
-    client
-        .query_one(&statement, &[&key])
-        .and_then(|row| row.try_get(0))
-        .map_err(|e| storage(&e))
-}
-
-fn lock(connection: &mut Connection, key: i64) -> Result<(), StoreError> {
+fn lock(connection: &mut Connection, key: i64) -> Result<i32, StoreError> {
     let taken = connection.statement(LOCK).and_then(|statement| {
         let client = connection.client().map_err(PgError::into_store)?;
         client
-            .execute(&statement, &[&key])
-            .map(drop)
+            .query_one(&statement, &[&key])
+            .and_then(|row| row.try_get(0))
             .map_err(|e| storage(&e))
     });
     if let Err(error) = &taken
@@ -182,7 +158,7 @@ fn lock(connection: &mut Connection, key: i64) -> Result<(), StoreError> {
 }
 
 /// A round trip on the session that holds the locks, never on a new one.
-fn confirm(connection: &mut Connection) -> Result<(), StoreError> {
+fn confirm(connection: &mut Connection) -> Result<i32, StoreError> {
     let lost = || {
         StoreError::Io(StorageFault::new(
             StorageCause::Unreachable,
@@ -193,8 +169,11 @@ fn confirm(connection: &mut Connection) -> Result<(), StoreError> {
     let Some(client) = connection.open_client() else {
         return Err(lost());
     };
-    match client.batch_execute(CONFIRM) {
-        Ok(()) => Ok(()),
+    match client
+        .query_one(CONFIRM, &[])
+        .and_then(|row| row.try_get(0))
+    {
+        Ok(session) => Ok(session),
         Err(error) => {
             connection.close();
             let error = storage(&error);
@@ -219,7 +198,7 @@ fn release(connection: &mut Connection) {
 }
 
 /// A lock's number: the stable hash of its name.
-fn key(name: &str) -> i64 {
+pub(super) fn key(name: &str) -> i64 {
     i64::from_ne_bytes(crate::state::id_hash(name).to_ne_bytes())
 }
 

@@ -8,6 +8,8 @@
 //! so `flush` has nothing left to do. The URL holds a password: it is never printed, and
 //! error messages have it taken out.
 
+mod claims;
+mod fence;
 mod locks;
 mod ping;
 mod pool;
@@ -20,10 +22,11 @@ use std::time::Duration;
 
 use postgres::error::SqlState;
 
+use self::claims::Claims;
 use self::locks::Locks;
 use self::ping::Pings;
 use self::pool::{Pool, Setup};
-use super::backend::{Backend, Held, Pairs, TreeName, Write};
+use super::backend::{Backend, Claim, Held, Pairs, TreeName, Write};
 use super::{StorageCause, StorageFault, StoreError};
 
 pub use schema::{KNOWN as SCHEMA_VERSION, Migrated};
@@ -245,6 +248,7 @@ pub struct PgBackend {
     locks: Locks,
     migrated: Migrated,
     pings: Pings,
+    claims: Claims,
 }
 
 impl PgBackend {
@@ -255,7 +259,11 @@ impl PgBackend {
         let pool = Pool::new(&setup, connections, "postgres")?;
         // As many lock connections as data connections: each step in progress holds one
         // (`locks.rs`), and its reads and writes go to the data pool, so neither starves.
-        let locks = Locks::new(Pool::new(&setup, connections, "postgres-lock")?);
+        let lock_setup = claims::holding(&setup, "locks");
+        let locks = Locks::new(Pool::new(&lock_setup, connections, "postgres-lock")?);
+        // One more connection, opened on the first claim, for every claim of this node.
+        let claim_setup = claims::holding(&setup, "claims");
+        let claims = Claims::new(Pool::new(&claim_setup, 1, "postgres-claims")?);
         let migrated = pool
             .run(|connection| schema::migrate(connection.client()?))
             .map_err(PgError::Store)??;
@@ -264,6 +272,7 @@ impl PgBackend {
             locks,
             migrated,
             pings: Pings::default(),
+            claims,
         })
     }
 
@@ -412,10 +421,6 @@ impl Backend for PgBackend {
         self.pings.check(&self.pool)
     }
 
-    fn try_hold(&self, name: &str) -> Result<Option<Held>, StoreError> {
-        self.locks.try_hold(name)
-    }
-
     fn swap_if(
         &self,
         tree: TreeName,
@@ -436,6 +441,14 @@ impl Backend for PgBackend {
             .map(|rows| rows == 1)
             .map_err(|e| storage(&e))
         })
+    }
+
+    fn claim(&self, name: &str) -> Result<Option<Claim>, StoreError> {
+        self.claims.claim(name)
+    }
+
+    fn apply_held(&self, writes: Vec<Write>, held: &Held) -> Result<(), StoreError> {
+        fence::apply_held(self, writes, held)
     }
 }
 
@@ -465,3 +478,9 @@ mod outage_tests;
 
 #[cfg(test)]
 mod tls_tests;
+
+#[cfg(test)]
+mod claim_tests;
+
+#[cfg(test)]
+mod fence_tests;

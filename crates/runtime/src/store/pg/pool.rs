@@ -118,6 +118,8 @@ pub(super) struct Connection {
     gate: Arc<Gate>,
     client: Option<Client>,
     statements: HashMap<&'static str, Statement>,
+    /// How many sessions this connection has opened: what a session-level lock was taken in.
+    sessions: u64,
 }
 
 impl Connection {
@@ -142,6 +144,7 @@ impl Connection {
                 Err(_) => self.gate.failed(),
             }
             self.client = Some(client?);
+            self.sessions += 1;
         }
         self.client
             .as_mut()
@@ -183,6 +186,12 @@ impl Connection {
     pub(super) fn close(&mut self) {
         self.statements.clear();
         self.client = None;
+    }
+
+    /// The session the connection is in (a new one after each reconnection): a session's
+    /// advisory locks end with it.
+    pub(super) fn session(&self) -> u64 {
+        self.sessions
     }
 
     /// `sql` prepared on this connection (once per connection).
@@ -326,6 +335,7 @@ fn work(queue: &Mutex<Receiver<Job>>, setup: Arc<Setup>, gate: Arc<Gate>) {
         gate,
         client: None,
         statements: HashMap::new(),
+        sessions: 0,
     };
     loop {
         // The lock is held only while waiting for the next job, not while running it.

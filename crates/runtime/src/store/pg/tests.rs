@@ -136,7 +136,8 @@ fn a_lost_connection_fails_one_call_and_the_next_reconnects() {
     let killer = PgBackend::open(&url, 1).unwrap();
     raw_sql(
         &killer,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+        // Waiting until they are gone: a call sent before that would still get through.
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
          WHERE datname = current_database() AND pid <> pg_backend_pid()",
     );
     // The call that meets the dead connection may fail; the one after it connects again.

@@ -123,6 +123,7 @@ pub(super) fn split(url: &str) -> Result<(String, Wanted), PgError> {
 }
 
 /// How connections are made: plain, or TLS with its checks.
+#[derive(Clone)]
 pub(super) struct Tls {
     connector: Option<MakeRustlsConnect>,
     /// Said after a refused certificate: what was checked against what.
