@@ -73,7 +73,9 @@ struct Prepared {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let url = args.first().context("usage: raw_postgres URL [CLIENTS] [SECONDS] [CONVERSATIONS] [unnest|transaction]")?;
+    let url = args.first().context(
+        "usage: raw_postgres URL [CLIENTS] [SECONDS] [CONVERSATIONS] [unnest|transaction]",
+    )?;
     let number = |i: usize, default: u64| -> anyhow::Result<u64> {
         args.get(i).map_or(Ok(default), |text| {
             text.parse()
