@@ -215,9 +215,8 @@ fn one_message(
 
 /// An advisory lock's number for a name (FNV-1a; the engine hashes its own way).
 fn lock_key(text: &[u8]) -> i64 {
-    text.iter()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
-        })
-        .cast_signed()
+    let hash = text.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    i64::from_ne_bytes(hash.to_ne_bytes())
 }
