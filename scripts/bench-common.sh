@@ -125,8 +125,9 @@ cpu_ticks() {
 # backends, which come and go with connections.
 tree_ticks() {
   # Fields counted after the command name's ")" (it may hold spaces): 2 ppid, 12-15 utime,
-  # stime, cutime, cstime. A process that ends meanwhile is skipped.
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" '{
+  # stime, cutime, cstime.
+  # A process that ends while cat reads makes it fail (pipefail): what it read still counts.
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v p="$1" '{
       pid = $1
       line = $0
       sub(/^.*\) /, "", line)
