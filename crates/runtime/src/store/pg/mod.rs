@@ -5,10 +5,12 @@
 //!
 //! Calls go to a pool of connection threads (`pool.rs`); the schema is migrated when the store
 //! opens (`schema.rs`). Each statement commits on its own, durably (`synchronous_commit` on),
-//! so `flush` has nothing left to do. The URL holds a password: it is never printed, and
+//! so `flush` has nothing left to do; a step's writes are one statement, shared with the steps
+//! committing at the same time (`commits.rs`). The URL holds a password: it is never printed, and
 //! error messages have it taken out.
 
 mod claims;
+mod commits;
 mod fence;
 mod locks;
 mod ping;
@@ -23,6 +25,7 @@ use std::time::Duration;
 use postgres::error::SqlState;
 
 use self::claims::Claims;
+use self::commits::Commits;
 use self::locks::Locks;
 use self::ping::Pings;
 use self::pool::{Pool, Setup};
@@ -245,6 +248,8 @@ fn setup(url: &str) -> Result<Setup, PgError> {
 /// The store on PostgreSQL.
 pub struct PgBackend {
     pool: Pool,
+    /// Steps waiting to commit together (`commits.rs`).
+    commits: Commits,
     locks: Locks,
     migrated: Migrated,
     pings: Pings,
@@ -269,6 +274,7 @@ impl PgBackend {
             .map_err(PgError::Store)??;
         Ok(Self {
             pool,
+            commits: Commits::default(),
             locks,
             migrated,
             pings: Pings::default(),
@@ -376,25 +382,9 @@ impl Backend for PgBackend {
     }
 
     fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        // One transaction: a step's writes are all kept, or none.
-        self.pool.call(move |connection| {
-            let upsert = connection.statement(UPSERT)?;
-            let delete = connection.statement(DELETE)?;
-            let client = connection.client().map_err(PgError::into_store)?;
-            let mut transaction = client.transaction().map_err(|e| storage(&e))?;
-            for write in &writes {
-                match write {
-                    Write::Insert { tree, key, value } => {
-                        transaction.execute(&upsert, &[&code(*tree), key, value])
-                    }
-                    Write::Remove { tree, key } => {
-                        transaction.execute(&delete, &[&code(*tree), key])
-                    }
-                }
-                .map_err(|e| storage(&e))?;
-            }
-            transaction.commit().map_err(|e| storage(&e))
-        })
+        // One statement, one transaction: a step's writes are all kept, or none; steps
+        // committing at the same time share it (group commit, `commits.rs`).
+        self.commits.apply(&self.pool, writes, Vec::new())
     }
 
     fn is_empty(&self) -> Result<bool, StoreError> {
