@@ -8,7 +8,8 @@
 //! - two reads: the conversation's record, then its contact's;
 //! - the step's three writes (the turn and the record, and the question's timer entry
 //!   written on "Hi", removed on "No, thanks"), committed durably (`synchronous_commit` on)
-//!   as the engine commits them: `unnest` one statement (`store/pg/commits.rs`),
+//!   as the engine commits them: `unnest` one statement (`store/pg/commits.rs`, fenced by
+//!   the two locks as the engine's is),
 //!   `transaction` a transaction of one statement per row (the engine before it);
 //! - `pg_advisory_unlock_all`.
 //!
@@ -39,14 +40,8 @@ const GET: &str = "SELECT value FROM scenarist_kv WHERE tree = $1 AND key = $2";
 const UPSERT: &str = "INSERT INTO scenarist_kv (tree, key, value) VALUES ($1, $2, $3) \
                       ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value";
 const DELETE: &str = "DELETE FROM scenarist_kv WHERE tree = $1 AND key = $2";
-/// The engine's statement for a step's writes (`store/pg/commits.rs`).
-const APPLY: &str = "WITH removed AS (\
-                       DELETE FROM scenarist_kv AS kv \
-                       USING unnest($4::smallint[], $5::bytea[]) AS gone (tree, key) \
-                       WHERE kv.tree = gone.tree AND kv.key = gone.key) \
-                     INSERT INTO scenarist_kv (tree, key, value) \
-                     SELECT * FROM unnest($1::smallint[], $2::bytea[], $3::bytea[]) \
-                     ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value";
+/// The engine's statement for a step's writes, fenced by its locks (`store/pg/commits.rs`).
+use scenarist::store::COMMIT_STATEMENT as APPLY;
 const TABLE: &str = "CREATE TABLE IF NOT EXISTS scenarist_kv (tree smallint NOT NULL, \
                      key bytea NOT NULL, value bytea NOT NULL, PRIMARY KEY (tree, key))";
 
@@ -69,6 +64,8 @@ struct Prepared {
     upsert: Statement,
     delete: Statement,
     apply: Statement,
+    /// This connection's server process id: the session its locks are held by.
+    session: i32,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -143,6 +140,7 @@ fn client(
         upsert: db.prepare(UPSERT)?,
         delete: db.prepare(DELETE)?,
         apply: db.prepare(APPLY)?,
+        session: db.query_one("SELECT pg_backend_pid()", &[])?.try_get(0)?,
     };
     let mut latencies = Vec::new();
     let mut message = n;
@@ -166,6 +164,7 @@ fn one_message(
     let seq = message / conversations;
     let record = format!("c-{conversation}").into_bytes();
     let contact = format!("webchat:acme\0u-{conversation}").into_bytes();
+    let record_key = record.clone();
     db.execute(&prepared.lock, &[&lock_key(&record)])?;
     db.query_opt(&prepared.get, &[&CONVERSATIONS_TREE, &record])?;
     db.execute(&prepared.lock, &[&lock_key(&contact)])?;
@@ -193,9 +192,26 @@ fn one_message(
             let values: Vec<&[u8]> = upserts.iter().map(|row| row.2.as_slice()).collect();
             let gone_trees: Vec<i16> = removed.iter().map(|row| row.0).collect();
             let gone_keys: Vec<&[u8]> = removed.iter().map(|row| row.1.as_slice()).collect();
-            db.execute(
+            // One step (number 0), fenced by its two locks, as the engine's commit is.
+            let put_steps = vec![0_i32; upserts.len()];
+            let gone_steps = vec![0_i32; removed.len()];
+            let fenced = [0_i32, 0];
+            let sessions = [prepared.session, prepared.session];
+            let held = [lock_key(&record_key), lock_key(&contact)];
+            db.query(
                 &prepared.apply,
-                &[&trees, &keys, &values, &gone_trees, &gone_keys],
+                &[
+                    &trees,
+                    &keys,
+                    &values,
+                    &gone_trees,
+                    &gone_keys,
+                    &fenced.as_slice(),
+                    &sessions.as_slice(),
+                    &held.as_slice(),
+                    &gone_steps,
+                    &put_steps,
+                ],
             )?;
         }
         Writes::Transaction => {

@@ -40,8 +40,8 @@ pub use kv::KvStore;
 pub use memory::MemoryBackend;
 pub use pages::{ConversationPages, conversation_pages};
 pub use pg::{
-    Migrated, PgBackend, PgError, SCHEMA_VERSION, TEST_DATABASE_URL, scratch_database,
-    test_database_url,
+    COMMIT_STATEMENT, Migrated, PgBackend, PgError, SCHEMA_VERSION, TEST_DATABASE_URL,
+    scratch_database, test_database_url,
 };
 pub use quarantine::{Dropped, Inspection, Quarantined, Stored};
 pub use retire::{Removed, SeenBatch};

@@ -31,7 +31,7 @@ use super::{PgError, code, storage};
 /// node may run the conversation now) has none of its writes kept; the statement answers
 /// those steps. Locks are advisory locks on a 64-bit key: `classid` its high half, `objid`
 /// its low half, `objsubid` 1.
-const APPLY: &str = "WITH lost AS (\
+pub const APPLY: &str = "WITH lost AS (\
                        SELECT DISTINCT taken.step \
                        FROM unnest($6::int4[], $7::int4[], $8::int8[]) AS taken (step, pid, key) \
                        WHERE NOT EXISTS (\

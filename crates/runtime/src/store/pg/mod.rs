@@ -32,6 +32,8 @@ use self::pool::{Pool, Setup};
 use super::backend::{Backend, Claim, Held, Pairs, TreeName, Write};
 use super::{StorageCause, StorageFault, StoreError};
 
+/// The statement a batch of steps commits with, for `examples/raw_postgres.rs` to send the same.
+pub use commits::APPLY as COMMIT_STATEMENT;
 pub use schema::{KNOWN as SCHEMA_VERSION, Migrated};
 pub use scratch::{TEST_DATABASE_URL, scratch_database, test_database_url};
 
