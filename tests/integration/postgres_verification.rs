@@ -149,8 +149,8 @@ async fn assert_ready(client: &reqwest::Client, base: &str) {
     );
 }
 
-/// A node's count of contact messages answered with `outcome`, from its `/metrics`.
-async fn answered(client: &reqwest::Client, base: &str, outcome: &str) -> u64 {
+/// The value of the series `series` (name and labels) in a node's `/metrics`; 0 when absent.
+async fn metric(client: &reqwest::Client, base: &str, series: &str) -> i64 {
     let text = client
         .get(format!("{base}/metrics"))
         .send()
@@ -159,10 +159,34 @@ async fn answered(client: &reqwest::Client, base: &str, outcome: &str) -> u64 {
         .text()
         .await
         .unwrap();
-    let line = format!("scenarist_messages_total{{outcome=\"{outcome}\"}} ");
+    let prefix = format!("{series} ");
     text.lines()
-        .find_map(|l| l.strip_prefix(&line))
+        .find_map(|line| line.strip_prefix(&prefix))
         .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+/// A node's count of contact messages answered with `outcome`.
+async fn answered(client: &reqwest::Client, base: &str, outcome: &str) -> i64 {
+    let series = format!("scenarist_messages_total{{outcome=\"{outcome}\"}}");
+    metric(client, base, &series).await
+}
+
+/// Polls a node's `scenarist_outbox_depth` until the whole outbox's depth, 0, shows (it is
+/// counted every 2 s); never below zero meanwhile.
+async fn outbox_empties(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let depth = metric(client, base, "scenarist_outbox_depth").await;
+        assert!(depth >= 0, "{base}: an outbox depth of {depth}");
+        if depth == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{base}: the outbox depth stays {depth}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Changes the example scenario both nodes started with ([`EDITS`]).
@@ -330,6 +354,12 @@ async fn two_nodes_run_the_verification_flow_to_one_ticket_and_count_and_reload_
         ),
     ];
     assert_eq!(counts, [(1, 1), (2, 0)], "(ok, duplicate) on A and B");
+
+    // The outbox is the database's: each node shows all of it, empty now (not what its own
+    // commits queued minus what its own runs finished: +1 on one node, -1 on the other).
+    for node in &nodes {
+        outbox_empties(&client, node).await;
+    }
 
     // A reload applies to the node it is sent to, alone: new conversations there get the
     // changed scenario, on the other node still the one it started with.
