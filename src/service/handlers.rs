@@ -404,20 +404,26 @@ pub(super) async fn readyz(State(service): State<Arc<Service>>) -> Result<Json<J
             reason,
         ));
     }
-    if let Err(reason) = database_answers(&service.engine).await {
-        let mut error = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database_unreachable",
-            reason,
-        );
-        error.retry_after = Some(2);
-        return Err(error);
+    let mut ready = json!({ "status": "ready" });
+    match database_answers(&service.engine).await {
+        // Each node checks the database itself: a load balancer sees which ones reach it.
+        Ok(true) => ready["database"] = json!("answers"),
+        Ok(false) => {}
+        Err(reason) => {
+            let mut error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unreachable",
+                reason,
+            );
+            error.retry_after = Some(2);
+            return Err(error);
+        }
     }
     // Intake still works: a broken Zendesk connection is reported, not a reason to stop
     // routing messages here.
     let reauthorize = service.zendesk.reauthorize_needed();
     if reauthorize.is_empty() {
-        return Ok(Json(json!({ "status": "ready" })));
+        return Ok(Json(ready));
     }
     let organizations: Vec<Json_> = reauthorize
         .into_iter()
@@ -429,23 +435,23 @@ pub(super) async fn readyz(State(service): State<Arc<Service>>) -> Result<Json<J
             })
         })
         .collect();
-    Ok(Json(
-        json!({ "status": "ready", "zendesk_reauthorize": organizations }),
-    ))
+    ready["zendesk_reauthorize"] = json!(organizations);
+    Ok(Json(ready))
 }
 
 /// For a store on a database server: whether it answers now (a `SELECT 1`, waited for
-/// briefly and reused for a second, so probes never load the database). What is wrong, in
-/// plain words (never the URL) when it does not.
-async fn database_answers(engine: &crate::runtime::Engine) -> Result<(), String> {
+/// briefly and reused for a second, so probes never load the database): `true` when it did,
+/// `false` for a store that is no database server. What is wrong, in plain words (never the
+/// URL) when it does not.
+async fn database_answers(engine: &crate::runtime::Engine) -> Result<bool, String> {
     let store = Arc::clone(engine.store());
     if !store.backend().shared() {
-        return Ok(());
+        return Ok(false);
     }
     let answer = tokio::task::spawn_blocking(move || store.backend().ping())
         .await
         .map_err(|_| "the check of the database stopped unexpectedly".to_owned())?;
-    answer.map_err(|error| {
+    answer.map(|()| true).map_err(|error| {
         if error.is_transient() {
             "the database does not answer (it is down, restarting or out of reach); this node \
              takes requests again by itself once it answers"

@@ -28,6 +28,7 @@ mod postgres_nodes;
 mod postgres_ops;
 mod postgres_outage;
 mod postgres_store;
+mod postgres_verification;
 mod retention;
 mod robustness;
 mod runtime;

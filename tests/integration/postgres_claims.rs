@@ -150,7 +150,7 @@ async fn converse(
     (conversation, acknowledged)
 }
 
-fn http_client() -> reqwest::Client {
+pub(crate) fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -159,7 +159,7 @@ fn http_client() -> reqwest::Client {
 
 /// The Zendesk stand-in, its ticket creations slowed down (so that nodes hold their claims
 /// for a while), on the test's runtime.
-async fn standin(creation_ms: u64) -> StandIn {
+pub(crate) async fn standin(creation_ms: u64) -> StandIn {
     let standin = StandIn::start(0, StandInConfig::default()).await.unwrap();
     if creation_ms > 0 {
         standin.inject(Fault {
@@ -176,7 +176,9 @@ async fn standin(creation_ms: u64) -> StandIn {
 
 /// The tickets of each conversation (by the `scenarist-<conversation>` external id), and the
 /// creation requests that named it.
-fn tickets_and_creations(standin: &StandIn) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+pub(crate) fn tickets_and_creations(
+    standin: &StandIn,
+) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
     let mut tickets = BTreeMap::new();
     for ticket in standin.tickets() {
         let external = ticket.external_id.unwrap_or_default();

@@ -28,6 +28,8 @@ pub(super) const RETRY_DEADLINE_MS: i64 = 24 * 60 * 60 * 1000;
 const BASE_BACKOFF_MS: i64 = 1_000;
 const MAX_BACKOFF_MS: i64 = 5 * 60 * 1_000;
 const BATCH: usize = 512;
+/// How often a scheduler on a shared store counts the outbox for `/metrics`.
+const OUTBOX_RECOUNT: Duration = Duration::from_secs(2);
 
 impl Engine {
     /// Gets the due index ready before intake starts, and counts the outbox for its gauge.
@@ -68,6 +70,22 @@ impl Engine {
             .outbox_depth
             .set(i64::try_from(pending).unwrap_or(i64::MAX));
         Ok(rearmed)
+    }
+
+    /// On a store other processes share, sets the outbox's depth to what the due index holds:
+    /// their commits and effect runs change it too, so this process's own would not add up
+    /// (a node running effects another queued would go below zero). A failed count keeps the
+    /// last one; the scheduler's next read reports the database.
+    fn recount_shared_outbox(&self) {
+        let store = self.store();
+        if !store.backend().shared() {
+            return;
+        }
+        if let Ok(depth) = store.outbox_depth() {
+            crate::metrics::metrics()
+                .outbox_depth
+                .set(i64::try_from(depth).unwrap_or(i64::MAX));
+        }
     }
 
     /// Re-creates the due entries the records call for and the index lacks, reading every
@@ -130,6 +148,7 @@ impl Engine {
         tokio::spawn(async move {
             // While the database is out of reach, reads wait longer each time (up to 2 s).
             let mut pause = Duration::ZERO;
+            let mut counted = std::time::Instant::now();
             loop {
                 tokio::time::sleep(pause).await;
                 tokio::select! {
@@ -157,6 +176,10 @@ impl Engine {
                         return;
                     }
                 };
+                if counted.elapsed() >= OUTBOX_RECOUNT {
+                    engine.recount_shared_outbox();
+                    counted = std::time::Instant::now();
+                }
                 for entry in due {
                     let engine = engine.clone();
                     tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! Process-wide metrics, served by `GET /metrics` in the Prometheus text format: messages by
 //! outcome and their latency (the service), Zendesk calls by outcome (the client), and the
-//! outbox depth (counted at start by `Engine::rearm`, then kept up to date by each commit),
+//! outbox depth (counted at start by `Engine::rearm`, then kept up to date by each commit; on a
+//! store several processes share, counted by the scheduler every 2 s),
 //! and what the retention sweeper removed.
 
 use std::sync::LazyLock;

@@ -33,6 +33,19 @@ pub(super) fn mark_complete(backend: &dyn Backend) -> Result<(), StoreError> {
     backend.flush()
 }
 
+/// How many effect entries the index holds: the outbox's depth (an entry a crash left behind
+/// counts until it fires and is dropped), from the keys alone.
+pub(super) fn effect_entries(backend: &dyn Backend) -> Result<usize, StoreError> {
+    let mut count = 0;
+    pages::each(backend, TreeName::Due, &[], |key, _| {
+        if keys::due_effect_conversation(&key).is_some() {
+            count += 1;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(count)
+}
+
 /// The conversations the index holds an effect entry for, each once, read from the keys (a
 /// page at a time; a damaged value still names its conversation).
 pub(super) fn conversations_with_effects(backend: &dyn Backend) -> Result<Vec<String>, StoreError> {

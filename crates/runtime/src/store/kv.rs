@@ -455,4 +455,8 @@ impl<B: Backend> Store for KvStore<B> {
     fn conversations_with_effects(&self) -> Result<Vec<String>, StoreError> {
         super::due_index::conversations_with_effects(&self.backend)
     }
+
+    fn outbox_depth(&self) -> Result<usize, StoreError> {
+        super::due_index::effect_entries(&self.backend)
+    }
 }

@@ -284,6 +284,9 @@ pub trait Store: Send + Sync + 'static {
     fn commit_held(&self, commit: &Commit, _held: &Held) -> Result<(), StoreError> {
         self.commit(commit)
     }
+    /// The effect entries of the due index: every pending effect, whichever process queued
+    /// it (and maybe a few a crash left, dropped when they fire).
+    fn outbox_depth(&self) -> Result<usize, StoreError>;
 }
 
 #[cfg(test)]

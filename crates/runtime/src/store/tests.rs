@@ -1102,6 +1102,11 @@ fn the_due_index_names_the_conversations_with_an_effect_and_keeps_its_marker() {
             ["c0", "c1", "c2"],
             "{name}: each once, timers left out"
         );
+        assert_eq!(
+            store.outbox_depth().unwrap(),
+            4,
+            "{name}: each effect, no timer"
+        );
         // The marker is found again, and is no due entry, no contact's and no scenario.
         assert!(!store.due_index_complete().unwrap(), "{name}");
         store.mark_due_index_complete().unwrap();
