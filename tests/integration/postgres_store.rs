@@ -70,7 +70,8 @@ impl Server {
             .env(URL_VARIABLE, url)
             .env("SCENARIST_API_TOKEN", TOKEN)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // The node's log beside its data folder, for a failure to be read.
+            .stderr(std::fs::File::create(data.with_extension("log")).unwrap())
             .spawn()
             .unwrap();
         let base = crate::service::listening(&mut child);

@@ -28,8 +28,9 @@ pub(super) const RETRY_DEADLINE_MS: i64 = 24 * 60 * 60 * 1000;
 const BASE_BACKOFF_MS: i64 = 1_000;
 const MAX_BACKOFF_MS: i64 = 5 * 60 * 1_000;
 const BATCH: usize = 512;
-/// How often a scheduler on a shared store counts the outbox for `/metrics`.
-const OUTBOX_RECOUNT: Duration = Duration::from_secs(2);
+/// How often a scheduler on a shared store counts the outbox for `/metrics` (a scan of the
+/// due index's keys: timers included, so not every tick).
+const OUTBOX_RECOUNT: Duration = Duration::from_secs(10);
 
 impl Engine {
     /// Gets the due index ready before intake starts, and counts the outbox for its gauge.

@@ -107,7 +107,10 @@ pub(super) fn unreachable(error: &postgres::Error) -> bool {
             || *code == SqlState::ADMIN_SHUTDOWN
             || *code == SqlState::CRASH_SHUTDOWN
             || *code == SqlState::CANNOT_CONNECT_NOW
-            || *code == SqlState::TOO_MANY_CONNECTIONS;
+            || *code == SqlState::TOO_MANY_CONNECTIONS
+            // A statement prepared on a session that ended, sent on the new one (the
+            // connection was lost in between): the outage's, not a fault of the store.
+            || *code == SqlState::INVALID_SQL_STATEMENT_NAME;
     }
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

@@ -122,3 +122,31 @@ fn a_step_whose_lock_session_ended_is_told_before_its_commit() {
     let mut again = backend.hold("conversation\0c2").unwrap();
     again.confirm().unwrap();
 }
+
+/// After a call found its session ended, the next one connects again and prepares its
+/// statements again before using them: the ones prepared on the ended session are unknown on
+/// the new one (PostgreSQL answers `26000`, "prepared statement … does not exist", which
+/// would have stopped intake for good).
+#[test]
+fn statements_of_an_ended_session_are_prepared_again_on_the_new_one() {
+    let (backend, url) = backend_and_url();
+    let put = |key: &[u8]| {
+        vec![Write::Insert {
+            tree: TreeName::Seen,
+            key: key.to_vec(),
+            value: b"v".to_vec(),
+        }]
+    };
+    // The commit's statement, prepared on the first session.
+    backend.apply(put(b"k1")).unwrap();
+    end_sessions(&url);
+    let lost = backend.apply(put(b"k2")).expect_err("the session is gone");
+    assert!(lost.is_transient(), "{lost}");
+    backend
+        .apply(put(b"k3"))
+        .unwrap_or_else(|e| panic!("the next commit on a new session: {e}"));
+    assert_eq!(
+        backend.get(TreeName::Seen, b"k3").unwrap(),
+        Some(b"v".to_vec())
+    );
+}

@@ -196,6 +196,9 @@ impl Connection {
 
     /// `sql` prepared on this connection (once per connection).
     pub(super) fn statement(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
+        // Reconnected first when the session was lost: its prepared statements went with it,
+        // and a cached one used on the new session would be unknown there.
+        self.client().map_err(PgError::into_store)?;
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
