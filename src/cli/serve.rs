@@ -119,7 +119,7 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
         );
     }
     let data = crate::setup::data_dir(args.data.as_deref(), &workspace);
-    let runtime = crate::setup::tokio_runtime()?;
+    let runtime = crate::setup::service_runtime(&workspace.config.store)?;
     runtime.block_on(async {
         let clock = Arc::new(SystemClock) as Arc<dyn Clock>;
         let app = setup::start(&workspace, Data::Dir(&data), clock, |_| {}).await?;

@@ -115,6 +115,23 @@ pub fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// The runtime of a service on `store`. A PostgreSQL store's calls block the task's worker
+/// thread for a round trip to the database (the store's interface is synchronous), so with
+/// only a worker per core, two cores meant two steps at the database at once, whatever
+/// `store.pool`: each step in progress (at most `pool`, the lock connections) gets a worker
+/// of its own besides the cores' for HTTP.
+pub fn service_runtime(store: &StoreConfig) -> anyhow::Result<tokio::runtime::Runtime> {
+    if !store.is_postgres() {
+        return tokio_runtime();
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let pool = usize::try_from(store.pool).unwrap_or(1);
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores + pool)
+        .enable_all()
+        .build()?)
+}
+
 /// Where an application keeps its state.
 #[derive(Clone, Copy, Debug)]
 pub enum Data<'a> {
@@ -344,6 +361,29 @@ mod tests {
 
     use crate::runtime::interpreter::LOCAL_ACTIONS;
     use crate::store::{KvStore, MemoryBackend, Store};
+
+    /// A service on PostgreSQL gets a worker thread for each step that may be at the database
+    /// (`store.pool`) besides the cores': with a worker per core only, a 2-core machine ran two
+    /// steps' round trips at once and PostgreSQL saw one commit at a time.
+    #[test]
+    fn a_service_on_postgres_has_a_worker_per_step_in_progress() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let workers = |store: &crate::config::StoreConfig| {
+            super::service_runtime(store)
+                .unwrap()
+                .metrics()
+                .num_workers()
+        };
+        let sled = crate::config::StoreConfig::default();
+        assert_eq!(workers(&sled), cores);
+        let postgres = crate::config::StoreConfig {
+            backend: "postgres".into(),
+            pool: 12,
+            ..crate::config::StoreConfig::default()
+        };
+        assert!(postgres.is_postgres());
+        assert_eq!(workers(&postgres), cores + 12);
+    }
 
     /// The contract written once: every action a workspace's scenarios may call — the
     /// built-in ones and those its config declares under `apis:` — has exactly the executors

@@ -10,7 +10,8 @@ mod scenarios;
 
 pub use app::{
     App, Data, data_dir, demo_apis, open_data, open_postgres, open_store, options, runner,
-    sandboxes, schedules, snapshot_data, start, start_wrapped, sync_targets, tokio_runtime,
+    sandboxes, schedules, service_runtime, snapshot_data, start, start_wrapped, sync_targets,
+    tokio_runtime,
 };
 pub use retention::{retention, spawn_sweeper};
 pub use runners::Runners;
