@@ -215,14 +215,7 @@ async fn readyz_until(client: &reqwest::Client, base: &str, status: u16) -> Valu
 
 /// The value of a metric without labels in `/metrics`, as written there.
 async fn metric(client: &reqwest::Client, base: &str, name: &str) -> String {
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = crate::postgres_store::metrics_text(client, base).await;
     text.lines()
         .find_map(|line| line.strip_prefix(&format!("{name} ")))
         .map_or_else(

@@ -370,3 +370,15 @@ async fn a_sled_export_imports_into_postgres_and_back_unchanged() {
     assert!(exported.status.success(), "{}", stderr(&exported));
     assert_eq!(std::fs::read_to_string(&again).unwrap(), sled_lines);
 }
+
+/// A node's `/metrics`, as text.
+pub(crate) async fn metrics_text(client: &reqwest::Client, base: &str) -> String {
+    client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}

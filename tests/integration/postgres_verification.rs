@@ -151,14 +151,7 @@ async fn assert_ready(client: &reqwest::Client, base: &str) {
 
 /// The value of the series `series` (name and labels) in a node's `/metrics`; 0 when absent.
 async fn metric(client: &reqwest::Client, base: &str, series: &str) -> i64 {
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = crate::postgres_store::metrics_text(client, base).await;
     let prefix = format!("{series} ");
     text.lines()
         .find_map(|line| line.strip_prefix(&prefix))
