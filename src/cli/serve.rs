@@ -131,7 +131,15 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             engine.publish(&scenario.source)?;
         }
         engine.rearm()?;
-        let scheduler = engine.spawn_scheduler(Duration::from_millis(20));
+        // On a database every node shares, a poll is a query each node sends: 10 a second is
+        // enough for timers and for taking over a dead node's effects (a node's own commits
+        // wake its scheduler at once).
+        let tick = if workspace.config.store.is_postgres() {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_millis(20)
+        };
+        let scheduler = engine.spawn_scheduler(tick);
         for warning in workspace.warnings() {
             tracing::warn!(code = warning.code.id(), "{}", warning.message);
         }
