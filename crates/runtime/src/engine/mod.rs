@@ -467,7 +467,7 @@ impl Engine {
         };
         let contact_lock = self.contact_lock(account, contact_id);
         let _contact = contact_lock.lock().await;
-        let mut held = self.hold_contact(held, account, contact_id).await?;
+        let held = self.hold_contact(held, account, contact_id).await?;
         let (conversation, contact, stored_contact, input, delivery) = match request {
             Request::Contact(inbound) => {
                 let delivery = Delivery::Contact(inbound.message_id.clone());
@@ -546,9 +546,8 @@ impl Engine {
             delivery.as_ref(),
         );
         let immediate = commit.due.iter().any(|d| d.at <= now);
-        // Locks lost with their session (a database restart) must not cover a commit: checked
-        // here after a reconnection, and in the commit's transaction always (`store::pg::fence`).
-        held.confirm().map_err(|e| self.storage(&e))?;
+        // Locks lost with their session (a database restart) must not cover a commit: the
+        // commit checks them (`store::pg::fence`).
         store
             .commit_held(&commit, &held)
             .map_err(|e| self.storage(&e))?;

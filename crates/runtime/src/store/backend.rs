@@ -181,11 +181,6 @@ pub struct Held(Option<Box<dyn HeldLock>>);
 pub trait HeldLock: Send {
     /// Takes the lock `name` too (waiting for it), held as long as the first.
     fn also(&mut self, name: &str) -> Result<(), StoreError>;
-    /// Whether the locks are still held (their session may have ended under them, as a
-    /// database restart ends every session): a transient error when they are not.
-    fn confirm(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
     /// The lock as its backend's own type (what [`Backend::apply_held`] checks).
     fn as_any(&self) -> &dyn std::any::Any;
 }
@@ -214,15 +209,6 @@ impl Held {
     pub fn also(&mut self, name: &str) -> Result<(), StoreError> {
         match &mut self.0 {
             Some(lock) => lock.also(name),
-            None => Ok(()),
-        }
-    }
-
-    /// Checks, before a commit, that the locks were not lost with their session (a
-    /// transient error then: the step must not commit without them).
-    pub fn confirm(&mut self) -> Result<(), StoreError> {
-        match &mut self.0 {
-            Some(lock) => lock.confirm(),
             None => Ok(()),
         }
     }

@@ -9,14 +9,13 @@
 //! another holder keeps. Two names that hash alike share a lock: that costs only waiting.
 //!
 //! A lock's session may end under its holder (a database restart ends every session): the
-//! step then must not commit. `Held::confirm` checks, before the commit, with a round trip on
-//! the lock's own session — only when this process opened a connection since the lock was
-//! taken, which every commit after a restart needs, so steps pay nothing otherwise.
+//! step then must not commit. Each lock keeps the server process that took it, and the
+//! statement that commits the step checks they still hold them (`fence.rs`).
 
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
+use super::super::StoreError;
 use super::super::backend::{Held, HeldLock};
-use super::super::{StorageCause, StorageFault, StoreError};
 use super::pool::{Connection, Pool};
 use super::{PgError, storage};
 
@@ -24,18 +23,8 @@ use super::{PgError, storage};
 const LOCK: &str = "SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock($1)) AS taken";
 const RELEASE: &str = "SELECT pg_advisory_unlock_all()";
 
-/// The server process id of the session that took the lock (or was confirmed).
+/// The server process id of the session that took the lock.
 type Reply = SyncSender<Result<i32, StoreError>>;
-
-/// What a guard asks its connection's thread.
-enum Request {
-    /// Take this lock too.
-    Lock(i64),
-    /// Say whether the session (and so its locks) is still there.
-    Confirm,
-}
-
-const CONFIRM: &str = "SELECT pg_backend_pid()";
 
 pub(super) struct Locks {
     pool: Pool,
@@ -43,9 +32,7 @@ pub(super) struct Locks {
 
 /// A held guard: the requests to its connection's thread; dropping it releases.
 pub(super) struct PgHeld {
-    requests: Sender<(Request, Reply)>,
-    /// `pool::connected()` when the locks were taken.
-    connected: u64,
+    requests: Sender<(i64, Reply)>,
     /// Each lock taken, and the server process (session) that took it.
     taken: Vec<(i64, i32)>,
 }
@@ -60,7 +47,6 @@ impl Locks {
         let (requests, queue) = mpsc::channel();
         let (reply, answer) = mpsc::sync_channel(1);
         let first = key(name);
-        let connected = super::pool::connected();
         let sent = self
             .pool
             .send(move |connection| keep(connection, first, &reply, &queue));
@@ -70,7 +56,6 @@ impl Locks {
         let session = answer.recv().map_err(|_| stopped())??;
         Ok(Held::new(Box::new(PgHeld {
             requests,
-            connected,
             taken: vec![(first, session)],
         })))
     }
@@ -80,24 +65,10 @@ impl HeldLock for PgHeld {
     fn also(&mut self, name: &str) -> Result<(), StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
         let key = key(name);
-        self.requests
-            .send((Request::Lock(key), reply))
-            .map_err(|_| stopped())?;
+        self.requests.send((key, reply)).map_err(|_| stopped())?;
         let session = answer.recv().map_err(|_| stopped())??;
         self.taken.push((key, session));
         Ok(())
-    }
-
-    fn confirm(&mut self) -> Result<(), StoreError> {
-        if super::pool::connected() == self.connected {
-            // No connection opened since: the server did not restart under these locks.
-            return Ok(());
-        }
-        let (reply, answer) = mpsc::sync_channel(1);
-        self.requests
-            .send((Request::Confirm, reply))
-            .map_err(|_| stopped())?;
-        answer.recv().map_err(|_| stopped())?.map(drop)
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -113,23 +84,15 @@ impl PgHeld {
 }
 
 /// The job of a guard's connection: the first lock, then each one asked for, then release.
-fn keep(
-    connection: &mut Connection,
-    first: i64,
-    reply: &Reply,
-    queue: &Receiver<(Request, Reply)>,
-) {
+fn keep(connection: &mut Connection, first: i64, reply: &Reply, queue: &Receiver<(i64, Reply)>) {
     let granted = lock(connection, first);
     let held = granted.is_ok();
     // The caller waits for this answer (a dropped caller only means releasing at once).
     let _ = reply.send(granted);
     if held {
         // Ends when the guard drops (its sender with it).
-        while let Ok((request, reply)) = queue.recv() {
-            let granted = match request {
-                Request::Lock(next) => lock(connection, next),
-                Request::Confirm => confirm(connection),
-            };
+        while let Ok((next, reply)) = queue.recv() {
+            let granted = lock(connection, next);
             let failed = granted.is_err();
             let _ = reply.send(granted);
             if failed {
@@ -155,31 +118,6 @@ fn lock(connection: &mut Connection, key: i64) -> Result<i32, StoreError> {
         connection.close();
     }
     taken
-}
-
-/// A round trip on the session that holds the locks, never on a new one.
-fn confirm(connection: &mut Connection) -> Result<i32, StoreError> {
-    let lost = || {
-        StoreError::Io(StorageFault::new(
-            StorageCause::Unreachable,
-            "PostgreSQL: the session holding the conversation's lock ended (the database \
-             restarted or the connection broke); the step was not committed",
-        ))
-    };
-    let Some(client) = connection.open_client() else {
-        return Err(lost());
-    };
-    match client
-        .query_one(CONFIRM, &[])
-        .and_then(|row| row.try_get(0))
-    {
-        Ok(session) => Ok(session),
-        Err(error) => {
-            connection.close();
-            let error = storage(&error);
-            Err(if error.is_transient() { lost() } else { error })
-        }
-    }
 }
 
 /// Lets go of every lock of the session; a session that cannot is closed, which does it.

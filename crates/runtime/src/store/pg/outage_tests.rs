@@ -109,18 +109,28 @@ fn a_server_that_refuses_is_transient_and_tried_again_only_after_a_pause() {
 fn a_step_whose_lock_session_ended_is_told_before_its_commit() {
     let (backend, url) = backend_and_url();
     backend.insert(TreeName::Seen, b"k", b"v").unwrap();
-    let mut held = backend.hold("conversation\0c2").unwrap();
-    held.confirm().unwrap();
+    let put = |key: &[u8]| {
+        vec![Write::Insert {
+            tree: TreeName::Seen,
+            key: key.to_vec(),
+            value: b"v".to_vec(),
+        }]
+    };
+    let held = backend.hold("conversation\0c2").unwrap();
+    backend.apply_held(put(b"before"), &held).unwrap();
     end_sessions(&url);
     // The data pool meets the restart and connects again, as a commit after it would.
     let _ = backend.get(TreeName::Seen, b"k");
     backend.get(TreeName::Seen, b"k").unwrap();
-    let lost = held.confirm().expect_err("the lock's session is gone");
+    let lost = backend
+        .apply_held(put(b"after"), &held)
+        .expect_err("the lock's session is gone");
     assert!(lost.is_transient(), "{lost}");
-    assert!(lost.to_string().contains("lock ended"), "{lost}");
+    assert!(lost.to_string().contains("lock was lost"), "{lost}");
+    assert_eq!(backend.get(TreeName::Seen, b"after").unwrap(), None);
     drop(held);
-    let mut again = backend.hold("conversation\0c2").unwrap();
-    again.confirm().unwrap();
+    let again = backend.hold("conversation\0c2").unwrap();
+    backend.apply_held(put(b"again"), &again).unwrap();
 }
 
 /// After a call found its session ended, the next one connects again and prepares its

@@ -10,7 +10,6 @@
 //! server that is down is not hammered and callers are not kept waiting.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -102,16 +101,6 @@ impl Gate {
     }
 }
 
-/// Connections opened by this process so far: a lock taken before a new connection was
-/// opened may have lost its session since (a restart ends them all and makes every pool
-/// connect again), so its holder checks before committing (`locks.rs`).
-static CONNECTED: AtomicU64 = AtomicU64::new(0);
-
-/// How many connections this process has opened.
-pub(super) fn connected() -> u64 {
-    CONNECTED.load(Ordering::SeqCst)
-}
-
 /// One connection, (re)opened when a job needs it, with its prepared statements.
 pub(super) struct Connection {
     setup: Arc<Setup>,
@@ -137,10 +126,7 @@ impl Connection {
             }
             let client = self.connect();
             match &client {
-                Ok(_) => {
-                    CONNECTED.fetch_add(1, Ordering::SeqCst);
-                    self.gate.succeeded();
-                }
+                Ok(_) => self.gate.succeeded(),
                 Err(_) => self.gate.failed(),
             }
             self.client = Some(client?);
@@ -174,11 +160,6 @@ impl Connection {
         self.client
             .as_ref()
             .is_some_and(|client| !client.is_closed())
-    }
-
-    /// The session open now, never a new one (`None` when there is none).
-    pub(super) fn open_client(&mut self) -> Option<&mut Client> {
-        self.client.as_mut().filter(|client| !client.is_closed())
     }
 
     /// Closes the connection (the next job opens a new one): the server ends its session and
