@@ -53,14 +53,6 @@ pub fn erase_contact(store: &dyn Store, account: &str, id: &str) -> Result<Erasu
     )))
 }
 
-fn hold(store: &dyn Store, mut held: Held, name: &str) -> Result<Held, StoreError> {
-    if !store.backend().shared() {
-        return Ok(held);
-    }
-    if held.is_holding() {
-        held.also(name)?;
-        Ok(held)
-    } else {
-        store.backend().hold(name)
-    }
+fn hold(store: &dyn Store, held: Held, name: &str) -> Result<Held, StoreError> {
+    held.with(store.backend(), name)
 }

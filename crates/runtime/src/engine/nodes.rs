@@ -39,26 +39,18 @@ impl Engine {
         self.hold(held, conversation_lock(id)).await
     }
 
-    async fn hold(&self, mut held: Held, name: String) -> Result<Held, EngineError> {
+    async fn hold(&self, held: Held, name: String) -> Result<Held, EngineError> {
         let store = Arc::clone(&self.inner.store);
         if !store.backend().shared() {
             return Ok(held);
         }
         // Waiting for another node blocks a thread: not one of the runtime's workers.
-        let taken = tokio::task::spawn_blocking(move || {
-            if held.is_holding() {
-                held.also(&name).map(|()| held)
-            } else {
-                store.backend().hold(&name)
-            }
-        })
-        .await
-        .unwrap_or_else(|_| Err(StoreError::Io("a lock's waiting thread panicked".into())));
+        let taken = tokio::task::spawn_blocking(move || held.with(store.backend(), &name))
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Io("a lock's waiting thread panicked".into())));
         taken.map_err(|e| self.storage_error(&e))
     }
-}
 
-impl Engine {
     /// The claim on conversation `id`'s effects among the nodes on the store, or `None` while
     /// another node runs one of them (never waits: the due entry stays for a later tick).
     /// Held from reading the pending effect until its result is committed; a node that dies

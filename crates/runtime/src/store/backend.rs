@@ -212,4 +212,18 @@ impl Held {
             None => Ok(()),
         }
     }
+
+    /// This guard holding `name` too (waiting for it): taken with the locks it holds, or as
+    /// `backend`'s first when it holds none. Nothing on a backend no other process shares.
+    pub fn with(mut self, backend: &dyn Backend, name: &str) -> Result<Held, StoreError> {
+        if !backend.shared() {
+            return Ok(self);
+        }
+        if self.is_holding() {
+            self.also(name)?;
+            Ok(self)
+        } else {
+            backend.hold(name)
+        }
+    }
 }

@@ -113,24 +113,12 @@ fn commit_waiting(connection: &mut Connection, waiting: &Mutex<Vec<Step>>) {
     // Two steps writing one key (a `seen` id two conversations share) would leave only the
     // later write, which a lost lock could then drop: such a batch commits step by step.
     if steps.len() > 1 && shares_a_key(&steps) {
-        for step in steps {
-            let alone = commit(connection, std::slice::from_ref(&step));
-            let _ = step.reply.send(
-                alone.map_or_else(|failure| Err(failure.into_store()), |lost| answer(&lost, 0)),
-            );
-        }
+        commit_each_alone(connection, steps);
         return;
     }
     match commit(connection, &steps) {
-        Err(Failure::Refused(_)) if steps.len() > 1 => {
-            // Rolled back: each step again, alone, gets its own answer.
-            for step in steps {
-                let alone = commit(connection, std::slice::from_ref(&step));
-                let _ = step.reply.send(
-                    alone.map_or_else(|failure| Err(failure.into_store()), |lost| answer(&lost, 0)),
-                );
-            }
-        }
+        // Rolled back: each step again, alone, gets its own answer.
+        Err(Failure::Refused(_)) if steps.len() > 1 => commit_each_alone(connection, steps),
         Ok(lost) => {
             for (number, step) in steps.into_iter().enumerate() {
                 // A caller is never gone (it waits for this answer).
@@ -147,6 +135,17 @@ fn commit_waiting(connection: &mut Connection, waiting: &Mutex<Vec<Step>>) {
                 let _ = step.reply.send(Err(StoreError::Io(fault.clone())));
             }
         }
+    }
+}
+
+/// Commits each of `steps` in a statement of its own, and answers each.
+fn commit_each_alone(connection: &mut Connection, steps: Vec<Step>) {
+    for step in steps {
+        let alone = commit(connection, std::slice::from_ref(&step));
+        // A caller is never gone (it waits for this answer).
+        let _ = step
+            .reply
+            .send(alone.map_or_else(|failure| Err(failure.into_store()), |lost| answer(&lost, 0)));
     }
 }
 
