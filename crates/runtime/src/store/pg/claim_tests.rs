@@ -2,40 +2,12 @@
 //! one, free once dropped or once the holder's session ends, and a node whose claims session
 //! was lost claims again on a new one without a stale release letting go of a new claim.
 
+use super::test_support::{end_sessions_holding_locks, two_nodes};
 use super::*;
-
-/// Two stores on one new database, as two nodes would open it.
-fn two_nodes() -> (PgBackend, PgBackend) {
-    let url = scratch_database(&test_database_url().unwrap_or_else(|why| panic!("{why}")))
-        .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
-    (
-        PgBackend::open(&url, 2).unwrap(),
-        PgBackend::open(&url, 2).unwrap(),
-    )
-}
 
 /// Whether `node` gets the claim `name` now (letting it go at once).
 fn free(node: &PgBackend, name: &str) -> bool {
     node.claim(name).unwrap().is_some()
-}
-
-/// Ends the sessions of this test's database that hold advisory locks, as the death of their
-/// node does, and waits until they are gone.
-fn end_sessions_holding_locks(node: &PgBackend) {
-    node.pool
-        .call(|connection| {
-            connection
-                .client()
-                .map_err(PgError::into_store)?
-                .batch_execute(
-                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks \
-                     WHERE locktype = 'advisory' AND pid <> pg_backend_pid() \
-                     AND database = (SELECT oid FROM pg_database \
-                                     WHERE datname = current_database())",
-                )
-                .map_err(|e| storage(&e))
-        })
-        .unwrap();
 }
 
 #[test]

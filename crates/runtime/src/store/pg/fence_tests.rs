@@ -2,17 +2,8 @@
 //! locks are kept; once the session that took a lock has ended, nothing is written and the
 //! error is an outage's (the step is refused, its sender resends).
 
+use super::test_support::{end_sessions_holding_locks, two_nodes};
 use super::*;
-
-/// Two stores on one new database, as two nodes would open it.
-fn two_nodes() -> (PgBackend, PgBackend) {
-    let url = scratch_database(&test_database_url().unwrap_or_else(|why| panic!("{why}")))
-        .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
-    (
-        PgBackend::open(&url, 2).unwrap(),
-        PgBackend::open(&url, 2).unwrap(),
-    )
-}
 
 fn put(key: &[u8]) -> Vec<Write> {
     vec![Write::Insert {
@@ -36,21 +27,7 @@ fn writes_under_a_lock_whose_session_ended_are_not_kept() {
     );
 
     // The lock session ends (the other node's call waits until it is gone).
-    second
-        .pool
-        .call(|connection| {
-            connection
-                .client()
-                .map_err(PgError::into_store)?
-                .batch_execute(
-                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks \
-                     WHERE locktype = 'advisory' AND pid <> pg_backend_pid() \
-                     AND database = (SELECT oid FROM pg_database \
-                                     WHERE datname = current_database())",
-                )
-                .map_err(|e| storage(&e))
-        })
-        .unwrap();
+    end_sessions_holding_locks(&second);
     // Another node may hold the conversation now.
     let taken_over = second.hold("conversation\0c1").unwrap();
     let refused = first.apply_held(put(b"lost"), &held).unwrap_err();

@@ -4,17 +4,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::test_support::two_nodes;
 use super::*;
-
-/// Two stores on one new database, as two nodes would open it.
-fn two_nodes() -> (PgBackend, PgBackend) {
-    let url = scratch_database(&test_database_url().unwrap_or_else(|why| panic!("{why}")))
-        .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
-    (
-        PgBackend::open(&url, 2).unwrap(),
-        PgBackend::open(&url, 2).unwrap(),
-    )
-}
 
 /// Takes `name` on `node` in a thread that writes `"granted"` to `events` once it has it.
 /// (The caller keeps `node`: a store dropped while a guard lives waits for the guard.)

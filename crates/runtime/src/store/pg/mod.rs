@@ -475,6 +475,9 @@ mod outage_tests;
 mod tls_tests;
 
 #[cfg(test)]
+mod test_support;
+
+#[cfg(test)]
 mod claim_tests;
 
 #[cfg(test)]

@@ -2,20 +2,8 @@
 //! a URL's password kept out of every message. The conformance suite (`../tests.rs`) runs the
 //! rest on it.
 
+use super::test_support::raw_sql;
 use super::*;
-
-fn raw_sql(backend: &PgBackend, sql: &'static str) {
-    backend
-        .pool
-        .call(move |connection| {
-            connection
-                .client()
-                .map_err(PgError::into_store)?
-                .batch_execute(sql)
-                .map_err(|e| storage(&e))
-        })
-        .unwrap();
-}
 
 #[test]
 fn prefix_ends_skip_trailing_top_bytes() {

@@ -5,6 +5,7 @@ use std::sync::mpsc::Receiver;
 
 use super::*;
 use crate::store::backend::{Backend, TreeName};
+use crate::store::pg::test_support::raw_sql;
 use crate::store::pg::{PgBackend, test_backend};
 
 fn insert(tree: TreeName, key: &[u8], value: &[u8]) -> Write {
@@ -20,19 +21,6 @@ fn remove(tree: TreeName, key: &[u8]) -> Write {
         tree,
         key: key.to_vec(),
     }
-}
-
-fn sql(backend: &PgBackend, sql: &'static str) {
-    backend
-        .pool
-        .call(move |connection| {
-            connection
-                .client()
-                .map_err(PgError::into_store)?
-                .batch_execute(sql)
-                .map_err(|e| storage(&e))
-        })
-        .unwrap();
 }
 
 /// A step put straight in the waiting batch, and where its answer comes.
@@ -186,7 +174,7 @@ fn a_batch_the_server_refuses_fails_only_the_step_it_refuses() {
     let backend = test_backend();
     backend.insert(TreeName::Due, b"c-due", b"x").unwrap();
     // The server refuses any value "poison": one write of the second step.
-    sql(
+    raw_sql(
         &backend,
         "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
          $$ BEGIN RAISE EXCEPTION 'the test refuses poison'; END $$; \
