@@ -253,6 +253,18 @@ mod tests {
             problems[0].message
         );
         assert!(!format!("{problems:?}").contains("s3cret"));
+        // The code frame shows the line, its password masked; the caret still points at it.
+        let shown = crate::diagnostic::render::render(
+            &SourceFile::new("c.yaml", text),
+            &problems[0],
+            false,
+        );
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("url_env: postgres://u:******@db/x"),
+            "{shown}"
+        );
+        assert!(shown.contains("c.yaml:4:"), "{shown}");
         let problems = parse("version: 1\nstore: {url_env: 9LIVES}\n").unwrap_err();
         assert!(
             problems[0].message.contains("not the name"),

@@ -6,6 +6,7 @@
 mod code;
 pub mod github;
 pub mod json;
+mod redact;
 pub mod render;
 pub mod sarif;
 

@@ -23,7 +23,13 @@ pub fn render(file: &SourceFile, diagnostic: &Diagnostic, color: bool) -> String
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(WIDTH)
         .with_links(false);
-    let report = Report { file, diagnostic };
+    // The code frame shows source lines: a password in one is masked first (`redact`).
+    let text = super::redact::masked(file.text());
+    let report = Report {
+        file,
+        text: &text,
+        diagnostic,
+    };
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
         // miette only fails on a formatter error; fall back to one plain line.
@@ -48,6 +54,8 @@ pub fn render_plain(file: &SourceFile, diagnostic: &Diagnostic) -> String {
 
 struct Report<'a> {
     file: &'a SourceFile,
+    /// The file's text as shown, passwords masked.
+    text: &'a str,
     diagnostic: &'a Diagnostic,
 }
 
@@ -103,10 +111,9 @@ impl miette::SourceCode for Report<'_> {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let contents =
-            self.file
-                .text()
-                .read_span(span, context_lines_before, context_lines_after)?;
+        let contents = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.file.name().to_owned(),
             contents.data(),
