@@ -15,6 +15,7 @@ pub use scenarist_runtime as runtime;
 pub use scenarist_runtime::{metrics, store};
 pub use scenarist_zendesk as zendesk;
 
+pub mod allocator;
 pub mod api;
 pub mod cli;
 pub mod harness;

@@ -118,6 +118,7 @@ pub(super) fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitS
             "GET /metrics is open on {address}, which is not a loopback address: anyone who reaches the port reads the service's counters. Keep the port private, or set service.public_metrics: false to require the admin token"
         );
     }
+    tracing::info!("{}", crate::allocator::describe());
     let data = crate::setup::data_dir(args.data.as_deref(), &workspace);
     let runtime = crate::setup::service_runtime(&workspace.config.store)?;
     runtime.block_on(async {

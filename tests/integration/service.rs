@@ -48,6 +48,14 @@ fn welcome(child: &mut Child) -> (String, Vec<String>) {
     (base.expect("serve printed its address"), sandboxes)
 }
 
+/// The allocator's variables `serve`'s defaults give way to (src/allocator.rs).
+const MIMALLOC_VARIABLES: [&str; 4] = [
+    "MIMALLOC_PURGE_DELAY",
+    "MIMALLOC_RESET_DELAY",
+    "MIMALLOC_ARENA_EAGER_COMMIT",
+    "MIMALLOC_EAGER_REGION_COMMIT",
+];
+
 /// `serve`'s log, beside its data folder (appended to across restarts), for a failing test.
 fn log_file(data: &Path) -> std::fs::File {
     std::fs::create_dir_all(data).unwrap();
@@ -75,7 +83,20 @@ impl Server {
 
     /// The same with the config `config`.
     pub(crate) fn start_with(config: Option<&Path>, data: &Path) -> Server {
+        Self::start_with_env(config, data, &[])
+    }
+
+    /// The same with environment variables `env` set (mimalloc's removed unless set here).
+    pub(crate) fn start_with_env(
+        config: Option<&Path>,
+        data: &Path,
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_scenarist"));
+        for name in MIMALLOC_VARIABLES {
+            command.env_remove(name);
+        }
+        command.envs(env.iter().copied());
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data);
@@ -222,6 +243,32 @@ pub(crate) async fn wait_for(server: &Server, id: &str, done: impl Fn(&Value) ->
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `serve`'s allocator defaults (src/allocator.rs) are in force, and mimalloc's own
+/// variables still win: read back from mimalloc, so an option number that no longer names
+/// the option fails here.
+#[test]
+fn serve_runs_with_the_allocator_defaults_unless_the_environment_sets_them() {
+    let started = |env: &[(&str, &str)]| {
+        let data = tempdir().join("data");
+        let server = Server::start_with_env(None, &data, env);
+        assert!(server.terminate().success());
+        std::fs::read_to_string(data.with_extension("log")).unwrap()
+    };
+    let defaults = started(&[]);
+    assert!(
+        defaults.contains("allocator: freed pages returned after 10 ms, arena committed as used"),
+        "{defaults}"
+    );
+    let operator = started(&[
+        ("MIMALLOC_PURGE_DELAY", "250"),
+        ("MIMALLOC_ARENA_EAGER_COMMIT", "1"),
+    ]);
+    assert!(
+        operator.contains("allocator: freed pages returned after 250 ms, arena committed eagerly"),
+        "{operator}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
