@@ -555,7 +555,9 @@ impl Message {
 pub enum Rich {
     Link(Link),
     Image(Image),
-    Card(Card),
+    /// Boxed: a card is twice the size of any other statement, and every statement takes
+    /// the size of the largest kind (280 bytes with the card inline, 144 boxed).
+    Card(Box<Card>),
 }
 
 /// `link "Track it" "https://acme.example/t/{contact.order_number}"`

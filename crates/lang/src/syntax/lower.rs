@@ -236,7 +236,9 @@ impl Lowerer {
             },
             Rule::link_stmt => StmtKind::Rich(Rich::Link(self.lower_link(&mut children, span)?)),
             Rule::image_stmt => StmtKind::Rich(Rich::Image(self.lower_image(&mut children, span)?)),
-            Rule::card_stmt => StmtKind::Rich(Rich::Card(self.lower_card(&mut children)?)),
+            Rule::card_stmt => {
+                StmtKind::Rich(Rich::Card(Box::new(self.lower_card(&mut children)?)))
+            }
             Rule::ask_stmt => {
                 let prompt = self.lower_message(&mut children)?;
                 let options = match children.optional(Rule::ask_block) {
