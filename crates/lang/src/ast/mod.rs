@@ -718,7 +718,9 @@ pub enum ExprKind {
     /// `x matches /re/`
     Matches {
         operand: Box<Expr>,
-        regex: RegexLit,
+        /// Boxed: a regex (64 bytes) would make every expression, and every text's part, as
+        /// large as itself.
+        regex: Box<RegexLit>,
     },
     /// `lower(x)`, `next_open(support)`: a built-in function (`builtins::functions`).
     Call {

@@ -68,7 +68,7 @@ impl Lowerer {
                     Rule::op_is_not_empty => test(TestOp::IsNotEmpty, operand),
                     Rule::op_matches => {
                         let mut children = Children::of(op);
-                        let regex = lower_regex(children.child(Rule::regex)?)?;
+                        let regex = Box::new(lower_regex(children.child(Rule::regex)?)?);
                         children.finish()?;
                         ExprKind::Matches {
                             operand: Box::new(operand),
