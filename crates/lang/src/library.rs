@@ -176,7 +176,9 @@ impl Bundle {
     /// The bundle of `file` (parsed as `parsed`): the files of the flows it includes that it
     /// does not declare itself are appended, once each.
     pub fn of(file: &SourceFile, parsed: &Parsed, library: &Library) -> Self {
-        let mut text = file.text().to_owned();
+        // The flows' files, each after a line break; the scenario's text is copied in front
+        // of them only if there are any (the scenario alone shares its file's text).
+        let mut appended = String::new();
         let mut parts = vec![(file.clone(), 0)];
         let mut own = vec![Vec::new()];
         let mut problems = Vec::new();
@@ -205,13 +207,18 @@ impl Bundle {
                 continue;
             }
             // A line break first: the scenario's file may end in a comment.
-            text.push('\n');
-            parts.push((other.clone(), text.len()));
+            appended.push('\n');
+            parts.push((other.clone(), file.text().len() + appended.len()));
             own.push(library.own_findings_of(&include.flow.text).to_vec());
-            text.push_str(other.text());
+            appended.push_str(other.text());
         }
+        let file = if appended.is_empty() {
+            file.clone()
+        } else {
+            SourceFile::new(file.name(), [file.text(), appended.as_str()].concat())
+        };
         Bundle {
-            file: SourceFile::new(file.name(), text),
+            file,
             parts,
             own,
             problems,

@@ -555,7 +555,9 @@ impl Message {
 pub enum Rich {
     Link(Link),
     Image(Image),
-    Card(Card),
+    /// Boxed: a card is twice the size of any other statement, and every statement takes
+    /// the size of the largest kind (280 bytes with the card inline, 144 boxed).
+    Card(Box<Card>),
 }
 
 /// `link "Track it" "https://acme.example/t/{contact.order_number}"`
@@ -716,7 +718,9 @@ pub enum ExprKind {
     /// `x matches /re/`
     Matches {
         operand: Box<Expr>,
-        regex: RegexLit,
+        /// Boxed: a regex (64 bytes) would make every expression, and every text's part, as
+        /// large as itself.
+        regex: Box<RegexLit>,
     },
     /// `lower(x)`, `next_open(support)`: a built-in function (`builtins::functions`).
     Call {

@@ -146,6 +146,20 @@ pub(crate) fn with_input_offset<T>(offset: usize, lower: impl FnOnce() -> T) -> 
     lower()
 }
 
+/// `items` in an allocation of exactly its length. Lowering learns how many children a pair
+/// has only by reading them, so its vectors grow by doubling, and the AST of a whole file is
+/// kept for the check: the spare capacity was a third of its memory. A new allocation rather
+/// than `shrink_to_fit`, which allocators may answer by keeping the block (mimalloc keeps one
+/// that shrinks by less than half).
+pub(crate) fn exact<T>(items: Vec<T>) -> Vec<T> {
+    if items.len() == items.capacity() {
+        return items;
+    }
+    let mut out = Vec::with_capacity(items.len());
+    out.extend(items);
+    out
+}
+
 /// A grammar/lowering mismatch: our bug, reported with the input that triggers it.
 pub(crate) fn internal(span: Span, detail: &str) -> Diagnostic {
     Diagnostic::new(

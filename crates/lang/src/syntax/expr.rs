@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use pest::iterators::Pair;
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 
-use super::cursor::{Children, internal, span_of};
+use super::cursor::{Children, exact, internal, span_of};
 use super::grammar::Rule;
 use super::lower::{Lowered, Lowerer, lower_regex, name};
 use crate::ast::{BinaryOp, Expr, ExprKind, Number, Path, TestOp};
@@ -68,7 +68,7 @@ impl Lowerer {
                     Rule::op_is_not_empty => test(TestOp::IsNotEmpty, operand),
                     Rule::op_matches => {
                         let mut children = Children::of(op);
-                        let regex = lower_regex(children.child(Rule::regex)?)?;
+                        let regex = Box::new(lower_regex(children.child(Rule::regex)?)?);
                         children.finish()?;
                         ExprKind::Matches {
                             operand: Box::new(operand),
@@ -120,11 +120,11 @@ impl Lowerer {
             Rule::string => ExprKind::Text(self.lower_string(pair)?),
             Rule::number => ExprKind::Number(lower_number(&pair)?),
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
-            Rule::list => ExprKind::List(
+            Rule::list => ExprKind::List(exact(
                 Children::of(pair)
                     .map(|item| self.lower_expr(item))
                     .collect::<Lowered<_>>()?,
-            ),
+            )),
             Rule::path => ExprKind::Path(lower_path(pair)?),
             Rule::open_test => {
                 let mut children = Children::of(pair);
@@ -140,7 +140,10 @@ impl Lowerer {
                     args.push(self.lower_expr(arg)?);
                 }
                 children.finish()?;
-                ExprKind::Call { function, args }
+                ExprKind::Call {
+                    function,
+                    args: exact(args),
+                }
             }
             other => return Err(internal(span, &format!("primary: unexpected {other:?}"))),
         };
@@ -155,7 +158,10 @@ pub(crate) fn lower_path(pair: Pair<'_, Rule>) -> Lowered<Path> {
     if segments.is_empty() {
         return Err(internal(span, "path: no segment"));
     }
-    Ok(Path { segments, span })
+    Ok(Path {
+        segments: exact(segments),
+        span,
+    })
 }
 
 fn test(op: TestOp, operand: Expr) -> ExprKind {

@@ -12,7 +12,7 @@
 use pest::Parser as _;
 use pest::iterators::Pair;
 
-use super::cursor::with_input_offset;
+use super::cursor::{exact, with_input_offset};
 use super::grammar::{Rule, ScenarioParser};
 use super::lower::{Lowerer, name};
 use crate::ast::{Flow, Scenario};
@@ -39,7 +39,7 @@ pub(crate) fn parse_items(
         at = skip_trivia(text, end);
     }
     // A file of nothing but spaces and comments is an error the whole-file parse words.
-    (scenario.is_some() || !flows.is_empty()).then_some((scenario, flows))
+    (scenario.is_some() || !flows.is_empty()).then_some((scenario, exact(flows)))
 }
 
 /// `scenario NAME { ITEM… }` from `start`, and where it ends.
@@ -60,7 +60,7 @@ fn parse_scenario(text: &str, start: usize, lowerer: &mut Lowerer) -> Option<(Sc
             return Some((
                 Scenario {
                     name: scenario_name,
-                    items,
+                    items: exact(items),
                     span,
                 },
                 at + 1,

@@ -5,7 +5,7 @@
 
 use pest::iterators::Pair;
 
-use super::cursor::{Children, internal, span_of};
+use super::cursor::{Children, exact, internal, span_of};
 use super::expr::lower_path;
 use super::grammar::Rule;
 use crate::ast::{
@@ -45,7 +45,7 @@ impl Lowerer {
             flows.push(self.lower_flow(flow)?);
         }
         children.finish()?;
-        Ok((scenario, flows))
+        Ok((scenario, exact(flows)))
     }
 
     pub(crate) fn lower_flow(&mut self, pair: Pair<'_, Rule>) -> Lowered<Flow> {
@@ -75,9 +75,9 @@ impl Lowerer {
             .collect::<Lowered<Vec<_>>>()?;
         Ok(Flow {
             name: flow_name,
-            params,
+            params: exact(params),
             params_span,
-            items,
+            items: exact(items),
             span,
         })
     }
@@ -89,7 +89,11 @@ impl Lowerer {
         let items = children
             .map(|item| self.lower_item(item))
             .collect::<Lowered<Vec<_>>>()?;
-        Ok(Scenario { name, items, span })
+        Ok(Scenario {
+            name,
+            items: exact(items),
+            span,
+        })
     }
 
     pub(crate) fn lower_item(&mut self, pair: Pair<'_, Rule>) -> Lowered<Item> {
@@ -108,7 +112,7 @@ impl Lowerer {
                 ItemKind::Start(step)
             }
             Rule::entry_decl => {
-                ItemKind::Entry(Children::of(pair).map(|step| name(&step)).collect())
+                ItemKind::Entry(exact(Children::of(pair).map(|step| name(&step)).collect()))
             }
             Rule::hook_decl => {
                 let mut children = Children::of(pair);
@@ -135,11 +139,14 @@ impl Lowerer {
                     _ => lower_jump(last)?,
                 };
                 children.finish()?;
-                ItemKind::Escape(crate::ast::Escape { words, target })
+                ItemKind::Escape(crate::ast::Escape {
+                    words: exact(words),
+                    target,
+                })
             }
             Rule::languages_decl => {
                 let languages = Children::of(pair).map(|tag| name(&tag)).collect();
-                ItemKind::Languages(languages)
+                ItemKind::Languages(exact(languages))
             }
             Rule::language_from => {
                 let mut children = Children::of(pair);
@@ -168,7 +175,11 @@ impl Lowerer {
                     .optional(Rule::include_alias)
                     .map(|pair| name(&pair));
                 children.finish()?;
-                ItemKind::Include(Include { flow, args, alias })
+                ItemKind::Include(Include {
+                    flow,
+                    args: exact(args),
+                    alias,
+                })
             }
             other => {
                 return Err(internal(
@@ -199,7 +210,10 @@ impl Lowerer {
         let statements = Children::of(pair)
             .map(|stmt| self.lower_stmt(stmt))
             .collect::<Lowered<_>>()?;
-        Ok(Block { statements, span })
+        Ok(Block {
+            statements: exact(statements),
+            span,
+        })
     }
 
     fn lower_stmt(&mut self, pair: Pair<'_, Rule>) -> Lowered<Stmt> {
@@ -208,7 +222,7 @@ impl Lowerer {
         let mut children = Children::of(pair);
         let kind = match rule {
             Rule::say_stmt => match children.optional(Rule::say_one_of) {
-                Some(one_of) => StmtKind::SayOneOf(
+                Some(one_of) => StmtKind::SayOneOf(exact(
                     Children::of(one_of)
                         .map(|variant| {
                             let mut texts = Children::of(variant);
@@ -217,18 +231,22 @@ impl Lowerer {
                             Ok(message)
                         })
                         .collect::<Lowered<_>>()?,
-                ),
+                )),
                 None => StmtKind::Say(self.lower_message(&mut children)?),
             },
             Rule::link_stmt => StmtKind::Rich(Rich::Link(self.lower_link(&mut children, span)?)),
             Rule::image_stmt => StmtKind::Rich(Rich::Image(self.lower_image(&mut children, span)?)),
-            Rule::card_stmt => StmtKind::Rich(Rich::Card(self.lower_card(&mut children)?)),
+            Rule::card_stmt => {
+                StmtKind::Rich(Rich::Card(Box::new(self.lower_card(&mut children)?)))
+            }
             Rule::ask_stmt => {
                 let prompt = self.lower_message(&mut children)?;
                 let options = match children.optional(Rule::ask_block) {
-                    Some(block) => Children::of(block)
-                        .map(|option| self.lower_ask_option(option))
-                        .collect::<Lowered<_>>()?,
+                    Some(block) => exact(
+                        Children::of(block)
+                            .map(|option| self.lower_ask_option(option))
+                            .collect::<Lowered<_>>()?,
+                    ),
                     None => Vec::new(),
                 };
                 StmtKind::Ask(Ask { prompt, options })
@@ -295,7 +313,7 @@ impl Lowerer {
             }
         }
         Ok(If {
-            branches,
+            branches: exact(branches),
             otherwise,
         })
     }
@@ -327,7 +345,7 @@ impl Lowerer {
         };
         Ok(Call {
             action,
-            arguments,
+            arguments: exact(arguments),
             result,
             on_error,
         })
@@ -371,7 +389,7 @@ impl Lowerer {
                         for text in Children::of(inner) {
                             texts.push(self.lower_string(text)?);
                         }
-                        AskOptionKind::Expect(Validator::OneOf(texts))
+                        AskOptionKind::Expect(Validator::OneOf(exact(texts)))
                     }
                     other => {
                         return Err(internal(span, &format!("expect: unexpected {other:?}")));
@@ -470,7 +488,7 @@ impl Lowerer {
             title,
             text,
             image,
-            links,
+            links: exact(links),
             body,
         })
     }
@@ -490,7 +508,10 @@ impl Lowerer {
                 span,
             });
         }
-        Ok(Message { text, translations })
+        Ok(Message {
+            text,
+            translations: exact(translations),
+        })
     }
 
     fn lower_count(&mut self, pair: &Pair<'_, Rule>) -> Count {

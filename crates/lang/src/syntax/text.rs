@@ -6,7 +6,7 @@
 
 use pest::iterators::Pair;
 
-use super::cursor::{Children, internal, span_of};
+use super::cursor::{Children, exact, internal, span_of};
 use super::grammar::Rule;
 use super::lower::{Lowered, Lowerer};
 use crate::ast::{Quotes, Text, TextPart};
@@ -156,14 +156,23 @@ fn merge(pieces: Vec<Piece<'_>>) -> Vec<TextPart> {
             Piece::Escaped(c) => literal.push(c),
             Piece::Interpolation(expr) => {
                 if !literal.is_empty() {
-                    parts.push(TextPart::Literal(std::mem::take(&mut literal)));
+                    parts.push(exact_literal(std::mem::take(&mut literal)));
                 }
                 parts.push(TextPart::Interpolation(expr));
             }
         }
     }
     if !literal.is_empty() {
-        parts.push(TextPart::Literal(literal));
+        parts.push(exact_literal(literal));
     }
-    parts
+    exact(parts)
+}
+
+/// A literal built piece by piece, in an allocation of exactly its length (see `exact`).
+fn exact_literal(literal: String) -> TextPart {
+    if literal.len() == literal.capacity() {
+        TextPart::Literal(literal)
+    } else {
+        TextPart::Literal(literal.as_str().to_owned())
+    }
 }
