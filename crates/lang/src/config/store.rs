@@ -1,7 +1,8 @@
 //! `store:` — where conversation state is kept and how much memory the store may use for its
 //! page cache. `backend` names the storage engine (`sled`, the default, or `postgres`);
 //! `cache_mb` bounds sled's page cache, which otherwise (sled 0.34's default: 1 GB) is most of
-//! the process's memory; `url_env` names the environment variable that holds PostgreSQL's URL
+//! the process's memory (sled counts a page by its encoded size: in memory the cache takes
+//! two to four times `cache_mb`, docs/performance.md); `url_env` names the environment variable that holds PostgreSQL's URL
 //! (never the URL: it holds a password) and `pool` bounds its connections. A backend that is
 //! not known, a size outside its range, or a `url_env` that is not a variable's name is an
 //! error (`W407`).
@@ -20,9 +21,10 @@ pub(super) const DEFAULT_URL_ENV: &str = "SCENARIST_DATABASE_URL";
 pub(super) const DEFAULT_POOL: u32 = 8;
 /// A guard against a typo: PostgreSQL's own default allows 100 connections in all.
 const MAX_POOL: u32 = 256;
-/// The page cache's default size: enough for the hot part of the tree of a busy service, a
-/// small share of a small machine's memory.
-pub const DEFAULT_CACHE_MB: u64 = 32;
+/// The page cache's default size: the hot part of a busy service's tree (10,000 active
+/// conversations: the same CPU per message as 32, 57 MB less at the peak; measured in
+/// docs/performance.md, "Under a sustained load").
+pub const DEFAULT_CACHE_MB: u64 = 16;
 /// Below this sled rereads pages from disk for most steps.
 const MIN_CACHE_MB: u64 = 1;
 /// A guard against a unit mistake (`cache_mb: 32000000`, bytes meant): 1 TiB.
@@ -181,7 +183,7 @@ mod tests {
         let default = parse("version: 1\n").unwrap();
         assert_eq!(default.config.store, StoreConfig::default());
         assert_eq!(default.config.store.backend, "sled");
-        assert_eq!(default.config.store.cache_bytes(), 32 * 1024 * 1024);
+        assert_eq!(default.config.store.cache_bytes(), 16 * 1024 * 1024);
         let set = parse("version: 1\nstore:\n  cache_mb: 8\n").unwrap();
         assert_eq!(set.config.store.backend, "sled");
         assert_eq!(set.config.store.cache_bytes(), 8 * 1024 * 1024);

@@ -39,7 +39,7 @@ fn lock_held(error: &sled::Error) -> bool {
 
 /// The page cache when the config does not size it (`store.cache_mb`'s default): sled's own
 /// default, 1 GB, would be most of the process's memory.
-const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES: u64 = scenarist_lang::config::DEFAULT_CACHE_MB * 1024 * 1024;
 
 impl SledBackend {
     /// Opens (or creates) the database in `path` with the default page cache. sled locks the
