@@ -203,10 +203,20 @@ fn copy(template: &Template, id: &str) -> Vec<Commit> {
         .collect()
 }
 
+/// The config in `SCENARIST_CONFIG` (scripts/bench-startup's copy, with Support closed so
+/// that the conversations wait with a timeout whatever the hour), or the built-in one.
+fn workspace() -> anyhow::Result<Workspace> {
+    match std::env::var_os("SCENARIST_CONFIG") {
+        Some(path) => Workspace::load(std::path::Path::new(&path))?
+            .map_err(|(_, problems)| anyhow::anyhow!("the config has problems: {problems:?}")),
+        None => Workspace::default_workspace()
+            .map_err(|problems| anyhow::anyhow!("the built-in config has problems: {problems:?}")),
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let args = args()?;
-    let workspace = Workspace::default_workspace()
-        .map_err(|problems| anyhow::anyhow!("the built-in config has problems: {problems:?}"))?;
+    let workspace = workspace()?;
     std::fs::create_dir_all(&args.data)?;
     // A large cache: the build writes much; `serve` opens the store with its own.
     let backend = SledBackend::open_with_cache(&args.data, 512 * 1024 * 1024)?;

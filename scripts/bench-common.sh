@@ -1,7 +1,27 @@
-# Shared by scripts/bench-serve and scripts/bench-postgres (sourced, not run): wrk, the message
-# load, starting and stopping servers, the CPU they use and the figures printed. The sourcing
-# script sets WORK (a temporary folder it removes), DURATION, CONVERSATIONS, THREADS and TOKEN.
+# Shared by scripts/bench-serve, scripts/bench-postgres and scripts/bench-startup (sourced, not
+# run): the workspace, wrk, the message load, starting and stopping servers, the CPU they use
+# and the figures printed. The sourcing script sets WORK (a temporary folder it removes), and
+# for the load DURATION, CONVERSATIONS, THREADS and TOKEN.
 # shellcheck shell=bash
+
+# The example workspace, copied to $WORK/scenarios, with the `support` schedule closed
+# yesterday, today and tomorrow (UTC dates, so Paris's too): the load's account runs
+# after_hours, which hands a contact to an advisor while Support is open and only outside its
+# hours greets, asks, arms a timeout and ends. Without this the load, and every figure, would
+# depend on the hour the bench runs. CACHE_MB=N sets `store.cache_mb`.
+bench_workspace() {
+  cp -r scenarios "$WORK/scenarios"
+  local config="$WORK/scenarios/scenarist.yaml" days
+  days="$(date -u -d yesterday +%F), $(date -u +%F), $(date -u -d tomorrow +%F)"
+  sed -i "s/^    closed: \[.*\]\$/    closed: [$days]/" "$config"
+  grep -q "closed: \[$days\]" "$config" \
+    || { echo "error: the example config's support schedule moved" >&2; exit 1; }
+  if [ -n "${CACHE_MB:-}" ]; then
+    sed -i "s/^  cache_mb: .*/  cache_mb: $CACHE_MB/" "$config"
+    grep -q "^  cache_mb: $CACHE_MB\$" "$config" \
+      || { echo "error: the example config's cache_mb moved" >&2; exit 1; }
+  fi
+}
 
 # wrk, installed with apt-get when missing.
 bench_need_wrk() {

@@ -19,7 +19,7 @@ use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
 const PURGE_DELAY: mi_option_t = 15;
 
 /// How long mimalloc keeps a freed page before it returns it to the system. Its default, 1 s,
-/// kept 4–8 MB more at the peak of a 10 s load of 16 connections (82–83 MB against 87–90 MB,
+/// kept 5 MB more at the peak of a 10 s load of 16 connections (71–72 MB against 76–77 MB,
 /// docs/performance.md); 10 ms (mimalloc v2's default) returns them between bursts without an
 /// `madvise` call for every free.
 const PURGE_DELAY_MS: c_long = 10;

@@ -22,8 +22,8 @@ pub(super) const DEFAULT_POOL: u32 = 8;
 /// A guard against a typo: PostgreSQL's own default allows 100 connections in all.
 const MAX_POOL: u32 = 256;
 /// The page cache's default size: the hot part of a busy service's tree (10,000 active
-/// conversations: the same CPU per message as 32, 57 MB less at the peak; measured in
-/// docs/performance.md, "Under a sustained load").
+/// conversations: CPU per message within the noise of 32's, 33 MB less at the peak; measured
+/// in docs/performance.md, "Under a sustained load").
 pub const DEFAULT_CACHE_MB: u64 = 16;
 /// Below this sled rereads pages from disk for most steps.
 const MIN_CACHE_MB: u64 = 1;
