@@ -79,6 +79,30 @@ pub(crate) struct Worker {
     pub(crate) child: Child,
     pub(crate) stdin: Option<ChildStdin>,
     pub(crate) acks: Receiver<(String, bool)>,
+    /// Where its stderr goes (unless `SCENARIST_TEST_STDERR` shows it): read when it stops early.
+    stderr: Option<std::path::PathBuf>,
+}
+
+impl Worker {
+    /// The next answer of a run that must go on: a worker that stopped answering fails the
+    /// test with its own last words.
+    pub(crate) fn next_answer(&self) -> (String, bool) {
+        self.acks
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|error| {
+                let said = self
+                    .stderr
+                    .as_ref()
+                    .and_then(|path| std::fs::read_to_string(path).ok())
+                    .unwrap_or_default();
+                let tail: Vec<&str> = said.lines().rev().take(20).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                panic!(
+                    "answers keep coming ({error}); pipe's stderr ends with:\n{}",
+                    tail.join("\n")
+                )
+            })
+    }
 }
 
 fn spawn(data: &std::path::Path, scenario: &std::path::Path, drain: &str) -> Worker {
@@ -98,16 +122,19 @@ fn spawn(data: &std::path::Path, scenario: &std::path::Path, drain: &str) -> Wor
 
 /// `scenarist pipe ARGS…` with its answers read on a thread: (message id, answered without error).
 pub(crate) fn spawn_pipe(args: &[std::ffi::OsString]) -> Worker {
+    let (stderr, log) = if std::env::var_os("SCENARIST_TEST_STDERR").is_some() {
+        (Stdio::inherit(), None)
+    } else {
+        let path = crate::support::tempdir().join("pipe.stderr");
+        let file = std::fs::File::create(&path).expect("the pipe's stderr file");
+        (Stdio::from(file), Some(path))
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_scenarist"))
         .arg("pipe")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(if std::env::var_os("SCENARIST_TEST_STDERR").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
+        .stderr(stderr)
         .spawn()
         .expect("scenarist pipe starts");
     let stdout = child.stdout.take().unwrap();
@@ -127,7 +154,12 @@ pub(crate) fn spawn_pipe(args: &[std::ffi::OsString]) -> Worker {
         }
     });
     let stdin = child.stdin.take();
-    Worker { child, stdin, acks }
+    Worker {
+        child,
+        stdin,
+        acks,
+        stderr: log,
+    }
 }
 
 /// One inbound message line: conversation `c{conversation}`, message `index`.
@@ -257,10 +289,7 @@ fn kill_nine_at_random_points_loses_and_duplicates_nothing() {
     let mut worker = spawn(&data, &scenario_path, "600");
     feed(&mut worker, &mut channels, answers, true, &crashy_line);
     while channels.iter().any(|c| c.next <= answers) {
-        let (id, ok) = worker
-            .acks
-            .recv_timeout(Duration::from_secs(30))
-            .expect("answers keep coming");
+        let (id, ok) = worker.next_answer();
         if on_ack(&mut channels, &id, ok, &mut errors).is_some() {
             feed(&mut worker, &mut channels, answers, false, &crashy_line);
         }

@@ -32,13 +32,17 @@ pub(crate) fn postgres_workspace() -> PathBuf {
     }
     let config = folder.join("scenarist.yaml");
     let text = std::fs::read_to_string(&config).unwrap();
-    let sled = "store:\n  backend: sled\n  cache_mb: 32\n";
+    // The example config states the default page cache.
+    let sled = format!(
+        "store:\n  backend: sled\n  cache_mb: {}\n",
+        scenarist::config::DEFAULT_CACHE_MB
+    );
     assert!(
-        text.contains(sled),
+        text.contains(&sled),
         "the example config's store block moved"
     );
     let postgres = format!("store:\n  backend: postgres\n  url_env: {URL_VARIABLE}\n  pool: 4\n");
-    std::fs::write(&config, text.replace(sled, &postgres)).unwrap();
+    std::fs::write(&config, text.replace(&sled, &postgres)).unwrap();
     config
 }
 
