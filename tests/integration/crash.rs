@@ -95,8 +95,8 @@ impl Worker {
                     .as_ref()
                     .and_then(|path| std::fs::read_to_string(path).ok())
                     .unwrap_or_default();
-                let tail: Vec<&str> = said.lines().rev().take(20).collect();
-                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                let lines: Vec<&str> = said.lines().collect();
+                let tail = &lines[lines.len().saturating_sub(20)..];
                 panic!(
                     "answers keep coming ({error}); pipe's stderr ends with:\n{}",
                     tail.join("\n")

@@ -1,6 +1,7 @@
 //! The conversation variables of a scenario, numbered, and a set over them for the
 //! definite-assignment analysis in `flow.rs`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::ast::{AskOptionKind, Path, Scenario, Stmt, StmtKind, Visit, walk_stmt};
@@ -185,12 +186,12 @@ impl VarSet {
             self.compact();
             return;
         }
-        let theirs = other.to_bits();
+        let theirs = other.bits();
         let mut mine = match std::mem::replace(&mut self.repr, Repr::Runs(Vec::new())) {
             Repr::Bits(words) => words,
             runs @ Repr::Runs(_) => Self::bits_of(&runs, self.words),
         };
-        for (word, other) in mine.iter_mut().zip(&theirs) {
+        for (word, other) in mine.iter_mut().zip(theirs.iter()) {
             *word &= other;
         }
         self.repr = Repr::Bits(mine);
@@ -205,8 +206,12 @@ impl VarSet {
         }
     }
 
-    fn to_bits(&self) -> Vec<u64> {
-        Self::bits_of(&self.repr, self.words)
+    /// The set as bits: borrowed when it holds bits, built from its runs otherwise.
+    fn bits(&self) -> Cow<'_, [u64]> {
+        match &self.repr {
+            Repr::Bits(bits) => Cow::Borrowed(bits),
+            runs @ Repr::Runs(_) => Cow::Owned(Self::bits_of(runs, self.words)),
+        }
     }
 
     fn bits_of(repr: &Repr, words: usize) -> Vec<u64> {
@@ -230,7 +235,7 @@ impl PartialEq for VarSet {
         self.words == other.words
             && match (&self.repr, &other.repr) {
                 (Repr::Runs(a), Repr::Runs(b)) => a == b,
-                _ => self.to_bits() == other.to_bits(),
+                _ => self.bits() == other.bits(),
             }
     }
 }
