@@ -86,10 +86,12 @@ pub(crate) struct Worker {
 impl Worker {
     /// The next answer of a run that must go on: a worker that stopped answering fails the
     /// test with its own last words.
-    pub(crate) fn next_answer(&self) -> (String, bool) {
-        self.acks
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|error| {
+    pub(crate) fn next_answer(&mut self) -> (String, bool) {
+        match self.acks.recv_timeout(Duration::from_secs(30)) {
+            Ok(answer) => answer,
+            Err(error) => {
+                // Give an exiting pipe a moment, so that its status and stderr are complete.
+                std::thread::sleep(Duration::from_millis(200));
                 let said = self
                     .stderr
                     .as_ref()
@@ -98,10 +100,12 @@ impl Worker {
                 let lines: Vec<&str> = said.lines().collect();
                 let tail = &lines[lines.len().saturating_sub(20)..];
                 panic!(
-                    "answers keep coming ({error}); pipe's stderr ends with:\n{}",
+                    "answers keep coming ({error}); the pipe: {:?}; its stderr ends with:\n{}",
+                    self.child.try_wait(),
                     tail.join("\n")
                 )
-            })
+            }
+        }
     }
 }
 
@@ -140,7 +144,14 @@ pub(crate) fn spawn_pipe(args: &[std::ffi::OsString]) -> Worker {
     let stdout = child.stdout.take().unwrap();
     let (send, acks) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(stdout).lines() {
+            let line = match line {
+                Ok(line) => line,
+                Err(error) => {
+                    eprintln!("reading the pipe's answers failed: {error}");
+                    return;
+                }
+            };
             // A line cut by the kill is not an answer.
             let Ok(answer) = serde_json::from_str::<serde_json::Value>(&line) else {
                 continue;

@@ -41,6 +41,57 @@ fn lock_held(error: &sled::Error) -> bool {
 /// default, 1 GB, would be most of the process's memory.
 const DEFAULT_CACHE_BYTES: u64 = scenarist_lang::config::DEFAULT_CACHE_MB * 1024 * 1024;
 
+/// sled 0.34 writes its snapshot (where each page lies in its log) to `snap.<LSN>.generating`,
+/// syncs it and renames it to `snap.<LSN>`; but when it opens it reads the newest file whose
+/// name starts with `snap.`, an unfinished one included. A process killed between the two
+/// steps — sled writes a snapshot at every open, so a kill during start-up is enough — leaves
+/// a store that never opens again ("empty/corrupt snapshot file found": spacejam/sled#1527,
+/// #1533). Such a file was never the store's snapshot and the log holds every write, so it is
+/// removed before sled opens, which then recovers from the previous snapshot as if the
+/// interrupted open had not happened. Done under sled's own lock on its `db` file, so that an
+/// open in progress in another process keeps its file; when the lock is held, nothing is
+/// removed and sled's open reports the lock. Returns how many files were removed.
+fn discard_unfinished_snapshots(path: &Path) -> Result<usize, StoreError> {
+    use fs2::FileExt as _;
+
+    let unfinished = |name: &str| name.starts_with("snap.") && name.ends_with(".generating");
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return Ok(0); // a new store: sled creates the folder
+    };
+    let found: Vec<std::path::PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_str().is_some_and(unfinished))
+        .map(|entry| entry.path())
+        .collect();
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let Ok(db) = std::fs::OpenOptions::new().read(true).open(path.join("db")) else {
+        return Ok(0);
+    };
+    if db.try_lock_exclusive().is_err() {
+        return Ok(0);
+    }
+    for file in &found {
+        std::fs::remove_file(file).map_err(|error| {
+            StoreError::Io(StorageFault::new(
+                StorageCause::of(error.kind()),
+                format!(
+                    "cannot remove the unfinished snapshot {}: {error}",
+                    file.display()
+                ),
+            ))
+        })?;
+        tracing::warn!(
+            file = %file.display(),
+            "removed an unfinished snapshot of the store (its last run stopped while writing it)"
+        );
+    }
+    // Closing the file lets go of the lock; sled takes it again as it opens.
+    drop(db);
+    Ok(found.len())
+}
+
 impl SledBackend {
     /// Opens (or creates) the database in `path` with the default page cache. sled locks the
     /// directory, so a second process fails here (after [`LOCK_WAIT`]) instead of corrupting it.
@@ -58,6 +109,7 @@ impl SledBackend {
         let deadline = Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(5);
         loop {
+            discard_unfinished_snapshots(path)?;
             match config.open() {
                 Ok(db) => return Self::from_db(db),
                 Err(error) if lock_held(&error) && Instant::now() < deadline => {
@@ -237,6 +289,45 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(backend.get(TreeName::Seen, b"m1").unwrap(), None);
+        drop(backend);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A run killed while sled wrote its snapshot at open leaves `snap.<LSN>.generating`
+    /// behind, empty or cut short; sled 0.34 would read it as the newest snapshot and refuse
+    /// to open the store ever again. It opens, with every write, and the file is gone.
+    #[test]
+    fn a_snapshot_left_unfinished_by_a_killed_open_does_not_stop_the_next_one() {
+        let dir = scratch("unfinished-snapshot");
+        {
+            let backend = SledBackend::open(&dir).unwrap();
+            backend
+                .insert(TreeName::Conversations, b"c1", b"kept")
+                .unwrap();
+            backend.flush().unwrap();
+        }
+        // As a kill leaves it: created after the committed snapshot, before its bytes.
+        let unfinished = dir.join(format!("snap.{:016X}.generating", u64::MAX >> 4));
+        std::fs::write(&unfinished, b"").unwrap();
+        let reopened = SledBackend::open(&dir).unwrap();
+        assert_eq!(
+            reopened.get(TreeName::Conversations, b"c1").unwrap(),
+            Some(b"kept".to_vec())
+        );
+        assert!(!unfinished.exists());
+        drop(reopened);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// While another open holds the store, its snapshot in the making is not touched.
+    #[test]
+    fn an_unfinished_snapshot_of_a_store_open_elsewhere_is_left_alone() {
+        let dir = scratch("snapshot-held");
+        let backend = SledBackend::open(&dir).unwrap();
+        let generating = dir.join(format!("snap.{:016X}.generating", u64::MAX >> 4));
+        std::fs::write(&generating, b"in progress").unwrap();
+        assert_eq!(discard_unfinished_snapshots(&dir).unwrap(), 0);
+        assert!(generating.exists());
         drop(backend);
         let _ = std::fs::remove_dir_all(&dir);
     }
