@@ -81,6 +81,8 @@ pub(crate) struct Worker {
     pub(crate) acks: Receiver<(String, bool)>,
     /// Where its stderr goes (unless `SCENARIST_TEST_STDERR` shows it): read when it stops early.
     stderr: Option<std::path::PathBuf>,
+    /// Why reading its answers stopped, if not at the end of its output.
+    read_error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Worker {
@@ -100,8 +102,9 @@ impl Worker {
                 let lines: Vec<&str> = said.lines().collect();
                 let tail = &lines[lines.len().saturating_sub(20)..];
                 panic!(
-                    "answers keep coming ({error}); the pipe: {:?}; its stderr ends with:\n{}",
+                    "answers keep coming ({error}); the pipe: {:?}; reading its answers: {:?}; its stderr ends with:\n{}",
                     self.child.try_wait(),
+                    self.read_error.lock().map(|e| e.clone()),
                     tail.join("\n")
                 )
             }
@@ -143,12 +146,16 @@ pub(crate) fn spawn_pipe(args: &[std::ffi::OsString]) -> Worker {
         .expect("scenarist pipe starts");
     let stdout = child.stdout.take().unwrap();
     let (send, acks) = mpsc::channel();
+    let read_error = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let failed = read_error.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let line = match line {
                 Ok(line) => line,
                 Err(error) => {
-                    eprintln!("reading the pipe's answers failed: {error}");
+                    if let Ok(mut slot) = failed.lock() {
+                        *slot = Some(error.to_string());
+                    }
                     return;
                 }
             };
@@ -170,6 +177,7 @@ pub(crate) fn spawn_pipe(args: &[std::ffi::OsString]) -> Worker {
         stdin,
         acks,
         stderr: log,
+        read_error,
     }
 }
 
