@@ -148,8 +148,9 @@ pub(crate) fn tempdir() -> std::path::PathBuf {
 
 /// Removes, once per test process, the folders that earlier test processes left behind: tests
 /// keep theirs (a failed one can be looked at), and a day of runs left 14,000 of them, 1.3 GB.
-/// Only folders over an hour old whose process is gone, so never one a running test uses (its
-/// process is alive) nor one of a process this one cannot see (in another PID namespace).
+/// Only folders whose process is gone (never one a running test uses) and over an hour old (a
+/// test of another PID namespace sharing /tmp, whose process this one cannot see, is over by
+/// then).
 fn sweep_leftovers() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
